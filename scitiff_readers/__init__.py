@@ -1,0 +1,88 @@
+"""scitiff_readers: scientific image stacks as lazy, labelled TCZYX arrays.
+
+>>> from scitiff_readers import Reader
+>>> r = Reader("file.tif")            # doctest: +SKIP
+>>> r.xarray_dask_data                # doctest: +SKIP
+
+Backends are plugins discovered through the ``scitiff_readers.readers`` entry-point
+group; importing this package imports none of them.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from .coords import PhysicalPixelSizes
+from .dimensions import Dimensions
+from .errors import (
+    CorruptFileError,
+    DimensionSelectionError,
+    MetadataError,
+    MissingDependencyError,
+    OutputExistsError,
+    PluginLoadWarning,
+    ReaderNotFoundError,
+    ResolutionLevelError,
+    SceneIndexError,
+    ScitiffReadersError,
+    ScitiffReadersWarning,
+    UnsupportedFormatError,
+    WriterNotFoundError,
+)
+from .image import Image
+from .reader import Reader
+from .registry import (
+    feasibility_report,
+    get_reader_class,
+    list_readers,
+    refresh_readers,
+    register_reader,
+    select_reader,
+    unregister_reader,
+)
+from .writers import Writer, list_writers, register_writer, write
+
+try:
+    __version__ = _version("scitiff-readers")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CorruptFileError",
+    "DimensionSelectionError",
+    "Dimensions",
+    "Image",
+    "MetadataError",
+    "MissingDependencyError",
+    "OutputExistsError",
+    "PhysicalPixelSizes",
+    "PluginLoadWarning",
+    "Reader",
+    "ReaderNotFoundError",
+    "ResolutionLevelError",
+    "SceneIndexError",
+    "ScitiffReadersError",
+    "ScitiffReadersWarning",
+    "UnsupportedFormatError",
+    "Writer",
+    "WriterNotFoundError",
+    "__version__",
+    "feasibility_report",
+    "get_reader_class",
+    "imread",
+    "list_readers",
+    "list_writers",
+    "refresh_readers",
+    "register_reader",
+    "register_writer",
+    "select_reader",
+    "unregister_reader",
+    "write",
+]
+
+
+def imread(path: str, **options: object) -> object:
+    """Read the first scene of ``path`` into a numpy array (``Reader(path).data``)."""
+    with Reader(path, **options) as reader:  # type: ignore[arg-type]
+        return reader.data

@@ -1,0 +1,133 @@
+"""Building coordinate variables and physical pixel sizes.
+
+Backends describe coordinates with these helpers so every format spells them the
+same way: values in their natural dtype, ``attrs["units"]`` only when known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .units import normalize_unit
+
+__all__ = [
+    "PhysicalPixelSizes",
+    "coordinate",
+    "default_channel_names",
+    "uniform_coordinate",
+]
+
+
+def coordinate(
+    dim: str | tuple[str, ...],
+    values: Any,
+    units: str | None = None,
+    **attrs: Any,
+) -> xr.Variable:
+    """Return a coordinate variable along ``dim`` with optional ``units``."""
+    dims = (dim,) if isinstance(dim, str) else tuple(dim)
+    all_attrs = dict(attrs)
+    unit = normalize_unit(units)
+    if unit is not None:
+        all_attrs["units"] = unit
+    return xr.Variable(dims, np.asarray(values), attrs=all_attrs)
+
+
+def uniform_coordinate(
+    dim: str,
+    size: int,
+    step: float,
+    origin: float = 0.0,
+    units: str | None = None,
+) -> xr.Variable:
+    """Return ``origin + index * step`` for ``size`` indices, as float64."""
+    values = origin + np.arange(size, dtype=np.float64) * float(step)
+    return coordinate(dim, values, units)
+
+
+def default_channel_names(count: int) -> tuple[str, ...]:
+    """Fallback channel names ``C0, C1, ...`` for files that name none."""
+    return tuple(f"C{i}" for i in range(count))
+
+
+class PixelUnits(tuple[str | None, str | None, str | None]):
+    """Units of the Z, Y and X pixel sizes."""
+
+    __slots__ = ()
+
+    def __new__(cls, Z: str | None, Y: str | None, X: str | None) -> PixelUnits:  # noqa: N803
+        return super().__new__(cls, (normalize_unit(Z), normalize_unit(Y), normalize_unit(X)))
+
+    @property
+    def Z(self) -> str | None:  # noqa: N802
+        """Unit of the Z size."""
+        return self[0]
+
+    @property
+    def Y(self) -> str | None:  # noqa: N802
+        """Unit of the Y size."""
+        return self[1]
+
+    @property
+    def X(self) -> str | None:  # noqa: N802
+        """Unit of the X size."""
+        return self[2]
+
+
+class PhysicalPixelSizes(tuple[float | None, float | None, float | None]):
+    """Pixel sizes ``(Z, Y, X)`` with their units.
+
+    It unpacks like aicsimageio's named tuple (``z, y, x = r.physical_pixel_sizes``)
+    and adds :attr:`units`, which aicsimageio and bioio lack. ``None`` means the file
+    does not say.
+    """
+
+    units: PixelUnits
+
+    def __new__(
+        cls,
+        Z: float | None,  # noqa: N803
+        Y: float | None,  # noqa: N803
+        X: float | None,  # noqa: N803
+        units: Sequence[str | None] | str | None = None,
+    ) -> PhysicalPixelSizes:
+        obj = super().__new__(cls, (_opt_float(Z), _opt_float(Y), _opt_float(X)))
+        if units is None or isinstance(units, str):
+            obj.units = PixelUnits(units, units, units)
+        else:
+            z, y, x = units
+            obj.units = PixelUnits(z, y, x)
+        return obj
+
+    @property
+    def Z(self) -> float | None:  # noqa: N802
+        """Size of a voxel along Z."""
+        return self[0]
+
+    @property
+    def Y(self) -> float | None:  # noqa: N802
+        """Size of a pixel along Y."""
+        return self[1]
+
+    @property
+    def X(self) -> float | None:  # noqa: N802
+        """Size of a pixel along X."""
+        return self[2]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PhysicalPixelSizes, (self[0], self[1], self[2], tuple(self.units)))
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{d}={v!r}" + (f" {u}" if u and v is not None else "")
+            for d, v, u in zip("ZYX", self, self.units, strict=True)
+        ]
+        return f"PhysicalPixelSizes({', '.join(parts)})"
+
+
+def _opt_float(value: float | None) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,179 @@
+"""File access shared by backends: per-process handles, safe paths, atomic output.
+
+* :class:`SharedFile` opens a file once per process, reads with ``os.pread`` (no
+  shared file position, so any number of threads may read at once), offers a
+  read-only memory map, pickles as its path and re-opens after unpickling.
+* :func:`resolve_inside` is the one place that turns a path found *inside* a
+  dataset (an NDTiff index file name, a zarr dataset path) into a real path, and
+  refuses anything that would leave the dataset folder.
+* :func:`atomic_output` writes under a temporary name and renames on success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CorruptFileError, OutputExistsError
+
+__all__ = ["SharedFile", "atomic_output", "resolve_inside"]
+
+
+class SharedFile:
+    """A read-only file opened lazily, once per process, safe for concurrent reads.
+
+    Parameters
+    ----------
+    path
+        The file to read.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._mmap: mmap.mmap | None = None
+        self._size: int | None = None
+
+    # -- pickling: the path only; handles are re-opened on first use --------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
+    def _descriptor(self) -> int:
+        pid = os.getpid()
+        fd = self._fd
+        if fd is not None and self._pid == pid:
+            return fd
+        with self._lock:
+            if self._fd is None or self._pid != pid:
+                # After a fork the inherited descriptor shares its offset with the
+                # parent; pread does not use the offset, but we re-open anyway so
+                # close() in one process never affects another.
+                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                self._pid = pid
+                self._mmap = None
+            return self._fd
+
+    @property
+    def size(self) -> int:
+        """Size of the file in bytes."""
+        if self._size is None:
+            self._size = os.fstat(self._descriptor()).st_size
+        return self._size
+
+    @property
+    def is_open(self) -> bool:
+        """Whether this process currently holds a descriptor for the file."""
+        return self._fd is not None and self._pid == os.getpid()
+
+    def pread(self, offset: int, length: int) -> bytes:
+        """Read ``length`` bytes at ``offset``; raise :class:`CorruptFileError` if short."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise CorruptFileError(
+                f"{self.path}: a read of {length} bytes at offset {offset} goes beyond "
+                f"the end of the file ({self.size} bytes); the file is truncated or "
+                "its index is corrupt"
+            )
+        data = os.pread(self._descriptor(), length, offset)
+        if len(data) != length:
+            raise CorruptFileError(
+                f"{self.path}: short read ({len(data)} of {length} bytes at offset {offset})"
+            )
+        return data
+
+    def memmap(self) -> mmap.mmap:
+        """A read-only memory map of the whole file, shared by all threads."""
+        fd = self._descriptor()
+        if self._mmap is None:
+            with self._lock:
+                if self._mmap is None:
+                    self._mmap = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        return self._mmap
+
+    def array(self, offset: int, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """A zero-copy, read-only array view of contiguous pixels at ``offset``."""
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        if offset < 0 or offset + count * dt.itemsize > self.size:
+            raise CorruptFileError(
+                f"{self.path}: {count * dt.itemsize} bytes of pixels at offset {offset} "
+                f"go beyond the end of the file ({self.size} bytes)"
+            )
+        return np.frombuffer(self.memmap(), dtype=dt, count=count, offset=offset).reshape(shape)
+
+    def close(self) -> None:
+        """Close the descriptor and the memory map (both re-open on the next read)."""
+        with self._lock:
+            if self._mmap is not None:
+                # Arrays still viewing the map keep it alive; closing would raise.
+                with contextlib.suppress(BufferError):
+                    self._mmap.close()
+                self._mmap = None
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+            self._pid = None
+
+    def __repr__(self) -> str:
+        return f"SharedFile({str(self.path)!r}, open={self.is_open})"
+
+
+def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "path") -> Path:
+    """Resolve ``relative`` (read from inside a dataset) under ``root``, safely.
+
+    Absolute paths, ``..`` components and symbolic links that lead outside ``root``
+    raise :class:`CorruptFileError`; nothing outside ``root`` is opened.
+    """
+    root_path = Path(root).resolve()
+    text = str(relative).replace("\\", "/")
+    if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\x00" in text:
+        raise CorruptFileError(
+            f"{root}: the {what} {relative!r} found in the dataset is absolute or empty; "
+            "dataset paths must be relative to the dataset folder"
+        )
+    candidate = (root_path / text).resolve()
+    if candidate != root_path and root_path not in candidate.parents:
+        raise CorruptFileError(
+            f"{root}: the {what} {relative!r} found in the dataset points outside the "
+            f"dataset folder (to {candidate}); refusing to open it"
+        )
+    return candidate
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` on success.
+
+    Raises :class:`OutputExistsError` up front if ``path`` exists and ``overwrite``
+    is false. On any error the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{target}: the file exists; pass overwrite=True to replace it"
+        )
+    if not target.parent.exists():
+        raise FileNotFoundError(f"{target}: the folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            if tmp.is_dir():
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink()

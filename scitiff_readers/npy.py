@@ -1,0 +1,179 @@
+"""The reference reader: ``.npy`` arrays, memory-mapped, in TCZYX(S) order.
+
+It has no dependencies beyond numpy, so the core runs the conformance suite and
+the demo against it; it is also handy for arrays saved with ``numpy.save``.
+Arrays with fewer than five dims are read as their trailing dims (``YX``,
+``ZYX``, ``CZYX``) unless ``dim_order`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .coords import PhysicalPixelSizes, uniform_coordinate
+from .errors import CorruptFileError, MetadataError, SceneIndexError
+from .files import SharedFile
+from .image import Image
+from .reader import Reader
+from .sources import PixelSource, Region
+
+__all__ = ["NpyReader"]
+
+_MAGIC = b"\x93NUMPY"
+
+
+class NpySource(PixelSource):
+    """Zero-copy reads of a C-ordered ``.npy`` payload through a shared memory map."""
+
+    def __init__(self, file: SharedFile, offset: int, dtype: np.dtype[Any], native_shape: tuple[int, ...],
+                 axes: str, token: str) -> None:
+        self.file = file
+        self.offset = offset
+        self.dtype = dtype
+        self.native_shape = native_shape
+        self.axes = axes
+        canonical = "TCZYXS" if "S" in axes else "TCZYX"
+        self._canonical = canonical
+        self.shape = tuple(native_shape[axes.index(d)] if d in axes else 1 for d in canonical)
+        # One plane (Y, X[, S]) is the storage unit.
+        self.storage_chunks = tuple(
+            self.shape[i] if d in "YXS" else 1 for i, d in enumerate(canonical)
+        )
+        self.__dict__["_token"] = token
+
+    def read(self, region: Region) -> np.ndarray:
+        native = self.file.array(self.offset, self.dtype, self.native_shape)
+        present = [d for d in self._canonical if d in self.axes]
+        index = tuple(region[self._canonical.index(a)] for a in self.axes)
+        block = native[index].transpose(tuple(self.axes.index(d) for d in present))
+        return block.reshape(tuple(s.stop - s.start for s in region))
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        out[...] = self.read(region)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _parse_header(path: Path, head: bytes) -> tuple[np.dtype[Any], tuple[int, ...], bool, int]:
+    if not head.startswith(_MAGIC) or len(head) < 10:
+        raise CorruptFileError(f"{path}: not a .npy file (bad magic bytes)")
+    major = head[6]
+    if major == 1:
+        hlen, start = int.from_bytes(head[8:10], "little"), 10
+    elif major in (2, 3):
+        hlen, start = int.from_bytes(head[8:12], "little"), 12
+    else:
+        raise CorruptFileError(f"{path}: unsupported .npy format version {major}")
+    text = head[start:start + hlen].decode("latin1")
+    try:
+        header = ast.literal_eval(text)
+        dtype = np.dtype(header["descr"])
+        shape = tuple(int(s) for s in header["shape"])
+        fortran = bool(header["fortran_order"])
+    except Exception as exc:
+        raise CorruptFileError(f"{path}: unreadable .npy header {text!r}: {exc}") from exc
+    if dtype.hasobject:
+        raise CorruptFileError(f"{path}: object arrays cannot be read without unpickling; refusing")
+    return dtype, shape, fortran, start + hlen
+
+
+class NpyReader(Reader):
+    """Read a ``.npy`` file as one scene, memory-mapped (reference reader).
+
+    Options
+    -------
+    dim_order
+        The array's axes as letters of ``TCZYXS`` (default: the trailing dims of
+        ``TCZYX`` for its ndim, ``TCZYXS`` for 6-D).
+    channel_names
+        Names for the ``C`` dim.
+    physical_pixel_sizes
+        ``(Z, Y, X)`` pixel sizes; they become coordinates.
+    units
+        Unit of the pixel sizes (default ``"µm"`` when sizes are given).
+    """
+
+    name: ClassVar[str] = "npy"
+    suffixes: ClassVar[tuple[str, ...]] = (".npy",)
+    priority: ClassVar[int] = 0
+    description: ClassVar[str] = "NumPy .npy arrays (reference reader, memory-mapped)"
+    options: ClassVar[Any] = MappingProxyType(
+        {"dim_order": None, "channel_names": None, "physical_pixel_sizes": None, "units": "µm"}
+    )
+
+    @classmethod
+    def can_open(cls, path: Any) -> bool:
+        try:
+            p = Path(path)
+            if not p.is_file():
+                return False
+            with open(p, "rb") as fh:
+                return fh.read(6) == _MAGIC
+        except OSError:
+            return False
+
+    def _open(self) -> None:
+        self._file = SharedFile(self._path)
+        head = self._file.pread(0, min(self._file.size, 65536 + 12))
+        dtype, shape, fortran, offset = _parse_header(self._path, head)
+        if fortran and len(shape) > 1:
+            raise MetadataError(f"{self._path}: Fortran-ordered arrays are not supported; save with C order")
+        axes = self._options["dim_order"]
+        if axes is None:
+            if len(shape) > 6 or len(shape) < 2:
+                raise MetadataError(f"{self._path}: a {len(shape)}-D array needs dim_order=")
+            axes = "TCZYXS" if len(shape) == 6 else "TCZYX"[-len(shape):]
+        axes = str(axes).upper()
+        if len(axes) != len(shape) or set(axes) - set("TCZYXS") or len(set(axes)) != len(axes):
+            raise MetadataError(f"{self._path}: dim_order {axes!r} does not fit shape {shape}")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if offset + expected > self._file.size:
+            raise CorruptFileError(
+                f"{self._path}: header says {expected} bytes of pixels but the file has "
+                f"{self._file.size - offset}; the file is truncated"
+            )
+        self._header = {"dtype": dtype.str, "shape": shape, "offset": offset}
+        stat = self._path.stat()
+        token = f"npy-{self._path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}"
+        self._source = NpySource(self._file, offset, dtype, shape, axes, token)
+
+    def _scene_names(self) -> Sequence[str]:
+        return (self._path.stem,)
+
+    def _image(self, scene: int, level: int) -> Image:
+        if scene != 0 or level != 0:
+            raise SceneIndexError(f"{self._path}: .npy files have one scene and one level")
+        source = self._source
+        coords: dict[str, Any] = {}
+        sizes = self._options["physical_pixel_sizes"]
+        pps = None
+        if sizes is not None:
+            unit = self._options["units"]
+            for dim, step in zip("ZYX", sizes, strict=True):
+                if step is not None:
+                    coords[dim] = uniform_coordinate(dim, source.shape["TCZYX".index(dim)], step, units=unit)
+            pps = PhysicalPixelSizes(*sizes, units=unit)
+        return Image(source=source, coords=coords, channel_names=self._options["channel_names"],
+                     physical_pixel_sizes=pps)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The ``.npy`` header: dtype, shape and data offset."""
+        return dict(self._header)
+
+    def _close(self) -> None:
+        self._file.close()
+
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path:
+        """A small 5-D ramp."""
+        path = folder / "sample.npy"
+        np.save(path, np.arange(2 * 2 * 3 * 32 * 32, dtype=np.uint16).reshape(2, 2, 3, 32, 32))
+        return path

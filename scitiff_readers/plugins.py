@@ -1,0 +1,150 @@
+"""A generic, lazily discovered entry-point registry (used for readers and writers).
+
+Entry points are read the first time a registry is used, never at import. A
+plugin that fails to load, or that is not a subclass of the expected base, is
+skipped with a :class:`PluginLoadWarning` naming it; a duplicate name warns and the
+first registration wins. ``register`` adds classes in-process (tests, notebooks).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+from .errors import PluginLoadWarning
+
+__all__ = ["PluginInfo", "PluginRegistry"]
+
+T = TypeVar("T", bound=type)
+
+
+@dataclass(frozen=True)
+class PluginInfo(Generic[T]):
+    """One registered plugin class and where it comes from."""
+
+    name: str
+    cls: T
+    distribution: str | None
+    version: str | None
+    origin: str  # "entry point" or "runtime"
+    entry_point: str | None = None
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """Suffixes the class claims."""
+        return tuple(getattr(self.cls, "suffixes", ()))
+
+    @property
+    def priority(self) -> int:
+        """Selection priority of the class."""
+        return int(getattr(self.cls, "priority", 0))
+
+
+class PluginRegistry(Generic[T]):
+    """Plugins of one entry-point group whose values must be subclasses of ``base``."""
+
+    def __init__(self, group: str, base: type, kind: str) -> None:
+        self.group = group
+        self.base = base
+        self.kind = kind
+        self._lock = threading.RLock()
+        self._discovered: dict[str, PluginInfo[T]] | None = None
+        self._runtime: dict[str, PluginInfo[T]] = {}
+
+    def _entry_points(self) -> list[metadata.EntryPoint]:
+        return list(metadata.entry_points(group=self.group))
+
+    def _discover(self) -> dict[str, PluginInfo[T]]:
+        found: dict[str, PluginInfo[T]] = {}
+        for ep in self._entry_points():
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else None
+            version = dist.version if dist is not None else None
+            label = f"{self.kind} plugin {ep.name!r} ({ep.value}" + (f", distribution {dist_name}" if dist_name else "") + ")"
+            try:
+                cls = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any plugin failure must be isolated
+                warnings.warn(
+                    f"scitiff_readers: the {label} failed to load and is skipped: "
+                    f"{type(exc).__name__}: {exc}",
+                    PluginLoadWarning,
+                    stacklevel=4,
+                )
+                continue
+            if not (isinstance(cls, type) and issubclass(cls, self.base)):
+                warnings.warn(
+                    f"scitiff_readers: the {label} is not a subclass of "
+                    f"{self.base.__module__}.{self.base.__name__} and is skipped",
+                    PluginLoadWarning,
+                    stacklevel=4,
+                )
+                continue
+            if ep.name in found:
+                first = found[ep.name]
+                warnings.warn(
+                    f"scitiff_readers: two {self.kind} plugins are named {ep.name!r}: "
+                    f"{first.entry_point} ({first.distribution}) and {ep.value} ({dist_name}); "
+                    "keeping the first",
+                    PluginLoadWarning,
+                    stacklevel=4,
+                )
+                continue
+            declared = getattr(cls, "name", ep.name) or ep.name
+            if declared != ep.name:
+                warnings.warn(
+                    f"scitiff_readers: the {label} declares name {declared!r}; "
+                    f"registering it as {ep.name!r}",
+                    PluginLoadWarning,
+                    stacklevel=4,
+                )
+            found[ep.name] = PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)
+        return found
+
+    def all(self) -> Mapping[str, PluginInfo[T]]:
+        """Every plugin, entry points first, then in-process registrations."""
+        with self._lock:
+            if self._discovered is None:
+                self._discovered = self._discover()
+            merged = dict(self._discovered)
+            for name, info in self._runtime.items():
+                merged[name] = info
+            return MappingProxyType(merged)
+
+    def refresh(self) -> None:
+        """Forget discovered entry points; the next use scans them again."""
+        with self._lock:
+            self._discovered = None
+
+    def register(self, cls: T, *, name: str | None = None, clobber: bool = False) -> None:
+        """Register ``cls`` in this process under ``name`` (default ``cls.name``)."""
+        if not (isinstance(cls, type) and issubclass(cls, self.base)):
+            raise TypeError(f"{cls!r} is not a subclass of {self.base.__name__}")
+        key = name or getattr(cls, "name", "")
+        if not key:
+            raise ValueError(f"{cls.__name__} has no name; set the class attribute 'name'")
+        with self._lock:
+            if key in self.all() and not clobber:
+                raise ValueError(f"a {self.kind} named {key!r} is already registered; pass clobber=True")
+            self._runtime[key] = PluginInfo(key, cls, None, None, "runtime")
+
+    def unregister(self, name: str) -> None:
+        """Remove an in-process registration (entry points come back on refresh)."""
+        with self._lock:
+            self._runtime.pop(name, None)
+
+    def get(self, name: str) -> PluginInfo[T] | None:
+        """The plugin named ``name``, or ``None``."""
+        return self.all().get(name)
+
+    def __repr__(self) -> str:
+        return f"PluginRegistry(group={self.group!r}, names={list(self.all())})"
+
+
+def describe(value: Any) -> str:
+    """A short ``module:Class`` label for messages."""
+    return f"{getattr(value, '__module__', '?')}:{getattr(value, '__qualname__', value)}"

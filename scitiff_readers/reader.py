@@ -1,0 +1,405 @@
+"""The :class:`Reader` base class: backend contract and user API in one object.
+
+Backends implement four small things (:meth:`Reader._open`,
+:meth:`Reader._scene_names`, :meth:`Reader._image` and :attr:`Reader.metadata`)
+and declare ``name``, ``suffixes``, ``priority`` and ``options``. Everything the
+user sees (dims, scenes, levels, dask / xarray views, selections, pickling, the
+context manager) is implemented once, here and in the modules it uses.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import xarray as xr
+
+from .chunking import normalize_chunk_bytes
+from .coords import PhysicalPixelSizes
+from .dimensions import Dimensions
+from .errors import ResolutionLevelError, SceneIndexError
+from .image import Image
+from .lazy import read_regions, to_dask
+from .selection import parse_selection
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+__all__ = ["COMMON_OPTIONS", "Reader"]
+
+#: Options every reader accepts, with their defaults.
+COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
+    {
+        # Target size of one dask chunk: bytes or a string such as "64 MiB".
+        "chunk_bytes": None,
+    }
+)
+
+
+def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, level: int) -> Reader:
+    reader = cls(path, **options)
+    reader.set_scene(scene)
+    reader.set_resolution_level(level)
+    return reader
+
+
+class Reader(ABC):
+    """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
+
+    Calling ``Reader(path)`` on this base class picks the installed backend that
+    can read ``path`` and returns an instance of it; calling a backend class
+    directly uses that backend.
+
+    Parameters
+    ----------
+    path
+        The file or dataset folder.
+    reader
+        A registered reader name (see :func:`scitiff_readers.list_readers`) or a
+        Reader class, to skip automatic selection.
+    **options
+        Reader options: ``chunk_bytes`` (target dask chunk size, default 32 MiB)
+        and the backend's own options (its ``options`` class attribute). Unknown
+        options raise :class:`TypeError` listing the valid ones.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    UnsupportedFormatError
+        If no installed reader can open ``path``.
+
+    Examples
+    --------
+    >>> from scitiff_readers import Reader
+    >>> r = Reader("stack.tif")                          # doctest: +SKIP
+    >>> r.dims, r.reader_name                            # doctest: +SKIP
+    (<Dimensions [T: 10, C: 2, Z: 5, Y: 512, X: 512]>, 'tiff')
+    >>> r.get_image_data("ZYX", T=0, C=1).shape          # doctest: +SKIP
+    (5, 512, 512)
+    """
+
+    #: Registry name of the backend, for example ``"ndtiff"``.
+    name: ClassVar[str] = ""
+    #: Lower-case dotted suffixes this backend claims, longest first matters not.
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    #: Among readers claiming the same suffix, higher priority is sniffed first.
+    priority: ClassVar[int] = 0
+    #: One line shown by ``scitiff-readers plugins``.
+    description: ClassVar[str] = ""
+    #: Backend-specific options and their defaults.
+    options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for suffix in cls.suffixes:
+            if not suffix.startswith(".") or suffix != suffix.lower():
+                raise TypeError(f"{cls.__name__}.suffixes: {suffix!r} must be lower-case and start with '.'")
+        clash = set(cls.options) & set(COMMON_OPTIONS)
+        if clash:
+            raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
+
+    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
+                **options: Any) -> Reader:
+        if cls is Reader:
+            from .registry import select_reader
+
+            chosen = select_reader(path, reader)
+            return super().__new__(chosen)
+        if reader is not None:
+            from .registry import get_reader_class
+
+            wanted = get_reader_class(reader) if isinstance(reader, str) else reader
+            if not issubclass(cls, wanted):
+                raise TypeError(f"{cls.__name__} was called with reader={reader!r}; "
+                                "call Reader(path, reader=...) to choose a backend")
+        return super().__new__(cls)
+
+    def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
+                 **options: Any) -> None:
+        self._path = Path(os.fspath(path)).expanduser()
+        if not self._path.exists():
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self._path))
+        valid = {**COMMON_OPTIONS, **type(self).options}
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} ({self.name!r}) got unknown option(s) "
+                f"{', '.join(map(repr, unknown))}; valid options: {', '.join(sorted(valid))}"
+            )
+        self._given_options = dict(options)
+        self._options = MappingProxyType({**valid, **options})
+        self._chunk_bytes = normalize_chunk_bytes(self._options["chunk_bytes"])
+        self._scene_index = 0
+        self._level = 0
+        self._images: dict[tuple[int, int], Image] = {}
+        self._dask_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._eager_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._scenes: tuple[str, ...] | None = None
+        self._open()
+
+    # ---------------------------------------------------------------- backend API
+    @abstractmethod
+    def _open(self) -> None:
+        """Parse the file's structure and metadata once (never its pixels)."""
+
+    @abstractmethod
+    def _scene_names(self) -> Sequence[str]:
+        """Names of the scenes, in file order."""
+
+    @abstractmethod
+    def _image(self, scene: int, level: int) -> Image:
+        """Describe scene ``scene`` at resolution level ``level`` (from metadata only)."""
+
+    def _level_count(self, scene: int) -> int:
+        """Number of resolution levels of ``scene`` (default 1)."""
+        return 1
+
+    def _close(self) -> None:  # noqa: B027 - optional hook
+        """Release backend resources beyond the pixel sources' file handles."""
+
+    @property
+    @abstractmethod
+    def metadata(self) -> Any:
+        """The file's metadata in its native form (OME-XML, JSON dict, ...)."""
+
+    @classmethod
+    def can_open(cls, path: str | os.PathLike[str]) -> bool:
+        """Whether this backend can read ``path``: cheap, and never raises for foreign files.
+
+        The default accepts any existing path whose name ends with one of
+        :attr:`suffixes`; backends override it with a content sniff.
+        """
+        name = os.fspath(path).lower().rstrip("/\\")
+        return any(name.endswith(s) for s in cls.suffixes) and os.path.exists(path)
+
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path | None:
+        """Write a small sample file into ``folder`` for ``scitiff-readers demo``."""
+        return None
+
+    # ------------------------------------------------------------------ user API
+    @property
+    def path(self) -> Path:
+        """The path that was opened."""
+        return self._path
+
+    @property
+    def reader_name(self) -> str:
+        """Registry name of the backend that read the file."""
+        return self.name
+
+    @property
+    def reader_options(self) -> Mapping[str, Any]:
+        """All options of this reader, with defaults filled in."""
+        return self._options
+
+    @property
+    def chunk_bytes(self) -> int:
+        """Target size of one dask chunk in bytes."""
+        return self._chunk_bytes
+
+    @property
+    def scenes(self) -> tuple[str, ...]:
+        """Scene names, in file order."""
+        if self._scenes is None:
+            self._scenes = tuple(str(s) for s in self._scene_names())
+        return self._scenes
+
+    @property
+    def current_scene(self) -> str:
+        """Name of the current scene."""
+        return self.scenes[self._scene_index]
+
+    @property
+    def current_scene_index(self) -> int:
+        """Index of the current scene."""
+        return self._scene_index
+
+    def set_scene(self, scene: int | str) -> None:
+        """Make ``scene`` (an index or a name) current; the resolution level resets to 0."""
+        scenes = self.scenes
+        if isinstance(scene, (int, np.integer)) and not isinstance(scene, bool):
+            index = int(scene)
+            if not 0 <= index < len(scenes):
+                raise SceneIndexError(
+                    f"{self._path}: scene index {index} is out of range; the file has "
+                    f"{len(scenes)} scene(s), indices 0 to {len(scenes) - 1}"
+                )
+        else:
+            matches = [i for i, s in enumerate(scenes) if s == str(scene)]
+            if not matches:
+                shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
+                raise SceneIndexError(f"{self._path}: no scene named {scene!r}; scenes: {shown}")
+            if len(matches) > 1:
+                raise SceneIndexError(
+                    f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
+                )
+            index = matches[0]
+        self._scene_index = index
+        self._level = 0
+
+    @property
+    def resolution_levels(self) -> tuple[int, ...]:
+        """Resolution levels of the current scene, 0 being full resolution."""
+        return tuple(range(self._level_count(self._scene_index)))
+
+    @property
+    def current_resolution_level(self) -> int:
+        """The current resolution level."""
+        return self._level
+
+    def set_resolution_level(self, level: int) -> None:
+        """Make ``level`` current for the current scene."""
+        levels = self.resolution_levels
+        if level not in levels:
+            raise ResolutionLevelError(
+                f"{self._path}: resolution level {level} does not exist for scene "
+                f"{self.current_scene!r}; levels: {list(levels)}"
+            )
+        self._level = int(level)
+
+    def image(self, scene: int | None = None, level: int | None = None) -> Image:
+        """The backend's :class:`Image` description of a scene / level (default current)."""
+        key = (self._scene_index if scene is None else scene, self._level if level is None else level)
+        cached = self._images.get(key)
+        if cached is None:
+            cached = self._images[key] = self._image(*key)
+        return cached
+
+    @property
+    def dims(self) -> Dimensions:
+        """Dimension names and sizes, from metadata."""
+        return self.image().dims
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape in :attr:`dims` order, from metadata."""
+        return self.image().source.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """Pixel dtype, from metadata."""
+        return self.image().source.dtype
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Channel names of the current scene."""
+        return list(self.image().resolved_channel_names())
+
+    @property
+    def physical_pixel_sizes(self) -> PhysicalPixelSizes:
+        """Z, Y, X pixel sizes with :attr:`~PhysicalPixelSizes.units` (``None`` = unknown)."""
+        return self.image().resolved_physical_pixel_sizes()
+
+    @property
+    def coords(self) -> dict[str, xr.Variable]:
+        """All coordinates of the current scene / level, from metadata."""
+        return self.image().resolved_coords()
+
+    def _make_dataarray(self, data: Any) -> xr.DataArray:
+        image = self.image()
+        array = xr.DataArray(
+            data,
+            dims=tuple(image.source.dims),
+            coords=image.resolved_coords(),
+            attrs=dict(image.attrs),
+        )
+        # xarray would otherwise name the DataArray after the dask graph key.
+        array.name = image.name
+        return array
+
+    @property
+    def xarray_dask_data(self) -> xr.DataArray:
+        """The current scene / level as a lazy, dask-backed DataArray with coordinates."""
+        key = (self._scene_index, self._level)
+        cached = self._dask_cache.get(key)
+        if cached is None:
+            array = to_dask(self.image().source, self._chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
+            cached = self._dask_cache[key] = self._make_dataarray(array)
+        return cached
+
+    @property
+    def dask_data(self) -> da.Array:
+        """The current scene / level as a dask array."""
+        return self.xarray_dask_data.data
+
+    @property
+    def xarray_data(self) -> xr.DataArray:
+        """The current scene / level read into memory, with coordinates (cached)."""
+        key = (self._scene_index, self._level)
+        cached = self._eager_cache.get(key)
+        if cached is None:
+            self._eager_cache.clear()  # keep at most one image in memory
+            cached = self._eager_cache[key] = self._make_dataarray(self.get_image_data())
+        return cached
+
+    @property
+    def data(self) -> np.ndarray:
+        """The current scene / level read into a numpy array (cached)."""
+        return np.asarray(self.xarray_data.data)
+
+    def get_image_data(self, dimension_order_out: str | None = None, **selection: Any) -> np.ndarray:
+        """Read a selection straight into numpy, touching only what is selected.
+
+        Parameters
+        ----------
+        dimension_order_out
+            Dims of the result, for example ``"ZYX"``; default all dims in order.
+            Dims not listed must select a single index (default index 0).
+        **selection
+            Per dim: an int, a list of ints or a slice, e.g. ``T=0, C=[0, 2]``.
+        """
+        source = self.image().source
+        sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
+        jobs, post, buffer_shape = sel.read_jobs()
+        out = np.empty(buffer_shape, dtype=source.dtype)
+        read_regions(source, [(region, out[index]) for region, index in jobs], self._chunk_bytes)
+        if any(not isinstance(p, slice) for p in post):
+            for d, p in enumerate(post):
+                if not isinstance(p, slice):
+                    out = np.take(out, p, axis=d)
+        return np.asarray(sel.finish(out))
+
+    def get_image_dask_data(self, dimension_order_out: str | None = None, **selection: Any) -> da.Array:
+        """Like :meth:`get_image_data`, but lazy: a dask array of the selection."""
+        array = self.dask_data
+        sel = parse_selection(self.dims.order, array.shape, dimension_order_out, selection, path=self._path)
+        for d, index in enumerate(sel.dask_index()):
+            if not (isinstance(index, slice) and index == slice(0, array.shape[d])):
+                array = array[(slice(None),) * d + (index,)]
+        return sel.finish(array)
+
+    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write the current scene / level with a registered writer (see :func:`write`)."""
+        from .writers import write
+
+        return write(self.xarray_dask_data, path, **options)
+
+    # ----------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        """Close every file handle; the reader re-opens them if used again."""
+        for image in self._images.values():
+            image.source.close()
+        self._close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), str(self._path), self._given_options, self._scene_index, self._level))
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} reader={self.name!r} path={str(self._path)!r} "
+            f"scene={self._scene_index} level={self._level}>"
+        )

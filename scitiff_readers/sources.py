@@ -1,0 +1,232 @@
+"""Pixel sources: the one thing a backend must provide to read pixels.
+
+A backend parses its file once at open and describes each scene / level as a
+:class:`PixelSource`: the shape in ``TCZYX`` (or ``TCZYXS``) order, the dtype, the
+natural storage unit (page, tile, zarr chunk or shard) and a thread-safe
+:meth:`PixelSource.read` of any hyper-rectangle. The core's lazy engine
+(:mod:`scitiff_readers.lazy`) turns that into dask arrays and eager reads; backends
+never build dask graphs themselves.
+
+Two ready-made bases cover most formats:
+
+* :class:`PlaneSource` for page-based formats (TIFF, NDTiff): implement
+  :meth:`PlaneSource.read_plane` and get regions for free.
+* :class:`ArraySource` for chunked-array formats (zarr): wrap any sliceable array
+  whose axes are a subset of ``TCZYX(S)``.
+
+Sources travel inside dask graphs, so they must pickle small (a path and a parsed
+index, never pixel data or an open handle) and re-open what they need on first use
+in a new process.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .dimensions import dims_for_ndim
+
+__all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region", "pixel_read_count"]
+
+#: A hyper-rectangle in canonical order: one ``slice(start, stop)`` (step 1) per dim.
+Region = tuple[slice, ...]
+
+_read_counter = itertools.count()
+_read_count_lock = threading.Lock()
+_reads = 0
+
+
+def pixel_read_count() -> int:
+    """Number of pixel reads done by any source in this process (for laziness tests)."""
+    return _reads
+
+
+def _count(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a pixel-reading method so the conformance suite can prove laziness."""
+    if getattr(method, "_counts_pixel_reads", False):
+        return method
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _reads
+        with _read_count_lock:
+            _reads += 1
+        return method(*args, **kwargs)
+
+    wrapper._counts_pixel_reads = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class PixelSource(ABC):
+    """Thread-safe, picklable access to the pixels of one scene at one level.
+
+    Subclasses set :attr:`shape`, :attr:`dtype` and :attr:`storage_chunks` in
+    ``__init__`` and implement :meth:`read`. Overriding :meth:`read_into` lets eager
+    reads decode straight into the caller's array without a temporary.
+    """
+
+    #: Shape in ``TCZYX`` or ``TCZYXS`` order.
+    shape: tuple[int, ...]
+    #: Pixel dtype.
+    dtype: np.dtype[Any]
+    #: Shape of the natural storage unit (a page is ``(1, 1, 1, Y, X)``, a 256x256
+    #: tile ``(1, 1, 1, 256, 256)``, a zarr chunk or shard its shape in TCZYX order).
+    storage_chunks: tuple[int, ...]
+
+    _PIXEL_METHODS = ("read", "read_into", "read_plane")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls._PIXEL_METHODS:
+            if name in cls.__dict__:
+                setattr(cls, name, _count(cls.__dict__[name]))
+
+    @property
+    def dims(self) -> str:
+        """``"TCZYX"`` or ``"TCZYXS"``."""
+        return dims_for_ndim(len(self.shape))
+
+    @property
+    def token(self) -> str:
+        """A name that identifies this source's pixels in dask graphs.
+
+        The default is unique per object; sources override it with something stable
+        (path, modification time, scene, level) so equal files give equal graph names.
+        """
+        tok = self.__dict__.get("_token")
+        if tok is None:
+            tok = uuid.uuid4().hex
+            self.__dict__["_token"] = tok
+        return str(tok)
+
+    @abstractmethod
+    def read(self, region: Region) -> np.ndarray:
+        """Return the pixels of ``region`` (one step-1 slice per dim), exact shape."""
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Write the pixels of ``region`` into ``out`` (a view of the caller's array)."""
+        out[...] = self.read(region)
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most sources hold nothing
+        """Release file handles; the source re-opens them if read again."""
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
+
+
+class PlaneSource(PixelSource):
+    """A source whose storage unit is one 2-D plane (optionally tiled), as in TIFF.
+
+    Implement :meth:`read_plane`; regions spanning many planes are assembled here.
+    ``shape`` is ``(T, C, Z, Y, X)`` or ``(T, C, Z, Y, X, S)``.
+
+    Parameters
+    ----------
+    shape, dtype
+        The canonical shape and the pixel dtype.
+    tile
+        ``(tile_y, tile_x)`` when planes are stored in tiles or strips, so the
+        core can chunk big planes along storage boundaries; ``None`` for whole planes.
+    fill_value
+        Value of planes that :meth:`read_plane` reports missing.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        dtype: Any,
+        tile: tuple[int, int] | None = None,
+        fill_value: float = 0,
+    ) -> None:
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        ty, tx = tile if tile is not None else (self.shape[3], self.shape[4])
+        self.storage_chunks = (1, 1, 1, min(ty, self.shape[3]), min(tx, self.shape[4]))
+        self.storage_chunks += tuple(self.shape[5:])
+        self.fill_value = fill_value
+
+    @abstractmethod
+    def read_plane(self, t: int, c: int, z: int, ys: slice, xs: slice) -> np.ndarray | None:
+        """Return plane ``(t, c, z)`` cropped to ``ys``/``xs``, or ``None`` if missing.
+
+        The result has shape ``(len(ys), len(xs))`` or ``(len(ys), len(xs), S)``.
+        Called from several threads at once.
+        """
+
+    def read(self, region: Region) -> np.ndarray:
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        rt, rc, rz, ys, xs = region[:5]
+        for i, t in enumerate(range(rt.start, rt.stop)):
+            for j, c in enumerate(range(rc.start, rc.stop)):
+                for k, z in enumerate(range(rz.start, rz.stop)):
+                    plane = self.read_plane(t, c, z, ys, xs)
+                    if plane is None:
+                        out[i, j, k] = self.fill_value
+                    else:
+                        out[i, j, k] = plane[(...,) + tuple(region[5:])] if len(region) > 5 else plane
+
+
+class ArraySource(PixelSource):
+    """Wrap a sliceable array (zarr, numpy, h5py ...) whose axes are a subset of TCZYX(S).
+
+    Parameters
+    ----------
+    array
+        Anything with ``shape``, ``dtype`` and numpy basic-slicing ``__getitem__``
+        that is safe to call from several threads (zarr arrays are).
+    axes
+        The array's own axis order using the letters ``T C Z Y X S``, for example
+        ``"CZYX"``. Letters absent from ``axes`` become size-1 dimensions.
+    storage_chunks
+        The storage unit in the array's own axis order (zarr: ``shards`` or
+        ``chunks``); defaults to ``array.chunks`` when present, else the whole array.
+    """
+
+    def __init__(
+        self,
+        array: Any,
+        axes: str,
+        storage_chunks: Sequence[int] | None = None,
+        token: str | None = None,
+    ) -> None:
+        if len(axes) != len(array.shape) or len(set(axes)) != len(axes):
+            raise ValueError(f"axes {axes!r} do not match array shape {array.shape}")
+        unknown = set(axes) - set("TCZYXS")
+        if unknown:
+            raise ValueError(f"axes {axes!r} use letters outside TCZYXS: {sorted(unknown)}")
+        self.array = array
+        self.axes = axes
+        canonical = "TCZYXS" if "S" in axes else "TCZYX"
+        self._canonical = canonical
+        self.shape = tuple(
+            int(array.shape[axes.index(d)]) if d in axes else 1 for d in canonical
+        )
+        self.dtype = np.dtype(array.dtype)
+        native_chunks = storage_chunks or getattr(array, "chunks", None) or array.shape
+        self.storage_chunks = tuple(
+            int(native_chunks[axes.index(d)]) if d in axes else 1 for d in canonical
+        )
+        # The permutation from the array's order (restricted to canonical letters)
+        # to canonical order.
+        present = [d for d in canonical if d in axes]
+        self._transpose = tuple(present.index(a) for a in axes)
+        self._inverse = tuple(axes.index(d) for d in present)
+        if token is not None:
+            self.__dict__["_token"] = token
+
+    def read(self, region: Region) -> np.ndarray:
+        index = tuple(region[self._canonical.index(a)] for a in self.axes)
+        block = np.asarray(self.array[index])
+        block = block.transpose(self._inverse)
+        return block.reshape(tuple(s.stop - s.start for s in region))
