@@ -177,3 +177,29 @@ class NpyReader(Reader):
         path = folder / "sample.npy"
         np.save(path, np.arange(2 * 2 * 3 * 32 * 32, dtype=np.uint16).reshape(2, 2, 3, 32, 32))
         return path
+
+
+def benchmark_cases() -> list[Any]:
+    """Benchmark cases of the reference reader: a 5-D uint16 ``.npy`` of 315 MB."""
+    from .benchmarking import BenchmarkCase, Peer
+
+    shape = (10, 3, 20, 512, 512)
+
+    def make(folder: Path) -> Path:
+        path = folder / "npy-5d-315MB.npy"
+        if not path.exists():
+            data = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint16, shape=shape)
+            for t in range(shape[0]):
+                data[t] = (np.arange(np.prod(shape[1:]), dtype=np.uint32) % 4093).reshape(shape[1:])
+            data.flush()
+            del data
+        return path
+
+    numpy_peer = Peer(
+        "numpy",
+        open=lambda p: np.load(p, mmap_mode="r").shape,
+        one_plane=lambda p: np.array(np.load(p, mmap_mode="r")[0, 0, 10]),
+        full_read=lambda p: np.load(p),
+    )
+    return [BenchmarkCase("npy-5d-uint16", "npy", make, plane={"T": 0, "C": 0, "Z": 10},
+                          peers=(numpy_peer,), nbytes=int(np.prod(shape)) * 2)]

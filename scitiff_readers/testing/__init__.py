@@ -1,0 +1,9 @@
+"""Test helpers for reader plugins (requires the ``testing`` extra: pytest, psutil, distributed)."""
+
+from __future__ import annotations
+
+from .cases import Expected, SampleCase
+from .conformance import ReaderConformance
+from .handles import open_handles_under
+
+__all__ = ["Expected", "ReaderConformance", "SampleCase", "open_handles_under"]

@@ -1,0 +1,339 @@
+"""The reader conformance suite: every rule of the Reader contract, written once.
+
+A backend's test module subclasses :class:`ReaderConformance`, sets
+``reader_name`` and provides a ``case`` fixture (usually parametrised over
+several samples) returning a :class:`~scitiff_readers.testing.SampleCase`::
+
+    class TestMyFormat(ReaderConformance):
+        reader_name = "myformat"
+
+        @pytest.fixture(params=["small", "rgb"])
+        def case(self, request, tmp_path):
+            return make_case(request.param, tmp_path)
+
+Extra foreign files (that the reader must refuse) come from overriding the
+``foreign_paths`` fixture.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from ..errors import SceneIndexError, UnsupportedFormatError
+from ..lazy import graphs_built
+from ..reader import Reader
+from ..registry import get_reader_class, list_readers, select_reader
+from ..sources import pixel_read_count
+from .cases import SampleCase
+from .handles import open_handles_under
+
+__all__ = ["ReaderConformance"]
+
+
+def _open(case: SampleCase, cls: type[Reader]) -> Reader:
+    reader = cls(case.path, **dict(case.options))
+    reader.set_scene(case.scene)
+    reader.set_resolution_level(case.level)
+    return reader
+
+
+def _assert_pixels_equal(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+class ReaderConformance:
+    """Reusable pytest class: subclass it as ``Test<Format>Conformance``."""
+
+    #: Registry name of the reader under test.
+    reader_name: ClassVar[str]
+    #: Set to False for readers registered in-process rather than by entry point.
+    expect_entry_point: ClassVar[bool] = True
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture
+    def case(self) -> SampleCase:
+        """Override: return (or parametrise over) the samples."""
+        raise NotImplementedError("subclasses of ReaderConformance must define a 'case' fixture")
+
+    @pytest.fixture
+    def foreign_paths(self, tmp_path: Path) -> list[Path]:
+        """Files the reader must refuse without raising; extend in subclasses."""
+        text = tmp_path / "foreign.txt"
+        text.write_text("not an image\n")
+        empty = tmp_path / "empty.tif"
+        empty.write_bytes(b"")
+        garbage = tmp_path / "garbage.tif"
+        garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+        zarr_like = tmp_path / "not_a_dataset.zarr"
+        zarr_like.mkdir()
+        folder = tmp_path / "plain_folder"
+        folder.mkdir()
+        (folder / "notes.txt").write_text("nothing here")
+        return [text, empty, garbage, zarr_like, folder]
+
+    @pytest.fixture(scope="session")
+    def dask_client(self) -> Iterator[Any]:
+        """A two-process local dask cluster (shared by every backend's suite)."""
+        distributed = pytest.importorskip("distributed")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+
+    @property
+    def reader_cls(self) -> type[Reader]:
+        """The Reader class under test, resolved through the registry."""
+        return get_reader_class(self.reader_name)
+
+    # ------------------------------------------------------------- registration
+    def test_registered_through_entry_point(self) -> None:
+        info = list_readers().get(self.reader_name)
+        assert info is not None, f"{self.reader_name!r} is not registered"
+        if self.expect_entry_point:
+            assert info.origin == "entry point", f"{self.reader_name!r} is registered {info.origin}"
+        assert info.cls.name == self.reader_name
+        assert all(s.startswith(".") and s == s.lower() for s in info.cls.suffixes)
+
+    def test_can_open_sample(self, case: SampleCase) -> None:
+        assert self.reader_cls.can_open(case.path) is True
+
+    def test_refuses_foreign_files_without_raising(self, foreign_paths: list[Path]) -> None:
+        for path in foreign_paths:
+            assert self.reader_cls.can_open(path) is False, f"can_open accepted {path}"
+
+    def test_automatic_selection(self, case: SampleCase) -> None:
+        if not case.auto_select:
+            pytest.skip("this sample is opened with an explicit reader")
+        assert select_reader(case.path) is self.reader_cls
+        with Reader(case.path, **dict(case.options)) as reader:
+            assert isinstance(reader, Reader)
+            assert isinstance(reader, self.reader_cls)
+            assert reader.reader_name == self.reader_name
+
+    def test_explicit_reader_by_name(self, case: SampleCase) -> None:
+        with Reader(case.path, reader=self.reader_name, **dict(case.options)) as reader:
+            assert type(reader) is self.reader_cls
+
+    def test_unknown_option_is_a_type_error_listing_valid_ones(self, case: SampleCase) -> None:
+        with pytest.raises(TypeError, match="chunk_bytes"):
+            self.reader_cls(case.path, not_an_option=1)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(FileNotFoundError):
+            self.reader_cls(tmp_path / "does-not-exist.tif")
+
+    # ------------------------------------------------------------------ laziness
+    def test_open_and_metadata_read_no_pixels(self, case: SampleCase) -> None:
+        reads, graphs = pixel_read_count(), graphs_built()
+        with _open(case, self.reader_cls) as reader:
+            _ = (reader.dims, reader.shape, reader.dtype, reader.scenes, reader.channel_names,
+                 reader.physical_pixel_sizes, reader.coords, reader.resolution_levels, repr(reader))
+            assert pixel_read_count() == reads, "opening or metadata access read pixels"
+            assert graphs_built() == graphs, "metadata access built a dask graph"
+            lazy = reader.xarray_dask_data
+            assert pixel_read_count() == reads, "building the dask array read pixels"
+            assert lazy.chunks is not None
+
+    # ------------------------------------------------------------ shape & meta
+    def test_dims_shape_dtype(self, case: SampleCase) -> None:
+        exp = case.expected
+        with _open(case, self.reader_cls) as reader:
+            assert reader.dims.order == exp.dims
+            assert reader.shape == tuple(exp.shape)
+            assert reader.dims.shape == tuple(exp.shape)
+            assert reader.dtype == np.dtype(exp.dtype)
+            lazy = reader.xarray_dask_data
+            assert lazy.dims == tuple(exp.dims)
+            assert lazy.shape == tuple(exp.shape)
+            assert lazy.dtype == np.dtype(exp.dtype)
+
+    def test_scenes_and_levels(self, case: SampleCase) -> None:
+        exp = case.expected
+        with _open(case, self.reader_cls) as reader:
+            if exp.scenes is not None:
+                assert reader.scenes == tuple(exp.scenes)
+            if exp.resolution_levels is not None:
+                assert reader.resolution_levels == tuple(exp.resolution_levels)
+            assert reader.current_scene == reader.scenes[reader.current_scene_index]
+            assert reader.current_resolution_level == case.level
+
+    def test_out_of_range_scene(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            n = len(reader.scenes)
+            with pytest.raises(SceneIndexError):
+                reader.set_scene(n)
+            with pytest.raises(IndexError):
+                reader.set_scene(-1 - n)
+            with pytest.raises(SceneIndexError):
+                reader.set_scene("no such scene \u2603")
+
+    def test_channel_names_and_physical_sizes(self, case: SampleCase) -> None:
+        exp = case.expected
+        with _open(case, self.reader_cls) as reader:
+            names = reader.channel_names
+            assert len(names) == reader.dims.C
+            assert list(reader.xarray_dask_data.coords["C"].values) == names
+            if exp.channel_names is not None:
+                assert names == list(exp.channel_names)
+            pps = reader.physical_pixel_sizes
+            if exp.physical_pixel_sizes is not None:
+                for got, want, dim in zip(pps, exp.physical_pixel_sizes, "ZYX", strict=True):
+                    if want is None:
+                        assert got is None, f"physical size {dim}: {got} != None"
+                    else:
+                        assert got == pytest.approx(want, rel=1e-6), f"physical size {dim}"
+            if exp.pixel_size_units is not None:
+                assert tuple(pps.units) == tuple(exp.pixel_size_units)
+
+    def test_coordinates_and_units(self, case: SampleCase) -> None:
+        exp = case.expected
+        if not exp.coords:
+            pytest.skip("this sample declares no coordinates to check")
+        with _open(case, self.reader_cls) as reader:
+            array = reader.xarray_dask_data
+            for name, (values, units) in exp.coords.items():
+                assert name in array.coords, f"coordinate {name!r} missing; have {list(array.coords)}"
+                coord = array.coords[name]
+                want = np.asarray(values)
+                got = coord.values
+                if want.dtype.kind in "fc":
+                    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64),
+                                               rtol=1e-9, atol=1e-12, err_msg=name)
+                else:
+                    np.testing.assert_array_equal(got, want, err_msg=name)
+                if units is None:
+                    assert "units" not in coord.attrs, f"{name} has units {coord.attrs.get('units')!r}"
+                else:
+                    assert coord.attrs.get("units") == units, f"units of {name}"
+
+    # --------------------------------------------------------------------- pixels
+    def test_pixels_equal_reference(self, case: SampleCase) -> None:
+        ref = case.expected.reference_array()
+        if ref is None:
+            pytest.skip("no reference pixels for this sample")
+        with _open(case, self.reader_cls) as reader:
+            _assert_pixels_equal(reader.data, ref, "data")
+            _assert_pixels_equal(reader.xarray_dask_data.values, ref, "xarray_dask_data")
+
+    def test_selections_lazy_equal_eager_equal_reference(self, case: SampleCase) -> None:
+        ref = case.expected.reference_array()
+        with _open(case, self.reader_cls) as reader:
+            t, c, z = reader.dims.T - 1, reader.dims.C - 1, reader.dims.Z // 2
+            s = "S" if "S" in reader.dims.order else ""
+            selections: list[tuple[str, dict[str, Any], Any]] = [
+                ("ZYX" + s, {"T": t, "C": c}, (t, c, slice(None))),
+                ("CYX" + s, {"T": 0, "Z": z}, (0, slice(None), z)),
+                ("TCZYX" + s, {"C": [0, c]}, (slice(None), [0, c])),
+                ("YX" + s, {"T": t, "C": 0, "Z": z, "Y": slice(1, None, 2)}, (t, 0, z, slice(1, None, 2))),
+            ]
+            for order, sel, ref_index in selections:
+                eager = reader.get_image_data(order, **sel)
+                lazy = reader.get_image_dask_data(order, **sel)
+                assert lazy.shape == eager.shape, f"{order} {sel}: lazy shape {lazy.shape} != {eager.shape}"
+                _assert_pixels_equal(np.asarray(lazy.compute()), eager, f"lazy vs eager {order} {sel}")
+                if ref is not None:
+                    expected = ref
+                    for d, idx in enumerate(ref_index):
+                        if isinstance(idx, list):
+                            expected = np.take(expected, idx, axis=d)
+                    expected = expected[tuple(i if not isinstance(i, list) else slice(None) for i in ref_index)]
+                    _assert_pixels_equal(eager, expected, f"reference {order} {sel}")
+
+    def test_chunks_are_whole_storage_units(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            source = reader.image().source
+            chunks = reader.dask_data.chunks
+            for d, (dim_chunks, unit, size) in enumerate(zip(chunks, source.storage_chunks, source.shape,
+                                                             strict=True)):
+                for c in dim_chunks[:-1]:
+                    assert c % unit == 0, f"dim {d}: chunk {c} is not a multiple of storage unit {unit}"
+                assert sum(dim_chunks) == size
+
+    def test_concurrent_reads_from_threads(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            expected = reader.data
+            results: dict[int, np.ndarray] = {}
+            errors: list[BaseException] = []
+            dims = reader.dims
+
+            def work(i: int) -> None:
+                try:
+                    t, c, z = i % dims.T, (i // dims.T) % dims.C, (i // (dims.T * dims.C)) % dims.Z
+                    results[i] = reader.get_image_data("YX" + ("S" if "S" in dims.order else ""),
+                                                       T=t, C=c, Z=z)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            assert not errors, errors
+            for i, plane in results.items():
+                t, c, z = i % dims.T, (i // dims.T) % dims.C, (i // (dims.T * dims.C)) % dims.Z
+                np.testing.assert_array_equal(plane, expected[t, c, z])
+
+    # ----------------------------------------------------- pickling, distribution
+    def test_pickle_round_trip(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            clone = pickle.loads(pickle.dumps(reader))
+            try:
+                assert type(clone) is type(reader)
+                assert clone.current_scene_index == reader.current_scene_index
+                assert clone.current_resolution_level == reader.current_resolution_level
+                assert clone.shape == reader.shape
+                lazy = pickle.loads(pickle.dumps(reader.xarray_dask_data))
+                np.testing.assert_array_equal(lazy.values, reader.data)
+                np.testing.assert_array_equal(clone.data, reader.data)
+                assert list(clone.xarray_dask_data.coords) == list(reader.xarray_dask_data.coords)
+            finally:
+                clone.close()
+
+    def test_compute_on_distributed_cluster(self, case: SampleCase, dask_client: Any) -> None:
+        with _open(case, self.reader_cls) as reader:
+            expected = reader.data
+            lazy = reader.dask_data
+            result = dask_client.compute(lazy).result()
+            np.testing.assert_array_equal(result, expected)
+            clone_future = dask_client.submit(lambda r: r.get_image_data(), reader)
+            np.testing.assert_array_equal(clone_future.result(), expected)
+
+    # --------------------------------------------------------------- file handles
+    def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
+        reader = _open(case, self.reader_cls)
+        _ = reader.data
+        _ = reader.get_image_dask_data("YX" + ("S" if "S" in reader.dims.order else "")).compute()
+        reader.close()
+        assert open_handles_under(case.path) == []
+
+    def test_no_handle_left_open_after_context_manager(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            _ = reader.get_image_data()
+        assert open_handles_under(case.path) == []
+
+    def test_repr_names_reader_and_path(self, case: SampleCase) -> None:
+        with _open(case, self.reader_cls) as reader:
+            text = repr(reader)
+            assert self.reader_name in text
+            assert str(case.path) in text or str(Path(case.path)) in text
+
+    def test_foreign_file_is_unsupported_through_dispatch(self, tmp_path: Path) -> None:
+        path = tmp_path / "foreign.txt"
+        path.write_text("not an image")
+        with pytest.raises(UnsupportedFormatError, match=self.reader_name):
+            Reader(path)

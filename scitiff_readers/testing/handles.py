@@ -1,0 +1,31 @@
+"""Which files under a path this process holds open or memory-mapped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["open_handles_under"]
+
+
+def open_handles_under(path: str | os.PathLike[str]) -> list[str]:
+    """Open descriptors and memory maps of files at or under ``path``."""
+    import psutil
+
+    root = Path(path).resolve()
+
+    def inside(p: str) -> bool:
+        try:
+            q = Path(p).resolve()
+        except OSError:
+            return False
+        return q == root or root in q.parents
+
+    found = [f.path for f in psutil.Process().open_files() if inside(f.path)]
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        for line in maps.read_text().splitlines():
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and parts[5].startswith("/") and inside(parts[5].strip()):
+                found.append(f"mmap:{parts[5].strip()}")
+    return sorted(set(found))
