@@ -1,0 +1,74 @@
+"""Developer sessions: ``nox -s tests lint typecheck docs demo bench``.
+
+``tests`` installs the core and every plugin under ``plugins/`` (each with its
+``test`` extra, which brings the format's reference implementation) into one
+environment and runs the whole suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _install_all(session: nox.Session, core_extra: str = "testing", plugin_extra: str | None = "test") -> None:
+    args = ["-e", f".[{core_extra}]"]
+    for plugin in PLUGINS:
+        suffix = f"[{plugin_extra}]" if plugin_extra else ""
+        args += ["-e", f"{plugin.relative_to(ROOT)}{suffix}"]
+    session.install(*args)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: core and every plugin."""
+    _install_all(session)
+    # pytest exits with 5 when it collected no test; nox treats any non-zero exit as failure.
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: style, imports, docstrings (numpy convention)."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy over the core and every plugin's sources."""
+    _install_all(session, plugin_extra=None)
+    session.install("mypy>=1.10")
+    sources = ["scitiff_readers", *(str(p.relative_to(ROOT) / "src") for p in PLUGINS)]
+    session.run("mypy", *sources)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Sphinx HTML docs; warnings are errors."""
+    _install_all(session, core_extra="docs", plugin_extra=None)
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Write and read a sample of every installed format, plus the shared real files."""
+    _install_all(session, plugin_extra=None)
+    session.run("scitiff-readers", "plugins")
+    session.run("scitiff-readers", "demo", "--shared", str(SHARED_DATA))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side-by-side timings against tifffile / bioio / reference readers (numbers in the log)."""
+    _install_all(session, core_extra="bench")
+    session.run("python", "benchmarks/side_by_side.py", *session.posargs)
