@@ -90,13 +90,13 @@ def to_canonical(data: xr.DataArray) -> xr.DataArray:
     Any subset of ``t, c, z, y, x, s`` (either case) is accepted; missing dims are
     added with size 1. Other dims raise :class:`DimensionSelectionError`.
     """
-    rename = {d: str(d).upper() for d in data.dims if str(d).upper() != d}
-    upper = data.rename(rename) if rename else data
-    extra = [d for d in upper.dims if d not in "TCZYXS" or len(str(d)) != 1]
+    extra = [d for d in data.dims if len(str(d)) != 1 or str(d).upper() not in "TCZYXS"]
     if extra:
         raise DimensionSelectionError(
             f"cannot write dims {extra}: only T, C, Z, Y, X and S (either case) are supported"
         )
+    rename = {d: str(d).upper() for d in data.dims if str(d).upper() != d}
+    upper = data.rename(rename) if rename else data
     order = [d for d in "TCZYXS" if d in upper.dims or d != "S"]
     missing = [d for d in order if d not in upper.dims]
     if missing:

@@ -81,7 +81,8 @@ class ReaderConformance:
         return [text, empty, garbage, zarr_like, folder]
 
     @pytest.fixture(scope="session")
-    def dask_client(self) -> Iterator[Any]:
+    @classmethod
+    def dask_client(cls) -> Iterator[Any]:
         """A two-process local dask cluster (shared by every backend's suite)."""
         distributed = pytest.importorskip("distributed")
         cluster = distributed.LocalCluster(

@@ -1,0 +1,97 @@
+"""SharedFile, resolve_inside and atomic_output."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scitiff_readers import CorruptFileError, OutputExistsError
+from scitiff_readers.files import SharedFile, atomic_output, resolve_inside
+from scitiff_readers.testing import open_handles_under
+
+
+def test_shared_file_reads_views_and_closes(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    data = np.arange(1000, dtype="<u2")
+    path.write_bytes(b"HEAD" + data.tobytes())
+    f = SharedFile(path)
+    assert f.pread(0, 4) == b"HEAD"
+    view = f.array(4, "<u2", (10, 100))
+    np.testing.assert_array_equal(view.ravel(), data)
+    assert not view.flags.writeable
+    del view
+    assert open_handles_under(path)
+    f.close()
+    assert open_handles_under(path) == []
+    assert f.pread(0, 4) == b"HEAD", "re-opens after close"
+    f.close()
+
+
+def test_shared_file_bounds_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "small.bin"
+    path.write_bytes(b"x" * 10)
+    f = SharedFile(path)
+    with pytest.raises(CorruptFileError, match="beyond the end of the file"):
+        f.pread(8, 4)
+    with pytest.raises(CorruptFileError, match=str(path)):
+        f.array(0, "<u8", (1000, 1000, 1000))  # absurd size: refused before allocating
+    f.close()
+
+
+def test_shared_file_pickles_as_path_and_threads_share_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.bin"
+    payload = os.urandom(4096)
+    path.write_bytes(payload)
+    f = SharedFile(path)
+    f.pread(0, 1)
+    clone = pickle.loads(pickle.dumps(f))
+    assert not clone.is_open and clone.path == path
+    results: list[bytes] = []
+    threads = [threading.Thread(target=lambda i=i: results.append(f.pread(i * 256, 256))) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(payload[i * 256:(i + 1) * 256] for i in range(16))
+    f.close()
+
+
+def test_resolve_inside_refuses_escapes(tmp_path: Path) -> None:
+    root = tmp_path / "dataset"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "ok.tif").write_bytes(b"")
+    assert resolve_inside(root, "sub/ok.tif") == (root / "sub" / "ok.tif").resolve()
+    assert resolve_inside(root, "sub\\ok.tif") == (root / "sub" / "ok.tif").resolve()
+    for bad in ["../secret", "/etc/passwd", "sub/../../x", "", "C:/Windows", "a\x00b"]:
+        with pytest.raises(CorruptFileError, match="dataset"):
+            resolve_inside(root, bad, what="file name")
+    outside = tmp_path / "outside.tif"
+    outside.write_bytes(b"")
+    (root / "link.tif").symlink_to(outside)
+    with pytest.raises(CorruptFileError, match="outside the dataset folder"):
+        resolve_inside(root, "link.tif")
+
+
+def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    with atomic_output(target) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        with atomic_output(target):
+            pass
+    with pytest.raises(RuntimeError):
+        with atomic_output(target, overwrite=True) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert target.read_bytes() == b"new", "a failed write leaves the target untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"], "no temporary left behind"
+    with pytest.raises(FileNotFoundError):
+        with atomic_output(tmp_path / "no" / "dir.bin"):
+            pass

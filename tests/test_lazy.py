@@ -1,0 +1,140 @@
+"""The lazy engine: graph shape, laziness, eager reads straight into the output, threads."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dask
+import numpy as np
+import pytest
+
+from scitiff_readers.lazy import block_regions, read_regions, to_dask
+from scitiff_readers.sources import ArraySource, PlaneSource, Region, pixel_read_count
+
+
+class CountingPlanes(PlaneSource):
+    """Planes computed from their index; counts reads and detects concurrent use."""
+
+    def __init__(self, shape: tuple[int, ...], missing: set[tuple[int, int, int]] | None = None) -> None:
+        super().__init__(shape, np.uint16, tile=(8, 8))
+        self.missing = missing or set()
+        self.calls = 0
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def read_plane(self, t: int, c: int, z: int, ys: slice, xs: slice) -> np.ndarray | None:
+        with self._lock:
+            self.calls += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            time.sleep(0.002)
+            if (t, c, z) in self.missing:
+                return None
+            yy, xx = np.mgrid[ys, xs]
+            return (t * 1000 + c * 100 + z * 10 + yy * 3 + xx).astype(np.uint16)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+def expected(shape: tuple[int, ...], missing: set[tuple[int, int, int]] = frozenset()) -> np.ndarray:
+    t, c, z, y, x = np.indices(shape)
+    out = (t * 1000 + c * 100 + z * 10 + y * 3 + x).astype(np.uint16)
+    for m in missing:
+        out[m] = 0
+    return out
+
+
+def test_graph_is_lazy_and_has_one_task_per_chunk() -> None:
+    src = CountingPlanes((2, 2, 3, 16, 16))
+    arr = to_dask(src, target_bytes=16 * 16 * 2 * 3)  # three planes per chunk
+    assert src.calls == 0
+    assert arr.chunks == ((1, 1), (1, 1), (3,), (16,), (16,))
+    graph = dict(arr.__dask_graph__())
+    assert len(graph) == 4 + 1, "four blocks plus the shared source key"
+    np.testing.assert_array_equal(arr.compute(scheduler="sync"), expected(src.shape))
+    assert src.calls == 12
+
+
+def test_source_is_one_graph_node_shared_by_tasks() -> None:
+    src = CountingPlanes((1, 1, 4, 8, 8))
+    arr = to_dask(src, target_bytes=8 * 8 * 2)
+    graph = dict(arr.__dask_graph__())
+    sources = [k for k, v in graph.items() if v is src]
+    assert len(sources) == 1
+    # Pickling the whole graph stores the source once.
+    payload = pickle.dumps(graph)
+    assert payload.count(b"CountingPlanes") == 1
+
+
+def test_graph_names_are_deterministic_for_stable_tokens() -> None:
+    a = ArraySource(np.zeros((2, 3)), "YX", token="same")
+    b = ArraySource(np.zeros((2, 3)), "YX", token="same")
+    assert to_dask(a, 100).name == to_dask(b, 100).name
+    c = ArraySource(np.zeros((2, 3)), "YX", token="other")
+    assert to_dask(a, 100).name != to_dask(c, 100).name
+
+
+def test_missing_planes_are_filled() -> None:
+    missing = {(0, 1, 2)}
+    src = CountingPlanes((1, 2, 3, 8, 8), missing=missing)
+    np.testing.assert_array_equal(to_dask(src, 10**6).compute(), expected(src.shape, missing))
+
+
+def test_eager_read_goes_straight_into_output_in_parallel() -> None:
+    src = CountingPlanes((2, 2, 8, 16, 16))
+    out = np.zeros(src.shape, dtype=np.uint16)
+    full: Region = tuple(slice(0, s) for s in src.shape)
+    read_regions(src, [(full, out)], target_bytes=16 * 16 * 2)
+    np.testing.assert_array_equal(out, expected(src.shape))
+    assert src.calls == 2 * 2 * 8
+    assert src.max_active >= 2, "blocks should be read by several threads"
+
+
+def test_block_regions_follow_chunk_boundaries() -> None:
+    region = (slice(1, 5), slice(0, 3))
+    blocks = block_regions(region, ((2, 2, 2), (3,)))
+    assert blocks == [(slice(1, 2), slice(0, 3)), (slice(2, 4), slice(0, 3)), (slice(4, 5), slice(0, 3))]
+
+
+def test_concurrent_dask_computes_on_threads() -> None:
+    src = CountingPlanes((3, 2, 4, 16, 16))
+    arr = to_dask(src, target_bytes=16 * 16 * 2)
+    with dask.config.set(scheduler="threads", num_workers=4):
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: arr.compute(), range(4)))
+    for r in results:
+        np.testing.assert_array_equal(r, expected(src.shape))
+
+
+def test_pixel_read_counter_counts_subclass_reads() -> None:
+    src = ArraySource(np.ones((4, 4)), "YX")
+    before = pixel_read_count()
+    src.read((slice(0, 1),) * 3 + (slice(0, 4), slice(0, 4)))
+    assert pixel_read_count() == before + 1
+
+
+def test_array_source_axes_validation() -> None:
+    with pytest.raises(ValueError, match="do not match"):
+        ArraySource(np.ones((2, 2)), "ZYX")
+    with pytest.raises(ValueError, match="outside TCZYXS"):
+        ArraySource(np.ones((2, 2)), "QX")
+    src = ArraySource(np.arange(24).reshape(2, 3, 4), "XCY")  # any axis order
+    assert src.shape == (1, 3, 1, 4, 2)
+    block = src.read((slice(0, 1), slice(1, 3), slice(0, 1), slice(0, 4), slice(1, 2)))
+    np.testing.assert_array_equal(block[0, :, 0, :, 0], np.arange(24).reshape(2, 3, 4)[1, 1:3, :])

@@ -1,0 +1,111 @@
+"""Writer dispatch, overwrite protection, atomic output and dim normalisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import scitiff_readers
+from scitiff_readers import DimensionSelectionError, OutputExistsError, Writer, WriterNotFoundError, write
+from scitiff_readers.writers import _writers, to_canonical
+
+
+class NpyWriter(Writer):
+    name: ClassVar[str] = "test-npy"
+    suffixes: ClassVar[tuple[str, ...]] = (".npy",)
+    options: ClassVar[dict[str, Any]] = {"fail": False}
+
+    @classmethod
+    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+        with open(path, "wb") as fh:
+            np.save(fh, data.values)
+        if options["fail"]:
+            raise RuntimeError("disk full")
+
+
+class LongerSuffixWriter(NpyWriter):
+    name: ClassVar[str] = "test-special"
+    suffixes: ClassVar[tuple[str, ...]] = (".special.npy",)
+
+
+@pytest.fixture(autouse=True)
+def _writers_registered() -> Any:
+    _writers.register(NpyWriter, clobber=True)
+    _writers.register(LongerSuffixWriter, clobber=True)
+    yield
+    _writers.unregister("test-npy")
+    _writers.unregister("test-special")
+
+
+def test_to_canonical_any_case_and_subset() -> None:
+    arr = xr.DataArray(np.zeros((3, 4, 5)), dims=("z", "y", "x"))
+    out = to_canonical(arr)
+    assert out.dims == ("T", "C", "Z", "Y", "X") and out.shape == (1, 1, 3, 4, 5)
+    rgb = xr.DataArray(np.zeros((4, 5, 3)), dims=("Y", "X", "S"))
+    assert to_canonical(rgb).dims == ("T", "C", "Z", "Y", "X", "S")
+    swapped = xr.DataArray(np.zeros((2, 3)), dims=("x", "c"))
+    assert to_canonical(swapped).shape == (1, 3, 1, 1, 2)
+    with pytest.raises(DimensionSelectionError, match="'wavelength'"):
+        to_canonical(xr.DataArray(np.zeros(2), dims=("wavelength",)))
+
+
+def test_write_by_suffix_and_read_back(tmp_path: Path) -> None:
+    data = xr.DataArray(np.arange(24, dtype="uint8").reshape(2, 3, 4), dims=("c", "y", "x"))
+    out = write(data, tmp_path / "a.npy")
+    with scitiff_readers.Reader(out) as r:
+        assert r.shape == (1, 2, 1, 3, 4)
+        np.testing.assert_array_equal(r.get_image_data("CYX"), data.values)
+
+
+def test_longest_suffix_wins_and_format_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[str] = []
+    for cls in (NpyWriter, LongerSuffixWriter):
+        original = cls._write.__func__  # type: ignore[attr-defined]
+
+        def spy(klass: type, data: Any, path: Path, _o: Any = original, **options: Any) -> None:
+            used.append(klass.name)
+            _o(klass, data, path, **options)
+
+        monkeypatch.setattr(cls, "_write", classmethod(spy))
+    data = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"))
+    write(data, tmp_path / "a.special.npy")
+    write(data, tmp_path / "b.npy")
+    write(data, tmp_path / "c.special.npy", format="test-npy")
+    assert used == ["test-special", "test-npy", "test-npy"]
+
+
+def test_no_silent_overwrite_and_failed_write_keeps_old_file(tmp_path: Path) -> None:
+    data = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+    target = tmp_path / "a.npy"
+    write(data, target)
+    before = target.read_bytes()
+    with pytest.raises(OutputExistsError):
+        write(data * 2, target)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write(data * 3, target, overwrite=True, fail=True)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npy"]
+    write(data * 4, target, overwrite=True)
+    assert np.load(target).max() == 4
+
+
+def test_writer_errors(tmp_path: Path) -> None:
+    data = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+    with pytest.raises(WriterNotFoundError, match="no installed writer produces this suffix"):
+        write(data, tmp_path / "a.unknown")
+    with pytest.raises(WriterNotFoundError, match="no writer for format 'bogus'"):
+        write(data, tmp_path / "a.npy", format="bogus")
+    with pytest.raises(TypeError, match="valid options: fail"):
+        write(data, tmp_path / "a.npy", compression="zlib")
+
+
+def test_reader_save_uses_writers(tmp_path: Path) -> None:
+    src = tmp_path / "src.npy"
+    np.save(src, np.arange(60, dtype="int16").reshape(3, 4, 5))
+    with scitiff_readers.Reader(src) as r:
+        out = r.save(tmp_path / "copy.npy")
+    np.testing.assert_array_equal(np.load(out).reshape(3, 4, 5), np.load(src))
