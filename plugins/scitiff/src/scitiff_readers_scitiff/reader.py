@@ -1,0 +1,318 @@
+"""The ``scitiff`` reader: SciTiff files as lazy TCZYX data with their metadata coordinates.
+
+Pixels are read through the TIFF backends' shared page path
+(:func:`scitiff_readers_tiff.pages.hyperstack_source`); this module only parses
+the ``scitiffmeta`` JSON and turns it into the view's shape, coordinates, units,
+name and channel semantics. Nothing heavy is imported at module level: the
+registry imports this module just to read the class attributes.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
+from scitiff_readers.image import Image
+from scitiff_readers.reader import Reader
+
+from .firstifd import FirstIfd, read_first_ifd
+from .metadata import (
+    SciTiffMetadataError,
+    check_against_file,
+    has_scitiffmeta,
+    parse_description,
+    validate_metadata,
+)
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from scitiff_readers.sources import PixelSource
+
+    from .schema import SciTiffMetadata
+
+__all__ = ["SciTiffFallbackWarning", "SciTiffReader"]
+
+_METADATA_ERRORS = ("raise", "fallback")
+
+
+class SciTiffFallbackWarning(ScitiffReadersWarning):
+    """The SciTiff metadata was unusable; the file was read as a plain ImageJ hyperstack."""
+
+
+def _hyperstack_source(path: Path, shape: tuple[int, ...]) -> PixelSource:
+    # The one TIFF page reader of the project lives in the TIFF plugin.
+    from scitiff_readers_tiff.pages import hyperstack_source
+
+    return hyperstack_source(path, shape, page_order="TZC")
+
+
+class SciTiffReader(Reader):
+    """Read SciTiff files (scipp/scitiff): ImageJ hyperstacks with a ``scitiffmeta`` JSON block.
+
+    The view has dims ``T, C, Z, Y, X``; the JSON's coordinates become xarray
+    coordinates with ``attrs["units"]``, its masks boolean coordinates, the data
+    unit ``attrs["units"]`` of the DataArray and ``name`` its name.
+
+    Options
+    -------
+    resolve_channels : bool, default True
+        Resolve the ``intensities / stdevs / mask`` channel convention as
+        ``scitiff.load_scitiff`` does: the view holds the intensities only, and
+        :attr:`stdevs`, :attr:`variances` and :attr:`mask` give the other channels.
+        ``False`` keeps the raw channels in the view.
+    metadata_errors : {"raise", "fallback"}, default "raise"
+        What to do with missing, broken or inconsistent SciTiff metadata:
+        raise :class:`~scitiff_readers_scitiff.metadata.SciTiffMetadataError`
+        (a ``MetadataError`` naming the JSON path), or warn with
+        :class:`SciTiffFallbackWarning` and read the pixels as a plain ImageJ
+        hyperstack without SciTiff coordinates.
+    """
+
+    name: ClassVar[str] = "scitiff"
+    suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
+    priority: ClassVar[int] = 100
+    description: ClassVar[str] = "SciTiff (scipp/scitiff): ImageJ hyperstack + scitiffmeta JSON coordinates"
+    options: ClassVar[Any] = MappingProxyType({"resolve_channels": True, "metadata_errors": "raise"})
+
+    # ------------------------------------------------------------------ sniffing
+    @classmethod
+    def can_open(cls, path: str | os.PathLike[str]) -> bool:
+        """True if the first IFD's ImageDescription is ImageJ's and has a ``scitiffmeta`` line."""
+        try:
+            if not os.path.isfile(path):
+                return False
+            return has_scitiffmeta(read_first_ifd(path).description)
+        except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
+            return False
+
+    @classmethod
+    def metadata_schema(cls) -> dict[str, Any]:
+        """The JSON schema of the SciTiff metadata (``scitiff-readers schema``)."""
+        from .schema import metadata_schema
+
+        return metadata_schema()
+
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path:
+        """A small time-of-flight stack written by ``scitiff.save_scitiff`` (else by our writer)."""
+        from .samples import write_demo_sample
+
+        return write_demo_sample(folder / "sample-scitiff.tiff")
+
+    # --------------------------------------------------------------------- open
+    def _open(self) -> None:
+        mode = self._options["metadata_errors"]
+        if mode not in _METADATA_ERRORS:
+            raise ValueError(f"metadata_errors must be one of {_METADATA_ERRORS}, got {mode!r}")
+        try:
+            ifd = read_first_ifd(self._path)
+        except ValueError as exc:
+            raise CorruptFileError(f"{self._path}: cannot read the TIFF header: {exc}") from None
+        self._ifd = ifd
+        parsed = parse_description(ifd.description)
+        self._imagej = parsed.imagej
+        self._model: SciTiffMetadata | None = None
+        self._raw_json: dict[str, Any] | None = None
+        try:
+            if parsed.scitiffmeta is None:
+                raise SciTiffMetadataError(
+                    self._path, [("$", "the first page's ImageDescription has no 'scitiffmeta=' line")],
+                    what="no SciTiff metadata")
+            model, raw = validate_metadata(self._path, parsed.scitiffmeta)
+            check_against_file(self._path, model, ifd, parsed.imagej)
+        except MetadataError as exc:
+            if mode == "raise":
+                raise
+            warnings.warn(f"{exc} Reading it as a plain ImageJ hyperstack instead (no SciTiff "
+                          "coordinates, units or channel semantics).", SciTiffFallbackWarning, stacklevel=4)
+            self._fallback_error: MetadataError | None = exc
+        else:
+            self._model, self._raw_json, self._fallback_error = model, raw, None
+        self._build()
+
+    def _build(self) -> None:
+        import numpy as np
+
+        from .channels import ChannelSubsetSource, channel_roles
+        from .xcoords import metadata_coords
+
+        self._coord_sources: dict[str, str] = {}
+        self._mask_names: dict[str, str] = {}
+        if self._model is None:
+            t, z, c, y, x = _imagej_sizes(self._imagej, self._ifd, self._path)
+            dtype = self._ifd.numpy_dtype
+            self._raw_source = _hyperstack_source(self._path, (t, c, z, y, x))
+            if dtype is not None and self._raw_source.dtype != np.dtype(dtype):
+                raise CorruptFileError(f"{self._path}: page dtype mismatch in the TIFF structure")
+            self._raw_image = Image(source=self._raw_source, attrs={})
+            self._view_image = self._raw_image
+            self._roles = None
+            return
+        image = self._model.image
+        t, z, c, y, x = image.data.shape
+        sizes = dict(zip(image.data.dims, image.data.shape, strict=True))
+        self._raw_source = _hyperstack_source(self._path, (t, c, z, y, x))
+        meta = metadata_coords(image, sizes)
+        self._coord_sources = meta.sources
+        self._mask_names = meta.masks
+        attrs = {} if image.data.unit is None else {"units": image.data.unit}
+        name = image.name or None
+        self._raw_image = Image(source=self._raw_source, coords=meta.coords, channel_names=meta.channel_names,
+                                attrs=attrs, name=name)
+        c_coord = image.coords.get("c")
+        labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
+        self._roles = channel_roles(labels, c) if self._options["resolve_channels"] else None
+        if self._roles is None:
+            self._view_image = self._raw_image
+            return
+        keep = self._roles["intensities"]
+        coords = {n: (v.isel(C=slice(keep, keep + 1)) if "C" in v.dims else v) for n, v in meta.coords.items()}
+        self._view_image = Image(source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords,
+                                 attrs=attrs, name=name)
+
+    def _scene_names(self) -> Sequence[str]:
+        return ("Image:0",)
+
+    def _image(self, scene: int, level: int) -> Image:
+        return self._view_image
+
+    def _close(self) -> None:
+        self._raw_source.close()
+
+    # ----------------------------------------------------------------- metadata
+    @property
+    def metadata(self) -> SciTiffMetadata | dict[str, Any]:
+        """The validated ``scitiffmeta`` block (:class:`~.schema.SciTiffMetadata`: ``image``,
+        ``daq``, ``extra``, ``process``, ``schema_version``); in fallback mode the ImageJ
+        description keys instead."""
+        return self._model if self._model is not None else dict(self._imagej)
+
+    @property
+    def scitiff_metadata(self) -> SciTiffMetadata | None:
+        """The validated ``scitiffmeta`` block, or ``None`` when read in fallback mode."""
+        return self._model
+
+    @property
+    def scitiff_json(self) -> dict[str, Any] | None:
+        """The ``scitiffmeta`` JSON exactly as stored (``None`` in fallback mode)."""
+        return self._raw_json
+
+    @property
+    def imagej_metadata(self) -> dict[str, Any]:
+        """The ImageJ description keys (``images``, ``frames``, ..., raw ``scitiffmeta`` text)."""
+        return dict(self._imagej)
+
+    @property
+    def schema_version(self) -> str | None:
+        """The file's ``schema_version`` (``"{VERSION_PLACEHOLDER}"`` for releases <= 25.12)."""
+        return None if self._model is None else self._model.schema_version
+
+    @property
+    def is_fallback(self) -> bool:
+        """Whether the SciTiff metadata was unusable and the file was read as plain ImageJ."""
+        return self._model is None
+
+    # ------------------------------------------------------------------ channels
+    @property
+    def channel_roles(self) -> dict[str, int] | None:
+        """Raw channel index of ``intensities``/``stdevs``/``mask`` if the convention was resolved."""
+        return None if self._roles is None else dict(self._roles)
+
+    @property
+    def raw_channels(self) -> xr.DataArray:
+        """All channels as stored (lazy), whatever ``resolve_channels`` says."""
+        cached = self.__dict__.get("_raw_cache")
+        if cached is None:
+            from scitiff_readers.lazy import to_dask
+
+            import xarray as xr
+
+            image = self._raw_image
+            array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
+            cached = xr.DataArray(array, dims=tuple(image.source.dims), coords=image.resolved_coords(),
+                                  attrs=dict(image.attrs))
+            cached.name = image.name
+            self.__dict__["_raw_cache"] = cached
+        return cached
+
+    def _channel(self, role: str) -> xr.DataArray | None:
+        if self._roles is None or role not in self._roles:
+            return None
+        index = self._roles[role]
+        return self.raw_channels.isel(C=slice(index, index + 1))
+
+    @property
+    def stdevs(self) -> xr.DataArray | None:
+        """The ``stdevs`` channel (lazy, same units as the data), or ``None``."""
+        return self._channel("stdevs")
+
+    @property
+    def variances(self) -> xr.DataArray | None:
+        """``stdevs ** 2`` (lazy; units squared), as scitiff stores them in scipp, or ``None``."""
+        stdevs = self._channel("stdevs")
+        if stdevs is None:
+            return None
+        out = stdevs**2
+        unit = stdevs.attrs.get("units")
+        out.attrs = {} if unit is None else {"units": f"{unit}**2"}
+        return out.rename(None)
+
+    @property
+    def mask(self) -> xr.DataArray | None:
+        """The ``mask`` channel as booleans (lazy), named ``scitiff-mask`` as in scitiff, or ``None``."""
+        mask = self._channel("mask")
+        if mask is None:
+            return None
+        out = mask.astype(bool)
+        out.attrs = {}
+        return out.rename("scitiff-mask")
+
+    def bin_edges(self, name: str) -> xr.Variable:
+        """The N + 1 edges of a bin-edge coordinate (``"T"`` or any coordinate with bounds)."""
+        import xarray as xr
+
+        from .xcoords import bin_edges
+
+        coords = self.coords
+        bounds_name = coords[name].attrs.get("bounds") if name in coords else None
+        if bounds_name is None or bounds_name not in coords:
+            raise KeyError(f"{self._path}: coordinate {name!r} is not a bin-edge coordinate")
+        bounds = coords[bounds_name]
+        edge_dim = next(d for d in bounds.dims if d in "TZCYX")
+        edges = bin_edges(bounds, edge_dim)
+        dims = tuple(f"{d}_edges" if d == edge_dim else d for d in bounds.dims)
+        return xr.Variable(dims, edges, attrs=dict(bounds.attrs))
+
+    # --------------------------------------------------------------------- scipp
+    def to_scipp(self, *, squeeze: bool = True, only_image: bool = True) -> Any:
+        """The image as a ``scipp.DataArray`` equal to ``scitiff.load_scitiff(path, only_image=True)``.
+
+        Channels are resolved (variances from ``stdevs``, mask ``scitiff-mask``) if
+        this reader resolves them. With ``only_image=False`` a ``scipp.DataGroup`` like
+        ``load_scitiff``'s default is returned. Needs the ``scipp`` extra.
+        """
+        from .scipp_interop import to_scipp
+
+        return to_scipp(self, squeeze=squeeze, only_image=only_image)
+
+
+def _imagej_sizes(imagej: dict[str, Any], ifd: FirstIfd, path: Path) -> tuple[int, int, int, int, int]:
+    if ifd.height is None or ifd.width is None or ifd.numpy_dtype is None:
+        raise CorruptFileError(f"{path}: the first TIFF page has no usable size or sample format")
+    if ifd.samples_per_pixel != 1:
+        raise CorruptFileError(f"{path}: RGB pages cannot be read as a SciTiff / ImageJ hyperstack")
+
+    def count(key: str) -> int:
+        value = imagej.get(key, 1)
+        return value if isinstance(value, int) and value > 0 else 1
+
+    t, z, c = count("frames"), count("slices"), count("channels")
+    images = imagej.get("images")
+    if isinstance(images, int) and images > 0 and images != t * z * c:
+        t, z, c = images, 1, 1
+    return t, z, c, ifd.height, ifd.width
