@@ -1,0 +1,119 @@
+"""One resolution level of an NDTiff dataset: its parsed, checked index and files.
+
+Every file name in the index is resolved with
+:func:`scitiff_readers.files.resolve_inside` (nothing outside the level folder is
+ever opened) and every image's byte range is checked against its file's size
+when the level is loaded, so a corrupt index fails early with a clear message and
+never makes a read allocate an absurd buffer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.files import SharedFile, resolve_inside
+
+from .index import PIXEL_TYPES, IndexTable, parse_index
+from .layout import INDEX_NAME
+
+__all__ = ["Level", "load_level"]
+
+# The NDTiff/TIFF header occupies the first 28 bytes: no pixels can start there.
+_MIN_OFFSET = 8
+
+
+@dataclass(frozen=True)
+class Level:
+    """The checked index of one level folder and its TIFF files."""
+
+    folder: Path
+    table: IndexTable
+    files: tuple[SharedFile, ...]
+    token: str
+
+    def image_metadata(self, number: int) -> dict[str, Any]:
+        """The per-image JSON metadata (TIFF tag 51123) of image ``number``."""
+        t = self.table
+        file = self.files[int(t.file_id[number])]
+        raw = file.pread(int(t.metadata_offset[number]), int(t.metadata_length[number]))
+        try:
+            value = json.loads(raw.decode("utf-8")) if raw else {}
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CorruptFileError(
+                f"{file.path}: the metadata of image {t.axes[number]} is not valid JSON: {exc}"
+            ) from exc
+        return value if isinstance(value, dict) else {"value": value}
+
+    def close(self) -> None:
+        """Close every file of this level (they re-open on the next read)."""
+        for f in self.files:
+            f.close()
+
+
+def load_level(folder: Path) -> Level:
+    """Parse and check the ``NDTiff.index`` of ``folder``.
+
+    Raises
+    ------
+    CorruptFileError
+        If a file name points outside ``folder``, a referenced file is missing, or
+        an image or its metadata lies beyond the end of its file.
+    """
+    index_path = folder / INDEX_NAME
+    st_index = index_path.stat()
+    table = parse_index(index_path)
+    files: list[SharedFile] = []
+    sizes: list[int] = []
+    counts = np.bincount(table.file_id, minlength=len(table.file_names)) if len(table) else []
+    for i, name in enumerate(table.file_names):
+        real = resolve_inside(folder, name, what="image file name")
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            raise CorruptFileError(
+                f"{index_path}: {int(counts[i])} image(s) of this dataset are stored in {name!r}, "
+                f"which is missing from {folder}; copy the complete dataset folder (every .tif "
+                f"next to {INDEX_NAME})"
+            ) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise CorruptFileError(f"{index_path}: the image file {name!r} is not a regular file")
+        files.append(SharedFile(real))
+        sizes.append(st.st_size)
+    if len(table):
+        _check_ranges(index_path, table, np.asarray(sizes, dtype=np.int64))
+    token = f"{folder.resolve()}:{st_index.st_mtime_ns}:{st_index.st_size}"
+    return Level(folder, table, tuple(files), token)
+
+
+def _check_ranges(index_path: Path, table: IndexTable, sizes: np.ndarray) -> None:
+    size = sizes[table.file_id]
+    nbytes = table.image_nbytes()
+    bad = (table.width <= 0) | (table.height <= 0) | (table.pixel_offset < _MIN_OFFSET) | (
+        table.pixel_offset + nbytes > size)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        name = table.file_names[int(table.file_id[i])]
+        kind = PIXEL_TYPES[int(table.pixel_type[i])][0]
+        raise CorruptFileError(
+            f"{index_path}: the image {table.axes[i]} is said to be {int(table.width[i])} x "
+            f"{int(table.height[i])} {kind} pixels ({int(nbytes[i])} bytes) at offset "
+            f"{int(table.pixel_offset[i])} of {name!r}, but that file has {int(size[i])} bytes; "
+            f"the index is corrupt or the file is truncated ({int(bad.sum())} bad entries)"
+        )
+    md_bad = table.metadata_offset + table.metadata_length > size
+    if md_bad.any():
+        i = int(np.flatnonzero(md_bad)[0])
+        name = table.file_names[int(table.file_id[i])]
+        raise CorruptFileError(
+            f"{index_path}: the metadata of image {table.axes[i]} is said to be "
+            f"{int(table.metadata_length[i])} bytes at offset {int(table.metadata_offset[i])} of "
+            f"{name!r}, beyond the end of that file ({int(size[i])} bytes); the index is corrupt "
+            "or the file is truncated"
+        )

@@ -1,0 +1,218 @@
+"""Parser of the binary ``NDTiff.index`` file.
+
+The index is a sequence of entries, one per image, in write order::
+
+    uint32 K, K bytes UTF-8 JSON axes ({"time": 0, "channel": "DAPI", ...})
+    uint32 N, N bytes UTF-8 file name (relative, in the index's folder)
+    uint32 pixel_offset, width, height, pixel_type, pixel_compression,
+           metadata_offset, metadata_length, metadata_compression
+
+It is written in the native byte order of the acquisition machine (in practice
+little-endian). Micro-Manager pre-allocates the index with zeros and truncates it
+when the acquisition finishes, so the index of a running or crashed acquisition
+ends with zero padding: an entry whose ``K`` is 0 ends the valid entries.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
+
+__all__ = [
+    "PIXEL_TYPES",
+    "IndexTable",
+    "NDTiffIndexWarning",
+    "parse_index",
+]
+
+
+class NDTiffIndexWarning(ScitiffReadersWarning):
+    """The index ends early: the acquisition is still running or it crashed."""
+
+
+#: pixel_type code -> (name, bits per sample, bytes per pixel, samples per pixel).
+PIXEL_TYPES: Mapping[int, tuple[str, int, int, int]] = {
+    0: ("8-bit", 8, 1, 1),
+    1: ("16-bit", 16, 2, 1),
+    2: ("8-bit RGB", 8, 3, 3),
+    3: ("10-bit", 10, 2, 1),
+    4: ("12-bit", 12, 2, 1),
+    5: ("14-bit", 14, 2, 1),
+    6: ("11-bit", 11, 2, 1),
+}
+
+# A plausible upper bound for one entry's axes JSON and file name: anything larger
+# is garbage, not a Micro-Manager index.
+_MAX_TEXT = 1 << 20
+
+
+@dataclass(frozen=True)
+class IndexTable:
+    """The parsed entries of one ``NDTiff.index`` (duplicates resolved: last wins).
+
+    Entries keep the order in which their axes were first written, so string axis
+    values can be listed in acquisition order.
+    """
+
+    path: Path
+    byteorder: str
+    axes: tuple[dict[str, Any], ...]
+    file_names: tuple[str, ...]
+    file_id: np.ndarray
+    pixel_offset: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    pixel_type: np.ndarray
+    metadata_offset: np.ndarray
+    metadata_length: np.ndarray
+    complete: bool
+
+    def __len__(self) -> int:
+        return len(self.axes)
+
+    def image_nbytes(self) -> np.ndarray:
+        """Bytes of pixels of every entry (int64)."""
+        bpp = np.array([PIXEL_TYPES[int(t)][2] for t in range(len(PIXEL_TYPES))], dtype=np.int64)
+        return self.width * self.height * bpp[self.pixel_type]
+
+
+def _byteorder(data: bytes) -> str:
+    """Guess the index byte order from its first entry (native order of the writer)."""
+    if len(data) < 5:
+        return "<"
+    little = struct.unpack_from("<I", data, 0)[0]
+    big = struct.unpack_from(">I", data, 0)[0]
+    if 0 < little <= len(data) - 4 and data[4:5] == b"{":
+        return "<"
+    if 0 < big <= len(data) - 4 and data[4:5] == b"{":
+        return ">"
+    return "<"
+
+
+def _key(axes: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    # JSON key order differs between entries (the python writer serialises a
+    # frozenset), so the identity of an image is its sorted items; the value's type
+    # is part of the key so {"z": 1} and {"z": "1"} stay distinct.
+    return tuple(sorted((k, (type(v).__name__, v)) for k, v in axes.items()))
+
+
+def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
+    """Parse the ``NDTiff.index`` at ``path`` (or its bytes ``data``).
+
+    Raises
+    ------
+    CorruptFileError
+        If an entry is malformed (bad JSON, unknown pixel type, compression).
+
+    Warns
+    -----
+    NDTiffIndexWarning
+        If the index ends with zero padding or a partial entry: the entries before
+        it are returned.
+    """
+    if data is None:
+        data = Path(path).read_bytes()
+    order = _byteorder(data)
+    u32 = struct.Struct(order + "I")
+    tail = struct.Struct(order + "8I")
+    size = len(data)
+    by_key: dict[tuple[tuple[str, Any], ...], int] = {}
+    axes_list: list[dict[str, Any]] = []
+    names: dict[str, int] = {}
+    rows: list[tuple[int, ...]] = []
+    pos = 0
+    complete = True
+    problem = ""
+    while pos < size:
+        if pos + 4 > size:
+            complete, problem = False, f"a partial entry of {size - pos} bytes"
+            break
+        (k,) = u32.unpack_from(data, pos)
+        if k == 0:
+            complete = False
+            problem = f"{size - pos} bytes of zero padding" if not any(data[pos:pos + 4096]) else \
+                "an entry of length 0"
+            break
+        if k > _MAX_TEXT or pos + 4 + k + 4 > size:
+            complete, problem = False, f"a partial entry at byte {pos}"
+            break
+        raw_axes = data[pos + 4:pos + 4 + k]
+        pos += 4 + k
+        (n,) = u32.unpack_from(data, pos)
+        if n > _MAX_TEXT or pos + 4 + n + tail.size > size:
+            complete, problem = False, f"a partial entry at byte {pos - 4 - k}"
+            break
+        raw_name = data[pos + 4:pos + 4 + n]
+        entry_start = pos - 4 - k
+        pos += 4 + n
+        values = tail.unpack_from(data, pos)
+        pos += tail.size
+        try:
+            axes = json.loads(raw_axes.decode("utf-8"))
+            name = raw_name.decode("utf-8")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CorruptFileError(
+                f"{path}: the index entry at byte {entry_start} is not valid UTF-8 JSON "
+                f"({exc}); the index is corrupt"
+            ) from exc
+        if not isinstance(axes, dict) or not all(isinstance(a, str) for a in axes):
+            raise CorruptFileError(
+                f"{path}: the index entry at byte {entry_start} has axes {raw_axes[:80]!r}, "
+                "not a JSON object of axis names; the index is corrupt"
+            )
+        axes = {a: (v if isinstance(v, (int, str)) and not isinstance(v, bool) else str(v))
+                for a, v in axes.items()}
+        if not name:
+            raise CorruptFileError(f"{path}: the index entry at byte {entry_start} names no file")
+        offset, width, height, ptype, compression, md_offset, md_length, md_compression = values
+        if ptype not in PIXEL_TYPES:
+            raise CorruptFileError(
+                f"{path}: the index entry {axes} has pixel type {ptype}, which the NDTiff format "
+                f"does not define (known: {sorted(PIXEL_TYPES)}); the index is corrupt"
+            )
+        if compression != 0 or md_compression != 0:
+            raise CorruptFileError(
+                f"{path}: the index entry {axes} says its pixels or metadata are compressed "
+                f"(codes {compression}, {md_compression}); NDTiff defines uncompressed data only"
+            )
+        file_id = names.setdefault(name, len(names))
+        row = (file_id, offset, width, height, ptype, md_offset, md_length)
+        key = _key(axes)
+        where = by_key.get(key)
+        if where is None:
+            by_key[key] = len(rows)
+            rows.append(row)
+            axes_list.append(axes)
+        else:
+            rows[where] = row  # the last entry for the same axes wins
+    if not complete:
+        warnings.warn(
+            f"{path}: the index ends with {problem} after {len(rows)} complete image entries; "
+            "the acquisition is still running or it stopped without finishing the dataset. "
+            f"Reading the {len(rows)} images written so far.",
+            NDTiffIndexWarning,
+            stacklevel=3,
+        )
+    table = np.array(rows, dtype=np.int64).reshape(len(rows), 7)
+    return IndexTable(
+        path=Path(path),
+        byteorder=order,
+        axes=tuple(axes_list),
+        file_names=tuple(names),
+        file_id=table[:, 0].copy(),
+        pixel_offset=table[:, 1].copy(),
+        width=table[:, 2].copy(),
+        height=table[:, 3].copy(),
+        pixel_type=table[:, 4].copy(),
+        metadata_offset=table[:, 5].copy(),
+        metadata_length=table[:, 6].copy(),
+        complete=complete,
+    )

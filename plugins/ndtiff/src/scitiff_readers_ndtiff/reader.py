@@ -1,0 +1,505 @@
+"""The ``ndtiff`` reader: Micro-Manager / pycro-manager / Micro-Magellan NDTiff datasets."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import xarray as xr
+from scitiff_readers.coords import PhysicalPixelSizes, coordinate
+from scitiff_readers.errors import (
+    CorruptFileError,
+    DimensionSelectionError,
+    MetadataError,
+    ScitiffReadersWarning,
+)
+from scitiff_readers.image import Image
+from scitiff_readers.reader import Reader
+
+from .axes import DIM_AXES, TILE_AXES, ordered_values, scene_axes, value_order
+from .dataset import Level, load_level
+from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
+from .source import Mosaic, NDTiffSource
+
+__all__ = ["NDTiffReader"]
+
+_UNITS_UM = "µm"
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from a metadata value (numbers or numeric strings), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _vkey(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+class NDTiffReader(Reader):
+    """Read an NDTiff dataset (v2 or v3) lazily as ``T, C, Z, Y, X`` (+ ``S`` for RGB).
+
+    Open the dataset folder, its ``NDTiff.index`` or any of its ``.tif`` files.
+    ``time`` -> T, ``channel`` -> C (coordinate = channel names), ``z`` -> Z; every
+    other axis (``position``, ``row``/``column`` tiles, custom axes) selects a scene.
+    Images that were never acquired read as zeros. Pyramid folders
+    (``Downsampled_x2`` ...) are resolution levels of stitched mosaics and of
+    datasets without tiles.
+
+    Options
+    -------
+    stitch
+        Lay ``row`` / ``column`` tiles out as one mosaic per scene, cropping half
+        the tile overlap on each side (like ``ndstorage``'s ``as_array(stitched=True)``),
+        instead of one scene per tile. Default False.
+    """
+
+    name: ClassVar[str] = "ndtiff"
+    suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".index")
+    priority: ClassVar[int] = 90
+    description: ClassVar[str] = "NDTiff datasets (Micro-Manager, pycro-manager, Micro-Magellan), v2 and v3"
+    options: ClassVar[Any] = MappingProxyType({"stitch": False})
+
+    # ------------------------------------------------------------------ sniffing
+    @classmethod
+    def can_open(cls, path: Any) -> bool:
+        """Whether ``path`` is an NDTiff dataset folder, its index or one of its TIFF files."""
+        try:
+            p = Path(os.fspath(path))
+            if p.is_dir():
+                return ((p / INDEX_NAME).is_file() or (p / FULL_RESOLUTION / INDEX_NAME).is_file()
+                        or looks_like_v1(p))
+            if not p.is_file():
+                return False
+            name = p.name.lower()
+            if name == INDEX_NAME.lower():
+                with open(p, "rb") as fh:
+                    head = fh.read(5)
+                return len(head) == 5 and head[4:5] == b"{" and (
+                    0 < int.from_bytes(head[:4], "little") < 1 << 20
+                    or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
+            if name.endswith((".tif", ".tiff")):
+                return (p.parent / INDEX_NAME).is_file() and is_ndtiff_tif(p)
+            return False
+        except Exception:  # noqa: BLE001 - sniffing must never raise for foreign files
+            return False
+
+    # ------------------------------------------------------------------- opening
+    def _open(self) -> None:
+        self._stitch = bool(self._options["stitch"])
+        self._layout = locate(self._path)
+        self._level_cache: dict[int, Level] = {}
+        level0 = self._level_data(0)
+        table = level0.table
+        if len(table) == 0:
+            raise CorruptFileError(
+                f"{level0.folder / INDEX_NAME}: the index lists no images (the acquisition has not "
+                "written any image yet, or the index is empty)"
+            )
+        self._header: Header = read_header(level0.files[int(table.file_id[0])])
+        if self._header.major not in (2, 3):
+            warnings.warn(
+                f"{self._path}: NDTiff major version {self._header.major} is newer than this reader "
+                "knows (2, 3); reading it with the v3 index layout",
+                ScitiffReadersWarning,
+                stacklevel=2,
+            )
+        names: dict[str, None] = {}
+        for axes in table.axes:
+            names.update(dict.fromkeys(axes))
+        self._axis_names = tuple(names)
+        self._values = {a: ordered_values(axes.get(a) for axes in table.axes) for a in self._axis_names}
+        self._dim_order = {a: value_order(self._values[a]) for a in DIM_AXES if a in self._values}
+        self._tiles = all(a in self._values for a in TILE_AXES)
+        self._scene_axes = scene_axes(self._axis_names, self._stitch and self._tiles)
+        orders = {a: value_order(self._values[a]) for a in self._scene_axes}
+        keys: dict[tuple[Any, ...], list[int]] = {}
+        for i, axes in enumerate(table.axes):
+            keys.setdefault(tuple(axes.get(a) for a in self._scene_axes), []).append(i)
+        self._scene_keys = sorted(keys, key=lambda k: tuple(
+            orders[a][_vkey(v)] for a, v in zip(self._scene_axes, k, strict=True)))
+        self._scene_numbers = {0: [np.asarray(keys[k], dtype=np.int64) for k in self._scene_keys]}
+        self._overlap = (
+            int(_number(self._header.summary.get("GridPixelOverlapY")) or 0),
+            int(_number(self._header.summary.get("GridPixelOverlapX")) or 0),
+        )
+        self._channel_names: list[str] | None = None
+
+    def _level_data(self, level: int) -> Level:
+        cached = self._level_cache.get(level)
+        if cached is None:
+            cached = self._level_cache[level] = load_level(self._layout.levels[level])
+        return cached
+
+    def _numbers(self, scene: int, level: int) -> np.ndarray:
+        """Image numbers of ``scene`` in the index of ``level``."""
+        per_level = self._scene_numbers.get(level)
+        if per_level is None:
+            table = self._level_data(level).table
+            where = {k: s for s, k in enumerate(self._scene_keys)}
+            groups: list[list[int]] = [[] for _ in self._scene_keys]
+            for i, axes in enumerate(table.axes):
+                s = where.get(tuple(axes.get(a) for a in self._scene_axes))
+                if s is not None:
+                    groups[s].append(i)
+            per_level = self._scene_numbers[level] = [np.asarray(g, dtype=np.int64) for g in groups]
+        return per_level[scene]
+
+    # ------------------------------------------------------------------- scenes
+    def _scene_names(self) -> Sequence[str]:
+        if not self._scene_axes:
+            return (self._layout.root.name,)
+        labels = self._position_labels() if "position" in self._scene_axes else {}
+        names = []
+        for key in self._scene_keys:
+            parts = []
+            for axis, value in zip(self._scene_axes, key, strict=True):
+                label = labels.get(_vkey(value)) if axis == "position" else None
+                parts.append(label if label else f"{axis}={value}")
+            names.append(", ".join(parts))
+        seen: dict[str, int] = {}
+        unique = []
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+            unique.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
+        return unique
+
+    def _position_labels(self) -> dict[tuple[str, Any], str]:
+        """Position value -> label: summary ``StagePositions`` or per-image ``PositionName``."""
+        out: dict[tuple[str, Any], str] = {}
+        stage = self._header.summary.get("StagePositions")
+        level0 = self._level_data(0)
+        for value in self._values["position"]:
+            if isinstance(value, str):
+                out[_vkey(value)] = value
+                continue
+            label = None
+            if isinstance(value, int) and isinstance(stage, list) and 0 <= value < len(stage):
+                entry = stage[value]
+                if isinstance(entry, dict):
+                    label = entry.get("Label") or entry.get("label")
+            if not label:
+                first = next((i for i, a in enumerate(level0.table.axes) if a.get("position") == value), None)
+                if first is not None:
+                    md = self._safe_metadata(level0, first)
+                    for key in ("PositionName", "Position"):
+                        cand = md.get(key)
+                        if isinstance(cand, str) and cand and cand != "Default":
+                            label = cand
+                            break
+            if label:
+                out[_vkey(value)] = str(label)
+        return out
+
+    def _safe_metadata(self, level: Level, number: int) -> dict[str, Any]:
+        try:
+            return level.image_metadata(number)
+        except (CorruptFileError, OSError):
+            return {}
+
+    def _level_count(self, scene: int) -> int:
+        if self._tiles and not self._stitch:
+            # A downsampled tile merges 2 x 2 tiles of the level above: levels of a
+            # single tile do not exist as such. Stitched mosaics have them.
+            return 1
+        return len(self._layout.levels)
+
+    # --------------------------------------------------------------- channels
+    def _channels(self) -> list[str]:
+        if self._channel_names is not None:
+            return self._channel_names
+        values = self._values.get("channel")
+        if values is None:
+            names = ["C0"]
+        else:
+            names = [str(v) if isinstance(v, str) else "" for v in values]
+            ch_names = self._header.summary.get("ChNames")
+            level0 = self._level_data(0)
+            for i, v in enumerate(values):
+                if not isinstance(v, int):
+                    continue
+                if isinstance(ch_names, list) and 0 <= v < len(ch_names) and str(ch_names[v]):
+                    names[i] = str(ch_names[v])
+                    continue
+                first = next((n for n, a in enumerate(level0.table.axes) if a.get("channel") == v), None)
+                md = self._safe_metadata(level0, first) if first is not None else {}
+                name = md.get("Channel")
+                names[i] = str(name) if isinstance(name, str) and name and name != "Default" else f"C{v}"
+            if len(set(names)) != len(names):
+                names = [n if names.count(n) == 1 else f"{n} ({v})" for n, v in zip(names, values, strict=True)]
+            if values == [None]:
+                names = ["C0"]
+        self._channel_names = names
+        return names
+
+    # ------------------------------------------------------------------ images
+    def _grid(self, scene: int, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Mosaic, tuple[int, int]]:
+        """Per image of the scene: plane indices ``(t, c, z, row, col)``; the mosaic; image shape."""
+        lvl = self._level_data(level)
+        table = lvl.table
+        numbers = self._numbers(scene, level)
+        if len(numbers) == 0:
+            numbers_for_shape = np.arange(len(table))
+            if len(numbers_for_shape) == 0:
+                raise MetadataError(f"{lvl.folder / INDEX_NAME}: this resolution level has no images")
+        else:
+            numbers_for_shape = numbers
+        shapes = set(zip(table.height[numbers_for_shape].tolist(), table.width[numbers_for_shape].tolist(),
+                         strict=True))
+        if len(shapes) != 1:
+            raise MetadataError(
+                f"{lvl.folder / INDEX_NAME}: the images of scene {self.scenes[scene]!r} have different "
+                f"sizes {sorted(shapes)}; one scene must have one image size"
+            )
+        h, w = shapes.pop()
+        index = np.full((len(numbers), 5), -1, dtype=np.int64)
+        for col, axis in enumerate(("time", "channel", "z")):
+            order = self._dim_order.get(axis)
+            for r, n in enumerate(numbers.tolist()):
+                if order is None:
+                    index[r, col] = 0
+                else:
+                    index[r, col] = order.get(_vkey(table.axes[n].get(axis)), -1)
+        if not (self._stitch and self._tiles):
+            index[:, 3:] = 0
+            return numbers, index, np.array([1, 1]), Mosaic(h, w, height=h, width=w), (h, w)
+        level0 = self._level_data(0).table
+        rows0 = [a["row"] for a in level0.axes if isinstance(a.get("row"), int)]
+        cols0 = [a["column"] for a in level0.axes if isinstance(a.get("column"), int)]
+        if not rows0 or not cols0:
+            raise MetadataError(f"{self._path}: stitching needs integer row and column axes")
+        r0, r1, c0, c1 = min(rows0), max(rows0), min(cols0), max(cols0)
+        h0, w0 = int(level0.height[0]), int(level0.width[0])
+        ovy, ovx = self._overlap
+        cell_h0, cell_w0 = h0 - ovy, w0 - ovx
+        if cell_h0 <= 0 or cell_w0 <= 0:
+            raise MetadataError(f"{self._path}: the tile overlap {self._overlap} is not smaller than the tiles")
+        if level == 0:
+            mosaic = Mosaic(cell_h0, cell_w0, ovy // 2, ovx // 2, 0, 0,
+                            (r1 - r0 + 1) * cell_h0, (c1 - c0 + 1) * cell_w0)
+            first_row, first_col, n_rows, n_cols = r0, c0, r1 - r0 + 1, c1 - c0 + 1
+        else:
+            # Downsampled tiles have no overlap and keep the tile size; the level's
+            # field of view is the full-resolution mosaic's, scaled by 2**level.
+            f = 2 ** level
+            ext = np.array([[r0 * cell_h0, c0 * cell_w0], [(r1 + 1) * cell_h0, (c1 + 1) * cell_w0]])
+            e_min = np.trunc(ext[0] / f).astype(np.int64)
+            e_max = np.trunc(ext[1] / f).astype(np.int64)
+            cell = np.array([h, w])
+            t_min = e_min // cell
+            t_max = (np.maximum(e_max, e_min + 1) - 1) // cell
+            first_row, first_col = int(t_min[0]), int(t_min[1])
+            n_rows, n_cols = int(t_max[0] - t_min[0] + 1), int(t_max[1] - t_min[1] + 1)
+            off = e_min - t_min * cell
+            size = np.maximum(e_max - e_min, 1)
+            mosaic = Mosaic(h, w, 0, 0, int(off[0]), int(off[1]), int(size[0]), int(size[1]))
+        for r, n in enumerate(numbers.tolist()):
+            axes = table.axes[n]
+            row, col = axes.get("row"), axes.get("column")
+            if isinstance(row, int) and isinstance(col, int):
+                tr, tc = row - first_row, col - first_col
+                if 0 <= tr < n_rows and 0 <= tc < n_cols:
+                    index[r, 3], index[r, 4] = tr, tc
+        return numbers, index, np.array([n_rows, n_cols]), mosaic, (h, w)
+
+    def _image(self, scene: int, level: int) -> Image:
+        lvl = self._level_data(level)
+        table = lvl.table
+        numbers, index, grid, mosaic, (h, w) = self._grid(scene, level)
+        sizes = [len(self._values.get(a, [None])) for a in ("time", "channel", "z")]
+        planes = np.full((*sizes, int(grid[0]), int(grid[1])), -1, dtype=np.int32)
+        keep = np.all(index >= 0, axis=1)
+        local = np.arange(len(numbers), dtype=np.int32)
+        ti, ci, zi, ri, cc = index[keep].T
+        planes[ti, ci, zi, ri, cc] = local[keep]
+        ptypes = table.pixel_type[numbers]
+        rgb = bool(len(ptypes)) and bool(np.all(ptypes == 2))
+        if len(ptypes) and not rgb and np.any(ptypes == 2):
+            raise MetadataError(
+                f"{lvl.folder / INDEX_NAME}: scene {self.scenes[scene]!r} mixes RGB and monochrome images"
+            )
+        if not len(ptypes):
+            rgb = bool(np.all(table.pixel_type == 2))
+        token = f"ndtiff:{lvl.token}:s{scene}:l{level}:stitch{int(self._stitch)}"
+        source = NDTiffSource(
+            lvl.files, table.file_id[numbers], table.pixel_offset[numbers], table.pixel_type[numbers],
+            planes, (h, w), mosaic, rgb, self._header.byteorder, token,
+        )
+        coords, pps = self._coords(scene, level, numbers, index, source)
+        bits = sorted({int(b) for b in table.pixel_type[numbers]})
+        from .index import PIXEL_TYPES
+
+        attrs = {
+            "ndtiff_version": self._header.version,
+            "bits_per_sample": max(PIXEL_TYPES[b][1] for b in bits) if bits else None,
+        }
+        return Image(source, coords=coords, channel_names=self._channels(), physical_pixel_sizes=pps,
+                     attrs=attrs, name=self.scenes[scene])
+
+    # ------------------------------------------------------------- coordinates
+    def _pixel_size(self) -> float | None:
+        summary = self._header.summary
+        size = _number(summary.get("PixelSize_um"))
+        if not size:
+            md = self._safe_metadata(self._level_data(0), 0)
+            size = _number(md.get("PixelSizeUm")) or _number(md.get("PixelSize_um"))
+        return size if size and size > 0 else None
+
+    def _per_value_metadata(self, numbers: np.ndarray, column: np.ndarray, count: int,
+                            keys: Sequence[str], level: Level) -> list[float] | None:
+        """One metadata number per plane index along a dim: first image with that index."""
+        first: dict[int, int] = {}
+        for n, v in zip(numbers.tolist(), column.tolist(), strict=True):
+            if v >= 0 and v not in first:
+                first[v] = n
+        if len(first) != count:
+            return None
+        out = []
+        for v in range(count):
+            md = self._safe_metadata(level, first[v])
+            value = next((_number(md[k]) for k in keys if k in md and _number(md[k]) is not None), None)
+            if value is None:
+                return None
+            out.append(value)
+        return out
+
+    def _coords(self, scene: int, level: int, numbers: np.ndarray, index: np.ndarray,
+                source: NDTiffSource) -> tuple[dict[str, Any], PhysicalPixelSizes]:
+        summary = self._header.summary
+        coords: dict[str, Any] = {}
+        level0 = self._level_data(0)
+        numbers0 = self._numbers(scene, 0)
+        index0 = index if level == 0 else self._grid(scene, 0)[1]
+        shape = source.shape
+        # Y / X: pixel size times the downsampling factor; downsampled pixels are
+        # centred on the full-resolution pixels they average.
+        size = self._pixel_size()
+        f = 2 ** level
+        y_step = x_step = None
+        if size is not None:
+            y_step = x_step = size * f
+            m = source.mosaic
+            origin_y = origin_x = (f - 1) / 2 * size
+            if self._stitch and self._tiles and level > 0:
+                first = self._grid(scene, 0)[3]
+                cell0 = (first.cell_h, first.cell_w)
+                rows0 = [a["row"] for a in level0.table.axes if isinstance(a.get("row"), int)]
+                cols0 = [a["column"] for a in level0.table.axes if isinstance(a.get("column"), int)]
+                n_rows_start = (min(rows0) * cell0[0]) / f
+                n_cols_start = (min(cols0) * cell0[1]) / f
+                origin_y += (np.trunc(n_rows_start) - n_rows_start) * f * size
+                origin_x += (np.trunc(n_cols_start) - n_cols_start) * f * size
+                del m
+            coords["Y"] = coordinate("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
+            coords["X"] = coordinate("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
+        # Z: index x z-step, else the per-image intended / actual Z position.
+        z_values = self._values.get("z")
+        z_step = _number(summary.get("z-step_um"))
+        if z_values is not None and z_values != [None]:
+            raw = np.asarray([v if isinstance(v, int) else i for i, v in enumerate(z_values)])
+            coords["z_index"] = (("Z",), np.asarray(z_values, dtype=object if raw.dtype == object else None))
+            if z_step:
+                coords["Z"] = coordinate("Z", raw * z_step, _UNITS_UM)
+            else:
+                pos = self._per_value_metadata(numbers0, index0[:, 2], len(z_values),
+                                               ("ZPosition_um_Intended", "ZPosition_um"), level0)
+                coords["Z"] = coordinate("Z", pos, _UNITS_UM) if pos is not None else coordinate("Z", z_values)
+        # T: index x interval, else the per-image elapsed time.
+        t_values = self._values.get("time")
+        if t_values is not None and t_values != [None]:
+            coords["t_index"] = (("T",), np.asarray(t_values))
+            interval = _number(summary.get("Interval_ms"))
+            if interval and all(isinstance(v, int) for v in t_values):
+                coords["T"] = coordinate("T", np.asarray(t_values) * interval, "ms")
+            else:
+                times = self._per_value_metadata(numbers0, index0[:, 0], len(t_values), ("ElapsedTime-ms",),
+                                                 level0)
+                coords["T"] = coordinate("T", times, "ms") if times is not None else coordinate("T", t_values)
+        # The scene's values of its selecting axes, as scalar coordinates.
+        for axis, value in zip(self._scene_axes, self._scene_keys[scene], strict=True):
+            name = axis if axis not in ("T", "C", "Z", "Y", "X", "S") else f"{axis}_axis"
+            coords[name] = ((), value if value is not None else "")
+        z_size = abs(z_step) if z_step else None
+        pps = PhysicalPixelSizes(z_size, y_step, x_step,
+                                 (_UNITS_UM if z_size else None, _UNITS_UM if y_step else None,
+                                  _UNITS_UM if x_step else None))
+        if z_size is None and "Z" in coords and coords["Z"].attrs.get("units"):
+            pps = PhysicalPixelSizes(None, y_step, x_step, (None, pps.units.Y, pps.units.X))
+            zc = coords["Z"].values
+            if len(zc) >= 2:
+                d = np.diff(zc.astype(float))
+                if np.allclose(d, d[0]):
+                    pps = PhysicalPixelSizes(abs(float(d[0])), y_step, x_step, (_UNITS_UM, pps.units.Y, pps.units.X))
+        return coords, pps
+
+    # ------------------------------------------------------------ public extras
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The summary metadata (JSON header of the dataset's TIFF files)."""
+        return self._header.summary
+
+    @property
+    def ndtiff_version(self) -> str:
+        """NDTiff format version of the dataset, ``"major.minor"`` (v2: ``"2.0"``)."""
+        return self._header.version
+
+    @property
+    def axes(self) -> dict[str, list[Any]]:
+        """Every NDTiff axis of the dataset and its values (as ordered along T/C/Z / scenes)."""
+        return {a: list(v) for a, v in self._values.items()}
+
+    @property
+    def dataset_path(self) -> Path:
+        """The dataset's top folder."""
+        return self._layout.root
+
+    def image_metadata(self, T: int = 0, C: int = 0, Z: int = 0, *,  # noqa: N803
+                       row: int | None = None, column: int | None = None) -> dict[str, Any] | None:
+        """Per-image metadata of plane ``(T, C, Z)`` of the current scene / level.
+
+        Indices are positions along the dims (``T=0`` is the first time point, even
+        when its NDTiff value is negative). With ``stitch=True``, ``row`` and
+        ``column`` (the NDTiff tile indices) pick a tile; by default the first tile
+        with an image. Returns ``None`` for an image that was never acquired.
+        """
+        source = self.image().source
+        assert isinstance(source, NDTiffSource)
+        for dim, value, size in zip("TCZ", (T, C, Z), source.planes.shape[:3], strict=True):
+            if not isinstance(value, (int, np.integer)) or not 0 <= int(value) < size:
+                raise DimensionSelectionError(
+                    f"{self._path}: {dim}={value!r} is out of range; {dim} has {size} index(es)")
+        cells = source.planes[int(T), int(C), int(Z)]
+        numbers = self._numbers(self._scene_index, self._level)
+        level = self._level_data(self._level)
+        if row is not None or column is not None:
+            wanted = [i for i in cells.ravel().tolist() if i >= 0 and (
+                row is None or level.table.axes[int(numbers[i])].get("row") == row) and (
+                column is None or level.table.axes[int(numbers[i])].get("column") == column)]
+        else:
+            wanted = [i for i in cells.ravel().tolist() if i >= 0]
+        if not wanted:
+            return None
+        return level.image_metadata(int(numbers[wanted[0]]))
+
+    def _close(self) -> None:
+        for level in self._level_cache.values():
+            level.close()
+
+    # --------------------------------------------------------------------- demo
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path:
+        """A small dataset written by ndstorage: 2 time points x channels DAPI, GFP x 3 z."""
+        from .samples import write_sample
+
+        return write_sample(folder, "demo", times=2, channels=("DAPI", "GFP"), zs=3, height=48, width=64)

@@ -1,0 +1,158 @@
+"""The pixel source: images read by offset, straight from the index.
+
+One scene at one level is a table ``planes[t, c, z, tile_row, tile_column]`` of
+image numbers (``-1`` = not acquired, read as zeros) plus a :class:`Mosaic` that
+says how tiles are laid out. Without stitching the mosaic is one tile, the whole
+image. Every read copies from zero-copy memory-map views of the TIFF files into
+the caller's array: one copy, no temporaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scitiff_readers.files import SharedFile
+from scitiff_readers.sources import PixelSource, Region
+
+__all__ = ["Mosaic", "NDTiffSource"]
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """How the tiles of one plane are laid out.
+
+    Output pixel ``y`` lies in tile row ``(offset_y + y) // cell_h`` at image row
+    ``crop_y + (offset_y + y) % cell_h`` (likewise for x). A single whole image is
+    ``cell = image size``, ``crop = offset = 0``.
+    """
+
+    cell_h: int
+    cell_w: int
+    crop_y: int = 0
+    crop_x: int = 0
+    offset_y: int = 0
+    offset_x: int = 0
+    height: int = 0
+    width: int = 0
+
+
+def _spans(start: int, stop: int, offset: int, cell: int, crop: int, count: int) -> list[tuple[int, int, int, int]]:
+    """``(tile, image_start, out_start, length)`` for output range ``start:stop``."""
+    out = []
+    g = offset + start
+    end = offset + stop
+    while g < end:
+        tile = g // cell
+        within = g - tile * cell
+        length = min(end, (tile + 1) * cell) - g
+        if 0 <= tile < count:
+            out.append((tile, crop + within, g - offset - start, length))
+        else:
+            out.append((-1, 0, g - offset - start, length))
+        g += length
+    return out
+
+
+class NDTiffSource(PixelSource):
+    """Images of one scene / level of an NDTiff dataset.
+
+    Parameters
+    ----------
+    files
+        The TIFF files the images live in.
+    file_id, pixel_offset, pixel_type
+        Per image: which file, where its pixels start, its index pixel type.
+    planes
+        ``(T, C, Z, tile_rows, tile_columns)`` image numbers, ``-1`` when missing.
+    image_shape
+        ``(height, width)`` of every stored image.
+    mosaic
+        Tile layout of the output planes.
+    rgb, byteorder
+        Interleaved 8-bit RGB images; byte order of 16-bit pixels (``"<"``, ``">"``).
+    token
+        Stable name of these pixels for dask graphs.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[SharedFile],
+        file_id: np.ndarray,
+        pixel_offset: np.ndarray,
+        pixel_type: np.ndarray,
+        planes: np.ndarray,
+        image_shape: tuple[int, int],
+        mosaic: Mosaic,
+        rgb: bool,
+        byteorder: str,
+        token: str,
+    ) -> None:
+        self.files = tuple(files)
+        self.file_id = np.asarray(file_id, dtype=np.int32)
+        self.pixel_offset = np.asarray(pixel_offset, dtype=np.int64)
+        self.pixel_type = np.asarray(pixel_type, dtype=np.int8)
+        self.planes = np.asarray(planes, dtype=np.int32)
+        self.image_shape = (int(image_shape[0]), int(image_shape[1]))
+        self.mosaic = mosaic
+        self.rgb = bool(rgb)
+        self.byteorder = byteorder
+        eight_bit = bool(np.all((self.pixel_type == 0) | (self.pixel_type == 2)))
+        self.dtype = np.dtype(np.uint8 if eight_bit else np.uint16)
+        t, c, z = self.planes.shape[:3]
+        shape: tuple[int, ...] = (t, c, z, mosaic.height, mosaic.width)
+        chunks: tuple[int, ...] = (1, 1, 1, min(mosaic.cell_h, mosaic.height), min(mosaic.cell_w, mosaic.width))
+        if self.rgb:
+            shape += (3,)
+            chunks += (3,)
+        self.shape = shape
+        self.storage_chunks = chunks
+        self.__dict__["_token"] = token
+
+    def _image(self, number: int) -> np.ndarray:
+        """Zero-copy view of stored image ``number`` in its file."""
+        ptype = int(self.pixel_type[number])
+        h, w = self.image_shape
+        if ptype == 2:
+            dtype, shape = np.dtype(np.uint8), (h, w, 3)
+        elif ptype == 0:
+            dtype, shape = np.dtype(np.uint8), (h, w)
+        else:
+            dtype, shape = np.dtype(self.byteorder + "u2"), (h, w)
+        return self.files[self.file_id[number]].array(int(self.pixel_offset[number]), dtype, shape)
+
+    def read(self, region: Region) -> np.ndarray:
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        rt, rc, rz, ys, xs = region[:5]
+        extra: tuple[slice, ...] = tuple(region[5:])
+        m = self.mosaic
+        n_rows, n_cols = self.planes.shape[3:5]
+        row_spans = _spans(ys.start, ys.stop, m.offset_y, m.cell_h, m.crop_y, n_rows)
+        col_spans = _spans(xs.start, xs.stop, m.offset_x, m.cell_w, m.crop_x, n_cols)
+        for i, t in enumerate(range(rt.start, rt.stop)):
+            for j, c in enumerate(range(rc.start, rc.stop)):
+                for k, z in enumerate(range(rz.start, rz.stop)):
+                    dst = out[i, j, k]
+                    cells = self.planes[t, c, z]
+                    for tr, iy, oy, ny in row_spans:
+                        for tc, ix, ox, nx in col_spans:
+                            block = dst[oy:oy + ny, ox:ox + nx]
+                            number = int(cells[tr, tc]) if tr >= 0 and tc >= 0 else -1
+                            if number < 0:
+                                block[...] = 0
+                                continue
+                            image = self._image(number)[iy:iy + ny, ix:ix + nx]
+                            block[...] = image[(..., *extra)] if extra else image
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
