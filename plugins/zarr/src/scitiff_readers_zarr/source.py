@@ -1,0 +1,313 @@
+"""Pixel sources over zarr arrays (zarr-python 3 does all storage and decoding).
+
+Arrays are opened once per process, on first read, and kept: no metadata is
+read per chunk. Sources pickle as paths plus the parsed layout and re-open in
+the new process. Each read is ONE zarr call for the whole region (zarr's per
+call overhead is large; inside a call it decodes chunks concurrently).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scitiff_readers.errors import CorruptFileError, MissingDependencyError
+from scitiff_readers.sources import PixelSource, Region
+
+__all__ = ["GridSource", "ZarrArraySource", "open_zarr_array", "resolve_pipeline"]
+
+_CANON = "TCZYX"
+
+
+def resolve_pipeline(choice: str | None) -> str:
+    """Turn the ``codec_pipeline`` option into ``"zarrs"`` or ``"zarr"``.
+
+    ``"auto"`` uses the zarrs (Rust) codec pipeline for zarr-python when the
+    ``zarrs`` package is installed; ``"zarr"`` always uses zarr-python's own.
+    """
+    value = "auto" if choice is None else str(choice).lower()
+    if value in ("zarr", "default", "python"):
+        return "zarr"
+    if value in ("auto", "zarrs"):
+        try:
+            import zarrs  # noqa: F401
+        except ImportError:
+            if value == "zarrs":
+                raise MissingDependencyError(
+                    "codec_pipeline='zarrs' needs the zarrs package: pip install zarrs"
+                ) from None
+            return "zarr"
+        return "zarrs"
+    raise ValueError(f"codec_pipeline must be 'auto', 'zarrs' or 'zarr', got {choice!r}")
+
+
+def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
+    """Open the zarr array at ``path`` read-only, with the chosen codec pipeline.
+
+    The zarrs pipeline is attached to this array only (no change to zarr's
+    process-wide configuration, unlike ``zarr.config.set``); it falls back to
+    zarr-python's pipeline for anything it does not support.
+    """
+    import zarr
+
+    try:
+        array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)
+    except Exception as exc:  # zarr raises many types for broken metadata
+        raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
+    if pipeline == "zarrs":
+        try:
+            from zarrs import ZarrsCodecPipeline
+
+            inner = array._async_array
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "unsupported by zarrs": it falls back by itself
+                codec_pipeline = ZarrsCodecPipeline.from_array_metadata_and_store(
+                    inner.metadata, inner.store_path.store
+                )
+            object.__setattr__(inner, "codec_pipeline", codec_pipeline)
+        except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
+            pass
+    return array
+
+
+class _LazyArrays:
+    """Arrays opened on first use, once per process (a fork or unpickle re-opens)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._arrays: dict[Any, Any] = {}
+        self._pid = os.getpid()
+
+    def get(self, key: Any, opener: Any) -> Any:
+        arrays = self._arrays
+        if self._pid == os.getpid():
+            found = arrays.get(key)
+            if found is not None:
+                return found
+        with self._lock:
+            if self._pid != os.getpid():
+                self._arrays, self._pid = {}, os.getpid()
+            found = self._arrays.get(key)
+            if found is None:
+                found = self._arrays[key] = opener()
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._arrays = {}
+
+
+def _ndbuffer(view: np.ndarray) -> Any:
+    from zarr.core.buffer.cpu import NDBuffer
+
+    return NDBuffer.from_ndarray_like(view)
+
+
+def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray, pipeline: str) -> None:
+    """``out[...] = array[index]`` decoding straight into ``out`` when possible.
+
+    ``out`` has the selection's shape in the array's own axis order.
+    """
+    # zarrs decodes into C-contiguous buffers only (else it falls back to the slow
+    # Python path); zarr-python handles any strided view.
+    if pipeline != "zarrs" or out.flags.c_contiguous:
+        array.get_basic_selection(index, out=_ndbuffer(out))
+    else:
+        out[...] = array.get_basic_selection(index)
+
+
+class ZarrArraySource(PixelSource):
+    """One zarr array whose axes map to ``TCZYX``.
+
+    Parameters
+    ----------
+    path
+        Folder of the array.
+    zarr_format
+        2 or 3.
+    axes
+        One letter per array axis: a letter of ``TCZYX``, or ``"_"`` for a size-1
+        axis that maps to no dim.
+    array_shape, dtype
+        From the array metadata.
+    storage
+        Storage unit in the array's axis order: the shard shape for sharded arrays,
+        else the chunk shape.
+    token
+        Stable name for dask graphs.
+    pipeline
+        ``"zarrs"`` or ``"zarr"`` (see :func:`resolve_pipeline`).
+    """
+
+    def __init__(self, path: Path, zarr_format: int, axes: str, array_shape: Sequence[int], dtype: Any,
+                 storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None) -> None:
+        if len(axes) != len(array_shape):
+            raise ValueError(f"axes {axes!r} do not match array shape {tuple(array_shape)}")
+        letters = axes.replace("_", "")
+        if set(letters) - set(_CANON) or len(set(letters)) != len(letters):
+            raise ValueError(f"bad axes {axes!r}")
+        self.path = Path(path)
+        self.zarr_format = int(zarr_format)
+        self.axes = axes
+        self.array_shape = tuple(int(s) for s in array_shape)
+        self.dtype = np.dtype(dtype)
+        self.pipeline = pipeline
+        self.shape = tuple(self.array_shape[axes.index(d)] if d in axes else 1 for d in _CANON)
+        self.storage_chunks = tuple(
+            max(1, min(int(storage[axes.index(d)]), self.shape[i])) if d in axes else 1
+            for i, d in enumerate(_CANON)
+        )
+        self._in_order = list(letters) == sorted(letters, key=_CANON.index)
+        present = sorted(letters, key=_CANON.index)
+        # Permutation from the array's (letter) order to canonical order.
+        self._to_canon = tuple(letters.index(d) for d in present)
+        self.__dict__["_token"] = token
+        self._arrays = _LazyArrays()
+        if array is not None:
+            # The reader opened it already (to learn shape, dtype, chunks): keep it.
+            self._arrays.get(0, lambda: array)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_arrays", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._arrays = _LazyArrays()
+
+    def _array(self) -> Any:
+        return self._arrays.get(0, lambda: open_zarr_array(self.path, self.zarr_format, self.pipeline))
+
+    def _index(self, region: Region) -> tuple[slice, ...]:
+        return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
+
+    def read(self, region: Region) -> np.ndarray:
+        """The pixels of ``region`` (canonical order), as a new array."""
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Decode ``region`` straight into ``out`` with one zarr call."""
+        array = self._array()
+        index = self._index(region)
+        native = tuple(s.stop - s.start for s in index)
+        if self._in_order:
+            # Only size-1 dims differ: the reshape is a view of the caller's buffer.
+            try:
+                view = np.reshape(out, native, copy=False)
+            except (ValueError, TypeError):
+                view = None
+            if view is not None:
+                _read_array_into(array, index, view, self.pipeline)
+                return
+        block = np.asarray(array.get_basic_selection(index))
+        letters = [i for i, a in enumerate(self.axes) if a != "_"]
+        block = block.reshape(tuple(native[i] for i in letters)).transpose(self._to_canon)
+        out[...] = block.reshape(out.shape)
+
+    def close(self) -> None:
+        """Forget the opened arrays (they re-open on the next read)."""
+        # zarr's local store opens and closes files per read; dropping the arrays
+        # releases anything a codec pipeline may hold.
+        self._arrays.clear()
+
+
+class GridSource(PixelSource):
+    """A ``T x C`` grid of 3-D (``Z, Y, X``) zarr arrays of equal shape and dtype.
+
+    Used for the original VISoR layout, where each stack is a group holding one
+    array per channel. Missing grid cells read as ``fill_value``.
+    """
+
+    def __init__(self, paths: Sequence[Sequence[Path | None]], zarr_format: int, zyx_shape: Sequence[int],
+                 dtype: Any, storage: Sequence[int], token: str, pipeline: str = "zarr",
+                 fill_value: float = 0) -> None:
+        self.paths = [[None if p is None else Path(p) for p in row] for row in paths]
+        self.zarr_format = int(zarr_format)
+        self.dtype = np.dtype(dtype)
+        self.pipeline = pipeline
+        self.fill_value = fill_value
+        n_t, n_c = len(self.paths), max((len(r) for r in self.paths), default=0)
+        self.shape = (n_t, n_c, *(int(s) for s in zyx_shape))
+        self.storage_chunks = (1, 1, *(max(1, min(int(c), int(s))) for c, s in zip(storage, zyx_shape,
+                                                                                  strict=True)))
+        self.__dict__["_token"] = token
+        self._arrays = _LazyArrays()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_arrays", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._arrays = _LazyArrays()
+
+    def read(self, region: Region) -> np.ndarray:
+        """The pixels of ``region`` (canonical order), as a new array."""
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Decode ``region`` into ``out``: one zarr call per (stack, channel) array."""
+        rt, rc, rz, ry, rx = region
+        index = (rz, ry, rx)
+        for i, t in enumerate(range(rt.start, rt.stop)):
+            row = self.paths[t]
+            for j, c in enumerate(range(rc.start, rc.stop)):
+                path = row[c] if c < len(row) else None
+                if path is None:
+                    out[i, j] = self.fill_value
+                    continue
+                array = self._arrays.get((t, c), lambda p=path: open_zarr_array(p, self.zarr_format,
+                                                                                self.pipeline))
+                if array.shape != self.shape[2:]:
+                    raise CorruptFileError(
+                        f"{path}: array shape {array.shape} differs from the other stacks' "
+                        f"{self.shape[2:]}"
+                    )
+                _read_array_into(array, index, out[i, j], self.pipeline)
+
+    def close(self) -> None:
+        """Forget the opened arrays (they re-open on the next read)."""
+        self._arrays.clear()
+
+
+def array_storage(array: Any) -> tuple[int, ...]:
+    """The storage unit of a zarr array: its shard shape if sharded, else its chunk shape."""
+    shards = getattr(array, "shards", None)
+    return tuple(int(c) for c in (shards if shards is not None else array.chunks))
+
+
+def checked_dtype(array: Any, path: Path) -> np.dtype[Any]:
+    """The array's numpy dtype; refuse dtypes that are not pixels (strings, objects)."""
+    from scitiff_readers.errors import MetadataError
+
+    try:
+        dtype = np.dtype(array.dtype)
+    except TypeError:
+        dtype = np.dtype(object)
+    if dtype.kind not in "biufc":
+        raise MetadataError(f"{path}: array dtype {array.dtype} is not a pixel type")
+    return dtype
+
+
+def array_token(path: Path, *extra: Any) -> str:
+    """A stable dask token: the array path, its metadata file's mtime, and ``extra``."""
+    stamp = 0
+    for name in ("zarr.json", ".zarray"):
+        try:
+            stamp = (path / name).stat().st_mtime_ns
+            break
+        except OSError:
+            continue
+    return "-".join(str(x) for x in ("zarr", path.resolve(), stamp, *extra))
