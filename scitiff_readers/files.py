@@ -92,6 +92,24 @@ class SharedFile:
             )
         return data
 
+    def readinto(self, offset: int, out: np.ndarray) -> None:
+        """Fill the C-contiguous array ``out`` with the bytes at ``offset`` (one copy, no mmap faults)."""
+        length = out.nbytes
+        if offset < 0 or offset + length > self.size:
+            raise CorruptFileError(
+                f"{self.path}: a read of {length} bytes at offset {offset} goes beyond the end "
+                f"of the file ({self.size} bytes); the file is truncated or its index is corrupt"
+            )
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        fd = self._descriptor()
+        done = 0
+        while done < length:
+            # preadv may return less than asked (signals, >2 GiB requests): continue.
+            got = os.preadv(fd, [view[done:done + (1 << 30)]], offset + done)
+            if got <= 0:
+                raise CorruptFileError(f"{self.path}: unexpected end of file at offset {offset + done}")
+            done += got
+
     def memmap(self) -> mmap.mmap:
         """A read-only memory map of the whole file, shared by all threads."""
         fd = self._descriptor()

@@ -47,15 +47,40 @@ class NpySource(PixelSource):
         )
         self.__dict__["_token"] = token
 
-    def read(self, region: Region) -> np.ndarray:
+    def _view(self, region: Region) -> np.ndarray:
         native = self.file.array(self.offset, self.dtype, self.native_shape)
         present = [d for d in self._canonical if d in self.axes]
         index = tuple(region[self._canonical.index(a)] for a in self.axes)
         block = native[index].transpose(tuple(self.axes.index(d) for d in present))
         return block.reshape(tuple(s.stop - s.start for s in region))
 
+    def _contiguous_offset(self, region: Region) -> int | None:
+        """Byte offset of ``region`` if it is one contiguous run of the file, else None."""
+        if [d for d in self._canonical if d in self.axes] != list(self.axes):
+            return None  # the file's axis order differs from the canonical layout
+        native = [region[self._canonical.index(a)] for a in self.axes]
+        lengths = [sl.stop - sl.start for sl in native]
+        if min(lengths, default=1) <= 0:
+            return None
+        # C order: contiguous when every dim after the last partial one is full and
+        # every dim before it has length 1.
+        partial = [i for i, (n, size) in enumerate(zip(lengths, self.native_shape, strict=True)) if n != size]
+        if partial and any(lengths[i] != 1 for i in range(partial[-1])):
+            return None
+        flat = int(np.ravel_multi_index(tuple(sl.start for sl in native), self.native_shape))
+        return self.offset + flat * self.dtype.itemsize
+
+    def read(self, region: Region) -> np.ndarray:
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
+
     def read_into(self, out: np.ndarray, region: Region) -> None:
-        out[...] = self.read(region)
+        offset = self._contiguous_offset(region) if out.flags.c_contiguous else None
+        if offset is not None:
+            self.file.readinto(offset, out)
+        else:
+            out[...] = self._view(region)
 
     def close(self) -> None:
         self.file.close()

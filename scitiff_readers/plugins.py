@@ -54,55 +54,61 @@ class PluginRegistry(Generic[T]):
         self.kind = kind
         self._lock = threading.RLock()
         self._discovered: dict[str, PluginInfo[T]] | None = None
+        self._loaded_one: dict[str, PluginInfo[T] | None] = {}
         self._runtime: dict[str, PluginInfo[T]] = {}
 
     def _entry_points(self) -> list[metadata.EntryPoint]:
         return list(metadata.entry_points(group=self.group))
 
+    def _load(self, ep: metadata.EntryPoint) -> PluginInfo[T] | None:
+        """Import one entry point; warn and return None if it is broken."""
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        label = f"{self.kind} plugin {ep.name!r} ({ep.value}" + (f", distribution {dist_name}" if dist_name else "") + ")"
+        try:
+            cls = ep.load()
+        except Exception as exc:  # noqa: BLE001 - any plugin failure must be isolated
+            warnings.warn(
+                f"scitiff_readers: the {label} failed to load and is skipped: "
+                f"{type(exc).__name__}: {exc}",
+                PluginLoadWarning,
+                stacklevel=5,
+            )
+            return None
+        if not (isinstance(cls, type) and issubclass(cls, self.base)):
+            warnings.warn(
+                f"scitiff_readers: the {label} is not a subclass of "
+                f"{self.base.__module__}.{self.base.__name__} and is skipped",
+                PluginLoadWarning,
+                stacklevel=5,
+            )
+            return None
+        declared = getattr(cls, "name", ep.name) or ep.name
+        if declared != ep.name:
+            warnings.warn(
+                f"scitiff_readers: the {label} declares name {declared!r}; "
+                f"registering it as {ep.name!r}",
+                PluginLoadWarning,
+                stacklevel=5,
+            )
+        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)
+
     def _discover(self) -> dict[str, PluginInfo[T]]:
         found: dict[str, PluginInfo[T]] = {}
         for ep in self._entry_points():
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            version = dist.version if dist is not None else None
-            label = f"{self.kind} plugin {ep.name!r} ({ep.value}" + (f", distribution {dist_name}" if dist_name else "") + ")"
-            try:
-                cls = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any plugin failure must be isolated
-                warnings.warn(
-                    f"scitiff_readers: the {label} failed to load and is skipped: "
-                    f"{type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=4,
-                )
-                continue
-            if not (isinstance(cls, type) and issubclass(cls, self.base)):
-                warnings.warn(
-                    f"scitiff_readers: the {label} is not a subclass of "
-                    f"{self.base.__module__}.{self.base.__name__} and is skipped",
-                    PluginLoadWarning,
-                    stacklevel=4,
-                )
-                continue
             if ep.name in found:
                 first = found[ep.name]
                 warnings.warn(
                     f"scitiff_readers: two {self.kind} plugins are named {ep.name!r}: "
-                    f"{first.entry_point} ({first.distribution}) and {ep.value} ({dist_name}); "
-                    "keeping the first",
+                    f"{first.entry_point} ({first.distribution}) and {ep.value}; keeping the first",
                     PluginLoadWarning,
                     stacklevel=4,
                 )
                 continue
-            declared = getattr(cls, "name", ep.name) or ep.name
-            if declared != ep.name:
-                warnings.warn(
-                    f"scitiff_readers: the {label} declares name {declared!r}; "
-                    f"registering it as {ep.name!r}",
-                    PluginLoadWarning,
-                    stacklevel=4,
-                )
-            found[ep.name] = PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)
+            info = self._loaded_one.get(ep.name) or self._load(ep)
+            if info is not None:
+                found[ep.name] = info
         return found
 
     def all(self) -> Mapping[str, PluginInfo[T]]:
@@ -119,6 +125,7 @@ class PluginRegistry(Generic[T]):
         """Forget discovered entry points; the next use scans them again."""
         with self._lock:
             self._discovered = None
+            self._loaded_one.clear()
 
     def register(self, cls: T, *, name: str | None = None, clobber: bool = False) -> None:
         """Register ``cls`` in this process under ``name`` (default ``cls.name``)."""
@@ -138,8 +145,19 @@ class PluginRegistry(Generic[T]):
             self._runtime.pop(name, None)
 
     def get(self, name: str) -> PluginInfo[T] | None:
-        """The plugin named ``name``, or ``None``."""
-        return self.all().get(name)
+        """The plugin named ``name``, or ``None``; imports only that plugin if it can."""
+        with self._lock:
+            if name in self._runtime:
+                return self._runtime[name]
+            if self._discovered is not None:
+                return self._discovered.get(name)
+            if name not in self._loaded_one:
+                matches = [ep for ep in self._entry_points() if ep.name == name]
+                if len(matches) != 1:
+                    # Unknown or duplicated: full discovery gives the right warnings.
+                    return self.all().get(name)
+                self._loaded_one[name] = self._load(matches[0])
+            return self._loaded_one[name]
 
     def __repr__(self) -> str:
         return f"PluginRegistry(group={self.group!r}, names={list(self.all())})"

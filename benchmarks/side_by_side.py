@@ -1,0 +1,170 @@
+"""Side-by-side timings: scitiff_readers against tifffile / bioio / each format's reference reader.
+
+Every measurement runs in a fresh Python process (so no one benefits from another's
+caches or imports), with a warm page cache (the file is read once first); the median
+of ``--repeat`` runs is reported, with the peak memory of the operation.
+
+    python benchmarks/side_by_side.py                 # every installed plugin's cases
+    python benchmarks/side_by_side.py --case ome      # cases whose name contains "ome"
+
+Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``full``
+(whole image into numpy: ours = ``Reader.data``), ``full_lazy`` (ours =
+``xarray_dask_data.compute()``; peers: their dask/lazy path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+OPS = ("open", "plane", "full_lazy", "full")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
+    """Run one operation once in this process; return seconds and peak memory."""
+    import numpy as np
+
+    from scitiff_readers import Reader
+    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+
+    case = {c.name: c for c in benchmark_cases()}[case_name]
+    path = case.make(benchmark_data_dir())
+    func: Any
+    if impl == "ours":
+        def opened() -> Any:
+            return Reader(path, reader=case.reader, **dict(case.options))
+
+        def run_open() -> Any:
+            with opened() as r:
+                return (r.dims, r.coords, r.channel_names, r.physical_pixel_sizes)
+
+        def run_plane() -> Any:
+            with opened() as r:
+                return r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), **case.plane)
+
+        def run_full() -> Any:
+            with opened() as r:
+                return r.data
+
+        def run_full_lazy() -> Any:
+            with opened() as r:
+                return r.xarray_dask_data.compute()
+
+        func = {"open": run_open, "plane": run_plane, "full": run_full, "full_lazy": run_full_lazy}[op]
+    else:
+        peer = {p.name: p for p in case.peers}[impl]
+        attr = {"open": "open", "plane": "one_plane", "full": "full_read", "full_lazy": "full_read_lazy"}[op]
+        peer_func = getattr(peer, attr)
+        if peer_func is None:
+            return {"skipped": True}
+
+        def func() -> Any:
+            return peer_func(path)
+
+    # Warm the page cache (and the library's own lazy imports) outside the timing.
+    with open(path, "rb") if Path(path).is_file() else _nullcontext() as fh:
+        if fh is not None:
+            while fh.read(64 * 2**20):
+                pass
+    rss_before = _rss_mb()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    result = func()
+    seconds = time.perf_counter() - start
+    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    nbytes = getattr(result, "nbytes", None)
+    shape = getattr(result, "shape", None)
+    checksum = float(np.asarray(result, dtype=np.float64).sum()) if op in ("plane",) and nbytes else None
+    return {
+        "seconds": seconds,
+        "peak_extra_mb": max(0.0, peak_after - max(peak_before, rss_before)),
+        "nbytes": nbytes,
+        "shape": list(shape) if shape is not None else None,
+        "checksum": checksum,
+    }
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _measure(case: str, impl: str, op: str, repeat: int) -> dict[str, Any] | None:
+    runs = []
+    for _ in range(repeat):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", case, impl, op],
+            capture_output=True, text=True, timeout=1800,
+        )
+        if proc.returncode != 0:
+            return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        if data.get("skipped"):
+            return None
+        runs.append(data)
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_extra_mb": statistics.median(r["peak_extra_mb"] for r in runs),
+        "nbytes": runs[0]["nbytes"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", default="", help="only cases whose name contains this")
+    parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--worker", nargs=3, metavar=("CASE", "IMPL", "OP"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(*args.worker)))
+        return 0
+
+    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+
+    cases = [c for c in benchmark_cases() if args.case in c.name]
+    folder = benchmark_data_dir()
+    results: list[dict[str, Any]] = []
+    print(f"{'case':<30} {'op':<10} {'impl':<16} {'median s':>10} {'GB/s':>7} {'peak MB':>9} {'ours/peer speed':>16}")
+    for case in cases:
+        case.make(folder)
+        for op in args.ops.split(","):
+            ours = _measure(case.name, "ours", op, args.repeat)
+            rows = [("ours", ours)] + [(p.name, _measure(case.name, p.name, op, args.repeat)) for p in case.peers]
+            for impl, res in rows:
+                if res is None:
+                    continue
+                if "error" in res:
+                    print(f"{case.name:<30} {op:<10} {impl:<16} ERROR {res['error'][:80]}")
+                    continue
+                gbs = (res["nbytes"] / res["seconds"] / 1e9) if res["nbytes"] and op.startswith("full") else None
+                ratio = ""
+                if impl != "ours" and ours and "error" not in ours and res["seconds"] > 0:
+                    ratio = f"{res['seconds'] / ours['seconds']:.2f}x"
+                print(f"{case.name:<30} {op:<10} {impl:<16} {res['seconds']:>10.4f} "
+                      f"{(f'{gbs:.2f}' if gbs else '-'):>7} {res['peak_extra_mb']:>9.0f} {ratio:>16}")
+                results.append({"case": case.name, "op": op, "impl": impl, **res})
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
