@@ -288,6 +288,22 @@ class SciTiffReader(Reader):
         dims = tuple(f"{d}_edges" if d == edge_dim else d for d in bounds.dims)
         return xr.Variable(dims, edges, attrs=dict(bounds.attrs))
 
+    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write this image; as SciTiff by default, keeping ``daq``, ``process``, ``extra``
+        and the raw ``stdevs`` / ``mask`` channels."""
+        from scitiff_readers.writers import write
+
+        options.setdefault("format", "scitiff")
+        data = self.xarray_dask_data
+        if options["format"] == "scitiff":
+            if self._roles is not None:
+                data = self.raw_channels
+            if self._model is not None:
+                options.setdefault("daq", self._model.daq)
+                options.setdefault("process", self._model.process)
+                options.setdefault("extra", self._model.extra)
+        return write(data, path, **options)
+
     # --------------------------------------------------------------------- scipp
     def to_scipp(self, *, squeeze: bool = True, only_image: bool = True) -> Any:
         """The image as a ``scipp.DataArray`` equal to ``scitiff.load_scitiff(path, only_image=True)``.

@@ -1,0 +1,249 @@
+"""The ``scitiff`` writer: an xarray DataArray to a SciTiff file that ``scitiff.load_scitiff`` reads.
+
+Use ``scitiff_readers.write(data, "x.tiff", format="scitiff")`` or
+:func:`save_scitiff`. ``.tif`` / ``.tiff`` are shared with the other TIFF writers
+and this writer has a low priority, so it is chosen by ``format="scitiff"`` (or
+:func:`save_scitiff`), never by the suffix alone.
+
+The DataArray may have any subset of the dims ``t, z, c, y, x`` in either case;
+missing dims become size 1 and the pixels are stored in SciTiff's ``t, z, c, y, x``
+page order. Coordinates go to the ``scitiffmeta`` JSON exactly as the reader maps
+them (see :mod:`.xcoords`): index coordinates of ``T, Z, C, Y, X`` become ``t, z,
+c, y, x``; a coordinate with ``attrs["bounds"]`` naming an interval coordinate is
+written as bin edges; boolean coordinates become masks; 0-D coordinates scalars;
+``attrs["units"]`` the unit; the DataArray's ``attrs["units"]`` and ``name`` the
+data unit and name. Dask-backed data is computed block by block while the pages
+are written; the file appears under its name only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import xarray as xr
+from scitiff_readers.writers import Writer, write
+
+from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
+
+__all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffWriter", "save_scitiff", "scitiff_metadata_dict"]
+
+#: The schema version this writer produces.
+SCHEMA_VERSION_WRITTEN = "26.7.0"
+#: Pixel dtypes that ImageJ TIFFs and ``scitiff.load_scitiff`` both handle.
+WRITABLE_DTYPES = ("float32", "int16")
+_LOWER = {v: k for k, v in DIM_NAMES.items()}
+_BLOCK_BYTES = 64 * 2**20
+
+
+class SciTiffWriter(Writer):
+    """Write SciTiff files (``format="scitiff"``).
+
+    Options
+    -------
+    dtype
+        Cast the pixels to this dtype first (``"float32"`` or ``"int16"``); by
+        default other dtypes raise ``TypeError``, since SciTiff readers cannot
+        hold them.
+    daq, process, extra
+        The ``daq`` / ``process`` blocks (dicts or models of
+        :mod:`scitiff_readers_scitiff.schema` or of ``scitiff``) and the ``extra``
+        dict (str, numbers or 0-D scipp-style variable dicts).
+    """
+
+    name: ClassVar[str] = "scitiff"
+    suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
+    #: Below the other TIFF writers: SciTiff is chosen with format="scitiff".
+    priority: ClassVar[int] = -10
+    options: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {"dtype": None, "daq": None, "process": None, "extra": None}
+    )
+
+    @classmethod
+    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+        import tifffile
+
+        if "S" in data.dims:
+            raise ValueError(f"{path}: SciTiff images have no sample (RGB) dim; got dims {data.dims}")
+        dtype = np.dtype(options["dtype"]) if options["dtype"] is not None else np.dtype(data.dtype)
+        if dtype.name not in WRITABLE_DTYPES:
+            raise TypeError(
+                f"{path}: SciTiff pixels must be float32 or int16 (what ImageJ TIFFs and "
+                f"scitiff.load_scitiff support), not {dtype.name}; pass dtype='float32' to convert"
+            )
+        meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
+                                     extra=options["extra"])
+        t, c, z, y, x = (int(n) for n in data.shape)
+        tifffile.imwrite(
+            path,
+            _pages(data, dtype),
+            shape=(t, z, c, y, x),
+            dtype=dtype,
+            imagej=True,
+            metadata={"axes": "TZCYX", "scitiffmeta": json.dumps(meta)},
+        )
+
+
+def save_scitiff(data: xr.DataArray, path: str | os.PathLike[str], *, overwrite: bool = False,
+                 **options: Any) -> Path:
+    """Write ``data`` as SciTiff (``write(data, path, format="scitiff", ...)``).
+
+    Parameters
+    ----------
+    data
+        A DataArray with any subset of the dims ``t, z, c, y, x`` (either case).
+    path
+        Target file; written under a temporary name and renamed when complete.
+    overwrite
+        Replace an existing file (otherwise :class:`~scitiff_readers.OutputExistsError`).
+    **options
+        ``dtype``, ``daq``, ``process``, ``extra`` (see :class:`SciTiffWriter`).
+    """
+    return write(data, path, format="scitiff", overwrite=overwrite, **options)
+
+
+# ---------------------------------------------------------------------- pixels
+def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
+    """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time."""
+    array = data.data
+    t, c, z, y, x = array.shape
+    frame = c * z * y * x * dtype.itemsize
+    step = max(1, _BLOCK_BYTES // max(frame, 1))
+    for t0 in range(0, t, step):
+        block = np.asarray(array[t0:t0 + step])  # computes a dask block
+        block = block.astype(dtype, copy=False).transpose(0, 2, 1, 3, 4)
+        for frame_block in block:
+            for zc in frame_block:
+                yield from (np.ascontiguousarray(page) for page in zc)
+
+
+# -------------------------------------------------------------------- metadata
+def _scitiff_unit(unit: str) -> str:
+    return {"us": "µs"}.get(unit, unit)
+
+
+def _variable(var: xr.Variable, where: str, force_dtype: str | None = None) -> dict[str, Any]:
+    values = np.asarray(var.values)
+    dims = [_LOWER.get(str(d), str(d)) for d in var.dims]
+    unit = var.attrs.get("units")
+    unit = None if unit is None else str(unit)
+    if values.ndim > 2:
+        raise ValueError(f"coordinate {where!r} has {values.ndim} dims; SciTiff metadata holds at most 2")
+    kind = values.dtype.kind
+    if force_dtype == "bool" or kind == "b":
+        dtype, out = "bool", values.astype(np.float64).tolist()
+    elif kind == "M":
+        resolution = np.datetime_data(values.dtype)[0]
+        dtype, unit = "datetime64", _scitiff_unit(resolution)
+        out = np.datetime_as_string(values, unit=resolution).tolist()
+    elif kind in "US" or (kind == "O" and all(isinstance(v, str) for v in values.ravel().tolist())):
+        if values.ndim == 2:
+            raise ValueError(f"coordinate {where!r}: 2-D string coordinates are not allowed in SciTiff")
+        dtype, out = "string", values.astype(str).tolist()
+    elif kind in "iu":
+        dtype = "int32" if values.dtype == np.int32 else "int64"
+        out = values.astype(np.int64).tolist()
+    elif kind == "f":
+        dtype = "float32" if values.dtype == np.float32 else "float64"
+        out = values.astype(np.float64).tolist()
+    else:
+        raise TypeError(f"coordinate {where!r} of dtype {values.dtype} cannot be stored in SciTiff metadata")
+    return {"unit": unit, "dtype": dtype, "dims": dims, "shape": list(values.shape), "values": out}
+
+
+def _is_placeholder_channels(var: xr.Variable) -> bool:
+    # The view labels unnamed channels C0, C1, ...: not worth writing back.
+    values = [str(v) for v in np.asarray(var.values).tolist()]
+    return not var.attrs and values == [f"C{i}" for i in range(len(values))]
+
+
+def _model_dump(value: Any, model_name: str) -> Any:
+    from . import schema
+
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    model = getattr(schema, model_name)
+    return model.model_validate(value).model_dump(mode="json")
+
+
+def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, process: Any = None,
+                          extra: Any = None) -> dict[str, Any]:
+    """The ``scitiffmeta`` JSON (as a dict) for canonical TCZYX ``data``."""
+    sizes = dict(zip(data.dims, data.shape, strict=True))
+    coords: dict[str, Any] = {}
+    masks: dict[str, Any] = {}
+    consumed = {str(v.attrs["bounds"]) for v in data.coords.values() if "bounds" in v.attrs}
+    has_lower_c = "c" in data.coords
+    for raw_name, coord in data.coords.items():
+        name = str(raw_name)
+        var = coord.variable
+        if name in consumed:
+            continue
+        if var.dtype == bool or var.attrs.get("scitiff_role") == MASK_ROLE:
+            masks[name] = _variable(var.copy(data=np.asarray(var.values) != 0), name, force_dtype="bool")
+            continue
+        bounds = var.attrs.get("bounds")
+        if name in DIM_NAMES.values():
+            if name == "C" and (has_lower_c or _is_placeholder_channels(var)):
+                continue
+            out_name = _LOWER[name]
+        elif name.startswith("scitiff_") and name[len("scitiff_"):] in DIM_NAMES:
+            out_name = name[len("scitiff_"):]
+        else:
+            out_name = name
+        if bounds is not None and bounds in data.coords:
+            bvar = data.coords[bounds].variable
+            edge_dim = next((d for d in bvar.dims if d in sizes), None)
+            if edge_dim is None:
+                raise ValueError(f"bounds coordinate {bounds!r} has no image dim")
+            edges = bin_edges(bvar, edge_dim)
+            attrs = {k: v for k, v in var.attrs.items() if k != "bounds"}
+            var = xr.Variable(bvar.dims, edges, attrs=attrs)
+        coords[out_name] = _variable(var, name)
+    for name, entry in list(coords.items()) + list(masks.items()):
+        for d, n in zip(entry["dims"], entry["shape"], strict=True):
+            if d not in DIM_NAMES:
+                raise ValueError(f"coordinate {name!r} uses dim {d!r}; SciTiff knows only t, z, c, y, x")
+    unit = data.attrs.get("units")
+    t, c, z, y, x = (int(n) for n in data.shape)
+    meta: dict[str, Any] = {
+        "image": {
+            "data": {"unit": None if unit is None else str(unit), "dtype": np.dtype(dtype).name,
+                     "dims": ["t", "z", "c", "y", "x"], "shape": [t, z, c, y, x]},
+            "masks": masks,
+            "coords": coords,
+            "name": None if data.name is None else str(data.name),
+        },
+        "daq": _model_dump(daq, "DAQMetadata") or _model_dump({}, "DAQMetadata"),
+        "process": _model_dump(process, "ImageProcessMetadata") or _model_dump({}, "ImageProcessMetadata"),
+        "extra": None if extra is None else {str(k): _extra_value(v) for k, v in dict(extra).items()},
+        "schema_version": SCHEMA_VERSION_WRITTEN,
+    }
+    # Validate what we write with the same models the reader uses.
+    from .schema import SciTiffMetadata
+
+    SciTiffMetadata.model_validate(meta)
+    if math.prod(data.shape) == 0:
+        raise ValueError("cannot write an empty image")
+    return meta
+
+
+def _extra_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (xr.Variable, xr.DataArray)) and value.ndim == 0:
+        return _variable(value.variable if isinstance(value, xr.DataArray) else value, "extra")
+    raise TypeError(f"extra metadata value {value!r} must be str, int, float or a 0-D variable")
+
