@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "DIM_AXES",
     "TILE_AXES",
+    "distinct_values",
     "ordered_values",
     "scene_axes",
     "value_order",
@@ -29,21 +30,38 @@ TILE_AXES = ("row", "column")
 _SCENE_ORDER = ("position", "row", "column")
 
 
-def ordered_values(values: Iterable[Any]) -> list[Any]:
-    """Distinct values of one axis: ``None`` (axis absent), sorted ints, strings in given order."""
-    seen: dict[Any, None] = {}
-    for v in values:
-        seen.setdefault((type(v).__name__, v), None)
-    keys = list(seen)
-    out: list[Any] = [None] if ("NoneType", None) in seen else []
-    out += sorted(v for t, v in keys if t == "int")
-    out += [v for t, v in keys if t == "str"]
+def ordered_values(seen: Iterable[Any], missing: bool = False) -> list[Any]:
+    """Distinct values of one axis: ``None`` if some images lack the axis, sorted ints, strings in given order.
+
+    Values are ints or strings (the index parser turns anything else into a string),
+    so they can key dicts directly: ``1`` and ``"1"`` stay distinct.
+    """
+    values = list(seen)
+    out: list[Any] = [None] if missing or None in values else []
+    out += sorted(v for v in values if type(v) is int)
+    out += [v for v in values if type(v) is str]
     return out
 
 
-def value_order(values: Sequence[Any]) -> dict[tuple[str, Any], int]:
-    """Position of each value in ``values``, keyed by ``(type name, value)``."""
-    return {(type(v).__name__, v): i for i, v in enumerate(values)}
+def value_order(values: Sequence[Any]) -> dict[Any, int]:
+    """Position of each value in ``values``."""
+    return {v: i for i, v in enumerate(values)}
+
+
+def distinct_values(all_axes: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Every axis name (first-seen order) and its ordered values, in one pass."""
+    seen: dict[str, dict[Any, None]] = {}
+    counts: dict[str, int] = {}
+    for axes in all_axes:
+        for a, v in axes.items():
+            d = seen.get(a)
+            if d is None:
+                d = seen[a] = {}
+                counts[a] = 0
+            d[v] = None
+            counts[a] += 1
+    n = len(all_axes)
+    return {a: ordered_values(d, counts[a] < n) for a, d in seen.items()}
 
 
 def scene_axes(names: Iterable[str], stitch: bool) -> list[str]:

@@ -97,11 +97,26 @@ def _byteorder(data: bytes) -> str:
     return "<"
 
 
-def _key(axes: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    # JSON key order differs between entries (the python writer serialises a
-    # frozenset), so the identity of an image is its sorted items; the value's type
-    # is part of the key so {"z": 1} and {"z": "1"} stay distinct.
-    return tuple(sorted((k, (type(v).__name__, v)) for k, v in axes.items()))
+def _decode_one(path: Path, raw: bytes, start: int) -> dict[str, Any]:
+    """Decode one entry's axes, raising a clear error when it is not a JSON object."""
+    try:
+        axes = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptFileError(
+            f"{path}: the index entry at byte {start} is not valid UTF-8 JSON ({exc}); "
+            "the index is corrupt"
+        ) from exc
+    if not isinstance(axes, dict):
+        raise CorruptFileError(
+            f"{path}: the index entry at byte {start} has axes {raw[:80]!r}, not a JSON object "
+            "of axis names; the index is corrupt"
+        )
+    return axes
+
+
+def _clean(axes: dict[str, Any]) -> dict[str, Any]:
+    """Axis values are ints or strings; anything else (floats, booleans ...) becomes a string."""
+    return {a: v if type(v) is int or type(v) is str else json.dumps(v) for a, v in axes.items()}
 
 
 def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
@@ -124,13 +139,14 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
     u32 = struct.Struct(order + "I")
     tail = struct.Struct(order + "8I")
     size = len(data)
-    by_key: dict[tuple[tuple[str, Any], ...], int] = {}
-    axes_list: list[dict[str, Any]] = []
-    names: dict[str, int] = {}
-    rows: list[tuple[int, ...]] = []
+    raw_axes: list[bytes] = []
+    raw_names: list[bytes] = []
+    starts: list[int] = []
+    tails: list[tuple[int, ...]] = []
     pos = 0
     complete = True
     problem = ""
+    # Pass 1: cut the entries (no decoding); stop at padding or a partial entry.
     while pos < size:
         if pos + 4 > size:
             complete, problem = False, f"a partial entry of {size - pos} bytes"
@@ -144,35 +160,35 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         if k > _MAX_TEXT or pos + 4 + k + 4 > size:
             complete, problem = False, f"a partial entry at byte {pos}"
             break
-        raw_axes = data[pos + 4:pos + 4 + k]
-        pos += 4 + k
-        (n,) = u32.unpack_from(data, pos)
-        if n > _MAX_TEXT or pos + 4 + n + tail.size > size:
-            complete, problem = False, f"a partial entry at byte {pos - 4 - k}"
+        (n,) = u32.unpack_from(data, pos + 4 + k)
+        end = pos + 8 + k + n
+        if n > _MAX_TEXT or end + tail.size > size:
+            complete, problem = False, f"a partial entry at byte {pos}"
             break
-        raw_name = data[pos + 4:pos + 4 + n]
-        entry_start = pos - 4 - k
-        pos += 4 + n
-        values = tail.unpack_from(data, pos)
-        pos += tail.size
-        try:
-            axes = json.loads(raw_axes.decode("utf-8"))
-            name = raw_name.decode("utf-8")
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CorruptFileError(
-                f"{path}: the index entry at byte {entry_start} is not valid UTF-8 JSON "
-                f"({exc}); the index is corrupt"
-            ) from exc
-        if not isinstance(axes, dict) or not all(isinstance(a, str) for a in axes):
-            raise CorruptFileError(
-                f"{path}: the index entry at byte {entry_start} has axes {raw_axes[:80]!r}, "
-                "not a JSON object of axis names; the index is corrupt"
-            )
-        axes = {a: (v if isinstance(v, (int, str)) and not isinstance(v, bool) else str(v))
-                for a, v in axes.items()}
-        if not name:
-            raise CorruptFileError(f"{path}: the index entry at byte {entry_start} names no file")
-        offset, width, height, ptype, compression, md_offset, md_length, md_compression = values
+        starts.append(pos)
+        raw_axes.append(data[pos + 4:pos + 4 + k])
+        raw_names.append(data[pos + 8 + k:end])
+        tails.append(tail.unpack_from(data, end))
+        pos = end + tail.size
+    # Pass 2: decode every axes JSON in one call (fast), per entry only on error.
+    try:
+        all_axes = json.loads(b"[" + b",".join(raw_axes) + b"]") if raw_axes else []
+        if len(all_axes) != len(raw_axes):
+            raise ValueError("entry count mismatch")
+    except (UnicodeDecodeError, ValueError):
+        all_axes = [_decode_one(path, raw, start) for raw, start in zip(raw_axes, starts, strict=True)]
+    by_key: dict[frozenset[tuple[str, Any]], int] = {}
+    axes_list: list[dict[str, Any]] = []
+    names: dict[bytes, int] = {}
+    rows: list[tuple[int, ...]] = []
+    for i, axes in enumerate(all_axes):
+        if not isinstance(axes, dict):
+            _decode_one(path, raw_axes[i], starts[i])  # raises with a clear message
+        for a, v in axes.items():
+            if type(v) is not int and type(v) is not str:
+                axes = _clean(axes)
+                break
+        offset, width, height, ptype, compression, md_offset, md_length, md_compression = tails[i]
         if ptype not in PIXEL_TYPES:
             raise CorruptFileError(
                 f"{path}: the index entry {axes} has pixel type {ptype}, which the NDTiff format "
@@ -183,9 +199,14 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
                 f"{path}: the index entry {axes} says its pixels or metadata are compressed "
                 f"(codes {compression}, {md_compression}); NDTiff defines uncompressed data only"
             )
-        file_id = names.setdefault(name, len(names))
+        name = raw_names[i]
+        file_id = names.get(name)
+        if file_id is None:
+            file_id = names[name] = len(names)
         row = (file_id, offset, width, height, ptype, md_offset, md_length)
-        key = _key(axes)
+        # JSON key order differs between entries (the python writer serialises a
+        # frozenset), so an image's identity is the set of its items.
+        key = frozenset(axes.items())
         where = by_key.get(key)
         if where is None:
             by_key[key] = len(rows)
@@ -193,6 +214,15 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
             axes_list.append(axes)
         else:
             rows[where] = row  # the last entry for the same axes wins
+    file_names = []
+    for raw_name in names:
+        try:
+            text = raw_name.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError(f"{path}: a file name in the index is not UTF-8: {raw_name[:80]!r}") from exc
+        if not text:
+            raise CorruptFileError(f"{path}: an index entry names no file; the index is corrupt")
+        file_names.append(text)
     if not complete:
         warnings.warn(
             f"{path}: the index ends with {problem} after {len(rows)} complete image entries; "
@@ -206,7 +236,7 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         path=Path(path),
         byteorder=order,
         axes=tuple(axes_list),
-        file_names=tuple(names),
+        file_names=tuple(file_names),
         file_id=table[:, 0].copy(),
         pixel_offset=table[:, 1].copy(),
         width=table[:, 2].copy(),

@@ -22,7 +22,7 @@ from scitiff_readers.errors import (
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .axes import DIM_AXES, TILE_AXES, ordered_values, scene_axes, value_order
+from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
 from .dataset import Level, load_level
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
 from .source import Mosaic, NDTiffSource
@@ -43,8 +43,8 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _vkey(value: Any) -> tuple[str, Any]:
-    return (type(value).__name__, value)
+# Tile index of images without an integer row / column.
+_NO_TILE = np.iinfo(np.int64).min
 
 
 class NDTiffReader(Reader):
@@ -115,21 +115,16 @@ class NDTiffReader(Reader):
                 ScitiffReadersWarning,
                 stacklevel=2,
             )
-        names: dict[str, None] = {}
-        for axes in table.axes:
-            names.update(dict.fromkeys(axes))
-        self._axis_names = tuple(names)
-        self._values = {a: ordered_values(axes.get(a) for axes in table.axes) for a in self._axis_names}
+        self._values = distinct_values(table.axes)
+        self._axis_names = tuple(self._values)
         self._dim_order = {a: value_order(self._values[a]) for a in DIM_AXES if a in self._values}
         self._tiles = all(a in self._values for a in TILE_AXES)
         self._scene_axes = scene_axes(self._axis_names, self._stitch and self._tiles)
-        orders = {a: value_order(self._values[a]) for a in self._scene_axes}
-        keys: dict[tuple[Any, ...], list[int]] = {}
-        for i, axes in enumerate(table.axes):
-            keys.setdefault(tuple(axes.get(a) for a in self._scene_axes), []).append(i)
-        self._scene_keys = sorted(keys, key=lambda k: tuple(
-            orders[a][_vkey(v)] for a, v in zip(self._scene_axes, k, strict=True)))
-        self._scene_numbers = {0: [np.asarray(keys[k], dtype=np.int64) for k in self._scene_keys]}
+        orders = [value_order(self._values[a]) for a in self._scene_axes]
+        keys = {tuple(axes.get(a) for a in self._scene_axes) for axes in table.axes}
+        self._scene_keys = sorted(keys, key=lambda k: tuple(o[v] for o, v in zip(orders, k, strict=True)))
+        self._scene_where = {k: s for s, k in enumerate(self._scene_keys)}
+        self._indices: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
         self._overlap = (
             int(_number(self._header.summary.get("GridPixelOverlapY")) or 0),
             int(_number(self._header.summary.get("GridPixelOverlapX")) or 0),
@@ -142,19 +137,34 @@ class NDTiffReader(Reader):
             cached = self._level_cache[level] = load_level(self._layout.levels[level])
         return cached
 
+    def _level_index(self, level: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per image of ``level``: ``(t, c, z, row, column)`` (-1 = not on this axis); images per scene."""
+        cached = self._indices.get(level)
+        if cached is not None:
+            return cached
+        table = self._level_data(level).table
+        maps = [self._dim_order.get(a) for a in ("time", "channel", "z")]
+        scene_axes, where = self._scene_axes, self._scene_where
+        rows: list[tuple[int, int, int, int, int]] = []
+        scene_of: list[int] = []
+        for axes in table.axes:
+            g = axes.get
+            t, c, z = (0 if m is None else m.get(g(a), -1) for m, a in zip(maps, ("time", "channel", "z"),
+                                                                          strict=True))
+            r, col = g("row"), g("column")
+            rows.append((t, c, z, r if type(r) is int else _NO_TILE, col if type(col) is int else _NO_TILE))
+            scene_of.append(where.get(tuple(g(a) for a in scene_axes), -1))
+        index = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
+        scenes = np.asarray(scene_of, dtype=np.int64)
+        order = np.argsort(scenes, kind="stable")
+        bounds = np.searchsorted(scenes[order], np.arange(len(self._scene_keys) + 1))
+        groups = [order[bounds[s]:bounds[s + 1]] for s in range(len(self._scene_keys))]
+        cached = self._indices[level] = (index, groups)
+        return cached
+
     def _numbers(self, scene: int, level: int) -> np.ndarray:
-        """Image numbers of ``scene`` in the index of ``level``."""
-        per_level = self._scene_numbers.get(level)
-        if per_level is None:
-            table = self._level_data(level).table
-            where = {k: s for s, k in enumerate(self._scene_keys)}
-            groups: list[list[int]] = [[] for _ in self._scene_keys]
-            for i, axes in enumerate(table.axes):
-                s = where.get(tuple(axes.get(a) for a in self._scene_axes))
-                if s is not None:
-                    groups[s].append(i)
-            per_level = self._scene_numbers[level] = [np.asarray(g, dtype=np.int64) for g in groups]
-        return per_level[scene]
+        """Image numbers of ``scene`` in the index of ``level``, in index order."""
+        return self._level_index(level)[1][scene]
 
     # ------------------------------------------------------------------- scenes
     def _scene_names(self) -> Sequence[str]:
@@ -165,7 +175,7 @@ class NDTiffReader(Reader):
         for key in self._scene_keys:
             parts = []
             for axis, value in zip(self._scene_axes, key, strict=True):
-                label = labels.get(_vkey(value)) if axis == "position" else None
+                label = labels.get(value) if axis == "position" else None
                 parts.append(label if label else f"{axis}={value}")
             names.append(", ".join(parts))
         seen: dict[str, int] = {}
@@ -175,14 +185,14 @@ class NDTiffReader(Reader):
             unique.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
         return unique
 
-    def _position_labels(self) -> dict[tuple[str, Any], str]:
+    def _position_labels(self) -> dict[Any, str]:
         """Position value -> label: summary ``StagePositions`` or per-image ``PositionName``."""
-        out: dict[tuple[str, Any], str] = {}
+        out: dict[Any, str] = {}
         stage = self._header.summary.get("StagePositions")
         level0 = self._level_data(0)
         for value in self._values["position"]:
             if isinstance(value, str):
-                out[_vkey(value)] = value
+                out[value] = value
                 continue
             label = None
             if isinstance(value, int) and isinstance(stage, list) and 0 <= value < len(stage):
@@ -199,7 +209,7 @@ class NDTiffReader(Reader):
                             label = cand
                             break
             if label:
-                out[_vkey(value)] = str(label)
+                out[value] = str(label)
         return out
 
     def _safe_metadata(self, level: Level, number: int) -> dict[str, Any]:
@@ -263,20 +273,13 @@ class NDTiffReader(Reader):
                 f"sizes {sorted(shapes)}; one scene must have one image size"
             )
         h, w = shapes.pop()
-        index = np.full((len(numbers), 5), -1, dtype=np.int64)
-        for col, axis in enumerate(("time", "channel", "z")):
-            order = self._dim_order.get(axis)
-            for r, n in enumerate(numbers.tolist()):
-                if order is None:
-                    index[r, col] = 0
-                else:
-                    index[r, col] = order.get(_vkey(table.axes[n].get(axis)), -1)
+        index = self._level_index(level)[0][numbers]
         if not (self._stitch and self._tiles):
             index[:, 3:] = 0
             return numbers, index, np.array([1, 1]), Mosaic(h, w, height=h, width=w), (h, w)
         level0 = self._level_data(0).table
-        rows0 = [a["row"] for a in level0.axes if isinstance(a.get("row"), int)]
-        cols0 = [a["column"] for a in level0.axes if isinstance(a.get("column"), int)]
+        rows0 = [v for v in self._values["row"] if type(v) is int]
+        cols0 = [v for v in self._values["column"] if type(v) is int]
         if not rows0 or not cols0:
             raise MetadataError(f"{self._path}: stitching needs integer row and column axes")
         r0, r1, c0, c1 = min(rows0), max(rows0), min(cols0), max(cols0)
@@ -304,13 +307,12 @@ class NDTiffReader(Reader):
             off = e_min - t_min * cell
             size = np.maximum(e_max - e_min, 1)
             mosaic = Mosaic(h, w, 0, 0, int(off[0]), int(off[1]), int(size[0]), int(size[1]))
-        for r, n in enumerate(numbers.tolist()):
-            axes = table.axes[n]
-            row, col = axes.get("row"), axes.get("column")
-            if isinstance(row, int) and isinstance(col, int):
-                tr, tc = row - first_row, col - first_col
-                if 0 <= tr < n_rows and 0 <= tc < n_cols:
-                    index[r, 3], index[r, 4] = tr, tc
+        tiled = (index[:, 3] != _NO_TILE) & (index[:, 4] != _NO_TILE)
+        tr = np.where(tiled, index[:, 3] - first_row, -1)
+        tc = np.where(tiled, index[:, 4] - first_col, -1)
+        inside = (tr >= 0) & (tr < n_rows) & (tc >= 0) & (tc < n_cols)
+        index[:, 3] = np.where(inside, tr, -1)
+        index[:, 4] = np.where(inside, tc, -1)
         return numbers, index, np.array([n_rows, n_cols]), mosaic, (h, w)
 
     def _image(self, scene: int, level: int) -> Image:
@@ -389,18 +391,15 @@ class NDTiffReader(Reader):
         y_step = x_step = None
         if size is not None:
             y_step = x_step = size * f
-            m = source.mosaic
             origin_y = origin_x = (f - 1) / 2 * size
             if self._stitch and self._tiles and level > 0:
+                # The level's first pixel starts at a truncated multiple of f
+                # full-resolution pixels from the mosaic's origin (see _grid).
                 first = self._grid(scene, 0)[3]
-                cell0 = (first.cell_h, first.cell_w)
-                rows0 = [a["row"] for a in level0.table.axes if isinstance(a.get("row"), int)]
-                cols0 = [a["column"] for a in level0.table.axes if isinstance(a.get("column"), int)]
-                n_rows_start = (min(rows0) * cell0[0]) / f
-                n_cols_start = (min(cols0) * cell0[1]) / f
-                origin_y += (np.trunc(n_rows_start) - n_rows_start) * f * size
-                origin_x += (np.trunc(n_cols_start) - n_cols_start) * f * size
-                del m
+                start_y = min(v for v in self._values["row"] if type(v) is int) * first.cell_h
+                start_x = min(v for v in self._values["column"] if type(v) is int) * first.cell_w
+                origin_y += (math.trunc(start_y / f) * f - start_y) * size
+                origin_x += (math.trunc(start_x / f) * f - start_x) * size
             coords["Y"] = coordinate("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
             coords["X"] = coordinate("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
         # Z: index x z-step, else the per-image intended / actual Z position.

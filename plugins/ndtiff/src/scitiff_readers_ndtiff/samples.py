@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scitiff_readers.errors import MissingDependencyError
 
-__all__ = ["sample_image", "write_sample"]
+__all__ = ["sample_image", "write_images", "write_sample"]
 
 
 def sample_image(t: int, c: int, z: int, height: int, width: int, dtype: Any = np.uint16) -> np.ndarray:
@@ -49,6 +49,29 @@ def write_sample(
                 for z in range(zs):
                     ds.put_image({"time": t, "channel": c, "z": z}, sample_image(t, ci, z, height, width, dtype),
                                  {"ElapsedTime-ms": 100.0 * t + ci, "Channel": str(c)})
+        ds.finish()
+        path = Path(ds.path)
+        ds.close()
+    return path
+
+
+def write_images(
+    folder: Path,
+    name: str,
+    images: Sequence[tuple[dict[str, Any], np.ndarray, dict[str, Any]]],
+    summary: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``(axes, pixels, metadata)`` images with ``ndstorage`` in order; return the folder."""
+    try:
+        from ndstorage import NDTiffDataset
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            "writing NDTiff samples needs the reference writer: pip install ndstorage"
+        ) from exc
+    with contextlib.redirect_stdout(io.StringIO()):
+        ds = NDTiffDataset(str(folder), summary_metadata=dict(summary or {}), name=name, writable=True)
+        for axes, pixels, metadata in images:
+            ds.put_image(dict(axes), pixels, dict(metadata))
         ds.finish()
         path = Path(ds.path)
         ds.close()
