@@ -15,6 +15,7 @@ Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``full``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -75,7 +76,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             return peer_func(path)
 
     # Warm the page cache (and the library's own lazy imports) outside the timing.
-    with open(path, "rb") if Path(path).is_file() else _nullcontext() as fh:
+    with open(path, "rb") if Path(path).is_file() else contextlib.nullcontext() as fh:
         if fh is not None:
             while fh.read(64 * 2**20):
                 pass
@@ -95,14 +96,6 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
         "shape": list(shape) if shape is not None else None,
         "checksum": checksum,
     }
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _measure(case: str, impl: str, op: str, repeat: int) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import Any
 
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
@@ -82,7 +83,7 @@ __all__ = [
 ]
 
 
-def imread(path: str, **options: object) -> object:
+def imread(path: str, **options: Any) -> Any:
     """Read the first scene of ``path`` into a numpy array (``Reader(path).data``)."""
-    with Reader(path, **options) as reader:  # type: ignore[arg-type]
+    with Reader(path, **options) as reader:
         return reader.data

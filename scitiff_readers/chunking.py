@@ -65,7 +65,7 @@ def chunk_shape(
 
 def regular_chunks(shape: Sequence[int], chunk: Sequence[int]) -> tuple[tuple[int, ...], ...]:
     """Dask ``chunks`` for ``shape`` cut into blocks of ``chunk`` (last block shorter)."""
-    out = []
+    out: list[tuple[int, ...]] = []
     for size, c in zip(shape, chunk, strict=True):
         size, c = int(size), max(1, int(c))
         if size == 0:

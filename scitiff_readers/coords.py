@@ -95,6 +95,7 @@ class PhysicalPixelSizes(tuple[float | None, float | None, float | None]):
         X: float | None,  # noqa: N803
         units: Sequence[str | None] | str | None = None,
     ) -> PhysicalPixelSizes:
+        """Sizes ``Z, Y, X``; ``units`` is one unit for all three or one per dim."""
         obj = super().__new__(cls, (_opt_float(Z), _opt_float(Y), _opt_float(X)))
         if units is None or isinstance(units, str):
             obj.units = PixelUnits(units, units, units)

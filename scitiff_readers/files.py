@@ -100,7 +100,7 @@ class SharedFile:
                 f"{self.path}: a read of {length} bytes at offset {offset} goes beyond the end "
                 f"of the file ({self.size} bytes); the file is truncated or its index is corrupt"
             )
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         fd = self._descriptor()
         done = 0
         while done < length:

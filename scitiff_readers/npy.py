@@ -135,6 +135,7 @@ class NpyReader(Reader):
 
     @classmethod
     def can_open(cls, path: Any) -> bool:
+        """True for files starting with the ``.npy`` magic bytes."""
         try:
             p = Path(path)
             if not p.is_file():
@@ -184,7 +185,8 @@ class NpyReader(Reader):
             for dim, step in zip("ZYX", sizes, strict=True):
                 if step is not None:
                     coords[dim] = uniform_coordinate(dim, source.shape["TCZYX".index(dim)], step, units=unit)
-            pps = PhysicalPixelSizes(*sizes, units=unit)
+            z, y, x = sizes
+            pps = PhysicalPixelSizes(z, y, x, units=unit)
         return Image(source=source, coords=coords, channel_names=self._options["channel_names"],
                      physical_pixel_sizes=pps)
 

@@ -92,7 +92,7 @@ class PluginRegistry(Generic[T]):
                 PluginLoadWarning,
                 stacklevel=5,
             )
-        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)
+        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)  # type: ignore[arg-type]
 
     def _discover(self) -> dict[str, PluginInfo[T]]:
         found: dict[str, PluginInfo[T]] = {}

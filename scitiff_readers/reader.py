@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -33,6 +33,18 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
+_F = TypeVar("_F")
+
+if TYPE_CHECKING:
+    # ``Reader(path)`` on the base class is the main user API: it returns a backend
+    # instance. Type checkers would reject it as "instantiating an abstract class",
+    # so they see the backend hooks as ordinary methods; at run time they are real
+    # abstract methods and a backend that forgets one fails when instantiated.
+    def _backend_hook(func: _F) -> _F:
+        return func
+else:
+    _backend_hook = abstractmethod
+
 #: Options every reader accepts, with their defaults.
 COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
     {
@@ -49,7 +61,7 @@ def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, 
     return reader
 
 
-class Reader(ABC):
+class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -107,6 +119,7 @@ class Reader(ABC):
 
     def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                 **options: Any) -> Reader:
+        """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
             from .registry import select_reader
 
@@ -145,17 +158,20 @@ class Reader(ABC):
         self._open()
 
     # ---------------------------------------------------------------- backend API
-    @abstractmethod
+    @_backend_hook
     def _open(self) -> None:
         """Parse the file's structure and metadata once (never its pixels)."""
+        raise NotImplementedError
 
-    @abstractmethod
+    @_backend_hook
     def _scene_names(self) -> Sequence[str]:
         """Names of the scenes, in file order."""
+        raise NotImplementedError
 
-    @abstractmethod
+    @_backend_hook
     def _image(self, scene: int, level: int) -> Image:
         """Describe scene ``scene`` at resolution level ``level`` (from metadata only)."""
+        raise NotImplementedError
 
     def _level_count(self, scene: int) -> int:
         """Number of resolution levels of ``scene`` (default 1)."""
@@ -165,9 +181,10 @@ class Reader(ABC):
         """Release backend resources beyond the pixel sources' file handles."""
 
     @property
-    @abstractmethod
+    @_backend_hook
     def metadata(self) -> Any:
         """The file's metadata in its native form (OME-XML, JSON dict, ...)."""
+        raise NotImplementedError
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:

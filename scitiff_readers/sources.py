@@ -161,11 +161,13 @@ class PlaneSource(PixelSource):
         """
 
     def read(self, region: Region) -> np.ndarray:
+        """Assemble ``region`` from its planes."""
         out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
         self.read_into(out, region)
         return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Write each plane of ``region`` straight into ``out``."""
         rt, rc, rz, ys, xs = region[:5]
         for i, t in enumerate(range(rt.start, rt.stop)):
             for j, c in enumerate(range(rc.start, rc.stop)):
@@ -173,8 +175,11 @@ class PlaneSource(PixelSource):
                     plane = self.read_plane(t, c, z, ys, xs)
                     if plane is None:
                         out[i, j, k] = self.fill_value
+                    elif len(region) > 5:
+                        sample_index: tuple[Any, ...] = (Ellipsis, *region[5:])
+                        out[i, j, k] = plane[sample_index]
                     else:
-                        out[i, j, k] = plane[(...,) + tuple(region[5:])] if len(region) > 5 else plane
+                        out[i, j, k] = plane
 
 
 class ArraySource(PixelSource):
@@ -226,6 +231,7 @@ class ArraySource(PixelSource):
             self.__dict__["_token"] = token
 
     def read(self, region: Region) -> np.ndarray:
+        """Slice the wrapped array and reorder the block to canonical order."""
         index = tuple(region[self._canonical.index(a)] for a in self.axes)
         block = np.asarray(self.array[index])
         block = block.transpose(self._inverse)

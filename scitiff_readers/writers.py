@@ -59,7 +59,7 @@ def register_writer(cls: type[Writer], *, clobber: bool = False) -> None:
     _writers.register(cls, clobber=clobber)
 
 
-def _choose(path: Path, format: str | None) -> type[Writer]:
+def _choose(path: Path, format: str | None) -> type[Writer]:  # noqa: A002
     writers = list_writers()
     if format is not None:
         info = writers.get(format)

@@ -55,7 +55,7 @@ class MultiSceneReader(Reader):
 
     def _image(self, scene: int, level: int) -> Image:
         data = scene_array(scene, level)
-        source = ArraySource(data, "TCZYX", storage_chunks=(1, 1, 1) + data.shape[3:])
+        source = ArraySource(data, "TCZYX", storage_chunks=(1, 1, 1, *data.shape[3:]))
         if scene == 0:
             coords = {
                 "T": coordinate("T", [0.0, 2.5], "s"),

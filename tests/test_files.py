@@ -83,15 +83,12 @@ def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
         assert tmp.parent == tmp_path and tmp != target
         tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new"
-    with pytest.raises(OutputExistsError, match="overwrite=True"):
-        with atomic_output(target):
-            pass
-    with pytest.raises(RuntimeError):
-        with atomic_output(target, overwrite=True) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("writer failed")
+    with pytest.raises(OutputExistsError, match="overwrite=True"), atomic_output(target):
+        pass
+    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer failed")
     assert target.read_bytes() == b"new", "a failed write leaves the target untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"], "no temporary left behind"
-    with pytest.raises(FileNotFoundError):
-        with atomic_output(tmp_path / "no" / "dir.bin"):
-            pass
+    with pytest.raises(FileNotFoundError), atomic_output(tmp_path / "no" / "dir.bin"):
+        pass

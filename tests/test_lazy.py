@@ -115,9 +115,8 @@ def test_block_regions_follow_chunk_boundaries() -> None:
 def test_concurrent_dask_computes_on_threads() -> None:
     src = CountingPlanes((3, 2, 4, 16, 16))
     arr = to_dask(src, target_bytes=16 * 16 * 2)
-    with dask.config.set(scheduler="threads", num_workers=4):
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda _: arr.compute(), range(4)))
+    with dask.config.set(scheduler="threads", num_workers=4), ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: arr.compute(), range(4)))
     for r in results:
         np.testing.assert_array_equal(r, expected(src.shape))
 

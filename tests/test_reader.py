@@ -123,7 +123,8 @@ def test_scene_errors(multiscene_file: Path) -> None:
         r.set_scene(-1)
     with pytest.raises(SceneIndexError, match="no scene named 'dogs'"):
         r.set_scene("dogs")
-    err = pytest.raises(ScitiffReadersError, r.set_scene, 5)
+    with pytest.raises(ScitiffReadersError) as err:
+        r.set_scene(5)
     assert str(multiscene_file) in str(err.value)
 
 
