@@ -495,6 +495,16 @@ class TiffPageSource(PlaneSource):
         for f in self.files:
             f.close()
 
+    def __del__(self) -> None:
+        # Copies made by unpickling (dask graphs, pickled readers) are never closed
+        # explicitly, and SharedFile keeps a raw descriptor: release it with the copy.
+        try:
+            for f in self.__dict__.get("files", ()):
+                if f.is_open:
+                    f.close()
+        except Exception:  # noqa: BLE001, S110 - never raise from a finaliser
+            pass
+
     # -------------------------------------------------------------- constructors
     @classmethod
     def from_pages(

@@ -1,0 +1,135 @@
+"""Benchmark cases of the TIFF readers (entry point ``scitiff_readers.benchmarks``).
+
+Files are written by tifffile (the reference writer); peers are tifffile itself and
+bioio with the ``bioio-ome-tiff`` plugin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["cases"]
+
+SHAPE_5D = (10, 3, 20, 512, 512)  # 315 MB of uint16
+PAGES_2000 = (2000, 256, 256)
+SHAPE_TILED = (10, 3, 20, 512, 512)
+
+
+def _ramp(shape: tuple[int, ...], t: int) -> np.ndarray:
+    return ((np.arange(int(np.prod(shape)), dtype=np.uint32) + 7 * t) % 4093).astype(np.uint16).reshape(shape)
+
+
+def _write_5d(path: Path, **kwargs: Any) -> None:
+    import tifffile
+
+    def planes() -> Any:
+        for t in range(SHAPE_5D[0]):
+            block = _ramp(SHAPE_5D[1:], t)
+            for c in range(SHAPE_5D[1]):
+                yield from block[c]
+
+    tifffile.imwrite(path, planes(), shape=SHAPE_5D, dtype=np.uint16, ome=True,
+                     metadata={"axes": "TCZYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
+                               "PhysicalSizeZ": 2.0, "TimeIncrement": 1.0}, **kwargs)
+
+
+def make_5d(folder: Path) -> Path:
+    """Uncompressed 5-D OME-TIFF of about 315 MB."""
+    path = folder / "ome-5d-315MB.ome.tif"
+    if not path.exists():
+        _write_5d(path)
+    return path
+
+
+def make_2000(folder: Path) -> Path:
+    """OME-TIFF of 2000 pages of 256 x 256 uint16 (a long Z stack)."""
+    import tifffile
+
+    path = folder / "ome-2000-pages.ome.tif"
+    if not path.exists():
+        data = _ramp(PAGES_2000, 0)
+        tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def make_tiled(folder: Path) -> Path:
+    """5-D OME-TIFF in 256 x 256 zlib tiles."""
+    import tifffile
+
+    path = folder / "ome-5d-tiled-zlib.ome.tif"
+    if not path.exists():
+        def tiles() -> Any:
+            for t in range(SHAPE_TILED[0]):
+                block = _ramp(SHAPE_TILED[1:], t)
+                for c in range(SHAPE_TILED[1]):
+                    for z in range(SHAPE_TILED[2]):
+                        plane = block[c, z]
+                        for y in range(0, 512, 256):
+                            for x in range(0, 512, 256):
+                                yield plane[y:y + 256, x:x + 256]
+
+        tifffile.imwrite(path, tiles(), shape=SHAPE_TILED, dtype=np.uint16, ome=True, tile=(256, 256),
+                         compression="zlib", metadata={"axes": "TCZYX"})
+    return path
+
+
+def _tifffile_peer(page: int) -> Any:
+    import tifffile
+
+    from scitiff_readers.benchmarking import Peer
+
+    def one_plane(p: Path) -> np.ndarray:
+        with tifffile.TiffFile(p) as tif:
+            return tif.pages[page].asarray()
+
+    def lazy(p: Path) -> np.ndarray:
+        import dask.array as da
+        import zarr
+
+        with tifffile.imread(p, aszarr=True) as store:
+            return da.from_zarr(zarr.open(store, mode="r")).compute()
+
+    def open_(p: Path) -> Any:
+        with tifffile.TiffFile(p) as tif:
+            return tif.series[0].shape
+
+    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread, full_read_lazy=lazy)
+
+
+def _bioio_peer(plane: dict[str, int]) -> Any:
+    from scitiff_readers.benchmarking import Peer
+
+    def reader(p: Path) -> Any:
+        import bioio_ome_tiff
+        from bioio import BioImage
+
+        return BioImage(p, reader=bioio_ome_tiff.Reader)
+
+    return Peer(
+        "bioio",
+        open=lambda p: reader(p).dims,
+        one_plane=lambda p: reader(p).get_image_data("YX", **plane),
+        full_read=lambda p: reader(p).data,
+        full_read_lazy=lambda p: reader(p).dask_data.compute(),
+    )
+
+
+def cases() -> list[Any]:
+    """The OME-TIFF benchmark cases: 315 MB 5-D, 2000 pages, tiled zlib."""
+    from scitiff_readers.benchmarking import BenchmarkCase
+
+    plane5 = {"T": 0, "C": 0, "Z": 10}
+    return [
+        BenchmarkCase("ome-tiff-5d-uint16", "ome-tiff", make_5d, plane=plane5,
+                      peers=(_tifffile_peer(10), _bioio_peer(plane5)),
+                      nbytes=int(np.prod(SHAPE_5D)) * 2),
+        BenchmarkCase("ome-tiff-2000-pages", "ome-tiff", make_2000, plane={"Z": 1000},
+                      peers=(_tifffile_peer(1000), _bioio_peer({"Z": 1000})),
+                      nbytes=int(np.prod(PAGES_2000)) * 2),
+        BenchmarkCase("ome-tiff-5d-tiled-zlib", "ome-tiff", make_tiled, plane=plane5,
+                      peers=(_tifffile_peer(10), _bioio_peer(plane5)),
+                      nbytes=int(np.prod(SHAPE_TILED)) * 2),
+    ]

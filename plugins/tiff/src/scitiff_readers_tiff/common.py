@@ -1,0 +1,86 @@
+"""Small helpers shared by the TIFF readers: content sniffing, levels, units."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.units import normalize_unit, to_micrometre_factor
+
+__all__ = ["TIFF_MAGICS", "level_factor", "looks_like_tiff", "open_tiff", "time_factor", "unit_factor"]
+
+#: Classic TIFF and BigTIFF headers, both byte orders.
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular, non-empty file starting with a TIFF header."""
+    try:
+        p = Path(path)
+        if not p.is_file():
+            return False
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[:4] in TIFF_MAGICS
+
+
+def open_tiff(path: Path) -> Any:
+    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(path)
+    except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CorruptFileError(f"{path}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
+    if len(tif.pages) == 0:
+        tif.close()
+        raise CorruptFileError(f"{path}: the TIFF file has no image pages")
+    return tif
+
+
+def level_factor(base: int, level: int) -> float:
+    """Downsampling factor of a pyramid level along one dim.
+
+    Levels made by halving odd sizes (475 -> 238) have an exact ratio just off the
+    intended integer factor; that integer is the true pixel-size ratio.
+    """
+    if level <= 0 or base == level:
+        return 1.0
+    ratio = base / level
+    nearest = round(ratio)
+    if nearest >= 1 and abs(ratio - nearest) * level <= 1.0:
+        return float(nearest)
+    return ratio
+
+
+def unit_factor(from_unit: str | None, to_unit: str | None) -> float | None:
+    """Factor converting a length in ``from_unit`` to ``to_unit`` (``None`` if unknown).
+
+    A missing ``from_unit`` is taken to be ``to_unit``.
+    """
+    if from_unit is None or normalize_unit(from_unit) == normalize_unit(to_unit):
+        return 1.0
+    a, b = to_micrometre_factor(from_unit), to_micrometre_factor(to_unit)
+    if a is None or b is None:
+        return None
+    return a / b
+
+
+_TIME_S = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0, "ps": 1e-12}
+
+
+def time_factor(from_unit: str | None, to_unit: str | None) -> float | None:
+    """Factor converting a time in ``from_unit`` to ``to_unit`` (``None`` if unknown)."""
+    a, b = normalize_unit(from_unit) or "s", normalize_unit(to_unit) or "s"
+    if a == b:
+        return 1.0
+    fa, fb = _TIME_S.get(a), _TIME_S.get(b)
+    if fa is None or fb is None:
+        return None
+    return fa / fb

@@ -1,0 +1,333 @@
+"""The ``ome-tiff`` reader: OME-TIFF files as scenes of ``TCZYX(S)`` data with coordinates.
+
+tifffile parses the TIFF structure and maps OME ``TiffData`` to pages (including
+multi-file datasets and SubIFD pyramids); :mod:`.omexml` reads the coordinates'
+facts quickly; ome-types builds the full model only on demand (:attr:`ome_metadata`).
+Pixels are read through :mod:`.pages`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from scitiff_readers.coords import PhysicalPixelSizes, coordinate, uniform_coordinate
+from scitiff_readers.errors import CorruptFileError, MetadataError, SceneIndexError, UnsupportedFormatError
+from scitiff_readers.files import resolve_inside
+from scitiff_readers.image import Image
+from scitiff_readers.reader import Reader
+from scitiff_readers.units import normalize_unit
+
+from .common import level_factor, looks_like_tiff, open_tiff, time_factor, unit_factor
+from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
+
+__all__ = ["MissingOmeFileError", "OmeTiffReader"]
+
+
+class MissingOmeFileError(CorruptFileError, FileNotFoundError):
+    """A multi-file OME-TIFF refers to a file that is not present."""
+
+
+class OmeTiffReader(Reader):
+    """Read OME-TIFF files: every OME ``Image`` is a scene, pyramids are resolution levels.
+
+    Coordinates: ``C`` holds the channel names (``C0, C1, ...`` when unnamed);
+    ``Z``, ``Y`` and ``X`` are ``origin + index * PhysicalSize`` with the size's unit
+    (the origin is the first plane's ``Position``, when given); ``T`` holds the
+    per-plane ``DeltaT`` when every time point has one, else ``index *
+    TimeIncrement``, with its unit. RGB images have a trailing ``S`` dim.
+    """
+
+    name: ClassVar[str] = "ome-tiff"
+    suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf")
+    priority: ClassVar[int] = 50
+    description: ClassVar[str] = "OME-TIFF (tifffile + ome-types): scenes, pyramids, multi-file, coordinates"
+    options: ClassVar[Any] = MappingProxyType({})
+
+    @classmethod
+    def can_open(cls, path: str | os.PathLike[str]) -> bool:
+        """A TIFF whose first page's ImageDescription is OME-XML."""
+        if not looks_like_tiff(path):
+            return False
+        try:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                return bool(tif.is_ome) and len(tif.pages) > 0
+        except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
+            return False
+
+    # ------------------------------------------------------------------ parsing
+    def _open(self) -> None:
+        from .pages import series_source, tiff_token
+
+        tif = open_tiff(self._path)
+        try:
+            xml = tif.ome_metadata if tif.is_ome else None
+            if not xml:
+                raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
+            self._xml: str = xml
+            infos = parse_ome_xml(xml, str(self._path))
+            self._check_referenced_files(infos or [])
+            all_series = list(tif.series)
+            ome_series = [s for s in all_series if s.kind == "ome"]
+            if not ome_series:
+                warnings.warn(
+                    f"{self._path}: tifffile could not map the OME-XML to pages; reading the pages as "
+                    "tifffile shapes them, without OME coordinates",
+                    OmeXmlWarning,
+                    stacklevel=2,
+                )
+                ome_series = all_series
+                infos = None
+            self._infos: list[OmeImageInfo | None] = self._pair(ome_series, infos)
+            self._sources: list[list[Any]] = []
+            self._errors: dict[int, Exception] = {}
+            for i, series in enumerate(ome_series):
+                missing = self._missing_files.get(i)
+                if missing:
+                    self._errors[i] = MissingOmeFileError(
+                        f"{self._path}: scene {i} ({self._infos[i].id if self._infos[i] else ''}) has "
+                        f"planes in {', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
+                        "copy the whole multi-file OME-TIFF dataset into one folder"
+                    )
+                    self._sources.append([])
+                    continue
+                levels = []
+                try:
+                    for k, level in enumerate(series.levels):
+                        source, _ = series_source(level, self._path, tiff_token(self._path, "ome", i, k))
+                        levels.append(source)
+                except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
+                    self._errors[i] = exc
+                self._sources.append(levels)
+            self._names = self._scene_labels(ome_series)
+        finally:
+            tif.close()
+
+    def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
+        """Refuse paths escaping the folder; remember missing files per image."""
+        self._missing_files: dict[int, list[str]] = {}
+        own = self._path.name
+        for i, info in enumerate(infos):
+            for name in info.files:
+                if name == own:
+                    continue
+                real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
+                if not real.is_file():
+                    self._missing_files.setdefault(i, []).append(name)
+
+    @staticmethod
+    def _pair(series: Sequence[Any], infos: list[OmeImageInfo] | None) -> list[OmeImageInfo | None]:
+        """The OME image of each tifffile series (tifffile skips images without pages)."""
+        if infos is None:
+            return [None] * len(series)
+        if len(infos) == len(series):
+            return list(infos)
+        out: list[OmeImageInfo | None] = []
+        pool = list(infos)
+        for s in series:
+            match = next((x for x in pool if (x.name or "") == (s.name or "")), None)
+            if match is not None:
+                pool.remove(match)
+            out.append(match)
+        return out
+
+    def _scene_labels(self, series: Sequence[Any]) -> list[str]:
+        names = []
+        for i, s in enumerate(series):
+            info = self._infos[i]
+            names.append((info.name if info and info.name else None) or (info.id if info else s.name) or f"Image:{i}")
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            names = [
+                f"{n} [{self._infos[i].id if self._infos[i] else i}]" if n in dupes else n for i, n in enumerate(names)
+            ]
+        return names
+
+    # ------------------------------------------------------------------- scenes
+    def _scene_names(self) -> Sequence[str]:
+        return self._names
+
+    @property
+    def scene_ids(self) -> tuple[str, ...]:
+        """The OME ``Image`` IDs of the scenes (stable identifiers, e.g. ``"Image:0"``)."""
+        return tuple(info.id if info else f"Image:{i}" for i, info in enumerate(self._infos))
+
+    def _level_count(self, scene: int) -> int:
+        return max(1, len(self._sources[scene]))
+
+    def _image(self, scene: int, level: int) -> Image:
+        if scene in self._errors:
+            raise self._errors[scene]
+        levels = self._sources[scene]
+        if not 0 <= level < len(levels):
+            raise SceneIndexError(f"{self._path}: scene {scene} has no resolution level {level}")
+        source = levels[level]
+        base = levels[0]
+        info = self._infos[scene]
+        coords: dict[str, Any] = {}
+        sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
+        units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
+        names = None
+        if info is not None:
+            for d in "ZYX":
+                axis = "TCZYX".index(d)
+                factor = level_factor(base.shape[axis], source.shape[axis])
+                var, step, unit = self._space_coordinate(info, d, source.shape[axis], factor)
+                if var is not None:
+                    coords[d] = var
+                sizes[d], units[d] = step, unit
+            t = self._time_coordinate(info, source.shape[0])
+            if t is not None:
+                coords["T"] = t
+            if info.channel_names and len(info.channel_names) == source.shape[1]:
+                names = [n if n else f"C{i}" for i, n in enumerate(info.channel_names)]
+        pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
+        attrs = {"ome_image_id": info.id} if info is not None else {}
+        return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
+                     attrs=attrs, name=self._names[scene])
+
+    def _space_coordinate(
+        self, info: OmeImageInfo, dim: str, size: int, factor: float
+    ) -> tuple[Any, float | None, str | None]:
+        """``(coordinate, step, unit)`` along Z, Y or X."""
+        first = self._planes_at(info, t=0, c=0, z=0)
+        physical = info.physical_size.get(dim)
+        if physical is not None:
+            step, unit = physical
+            unit = normalize_unit(unit)
+            origin = 0.0
+            if first is not None and dim in first.position:
+                value, pos_unit = first.position[dim]
+                f = unit_factor(pos_unit, unit)
+                if f is not None:
+                    origin = value * f
+            step *= factor
+            return uniform_coordinate(dim, size, step, origin, unit), step, unit
+        if dim == "Z" and factor == 1.0:
+            # No PhysicalSizeZ: per-plane PositionZ of every slice, when all are given.
+            values, pos_units = [], set()
+            for z in range(size):
+                plane = self._planes_at(info, t=0, c=0, z=z)
+                if plane is None or "Z" not in plane.position:
+                    return None, None, None
+                values.append(plane.position["Z"][0])
+                pos_units.add(plane.position["Z"][1])
+            unit = normalize_unit(pos_units.pop()) if len(pos_units) == 1 else None
+            if unit in (None, "reference frame"):
+                unit = None
+            return coordinate("Z", np.asarray(values, dtype=np.float64), unit), None, None
+        return None, None, None
+
+    def _time_coordinate(self, info: OmeImageInfo, size: int) -> Any:
+        values, plane_units = [], []
+        for t in range(size):
+            plane = self._planes_at(info, t=t, c=0, z=0)
+            if plane is None or plane.delta_t is None:
+                values = []
+                break
+            values.append(plane.delta_t)
+            plane_units.append(normalize_unit(plane.delta_t_unit) or "s")
+        if values:
+            unit = plane_units[0]
+            converted = []
+            for v, u in zip(values, plane_units, strict=True):
+                f = time_factor(u, unit)
+                if f is None:
+                    converted = []
+                    break
+                converted.append(v * f)
+            if converted:
+                return coordinate("T", np.asarray(converted, dtype=np.float64), unit)
+        if info.time_increment is not None:
+            step, unit = info.time_increment
+            return uniform_coordinate("T", size, step, 0.0, normalize_unit(unit))
+        return None
+
+    @staticmethod
+    def _planes_at(info: OmeImageInfo, t: int, c: int, z: int) -> Any:
+        index = info.__dict__.get("_plane_index")
+        if index is None:
+            index = {}
+            for p in info.planes:
+                index.setdefault((p.t, p.c, p.z), p)
+            info.__dict__["_plane_index"] = index
+        return index.get((t, c, z))
+
+    # ---------------------------------------------------------------- metadata
+    @property
+    def metadata(self) -> str:
+        """The raw OME-XML string of the file."""
+        return self._xml
+
+    @property
+    def ome_metadata(self) -> Any:
+        """The OME-XML as an :class:`ome_types.OME` model (built on first use).
+
+        Invalid or non-conforming XML gives an :class:`OmeXmlWarning` and a model
+        with the images, sizes and channels that could be read. No schema is fetched.
+        """
+        cached = self.__dict__.get("_ome")
+        if cached is None:
+            cached = self.__dict__["_ome"] = _ome_model(self._xml, self._infos, self._path)
+        return cached
+
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path:
+        """A small calibrated 5-D OME-TIFF written by tifffile."""
+        import tifffile
+
+        path = folder / "sample.ome.tif"
+        data = (np.arange(2 * 2 * 3 * 32 * 40) % 4093).astype(np.uint16).reshape(2, 2, 3, 32, 40)
+        tifffile.imwrite(
+            path, data, ome=True, metadata={
+                "axes": "TCZYX", "PhysicalSizeX": 0.65, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": 0.65,
+                "PhysicalSizeYUnit": "µm", "PhysicalSizeZ": 2.0, "PhysicalSizeZUnit": "µm",
+                "TimeIncrement": 1.5, "TimeIncrementUnit": "s", "Channel": {"Name": ["DAPI", "GFP"]},
+            },
+        )
+        return path
+
+
+def _ome_model(xml: str, infos: Sequence[OmeImageInfo | None], path: Path) -> Any:
+    """``ome_types.from_xml`` without validation; a minimal model if the XML is not conforming."""
+    import ome_types
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ome_types.from_xml(xml, validate=False)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means best effort
+        warnings.warn(
+            f"{path}: ome-types cannot read the OME-XML ({type(exc).__name__}: {exc}); "
+            "ome_metadata holds only the images, sizes and channels read leniently",
+            OmeXmlWarning,
+            stacklevel=3,
+        )
+    from ome_types import model
+
+    images = []
+    for i, info in enumerate(infos):
+        if info is None:
+            continue
+        try:
+            pixel_type = model.PixelType(info.pixel_type) if info.pixel_type else model.PixelType.UINT8
+        except ValueError:
+            pixel_type = model.PixelType.UINT8
+        channels = [model.Channel(id=f"Channel:{i}:{k}", name=n) for k, n in enumerate(info.channel_names)]
+        pixels = model.Pixels(
+            id=f"Pixels:{i}", dimension_order=model.Pixels_DimensionOrder(info.dimension_order),
+            size_x=info.size.get("X", 1), size_y=info.size.get("Y", 1), size_z=info.size.get("Z", 1),
+            size_c=info.size.get("C", 1), size_t=info.size.get("T", 1), type=pixel_type,
+            channels=channels, metadata_only=model.MetadataOnly(),
+        )
+        image_id = info.id if info.id.startswith("Image:") else f"Image:{i}"
+        images.append(model.Image(id=image_id, name=info.name, pixels=pixels))
+    return ome_types.OME(images=images)

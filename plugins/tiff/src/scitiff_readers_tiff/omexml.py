@@ -1,0 +1,178 @@
+"""Fast, lenient reading of the OME-XML facts the reader needs.
+
+The full model (:func:`ome_types.from_xml`) is built only when a user asks for
+``ome_metadata``: it costs tens to hundreds of milliseconds on files with thousands of
+``Plane`` elements, more than opening the file itself. Here :mod:`xml.etree` picks out
+image names, sizes, physical sizes, time steps, channel names, planes and ``TiffData``
+blocks, ignoring namespaces (Bio-Formats and Micro-Manager use several schema
+versions) and tolerating missing or malformed attributes. No schema is fetched.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from scitiff_readers.errors import ScitiffReadersWarning
+
+__all__ = ["OmeImageInfo", "OmePlane", "OmeXmlWarning", "parse_ome_xml"]
+
+
+class OmeXmlWarning(ScitiffReadersWarning):
+    """The OME-XML is invalid or non-conforming; the file is read on a best-effort basis."""
+
+
+@dataclass
+class OmePlane:
+    """One ``Plane`` element (indices and the optional per-plane facts)."""
+
+    t: int
+    c: int
+    z: int
+    delta_t: float | None = None
+    delta_t_unit: str | None = None
+    position: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+
+
+@dataclass
+class OmeImageInfo:
+    """The facts about one OME ``Image`` that the reader maps to coordinates."""
+
+    id: str
+    name: str | None
+    dimension_order: str = "XYZCT"
+    size: dict[str, int] = field(default_factory=dict)
+    pixel_type: str | None = None
+    physical_size: dict[str, tuple[float, str]] = field(default_factory=dict)
+    time_increment: tuple[float, str] | None = None
+    channel_names: list[str | None] = field(default_factory=list)
+    channel_samples: list[int] = field(default_factory=list)
+    planes: list[OmePlane] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(elem: ET.Element, name: str) -> list[ET.Element]:
+    return [e for e in elem if _local(e.tag) == name]
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except ValueError:
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+_DEFAULT_LENGTH_UNIT = "µm"
+_DEFAULT_TIME_UNIT = "s"
+
+
+def parse_ome_xml(xml: str, where: str) -> list[OmeImageInfo] | None:
+    """Parse ``xml``; return one :class:`OmeImageInfo` per ``Image``, or ``None`` if unreadable.
+
+    Problems are reported as :class:`OmeXmlWarning` naming ``where`` (the file).
+    """
+    try:
+        root = ET.fromstring(_strip_bad_chars(xml))
+    except ET.ParseError as exc:
+        warnings.warn(
+            f"{where}: the OME-XML is not well-formed ({exc}); reading pixels as tifffile shapes "
+            "them, without OME coordinates",
+            OmeXmlWarning,
+            stacklevel=3,
+        )
+        return None
+    if _local(root.tag) != "OME":
+        warnings.warn(
+            f"{where}: the OME-XML root element is {_local(root.tag)!r}, not 'OME'; best-effort reading",
+            OmeXmlWarning,
+            stacklevel=3,
+        )
+    images = []
+    problems: list[str] = []
+    for n, img in enumerate(_children(root, "Image")):
+        pixels = _children(img, "Pixels")
+        if not pixels:
+            problems.append(f"Image {n} has no Pixels element")
+            continue
+        px = pixels[0]
+        info = OmeImageInfo(id=img.get("ID") or f"Image:{n}", name=img.get("Name"))
+        order = (px.get("DimensionOrder") or "XYZCT").upper()
+        if sorted(order) != sorted("XYZCT"):
+            problems.append(f"Image {info.id} has DimensionOrder {order!r}; using XYZCT")
+            order = "XYZCT"
+        info.dimension_order = order
+        for d in "XYZCT":
+            info.size[d] = max(1, _int(px.get(f"Size{d}"), 1))
+        info.pixel_type = px.get("Type")
+        for d in "XYZ":
+            value = _float(px.get(f"PhysicalSize{d}"))
+            if value is not None and value > 0:
+                info.physical_size[d] = (value, px.get(f"PhysicalSize{d}Unit") or _DEFAULT_LENGTH_UNIT)
+            elif px.get(f"PhysicalSize{d}") is not None:
+                problems.append(f"Image {info.id}: PhysicalSize{d}={px.get(f'PhysicalSize{d}')!r} ignored")
+        ti = _float(px.get("TimeIncrement"))
+        if ti is not None:
+            info.time_increment = (ti, px.get("TimeIncrementUnit") or _DEFAULT_TIME_UNIT)
+        for ch in _children(px, "Channel"):
+            info.channel_names.append(ch.get("Name"))
+            info.channel_samples.append(max(1, _int(ch.get("SamplesPerPixel"), 1)))
+        for pl in _children(px, "Plane"):
+            plane = OmePlane(
+                t=_int(pl.get("TheT"), 0), c=_int(pl.get("TheC"), 0), z=_int(pl.get("TheZ"), 0),
+                delta_t=_float(pl.get("DeltaT")), delta_t_unit=pl.get("DeltaTUnit"),
+            )
+            for d in "XYZ":
+                value = _float(pl.get(f"Position{d}"))
+                if value is not None:
+                    plane.position[d] = (value, pl.get(f"Position{d}Unit"))
+            info.planes.append(plane)
+        for td in _children(px, "TiffData"):
+            for uuid in _children(td, "UUID"):
+                name = uuid.get("FileName")
+                if name and name not in info.files:
+                    info.files.append(name)
+        images.append(info)
+    if problems:
+        warnings.warn(
+            f"{where}: non-conforming OME-XML, read on a best-effort basis: " + "; ".join(problems[:5]),
+            OmeXmlWarning,
+            stacklevel=3,
+        )
+    return images
+
+
+_BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _strip_bad_chars(xml: str) -> str:
+    """Remove control characters some writers leave in descriptions (invalid in XML 1.0)."""
+    return _BAD_XML_CHARS.sub("", xml)
+
+
+def image_info_dict(info: OmeImageInfo) -> dict[str, Any]:
+    """A plain dict of ``info`` (for attributes and debugging)."""
+    return {
+        "id": info.id,
+        "name": info.name,
+        "dimension_order": info.dimension_order,
+        "size": dict(info.size),
+        "type": info.pixel_type,
+    }

@@ -1,0 +1,266 @@
+"""The ``tiff`` reader: ImageJ hyperstacks and any other TIFF tifffile can shape.
+
+ImageJ hyperstacks (pages in ``TZC`` order) become ``TCZYX(S)`` with the
+calibration as coordinates: ``spacing`` (Z step), ``finterval`` (T step),
+``XResolution`` / ``YResolution`` (pixels per unit) and ``unit``, channel labels as
+channel names. Other TIFFs are shaped as tifffile shapes them (every tifffile series
+is a scene); ``dim_order=`` renames their axes and ``channel_names=`` names channels.
+This is the generic fallback: OME-TIFF, SciTiff and NDTiff have their own readers
+with higher priority.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
+from scitiff_readers.errors import CorruptFileError, MetadataError, SceneIndexError, UnsupportedFormatError
+from scitiff_readers.image import Image
+from scitiff_readers.reader import Reader
+from scitiff_readers.units import normalize_unit
+
+from .common import level_factor, looks_like_tiff, open_tiff
+
+__all__ = ["TiffReader"]
+
+# tifffile series axis letters that are already canonical.
+_TIFFFILE_LETTERS = set("TCZYXSIQPRHEALVMBOGFDKNJW")
+
+
+class TiffReader(Reader):
+    """Read ImageJ hyperstacks and plain (multi-page) TIFF files.
+
+    Options
+    -------
+    dim_order
+        Letters of ``TCZYXS`` replacing tifffile's axes of the series (same length
+        as tifffile's ``series.axes``), e.g. ``"TYX"`` for a time series that
+        tifffile shapes as ``"IYX"``. Default: tifffile's own axes, with its generic
+        page axes (``I``, ``Q``, ...) read as ``Z`` (then ``T``, ``C``).
+    channel_names
+        Names of the channels (overrides ImageJ labels).
+    """
+
+    name: ClassVar[str] = "tiff"
+    suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
+    priority: ClassVar[int] = 0
+    description: ClassVar[str] = "ImageJ hyperstacks and plain TIFF (tifffile), calibrated coordinates"
+    options: ClassVar[Any] = MappingProxyType({"dim_order": None, "channel_names": None})
+
+    @classmethod
+    def can_open(cls, path: str | os.PathLike[str]) -> bool:
+        """Any TIFF that tifffile can open and that has at least one image page."""
+        if not looks_like_tiff(path):
+            return False
+        try:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages.first
+                return len(tif.pages) > 0 and page.imagewidth > 0 and page.imagelength > 0
+        except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
+            return False
+
+    def _open(self) -> None:
+        from .pages import series_source, tiff_token
+
+        dim_order = self._options["dim_order"]
+        tif = open_tiff(self._path)
+        try:
+            self._imagej: dict[str, Any] | None = tif.imagej_metadata if tif.is_imagej else None
+            self._resolution = _resolution(tif.pages.first)
+            first = tif.pages.first
+            self._description = first.description if isinstance(first.description, str) else ""
+            self._sources: list[list[Any]] = []
+            self._errors: dict[int, Exception] = {}
+            self._names: list[str] = []
+            self._series_axes: list[str] = []
+            for i, series in enumerate(tif.series):
+                self._names.append(series.name or f"Series{i}")
+                self._series_axes.append(series.axes)
+                try:
+                    mapping = _user_axes_map(series, dim_order, self._path) if dim_order else None
+                    levels = []
+                    for k, level in enumerate(series.levels):
+                        source, _ = series_source(level, self._path, tiff_token(self._path, "tiff", i, k, dim_order),
+                                                  axes_map=mapping)
+                        levels.append(source)
+                    self._sources.append(levels)
+                except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
+                    if len(tif.series) == 1:
+                        raise
+                    self._errors[i] = exc
+                    self._sources.append([])
+            if not self._names:
+                raise CorruptFileError(f"{self._path}: tifffile finds no image series in the file")
+            if len(set(self._names)) != len(self._names):
+                self._names = [f"{n} [{i}]" for i, n in enumerate(self._names)]
+        finally:
+            tif.close()
+
+    def _scene_names(self) -> Sequence[str]:
+        return self._names
+
+    def _level_count(self, scene: int) -> int:
+        return max(1, len(self._sources[scene]))
+
+    def _image(self, scene: int, level: int) -> Image:
+        if scene in self._errors:
+            raise self._errors[scene]
+        levels = self._sources[scene]
+        if not 0 <= level < len(levels):
+            raise SceneIndexError(f"{self._path}: scene {scene} has no resolution level {level}")
+        source, base = levels[level], levels[0]
+        coords: dict[str, Any] = {}
+        steps: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
+        units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
+        names: list[str] | None = None
+        calibration = self._calibration() if scene == 0 else {}
+        for dim, (step, unit, origin) in calibration.items():
+            axis = "TCZYX".index(dim)
+            n = source.shape[axis]
+            factor = level_factor(base.shape[axis], n) if dim in "ZYX" else 1.0
+            coords[dim] = uniform_coordinate(dim, n, step * factor, -origin * step, unit)
+            if dim in steps:
+                steps[dim], units[dim] = step * factor, normalize_unit(unit)
+        if self._imagej is not None and scene == 0:
+            names = _imagej_channel_names(self._imagej, source.shape[1])
+        user_names = self._options["channel_names"]
+        if user_names is not None:
+            user_names = [str(n) for n in user_names]
+            if len(user_names) != source.shape[1]:
+                raise MetadataError(
+                    f"{self._path}: channel_names has {len(user_names)} names but the image has "
+                    f"{source.shape[1]} channels"
+                )
+            names = user_names
+        pps = PhysicalPixelSizes(steps["Z"], steps["Y"], steps["X"], (units["Z"], units["Y"], units["X"]))
+        return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
+                     name=self._names[scene])
+
+    def _calibration(self) -> dict[str, tuple[float, str | None, float]]:
+        """``dim -> (step, unit, origin in pixels)`` from ImageJ metadata and resolution tags."""
+        out: dict[str, tuple[float, str | None, float]] = {}
+        ij = self._imagej
+        res_x, res_y, res_unit = self._resolution
+        if ij is not None:
+            unit = _imagej_unit(ij.get("unit"))
+            for dim, res in (("X", res_x), ("Y", res_y)):
+                unit_d = _imagej_unit(ij.get(f"{dim.lower()}unit")) or unit
+                if res is not None and res > 0 and unit_d is not None:
+                    out[dim] = (1.0 / res, unit_d, _float(ij.get(f"{dim.lower()}origin")) or 0.0)
+            spacing = _float(ij.get("spacing"))
+            if spacing is not None and spacing > 0:
+                zunit = _imagej_unit(ij.get("zunit")) or unit
+                out["Z"] = (spacing, zunit, _float(ij.get("zorigin")) or 0.0)
+            finterval = _float(ij.get("finterval"))
+            if finterval is not None and finterval > 0:
+                out["T"] = (finterval, normalize_unit(ij.get("tunit")) or "s", 0.0)
+        elif res_unit is not None:
+            # Plain TIFF: only a metric ResolutionUnit (centimetre) is a physical
+            # calibration; inch units are print resolutions (72 dpi) in practice.
+            for dim, res in (("X", res_x), ("Y", res_y)):
+                if res is not None and res > 0:
+                    out[dim] = (res_unit / res, "µm", 0.0)
+        return out
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """``{"imagej": ImageJ metadata dict or None, "description": str, "series_axes": [...]}``."""
+        return {"imagej": self._imagej, "description": self._description, "series_axes": list(self._series_axes)}
+
+    @property
+    def imagej_metadata(self) -> dict[str, Any] | None:
+        """tifffile's ImageJ metadata dict (``None`` for non-ImageJ files)."""
+        return self._imagej
+
+    @classmethod
+    def demo_sample(cls, folder: Path) -> Path:
+        """A small calibrated ImageJ hyperstack written by tifffile."""
+        import tifffile
+
+        path = folder / "sample_imagej.tif"
+        data = (np.arange(2 * 3 * 2 * 32 * 40) % 4093).astype(np.uint16).reshape(2, 3, 2, 32, 40)
+        tifffile.imwrite(path, data, imagej=True, resolution=(1 / 0.5, 1 / 0.5),
+                         metadata={"axes": "TZCYX", "spacing": 2.0, "unit": "um", "finterval": 1.5,
+                                   "Labels": ["DAPI", "GFP"] * 6})
+        return path
+
+
+def _float(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
+
+
+def _imagej_unit(unit: Any) -> str | None:
+    if unit is None:
+        return None
+    text = str(unit).strip()
+    if text.lower() in ("", "pixel", "pixels", "inch"):
+        return None
+    return normalize_unit(text.replace("\\u00B5", "µ").replace("\\u00b5", "µ"))
+
+
+def _resolution(page: Any) -> tuple[float | None, float | None, float | None]:
+    """``(x pixels per unit, y pixels per unit, micrometres per unit or None)``."""
+
+    def ratio(code: int) -> float | None:
+        tag = page.tags.get(code)
+        if tag is None:
+            return None
+        value = tag.value
+        try:
+            num, den = value if isinstance(value, tuple) else (value, 1)
+            return float(Fraction(int(num), int(den))) if den else None
+        except (TypeError, ValueError, ZeroDivisionError):
+            return _float(value)
+
+    unit_tag = page.tags.get(296)
+    res_unit = int(unit_tag.value) if unit_tag is not None else 2
+    um_per_unit = 1e4 if res_unit == 3 else None
+    return ratio(282), ratio(283), um_per_unit
+
+
+def _imagej_channel_names(ij: dict[str, Any], count: int) -> list[str] | None:
+    """Channel names from ImageJ slice labels (the first ``C`` pages are the channels)."""
+    labels = ij.get("Labels")
+    if not isinstance(labels, (list, tuple)) or len(labels) < count:
+        return None
+    names = [str(labels[c]).strip() if labels[c] else "" for c in range(count)]
+    if not any(names):
+        return None
+    return [n or f"C{i}" for i, n in enumerate(names)]
+
+
+def _user_axes_map(series: Any, dim_order: str, path: Path) -> dict[str, str]:
+    """Map tifffile's loop axes to the user's ``dim_order`` letters."""
+    order = str(dim_order).upper()
+    axes = series.axes
+    if len(order) != len(axes):
+        raise MetadataError(
+            f"{path}: dim_order={dim_order!r} has {len(order)} letters but tifffile shapes the "
+            f"series as {axes!r} {series.shape}; give one letter of TCZYXS per axis"
+        )
+    if set(order) - set("TCZYXS") or len(set(order)) != len(order):
+        raise MetadataError(f"{path}: dim_order={dim_order!r} must use distinct letters of TCZYXS")
+    mapping: dict[str, str] = {}
+    for theirs, ours in zip(axes, order, strict=True):
+        if theirs in "YXS" or ours in "YXS":
+            if theirs != ours:
+                raise MetadataError(
+                    f"{path}: dim_order={dim_order!r} moves the page axes {theirs!r}->{ours!r}; the "
+                    "last axes (Y, X and samples S) are fixed by the TIFF pages"
+                )
+            continue
+        mapping[theirs] = ours
+    return mapping
