@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from scitiff_readers.sources import PixelSource, Region
 
 __all__ = ["CHANNEL_ROLES", "ChannelSubsetSource", "channel_roles"]
@@ -56,19 +57,23 @@ class ChannelSubsetSource(PixelSource):
 
     @property
     def token(self) -> str:
+        """The base source's token and the channel indices."""
         return f"{self.base.token}-channels{'-'.join(map(str, self.channels))}"
 
     def _base_region(self, region: Region, channel: int) -> Region:
         return (region[0], slice(channel, channel + 1), *region[2:])
 
     def read(self, region: Region) -> np.ndarray:
+        """Pixels of ``region`` (C indexes the selected channels)."""
         out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
         self.read_into(out, region)
         return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Read each selected channel straight into its slice of ``out``."""
         for k, index in enumerate(range(region[1].start, region[1].stop)):
             self.base.read_into(out[:, k:k + 1], self._base_region(region, self.channels[index]))
 
     def close(self) -> None:
+        """Close the base source."""
         self.base.close()

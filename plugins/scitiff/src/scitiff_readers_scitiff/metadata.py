@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from scitiff_readers.errors import MetadataError
 
 from .firstifd import FirstIfd

@@ -31,6 +31,7 @@ from .metadata import (
 
 if TYPE_CHECKING:
     import xarray as xr
+
     from scitiff_readers.sources import PixelSource
 
     from .schema import SciTiffMetadata
@@ -187,9 +188,11 @@ class SciTiffReader(Reader):
     # ----------------------------------------------------------------- metadata
     @property
     def metadata(self) -> SciTiffMetadata | dict[str, Any]:
-        """The validated ``scitiffmeta`` block (:class:`~.schema.SciTiffMetadata`: ``image``,
-        ``daq``, ``extra``, ``process``, ``schema_version``); in fallback mode the ImageJ
-        description keys instead."""
+        """The validated ``scitiffmeta`` block, or the ImageJ keys in fallback mode.
+
+        A :class:`~scitiff_readers_scitiff.schema.SciTiffMetadata` with ``image``,
+        ``daq``, ``extra``, ``process`` and ``schema_version``.
+        """
         return self._model if self._model is not None else dict(self._imagej)
 
     @property
@@ -228,9 +231,9 @@ class SciTiffReader(Reader):
         """All channels as stored (lazy), whatever ``resolve_channels`` says."""
         cached = self.__dict__.get("_raw_cache")
         if cached is None:
-            from scitiff_readers.lazy import to_dask
-
             import xarray as xr
+
+            from scitiff_readers.lazy import to_dask
 
             image = self._raw_image
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
@@ -289,8 +292,11 @@ class SciTiffReader(Reader):
         return xr.Variable(dims, edges, attrs=dict(bounds.attrs))
 
     def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        """Write this image; as SciTiff by default, keeping ``daq``, ``process``, ``extra``
-        and the raw ``stdevs`` / ``mask`` channels."""
+        """Write this image, as SciTiff unless ``format=`` says otherwise.
+
+        SciTiff output keeps ``daq``, ``process``, ``extra`` and the raw ``stdevs`` /
+        ``mask`` channels of the file.
+        """
         from scitiff_readers.writers import write
 
         options.setdefault("format", "scitiff")

@@ -32,8 +32,12 @@ def _ramp(shape: tuple[int, ...], dtype: str = "float32", seed: int = 7) -> np.n
 
 def write_tof_sample(path: Path, n_t: int = 6, n_y: int = 12, n_x: int = 10, *,
                      bin_edges: bool = True) -> Path:
-    """A ToF stack: ``t`` in µs (bin edges, non-uniform), ``y``/``x`` in mm, a datetime scalar,
-    1-D datetimes, a wavelength-like coordinate, a 2-D ``pixel-id``, a 1-D and a 2-D mask."""
+    """A time-of-flight stack written by ``scitiff.save_scitiff``.
+
+    ``t`` in µs (non-uniform bin edges, or centres), ``y``/``x`` in mm, a datetime
+    scalar, 1-D datetimes, a wavelength-like coordinate, a 2-D ``pixel-id``, a
+    string scalar, a 1-D and a 2-D mask.
+    """
     import scipp as sc
     import scitiff
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from scitiff_readers.errors import MissingDependencyError
 
 from .xcoords import variable_values

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
+
 from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
@@ -209,7 +210,7 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
             var = xr.Variable(bvar.dims, edges, attrs=attrs)
         coords[out_name] = _variable(var, name)
     for name, entry in list(coords.items()) + list(masks.items()):
-        for d, n in zip(entry["dims"], entry["shape"], strict=True):
+        for d, _n in zip(entry["dims"], entry["shape"], strict=True):
             if d not in DIM_NAMES:
                 raise ValueError(f"coordinate {name!r} uses dim {d!r}; SciTiff knows only t, z, c, y, x")
     unit = data.attrs.get("units")

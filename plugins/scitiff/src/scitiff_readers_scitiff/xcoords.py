@@ -99,7 +99,7 @@ def _intervals(edges: np.ndarray, axis: int) -> np.ndarray:
     import pandas as pd
 
     moved = np.moveaxis(edges, axis, -1)
-    out = np.empty(moved.shape[:-1] + (moved.shape[-1] - 1,), dtype=object)
+    out = np.empty((*moved.shape[:-1], moved.shape[-1] - 1), dtype=object)
     for index in np.ndindex(*moved.shape[:-1]):
         row = moved[index]
         if row.dtype.kind == "M":
