@@ -73,7 +73,28 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
             object.__setattr__(inner, "codec_pipeline", codec_pipeline)
         except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
             pass
+    else:
+        _force_default_pipeline(array)
     return array
+
+
+def _force_default_pipeline(array: Any) -> None:
+    """Use zarr-python's own pipeline even if another library changed zarr's global default."""
+    try:
+        from zarr.core.codec_pipeline import BatchedCodecPipeline
+
+        inner = array._async_array
+        if not isinstance(inner.codec_pipeline, BatchedCodecPipeline):
+            meta = inner.metadata
+            if meta.zarr_format == 3:
+                codecs = list(meta.codecs)
+            else:
+                from zarr.codecs._v2 import V2Codec
+
+                codecs = [V2Codec(filters=meta.filters, compressor=meta.compressor)]
+            object.__setattr__(inner, "codec_pipeline", BatchedCodecPipeline.from_codecs(codecs))
+    except Exception:  # noqa: BLE001 - keep whatever zarr chose
+        pass
 
 
 class _LazyArrays:

@@ -232,7 +232,7 @@ def write_visor_2024_11_0(sample: Path, stacks: Sequence[int] = (2, 1), zyx: Seq
     """The original layout: one ``visor_raw_image.zarr`` with ``slice_<i>_stack_<j>`` groups per level.
 
     ``stacks[i]`` stacks for slice ``i + 1``; channels ``405nm_10X`` and ``561nm_10X``
-    (slice 2 lacks the 561 nm channel: it reads as fill value); stack groups carry
+    (only slice 1, stack 1 has the 561 nm channel: the others read as fill value); stack groups carry
     their translation (µm); a ``visor_reconstructed_image.zarr`` holds one group.
     """
     import zarr
@@ -266,7 +266,8 @@ def write_visor_2024_11_0(sample: Path, stacks: Sequence[int] = (2, 1), zyx: Seq
     groups: dict[str, tuple[list[str], list[float] | None]] = {}
     for s, n in enumerate(stacks, start=1):
         for j in range(1, n + 1):
-            channels = ["561nm_10X", "405nm_10X"] if s == 1 else ["405nm_10X"]
+            # Slice 1, stack 2 lacks the 561 nm channel (reads as fill value).
+            channels = ["561nm_10X", "405nm_10X"] if (s, j) == (1, 1) else ["405nm_10X"]
             groups[f"slice_{s}_stack_{j}"] = (channels, [14239.5, 61258.1 + 2000.0 * (j - 1), 20264.7])
     image(sample / "visor_raw_image.zarr", groups, seed)
     image(sample / "visor_reconstructed_image.zarr",
