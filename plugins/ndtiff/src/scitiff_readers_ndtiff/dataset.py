@@ -9,6 +9,7 @@ never makes a read allocate an absurd buffer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -23,10 +24,23 @@ from scitiff_readers.files import SharedFile, resolve_inside
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
 
-__all__ = ["Level", "load_level"]
+__all__ = ["DatasetFile", "Level", "load_level"]
 
 # The NDTiff/TIFF header occupies the first 28 bytes: no pixels can start there.
 _MIN_OFFSET = 8
+
+
+class DatasetFile(SharedFile):
+    """A :class:`SharedFile` that also releases its descriptor when garbage-collected.
+
+    Unpickled copies of a source (dask graphs, pickled DataArrays) open their own
+    descriptors and nobody calls ``close`` on them; without this they would stay
+    open until the process ends.
+    """
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 @dataclass(frozen=True)
@@ -39,15 +53,27 @@ class Level:
     token: str
 
     def image_metadata(self, number: int) -> dict[str, Any]:
-        """The per-image JSON metadata (TIFF tag 51123) of image ``number``."""
+        """The per-image JSON metadata (TIFF tag 51123) of image ``number``.
+
+        Metadata is read through a short-lived descriptor, not the shared one used
+        for pixels, so reading metadata (for example while a pickled reader is
+        restored somewhere) never leaves a file open.
+        """
         t = self.table
-        file = self.files[int(t.file_id[number])]
-        raw = file.pread(int(t.metadata_offset[number]), int(t.metadata_length[number]))
+        path = self.files[int(t.file_id[number])].path
+        offset, length = int(t.metadata_offset[number]), int(t.metadata_length[number])
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            raw = os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+        if len(raw) != length:
+            raise CorruptFileError(f"{path}: the metadata of image {t.axes[number]} is truncated")
         try:
             value = json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError) as exc:
             raise CorruptFileError(
-                f"{file.path}: the metadata of image {t.axes[number]} is not valid JSON: {exc}"
+                f"{path}: the metadata of image {t.axes[number]} is not valid JSON: {exc}"
             ) from exc
         return value if isinstance(value, dict) else {"value": value}
 
@@ -84,7 +110,7 @@ def load_level(folder: Path) -> Level:
             ) from None
         if not stat.S_ISREG(st.st_mode):
             raise CorruptFileError(f"{index_path}: the image file {name!r} is not a regular file")
-        files.append(SharedFile(real))
+        files.append(DatasetFile(real))
         sizes.append(st.st_size)
     if len(table):
         _check_ranges(index_path, table, np.asarray(sizes, dtype=np.int64))

@@ -23,7 +23,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
-from .dataset import Level, load_level
+from .dataset import DatasetFile, Level, load_level
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
 from .source import Mosaic, NDTiffSource
 
@@ -45,6 +45,16 @@ def _number(value: Any) -> float | None:
 
 # Tile index of images without an integer row / column.
 _NO_TILE = np.iinfo(np.int64).min
+
+
+def _index_looks_valid(path: Path) -> bool:
+    """Whether ``path`` is a file that starts with an NDTiff index entry (a JSON object)."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(5)
+    return len(head) == 5 and head[4:5] == b"{" and (
+        0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
 
 
 class NDTiffReader(Reader):
@@ -78,19 +88,15 @@ class NDTiffReader(Reader):
         try:
             p = Path(os.fspath(path))
             if p.is_dir():
-                return ((p / INDEX_NAME).is_file() or (p / FULL_RESOLUTION / INDEX_NAME).is_file()
+                return (_index_looks_valid(p / INDEX_NAME) or _index_looks_valid(p / FULL_RESOLUTION / INDEX_NAME)
                         or looks_like_v1(p))
             if not p.is_file():
                 return False
             name = p.name.lower()
             if name == INDEX_NAME.lower():
-                with open(p, "rb") as fh:
-                    head = fh.read(5)
-                return len(head) == 5 and head[4:5] == b"{" and (
-                    0 < int.from_bytes(head[:4], "little") < 1 << 20
-                    or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
+                return _index_looks_valid(p)
             if name.endswith((".tif", ".tiff")):
-                return (p.parent / INDEX_NAME).is_file() and is_ndtiff_tif(p)
+                return _index_looks_valid(p.parent / INDEX_NAME) and is_ndtiff_tif(p)
             return False
         except Exception:  # noqa: BLE001 - sniffing must never raise for foreign files
             return False
@@ -107,7 +113,12 @@ class NDTiffReader(Reader):
                 f"{level0.folder / INDEX_NAME}: the index lists no images (the acquisition has not "
                 "written any image yet, or the index is empty)"
             )
-        self._header: Header = read_header(level0.files[int(table.file_id[0])])
+        # A throw-away handle: opening (and restoring a pickled reader) keeps no file open.
+        first = DatasetFile(level0.files[int(table.file_id[0])].path)
+        try:
+            self._header: Header = read_header(first)
+        finally:
+            first.close()
         if self._header.major not in (2, 3):
             warnings.warn(
                 f"{self._path}: NDTiff major version {self._header.major} is newer than this reader "
