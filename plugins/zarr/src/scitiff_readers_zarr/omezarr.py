@@ -90,13 +90,14 @@ def _bioformats2raw_images(root: Path, node: Node) -> list[ZarrImage]:
         group = resolve_inside(root, s, what="bioformats2raw series path")
         child = read_node(group)
         rel = group.relative_to(root.resolve()).as_posix()
+        # Scenes are named by the OME-XML image names, else by series path (the
+        # multiscales' own names are generic, e.g. "image", in bioformats2raw output).
         default = names[k] if names is not None and k < len(names) and names[k] else s
         found = images_in_group(root, rel, child, default)
         if not found:
             raise MetadataError(f"{child.attrs_file}: bioformats2raw series {s!r} has no multiscales")
-        if names is not None and k < len(names) and names[k] and len(found) == 1:
-            found = [ZarrImage(default, f.rel, f.multiscale, f.attrs, f.attrs_file) for f in found]
-        out.extend(found)
+        out.extend(ZarrImage(default if len(found) == 1 else f"{default}_{i}", f.rel, f.multiscale, f.attrs,
+                             f.attrs_file) for i, f in enumerate(found))
     return out
 
 
