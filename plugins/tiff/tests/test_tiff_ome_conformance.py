@@ -154,7 +154,7 @@ def make_case(name: str, folder: Path) -> SampleCase:
             reference=lambda: tifffile.imread(path)))
     if name.startswith("multiscene"):
         path = folder / "scenes.ome.tif"
-        a, b = write_multiscene(path)
+        write_multiscene(path)
         if name.endswith("0"):
             return SampleCase(path, Expected(
                 shape=(1, 2, 3, 20, 24), dtype="uint8", scenes=["first", "second"], channel_names=["C0", "C1"],

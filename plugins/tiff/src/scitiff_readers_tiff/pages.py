@@ -502,7 +502,7 @@ class TiffPageSource(PlaneSource):
             for f in self.__dict__.get("files", ()):
                 if f.is_open:
                     f.close()
-        except Exception:  # noqa: BLE001, S110 - never raise from a finaliser
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
             pass
 
     # -------------------------------------------------------------- constructors

@@ -178,7 +178,7 @@ class TiffReader(Reader):
 
     @property
     def imagej_metadata(self) -> dict[str, Any] | None:
-        """tifffile's ImageJ metadata dict (``None`` for non-ImageJ files)."""
+        """Tifffile's ImageJ metadata dict (``None`` for non-ImageJ files)."""
         return self._imagej
 
     @classmethod

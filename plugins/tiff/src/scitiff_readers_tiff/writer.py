@@ -10,6 +10,7 @@ never loaded whole.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -91,8 +92,8 @@ def _planes(array: Any, shape: tuple[int, ...]) -> Iterator[np.ndarray]:
 
     t_edges = np.cumsum((0, *chunks[0]))
     c_edges = np.cumsum((0, *chunks[1]))
-    for t0, t1 in zip(t_edges[:-1], t_edges[1:], strict=True):
-        for c0, c1 in zip(c_edges[:-1], c_edges[1:], strict=True):
+    for t0, t1 in itertools.pairwise(t_edges):
+        for c0, c1 in itertools.pairwise(c_edges):
             # One block-row: the dask chunks covering these T and C ranges, all Z,
             # computed together (parallel reads), then handed out plane by plane.
             (slab,) = dask.compute(array[t0:t1, c0:c1])
@@ -128,7 +129,7 @@ def _uniform_step(values: np.ndarray) -> float | None:
 
 
 def ome_metadata_from_coords(data: xr.DataArray) -> dict[str, Any]:
-    """tifffile ``metadata=`` for OME from the coordinates of a canonical DataArray."""
+    """Tifffile ``metadata=`` for OME from the coordinates of a canonical DataArray."""
     meta: dict[str, Any] = {}
     shape = dict(zip(data.dims, data.shape, strict=True))
     n_planes = shape["T"] * shape["C"] * shape["Z"]

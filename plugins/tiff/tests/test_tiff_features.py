@@ -1,0 +1,219 @@
+"""OME-TIFF / TIFF behaviour beyond the conformance suite: errors, lenient XML, the shared page API."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from scitiff_readers_tiff.omexml import OmeXmlWarning
+from scitiff_readers_tiff.pages import TiffPageSource, hyperstack_source, imagej_info
+
+from scitiff_readers import Reader
+from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.testing import open_handles_under
+
+
+def _multifile(folder: Path, second_name: str) -> Path:
+    u0, u1 = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    master = folder / "master.ome.tif"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+        f'UUID="{u0}"><Image ID="Image:0" Name="m"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" '
+        'SizeX="8" SizeY="6" SizeZ="2" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f'<TiffData FirstZ="0" IFD="0" PlaneCount="1"><UUID FileName="master.ome.tif">{u0}</UUID></TiffData>'
+        f'<TiffData FirstZ="1" IFD="0" PlaneCount="1"><UUID FileName="{second_name}">{u1}</UUID></TiffData>'
+        "</Pixels></Image></OME>"
+    )
+    tifffile.imwrite(master, np.ones((6, 8), np.uint8), description=xml, metadata=None)
+    return master
+
+
+def test_missing_multifile_part_is_a_clear_error(tmp_path: Path) -> None:
+    master = _multifile(tmp_path, "part2.ome.tif")
+    with Reader(master) as reader:
+        assert reader.scenes == ("m",)  # metadata is still available
+        with pytest.raises(FileNotFoundError, match=r"part2\.ome\.tif"):
+            _ = reader.dims
+    # Once the file is there, the dataset reads.
+    tifffile.imwrite(tmp_path / "part2.ome.tif", np.full((6, 8), 7, np.uint8), metadata=None)
+    with Reader(master) as reader:
+        data = reader.get_image_data("ZYX")
+        assert data[0].min() == 1 and data[1].min() == 7
+
+
+def test_multifile_name_escaping_the_folder_is_refused(tmp_path: Path) -> None:
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    tifffile.imwrite(tmp_path / "outside.ome.tif", np.zeros((6, 8), np.uint8), metadata=None)
+    master = _multifile(inner, "../outside.ome.tif")
+    with pytest.raises(CorruptFileError, match="outside"):
+        Reader(master)
+
+
+def test_malformed_ome_xml_warns_and_reads_pixels(tmp_path: Path) -> None:
+    path = tmp_path / "broken.ome.tif"
+    data = np.arange(3 * 6 * 8, dtype=np.uint16).reshape(3, 6, 8)
+    broken = '<?xml version="1.0"?><OME><Image ID="Image:0"><Pixels SizeX="8"></Image></OME>'
+    tifffile.imwrite(path, data, description=broken, metadata=None, photometric="minisblack")
+    with pytest.warns(OmeXmlWarning, match="broken.ome.tif"), Reader(path) as reader:
+        assert reader.reader_name == "ome-tiff"
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(path))
+        assert reader.metadata == broken
+        with pytest.warns(OmeXmlWarning):
+            ome = reader.ome_metadata
+        assert ome is not None
+
+
+def test_non_conforming_values_warn_and_keep_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "odd.ome.tif"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0" Name="odd"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="8" '
+        'SizeY="6" SizeZ="1" SizeC="1" SizeT="1" PhysicalSizeX="abc" PhysicalSizeY="0.5">'
+        '<Channel ID="Channel:0:0" Name="only" SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="1"/>'
+        "</Pixels></Image></OME>"
+    )
+    tifffile.imwrite(path, np.zeros((6, 8), np.uint8), description=xml, metadata=None)
+    with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"), Reader(path) as reader:
+        assert reader.physical_pixel_sizes.X is None
+        assert reader.physical_pixel_sizes.Y == 0.5
+        assert reader.channel_names == ["only"]
+
+
+def test_ome_metadata_is_an_ome_types_model(tmp_path: Path) -> None:
+    path = tmp_path / "m.ome.tif"
+    tifffile.imwrite(path, np.zeros((2, 6, 8), np.uint8), ome=True,
+                     metadata={"axes": "CYX", "Channel": {"Name": ["a", "b"]}, "PhysicalSizeX": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Reader(path) as reader:
+            ome = reader.ome_metadata
+            assert type(ome).__name__ == "OME"
+            assert [c.name for c in ome.images[0].pixels.channels] == ["a", "b"]
+            assert ome.images[0].pixels.physical_size_x == pytest.approx(0.3)
+            assert reader.scene_ids == ("Image:0",)
+
+
+def test_pyramid_levels_scale_coordinates(tmp_path: Path) -> None:
+    path = tmp_path / "pyr.ome.tif"
+    data = np.arange(64 * 96, dtype=np.uint16).reshape(64, 96)
+    with tifffile.TiffWriter(path, ome=True) as tw:
+        tw.write(data, subifds=2, metadata={"axes": "YX", "PhysicalSizeX": 0.4, "PhysicalSizeY": 0.4})
+        tw.write(data[::2, ::2], subfiletype=1)
+        tw.write(data[::4, ::4], subfiletype=1)
+    with Reader(path) as reader:
+        assert reader.resolution_levels == (0, 1, 2)
+        reader.set_resolution_level(2)
+        assert reader.shape == (1, 1, 1, 16, 24)
+        assert reader.physical_pixel_sizes.X == pytest.approx(1.6)
+        np.testing.assert_allclose(reader.coords["X"].values, np.arange(24) * 1.6)
+        np.testing.assert_array_equal(reader.get_image_data("YX"), data[::4, ::4])
+
+
+def test_truncated_file_raises_corrupt_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.ome.tif"
+    tifffile.imwrite(path, np.ones((4, 64, 64), np.uint16), ome=True, metadata={"axes": "ZYX"})
+    with tifffile.TiffFile(path) as tif:
+        last = tif.pages[-1].dataoffsets[0]
+    with Reader(path) as reader:
+        # The file shrinks after it was opened (overwritten / partially copied).
+        with open(path, "r+b") as fh:
+            fh.truncate(last + 100)
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=0), 1)
+        with pytest.raises(CorruptFileError, match=r"cut\.ome\.tif.*(truncated|end of the file)"):
+            reader.get_image_data("ZYX")
+
+
+def test_corrupt_compressed_tile_raises_corrupt_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ome.tif"
+    tifffile.imwrite(path, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), ome=True, tile=(32, 32),
+                     compression="zlib", metadata={"axes": "YX"})
+    with tifffile.TiffFile(path) as tif:
+        offset, count = tif.pages[0].dataoffsets[3], tif.pages[0].databytecounts[3]
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(b"\xff" * count)
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("YX", Y=slice(0, 32)),
+                                      np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)[:32])
+        with pytest.raises(CorruptFileError, match=r"bad\.ome\.tif.*tile 3"):
+            reader.get_image_data("YX")
+
+
+def test_dim_order_and_channel_names_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, np.zeros((4, 6, 8), np.uint8), metadata=None, photometric="minisblack")
+    with pytest.raises(MetadataError, match="dim_order"):
+        Reader(path, reader="tiff", dim_order="TZYX")
+    with Reader(path, reader="tiff", dim_order="TYX") as reader:
+        assert reader.dims.T == 4 and reader.dims.Z == 1
+        assert reader.reader_options["dim_order"] == "TYX"
+    with Reader(path, reader="tiff", channel_names=["a", "b"]) as reader, pytest.raises(MetadataError, match="2 names"):
+        _ = reader.channel_names
+
+
+def test_hyperstack_source_api(tmp_path: Path) -> None:
+    """The shared entry point the SciTiff backend uses: ImageJ TZC page order, zero-copy, picklable."""
+    path = tmp_path / "hs.tif"
+    data = np.arange(2 * 3 * 4 * 16 * 20, dtype=np.float32).reshape(2, 3, 4, 16, 20)  # T Z C Y X
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TZCYX", "spacing": 1.5})
+    source = hyperstack_source(path, (2, 4, 3, 16, 20), page_order="TZC")
+    assert isinstance(source, TiffPageSource) and source.is_strided
+    assert source.storage_chunks == (1, 1, 1, 16, 20)
+    full = tuple(slice(0, n) for n in source.shape)
+    np.testing.assert_array_equal(source.read(full), data.transpose(0, 2, 1, 3, 4))
+    clone = pickle.loads(pickle.dumps(source))
+    assert len(pickle.dumps(source)) < 4000
+    region = (slice(1, 2), slice(2, 4), slice(0, 3), slice(3, 9), slice(5, 17))
+    np.testing.assert_array_equal(clone.read(region), data.transpose(0, 2, 1, 3, 4)[tuple(region)])
+    out = np.zeros((1, 2, 3, 6, 12), np.float32)
+    clone.read_into(out, region)
+    np.testing.assert_array_equal(out, data.transpose(0, 2, 1, 3, 4)[tuple(region)])
+    clone.close()
+    source.close()
+    meta, description = imagej_info(path)
+    assert meta is not None and meta["spacing"] == 1.5 and description.startswith("ImageJ=")
+    with pytest.raises(MetadataError):
+        hyperstack_source(path, (2, 4, 3, 16, 21))
+
+
+def test_big_regions_are_copy_on_write_views_that_release_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.ome.tif"
+    data = np.arange(6 * 512 * 512, dtype=np.uint16).reshape(6, 512, 512)  # 3 MiB
+    tifffile.imwrite(path, np.stack([data, data]), ome=True, metadata={"axes": "CZYX"})  # 6 MiB
+    with Reader(path) as reader:
+        source = reader.image().source
+        block = source.read(tuple(slice(0, n) for n in source.shape))
+        assert not block.flags.owndata, "a big strided region should be a view, not a copy"
+        assert block.flags.writeable
+        block[0, 0, 0, 0, 0] = 12345  # private copy-on-write: the file is unchanged
+        assert tifffile.imread(path)[0, 0, 0, 0] == 0
+        np.testing.assert_array_equal(block[0, 1], data)
+        del block
+        gc.collect()
+    assert open_handles_under(path) == []
+
+
+def test_compressed_sub_plane_reads_decode_only_needed_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "tiles.ome.tif"
+    data = np.arange(128 * 128, dtype=np.uint16).reshape(128, 128)
+    tifffile.imwrite(path, data, ome=True, tile=(32, 32), compression="zstd", metadata={"axes": "YX"})
+    with Reader(path) as reader:
+        source = reader.image().source
+        calls: list[int] = []
+        original = source.files[0].pread
+
+        def counting(offset: int, length: int) -> bytes:
+            calls.append(offset)
+            return original(offset, length)
+
+        monkeypatch.setattr(source.files[0], "pread", counting)
+        part = reader.get_image_data("YX", Y=slice(40, 60), X=slice(60, 90))
+        np.testing.assert_array_equal(part, data[40:60, 60:90])
+        assert len(calls) == 1 * 2  # one tile row (32..64) x two tile columns (32..64, 64..96)

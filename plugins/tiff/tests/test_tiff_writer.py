@@ -1,0 +1,134 @@
+"""The OME-TIFF writer: round trips through our reader, tifffile and ome-types; streaming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import ome_types
+import pytest
+import tifffile
+import xarray as xr
+
+import scitiff_readers
+from scitiff_readers import Reader
+from scitiff_readers.errors import OutputExistsError
+
+
+def _coords(shape: tuple[int, ...]) -> dict[str, xr.Variable]:
+    t, c, z, y, x = shape[:5]
+    return {
+        "T": xr.Variable("T", np.arange(t) * 0.25, {"units": "s"}),
+        "C": xr.Variable("C", [f"ch{i}" for i in range(c)]),
+        "Z": xr.Variable("Z", 10.0 + np.arange(z) * 2.0, {"units": "µm"}),
+        "Y": xr.Variable("Y", np.arange(y) * 0.5, {"units": "µm"}),
+        "X": xr.Variable("X", np.arange(x) * 0.5, {"units": "µm"}),
+    }
+
+
+def _array(shape: tuple[int, ...], chunks: tuple[int, ...]) -> xr.DataArray:
+    data = da.from_array((np.arange(int(np.prod(shape))) % 65521).astype(np.uint16).reshape(shape), chunks=chunks)
+    return xr.DataArray(data, dims=("T", "C", "Z", "Y", "X"), coords=_coords(shape), name="sample")
+
+
+def test_write_round_trip_through_reader_tifffile_and_ome_types(tmp_path: Path) -> None:
+    arr = _array((3, 2, 4, 24, 20), (1, 1, 2, 24, 20))
+    out = scitiff_readers.write(arr, tmp_path / "out.ome.tiff")
+    assert out == tmp_path / "out.ome.tiff"
+    # tifffile reads the same pixels back, in the same order.
+    np.testing.assert_array_equal(tifffile.imread(out), arr.values)
+    # ome-types parses it and finds the calibration.
+    ome = ome_types.from_tiff(out)
+    px = ome.images[0].pixels
+    assert (px.size_t, px.size_c, px.size_z, px.size_y, px.size_x) == (3, 2, 4, 24, 20)
+    assert px.physical_size_x == pytest.approx(0.5)
+    assert px.physical_size_z == pytest.approx(2.0)
+    assert px.time_increment == pytest.approx(0.25)
+    assert [ch.name for ch in px.channels] == ["ch0", "ch1"]
+    # Our reader gives back pixels, coordinates with units and channel names.
+    with Reader(out) as reader:
+        assert reader.reader_name == "ome-tiff"
+        back = reader.xarray_dask_data
+        np.testing.assert_array_equal(back.values, arr.values)
+        for dim in "TZYX":
+            np.testing.assert_allclose(back.coords[dim].values, arr.coords[dim].values)
+            assert back.coords[dim].attrs["units"] == arr.coords[dim].attrs["units"]
+        assert reader.channel_names == ["ch0", "ch1"]
+        assert reader.scenes == ("sample",)
+
+
+def test_reader_save_round_trip_and_overwrite_rules(tmp_path: Path) -> None:
+    src = tmp_path / "src.ome.tif"
+    scitiff_readers.write(_array((2, 1, 3, 16, 12), (1, 1, 3, 16, 12)), src)
+    with Reader(src) as reader:
+        target = tmp_path / "copy.ome.tif"
+        reader.save(target)
+        with pytest.raises(OutputExistsError, match=r"copy\.ome\.tif"):
+            reader.save(target)
+        before = target.stat().st_mtime_ns
+        reader.save(target, overwrite=True)
+        assert target.stat().st_mtime_ns >= before
+        with Reader(target) as again:
+            np.testing.assert_array_equal(again.data, reader.data)
+            np.testing.assert_allclose(again.coords["Z"].values, reader.coords["Z"].values)
+    # Nothing temporary is left beside the target.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.ome.tif", "src.ome.tif"]
+
+
+def test_non_uniform_time_becomes_delta_t(tmp_path: Path) -> None:
+    arr = _array((3, 1, 1, 8, 8), (1, 1, 1, 8, 8))
+    arr = arr.assign_coords(T=xr.Variable("T", [0.0, 1.0, 5.0], {"units": "ms"}))
+    out = scitiff_readers.write(arr, tmp_path / "dt.ome.tif")
+    planes = ome_types.from_tiff(out).images[0].pixels.planes
+    assert [p.delta_t for p in planes] == [0.0, 1.0, 5.0]
+    with Reader(out) as reader:
+        np.testing.assert_allclose(reader.coords["T"].values, [0.0, 1.0, 5.0])
+        assert reader.coords["T"].attrs["units"] == "ms"
+
+
+def test_rgb_tiled_compressed_and_format_option(tmp_path: Path) -> None:
+    rgb = (np.arange(2 * 40 * 50 * 3) % 251).astype(np.uint8).reshape(2, 40, 50, 3)
+    arr = xr.DataArray(rgb, dims=("Z", "Y", "X", "S"))
+    out = scitiff_readers.write(arr, tmp_path / "rgb.tif", format="ome-tiff", tile=(16, 32), compression="zlib")
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages.first
+        assert page.is_tiled and page.compression == 8 and page.photometric == 2
+        np.testing.assert_array_equal(tif.asarray(), rgb)
+    with Reader(out) as reader:
+        assert reader.dims.order == "TCZYXS"
+        np.testing.assert_array_equal(reader.data[0, 0], rgb)
+        assert reader.image().source.storage_chunks == (1, 1, 1, 16, 32, 3)
+    with Reader(out, chunk_bytes=2000) as small:
+        # Sub-plane chunks follow the tiles.
+        assert small.dask_data.chunks[3] == (16, 16, 8) and small.dask_data.chunks[4] == (32, 18)
+        np.testing.assert_array_equal(small.dask_data.compute()[0, 0], rgb)
+
+
+def test_writer_streams_one_block_row_at_a_time() -> None:
+    from scitiff_readers_tiff.writer import _planes
+
+    computed: list[tuple[int, ...]] = []
+
+    def record(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        computed.append(tuple(block_info[0]["chunk-location"]))  # type: ignore[index]
+        return block
+
+    base = da.zeros((4, 2, 3, 8, 8), dtype=np.uint8, chunks=(1, 1, 3, 8, 8))
+    lazy = base.map_blocks(record, dtype=np.uint8)
+    # Threads in this process, so the recording is visible here (other tests leave a
+    # distributed client registered as the default scheduler).
+    with dask.config.set(scheduler="threads"):
+        planes = _planes(lazy, lazy.shape)
+        first = next(planes)
+        assert first.shape == (8, 8)
+        assert computed == [(0, 0, 0, 0, 0)], "the writer computed more than the first block-row"
+        rest = list(planes)
+    assert len(rest) == 4 * 2 * 3 - 1
+    assert len(computed) == 8
+
+
+def test_unknown_writer_option_is_a_type_error(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"compression"):
+        scitiff_readers.write(_array((1, 1, 1, 4, 4), (1, 1, 1, 4, 4)), tmp_path / "x.ome.tif", colour="red")
