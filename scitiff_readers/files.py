@@ -128,7 +128,13 @@ class SharedFile:
                 f"{self.path}: {count * dt.itemsize} bytes of pixels at offset {offset} "
                 f"go beyond the end of the file ({self.size} bytes)"
             )
-        return np.frombuffer(self.memmap(), dtype=dt, count=count, offset=offset).reshape(shape)
+        mapped = self.memmap()
+        # Ask the kernel to map this range ahead: touching a fresh mapping page by page
+        # otherwise costs one fault per 4 KiB and makes large copies several times slower.
+        start = offset - offset % mmap.PAGESIZE
+        with contextlib.suppress(OSError, ValueError):
+            mapped.madvise(mmap.MADV_WILLNEED, start, offset + count * dt.itemsize - start)
+        return np.frombuffer(mapped, dtype=dt, count=count, offset=offset).reshape(shape)
 
     def close(self) -> None:
         """Close the descriptor and the memory map (both re-open on the next read)."""
