@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .cases import Expected, SampleCase
-from .conformance import ReaderConformance
+from .conformance import ReaderConformance, common_foreign_paths
 from .handles import open_handles_under
 
-__all__ = ["Expected", "ReaderConformance", "SampleCase", "open_handles_under"]
+__all__ = ["Expected", "ReaderConformance", "SampleCase", "common_foreign_paths", "open_handles_under"]

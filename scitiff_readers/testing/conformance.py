@@ -11,8 +11,9 @@ several samples) returning a :class:`~scitiff_readers.testing.SampleCase`::
         def case(self, request, tmp_path):
             return make_case(request.param, tmp_path)
 
-Extra foreign files (that the reader must refuse) come from overriding the
-``foreign_paths`` fixture.
+Extra foreign files (files of neighbouring formats the reader must refuse) come
+from overriding the ``extra_foreign_paths`` fixture; they are checked together
+with :func:`common_foreign_paths`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,28 @@ from ..sources import pixel_read_count
 from .cases import SampleCase
 from .handles import open_handles_under
 
-__all__ = ["ReaderConformance"]
+__all__ = ["ReaderConformance", "common_foreign_paths"]
+
+
+def common_foreign_paths(folder: Path) -> list[Path]:
+    """Write files no reader should accept into ``folder`` and return their paths.
+
+    A text file, an empty ``.tif``, a ``.tif`` of garbage after a TIFF magic, an
+    empty ``.zarr`` folder and a folder holding only a text file.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    text = folder / "foreign.txt"
+    text.write_text("not an image\n")
+    empty = folder / "empty.tif"
+    empty.write_bytes(b"")
+    garbage = folder / "garbage.tif"
+    garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+    zarr_like = folder / "not_a_dataset.zarr"
+    zarr_like.mkdir(exist_ok=True)
+    plain = folder / "plain_folder"
+    plain.mkdir(exist_ok=True)
+    (plain / "notes.txt").write_text("nothing here")
+    return [text, empty, garbage, zarr_like, plain]
 
 
 def _open(case: SampleCase, cls: type[Reader]) -> Reader:
@@ -65,20 +87,14 @@ class ReaderConformance:
         raise NotImplementedError("subclasses of ReaderConformance must define a 'case' fixture")
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
-        """Files the reader must refuse without raising; extend in subclasses."""
-        text = tmp_path / "foreign.txt"
-        text.write_text("not an image\n")
-        empty = tmp_path / "empty.tif"
-        empty.write_bytes(b"")
-        garbage = tmp_path / "garbage.tif"
-        garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-        zarr_like = tmp_path / "not_a_dataset.zarr"
-        zarr_like.mkdir()
-        folder = tmp_path / "plain_folder"
-        folder.mkdir()
-        (folder / "notes.txt").write_text("nothing here")
-        return [text, empty, garbage, zarr_like, folder]
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
+        """Override: files of neighbouring formats this reader must refuse."""
+        return []
+
+    @pytest.fixture
+    def foreign_paths(self, tmp_path: Path, extra_foreign_paths: list[Path]) -> list[Path]:
+        """Files the reader must refuse without raising: the common ones plus the extra ones."""
+        return common_foreign_paths(tmp_path / "foreign") + list(extra_foreign_paths)
 
     @pytest.fixture(scope="session")
     @classmethod
