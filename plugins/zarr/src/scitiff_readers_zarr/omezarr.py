@@ -138,9 +138,18 @@ def discover_images(root: Path) -> tuple[Node, list[ZarrImage]]:
             "(multiscales) and the bioformats2raw layout (HCS plates are not supported: open a "
             "field's image group directly)"
         )
+    for im in images:
+        check_dataset_paths(root, im)
     names = _unique([im.name for im in images])
     return node, [ZarrImage(n, im.rel, im.multiscale, im.attrs, im.attrs_file) for n, im in zip(
         names, images, strict=True)]
+
+
+def check_dataset_paths(root: Path, image: ZarrImage) -> None:
+    """Refuse, at open, any dataset path that would leave the zarr root."""
+    for dataset in image.multiscale.datasets:
+        rel = posixpath.join(image.rel, dataset.path) if image.rel else dataset.path
+        resolve_inside(root, rel, what=f"multiscales dataset path (in {image.attrs_file})")
 
 
 def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_extra: Any,

@@ -256,19 +256,17 @@ class VisorReader(Reader):
         node = read_node(image)
         if node.kind != "group":
             raise MetadataError(f"{image}: a VISoR image must be a zarr group, found an array")
-        raw, version = find_multiscales(node.attrs)
-        if not raw:
-            raise MetadataError(f"{node.attrs_file}: no OME 'multiscales' in the VISoR image metadata")
-        ms = parse_multiscale(raw[0], version, node.attrs_file or image)
+        ms = _image_multiscale(node, image)
+        for dataset in ms.datasets:
+            resolve_inside(image, dataset.path, what=f"multiscales dataset path (in {node.attrs_file})")
         name = re.sub(r"\.zarr$", "", image.name)
         return _Scene(name, kind, image, node, ms, _visor_block(node.attrs))
 
     def _original_scenes(self, image: Path) -> list[_Scene]:
         node = read_node(image)
-        raw, version = find_multiscales(node.attrs)
-        if not raw:
-            raise MetadataError(f"{node.attrs_file}: no OME 'multiscales' in the VISoR image metadata")
-        ms = parse_multiscale(raw[0], version, node.attrs_file or image)
+        ms = _image_multiscale(node, image)
+        for dataset in ms.datasets:
+            resolve_inside(image, dataset.path, what=f"multiscales dataset path (in {node.attrs_file})")
         level0 = resolve_inside(image, ms.datasets[0].path, what="multiscales dataset path")
         if not level0.is_dir():
             raise MetadataError(f"{node.attrs_file}: resolution level folder {level0} is missing")
@@ -412,10 +410,12 @@ class VisorReader(Reader):
             row: list[Path | None] = []
             for ch in channel_names:
                 arr = g / ch
-                node = try_read_node(arr) if arr.is_dir() else None
-                if node is None or node.kind != "array":
-                    row.append(None)
+                if not arr.is_dir():
+                    row.append(None)  # this stack lacks the channel: fill value
                     continue
+                node = read_node(arr)  # broken metadata raises, naming the file
+                if node.kind != "array":
+                    raise MetadataError(f"{arr}: expected a z, y, x channel array, found a zarr group")
                 from .nodes import array_chunks
 
                 chunks, shards = array_chunks(node)
@@ -503,6 +503,19 @@ class VisorReader(Reader):
         from .visor_writer import write_visor_2025
 
         return write_visor_2025(folder / "DEMO001.vsr")
+
+
+def _image_multiscale(node: Node, image: Path) -> Multiscale:
+    raw, version = find_multiscales(node.attrs)
+    if not raw:
+        where = node.attrs_file or image
+        if not where.exists():
+            raise MetadataError(
+                f"{where}: missing; the VISoR image {image.name} has no attributes file, so its "
+                "OME multiscales (axes, resolution levels) are unknown"
+            )
+        raise MetadataError(f"{where}: no OME 'multiscales' in the VISoR image metadata")
+    return parse_multiscale(raw[0], version, node.attrs_file or image)
 
 
 def _position_um(pos: Any, s: _Scene) -> tuple[float, float]:
