@@ -90,11 +90,15 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
             raise ValueError(f"implausible number of tags in the first IFD: {count}")
         table = _read_at(fd, ifd_offset + count_size, count * entry_size)
         tags: dict[int, tuple[int, int, bytes]] = {}
+        descriptions: list[tuple[int, int, bytes]] = []
         for i in range(count):
             entry = table[i * entry_size:(i + 1) * entry_size]
             tag, typ = struct.unpack(bo + "HH", entry[:4])
             n = struct.unpack(bo + ("I" if not bigtiff else "Q"), entry[4:4 + (4 if not bigtiff else 8)])[0]
-            tags[tag] = (typ, n, entry[-value_size:])
+            tags.setdefault(tag, (typ, n, entry[-value_size:]))
+            if tag == 270:
+                # tifffile may add a second description (its JSON shape) after ImageJ's.
+                descriptions.append((typ, n, entry[-value_size:]))
 
         def scalar(tag: int, default: int | None = None) -> int | None:
             if tag not in tags:
@@ -111,17 +115,21 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
             return int(struct.unpack(bo + fmt, raw[:width])[0])
 
         description = b""
-        if 270 in tags:
-            typ, n, raw = tags[270]
-            if typ in (1, 2, 7) and n > 0:
-                if n > _MAX_DESCRIPTION:
-                    raise ValueError(f"ImageDescription of {n} bytes is implausibly large")
-                if n <= value_size:
-                    description = raw[:n]
-                else:
-                    offset = struct.unpack(bo + ("I" if not bigtiff else "Q"), raw)[0]
-                    description = _read_at(fd, offset, n)
-                description = description.rstrip(b"\x00")
+        for typ, n, raw in descriptions:
+            if typ not in (1, 2, 7) or n == 0:
+                continue
+            if n > _MAX_DESCRIPTION:
+                raise ValueError(f"ImageDescription of {n} bytes is implausibly large")
+            if n <= value_size:
+                text = raw[:n]
+            else:
+                offset = struct.unpack(bo + ("I" if not bigtiff else "Q"), raw)[0]
+                text = _read_at(fd, offset, n)
+            text = text.rstrip(b"\x00")
+            if not description or text.startswith(b"ImageJ="):
+                description = text
+            if description.startswith(b"ImageJ="):
+                break
         return FirstIfd(
             description=description,
             width=scalar(256),

@@ -1,0 +1,208 @@
+"""Coordinates, units, masks, channels and scipp interop against scitiff.load_scitiff."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scitiff_readers import Reader
+
+sc = pytest.importorskip("scipp")
+scitiff = pytest.importorskip("scitiff")
+
+from scitiff_readers_scitiff.reader import SciTiffReader  # noqa: E402
+from scitiff_readers_scitiff.samples import (  # noqa: E402
+    tof_edges_us,
+    write_stdevs_mask_sample,
+    write_tof_sample,
+)
+
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "scitiff"
+SHARED_FILES = sorted(SHARED.glob("*.tiff")) if SHARED.is_dir() else []
+needs_shared = pytest.mark.skipif(not SHARED_FILES, reason=f"real SciTiff samples not found in {SHARED}")
+
+
+@pytest.fixture(scope="module")
+def tof(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tof_sample(tmp_path_factory.mktemp("tof") / "tof.tiff")
+
+
+@pytest.fixture(scope="module")
+def stdevs_mask(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_stdevs_mask_sample(tmp_path_factory.mktemp("sm") / "stdevs-mask.tiff")
+
+
+def _ref(path: Path, **kw: Any) -> Any:
+    return scitiff.load_scitiff(path, only_image=True, **kw)
+
+
+def test_tof_axis_bin_edges_become_centres_and_bounds(tof: Path) -> None:
+    ref = _ref(tof, squeeze=False)
+    edges = ref.coords["t"].values
+    assert ref.coords.is_edges("t")
+    np.testing.assert_array_equal(edges, tof_edges_us(6))
+    with Reader(tof) as r:
+        assert isinstance(r, SciTiffReader)
+        da = r.xarray_dask_data
+        t = da.coords["T"]
+        np.testing.assert_allclose(t.values, (edges[:-1] + edges[1:]) / 2)
+        assert t.attrs == {"units": "µs", "bounds": "T_bounds"}
+        bounds = da.coords["T_bounds"]
+        assert bounds.dims == ("T",)
+        assert bounds.attrs == {"units": "µs"}
+        assert all(isinstance(iv, pd.Interval) and iv.closed == "left" for iv in bounds.values)
+        assert [iv.left for iv in bounds.values] == edges[:-1].tolist()
+        assert [iv.right for iv in bounds.values] == edges[1:].tolist()
+        exact = r.bin_edges("T")
+        assert exact.dims == ("T_edges",)
+        np.testing.assert_array_equal(exact.values, edges)
+        assert exact.attrs["units"] == "µs"
+        with pytest.raises(KeyError, match="not a bin-edge"):
+            r.bin_edges("X")
+        # non-uniform: selection by physical value
+        picked = da.sel(T=1500.0, method="nearest")
+        assert float(picked["T"]) == t.values[np.argmin(abs(t.values - 1500))]
+
+
+def test_coordinate_dtypes_units_and_kinds(tof: Path) -> None:
+    ref = _ref(tof, squeeze=False)
+    with Reader(tof) as r:
+        da = r.xarray_dask_data
+        assert da.attrs == {"units": "counts"}
+        assert da.name is None  # save_scitiff writes name null
+        for name in ("Y", "X"):
+            coord = da.coords[name]
+            np.testing.assert_array_equal(coord.values, ref.coords[name.lower()].values)
+            assert coord.attrs == {"units": "mm"}
+            assert coord.dtype == np.float64
+        wl = da.coords["wavelength"]
+        assert wl.dims == ("T",) and wl.attrs == {"units": "Å"}
+        np.testing.assert_array_equal(wl.values, ref.coords["wavelength"].values)
+        start = da.coords["start_time"]
+        assert start.dims == () and start.dtype == np.dtype("datetime64[s]")
+        assert start.values == ref.coords["start_time"].value == np.datetime64("2025-03-04T05:06:07")
+        assert start.attrs == {"units": "s"}
+        frames = da.coords["frame_time"]
+        assert frames.dims == ("T",) and frames.dtype == np.dtype("datetime64[s]")
+        np.testing.assert_array_equal(frames.values, ref.coords["frame_time"].values)
+        pid = da.coords["pixel-id"]
+        assert pid.dims == ("X", "Y") and pid.dtype == np.int64  # int64 stored as JSON floats
+        np.testing.assert_array_equal(pid.values, ref.coords["pixel-id"].values)
+        assert pid.attrs == {"units": "dimensionless"}
+        det = da.coords["detector"]
+        assert det.dims == () and det.values == "timepix3" and "units" not in det.attrs
+        # masks: booleans named after the mask, no units
+        bad = da.coords["bad_frames"]
+        assert bad.dims == ("T",) and bad.dtype == bool
+        np.testing.assert_array_equal(bad.values, ref.masks["bad_frames"].values)
+        stop = da.coords["beam_stop"]
+        assert stop.dims == ("Y", "X") and stop.dtype == bool
+        np.testing.assert_array_equal(stop.values, ref.masks["beam_stop"].values)
+        assert stop.attrs == {"scitiff_role": "mask"}
+        # c is the scitiff channel coordinate: one channel "intensities"
+        assert r.channel_names == ["intensities"]
+        assert r.physical_pixel_sizes.Y == pytest.approx(0.5) and r.physical_pixel_sizes.units.Y == "mm"
+
+
+def test_pixels_transposed_from_tzcyx(stdevs_mask: Path) -> None:
+    raw = _ref(stdevs_mask, squeeze=False, resolve_channels=False)
+    assert raw.dims == ("t", "z", "c", "y", "x") and raw.sizes["c"] == 3
+    with Reader(stdevs_mask, resolve_channels=False) as r:
+        assert r.dims.order == "TCZYX" and r.shape == (3, 3, 2, 8, 9)
+        np.testing.assert_array_equal(r.data, raw.values.transpose(0, 2, 1, 3, 4))
+        assert r.channel_names == ["intensities", "stdevs", "mask"]
+        assert r.channel_roles is None
+
+
+def test_channel_convention_resolved_like_scitiff(stdevs_mask: Path) -> None:
+    ref = _ref(stdevs_mask, squeeze=False)
+    with Reader(stdevs_mask) as r:
+        assert r.channel_roles == {"intensities": 0, "stdevs": 1, "mask": 2}
+        assert r.shape == (3, 1, 2, 8, 9)
+        assert r.channel_names == ["intensities"]
+        # scitiff selects c by label: dims t, z, y, x
+        assert ref.dims == ("t", "z", "y", "x")
+        np.testing.assert_array_equal(r.data[:, 0], ref.values)
+        # nothing is lost: stdevs, variances and the mask stay available, lazily
+        stdevs = r.stdevs
+        assert stdevs is not None and stdevs.attrs["units"] == "counts"
+        np.testing.assert_allclose(stdevs.values[:, 0] ** 2, ref.variances, rtol=1e-6)
+        np.testing.assert_allclose(r.variances.values[:, 0], ref.variances, rtol=1e-6)
+        assert r.variances.attrs["units"] == "counts**2"
+        mask = r.mask
+        assert mask.name == "scitiff-mask" and mask.dtype == bool
+        np.testing.assert_array_equal(mask.values[:, 0], ref.masks["scitiff-mask"].values)
+        assert r.raw_channels.sizes["C"] == 3
+
+
+def test_plain_channel_names_are_not_resolved() -> None:
+    if not SHARED_FILES:
+        pytest.skip(f"real SciTiff samples not found in {SHARED}")
+    with Reader(SHARED / "scitiff-25.3.0.tiff") as r:
+        assert r.channel_names == ["R", "G", "B"]
+        assert r.channel_roles is None and r.stdevs is None and r.mask is None
+
+
+@needs_shared
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
+def test_real_files_every_schema_version(path: Path, tmp_path: Path) -> None:
+    ref = _ref(path, squeeze=False, resolve_channels=False)
+    local = tmp_path / path.name
+    shutil.copyfile(path, local)
+    with Reader(local, resolve_channels=False) as r:
+        version = path.stem.split("-")[1]
+        expect_placeholder = tuple(int(v) for v in version.split(".")) <= (25, 12, 0)
+        assert r.schema_version == ("{VERSION_PLACEHOLDER}" if expect_placeholder else version)
+        assert (r.metadata.version is None) == expect_placeholder
+        np.testing.assert_array_equal(r.data, ref.values.transpose(0, 2, 1, 3, 4))
+        da = r.xarray_dask_data
+        t = da.coords["T"]
+        assert t.dtype == np.int64 and t.values.tolist() == [0, 1, 2, 3] and t.attrs == {"units": "s"}
+        assert da.coords["Z"].values.tolist() == [10, 20] and da.coords["Z"].attrs == {"units": "mm"}
+        np.testing.assert_array_equal(da.coords["C"].values, ref.coords["c"].values)
+        assert "units" not in da.coords["C"].attrs
+        assert da.attrs == {"units": "counts"}
+        # daq / extra by version
+        meta = r.metadata
+        if tuple(int(v) for v in version.split(".")) >= (25, 7, 0):
+            assert "daq" in r.scitiff_json
+        if version == "26.1.0":
+            assert meta.daq.facility == "scitiff-dev" and meta.daq.simulated is True
+            assert meta.extra["string-value"] == "string-value"
+            assert meta.extra["scipp-scalar-datetime"]["dtype"] == "datetime64"
+
+
+@needs_shared
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("resolve", [True, False])
+def test_to_scipp_equals_load_scitiff_real_files(path: Path, resolve: bool) -> None:
+    with Reader(path, resolve_channels=resolve) as r:
+        assert sc.identical(r.to_scipp(), _ref(path, resolve_channels=resolve))
+        assert sc.identical(r.to_scipp(squeeze=False), _ref(path, squeeze=False, resolve_channels=resolve))
+
+
+@pytest.mark.parametrize("resolve", [True, False])
+def test_to_scipp_equals_load_scitiff_written_files(tof: Path, stdevs_mask: Path, resolve: bool) -> None:
+    for path in (tof, stdevs_mask):
+        with Reader(path, resolve_channels=resolve) as r:
+            assert sc.identical(r.to_scipp(), _ref(path, resolve_channels=resolve))
+
+
+def test_to_scipp_datagroup_carries_daq_extra_process() -> None:
+    if not SHARED_FILES:
+        pytest.skip(f"real SciTiff samples not found in {SHARED}")
+    path = SHARED / "scitiff-26.1.0.tiff"
+    ref = scitiff.load_scitiff(path)
+    with Reader(path) as r:
+        group = r.to_scipp(only_image=False)
+    assert sc.identical(group["image"], ref["image"])
+    assert group["schema_version"] == ref["schema_version"] == "26.1.0"
+    assert sc.identical(group["extra"]["scipp-scalar-datetime"], ref["extra"]["scipp-scalar-datetime"])
+    assert sc.identical(group["extra"]["scipp-scalar-number"], ref["extra"]["scipp-scalar-number"])
+    assert group["extra"]["float-value"] == 1.2
+    assert group["daq"].model_dump()["facility"] == ref["daq"].model_dump()["facility"]
