@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 from scitiff_readers_ndtiff.reference import open_reference, reference_array
 from scitiff_readers_ndtiff.samples import sample_image, write_images
+
+from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
 pytest.importorskip("ndstorage")
 
@@ -126,7 +127,7 @@ def _stitched_level(level: int) -> Any:
         def ref() -> np.ndarray:
             ds = open_reference(path)
             lv = ds.res_levels[level]
-            mosaic = np.asarray(lv.as_array(stitched=True))[0]
+            mosaic = lv.as_array(stitched=True).compute(scheduler="threads")[0]
             if level == 0:
                 out = mosaic
             else:

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scitiff_readers import Reader
-from scitiff_readers.errors import DimensionSelectionError, UnsupportedFormatError
 from scitiff_readers_ndtiff import NDTiffIndexWarning, NDTiffReader
 from scitiff_readers_ndtiff.reference import close_reference, open_reference, reference_image
 from scitiff_readers_ndtiff.samples import sample_image, write_images, write_sample
+
+from scitiff_readers import Reader
+from scitiff_readers.errors import DimensionSelectionError, UnsupportedFormatError
 
 pytest.importorskip("ndstorage")
 
@@ -313,7 +314,7 @@ def test_stitching_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
     ds = open_reference(path)
     ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
     try:
-        ref = np.asarray(ds.as_array(stitched=True, channel="B"))
+        ref = ds.as_array(stitched=True, channel="B").compute(scheduler="threads")
     finally:
         ds.close()
     with NDTiffReader(path, stitch=True) as r:
@@ -350,7 +351,7 @@ def test_real_rgb_tiles_match_ndstorage_as_array() -> None:
     path = _shared("v3/ndtiff3.2_magellan_explore_rgb")
     ds = open_reference(path)
     try:
-        ref = np.asarray(ds.as_array(res_level=0))  # (row, column, z, y, x, 3)
+        ref = ds.as_array(res_level=0).compute(scheduler="threads")  # (row, column, z, y, x, 3)
     finally:
         close_reference(ds)
     with NDTiffReader(path) as r:

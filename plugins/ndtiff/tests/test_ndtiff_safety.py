@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scitiff_readers_ndtiff import NDTiffReader
+from scitiff_readers_ndtiff.samples import write_sample
+
 from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.sources import pixel_read_count
 from scitiff_readers.testing import open_handles_under
-from scitiff_readers_ndtiff import NDTiffReader
-from scitiff_readers_ndtiff.samples import write_sample
 
 pytest.importorskip("ndstorage")
 
@@ -104,7 +105,7 @@ def test_file_name_escaping_the_folder(dataset: Path, tmp_path: Path, kind: str,
         name = "link.tif"
     _edit(dataset, 0, name=name)
     opened_paths.clear()
-    with pytest.raises(CorruptFileError, match="outside|absolute"):
+    with pytest.raises(CorruptFileError, match=r"outside|absolute"):
         Reader(dataset)
     assert not [p for p in opened_paths if Path(p).resolve() == secret.resolve()]
     assert open_handles_under(tmp_path) == []
@@ -122,7 +123,7 @@ def test_absurd_image_size_is_refused_without_allocating(dataset: Path) -> None:
     reads = pixel_read_count()
     tracemalloc.start()
     try:
-        with pytest.raises(CorruptFileError, match="60000 x 60000"):
+        with pytest.raises(CorruptFileError, match=r"60000 x 60000"):
             NDTiffReader(dataset)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -189,8 +190,9 @@ def test_file_truncated_after_opening_fails_on_read_not_crash(dataset: Path) -> 
 
 
 def test_images_of_different_sizes_in_one_scene(tmp_path: Path) -> None:
-    from scitiff_readers.errors import MetadataError
     from scitiff_readers_ndtiff.samples import write_images
+
+    from scitiff_readers.errors import MetadataError
 
     path = write_images(tmp_path, "sizes", [({"time": 0}, np.zeros((4, 4), np.uint16), {}),
                                             ({"time": 1}, np.zeros((5, 4), np.uint16), {})])

@@ -22,7 +22,7 @@ def _make(folder: Path) -> Path:
     target = folder / "ndtiff-tcz-315MB"
     if (target / "NDTiff.index").is_file():
         return target
-    t, c, z, h, w = _SHAPE
+    t, _, z, h, w = _SHAPE
     staging = folder / "ndtiff-staging"
     shutil.rmtree(staging, ignore_errors=True)
     written = write_sample(staging, "bench", times=t, channels=_CHANNELS, zs=z, height=h, width=w)

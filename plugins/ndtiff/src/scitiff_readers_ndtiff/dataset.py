@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.files import SharedFile, resolve_inside
 

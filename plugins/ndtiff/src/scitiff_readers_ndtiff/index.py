@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
 
 __all__ = [
@@ -184,7 +185,7 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
     for i, axes in enumerate(all_axes):
         if not isinstance(axes, dict):
             _decode_one(path, raw_axes[i], starts[i])  # raises with a clear message
-        for a, v in axes.items():
+        for v in axes.values():
             if type(v) is not int and type(v) is not str:
                 axes = _clean(axes)
                 break

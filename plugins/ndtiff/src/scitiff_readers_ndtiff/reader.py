@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
-import xarray as xr
+
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate
 from scitiff_readers.errors import (
     CorruptFileError,

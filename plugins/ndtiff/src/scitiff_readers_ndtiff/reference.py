@@ -42,15 +42,13 @@ def _call(ds: Any, method: str, axes: Mapping[str, Any], level: int) -> Any:
         if "column" in kwargs:
             kwargs["col"] = kwargs.pop("column")
         kwargs.setdefault("channel", None)
-    if hasattr(ds, "res_levels") and type(ds).__name__ != "NDTiff_v2_0":
-        kwargs["resolution_level"] = level
-    elif level:
+    if (hasattr(ds, "res_levels") and type(ds).__name__ != "NDTiff_v2_0") or level:
         kwargs["resolution_level"] = level
     return getattr(ds, method)(**kwargs)
 
 
 def reference_image(ds: Any, axes: Mapping[str, Any], level: int = 0) -> np.ndarray | None:
-    """ndstorage's ``read_image`` of the image at ``axes`` (None if it has none)."""
+    """Ndstorage's ``read_image`` of the image at ``axes`` (None if it has none)."""
     if not _call(ds, "has_image", axes, level):
         return None
     return np.asarray(_call(ds, "read_image", axes, level))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from scitiff_readers.errors import MissingDependencyError
 
 __all__ = ["sample_image", "write_images", "write_sample"]

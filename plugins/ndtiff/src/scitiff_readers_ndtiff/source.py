@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PixelSource, Region
 
@@ -124,11 +125,13 @@ class NDTiffSource(PixelSource):
         return self.files[self.file_id[number]].array(int(self.pixel_offset[number]), dtype, shape)
 
     def read(self, region: Region) -> np.ndarray:
+        """Pixels of ``region`` in a new array (missing images are zeros)."""
         out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
         self.read_into(out, region)
         return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
+        """Copy the pixels of ``region`` from the memory-mapped files into ``out``."""
         rt, rc, rz, ys, xs = region[:5]
         extra: tuple[slice, ...] = tuple(region[5:])
         m = self.mosaic
@@ -151,6 +154,7 @@ class NDTiffSource(PixelSource):
                             block[...] = image[(..., *extra)] if extra else image
 
     def close(self) -> None:
+        """Close the files (they re-open on the next read)."""
         for f in self.files:
             f.close()
 
