@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -29,11 +30,13 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.errors import ScitiffReadersWarning
 from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
 
-__all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffWriter", "save_scitiff", "scitiff_metadata_dict"]
+__all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
+           "scitiff_metadata_dict"]
 
 #: The schema version this writer produces.
 SCHEMA_VERSION_WRITTEN = "26.7.0"
@@ -41,6 +44,10 @@ SCHEMA_VERSION_WRITTEN = "26.7.0"
 WRITABLE_DTYPES = ("float32", "int16")
 _LOWER = {v: k for k, v in DIM_NAMES.items()}
 _BLOCK_BYTES = 64 * 2**20
+
+
+class SciTiffInt16Warning(ScitiffReadersWarning):
+    """An int16 SciTiff was written: valid, but scitiff.load_scitiff drops its metadata."""
 
 
 class SciTiffWriter(Writer):
@@ -78,6 +85,12 @@ class SciTiffWriter(Writer):
                 f"{path}: SciTiff pixels must be float32 or int16 (what ImageJ TIFFs and "
                 f"scitiff.load_scitiff support), not {dtype.name}; pass dtype='float32' to convert"
             )
+        if dtype.name == "int16":
+            warnings.warn(
+                f"{path}: int16 is a valid SciTiff pixel type, but scitiff.load_scitiff cannot restore "
+                "the metadata of int16 images (scipp has no int16) and falls back to bare pixels; "
+                "scitiff_readers reads them completely. Use dtype='float32' for scitiff/scipp users.",
+                SciTiffInt16Warning, stacklevel=4)
         meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
                                      extra=options["extra"])
         t, c, z, y, x = (int(n) for n in data.shape)

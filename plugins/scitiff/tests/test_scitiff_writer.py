@@ -1,0 +1,216 @@
+"""The scitiff writer: what it writes, scitiff.load_scitiff reads back identically."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+
+from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, write
+from scitiff_readers.writers import list_writers
+
+sc = pytest.importorskip("scipp")
+scitiff = pytest.importorskip("scitiff")
+
+from scitiff_readers_scitiff import writer as writer_module  # noqa: E402
+from scitiff_readers_scitiff.samples import write_stdevs_mask_sample, write_tof_sample  # noqa: E402
+from scitiff_readers_scitiff.writer import SciTiffInt16Warning, SciTiffWriter, save_scitiff  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "scitiff"
+
+
+def _load(path: Path, **kw: Any) -> Any:
+    return scitiff.load_scitiff(path, only_image=True, squeeze=False, resolve_channels=False, **kw)
+
+
+def _data(dims: str, dtype: str = "float32") -> xr.DataArray:
+    sizes = {"t": 3, "z": 2, "c": 2, "y": 4, "x": 5}
+    shape = tuple(sizes[d.lower()] for d in dims)
+    values = np.random.default_rng(1).random(shape).astype(dtype)
+    coords: dict[str, Any] = {}
+    for d in dims:
+        low = d.lower()
+        if low == "t":
+            coords[d] = (d, [10.0, 12.5, 20.0], {"units": "µs"})  # non-uniform
+        elif low == "z":
+            coords[d] = (d, np.array([3, 6]), {"units": "mm"})
+        elif low == "c":
+            coords[d] = (d, ["R", "G"])
+        elif low == "x":
+            coords[d] = (d, np.arange(5) * 0.25, {"units": "mm"})
+    return xr.DataArray(values, dims=tuple(dims), coords=coords, attrs={"units": "counts"}, name="img")
+
+
+@pytest.mark.parametrize("dims", ["yx", "YX", "tyx", "zyx", "cyx", "tzcyx", "TCZYX", "xyt", "ZcYxT"])
+def test_any_subset_of_dims_any_case(dims: str, tmp_path: Path) -> None:
+    data = _data(dims)
+    path = save_scitiff(data, tmp_path / "out.tiff")
+    ref = _load(path)
+    assert ref.dims == ("t", "z", "c", "y", "x")
+    expected = data.rename({d: d.lower() for d in data.dims})
+    for d in "tzcyx":
+        if d not in expected.dims:
+            expected = expected.expand_dims(d)
+    expected = expected.transpose("t", "z", "c", "y", "x")
+    np.testing.assert_array_equal(ref.values, expected.values)
+    assert ref.unit == sc.Unit("counts") and ref.name == "img"
+    for d in data.dims:
+        low = d.lower()
+        if d not in data.coords:
+            assert low not in ref.coords
+            continue
+        got = ref.coords[low]
+        np.testing.assert_array_equal(got.values, np.asarray(data.coords[d].values))
+        units = data.coords[d].attrs.get("units")
+        assert got.unit == (None if units is None else sc.Unit(units))
+    assert ref.coords["t"].dtype == sc.DType.float64 if "t" in ref.coords else True
+    assert ref.coords["z"].dtype == sc.DType.int64 if "z" in ref.coords else True
+    # and our reader gives back the same view
+    with Reader(path) as r:
+        assert r.reader_name == "scitiff"
+        view = r.xarray_dask_data
+        np.testing.assert_array_equal(view.values, expected.values.transpose(0, 2, 1, 3, 4))
+        assert view.name == "img" and view.attrs == {"units": "counts"}
+
+
+def test_coordinates_masks_datetimes_strings_2d(tmp_path: Path) -> None:
+    data = _data("tyx")
+    data = data.assign_coords(
+        start=np.datetime64("2025-01-02T03:04:05", "s"),
+        stamps=("t", np.array(["2025-01-02T03:04:05.001", "2025-01-02T03:04:06", "2025-01-02T03:04:07.5"],
+                              dtype="datetime64[ms]")),
+        label="run 7",
+        ids=(("y", "x"), np.arange(20).reshape(4, 5)),
+        gain=(("x", "y"), np.linspace(0, 1, 20).reshape(5, 4), {"units": "dimensionless"}),
+        bad_t=("t", np.array([False, True, False])),
+        roi=(("y", "x"), np.eye(4, 5, dtype=bool)),
+        temperature=xr.Variable((), 293.5, {"units": "K"}),
+    )
+    path = save_scitiff(data, tmp_path / "rich.tiff")
+    ref = _load(path)
+    assert ref.coords["start"].value == np.datetime64("2025-01-02T03:04:05") and ref.coords["start"].unit == "s"
+    np.testing.assert_array_equal(ref.coords["stamps"].values, data.coords["stamps"].values)
+    assert ref.coords["stamps"].unit == "ms"
+    assert ref.coords["label"].value == "run 7"
+    np.testing.assert_array_equal(ref.coords["ids"].values, np.arange(20).reshape(4, 5))
+    assert ref.coords["ids"].dtype == sc.DType.int64 and ref.coords["ids"].dims == ("y", "x")
+    assert ref.coords["gain"].dims == ("y", "x")  # 2-D coordinates are written in canonical dim order
+    np.testing.assert_allclose(ref.coords["gain"].values, data.coords["gain"].values.T)
+    assert ref.coords["temperature"].value == 293.5 and ref.coords["temperature"].unit == "K"
+    np.testing.assert_array_equal(ref.masks["bad_t"].values, [False, True, False])
+    np.testing.assert_array_equal(ref.masks["roi"].values, np.eye(4, 5, dtype=bool))
+    assert "bad_t" not in ref.coords and "roi" not in ref.coords
+
+
+def test_bin_edges_round_trip_through_our_view(tmp_path: Path) -> None:
+    original = write_tof_sample(tmp_path / "tof.tiff")
+    copy = tmp_path / "copy.tiff"
+    with Reader(original) as r:
+        r.save(copy)
+    a, b = _load(original), _load(copy)
+    assert b.coords.is_edges("t")
+    assert sc.identical(a.data, b.data)
+    assert set(a.coords) == set(b.coords) and set(a.masks) == set(b.masks)
+    for name in a.coords:
+        assert sc.identical(a.coords[name], b.coords[name].transpose(list(a.coords[name].dims))), name
+    for name in a.masks:
+        assert sc.identical(a.masks[name], b.masks[name].transpose(list(a.masks[name].dims))), name
+
+
+def test_reader_save_keeps_stdevs_mask_and_metadata(tmp_path: Path) -> None:
+    original = write_stdevs_mask_sample(tmp_path / "sm.tiff")
+    copy = tmp_path / "copy.tiff"
+    with Reader(original) as r:
+        assert r.channel_roles is not None
+        r.save(copy)
+    assert sc.identical(scitiff.load_scitiff(copy, only_image=True), scitiff.load_scitiff(original, only_image=True))
+    if (SHARED / "scitiff-26.1.0.tiff").is_file():
+        local = tmp_path / "v26.tiff"
+        shutil.copyfile(SHARED / "scitiff-26.1.0.tiff", local)
+        with Reader(local) as r:
+            r.save(tmp_path / "v26-copy.tiff")
+        a, b = scitiff.load_scitiff(local), scitiff.load_scitiff(tmp_path / "v26-copy.tiff")
+        assert sc.identical(a["image"], b["image"])
+        assert a["daq"].facility == b["daq"].facility == "scitiff-dev"
+        assert sc.identical(a["extra"]["scipp-scalar-datetime"], b["extra"]["scipp-scalar-datetime"])
+        assert b["schema_version"] == writer_module.SCHEMA_VERSION_WRITTEN
+
+
+def test_daq_process_extra_options(tmp_path: Path) -> None:
+    path = save_scitiff(_data("yx"), tmp_path / "m.tiff",
+                        daq={"facility": ["ESS"], "instrument": ["ODIN"], "simulated": True},
+                        process=scitiff.ImageProcessMetadata(result_type="NORMALIZED"),
+                        extra={"note": "hello", "exposure": xr.Variable((), 2.5, {"units": "s"})})
+    group = scitiff.load_scitiff(path)
+    assert group["daq"].facility == ["ESS"] and group["daq"].simulated is True
+    assert group["process"].result_type == "NORMALIZED"
+    assert group["extra"]["note"] == "hello"
+    assert sc.identical(group["extra"]["exposure"], sc.scalar(2.5, unit="s"))
+
+
+def test_streams_dask_data_block_by_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    values = np.random.default_rng(2).random((6, 8, 9)).astype(np.float32)
+    computed: list[int] = []
+
+    def frame(t: int) -> np.ndarray:
+        computed.append(t)
+        return values[t]
+
+    frames = [da.from_delayed(dask.delayed(frame)(t), shape=(8, 9), dtype=np.float32) for t in range(6)]
+    lazy = xr.DataArray(da.stack(frames), dims=("t", "y", "x"))
+    in_flight: list[int] = []
+    original = writer_module._pages
+
+    def pages(data: Any, dtype: Any) -> Any:
+        for page in original(data, dtype):
+            in_flight.append(len(computed))
+            yield page
+
+    monkeypatch.setattr(writer_module, "_pages", pages)
+    monkeypatch.setattr(writer_module, "_BLOCK_BYTES", 2 * 8 * 9 * 4)  # two frames per block
+    path = write(lazy, tmp_path / "stream.tiff", format="scitiff")
+    # pages are written while later frames are not yet computed: at most one block ahead
+    assert in_flight == [2, 2, 4, 4, 6, 6] and sorted(computed) == list(range(6))
+    np.testing.assert_array_equal(_load(path).values[:, 0, 0], values)
+
+
+def test_refuses_overwrite_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    path = save_scitiff(_data("yx"), tmp_path / "x.tiff")
+    before = path.read_bytes()
+    with pytest.raises(OutputExistsError):
+        save_scitiff(_data("tyx"), path)
+    assert path.read_bytes() == before
+    save_scitiff(_data("tyx"), path, overwrite=True)
+    assert _load(path).sizes["t"] == 3
+    with pytest.raises(TypeError, match="float32 or int16.*dtype='float32'"):
+        save_scitiff(_data("yx", "float64"), tmp_path / "f64.tiff")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.tiff"]
+    path64 = save_scitiff(_data("yx", "float64"), tmp_path / "f64.tiff", dtype="float32")
+    np.testing.assert_allclose(_load(path64).values[0, 0, 0], _data("yx", "float64").values, rtol=1e-6)
+    with pytest.raises(ValueError, match="sample"):
+        save_scitiff(xr.DataArray(np.zeros((4, 5, 3), np.float32), dims=("y", "x", "s")), tmp_path / "rgb.tiff")
+    with pytest.raises(DimensionSelectionError):
+        save_scitiff(xr.DataArray(np.zeros((2, 4, 5), np.float32), dims=("q", "y", "x")), tmp_path / "q.tiff")
+
+
+def test_int16_is_written_and_read_back_by_us(tmp_path: Path) -> None:
+    data = _data("tyx").astype(np.int16)
+    data.attrs["units"] = "counts"
+    with pytest.warns(SciTiffInt16Warning):
+        path = save_scitiff(data, tmp_path / "i16.tiff")
+    with Reader(path) as r:
+        assert r.dtype == np.int16
+        np.testing.assert_array_equal(r.data[:, 0, 0], data.values)
+        assert r.coords["T"].values.tolist() == [10.0, 12.5, 20.0]
+
+
+def test_writer_registration_and_priority() -> None:
+    info = list_writers()["scitiff"]
+    assert info.cls is SciTiffWriter and info.origin == "entry point"
+    assert SciTiffWriter.priority < 0  # .tif/.tiff default to the other TIFF writers; use format="scitiff"
