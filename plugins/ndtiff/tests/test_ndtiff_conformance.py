@@ -172,21 +172,12 @@ class TestNDTiffConformance(ReaderConformance):
         return CASES[request.param](tmp_path)
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
         import tifffile
 
-        paths = [
-            tmp_path / "foreign.txt", tmp_path / "empty.tif", tmp_path / "garbage.tif",
-            tmp_path / "not_a_dataset.zarr", tmp_path / "plain_folder",
-        ]
-        paths[0].write_text("not an image\n")
-        paths[1].write_bytes(b"")
-        paths[2].write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-        paths[3].mkdir()
-        paths[4].mkdir()
         plain = tmp_path / "plain.tif"
         tifffile.imwrite(plain, np.zeros((4, 5), np.uint16))
-        # A plain TIFF next to an NDTiff.index is still not an NDTiff file.
+        # A plain TIFF next to an (empty) NDTiff.index is still not an NDTiff dataset.
         beside = tmp_path / "beside"
         beside.mkdir()
         tifffile.imwrite(beside / "x.tif", np.zeros((4, 5), np.uint8))
@@ -196,5 +187,6 @@ class TestNDTiffConformance(ReaderConformance):
         bad_index = tmp_path / "NDTiff.index"
         bad_index.write_bytes(b"\x00" * 64)
         ometiff = SHARED.parent / "ometiff" / "s_1_t_1_c_1_z_1.ome.tiff"
-        extra = [p for p in (ometiff,) if p.exists()]
-        return [*paths, plain, beside / "x.tif", beside, npy, bad_index, *extra]
+        scitiff = sorted((SHARED.parent / "scitiff").glob("*.tiff"))[:1]
+        extra = [p for p in (ometiff, *scitiff) if p.exists()]
+        return [plain, beside / "x.tif", beside, npy, bad_index, *extra]
