@@ -753,6 +753,11 @@ def series_source(
         )
         return source, mapping
     pages = list(series.pages)
+    if len(pages) != nplanes and lay0.shaped[0] > 1 and "S" not in plane_axes:
+        raise MetadataError(
+            f"{path}: tifffile shapes the series as {axes} {shape} but stores part of it as the "
+            f"{lay0.shaped[0]} separate sample planes of each page; this layout is not supported"
+        )
     if len(pages) != nplanes:
         raise CorruptFileError(
             f"{path}: the series describes {nplanes} planes but {len(pages)} pages were found"
