@@ -447,3 +447,46 @@ def test_demo_sample_and_benchmark_case(tmp_path: Path) -> None:
     case = names["ndtiff-tcz-uint16"]
     assert case.reader == "ndtiff" and case.nbytes == 10 * 3 * 20 * 512 * 512 * 2
     assert [p.name for p in case.peers] == ["ndstorage"]
+
+
+def test_pyramid_without_tiles_gives_levels(tmp_path: Path) -> None:
+    root = tmp_path / "pyr"
+    full = write_sample(tmp_path / "a", "p", times=2, height=16, width=16)
+    half = write_sample(tmp_path / "b", "p", times=2, height=8, width=8)
+    root.mkdir()
+    full.rename(root / "Full resolution")
+    half.rename(root / "Downsampled_x2")
+    with NDTiffReader(root) as r:
+        assert r.resolution_levels == (0, 1)
+        r.set_resolution_level(1)
+        assert r.shape == (2, 1, 1, 8, 8)
+        np.testing.assert_array_equal(r.get_image_data("YX", T=1), sample_image(1, 0, 0, 8, 8))
+        # pixel size 0.5 µm at full resolution; level 1 pixels are 1 µm, centred at 0.25 µm
+        np.testing.assert_allclose(r.coords["X"].values[:2], [0.25, 1.25])
+
+
+def test_big_endian_dataset(tmp_path: Path) -> None:
+    """A dataset written on a big-endian machine: index, header and pixels in '>' order."""
+    path = write_sample(tmp_path, "be", times=2, zs=2, height=6, width=5)
+    with NDTiffReader(path) as r:
+        expected = r.data
+    entries = read_index(path / "NDTiff.index")
+    tif = path / entries[0][1]
+    data = bytearray(tif.read_bytes())
+    head = struct.unpack_from("<6I", data, 4)
+    data[0:4] = b"MM\x00*"
+    struct.pack_into(">6I", data, 4, *head)
+    for _, _, values in entries:
+        off, w, h = values[:3]
+        pixels = np.frombuffer(bytes(data[off:off + w * h * 2]), "<u2")
+        data[off:off + w * h * 2] = pixels.astype(">u2").tobytes()
+    tif.write_bytes(bytes(data))
+    buf = bytearray()
+    for axes, name, values in entries:
+        a, n = json.dumps(axes).encode(), name.encode()
+        buf += struct.pack(">I", len(a)) + a + struct.pack(">I", len(n)) + n + struct.pack(">8I", *values)
+    (path / "NDTiff.index").write_bytes(bytes(buf))
+    with NDTiffReader(path) as r:
+        assert r.dtype == np.uint16
+        np.testing.assert_array_equal(r.data, expected)
+        np.testing.assert_array_equal(r.dask_data.compute(), expected)
