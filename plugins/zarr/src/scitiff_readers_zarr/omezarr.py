@@ -273,11 +273,18 @@ class OmeZarrReader(Reader):
 
 
 def write_ngff(path: Path, data: Any, version: str = "0.4") -> None:
-    """Write ``data`` (TCZYX) as OME-Zarr with ome-zarr-py's ``write_image``."""
+    """Write ``data`` (TCZYX) as OME-Zarr with ome-zarr-py's ``write_image`` (2 levels, µm, labels)."""
     import zarr
     from ome_zarr.format import FormatV04, FormatV05
     from ome_zarr.writer import write_image
 
     fmt = FormatV04() if version == "0.4" else FormatV05()
     group = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
-    write_image(data, group, axes="tczyx", fmt=fmt, scaler=None)
+    write_image(data, group, axes="tczyx", fmt=fmt, scale_factors=[2], name=path.name.split(".")[0],
+                scale={"t": 1.0, "c": 1.0, "z": 2.0, "y": 0.5, "x": 0.5},
+                axes_units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"})
+    omero = {"channels": [{"label": f"channel {i}"} for i in range(data.shape[1])]}
+    if version == "0.4":
+        group.attrs["omero"] = omero
+    else:
+        group.attrs["ome"] = {**group.attrs["ome"], "omero": omero}

@@ -9,9 +9,10 @@ zarr-python following the published schema descriptions
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,26 @@ def write_visor_2025(sample: Path, shape: Sequence[int] = (2, 2, 8, 16, 12),
     compressed image with axes still named ``s, c`` and a reconstructed image
     (``ch, z, y, x``) when ``extra_images``.
     """
-    os.environ.setdefault("VISOR_PY_DISABLE_ZARRS", "1")  # keep zarr's global pipeline untouched
+    with _visor_py_without_global_zarrs():
+        return _write_visor_2025(sample, shape, chunks, shards, levels, seed, extra_images)
+
+
+@contextlib.contextmanager
+def _visor_py_without_global_zarrs() -> Iterator[None]:
+    """Stop visor-py from switching zarr's process-wide codec pipeline while we write."""
+    old = os.environ.get("VISOR_PY_DISABLE_ZARRS")
+    os.environ["VISOR_PY_DISABLE_ZARRS"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("VISOR_PY_DISABLE_ZARRS", None)
+        else:
+            os.environ["VISOR_PY_DISABLE_ZARRS"] = old
+
+
+def _write_visor_2025(sample: Path, shape: Sequence[int], chunks: Sequence[int], shards: Sequence[int] | None,
+                      levels: int, seed: int, extra_images: bool) -> Path:
     import visor
     from zarr.codecs import BloscCodec
 
