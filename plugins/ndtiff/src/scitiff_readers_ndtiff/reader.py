@@ -153,19 +153,21 @@ class NDTiffReader(Reader):
         cached = self._indices.get(level)
         if cached is not None:
             return cached
-        table = self._level_data(level).table
-        maps = [self._dim_order.get(a) for a in ("time", "channel", "z")]
-        scene_axes, where = self._scene_axes, self._scene_where
-        rows: list[tuple[int, int, int, int, int]] = []
-        scene_of: list[int] = []
-        for axes in table.axes:
-            g = axes.get
-            t, c, z = (0 if m is None else m.get(g(a), -1) for m, a in zip(maps, ("time", "channel", "z"),
-                                                                          strict=True))
-            r, col = g("row"), g("column")
-            rows.append((t, c, z, r if type(r) is int else _NO_TILE, col if type(col) is int else _NO_TILE))
-            scene_of.append(where.get(tuple(g(a) for a in scene_axes), -1))
-        index = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
+        all_axes = self._level_data(level).table.axes
+        n = len(all_axes)
+        columns = []
+        for axis in ("time", "channel", "z"):
+            m = self._dim_order.get(axis)
+            columns.append([0] * n if m is None else [m.get(a.get(axis), -1) for a in all_axes])
+        for axis in TILE_AXES:
+            values = [a.get(axis) for a in all_axes]
+            columns.append([v if type(v) is int else _NO_TILE for v in values])
+        index = np.array(columns, dtype=np.int64).reshape(5, n).T.copy()
+        if self._scene_axes:
+            where, names = self._scene_where, self._scene_axes
+            scene_of = [where.get(tuple(a.get(x) for x in names), -1) for a in all_axes]
+        else:
+            scene_of = [0] * n
         scenes = np.asarray(scene_of, dtype=np.int64)
         order = np.argsort(scenes, kind="stable")
         bounds = np.searchsorted(scenes[order], np.arange(len(self._scene_keys) + 1))
