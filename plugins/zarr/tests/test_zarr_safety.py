@@ -183,3 +183,22 @@ def test_codec_pipeline_option_is_validated(tmp_path: Path) -> None:
     path = _ngff(tmp_path / "img.zarr")
     with pytest.raises(ValueError, match="codec_pipeline"):
         Reader(path, codec_pipeline="fast please")
+
+
+def test_axes_in_unusual_order_are_transposed(tmp_path: Path) -> None:
+    """Axes ``x, c, y, z`` plus a size-1 unknown axis: mapped by name, pixels transposed to TCZYX."""
+    group = zarr.open_group(str(tmp_path / "odd.zarr"), mode="w", zarr_format=2)
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [
+        {"name": "x", "type": "space", "unit": "micrometer"}, {"name": "c", "type": "channel"},
+        {"name": "extra"}, {"name": "y", "type": "space"}, {"name": "z", "type": "space"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [0.5, 1, 1, 2, 3]}]}]}]
+    arr = group.create_array("0", shape=(7, 2, 1, 5, 3), dtype="uint16", chunks=(4, 1, 1, 5, 2))
+    arr[...] = np.arange(7 * 2 * 5 * 3, dtype="uint16").reshape(7, 2, 1, 5, 3)
+    expected = zarr_reference(tmp_path / "odd.zarr" / "0")[:, :, 0].transpose(1, 3, 2, 0)[None]
+    with Reader(tmp_path / "odd.zarr") as r:
+        assert r.dims.order == "TCZYX" and r.shape == (1, 2, 3, 5, 7)
+        np.testing.assert_array_equal(r.data, expected)
+        np.testing.assert_array_equal(r.dask_data.compute(), expected)
+        np.testing.assert_array_equal(r.get_image_data("YX", C=1, Z=2), expected[0, 1, 2])
+        assert r.physical_pixel_sizes == (3.0, 2.0, 0.5)
+        assert r.image().source.storage_chunks == (1, 1, 2, 5, 4)
