@@ -206,3 +206,27 @@ def test_to_scipp_datagroup_carries_daq_extra_process() -> None:
     assert sc.identical(group["extra"]["scipp-scalar-number"], ref["extra"]["scipp-scalar-number"])
     assert group["extra"]["float-value"] == 1.2
     assert group["daq"].model_dump()["facility"] == ref["daq"].model_dump()["facility"]
+
+
+def test_numeric_channel_coordinate_is_kept_beside_labels(tmp_path: Path) -> None:
+    da = sc.DataArray(sc.ones(dims=["c", "y", "x"], shape=[3, 2, 2], dtype="float32", unit="counts"),
+                      coords={"c": sc.array(dims=["c"], values=[450.0, 550.0, 650.0], unit="nm")})
+    path = tmp_path / "numeric-c.tiff"
+    scitiff.save_scitiff(da, path)
+    with Reader(path) as r:
+        assert r.channel_names == ["450.0", "550.0", "650.0"]
+        c = r.coords["c"]
+        assert c.dims == ("C",) and c.values.tolist() == [450.0, 550.0, 650.0] and c.attrs == {"units": "nm"}
+        assert sc.identical(r.to_scipp(), scitiff.load_scitiff(path, only_image=True))
+
+
+def test_truncated_file_raises_corrupt_on_read(tof: Path, tmp_path: Path) -> None:
+    from scitiff_readers import CorruptFileError
+
+    cut = tmp_path / "cut.tiff"
+    cut.write_bytes(tof.read_bytes()[:-1200])  # the last 480-byte page is cut short
+    with Reader(cut, reader="scitiff") as r:
+        assert r.shape == (6, 1, 1, 12, 10)  # metadata is intact
+        with pytest.raises(CorruptFileError, match="truncated"):
+            r.get_image_data("YX", T=5)
+        np.testing.assert_array_equal(r.get_image_data("YX", T=0), _ref(tof, squeeze=False).values[0, 0, 0])

@@ -57,7 +57,8 @@ def _tifffile_open(path: Path) -> Any:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        return tif.series[0].shape, json.loads(tif.imagej_metadata["scitiffmeta"])
+        meta = tif.imagej_metadata or {}
+        return tif.series[0].shape, json.loads(meta["scitiffmeta"])
 
 
 def _tifffile_plane(path: Path) -> Any:

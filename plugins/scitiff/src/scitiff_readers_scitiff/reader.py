@@ -167,6 +167,7 @@ class SciTiffReader(Reader):
                                 attrs=attrs, name=name)
         c_coord = image.coords.get("c")
         labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
+        assert labels is None or isinstance(labels, list)
         self._roles = channel_roles(labels, c) if self._options["resolve_channels"] else None
         if self._roles is None:
             self._view_image = self._raw_image
@@ -286,7 +287,7 @@ class SciTiffReader(Reader):
         if bounds_name is None or bounds_name not in coords:
             raise KeyError(f"{self._path}: coordinate {name!r} is not a bin-edge coordinate")
         bounds = coords[bounds_name]
-        edge_dim = next(d for d in bounds.dims if d in "TZCYX")
+        edge_dim = next(str(d) for d in bounds.dims if str(d) in ("T", "Z", "C", "Y", "X"))
         edges = bin_edges(bounds, edge_dim)
         dims = tuple(f"{d}_edges" if d == edge_dim else d for d in bounds.dims)
         return xr.Variable(dims, edges, attrs=dict(bounds.attrs))

@@ -101,7 +101,7 @@ def _intervals(edges: np.ndarray, axis: int) -> np.ndarray:
     moved = np.moveaxis(edges, axis, -1)
     out = np.empty((*moved.shape[:-1], moved.shape[-1] - 1), dtype=object)
     for index in np.ndindex(*moved.shape[:-1]):
-        row = moved[index]
+        row: Any = moved[index]
         if row.dtype.kind == "M":
             row = pd.to_datetime(row)
         out[index] = list(pd.IntervalIndex.from_breaks(row, closed="left"))
