@@ -217,3 +217,17 @@ def test_compressed_sub_plane_reads_decode_only_needed_tiles(tmp_path: Path, mon
         part = reader.get_image_data("YX", Y=slice(40, 60), X=slice(60, 90))
         np.testing.assert_array_equal(part, data[40:60, 60:90])
         assert len(calls) == 1 * 2  # one tile row (32..64) x two tile columns (32..64, 64..96)
+
+
+def test_plain_tiff_pyramid_levels(tmp_path: Path) -> None:
+    """A non-OME tifffile pyramid (SubIFDs) is read by the generic reader with its levels."""
+    data = np.arange(64 * 96, dtype=np.uint16).reshape(64, 96)
+    path = tmp_path / "pyr.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(data, subifds=1, tile=(32, 32), metadata=None)
+        tw.write(data[::2, ::2], subfiletype=1, tile=(32, 32))
+    with Reader(path) as reader:
+        assert reader.reader_name == "tiff"
+        assert reader.resolution_levels == (0, 1)
+        reader.set_resolution_level(1)
+        np.testing.assert_array_equal(reader.get_image_data("YX"), data[::2, ::2])

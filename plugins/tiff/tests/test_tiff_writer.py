@@ -132,3 +132,13 @@ def test_writer_streams_one_block_row_at_a_time() -> None:
 def test_unknown_writer_option_is_a_type_error(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"compression"):
         scitiff_readers.write(_array((1, 1, 1, 4, 4), (1, 1, 1, 4, 4)), tmp_path / "x.ome.tif", colour="red")
+
+
+def test_unsupported_dtype_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    from scitiff_readers.errors import MetadataError
+
+    arr = xr.DataArray(np.zeros((4, 4), np.int64), dims=("Y", "X"))
+    with pytest.raises(MetadataError, match="int64"):
+        scitiff_readers.write(arr, tmp_path / "wide.ome.tif")
+    assert list(tmp_path.iterdir()) == []
+

@@ -90,6 +90,7 @@ class PageLayout:
     tile: tuple[int, int] | None
     rowsperstrip: int
     raw: bool
+    compression: int = 1
 
     @property
     def samples(self) -> int:
@@ -137,6 +138,7 @@ def _layout_of(page: Any, file_index: int) -> PageLayout:
         tile=tile,
         rowsperstrip=max(1, min(rows, shaped[2])),
         raw=bool(raw),
+        compression=int(key.compression),
     )
 
 
@@ -261,16 +263,17 @@ class TiffPageSource(PlaneSource):
         counts = self.plane_count[planes]
         firsts = self.plane_first[planes]
         offs = self.seg_offsets[firsts]
-        # Every plane must be one contiguous run of bytes.
-        if not np.all(counts >= 1):
+        # Every plane must be one contiguous run of plane_bytes bytes (vectorised:
+        # files with thousands of pages are checked in microseconds).
+        if not np.all(counts >= 1) or len(self.seg_offsets) != int(self.plane_count.sum()):
             return None
-        for p in np.unique(planes):
-            o = self.seg_offsets[self.plane_first[p] : self.plane_first[p] + self.plane_count[p]]
-            c = self.seg_counts[self.plane_first[p] : self.plane_first[p] + self.plane_count[p]]
-            if int(c.sum()) != lay.plane_bytes or (len(o) > 1 and np.any(o[:-1] + c[:-1] != o[1:])):
-                return None
-            if len(o) > 64:  # checking every plane of a many-strip file is slow: sample
-                break
+        if not np.all(np.add.reduceat(self.seg_counts, self.plane_first) == lay.plane_bytes):
+            return None
+        follows = self.seg_offsets[:-1] + self.seg_counts[:-1] == self.seg_offsets[1:]
+        last = np.zeros(len(self.seg_offsets), dtype=bool)
+        last[self.plane_first + self.plane_count - 1] = True
+        if not np.all(follows | last[:-1]):
+            return None
         grid_offs = offs.reshape(self.grid.shape)
         base = int(grid_offs[0, 0, 0])
         strides = []
@@ -620,6 +623,9 @@ class TiffPageSource(PlaneSource):
         )
 
 
+_JPEG_LIKE = frozenset({6, 7, 33007, 34892})
+
+
 def _merge_layouts(layouts: list[PageLayout], plane_layout: list[int]) -> list[PageLayout]:
     """Collapse layouts of equal structure (tifffile loads ImageJ pages as separate keyframes)."""
     if len(layouts) <= 1:
@@ -628,7 +634,10 @@ def _merge_layouts(layouts: list[PageLayout], plane_layout: list[int]) -> list[P
     merged: list[PageLayout] = []
     remap = []
     for lay in layouts:
-        key = (lay.file, lay.shaped, lay.dtype, lay.tile, lay.rowsperstrip, lay.raw)
+        key: tuple[Any, ...] = (lay.file, lay.shaped, lay.dtype, lay.tile, lay.rowsperstrip, lay.raw,
+                                lay.compression)
+        if lay.compression in _JPEG_LIKE:
+            key += (lay.ifd_offset,)  # each page may carry its own JPEGTables
         if key not in unique:
             unique[key] = len(merged)
             merged.append(lay)

@@ -19,12 +19,14 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.errors import MetadataError
 from scitiff_readers.units import normalize_unit
 from scitiff_readers.writers import Writer
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
 _BIGTIFF_BYTES = 2**32 - 2**25  # leave room for the IFDs and the OME-XML
+_OME_TYPES = frozenset({"i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8", "c8", "c16", "b1"})
 
 
 class OmeTiffWriter(Writer):
@@ -53,6 +55,11 @@ class OmeTiffWriter(Writer):
         axes = "".join(str(d) for d in data.dims)
         shape = tuple(int(n) for n in data.shape)
         dtype = np.dtype(data.dtype)
+        if dtype.str[1:] not in _OME_TYPES:
+            raise MetadataError(
+                f"{path}: OME-TIFF cannot store {dtype} pixels (OME pixel types: int8/16/32, uint8/16/32, "
+                "float32/64, complex64/128, bool); convert first, e.g. data.astype('float32')"
+            )
         has_s = axes.endswith("S")
         samples = shape[5] if has_s else 1
         metadata = ome_metadata_from_coords(data)
