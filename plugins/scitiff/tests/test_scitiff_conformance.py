@@ -16,6 +16,7 @@ from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")
 
+from scitiff_readers_scitiff.reader import SciTiffReader  # noqa: E402
 from scitiff_readers_scitiff.samples import write_stdevs_mask_sample, write_tof_sample  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
@@ -130,3 +131,12 @@ class TestSciTiffConformance(ReaderConformance):
             if (SHARED / folder).is_dir():
                 paths += sorted(p for p in (SHARED / folder).rglob("*.tif*") if p.is_file())[:4]
         return paths
+
+    def test_relative_path_computes_on_distributed_workers(self, tmp_path: Path, dask_client: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+        path = write_tof_sample(tmp_path / "relative.tiff")
+        monkeypatch.chdir(tmp_path)
+        with SciTiffReader("relative.tiff") as reader:
+            expected = reader.data
+            np.testing.assert_array_equal(dask_client.compute(reader.dask_data).result(), expected)
+        assert path.is_file()

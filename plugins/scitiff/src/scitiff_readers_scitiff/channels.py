@@ -10,6 +10,7 @@ intensities.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,19 +61,31 @@ class ChannelSubsetSource(PixelSource):
         """The base source's token and the channel indices."""
         return f"{self.base.token}-channels{'-'.join(map(str, self.channels))}"
 
-    def _base_region(self, region: Region, channel: int) -> Region:
-        return (region[0], slice(channel, channel + 1), *region[2:])
+    def _base_slice(self, channels: slice) -> slice | None:
+        """The base channels of ``channels`` as one slice if they are consecutive."""
+        picked = self.channels[channels.start:channels.stop]
+        if picked and all(b - a == 1 for a, b in itertools.pairwise(picked)):
+            return slice(picked[0], picked[-1] + 1)
+        return None
 
     def read(self, region: Region) -> np.ndarray:
-        """Pixels of ``region`` (C indexes the selected channels)."""
+        """Pixels of ``region`` (C indexes the selected channels); zero-copy when the base allows."""
+        base = self._base_slice(region[1])
+        if base is not None:
+            return self.base.read((region[0], base, *region[2:]))
         out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
         self.read_into(out, region)
         return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
-        """Read each selected channel straight into its slice of ``out``."""
+        """Read the selected channels straight into ``out``."""
+        base = self._base_slice(region[1])
+        if base is not None:
+            self.base.read_into(out, (region[0], base, *region[2:]))
+            return
         for k, index in enumerate(range(region[1].start, region[1].stop)):
-            self.base.read_into(out[:, k:k + 1], self._base_region(region, self.channels[index]))
+            channel = self.channels[index]
+            self.base.read_into(out[:, k:k + 1], (region[0], slice(channel, channel + 1), *region[2:]))
 
     def close(self) -> None:
         """Close the base source."""

@@ -49,7 +49,8 @@ def _hyperstack_source(path: Path, shape: tuple[int, ...]) -> PixelSource:
     # The one TIFF page reader of the project lives in the TIFF plugin.
     from scitiff_readers_tiff.pages import hyperstack_source
 
-    return hyperstack_source(path, shape, page_order="TZC")
+    # Absolute, so dask workers with another working directory find the file.
+    return hyperstack_source(path.absolute(), shape, page_order="TZC")
 
 
 class SciTiffReader(Reader):
