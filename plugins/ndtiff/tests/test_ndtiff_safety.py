@@ -198,3 +198,12 @@ def test_images_of_different_sizes_in_one_scene(tmp_path: Path) -> None:
                                             ({"time": 1}, np.zeros((5, 4), np.uint16), {})])
     with NDTiffReader(path) as reader, pytest.raises(MetadataError, match="different sizes"):
         _ = reader.dims
+
+
+def test_index_without_images(dataset: Path) -> None:
+    from scitiff_readers_ndtiff import NDTiffIndexWarning
+
+    (dataset / "NDTiff.index").write_bytes(b"\x00" * 1000)  # pre-allocated, nothing written yet
+    with pytest.warns(NDTiffIndexWarning, match="0 complete image entries"), \
+            pytest.raises(CorruptFileError, match="lists no images"):
+        NDTiffReader(dataset)

@@ -98,7 +98,7 @@ def load_level(folder: Path) -> Level:
     table = parse_index(index_path)
     files: list[SharedFile] = []
     sizes: list[int] = []
-    counts = np.bincount(table.file_id, minlength=len(table.file_names)) if len(table) else []
+    counts = np.bincount(table.file_id, minlength=len(table.file_names))
     for i, name in enumerate(table.file_names):
         real = resolve_inside(folder, name, what="image file name")
         try:

@@ -116,6 +116,7 @@ class NDTiffSource(PixelSource):
         """Zero-copy view of stored image ``number`` in its file."""
         ptype = int(self.pixel_type[number])
         h, w = self.image_shape
+        shape: tuple[int, ...]
         if ptype == 2:
             dtype, shape = np.dtype(np.uint8), (h, w, 3)
         elif ptype == 0:
@@ -158,7 +159,7 @@ class NDTiffSource(PixelSource):
                                     int(self.pixel_offset[number]) + iy * row_bytes, block)
                             else:
                                 image = self._image(number)[iy:iy + ny, ix:ix + nx]
-                                block[...] = image[(..., *extra)] if extra else image
+                                block[...] = image[..., extra[0]] if extra else image
 
     def _direct(self, number: int, block: np.ndarray) -> bool:
         """Whether image ``number`` can be read byte for byte into ``block``."""
