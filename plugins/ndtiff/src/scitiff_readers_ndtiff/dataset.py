@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,29 +55,41 @@ class Level:
     token: str
 
     def image_metadata(self, number: int) -> dict[str, Any]:
-        """The per-image JSON metadata (TIFF tag 51123) of image ``number``.
+        """The per-image JSON metadata (TIFF tag 51123) of image ``number``."""
+        return self.image_metadata_many([number])[0]
 
-        Metadata is read through a short-lived descriptor, not the shared one used
-        for pixels, so reading metadata (for example while a pickled reader is
-        restored somewhere) never leaves a file open.
+    def image_metadata_many(self, numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Per-image metadata of several images, opening each file once.
+
+        Metadata is read through short-lived descriptors, not the shared ones used for
+        pixels, so reading metadata (for example while a pickled reader is restored
+        somewhere) never leaves a file open.
         """
         t = self.table
-        path = self.files[int(t.file_id[number])].path
-        offset, length = int(t.metadata_offset[number]), int(t.metadata_length[number])
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            raw = os.pread(fd, length, offset)
-        finally:
-            os.close(fd)
-        if len(raw) != length:
-            raise CorruptFileError(f"{path}: the metadata of image {t.axes[number]} is truncated")
-        try:
-            value = json.loads(raw.decode("utf-8")) if raw else {}
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CorruptFileError(
-                f"{path}: the metadata of image {t.axes[number]} is not valid JSON: {exc}"
-            ) from exc
-        return value if isinstance(value, dict) else {"value": value}
+        out: list[dict[str, Any]] = [{} for _ in numbers]
+        by_file: dict[int, list[int]] = {}
+        for i, n in enumerate(numbers):
+            by_file.setdefault(int(t.file_id[n]), []).append(i)
+        for file_id, where in by_file.items():
+            path = self.files[file_id].path
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                for i in where:
+                    n = numbers[i]
+                    offset, length = int(t.metadata_offset[n]), int(t.metadata_length[n])
+                    raw = os.pread(fd, length, offset)
+                    if len(raw) != length:
+                        raise CorruptFileError(f"{path}: the metadata of image {t.axes[n]} is truncated")
+                    try:
+                        value = json.loads(raw.decode("utf-8")) if raw else {}
+                    except (UnicodeDecodeError, ValueError) as exc:
+                        raise CorruptFileError(
+                            f"{path}: the metadata of image {t.axes[n]} is not valid JSON: {exc}"
+                        ) from exc
+                    out[i] = value if isinstance(value, dict) else {"value": value}
+            finally:
+                os.close(fd)
+        return out
 
     def close(self) -> None:
         """Close every file of this level (they re-open on the next read)."""

@@ -380,9 +380,12 @@ class NDTiffReader(Reader):
                 first[v] = n
         if len(first) != count:
             return None
+        try:
+            metadata = level.image_metadata_many([first[v] for v in range(count)])
+        except (CorruptFileError, OSError):
+            return None
         out = []
-        for v in range(count):
-            md = self._safe_metadata(level, first[v])
+        for md in metadata:
             value = next((_number(md[k]) for k in keys if k in md and _number(md[k]) is not None), None)
             if value is None:
                 return None
@@ -425,7 +428,7 @@ class NDTiffReader(Reader):
                 coords["Z"] = coordinate("Z", raw * z_step, _UNITS_UM)
             else:
                 pos = self._per_value_metadata(numbers0, index0[:, 2], len(z_values),
-                                               ("ZPosition_um_Intended", "ZPosition_um"), level0)
+                                               ("ZPosition_um_Intended", "ZPositionUm", "ZPosition_um"), level0)
                 coords["Z"] = coordinate("Z", pos, _UNITS_UM) if pos is not None else coordinate("Z", z_values)
         # T: index x interval, else the per-image elapsed time.
         t_values = self._values.get("time")
