@@ -490,3 +490,22 @@ def test_big_endian_dataset(tmp_path: Path) -> None:
         assert r.dtype == np.uint16
         np.testing.assert_array_equal(r.data, expected)
         np.testing.assert_array_equal(r.dask_data.compute(), expected)
+
+
+def test_unusual_axis_values_and_partially_missing_axes_never_fail(tmp_path: Path) -> None:
+    path = write_sample(tmp_path, "odd", times=3)
+    entries = read_index(path / "NDTiff.index")
+    odd = [
+        ({"time": 0, "channel": 0, "z": 0, "angle": 1.5}, entries[0][1], entries[0][2]),
+        ({"time": 1, "channel": 0, "z": 0, "angle": True}, entries[1][1], entries[1][2]),
+        ({"time": 2, "z": 0}, entries[2][1], entries[2][2]),  # no channel, no angle
+    ]
+    write_index(path / "NDTiff.index", odd)
+    with NDTiffReader(path) as r:
+        assert r.scenes == ("angle=None", "angle=1.5", "angle=true")
+        assert r.channel_names == ["(none)", "0"]  # per-image "Channel" of write_sample
+        r.set_scene("angle=None")
+        np.testing.assert_array_equal(r.get_image_data("YX", T=2, C=0), sample_image(2, 0, 0, 32, 32))
+        assert not r.get_image_data("YX", T=2, C=1).any()
+        r.set_scene("angle=true")
+        np.testing.assert_array_equal(r.get_image_data("YX", T=1, C=1), sample_image(1, 0, 0, 32, 32))

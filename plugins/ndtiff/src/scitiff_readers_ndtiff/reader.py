@@ -246,7 +246,8 @@ class NDTiffReader(Reader):
         if values is None:
             names = ["C0"]
         else:
-            names = [str(v) if isinstance(v, str) else "" for v in values]
+            # Images without a channel axis (next to images with one) form their own channel.
+            names = [v if isinstance(v, str) else "(none)" for v in values]
             ch_names = self._header.summary.get("ChNames")
             level0 = self._level_data(0)
             for i, v in enumerate(values):
