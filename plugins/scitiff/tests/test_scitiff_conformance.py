@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
+import xarray as xr
 
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
@@ -18,6 +19,7 @@ scitiff = pytest.importorskip("scitiff")
 
 from scitiff_readers_scitiff.reader import SciTiffReader  # noqa: E402
 from scitiff_readers_scitiff.samples import write_stdevs_mask_sample, write_tof_sample  # noqa: E402
+from scitiff_readers_scitiff.writer import SciTiffInt16Warning, save_scitiff  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 SHARED_SCITIFF = sorted((SHARED / "scitiff").glob("*.tiff")) if (SHARED / "scitiff").is_dir() else []
@@ -68,7 +70,7 @@ def _broken_json_file(folder: Path) -> Path:
 # The fallback sample warns on every open, by design.
 pytestmark = pytest.mark.filterwarnings("ignore::scitiff_readers_scitiff.reader.SciTiffFallbackWarning")
 
-CASES = ["tof", "tof-no-edges", "stdevs-mask", "stdevs-mask-raw", "fallback",
+CASES = ["tof", "tof-no-edges", "stdevs-mask", "stdevs-mask-raw", "fallback", "int16",
          *[f"shared:{p.name}" for p in SHARED_SCITIFF]]
 
 
@@ -96,6 +98,17 @@ class TestSciTiffConformance(ReaderConformance):
             raw = name.endswith("raw")
             return SampleCase(path, reference_expected(path, resolve=not raw),
                               options={"resolve_channels": False} if raw else {}, id=name)
+        if name == "int16":
+            # scipp has no int16, so scitiff.save_scitiff cannot write one: our writer does,
+            # and tifffile is the pixel reference.
+            data = xr.DataArray((np.arange(3 * 2 * 6 * 7) % 300 - 150).astype(np.int16).reshape(3, 2, 6, 7),
+                                dims=("t", "z", "y", "x"),
+                                coords={"z": ("z", [0.5, 1.0], {"units": "mm"})}, attrs={"units": "counts"})
+            with pytest.warns(SciTiffInt16Warning):
+                path = save_scitiff(data, tmp_path / "int16.tiff")
+            ref = tifffile.imread(path, squeeze=False).reshape(3, 2, 1, 6, 7).transpose(0, 2, 1, 3, 4)
+            return SampleCase(path, Expected(shape=ref.shape, dtype="int16", reference=ref, channel_names=["C0"],
+                                             coords={"Z": ([0.5, 1.0], "mm")}), id=name)
         path = _broken_json_file(tmp_path)
         ref = tifffile.imread(path, squeeze=False).reshape(2, 3, 1, 4, 5).transpose(0, 2, 1, 3, 4)
         return SampleCase(path, Expected(shape=ref.shape, dtype=ref.dtype, reference=ref, coords={}),

@@ -138,7 +138,6 @@ class SciTiffReader(Reader):
         self._build()
 
     def _build(self) -> None:
-        import numpy as np
 
         from .channels import ChannelSubsetSource, channel_roles
         from .xcoords import metadata_coords
@@ -146,14 +145,7 @@ class SciTiffReader(Reader):
         self._coord_sources: dict[str, str] = {}
         self._mask_names: dict[str, str] = {}
         if self._model is None:
-            t, z, c, y, x = _imagej_sizes(self._imagej, self._ifd, self._path)
-            dtype = self._ifd.numpy_dtype
-            self._raw_source = _hyperstack_source(self._path, (t, c, z, y, x))
-            if dtype is not None and self._raw_source.dtype != np.dtype(dtype):
-                raise CorruptFileError(f"{self._path}: page dtype mismatch in the TIFF structure")
-            self._raw_image = Image(source=self._raw_source, attrs={})
-            self._view_image = self._raw_image
-            self._roles = None
+            self._fallback_image()
             return
         image = self._model.image
         t, z, c, y, x = image.data.shape
@@ -178,6 +170,27 @@ class SciTiffReader(Reader):
         self._view_image = Image(source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords,
                                  attrs=attrs, name=name)
 
+    def _fallback_image(self) -> None:
+        """Read the file as the TIFF plugin's plain ImageJ reader does (its coordinates too)."""
+        import numpy as np
+
+        self._roles = None
+        self._fallback_reader: Reader | None = None
+        try:
+            from scitiff_readers_tiff.plain import TiffReader
+
+            self._fallback_reader = TiffReader(self._path.absolute())
+            image = self._fallback_reader.image(0, 0)
+            self._raw_source = image.source
+        except ImportError:  # an older TIFF plugin without the reader: pixels only
+            t, z, c, y, x = _imagej_sizes(self._imagej, self._ifd, self._path)
+            self._raw_source = _hyperstack_source(self._path, (t, c, z, y, x))
+            dtype = self._ifd.numpy_dtype
+            if dtype is not None and self._raw_source.dtype != np.dtype(dtype):
+                raise CorruptFileError(f"{self._path}: page dtype mismatch in the TIFF structure") from None
+            image = Image(source=self._raw_source)
+        self._raw_image = self._view_image = image
+
     def _scene_names(self) -> Sequence[str]:
         return ("Image:0",)
 
@@ -186,6 +199,9 @@ class SciTiffReader(Reader):
 
     def _close(self) -> None:
         self._raw_source.close()
+        fallback = getattr(self, "_fallback_reader", None)
+        if fallback is not None:
+            fallback.close()
 
     # ----------------------------------------------------------------- metadata
     @property
