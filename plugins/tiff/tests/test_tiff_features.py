@@ -231,3 +231,42 @@ def test_plain_tiff_pyramid_levels(tmp_path: Path) -> None:
         assert reader.resolution_levels == (0, 1)
         reader.set_resolution_level(1)
         np.testing.assert_array_equal(reader.get_image_data("YX"), data[::2, ::2])
+
+
+def test_single_file_ome_opens_from_the_xml_and_looks_pages_up_lazily(tmp_path: Path) -> None:
+    from scitiff_readers_tiff.fastome import LazyPageSource
+
+    path = tmp_path / "lazy.ome.tif"
+    data = np.arange(50 * 8 * 6, dtype=np.uint16).reshape(50, 8, 6)
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZYX"})
+    with Reader(path) as reader:
+        source = reader.image().source
+        assert isinstance(source, LazyPageSource)
+        assert not source.resolved.any(), "opening must not read every IFD"
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=37), data[37])
+        assert source.resolved.sum() == 1
+        clone = pickle.loads(pickle.dumps(source))  # a worker looks pages up itself
+        np.testing.assert_array_equal(clone.read_plane(0, 0, 12, slice(0, 8), slice(0, 6)), data[12])
+        clone.close()
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), data)
+        assert source.resolved.all() and source.is_strided
+
+
+def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
+    """Planes stored out of order, mapped by TiffData FirstC/FirstZ/IFD: same pixels as tifffile."""
+    path = tmp_path / "shuffled.ome.tif"
+    pages = np.stack([np.full((4, 5), v, np.uint8) for v in (11, 22, 33, 44)])
+    blocks = [(0, 1, 1), (1, 0, 0), (2, 1, 0), (3, 0, 1)]  # (IFD, FirstZ, FirstC)
+    tiffdata = "".join(f'<TiffData IFD="{i}" FirstZ="{z}" FirstC="{c}" PlaneCount="1"/>' for i, z, c in blocks)
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0" Name="s"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="5" '
+        'SizeY="4" SizeZ="2" SizeC="2" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f'<Channel ID="Channel:0:1" SamplesPerPixel="1"/>{tiffdata}</Pixels></Image></OME>'
+    )
+    tifffile.imwrite(path, pages, description=xml, metadata=None, photometric="minisblack")
+    with Reader(path) as reader:
+        got = reader.get_image_data("CZYX")
+    reference = tifffile.imread(path)  # tifffile's OME series: axes 'CZYX'
+    np.testing.assert_array_equal(got, reference)
+    assert got[1, 1, 0, 0] == 11 and got[0, 0, 0, 0] == 22 and got[0, 1, 0, 0] == 33 and got[1, 0, 0, 0] == 44

@@ -75,6 +75,8 @@ class OmeTiffReader(Reader):
             self._xml: str = xml
             infos = parse_ome_xml(xml, str(self._path))
             self._check_referenced_files(infos or [])
+            if self._open_fast(tif, infos):
+                return
             all_series = list(tif.series)
             ome_series = [s for s in all_series if s.kind == "ome"]
             if not ome_series:
@@ -107,9 +109,27 @@ class OmeTiffReader(Reader):
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                 self._sources.append(levels)
-            self._names = self._scene_labels(ome_series)
+            self._names = self._scene_labels([s.name for s in ome_series])
         finally:
             tif.close()
+
+    def _open_fast(self, tif: Any, infos: list[OmeImageInfo] | None) -> bool:
+        """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
+        from .fastome import LazyPageSource, plan_images
+        from .pages import tiff_token
+
+        if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
+            return False
+        plans = plan_images(tif, infos, self._path)
+        if plans is None:
+            return False
+        self._infos = list(infos)
+        self._errors = {}
+        self._sources = [
+            [LazyPageSource(self._path, plan, tiff_token(self._path, "ome", i, 0))] for i, plan in enumerate(plans)
+        ]
+        self._names = self._scene_labels([None] * len(plans))
+        return True
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
@@ -139,11 +159,13 @@ class OmeTiffReader(Reader):
             out.append(match)
         return out
 
-    def _scene_labels(self, series: Sequence[Any]) -> list[str]:
+    def _scene_labels(self, series_names: Sequence[str | None]) -> list[str]:
         names = []
-        for i, s in enumerate(series):
+        for i, series_name in enumerate(series_names):
             info = self._infos[i]
-            names.append((info.name if info and info.name else None) or (info.id if info else s.name) or f"Image:{i}")
+            names.append(
+                (info.name if info and info.name else None) or (info.id if info else series_name) or f"Image:{i}"
+            )
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             names = [

@@ -53,6 +53,8 @@ class OmeImageInfo:
     channel_samples: list[int] = field(default_factory=list)
     planes: list[OmePlane] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: ``TiffData`` blocks: their attributes plus ``"FileName"`` of the first UUID.
+    tiff_data: list[dict[str, str]] = field(default_factory=list)
 
 
 def _local(tag: str) -> str:
@@ -145,10 +147,14 @@ def parse_ome_xml(xml: str, where: str) -> list[OmeImageInfo] | None:
                     plane.position[d] = (value, pl.get(f"Position{d}Unit"))
             info.planes.append(plane)
         for td in _children(px, "TiffData"):
+            block = dict(td.attrib)
             for uuid in _children(td, "UUID"):
                 name = uuid.get("FileName")
                 if name and name not in info.files:
                     info.files.append(name)
+                if "FileName" not in block:
+                    block["FileName"] = name or ""
+            info.tiff_data.append(block)
         images.append(info)
     if problems:
         warnings.warn(
