@@ -25,7 +25,8 @@ from scitiff_readers.reader import Reader
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
 from .dataset import DatasetFile, Level, load_level
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
-from .source import Mosaic, NDTiffSource
+from .mosaic import Grid, single_image, stitched
+from .source import NDTiffSource
 
 __all__ = ["NDTiffReader"]
 
@@ -268,8 +269,12 @@ class NDTiffReader(Reader):
         return names
 
     # ------------------------------------------------------------------ images
-    def _grid(self, scene: int, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Mosaic, tuple[int, int]]:
-        """Per image of the scene: plane indices ``(t, c, z, row, col)``; the mosaic; image shape."""
+    def _grid(self, scene: int, level: int) -> tuple[np.ndarray, np.ndarray, Grid, tuple[int, int]]:
+        """Image numbers of the scene, their plane indices, the tile layout and the image shape.
+
+        Plane indices are ``(t, c, z, tile row, tile column)`` per image, -1 where an
+        image has no place in this scene / level.
+        """
         lvl = self._level_data(level)
         table = lvl.table
         numbers = self._numbers(scene, level)
@@ -290,51 +295,31 @@ class NDTiffReader(Reader):
         index = self._level_index(level)[0][numbers]
         if not (self._stitch and self._tiles):
             index[:, 3:] = 0
-            return numbers, index, np.array([1, 1]), Mosaic(h, w, height=h, width=w), (h, w)
+            return numbers, index, single_image(h, w), (h, w)
         level0 = self._level_data(0).table
         rows0 = [v for v in self._values["row"] if type(v) is int]
         cols0 = [v for v in self._values["column"] if type(v) is int]
         if not rows0 or not cols0:
             raise MetadataError(f"{self._path}: stitching needs integer row and column axes")
-        r0, r1, c0, c1 = min(rows0), max(rows0), min(cols0), max(cols0)
-        h0, w0 = int(level0.height[0]), int(level0.width[0])
-        ovy, ovx = self._overlap
-        cell_h0, cell_w0 = h0 - ovy, w0 - ovx
-        if cell_h0 <= 0 or cell_w0 <= 0:
+        tile0 = (int(level0.height[0]), int(level0.width[0]))
+        if min(tile0[0] - self._overlap[0], tile0[1] - self._overlap[1]) <= 0:
             raise MetadataError(f"{self._path}: the tile overlap {self._overlap} is not smaller than the tiles")
-        if level == 0:
-            mosaic = Mosaic(cell_h0, cell_w0, ovy // 2, ovx // 2, 0, 0,
-                            (r1 - r0 + 1) * cell_h0, (c1 - c0 + 1) * cell_w0)
-            first_row, first_col, n_rows, n_cols = r0, c0, r1 - r0 + 1, c1 - c0 + 1
-        else:
-            # Downsampled tiles have no overlap and keep the tile size; the level's
-            # field of view is the full-resolution mosaic's, scaled by 2**level.
-            f = 2 ** level
-            ext = np.array([[r0 * cell_h0, c0 * cell_w0], [(r1 + 1) * cell_h0, (c1 + 1) * cell_w0]])
-            e_min = np.trunc(ext[0] / f).astype(np.int64)
-            e_max = np.trunc(ext[1] / f).astype(np.int64)
-            cell = np.array([h, w])
-            t_min = e_min // cell
-            t_max = (np.maximum(e_max, e_min + 1) - 1) // cell
-            first_row, first_col = int(t_min[0]), int(t_min[1])
-            n_rows, n_cols = int(t_max[0] - t_min[0] + 1), int(t_max[1] - t_min[1] + 1)
-            off = e_min - t_min * cell
-            size = np.maximum(e_max - e_min, 1)
-            mosaic = Mosaic(h, w, 0, 0, int(off[0]), int(off[1]), int(size[0]), int(size[1]))
+        grid = stitched(level, (min(rows0), max(rows0)), (min(cols0), max(cols0)), tile0, self._overlap, (h, w))
+        first_row, first_col, n_rows, n_cols = grid.first_row, grid.first_column, grid.rows, grid.columns
         tiled = (index[:, 3] != _NO_TILE) & (index[:, 4] != _NO_TILE)
         tr = np.where(tiled, index[:, 3] - first_row, -1)
         tc = np.where(tiled, index[:, 4] - first_col, -1)
         inside = (tr >= 0) & (tr < n_rows) & (tc >= 0) & (tc < n_cols)
         index[:, 3] = np.where(inside, tr, -1)
         index[:, 4] = np.where(inside, tc, -1)
-        return numbers, index, np.array([n_rows, n_cols]), mosaic, (h, w)
+        return numbers, index, grid, (h, w)
 
     def _image(self, scene: int, level: int) -> Image:
         lvl = self._level_data(level)
         table = lvl.table
-        numbers, index, grid, mosaic, (h, w) = self._grid(scene, level)
+        numbers, index, grid, (h, w) = self._grid(scene, level)
         sizes = [len(self._values.get(a, [None])) for a in ("time", "channel", "z")]
-        planes = np.full((*sizes, int(grid[0]), int(grid[1])), -1, dtype=np.int32)
+        planes = np.full((*sizes, grid.rows, grid.columns), -1, dtype=np.int32)
         keep = np.all(index >= 0, axis=1)
         local = np.arange(len(numbers), dtype=np.int32)
         ti, ci, zi, ri, cc = index[keep].T
@@ -350,9 +335,9 @@ class NDTiffReader(Reader):
         token = f"ndtiff:{lvl.token}:s{scene}:l{level}:stitch{int(self._stitch)}"
         source = NDTiffSource(
             lvl.files, table.file_id[numbers], table.pixel_offset[numbers], table.pixel_type[numbers],
-            planes, (h, w), mosaic, rgb, self._header.byteorder, token,
+            planes, (h, w), grid.mosaic, rgb, self._header.byteorder, token,
         )
-        coords, pps = self._coords(scene, level, numbers, index, source)
+        coords, pps = self._coords(scene, level, numbers, index, grid, source)
         bits = sorted({int(b) for b in table.pixel_type[numbers]})
         from .index import PIXEL_TYPES
 
@@ -393,7 +378,7 @@ class NDTiffReader(Reader):
             out.append(value)
         return out
 
-    def _coords(self, scene: int, level: int, numbers: np.ndarray, index: np.ndarray,
+    def _coords(self, scene: int, level: int, numbers: np.ndarray, index: np.ndarray, grid: Grid,
                 source: NDTiffSource) -> tuple[dict[str, Any], PhysicalPixelSizes]:
         summary = self._header.summary
         coords: dict[str, Any] = {}
@@ -401,22 +386,15 @@ class NDTiffReader(Reader):
         numbers0 = self._numbers(scene, 0)
         index0 = index if level == 0 else self._grid(scene, 0)[1]
         shape = source.shape
-        # Y / X: pixel size times the downsampling factor; downsampled pixels are
-        # centred on the full-resolution pixels they average.
+        # Y / X: pixel size times the downsampling factor.
         size = self._pixel_size()
         f = 2 ** level
         y_step = x_step = None
         if size is not None:
             y_step = x_step = size * f
-            origin_y = origin_x = (f - 1) / 2 * size
-            if self._stitch and self._tiles and level > 0:
-                # The level's first pixel starts at a truncated multiple of f
-                # full-resolution pixels from the mosaic's origin (see _grid).
-                first = self._grid(scene, 0)[3]
-                start_y = min(v for v in self._values["row"] if type(v) is int) * first.cell_h
-                start_x = min(v for v in self._values["column"] if type(v) is int) * first.cell_w
-                origin_y += (math.trunc(start_y / f) * f - start_y) * size
-                origin_x += (math.trunc(start_x / f) * f - start_x) * size
+            # Downsampled pixels are centred on the full-resolution pixels they average.
+            origin_y = (grid.origin_y + (f - 1) / 2) * size
+            origin_x = (grid.origin_x + (f - 1) / 2) * size
             coords["Y"] = coordinate("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
             coords["X"] = coordinate("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
         # Z: index x z-step, else the per-image intended / actual Z position.

@@ -10,7 +10,6 @@ the caller's array: one copy, no temporaries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,43 +17,9 @@ import numpy as np
 from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PixelSource, Region
 
-__all__ = ["Mosaic", "NDTiffSource"]
+from .mosaic import Mosaic, spans
 
-
-@dataclass(frozen=True)
-class Mosaic:
-    """How the tiles of one plane are laid out.
-
-    Output pixel ``y`` lies in tile row ``(offset_y + y) // cell_h`` at image row
-    ``crop_y + (offset_y + y) % cell_h`` (likewise for x). A single whole image is
-    ``cell = image size``, ``crop = offset = 0``.
-    """
-
-    cell_h: int
-    cell_w: int
-    crop_y: int = 0
-    crop_x: int = 0
-    offset_y: int = 0
-    offset_x: int = 0
-    height: int = 0
-    width: int = 0
-
-
-def _spans(start: int, stop: int, offset: int, cell: int, crop: int, count: int) -> list[tuple[int, int, int, int]]:
-    """``(tile, image_start, out_start, length)`` for output range ``start:stop``."""
-    out = []
-    g = offset + start
-    end = offset + stop
-    while g < end:
-        tile = g // cell
-        within = g - tile * cell
-        length = min(end, (tile + 1) * cell) - g
-        if 0 <= tile < count:
-            out.append((tile, crop + within, g - offset - start, length))
-        else:
-            out.append((-1, 0, g - offset - start, length))
-        g += length
-    return out
+__all__ = ["NDTiffSource"]
 
 
 class NDTiffSource(PixelSource):
@@ -137,8 +102,8 @@ class NDTiffSource(PixelSource):
         extra: tuple[slice, ...] = tuple(region[5:])
         m = self.mosaic
         n_rows, n_cols = self.planes.shape[3:5]
-        row_spans = _spans(ys.start, ys.stop, m.offset_y, m.cell_h, m.crop_y, n_rows)
-        col_spans = _spans(xs.start, xs.stop, m.offset_x, m.cell_w, m.crop_x, n_cols)
+        row_spans = spans(ys.start, ys.stop, m.offset_y, m.cell_h, m.crop_y, n_rows)
+        col_spans = spans(xs.start, xs.stop, m.offset_x, m.cell_w, m.crop_x, n_cols)
         full_s = not extra or (extra[0].start == 0 and extra[0].stop == 3)
         for i, t in enumerate(range(rt.start, rt.stop)):
             for j, c in enumerate(range(rc.start, rc.stop)):
