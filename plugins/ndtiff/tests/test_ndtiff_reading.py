@@ -509,3 +509,25 @@ def test_unusual_axis_values_and_partially_missing_axes_never_fail(tmp_path: Pat
         assert not r.get_image_data("YX", T=2, C=1).any()
         r.set_scene("angle=true")
         np.testing.assert_array_equal(r.get_image_data("YX", T=1, C=1), sample_image(1, 0, 0, 32, 32))
+
+
+@pytest.mark.parametrize("rows", [(-3, 2), (11, 13), (-7, -5)])
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tuple[int, int], level: int) -> None:
+    from scitiff_readers_ndtiff.mosaic import stitched
+
+    tile0, overlap, tile = (32, 40), (2, 4), (30, 36)
+    grid = stitched(level, rows, rows, tile0, overlap, tile)
+    f = 2 ** level
+    for lo, hi, cell0, cell, first, count, offset, size, origin in (
+        (*rows, tile0[0] - overlap[0], tile[0], grid.first_row, grid.rows, grid.mosaic.offset_y,
+         grid.mosaic.height, grid.origin_y),
+        (*rows, tile0[1] - overlap[1], tile[1], grid.first_column, grid.columns, grid.mosaic.offset_x,
+         grid.mosaic.width, grid.origin_x),
+    ):
+        start, stop = int(np.trunc(lo * cell0 / f)), int(np.trunc((hi + 1) * cell0 / f))
+        assert size == stop - start
+        assert 0 <= offset < cell
+        assert first * cell + offset == start  # output pixel 0 is level pixel `start`
+        assert (first + count) * cell >= stop > (first + count - 1) * cell
+        assert origin == start * f - lo * cell0 and abs(origin) < f
