@@ -215,3 +215,35 @@ def test_writer_registration_and_priority() -> None:
     info = list_writers()["scitiff"]
     assert info.cls is SciTiffWriter and info.origin == "entry point"
     assert SciTiffWriter.priority < 0  # .tif/.tiff default to the other TIFF writers; use format="scitiff"
+
+
+def test_selected_bins_keep_edges_or_fall_back_to_centres(tmp_path: Path) -> None:
+    from scitiff_readers import ScitiffReadersWarning
+
+    original = write_tof_sample(tmp_path / "tof.tiff")
+    edges = _load(original).coords["t"].values
+    with Reader(original) as r:
+        view = r.xarray_dask_data
+        save_scitiff(view.isel(T=slice(1, 4)), tmp_path / "adjacent.tiff")
+        np.testing.assert_array_equal(_load(tmp_path / "adjacent.tiff").coords["t"].values, edges[1:5])
+        with pytest.warns(ScitiffReadersWarning, match="not adjacent"):
+            save_scitiff(view.isel(T=[0, 2]), tmp_path / "gaps.tiff")
+        t = _load(tmp_path / "gaps.tiff").coords["t"]
+        np.testing.assert_allclose(t.values, view["T"].values[[0, 2]])
+        assert t.unit == "µs"
+
+
+def test_datetime_bin_edges_keep_their_resolution(tmp_path: Path) -> None:
+    stamps = np.array(["2025-01-01T00:00:00", "2025-01-01T00:00:10", "2025-01-01T00:00:30"], "datetime64[s]")
+    image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[2, 2, 3], dtype="float32"),
+                         coords={"t": sc.datetimes(dims=["t"], values=stamps, unit="s")})
+    path = tmp_path / "dt-edges.tiff"
+    scitiff.save_scitiff(image, path)
+    with Reader(path) as r:
+        t = r.coords["T"]
+        assert t.dtype == np.dtype("datetime64[s]")
+        np.testing.assert_array_equal(t.values, np.array(["2025-01-01T00:00:05", "2025-01-01T00:00:20"],
+                                                          "datetime64[s]"))
+        np.testing.assert_array_equal(r.bin_edges("T").values.astype("datetime64[s]"), stamps)
+        r.save(tmp_path / "copy.tiff")
+    assert sc.identical(_load(tmp_path / "copy.tiff").coords["t"], _load(path).coords["t"])

@@ -218,9 +218,17 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
             edge_dim = next((d for d in bvar.dims if d in sizes), None)
             if edge_dim is None:
                 raise ValueError(f"bounds coordinate {bounds!r} has no image dim")
-            edges = bin_edges(bvar, edge_dim)
             attrs = {k: v for k, v in var.attrs.items() if k != "bounds"}
-            var = xr.Variable(bvar.dims, edges, attrs=attrs)
+            try:
+                edges = bin_edges(bvar, edge_dim)
+            except ValueError as exc:
+                warnings.warn(f"coordinate {name!r}: {exc}; writing the bin centres instead of edges",
+                              ScitiffReadersWarning, stacklevel=5)
+                var = xr.Variable(var.dims, var.values, attrs=attrs)
+            else:
+                if var.dtype.kind == "M":
+                    edges = edges.astype(var.dtype)  # keep the resolution (Timestamps are ns)
+                var = xr.Variable(bvar.dims, edges, attrs=attrs)
         coords[out_name] = _variable(var, name)
     for name, entry in list(coords.items()) + list(masks.items()):
         for d, _n in zip(entry["dims"], entry["shape"], strict=True):

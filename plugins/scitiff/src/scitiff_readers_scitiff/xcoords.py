@@ -109,14 +109,22 @@ def _intervals(edges: np.ndarray, axis: int) -> np.ndarray:
 
 
 def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
-    """The N + 1 edges of a ``<name>_bounds`` coordinate (intervals) along ``dim``."""
+    """The N + 1 edges of a ``<name>_bounds`` coordinate (intervals) along ``dim``.
+
+    Raises
+    ------
+    ValueError
+        If the bins are not adjacent (e.g. after selecting every other bin).
+    """
     values = np.asarray(bounds.values)
     axis = list(bounds.dims).index(dim)
     moved = np.moveaxis(values, axis, -1)
     sample = moved.reshape(-1)[0]
     left = np.vectorize(lambda iv: iv.left, otypes=[object])(moved)
-    right = np.vectorize(lambda iv: iv.right, otypes=[object])(moved[..., -1:])
-    edges = np.concatenate([left, right], axis=-1)
+    right = np.vectorize(lambda iv: iv.right, otypes=[object])(moved)
+    if moved.shape[-1] > 1 and not np.all(right[..., :-1] == left[..., 1:]):
+        raise ValueError(f"the bins along {dim} are not adjacent; they have no common edges")
+    edges = np.concatenate([left, right[..., -1:]], axis=-1)
     if hasattr(sample.left, "to_datetime64"):
         edges = np.vectorize(lambda v: v.to_datetime64(), otypes=["datetime64[ns]"])(edges)
     else:
