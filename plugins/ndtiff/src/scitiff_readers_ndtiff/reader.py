@@ -24,6 +24,7 @@ from scitiff_readers.reader import Reader
 
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
 from .dataset import DatasetFile, Level, load_level
+from .index import PIXEL_TYPES
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
 from .mosaic import Grid, single_image, stitched
 from .source import NDTiffSource
@@ -339,8 +340,6 @@ class NDTiffReader(Reader):
         )
         coords, pps = self._coords(scene, level, numbers, index, grid, source)
         bits = sorted({int(b) for b in table.pixel_type[numbers]})
-        from .index import PIXEL_TYPES
-
         attrs = {
             "ndtiff_version": self._header.version,
             "bits_per_sample": max(PIXEL_TYPES[b][1] for b in bits) if bits else None,
