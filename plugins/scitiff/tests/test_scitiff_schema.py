@@ -183,6 +183,9 @@ BAD_DOCS = {
     "mask-edges": (lambda d: d["image"]["masks"].update(
         m={"unit": None, "dtype": "bool", "dims": ["t"], "shape": [5], "values": [0.0] * 5}),
         "$.image.masks.m.shape"),
+    "string-edges": (lambda d: d["image"]["coords"].update(
+        z={"unit": None, "dtype": "string", "dims": ["z"], "shape": [3], "values": ["a", "b", "c"]}),
+        "$.image.coords.z.shape"),
     "data-shape-vs-pages": (lambda d: d["image"]["data"].update(shape=[4, 2, 1, 3, 6]), "$.image.data.shape"),
     "planes-vs-pages": (lambda d: d["image"]["data"].update(shape=[2, 2, 1, 3, 5]), "$.image.data.shape"),
     "dtype-vs-pages": (lambda d: d["image"]["data"].update(dtype="int16"), "$.image.data.dtype"),

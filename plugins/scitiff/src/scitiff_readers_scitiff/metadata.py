@@ -217,6 +217,9 @@ def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata, ifd
                 want = ", ".join(f"{d}: {sizes[d]}" for d in var.dims)
                 problems.append((where + ".shape", f"shape {list(var.shape)} does not fit the image sizes "
                                  f"({want}{'' if group == 'masks' else '; bin edges may have one more'})"))
+            elif edges and var.dtype in ("string", "bool"):
+                problems.append((where + ".shape", f"{var.dtype} values cannot be bin edges (shape "
+                                 f"{list(var.shape)}, image {', '.join(f'{d}: {sizes[d]}' for d in var.dims)})"))
             values = var.values
             flat = values if isinstance(values, list) else [values]
             if var.dtype != "string" and var.dtype != "datetime64" and any(isinstance(v, str) for v in flat):
