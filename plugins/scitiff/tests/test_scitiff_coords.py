@@ -230,3 +230,25 @@ def test_truncated_file_raises_corrupt_on_read(tof: Path, tmp_path: Path) -> Non
         with pytest.raises(CorruptFileError, match="truncated"):
             r.get_image_data("YX", T=5)
         np.testing.assert_array_equal(r.get_image_data("YX", T=0), _ref(tof, squeeze=False).values[0, 0, 0])
+
+
+def test_cf_dataset_round_trips_through_netcdf(tof: Path, tmp_path: Path) -> None:
+    import xarray as xr
+
+    ref = _ref(tof, squeeze=False)
+    with Reader(tof) as r:
+        ds = r.to_cf_dataset()
+        assert list(ds.data_vars) == ["image"]
+        bounds = ds.coords["T_bounds"]
+        assert bounds.dims == ("T", "bnds") and bounds.attrs == {"units": "µs"}
+        edges = ref.coords["t"].values
+        np.testing.assert_array_equal(bounds.values[:, 0], edges[:-1])
+        np.testing.assert_array_equal(bounds.values[:, 1], edges[1:])
+        assert ds["T"].attrs["bounds"] == "T_bounds"
+        target = tmp_path / "tof.nc"
+        ds.drop_vars(["pixel-id", "C"]).to_netcdf(target, engine="scipy")  # netCDF3: no int64 / strings
+        back = xr.open_dataset(target, engine="scipy")
+        np.testing.assert_allclose(back["image"].values, r.data)
+        assert back["start_time"].values == np.datetime64("2025-03-04T05:06:07")
+        np.testing.assert_array_equal(back["T_bounds"].values, bounds.values)
+        back.close()

@@ -328,6 +328,41 @@ class SciTiffReader(Reader):
                 options.setdefault("extra", self._model.extra)
         return write(data, path, **options)
 
+    def to_cf_dataset(self, name: str | None = None) -> xr.Dataset:
+        """The lazy view as an ``xarray.Dataset`` with CF-style bounds, ready for netCDF / zarr.
+
+        Each bin-edge coordinate keeps its centres and ``attrs["bounds"]``; the bounds
+        become a ``(..., "bnds")`` variable of lower and upper edges (the CF layout,
+        which a DataArray cannot hold). The ``units`` attribute of datetime coordinates
+        is dropped (CF encoding writes its own).
+        """
+        import numpy as np
+        import xarray as xr
+
+        from .xcoords import bin_edges
+
+        view = self.xarray_dask_data
+        label = name or (str(view.name) if view.name is not None else "image")
+        bounds = {str(n): str(c.attrs["bounds"]) for n, c in view.coords.items()
+                  if "bounds" in c.attrs and c.attrs["bounds"] in view.coords}
+        ds = view.drop_vars(list(bounds.values())).to_dataset(name=label)
+        for centre, bname in bounds.items():
+            bvar = view.coords[bname].variable
+            edge_dim = next(str(d) for d in bvar.dims if str(d) in ("T", "Z", "C", "Y", "X"))
+            axis = list(bvar.dims).index(edge_dim)
+            edges = bin_edges(bvar, edge_dim)
+            if ds[centre].dtype.kind == "M":
+                edges = edges.astype(ds[centre].dtype)
+            n = edges.shape[axis] - 1
+            lower = np.take(edges, np.arange(n), axis=axis)
+            upper = np.take(edges, np.arange(1, n + 1), axis=axis)
+            ds = ds.assign_coords({bname: xr.Variable((*bvar.dims, "bnds"), np.stack([lower, upper], axis=-1),
+                                                      attrs=dict(bvar.attrs))})
+        for cname, coord in ds.coords.items():
+            if coord.dtype.kind == "M":
+                coord.attrs.pop("units", None)
+        return ds
+
     # --------------------------------------------------------------------- scipp
     def to_scipp(self, *, squeeze: bool = True, only_image: bool = True) -> Any:
         """The image as a ``scipp.DataArray`` equal to ``scitiff.load_scitiff(path, only_image=True)``.
