@@ -95,7 +95,7 @@ class OmeTiffReader(Reader):
                 missing = self._missing_files.get(i)
                 if missing:
                     self._errors[i] = MissingOmeFileError(
-                        f"{self._path}: scene {i} ({self._infos[i].id if self._infos[i] else ''}) has "
+                        f"{self._path}: scene {i} ({getattr(self._infos[i], 'id', '')}) has "
                         f"planes in {', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
                         "copy the whole multi-file OME-TIFF dataset into one folder"
                     )
@@ -169,7 +169,7 @@ class OmeTiffReader(Reader):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             names = [
-                f"{n} [{self._infos[i].id if self._infos[i] else i}]" if n in dupes else n for i, n in enumerate(names)
+                f"{n} [{getattr(self._infos[i], 'id', i)}]" if n in dupes else n for i, n in enumerate(names)
             ]
         return names
 
@@ -223,8 +223,8 @@ class OmeTiffReader(Reader):
         first = self._planes_at(info, t=0, c=0, z=0)
         physical = info.physical_size.get(dim)
         if physical is not None:
-            step, unit = physical
-            unit = normalize_unit(unit)
+            step, raw_unit = physical
+            unit: str | None = normalize_unit(raw_unit)
             origin = 0.0
             if first is not None and dim in first.position:
                 value, pos_unit = first.position[dim]
@@ -235,21 +235,23 @@ class OmeTiffReader(Reader):
             return uniform_coordinate(dim, size, step, origin, unit), step, unit
         if dim == "Z" and factor == 1.0:
             # No PhysicalSizeZ: per-plane PositionZ of every slice, when all are given.
-            values, pos_units = [], set()
+            values: list[float] = []
+            pos_units: set[str | None] = set()
             for z in range(size):
                 plane = self._planes_at(info, t=0, c=0, z=z)
                 if plane is None or "Z" not in plane.position:
                     return None, None, None
                 values.append(plane.position["Z"][0])
                 pos_units.add(plane.position["Z"][1])
-            unit = normalize_unit(pos_units.pop()) if len(pos_units) == 1 else None
-            if unit in (None, "reference frame"):
-                unit = None
-            return coordinate("Z", np.asarray(values, dtype=np.float64), unit), None, None
+            z_unit = normalize_unit(pos_units.pop()) if len(pos_units) == 1 else None
+            if z_unit == "reference frame":
+                z_unit = None
+            return coordinate("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
         return None, None, None
 
     def _time_coordinate(self, info: OmeImageInfo, size: int) -> Any:
-        values, plane_units = [], []
+        values: list[float] = []
+        plane_units: list[str] = []
         for t in range(size):
             plane = self._planes_at(info, t=t, c=0, z=0)
             if plane is None or plane.delta_t is None:
@@ -259,7 +261,7 @@ class OmeTiffReader(Reader):
             plane_units.append(normalize_unit(plane.delta_t_unit) or "s")
         if values:
             unit = plane_units[0]
-            converted = []
+            converted: list[float] = []
             for v, u in zip(values, plane_units, strict=True):
                 f = time_factor(u, unit)
                 if f is None:

@@ -278,7 +278,7 @@ class TiffPageSource(PlaneSource):
         base = int(grid_offs[0, 0, 0])
         strides = []
         for axis in range(3):
-            n = grid_offs.shape[axis]
+            n = int(grid_offs.shape[axis])
             if n > 1:
                 idx = [0, 0, 0]
                 idx[axis] = 1
@@ -401,7 +401,7 @@ class TiffPageSource(PlaneSource):
         full_width = xs.start == 0 and xs.stop == width and (ss is None or ss == slice(0, samples))
         if full_width and out.flags.c_contiguous and out.nbytes == nbytes:
             # One system call, straight into the caller's buffer: no temporary.
-            got = os.preadv(shared._descriptor(), [memoryview(out).cast("B")], start)
+            got = os.preadv(shared._descriptor(), [memoryview(out).cast("B")], start)  # type: ignore[arg-type]
             if got != nbytes:
                 raise CorruptFileError(f"{shared.path}: short read of page pixels at offset {start}")
             if stored != self.dtype:
@@ -485,7 +485,7 @@ class TiffPageSource(PlaneSource):
                             f"{shared.path}: cannot decode strip/tile {index} of a page at offset "
                             f"{int(offsets[index])}: {type(exc).__name__}: {exc}"
                         ) from exc
-                    seg = seg[0]  # (length, width, contiguous samples)
+                    seg = seg[0]  # type: ignore[index]  # (length, width, contiguous samples)
                     block = seg[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]
                     if sep > 1 or not has_s:
                         block = block[..., 0]
