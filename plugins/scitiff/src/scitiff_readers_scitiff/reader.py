@@ -358,7 +358,7 @@ class SciTiffReader(Reader):
             upper = np.take(edges, np.arange(1, n + 1), axis=axis)
             ds = ds.assign_coords({bname: xr.Variable((*bvar.dims, "bnds"), np.stack([lower, upper], axis=-1),
                                                       attrs=dict(bvar.attrs))})
-        for cname, coord in ds.coords.items():
+        for coord in ds.coords.values():
             if coord.dtype.kind == "M":
                 coord.attrs.pop("units", None)
         return ds
