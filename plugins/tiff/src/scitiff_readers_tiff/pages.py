@@ -343,6 +343,8 @@ class TiffPageSource(PlaneSource):
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode / read ``region`` straight into ``out`` (no temporaries for raw pages)."""
         rt, rc, rz, ys, xs = region[:5]
+        if self._strided is not None and self._read_runs(out, region):
+            return
         for i, t in enumerate(range(rt.start, rt.stop)):
             for j, c in enumerate(range(rc.start, rc.stop)):
                 for k, z in enumerate(range(rz.start, rz.stop)):
@@ -352,6 +354,39 @@ class TiffPageSource(PlaneSource):
                         view[...] = self.fill_value
                     else:
                         self._plane_into(view, plane, ys, xs, region[5] if len(region) > 5 else None)
+
+    def _read_runs(self, out: np.ndarray, region: Region) -> bool:
+        """Whole planes stored back to back along Z: one ``preadv`` per ``(t, c)`` run.
+
+        Returns False (nothing read) when the region or ``out`` does not allow it.
+        """
+        file_index, base, strides = self._strided  # type: ignore[misc]
+        lay = self.layouts[0]
+        rt, rc, rz, ys, xs = region[:5]
+        full = ys == slice(0, self.shape[3]) and xs == slice(0, self.shape[4])
+        if len(region) > 5:
+            full = full and region[5] == slice(0, self.shape[5])
+        plane_bytes = lay.plane_bytes
+        if not full or lay.shaped[0] != 1 or (rz.stop - rz.start > 1 and strides[2] != plane_bytes):
+            return False
+        if not out.flags.c_contiguous:
+            return False
+        shared = self.files[file_index]
+        fd = shared._descriptor()  # the core's per-process descriptor (no public accessor)
+        for i, t in enumerate(range(rt.start, rt.stop)):
+            for j, c in enumerate(range(rc.start, rc.stop)):
+                start = base + t * strides[0] + c * strides[1] + rz.start * strides[2]
+                nbytes = (rz.stop - rz.start) * plane_bytes
+                if start + nbytes > shared.size:
+                    raise CorruptFileError(
+                        f"{shared.path}: pixels (bytes {start} to {start + nbytes}) go beyond the end of "
+                        f"the file ({shared.size} bytes); the file is truncated"
+                    )
+                target = out[i, j]
+                got = os.preadv(fd, [memoryview(target).cast("B")], start)  # type: ignore[arg-type]
+                if got != nbytes:
+                    raise CorruptFileError(f"{shared.path}: short read of pixels at offset {start}")
+        return True
 
     def read_plane(self, t: int, c: int, z: int, ys: slice, xs: slice) -> np.ndarray | None:
         """Plane ``(t, c, z)`` cropped to ``ys``/``xs``; ``None`` if the file lacks it."""
