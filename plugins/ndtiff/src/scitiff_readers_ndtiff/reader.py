@@ -204,7 +204,7 @@ class NDTiffReader(Reader):
         """Position value -> label: summary ``StagePositions`` or per-image ``PositionName``."""
         out: dict[Any, str] = {}
         stage = self._header.summary.get("StagePositions")
-        level0 = self._level_data(0)
+        unlabelled = []
         for value in self._values["position"]:
             if isinstance(value, str):
                 out[value] = value
@@ -214,18 +214,37 @@ class NDTiffReader(Reader):
                 entry = stage[value]
                 if isinstance(entry, dict):
                     label = entry.get("Label") or entry.get("label")
-            if not label:
-                first = next((i for i, a in enumerate(level0.table.axes) if a.get("position") == value), None)
-                if first is not None:
-                    md = self._safe_metadata(level0, first)
-                    for key in ("PositionName", "Position"):
-                        cand = md.get(key)
-                        if isinstance(cand, str) and cand and cand != "Default":
-                            label = cand
-                            break
             if label:
                 out[value] = str(label)
+            else:
+                unlabelled.append(value)
+        for value, md in zip(unlabelled, self._first_metadata("position", unlabelled), strict=True):
+            for key in ("PositionName", "Position"):
+                cand = md.get(key)
+                if isinstance(cand, str) and cand and cand != "Default":
+                    out[value] = cand
+                    break
         return out
+
+    def _first_metadata(self, axis: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """Per-image metadata of the first image with each value of ``axis`` ({} if unreadable)."""
+        if not values:
+            return []
+        level0 = self._level_data(0)
+        wanted = set(values)
+        first: dict[Any, int] = {}
+        for n, axes in enumerate(level0.table.axes):
+            v = axes.get(axis)
+            if v in wanted and v not in first:
+                first[v] = n
+                if len(first) == len(wanted):
+                    break
+        numbers = [first[v] for v in values if v in first]
+        try:
+            found = dict(zip([v for v in values if v in first], level0.image_metadata_many(numbers), strict=True))
+        except (CorruptFileError, OSError):
+            found = {}
+        return [found.get(v, {}) for v in values]
 
     def _safe_metadata(self, level: Level, number: int) -> dict[str, Any]:
         try:
@@ -251,17 +270,18 @@ class NDTiffReader(Reader):
             # Images without a channel axis (next to images with one) form their own channel.
             names = [v if isinstance(v, str) else "(none)" for v in values]
             ch_names = self._header.summary.get("ChNames")
-            level0 = self._level_data(0)
+            unnamed = []
             for i, v in enumerate(values):
                 if not isinstance(v, int):
                     continue
                 if isinstance(ch_names, list) and 0 <= v < len(ch_names) and str(ch_names[v]):
                     names[i] = str(ch_names[v])
-                    continue
-                first = next((n for n, a in enumerate(level0.table.axes) if a.get("channel") == v), None)
-                md = self._safe_metadata(level0, first) if first is not None else {}
+                else:
+                    unnamed.append(i)
+            metadata = self._first_metadata("channel", [values[i] for i in unnamed])
+            for i, md in zip(unnamed, metadata, strict=True):
                 name = md.get("Channel")
-                names[i] = str(name) if isinstance(name, str) and name and name != "Default" else f"C{v}"
+                names[i] = name if isinstance(name, str) and name and name != "Default" else f"C{values[i]}"
             if len(set(names)) != len(names):
                 names = [n if names.count(n) == 1 else f"{n} ({v})" for n, v in zip(names, values, strict=True)]
             if values == [None]:
