@@ -225,6 +225,7 @@ def test_fallback_reads_plain_imagej_with_a_warning(case: str, tmp_path: Path) -
         reader = Reader(path, metadata_errors="fallback")
     with reader:
         assert reader.is_fallback and reader.scitiff_metadata is None
+        assert isinstance(reader.metadata_error, SciTiffMetadataError)
         assert reader.metadata["images"] == 8 and "scitiffmeta" in reader.metadata
         assert reader.shape == (4, 1, 2, 3, 5)
         np.testing.assert_array_equal(reader.data, tifffile.imread(path).reshape(4, 2, 1, 3, 5)

@@ -138,12 +138,9 @@ class SciTiffReader(Reader):
         self._build()
 
     def _build(self) -> None:
-
         from .channels import ChannelSubsetSource, channel_roles
         from .xcoords import metadata_coords
 
-        self._coord_sources: dict[str, str] = {}
-        self._mask_names: dict[str, str] = {}
         if self._model is None:
             self._fallback_image()
             return
@@ -152,15 +149,13 @@ class SciTiffReader(Reader):
         sizes = dict(zip(image.data.dims, image.data.shape, strict=True))
         self._raw_source = _hyperstack_source(self._path, (t, c, z, y, x))
         meta = metadata_coords(image, sizes)
-        self._coord_sources = meta.sources
-        self._mask_names = meta.masks
         attrs = {} if image.data.unit is None else {"units": image.data.unit}
         name = image.name or None
         self._raw_image = Image(source=self._raw_source, coords=meta.coords, channel_names=meta.channel_names,
                                 attrs=attrs, name=name)
         c_coord = image.coords.get("c")
         labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
-        assert labels is None or isinstance(labels, list)
+        labels = labels if isinstance(labels, list) else None
         self._roles = channel_roles(labels, c) if self._options["resolve_channels"] else None
         if self._roles is None:
             self._view_image = self._raw_image
@@ -232,6 +227,11 @@ class SciTiffReader(Reader):
     def schema_version(self) -> str | None:
         """The file's ``schema_version`` (``"{VERSION_PLACEHOLDER}"`` for releases <= 25.12)."""
         return None if self._model is None else self._model.schema_version
+
+    @property
+    def metadata_error(self) -> MetadataError | None:
+        """Why the SciTiff metadata was unusable, when read with ``metadata_errors="fallback"``."""
+        return self._fallback_error
 
     @property
     def is_fallback(self) -> bool:

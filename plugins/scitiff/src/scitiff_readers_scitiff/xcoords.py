@@ -138,10 +138,6 @@ class MetadataCoords:
 
     coords: dict[str, xr.Variable] = field(default_factory=dict)
     channel_names: list[str] | None = None
-    #: view coordinate name -> scitiff coordinate name (for to_scipp / writing back)
-    sources: dict[str, str] = field(default_factory=dict)
-    #: view coordinate name -> scitiff mask name
-    masks: dict[str, str] = field(default_factory=dict)
 
 
 def _attrs(unit: str | None, **extra: Any) -> dict[str, Any]:
@@ -180,7 +176,6 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
             out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit))
         else:
             out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit))
-        out.sources[target] = name
         taken.add(target)
     c_scalar = image.coords.get("c")
     if c_scalar is not None and len(c_scalar.dims) == 0 and sizes["c"] == 1 and c_scalar.dtype == "string":
@@ -190,6 +185,5 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
         values = variable_values(var).astype(bool)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
         out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, scitiff_role=MASK_ROLE))
-        out.masks[target] = name
         taken.add(target)
     return out
