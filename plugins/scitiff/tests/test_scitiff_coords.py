@@ -253,3 +253,33 @@ def test_cf_dataset_round_trips_through_netcdf(tof: Path, tmp_path: Path) -> Non
         assert back["start_time"].values == np.datetime64("2025-03-04T05:06:07")
         np.testing.assert_array_equal(back["T_bounds"].values, bounds.values)
         back.close()
+
+
+def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
+    edges = np.add.outer(np.array([0.0, 10.0, 25.0, 45.0]), np.arange(4) * 0.5)  # (t + 1, x)
+    image = sc.DataArray(
+        sc.ones(dims=["t", "y", "x"], shape=[3, 2, 4], dtype="float32", unit="counts"),
+        coords={"tof": sc.array(dims=["t", "x"], values=edges, unit="us"),
+                "x": sc.arange("x", 4.0, unit="mm")},
+        masks={"x": sc.array(dims=["x"], values=[False, True, False, False]),
+               "tof": sc.array(dims=["t"], values=[True, False, False])},
+    )
+    path = tmp_path / "edges2d.tiff"
+    scitiff.save_scitiff(image, path)
+    with Reader(path) as r:
+        tof = r.coords["tof"]
+        assert tof.dims == ("T", "X") and tof.attrs == {"units": "µs", "bounds": "tof_bounds"}
+        np.testing.assert_allclose(tof.values, (edges[:-1] + edges[1:]) / 2)
+        assert r.coords["tof_bounds"].values[2, 3].right == edges[3, 3]
+        np.testing.assert_array_equal(r.bin_edges("tof").values, edges)
+        # masks are named after the mask; one that clashes with a coordinate gets "_mask"
+        assert r.coords["x"].dtype == bool and r.coords["x"].values.tolist() == [False, True, False, False]
+        tof_mask = r.coords["tof_mask"]
+        assert tof_mask.dims == ("T",) and tof_mask.values.tolist() == [True, False, False]
+        assert tof_mask.attrs == {"scitiff_role": "mask", "scitiff_name": "tof"}
+        assert sc.identical(r.to_scipp(), scitiff.load_scitiff(path, only_image=True))
+        r.save(tmp_path / "copy.tiff")
+    a = scitiff.load_scitiff(path, only_image=True)
+    b = scitiff.load_scitiff(tmp_path / "copy.tiff", only_image=True)
+    assert sc.identical(a.coords["tof"], b.coords["tof"]) and b.coords.is_edges("tof", "t")
+    assert sc.identical(a.masks["x"], b.masks["x"]) and sc.identical(a.masks["tof"], b.masks["tof"])

@@ -202,17 +202,15 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
         if name in consumed:
             continue
         if var.dtype == bool or var.attrs.get("scitiff_role") == MASK_ROLE:
-            masks[name] = _variable(var.copy(data=np.asarray(var.values) != 0), name, force_dtype="bool")
+            masks[str(var.attrs.get("scitiff_name", name))] = _variable(var.copy(data=np.asarray(var.values) != 0), name, force_dtype="bool")
             continue
         bounds = var.attrs.get("bounds")
         if name in DIM_NAMES.values():
             if name == "C" and (has_lower_c or _is_placeholder_channels(var)):
                 continue
             out_name = _LOWER[name]
-        elif name.startswith("scitiff_") and name[len("scitiff_"):] in DIM_NAMES:
-            out_name = name[len("scitiff_"):]
         else:
-            out_name = name
+            out_name = str(var.attrs.get("scitiff_name", name))
         if bounds is not None and bounds in data.coords:
             bvar = data.coords[bounds].variable
             edge_dim = next((d for d in bvar.dims if d in sizes), None)

@@ -18,6 +18,7 @@ Reading (:func:`metadata_coords`):
   of bins (``groupby_bins``). The original edges are exact in the intervals.
 * Masks become boolean coordinates named after the mask (``<name>_mask`` if a
   coordinate already has that name) with ``attrs["scitiff_role"] = "mask"``.
+  Renamed coordinates and masks keep their SciTiff name in ``attrs["scitiff_name"]``.
 
 Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 """
@@ -161,12 +162,14 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
         edge_axis = next((i for i, d in enumerate(var.dims) if var.shape[i] == sizes[d] + 1), None)
         is_index = len(var.dims) == 1 and name == var.dims[0]
         target = DIM_NAMES[name] if is_index else name
+        renamed: dict[str, Any] = {}
         if target in taken and not is_index:
             target = f"scitiff_{name}"
+            renamed = {"scitiff_name": name}
         if edge_axis is not None:
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
             out.coords[target] = xr.Variable(dims, _midpoints(values, edge_axis),
-                                             attrs=_attrs(var.unit, bounds=bounds_name))
+                                             attrs=_attrs(var.unit, bounds=bounds_name, **renamed))
             out.coords[bounds_name] = xr.Variable(dims, _intervals(values, edge_axis), attrs=_attrs(var.unit))
             taken.add(bounds_name)
         elif is_index and name == "c" and var.dtype != "string":
@@ -175,15 +178,15 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
             target = "c"
             out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit))
         else:
-            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit))
+            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, **renamed))
         taken.add(target)
     c_scalar = image.coords.get("c")
     if c_scalar is not None and len(c_scalar.dims) == 0 and sizes["c"] == 1 and c_scalar.dtype == "string":
         out.channel_names = [str(c_scalar.values)]
     for name, var in image.masks.items():
-        target = name if name not in taken else f"{name}_mask"
+        target, renamed = (name, {}) if name not in taken else (f"{name}_mask", {"scitiff_name": name})
         values = variable_values(var).astype(bool)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
-        out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, scitiff_role=MASK_ROLE))
+        out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, scitiff_role=MASK_ROLE, **renamed))
         taken.add(target)
     return out
