@@ -97,7 +97,6 @@ def _visor_array_path(path: Path) -> Path:
 
 
 def _zarr_peers(array_path: Any, plane: tuple[int, int, int]) -> list[Any]:
-    from scitiff_readers.benchmarking import Peer
 
     out = []
     for name, pipeline in (("zarr", DEFAULT_PIPELINE), ("zarr+zarrs", "zarrs.ZarrsCodecPipeline")):
@@ -106,13 +105,23 @@ def _zarr_peers(array_path: Any, plane: tuple[int, int, int]) -> list[Any]:
                 import zarrs  # noqa: F401
             except ImportError:
                 continue
-        out.append(Peer(
-            name,
-            open=lambda p, pl=pipeline: _zarr_array(array_path(p), pl).shape,
-            one_plane=lambda p, pl=pipeline: _zarr_array(array_path(p), pl)[plane],
-            full_read=lambda p, pl=pipeline: _zarr_array(array_path(p), pl)[:],
-        ))
+        out.append(_zarr_peer(name, pipeline, array_path, plane))
     return out
+
+
+def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int, int]) -> Any:
+    from scitiff_readers.benchmarking import Peer
+
+    def open_(p: Path) -> Any:
+        return _zarr_array(array_path(p), pipeline).shape
+
+    def one_plane(p: Path) -> Any:
+        return _zarr_array(array_path(p), pipeline)[plane]
+
+    def full_read(p: Path) -> Any:
+        return _zarr_array(array_path(p), pipeline)[:]
+
+    return Peer(name, open=open_, one_plane=one_plane, full_read=full_read)
 
 
 def _bioio_peer(array_path: Any = None) -> Any:

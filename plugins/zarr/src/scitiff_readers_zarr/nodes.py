@@ -86,20 +86,20 @@ def read_node(path: Path) -> Node:
         attrs = doc.get("attributes") or {}
         if not isinstance(attrs, dict):
             raise CorruptFileError(f"{v3}: 'attributes' must be a JSON object")
-        return Node(path, 3, kind, attrs, doc if kind == "array" else {}, v3)
+        return Node(path, 3, str(kind), attrs, doc if kind == "array" else {}, v3)
     zarray, zgroup, zattrs = path / ".zarray", path / ".zgroup", path / ".zattrs"
     if zarray.is_file() or zgroup.is_file() or zattrs.is_file():
-        attrs: Any = {}
+        v2_attrs: Any = {}
         if zattrs.is_file():
-            attrs = read_json(zattrs, ".zattrs")
-            if not isinstance(attrs, dict):
-                raise CorruptFileError(f"{zattrs}: expected a JSON object, found {type(attrs).__name__}")
+            v2_attrs = read_json(zattrs, ".zattrs")
+            if not isinstance(v2_attrs, dict):
+                raise CorruptFileError(f"{zattrs}: expected a JSON object, found {type(v2_attrs).__name__}")
         if zarray.is_file():
             meta = read_json(zarray, ".zarray")
             if not isinstance(meta, dict) or "shape" not in meta:
                 raise CorruptFileError(f"{zarray}: not zarr v2 array metadata (no 'shape')")
-            return Node(path, 2, "array", attrs, meta, zattrs)
-        return Node(path, 2, "group", attrs, {}, zattrs)
+            return Node(path, 2, "array", v2_attrs, meta, zattrs)
+        return Node(path, 2, "group", v2_attrs, {}, zattrs)
     if not path.exists():
         raise MetadataError(f"{path}: the zarr node does not exist")
     raise MetadataError(

@@ -57,7 +57,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
     import zarr
 
     try:
-        array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)
+        array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     except Exception as exc:  # zarr raises many types for broken metadata
         raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
     if pipeline == "zarrs":
@@ -127,7 +127,7 @@ class _LazyArrays:
 def _ndbuffer(view: np.ndarray) -> Any:
     from zarr.core.buffer.cpu import NDBuffer
 
-    return NDBuffer.from_ndarray_like(view)
+    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]
 
 
 def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray, pipeline: str) -> None:
