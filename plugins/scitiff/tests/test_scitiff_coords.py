@@ -283,3 +283,28 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
     b = scitiff.load_scitiff(tmp_path / "copy.tiff", only_image=True)
     assert sc.identical(a.coords["tof"], b.coords["tof"]) and b.coords.is_edges("tof", "t")
     assert sc.identical(a.masks["x"], b.masks["x"]) and sc.identical(a.masks["tof"], b.masks["tof"])
+
+
+def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
+    from scitiff_readers import ScitiffReadersWarning
+
+    for name, edges in (("decreasing", [40.0, 30.0, 15.0, 0.0]), ("unordered", [0.0, 30.0, 15.0, 40.0])):
+        image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[3, 2, 2], dtype="float32"),
+                             coords={"t": sc.array(dims=["t"], values=edges, unit="ms")})
+        path = tmp_path / f"{name}.tiff"
+        scitiff.save_scitiff(image, path)
+        if name == "decreasing":
+            with Reader(path) as r:
+                np.testing.assert_allclose(r.coords["T"].values, [35.0, 22.5, 7.5])
+                first = r.coords["T_bounds"].values[0]
+                assert (first.left, first.right, first.closed) == (30.0, 40.0, "right")
+                np.testing.assert_array_equal(r.bin_edges("T").values, edges)
+                r.save(tmp_path / "copy.tiff")
+            np.testing.assert_array_equal(_ref(tmp_path / "copy.tiff").coords["t"].values, edges)
+        else:
+            with pytest.warns(ScitiffReadersWarning, match="neither increasing nor decreasing"):
+                r = Reader(path)
+            with r:
+                np.testing.assert_allclose(r.coords["T"].values, [15.0, 22.5, 27.5])
+                assert "T_bounds" not in r.coords
+                assert sc.identical(r.to_scipp(), _ref(path))

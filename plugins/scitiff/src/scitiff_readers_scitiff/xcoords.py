@@ -25,12 +25,15 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+
+from scitiff_readers.errors import ScitiffReadersWarning
 
 if TYPE_CHECKING:
     from .schema import ImageMetadata
@@ -97,15 +100,28 @@ def _midpoints(edges: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _intervals(edges: np.ndarray, axis: int) -> np.ndarray:
+    """Bins as intervals: ``[e0, e1)`` for increasing edges, ``(e1, e0]`` for decreasing ones.
+
+    Raises
+    ------
+    ValueError
+        If the edges are neither increasing nor decreasing.
+    """
     import pandas as pd
 
     moved = np.moveaxis(edges, axis, -1)
     out = np.empty((*moved.shape[:-1], moved.shape[-1] - 1), dtype=object)
     for index in np.ndindex(*moved.shape[:-1]):
         row: Any = moved[index]
+        steps = np.diff(row)
         if row.dtype.kind == "M":
             row = pd.to_datetime(row)
-        out[index] = list(pd.IntervalIndex.from_breaks(row, closed="left"))
+        if np.all(steps >= steps.dtype.type(0)):
+            out[index] = list(pd.IntervalIndex.from_breaks(row, closed="left"))
+        elif np.all(steps <= steps.dtype.type(0)):
+            out[index] = list(pd.IntervalIndex.from_arrays(row[1:], row[:-1], closed="right"))
+        else:
+            raise ValueError("bin edges that are neither increasing nor decreasing have no intervals")
     return np.moveaxis(out, -1, axis)
 
 
@@ -121,8 +137,9 @@ def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
     axis = list(bounds.dims).index(dim)
     moved = np.moveaxis(values, axis, -1)
     sample = moved.reshape(-1)[0]
-    left = np.vectorize(lambda iv: iv.left, otypes=[object])(moved)
-    right = np.vectorize(lambda iv: iv.right, otypes=[object])(moved)
+    # In data order a bin goes from its start to its end edge; decreasing bins are (end, start].
+    left = np.vectorize(lambda iv: iv.left if iv.closed == "left" else iv.right, otypes=[object])(moved)
+    right = np.vectorize(lambda iv: iv.right if iv.closed == "left" else iv.left, otypes=[object])(moved)
     if moved.shape[-1] > 1 and not np.all(right[..., :-1] == left[..., 1:]):
         raise ValueError(f"the bins along {dim} are not adjacent; they have no common edges")
     edges = np.concatenate([left, right[..., -1:]], axis=-1)
@@ -168,10 +185,18 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
             renamed = {"scitiff_name": name}
         if edge_axis is not None:
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
-            out.coords[target] = xr.Variable(dims, _midpoints(values, edge_axis),
-                                             attrs=_attrs(var.unit, bounds=bounds_name, **renamed))
-            out.coords[bounds_name] = xr.Variable(dims, _intervals(values, edge_axis), attrs=_attrs(var.unit))
-            taken.add(bounds_name)
+            centres = _midpoints(values, edge_axis)
+            try:
+                bins = _intervals(values, edge_axis)
+            except ValueError as exc:
+                warnings.warn(f"coordinate {name!r}: {exc}; the view holds the bin centres only "
+                              "(to_scipp() keeps the edges)", ScitiffReadersWarning, stacklevel=6)
+                out.coords[target] = xr.Variable(dims, centres, attrs=_attrs(var.unit, **renamed))
+            else:
+                out.coords[target] = xr.Variable(dims, centres,
+                                                 attrs=_attrs(var.unit, bounds=bounds_name, **renamed))
+                out.coords[bounds_name] = xr.Variable(dims, bins, attrs=_attrs(var.unit))
+                taken.add(bounds_name)
         elif is_index and name == "c" and var.dtype != "string":
             # Channel labels are strings in the view; keep the typed values beside them.
             out.channel_names = [str(v) for v in values.tolist()]
