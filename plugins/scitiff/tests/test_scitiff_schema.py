@@ -262,3 +262,37 @@ def test_sniff_is_cheap(tmp_path: Path) -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_mangled_json_gives_documented_errors_only(tmp_path: Path) -> None:
+    """Cut, flipped or retyped JSON: the file opens or raises MetadataError, nothing else."""
+    import random
+    import warnings
+
+    from scitiff_readers import CorruptFileError
+
+    text = json.dumps(_valid_doc())
+    rng = random.Random(4)
+    outcomes = {"opened": 0, "metadata error": 0}
+    for i in range(80):
+        chars = list(text)
+        kind = i % 3
+        if kind == 0:
+            chars = chars[:rng.randrange(len(chars))]
+        elif kind == 1:
+            for _ in range(3):
+                chars[rng.randrange(len(chars))] = rng.choice('{}[]":,0123456789.-aeEtn ')
+        else:
+            digits = [j for j, ch in enumerate(chars) if ch.isdigit()]
+            j = rng.choice(digits)
+            chars[j:j + 1] = list(rng.choice(["9", "-1", "1e308", "NaN", "null", "true", '"x"']))
+        path = _write(tmp_path / f"m{i}.tiff", "".join(chars))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Reader(path, reader="scitiff") as r:
+                    _ = (r.xarray_dask_data, r.coords, r.data, r.channel_names, r.physical_pixel_sizes)
+            outcomes["opened"] += 1
+        except (MetadataError, CorruptFileError):
+            outcomes["metadata error"] += 1
+    assert outcomes["metadata error"] > 20 and outcomes["opened"] > 5
