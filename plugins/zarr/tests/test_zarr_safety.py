@@ -202,3 +202,12 @@ def test_axes_in_unusual_order_are_transposed(tmp_path: Path) -> None:
         np.testing.assert_array_equal(r.get_image_data("YX", C=1, Z=2), expected[0, 1, 2])
         assert r.physical_pixel_sizes == (3.0, 2.0, 0.5)
         assert r.image().source.storage_chunks == (1, 1, 2, 5, 4)
+
+
+def test_symlinked_visor_image_leaving_the_sample_is_refused(tmp_path: Path) -> None:
+    sample = write_visor_2024_11_3(tmp_path / "S.vsr")
+    elsewhere = tmp_path / "elsewhere.zarr"
+    shutil.copytree(sample / "visor_projn_images" / "slice_1_10x_projn.zarr", elsewhere)
+    os.symlink(elsewhere, sample / "visor_projn_images" / "linked.zarr")
+    with pytest.raises(CorruptFileError, match="outside"):
+        Reader(sample)

@@ -168,7 +168,6 @@ class VisorReader(Reader):
         else:
             sample, only = None, path  # a VISoR image outside a sample folder
         self._sample = sample
-        self._root = sample if sample is not None else path.parent
         scenes: list[_Scene] = []
         if sample is not None:
             self._read_sample_files(sample)
@@ -197,17 +196,17 @@ class VisorReader(Reader):
 
     def _read_sample_files(self, sample: Path) -> None:
         if (sample / "info.json").is_file():
-            self._info = read_json(sample / "info.json", "VISoR sample info file")
-        raw = sample / "visor_raw_images"
-        if (raw / "selected.json").is_file():
-            self._selected = read_json(raw / "selected.json", "VISoR selected-images file")
-        if (raw / ".visor").is_file():
-            self._dot_visor = read_json(raw / ".visor", "VISoR .visor file")
+            self._info = read_json(resolve_inside(sample, "info.json"), "VISoR sample info file")
+        if (sample / "visor_raw_images" / "selected.json").is_file():
+            self._selected = read_json(resolve_inside(sample, "visor_raw_images/selected.json"),
+                                       "VISoR selected-images file")
+        if (sample / "visor_raw_images" / ".visor").is_file():
+            self._dot_visor = read_json(resolve_inside(sample, "visor_raw_images/.visor"), "VISoR .visor file")
         transforms = sample / "visor_recon_transforms"
         if transforms.is_dir():
             for version in sorted(transforms.iterdir(), key=lambda p: _natural(p.name)):
-                recon = version / "recon.json"
-                if recon.is_file():
+                if (version / "recon.json").is_file():
+                    recon = resolve_inside(sample, f"visor_recon_transforms/{version.name}/recon.json")
                     self._recon[version.name] = read_json(recon, "VISoR recon.json")
 
     def _type_of(self, image: Path) -> str:
@@ -235,7 +234,9 @@ class VisorReader(Reader):
             (e for e in sample.iterdir() if e.is_dir() and _TYPE_DIR.match(e.name)),
             key=lambda p: (p.name != "visor_raw_images", p.name),
         )
-        for folder in type_dirs:
+        for found in type_dirs:
+            # Symbolic links leading out of the sample are refused like paths in metadata.
+            folder = resolve_inside(sample, found.name, what="image folder")
             kind = _TYPE_DIR.match(folder.name).group("type")  # type: ignore[union-attr]
             selected = self._selected_names() if kind == "raw" else None
             if selected is not None:
@@ -247,9 +248,10 @@ class VisorReader(Reader):
                         continue
                     scenes.append(self._image_scene(image, kind))
                 continue
-            images = sorted((e for e in folder.iterdir() if e.is_dir() and e.suffix == ".zarr"),
-                            key=lambda p: _natural(p.name))
-            scenes.extend(self._image_scene(image, kind) for image in images)
+            images = sorted((e.name for e in folder.iterdir() if e.is_dir() and e.suffix == ".zarr"),
+                            key=_natural)
+            scenes.extend(self._image_scene(resolve_inside(folder, name, what="image folder"), kind)
+                          for name in images)
         return scenes
 
     def _image_scene(self, image: Path, kind: str) -> _Scene:
