@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +56,30 @@ def common_foreign_paths(folder: Path) -> list[Path]:
     plain.mkdir(exist_ok=True)
     (plain / "notes.txt").write_text("nothing here")
     return [text, empty, garbage, zarr_like, plain]
+
+
+_CLIENT: Any = None
+
+
+def _shared_client() -> Any:
+    """One LocalCluster with worker processes for every backend's suite in this process."""
+    global _CLIENT
+    if _CLIENT is None:
+        import atexit
+
+        import distributed
+
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        _CLIENT = distributed.Client(cluster)
+
+        def _shutdown() -> None:
+            _CLIENT.close()
+            cluster.close()
+
+        atexit.register(_shutdown)
+    return _CLIENT
 
 
 def _open(case: SampleCase, cls: type[Reader]) -> Reader:
@@ -96,20 +119,11 @@ class ReaderConformance:
         """Files the reader must refuse without raising: the common ones plus the extra ones."""
         return common_foreign_paths(tmp_path / "foreign") + list(extra_foreign_paths)
 
-    @pytest.fixture(scope="session")
-    @classmethod
-    def dask_client(cls) -> Iterator[Any]:
-        """A two-process local dask cluster (shared by every backend's suite)."""
-        distributed = pytest.importorskip("distributed")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+    @pytest.fixture
+    def dask_client(self) -> Any:
+        """A two-process local dask cluster, started once per test process."""
+        pytest.importorskip("distributed")
+        return _shared_client()
 
     @property
     def reader_cls(self) -> type[Reader]:
