@@ -247,3 +247,18 @@ def test_datetime_bin_edges_keep_their_resolution(tmp_path: Path) -> None:
         np.testing.assert_array_equal(r.bin_edges("T").values.astype("datetime64[s]"), stamps)
         r.save(tmp_path / "copy.tiff")
     assert sc.identical(_load(tmp_path / "copy.tiff").coords["t"], _load(path).coords["t"])
+
+
+def test_units_scipp_cannot_parse_are_flagged(tmp_path: Path) -> None:
+    from scitiff_readers import ScitiffReadersWarning
+
+    data = _data("yx")
+    data = data.assign_coords(x=data["x"].assign_attrs(units="pixel"))
+    with pytest.warns(ScitiffReadersWarning, match="'pixel' of coordinate 'x' is not a scipp unit"):
+        path = save_scitiff(data, tmp_path / "px.tiff")
+    with Reader(path) as r:
+        assert r.coords["X"].attrs == {"units": "pixel"}
+    good = _data("yx")
+    good = good.assign_coords(x=good["x"].assign_attrs(units="um"))
+    save_scitiff(good, tmp_path / "um.tiff")  # no warning: scipp knows "um"
+    assert _load(tmp_path / "um.tiff").coords["x"].unit == sc.Unit("µm")

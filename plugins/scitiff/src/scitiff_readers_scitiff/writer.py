@@ -93,6 +93,7 @@ class SciTiffWriter(Writer):
                 SciTiffInt16Warning, stacklevel=4)
         meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
                                      extra=options["extra"])
+        _warn_on_foreign_units(meta, path)
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(
             path,
@@ -138,6 +139,29 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
 
 
 # -------------------------------------------------------------------- metadata
+def _warn_on_foreign_units(meta: dict[str, Any], path: Path) -> None:
+    """Warn about units scipp cannot parse: scitiff.load_scitiff would drop all metadata."""
+    try:
+        import scipp as sc
+    except ImportError:  # without scipp nobody here can tell; scipp users will find out
+        return
+    image = meta["image"]
+    units = {"the data": image["data"]["unit"]}
+    units.update({f"coordinate {k!r}": v["unit"] for k, v in image["coords"].items()})
+    units.update({f"mask {k!r}": v["unit"] for k, v in image["masks"].items()})
+    for what, unit in units.items():
+        if unit is None:
+            continue
+        try:
+            sc.Unit(unit)
+        except Exception:  # noqa: BLE001 - scipp raises several types for bad units
+            warnings.warn(
+                f"{path}: unit {unit!r} of {what} is not a scipp unit; scitiff.load_scitiff will "
+                "ignore all SciTiff metadata of this file (scitiff_readers still reads it). Use a "
+                "scipp unit string (e.g. 'µm', 'counts', 'dimensionless') or drop the units attribute.",
+                ScitiffReadersWarning, stacklevel=5)
+
+
 def _scitiff_unit(unit: str) -> str:
     return {"us": "µs"}.get(unit, unit)
 
