@@ -15,6 +15,7 @@ import contextlib
 import mmap
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class SharedFile:
         self._pid: int | None = None
         self._mmap: mmap.mmap | None = None
         self._size: int | None = None
+        self._finalizer: weakref.finalize | None = None
 
     # -- pickling: the path only; handles are re-opened on first use --------------
     def __getstate__(self) -> dict[str, Any]:
@@ -63,6 +65,9 @@ class SharedFile:
                 self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
                 self._pid = pid
                 self._mmap = None
+                # A SharedFile unpickled inside a dask graph has no owner to close it:
+                # release the descriptor when the object is garbage-collected.
+                self._finalizer = weakref.finalize(self, _close_descriptor, self._fd, pid)
             return self._fd
 
     @property
@@ -144,13 +149,20 @@ class SharedFile:
                 with contextlib.suppress(BufferError):
                     self._mmap.close()
                 self._mmap = None
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
+            if self._finalizer is not None:
+                self._finalizer()  # closes the descriptor exactly once
+                self._finalizer = None
             self._fd = None
             self._pid = None
 
     def __repr__(self) -> str:
         return f"SharedFile({str(self.path)!r}, open={self.is_open})"
+
+
+def _close_descriptor(fd: int, pid: int) -> None:
+    if os.getpid() == pid:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "path") -> Path:

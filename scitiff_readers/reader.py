@@ -374,6 +374,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
             Per dim: an int, a list of ints or a slice, e.g. ``T=0, C=[0, 2]``.
         """
         source = self.image().source
+        plane = self._single_plane_region(source, dimension_order_out, selection)
+        if plane is not None:
+            # The common "one plane" request: one region, one read, no planning.
+            out = np.empty(tuple(s.stop - s.start for s in plane), dtype=source.dtype)
+            source.read_into(out, plane)
+            return out.reshape(out.shape[3:])
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         out = np.empty(buffer_shape, dtype=source.dtype)
@@ -383,6 +389,23 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                 if not isinstance(p, slice):
                     out = np.take(out, p, axis=d)
         return np.asarray(sel.finish(out))
+
+    @staticmethod
+    def _single_plane_region(source: Any, order: str | None, selection: dict[str, Any]) -> tuple[slice, ...] | None:
+        """The region of ``get_image_data("YX"[S], T=t, C=c, Z=z)`` with plain ints, else None."""
+        dims = source.dims
+        if order is None or order.upper() != dims[3:]:
+            return None
+        shape = source.shape
+        region = []
+        for d, size in zip("TCZ", shape, strict=False):
+            value = selection.get(d, 0)
+            if type(value) is not int or not 0 <= value < size:
+                return None  # lists, slices, negatives, errors: the general path handles them
+            region.append(slice(value, value + 1))
+        if len(selection) != sum(1 for d in "TCZ" if d in selection):
+            return None
+        return (*region, *(slice(0, s) for s in shape[3:]))
 
     def get_image_dask_data(self, dimension_order_out: str | None = None, **selection: Any) -> da.Array:
         """Like :meth:`get_image_data`, but lazy: a dask array of the selection."""

@@ -92,3 +92,16 @@ def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"], "no temporary left behind"
     with pytest.raises(FileNotFoundError), atomic_output(tmp_path / "no" / "dir.bin"):
         pass
+
+
+def test_descriptor_is_closed_when_the_object_is_collected(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "gc.bin"
+    path.write_bytes(b"abc")
+    f = pickle.loads(pickle.dumps(SharedFile(path)))  # as inside an unpickled dask graph
+    assert f.pread(0, 3) == b"abc"
+    assert open_handles_under(path)
+    del f
+    gc.collect()
+    assert open_handles_under(path) == []
