@@ -262,3 +262,48 @@ def test_units_scipp_cannot_parse_are_flagged(tmp_path: Path) -> None:
     good = good.assign_coords(x=good["x"].assign_attrs(units="um"))
     save_scitiff(good, tmp_path / "um.tiff")  # no warning: scipp knows "um"
     assert _load(tmp_path / "um.tiff").coords["x"].unit == sc.Unit("µm")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_stdevs_and_full_size_mask_as_scitiff_writes_them(tmp_path: Path, lazy: bool) -> None:
+    rng = np.random.default_rng(5)
+    values = rng.random((3, 4, 5)).astype(np.float32)
+    variances = rng.random((3, 4, 5)).astype(np.float32)
+    hot = values > 0.7
+    t = sc.array(dims=["t"], values=[1.0, 2.0, 3.0], unit="s")
+    ref_da = sc.DataArray(sc.array(dims=["t", "y", "x"], values=values, variances=variances, unit="counts"),
+                          coords={"t": t}, masks={"hot": sc.array(dims=["t", "y", "x"], values=hot)})
+    scitiff.save_scitiff(ref_da, tmp_path / "ref.tiff")
+    stdevs = np.sqrt(variances)
+    data = xr.DataArray(da.from_array(values, chunks=(1, 4, 5)) if lazy else values, dims=("t", "y", "x"),
+                        coords={"t": ("t", [1.0, 2.0, 3.0], {"units": "s"}), "hot": (("t", "y", "x"), hot)},
+                        attrs={"units": "counts"})
+    save_scitiff(data, tmp_path / "ours.tiff",
+                 stdevs=xr.DataArray(da.from_array(stdevs, chunks=(1, 4, 5)) if lazy else stdevs,
+                                     dims=("t", "y", "x")))
+    ref = scitiff.load_scitiff(tmp_path / "ref.tiff", only_image=True)
+    ours = scitiff.load_scitiff(tmp_path / "ours.tiff", only_image=True)
+    assert sc.identical(ours, ref)
+    with Reader(tmp_path / "ours.tiff") as r:
+        assert r.channel_roles == {"intensities": 0, "stdevs": 1, "mask": 2}
+        np.testing.assert_array_equal(r.mask.values[:, 0, 0], hot)
+
+
+def test_full_size_mask_rules(tmp_path: Path) -> None:
+    data = _data("tzcyx")
+    with pytest.raises(ValueError, match="single-channel"):
+        save_scitiff(data, tmp_path / "a.tiff", stdevs=np.ones(data.shape, np.float32))
+    one = _data("tyx").assign_coords(m1=(("t", "y", "x"), np.zeros((3, 4, 5), bool)),
+                                      m2=(("t", "y", "x"), np.ones((3, 4, 5), bool)))
+    with pytest.raises(ValueError, match="one full-size mask"):
+        save_scitiff(one, tmp_path / "b.tiff")
+    with pytest.raises(ValueError, match="do not match"):
+        save_scitiff(_data("tyx"), tmp_path / "c.tiff", stdevs=np.ones((2, 2), np.float32))
+    assert not list(tmp_path.iterdir())
+
+
+def test_errors_name_the_target_not_the_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "named.tiff"
+    with pytest.raises(TypeError) as info:
+        save_scitiff(_data("yx", "float64"), target)
+    assert str(info.value).startswith(f"{target}:")

@@ -63,6 +63,12 @@ class SciTiffWriter(Writer):
         The ``daq`` / ``process`` blocks (dicts or models of
         :mod:`scitiff_readers_scitiff.schema` or of ``scitiff``) and the ``extra``
         dict (str, numbers or 0-D scipp-style variable dicts).
+    stdevs
+        Standard deviations of the pixels (a DataArray with the data's dims, or an
+        array of its shape), stored as the ``stdevs`` channel as ``scitiff``
+        does for variances. A boolean coordinate of more than two dims (a
+        full-size mask) is likewise stored as the ``mask`` channel. Both need a
+        single-channel image.
     """
 
     name: ClassVar[str] = "scitiff"
@@ -70,30 +76,32 @@ class SciTiffWriter(Writer):
     #: Below the other TIFF writers: SciTiff is chosen with format="scitiff".
     priority: ClassVar[int] = -10
     options: ClassVar[Mapping[str, Any]] = MappingProxyType(
-        {"dtype": None, "daq": None, "process": None, "extra": None}
+        {"dtype": None, "daq": None, "process": None, "extra": None, "stdevs": None}
     )
 
     @classmethod
     def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
         import tifffile
 
+        target = _target_name(path)
         if "S" in data.dims:
-            raise ValueError(f"{path}: SciTiff images have no sample (RGB) dim; got dims {data.dims}")
+            raise ValueError(f"{target}: SciTiff images have no sample (RGB) dim; got dims {data.dims}")
         dtype = np.dtype(options["dtype"]) if options["dtype"] is not None else np.dtype(data.dtype)
         if dtype.name not in WRITABLE_DTYPES:
             raise TypeError(
-                f"{path}: SciTiff pixels must be float32 or int16 (what ImageJ TIFFs and "
+                f"{target}: SciTiff pixels must be float32 or int16 (what ImageJ TIFFs and "
                 f"scitiff.load_scitiff support), not {dtype.name}; pass dtype='float32' to convert"
             )
         if dtype.name == "int16":
             warnings.warn(
-                f"{path}: int16 is a valid SciTiff pixel type, but scitiff.load_scitiff cannot restore "
+                f"{target}: int16 is a valid SciTiff pixel type, but scitiff.load_scitiff cannot restore "
                 "the metadata of int16 images (scipp has no int16) and falls back to bare pixels; "
                 "scitiff_readers reads them completely. Use dtype='float32' for scitiff/scipp users.",
                 SciTiffInt16Warning, stacklevel=4)
+        data = _with_channels(data, options["stdevs"], dtype, target)
         meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
                                      extra=options["extra"])
-        _warn_on_foreign_units(meta, path)
+        _warn_on_foreign_units(meta, target)
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(
             path,
@@ -123,7 +131,58 @@ def save_scitiff(data: xr.DataArray, path: str | os.PathLike[str], *, overwrite:
     return write(data, path, format="scitiff", overwrite=overwrite, **options)
 
 
+def _target_name(path: Path) -> Path:
+    """The file the user asked for: the core hands writers a temporary ``.<name>.<pid>.<tid>.partial``."""
+    parts = path.name.split(".")
+    if path.name.startswith(".") and parts[-1] == "partial" and len(parts) >= 5:
+        return path.with_name(".".join(parts[1:-3]))
+    return path
+
+
 # ---------------------------------------------------------------------- pixels
+def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: Path) -> xr.DataArray:
+    """Append ``stdevs`` and a full-size mask as channels (scitiff's convention), lazily."""
+    from scitiff_readers.writers import to_canonical
+
+    full_masks = [str(n) for n, c in data.coords.items()
+                  if (c.dtype == bool or c.attrs.get("scitiff_role") == MASK_ROLE) and c.ndim > 2]
+    if stdevs is None and not full_masks:
+        return data
+    if len(full_masks) > 1:
+        raise ValueError(f"{path}: SciTiff stores one full-size mask (as a channel); got {full_masks}")
+    if data.sizes["C"] != 1:
+        raise ValueError(f"{path}: stdevs and full-size masks need a single-channel image; C has "
+                         f"{data.sizes['C']} channels")
+    c_coord = data.coords["C"] if "C" in data.coords else None  # noqa: SIM401 - .get() invents an index
+    if c_coord is not None and not _is_placeholder_channels(c_coord.variable) \
+            and [str(v) for v in c_coord.values] != ["intensities"]:
+        raise ValueError(f"{path}: the channel is labelled {list(c_coord.values)}; with stdevs or a "
+                         "full-size mask it must be 'intensities' (or unlabelled)")
+    sizes = dict(zip(data.dims, data.shape, strict=True))
+    labels = ["intensities"]
+    arrays = [data.data]
+    if stdevs is not None:
+        if isinstance(stdevs, xr.DataArray):
+            stdevs = to_canonical(stdevs).variable.set_dims(sizes).transpose(*data.dims).data
+        if tuple(np.shape(stdevs)) != tuple(data.shape):
+            raise ValueError(f"{path}: stdevs of shape {np.shape(stdevs)} do not match the image {data.shape}")
+        arrays.append(stdevs)
+        labels.append("stdevs")
+    if full_masks:
+        arrays.append(data.coords[full_masks[0]].variable.set_dims(sizes).transpose(*data.dims).data)
+        labels.append("mask")
+    arrays = [a.astype(dtype) for a in arrays]
+    if any(hasattr(a, "dask") for a in arrays):
+        import dask.array as da
+
+        stacked: Any = da.concatenate([da.asarray(a) for a in arrays], axis=1)
+    else:
+        stacked = np.concatenate(arrays, axis=1)
+    coords = {k: v.variable for k, v in data.coords.items() if "C" not in v.dims and k not in full_masks}
+    out = xr.DataArray(stacked, dims=data.dims, coords=coords, attrs=dict(data.attrs), name=data.name)
+    return out.assign_coords(C=("C", labels))
+
+
 def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
     """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time."""
     array = data.data
@@ -226,7 +285,9 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
         if name in consumed:
             continue
         if var.dtype == bool or var.attrs.get("scitiff_role") == MASK_ROLE:
-            masks[str(var.attrs.get("scitiff_name", name))] = _variable(var.copy(data=np.asarray(var.values) != 0), name, force_dtype="bool")
+            values = np.asarray(var.values) != 0
+            masks[str(var.attrs.get("scitiff_name", name))] = _variable(var.copy(data=values), name,
+                                                                        force_dtype="bool")
             continue
         bounds = var.attrs.get("bounds")
         if name in DIM_NAMES.values():
@@ -253,9 +314,9 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
                 var = xr.Variable(bvar.dims, edges, attrs=attrs)
         coords[out_name] = _variable(var, name)
     for name, entry in list(coords.items()) + list(masks.items()):
-        for d, _n in zip(entry["dims"], entry["shape"], strict=True):
-            if d not in DIM_NAMES:
-                raise ValueError(f"coordinate {name!r} uses dim {d!r}; SciTiff knows only t, z, c, y, x")
+        foreign = [d for d in entry["dims"] if d not in DIM_NAMES]
+        if foreign:
+            raise ValueError(f"coordinate {name!r} uses dims {foreign}; SciTiff knows only t, z, c, y, x")
     unit = data.attrs.get("units")
     t, c, z, y, x = (int(n) for n in data.shape)
     meta: dict[str, Any] = {
