@@ -9,7 +9,7 @@ from typing import Any
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
-__all__ = ["TIFF_MAGICS", "level_factor", "looks_like_tiff", "open_tiff", "time_factor", "unit_factor"]
+__all__ = ["TIFF_MAGICS", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "time_factor", "unit_factor"]
 
 #: Classic TIFF and BigTIFF headers, both byte orders.
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -38,10 +38,18 @@ def open_tiff(path: Path) -> Any:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CorruptFileError(f"{path}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
-    if len(tif.pages) == 0:
+    if not has_pages(tif):
         tif.close()
         raise CorruptFileError(f"{path}: the TIFF file has no image pages")
     return tif
+
+
+def has_pages(tif: Any) -> bool:
+    """Whether the file has a first page (``len(tif.pages)`` would walk every IFD)."""
+    try:
+        return tif.pages.first is not None
+    except (IndexError, ValueError, OSError):
+        return False
 
 
 def level_factor(base: int, level: int) -> float:

@@ -24,7 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import level_factor, looks_like_tiff, open_tiff, time_factor, unit_factor
+from .common import has_pages, level_factor, looks_like_tiff, open_tiff, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -59,7 +59,7 @@ class OmeTiffReader(Reader):
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
-                return bool(tif.is_ome) and len(tif.pages) > 0
+                return bool(tif.is_ome) and has_pages(tif)
         except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
             return False
 

@@ -26,7 +26,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import level_factor, looks_like_tiff, open_tiff
+from .common import has_pages, level_factor, looks_like_tiff, open_tiff
 
 __all__ = ["TiffReader"]
 
@@ -63,8 +63,10 @@ class TiffReader(Reader):
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
+                if not has_pages(tif):
+                    return False
                 page = tif.pages.first
-                return len(tif.pages) > 0 and page.imagewidth > 0 and page.imagelength > 0
+                return bool(page.imagewidth > 0 and page.imagelength > 0)
         except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
             return False
 
