@@ -91,8 +91,13 @@ def test_version_strings() -> None:
 
 
 def test_full_26_7_metadata_written_by_scitiff(tmp_path: Path) -> None:
+    from scitiff._schema import NeutronMetadata, PhotonConvertDetectorMetadata, ScippVariable0D
+
+    wavelengths = tuple(ScippVariable0D(unit="Å", dtype="float64", values=v) for v in (1.0, 9.5))
     daq = scitiff.DAQMetadata(
         facility=["ESS"], instrument=["ODIN"], detector_type=["timepix3"], source_type="neutron",
+        source=NeutronMetadata(neutron_type="long-pulse", wavelength_range=wavelengths),
+        detector=PhotonConvertDetectorMetadata(scintillator_type="LiF/ZnS", detector_identifier="tpx3-1"),
         simulated=False,
         principal_investigators=[scitiff.Person(name="Ada", email="ada@example.org", orcid="0000-0002-1825-0097")],
         team=[scitiff.Person(name="Bob")],
@@ -112,6 +117,10 @@ def test_full_26_7_metadata_written_by_scitiff(tmp_path: Path) -> None:
         assert meta.schema_version == scitiff.__version__
         assert meta.daq.facility == ["ESS"] and meta.daq.source_type == "neutron"
         assert meta.daq.principal_investigators[0].orcid == "0000-0002-1825-0097"
+        assert meta.daq.source.neutron_type == "long-pulse"
+        assert meta.daq.source.wavelength_range[1].values == 9.5
+        assert meta.daq.source.wavelength_range[1].unit == "Å"
+        assert meta.daq.detector.scintillator_type == "LiF/ZnS"
         assert meta.daq.experiment_identifiers[0].type == "PROPOSAL_ID"
         assert meta.process.result_type == "NORMALIZED"
         assert meta.process.processing_steps == ["dark", "flat"]

@@ -204,9 +204,11 @@ class DAQMetadata(_Lenient):
     facility: str | list[str] = Field(default_factory=list)
     instrument: str | list[str] = Field(default_factory=list)
     detector_type: str | list[str] = Field(default_factory=list)
-    detector: PhotonConvertDetector | list[PhotonConvertDetector | None] | dict[str, Any] | None = None
+    # left_to_right: a dict that fits the model becomes the model, any other dict stays a dict
+    detector: PhotonConvertDetector | list[PhotonConvertDetector | None] | dict[str, Any] | None = Field(
+        default=None, union_mode="left_to_right")
     source_type: Literal["neutron", "x-ray", "electron"] | str | None = None
-    source: NeutronSource | dict[str, Any] | None = None
+    source: NeutronSource | dict[str, Any] | None = Field(default=None, union_mode="left_to_right")
     simulated: bool | None = None
     principal_investigators: list[Person] = Field(default_factory=list)
     team: list[Person] = Field(default_factory=list)
