@@ -16,8 +16,8 @@ information is dropped. Values are validated only as far as a reader needs
 package.
 
 The JSON schema of :class:`SciTiffMetadataContainer` (``metadata_schema()``) is
-compatible with the one published by ``scitiff``: every document valid there is
-valid here.
+compatible with the one published by ``scitiff``: it accepts what that accepts. The
+models add checks JSON schema cannot express (``values`` must match ``shape``).
 """
 
 from __future__ import annotations
