@@ -126,8 +126,8 @@ def base_foreign_paths(tmp_path: Path) -> list[Path]:
     return [text, empty, garbage, folder, truncated, tmp_path / "missing.tif"]
 
 
-CASES = ["real", "5d", "multiscene-0", "multiscene-1", "pyramid-1", "rgb", "tiled-zlib-bigtiff", "pages-2000",
-         "xyczt-deltat", "multifile"]
+CASES = ["real", "5d", "multiscene-0", "multiscene-1", "pyramid-1", "rgb", "rgb-separate-strips", "rgb-jpeg-tiles",
+         "tiled-zlib-bigtiff", "pages-2000", "xyczt-deltat", "multifile"]
 
 
 def make_case(name: str, folder: Path) -> SampleCase:
@@ -179,6 +179,22 @@ def make_case(name: str, folder: Path) -> SampleCase:
             shape=(1, 1, 3, 30, 50, 3), dims="TCZYXS", dtype="uint8", physical_pixel_sizes=(3.0, None, None),
             coords={"Z": (np.arange(3) * 3.0, "µm")},
             reference=lambda: tifffile.imread(path)[None, None]))
+    if name == "rgb-separate-strips":
+        path = folder / "rgbsep.ome.tif"
+        data = ramp((2, 3, 30, 50), "uint16", 9)  # Z S Y X, stored planar-separate in 7-row strips
+        tifffile.imwrite(path, data, ome=True, photometric="rgb", planarconfig="separate", rowsperstrip=7,
+                         metadata={"axes": "ZSYX"})
+        return SampleCase(path, Expected(
+            shape=(1, 1, 2, 30, 50, 3), dims="TCZYXS", dtype="uint16",
+            reference=lambda: tifffile.imread(path).transpose(0, 2, 3, 1)[None, None]))
+    if name == "rgb-jpeg-tiles":
+        path = folder / "rgbjpeg.ome.tif"
+        data = ramp((2, 48, 64, 3), "uint8", 10)
+        tifffile.imwrite(path, data, ome=True, photometric="rgb", tile=(16, 32), compression="jpeg",
+                         metadata={"axes": "TYXS"})
+        return SampleCase(path, Expected(
+            shape=(2, 1, 1, 48, 64, 3), dims="TCZYXS", dtype="uint8",
+            reference=lambda: tifffile.imread(path)[:, None, None]), options={"chunk_bytes": 2048})
     if name == "tiled-zlib-bigtiff":
         path = folder / "tiled.ome.tif"
         write_tiled(path)
