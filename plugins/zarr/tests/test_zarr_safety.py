@@ -211,3 +211,18 @@ def test_symlinked_visor_image_leaving_the_sample_is_refused(tmp_path: Path) -> 
     os.symlink(elsewhere, sample / "visor_projn_images" / "linked.zarr")
     with pytest.raises(CorruptFileError, match="outside"):
         Reader(sample)
+
+
+@pytest.mark.parametrize("pipeline", ["auto", "zarr"])
+def test_big_endian_v2_array(tmp_path: Path, pipeline: str) -> None:
+    group = zarr.open_group(str(tmp_path / "be.zarr"), mode="w", zarr_format=2)
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": "y", "type": "space"},
+                                                              {"name": "x", "type": "space"}],
+                                   "datasets": [{"path": "0"}]}]
+    arr = group.create_array("0", shape=(6, 8), dtype=">u2", chunks=(3, 4))
+    arr[...] = np.arange(48).reshape(6, 8) * 1000
+    with Reader(tmp_path / "be.zarr", codec_pipeline=pipeline) as r:
+        ref = zarr_reference(tmp_path / "be.zarr" / "0")
+        assert r.dtype == ref.dtype
+        np.testing.assert_array_equal(r.get_image_data("YX"), ref)
+        np.testing.assert_array_equal(r.dask_data.compute()[0, 0, 0], ref)

@@ -60,7 +60,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
         array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     except Exception as exc:  # zarr raises many types for broken metadata
         raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
-    if pipeline == "zarrs":
+    if pipeline == "zarrs" and _zarrs_can_read(array):
         try:
             from zarrs import ZarrsCodecPipeline
 
@@ -76,6 +76,15 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
     else:
         _force_default_pipeline(array)
     return array
+
+
+def _zarrs_can_read(array: Any) -> bool:
+    """Whether zarrs can decode this array: native-endian numbers only (it refuses big-endian output)."""
+    try:
+        dtype = np.dtype(array.dtype)
+    except TypeError:
+        return False
+    return dtype.isnative and dtype.kind in "biufc"
 
 
 def _force_default_pipeline(array: Any) -> None:
