@@ -305,3 +305,16 @@ def test_mangled_json_gives_documented_errors_only(tmp_path: Path) -> None:
         except (MetadataError, CorruptFileError):
             outcomes["metadata error"] += 1
     assert outcomes["metadata error"] > 20 and outcomes["opened"] > 5
+
+
+def test_plain_imagej_file_forced_through_the_scitiff_reader(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, _pixels(), imagej=True, metadata={"axes": "TZCYX"})
+    with pytest.raises(SciTiffMetadataError, match="no 'scitiffmeta=' line") as info:
+        Reader(plain, reader="scitiff")
+    assert info.value.json_path == "$"
+    with pytest.warns(SciTiffFallbackWarning):
+        reader = Reader(plain, reader="scitiff", metadata_errors="fallback")
+    with reader:
+        assert reader.shape == (4, 1, 2, 3, 5)
+        np.testing.assert_array_equal(reader.data[:, 0], _pixels()[:, :, 0])
