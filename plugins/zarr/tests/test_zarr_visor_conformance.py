@@ -251,3 +251,15 @@ def test_layout_versions(visor_samples: dict[str, Path]) -> None:
             assert r.layout == layout, key
     with Reader(visor_samples["2024.11.1"]) as r:
         assert r.metadata["visor_file"]["project_info"]["hardware_name"] == "VISoR18"
+
+
+def test_dask_chunks_follow_shards_not_inner_chunks(shared_visor: Path, visor_samples: dict[str, Path]) -> None:
+    from scitiff_readers import Reader
+
+    with Reader(shared_visor) as r:  # shard (1, 1, 4, 4, 4), inner chunks (1, 1, 2, 2, 2)
+        assert r.image().source.storage_chunks == (1, 1, 4, 4, 4)
+        assert r.dask_data.chunksize == (2, 2, 4, 4, 4)  # whole shards, grouped toward chunk_bytes
+    with Reader(visor_samples["2025"], chunk_bytes=16 * 12 * 8 * 2) as r:
+        assert r.image().source.storage_chunks == (1, 1, 8, 16, 12)
+        assert r.dask_data.chunksize == (1, 1, 8, 16, 12)
+        assert r.dask_data.numblocks == (2, 2, 1, 1, 1)
