@@ -75,7 +75,12 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
         def func() -> Any:
             return peer_func(path)
 
-    # Warm the page cache (and the library's own lazy imports) outside the timing.
+    # Warm up outside the timing: dask's first compute imports `distributed` when it is
+    # installed (0.2-0.9 s), which would be charged to whoever computes first.
+    import dask.array
+
+    dask.array.ones(2, chunks=1).sum().compute()
+    # Warm the page cache.
     with open(path, "rb") if Path(path).is_file() else contextlib.nullcontext() as fh:
         if fh is not None:
             while fh.read(64 * 2**20):

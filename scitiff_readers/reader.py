@@ -136,7 +136,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                  **options: Any) -> None:
-        self._path = Path(os.fspath(path)).expanduser()
+        # Absolute, so pickled readers and graphs work in workers with another cwd.
+        self._path = Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
         if not self._path.exists():
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self._path))
         valid = {**COMMON_OPTIONS, **type(self).options}

@@ -9,6 +9,7 @@ to the target only when the writer succeeded.
 
 from __future__ import annotations
 
+import inspect
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -43,7 +44,12 @@ class Writer(ABC):
     @classmethod
     @abstractmethod
     def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
-        """Write ``data`` (canonical dims, possibly dask-backed) to ``path``."""
+        """Write ``data`` (canonical dims, possibly dask-backed) to ``path``.
+
+        ``path`` is a temporary file beside the target. A writer that declares a
+        keyword-only parameter ``target`` also receives the final path, to name it
+        in messages or metadata.
+        """
 
 
 _writers: PluginRegistry[type[Writer]] = PluginRegistry(WRITERS_GROUP, Writer, "writer")
@@ -131,6 +137,7 @@ def write(
             f"valid options: {', '.join(sorted(cls.options)) or '(none)'}"
         )
     canonical = to_canonical(data)
+    extra = {"target": target} if "target" in inspect.signature(cls._write).parameters else {}
     with atomic_output(target, overwrite=overwrite) as tmp:
-        cls._write(canonical, tmp, **{**cls.options, **options})
+        cls._write(canonical, tmp, **{**cls.options, **options}, **extra)
     return target

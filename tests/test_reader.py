@@ -227,3 +227,9 @@ def test_chunk_bytes_option_controls_chunking(multiscene_file: Path) -> None:
     assert big.dask_data.chunks[2] == (4,) and big.dask_data.chunks[1] == (1, 1, 1)
     with pytest.raises(ValueError, match="positive"):
         Reader(multiscene_file, chunk_bytes=0)
+
+
+def test_relative_paths_become_absolute(multiscene_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(multiscene_file.parent)
+    r = Reader(multiscene_file.name)
+    assert r.path == multiscene_file and r.path.is_absolute()

@@ -100,3 +100,24 @@ def test_reader_save_uses_writers(tmp_path: Path) -> None:
     with scitiff_readers.Reader(src) as r:
         out = r.save(tmp_path / "copy.npy")
     np.testing.assert_array_equal(np.load(out).reshape(3, 4, 5), np.load(src))
+
+
+def test_writer_may_receive_the_final_target(tmp_path: Path) -> None:
+    seen: dict[str, Path] = {}
+
+    class TargetAware(Writer):
+        name: ClassVar[str] = "test-target"
+        suffixes: ClassVar[tuple[str, ...]] = (".tgt",)
+
+        @classmethod
+        def _write(cls, data: xr.DataArray, path: Path, *, target: Path, **options: Any) -> None:
+            seen["path"], seen["target"] = path, target
+            path.write_bytes(b"x")
+
+    _writers.register(TargetAware, clobber=True)
+    try:
+        out = write(xr.DataArray(np.zeros((1, 1)), dims=("y", "x")), tmp_path / "a.tgt")
+    finally:
+        _writers.unregister("test-target")
+    assert seen["target"] == out == tmp_path / "a.tgt"
+    assert seen["path"] != out and seen["path"].parent == tmp_path

@@ -72,7 +72,8 @@ def _shared_client() -> Any:
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
-        _CLIENT = distributed.Client(cluster)
+        # Not the default scheduler: only the distributed test computes on the cluster.
+        _CLIENT = distributed.Client(cluster, set_as_default=False)
 
         def _shutdown() -> None:
             _CLIENT.close()
