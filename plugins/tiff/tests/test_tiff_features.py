@@ -270,3 +270,25 @@ def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
     reference = tifffile.imread(path)  # tifffile's OME series: axes 'CZYX'
     np.testing.assert_array_equal(got, reference)
     assert got[1, 1, 0, 0] == 11 and got[0, 0, 0, 0] == 22 and got[0, 1, 0, 0] == 33 and got[1, 0, 0, 0] == 44
+
+
+def test_scene_whose_file_is_missing_stays_a_scene_and_raises_clearly(tmp_path: Path) -> None:
+    u0, u1 = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    master = tmp_path / "two.ome.tif"
+    pixels = (
+        '<Pixels ID="Pixels:{i}" DimensionOrder="XYZCT" Type="uint8" SizeX="8" SizeY="6" SizeZ="1" SizeC="1" '
+        'SizeT="1"><Channel ID="Channel:{i}:0" SamplesPerPixel="1"/>'
+        '<TiffData IFD="0" PlaneCount="1"><UUID FileName="{name}">{u}</UUID></TiffData></Pixels>'
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+        f'UUID="{u0}"><Image ID="Image:0" Name="here">{pixels.format(i=0, name=master.name, u=u0)}</Image>'
+        f'<Image ID="Image:1" Name="gone">{pixels.format(i=1, name="gone.ome.tif", u=u1)}</Image></OME>'
+    )
+    tifffile.imwrite(master, np.full((6, 8), 5, np.uint8), description=xml, metadata=None)
+    with Reader(master) as reader:
+        assert reader.scenes == ("here", "gone")
+        assert reader.get_image_data("YX").min() == 5
+        reader.set_scene("gone")
+        with pytest.raises(FileNotFoundError, match=r"gone\.ome\.tif"):
+            reader.get_image_data("YX")

@@ -12,7 +12,7 @@ import tifffile
 
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+DATA = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
 REAL_OME = DATA / "ometiff" / "s_1_t_1_c_1_z_1.ome.tiff"
 
 
@@ -109,21 +109,6 @@ def write_multifile(folder: Path) -> tuple[Path, np.ndarray]:
     tifffile.imwrite(master, data[0], description=xml, metadata=None)
     tifffile.imwrite(other, data[1], metadata=None)
     return master, data
-
-
-def base_foreign_paths(tmp_path: Path) -> list[Path]:
-    """The core suite's foreign files (its fixture cannot be extended by name from a subclass)."""
-    text = tmp_path / "foreign.txt"
-    text.write_text("not an image\n")
-    empty = tmp_path / "empty.tif"
-    empty.write_bytes(b"")
-    garbage = tmp_path / "garbage.tif"
-    garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-    folder = tmp_path / "plain_folder"
-    folder.mkdir()
-    truncated = tmp_path / "truncated.tif"
-    truncated.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")
-    return [text, empty, garbage, folder, truncated, tmp_path / "missing.tif"]
 
 
 CASES = ["real", "5d", "multiscene-0", "multiscene-1", "pyramid-1", "rgb", "rgb-separate-strips", "rgb-jpeg-tiles",
@@ -231,10 +216,12 @@ class TestOmeTiffConformance(ReaderConformance):
         return make_case(request.param, tmp_path)
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
-        paths = base_foreign_paths(tmp_path)
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
+        """Plain and ImageJ TIFFs are not OME-TIFF; nor are truncated or missing files."""
         plain = tmp_path / "plain.tif"
-        tifffile.imwrite(plain, np.zeros((2, 8, 8), np.uint8))
+        tifffile.imwrite(plain, np.zeros((2, 8, 8), np.uint8), photometric="minisblack")
         imagej = tmp_path / "imagej.tif"
         tifffile.imwrite(imagej, np.zeros((2, 8, 8), np.uint8), imagej=True)
-        return [*paths, plain, imagej]
+        truncated = tmp_path / "truncated.tif"
+        truncated.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")
+        return [plain, imagej, truncated, tmp_path / "missing.tif"]

@@ -10,7 +10,7 @@ import tifffile
 
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+DATA = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
 REAL_IJ = DATA / "ometiff" / "s_1_t_1_c_1_z_1.tiff"
 
 
@@ -99,17 +99,12 @@ class TestTiffConformance(ReaderConformance):
         return make_case(request.param, tmp_path)
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
-        text = tmp_path / "foreign.txt"
-        text.write_text("not an image\n")
-        empty = tmp_path / "empty.tif"
-        empty.write_bytes(b"")
-        garbage = tmp_path / "garbage.tif"
-        garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-        folder = tmp_path / "plain_folder"
-        folder.mkdir()
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
+        """A .npy array, a PNG named .tif and a missing path are not TIFF."""
         npy = tmp_path / "array.npy"
         np.save(npy, np.zeros((2, 2)))
         png_like = tmp_path / "image.tif"
         png_like.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-        return [text, empty, garbage, folder, npy, png_like, tmp_path / "missing.tif"]
+        truncated = tmp_path / "truncated.tif"
+        truncated.write_bytes(b"II*\x00\x08\x00\x00\x00\x05\x00")
+        return [npy, png_like, truncated, tmp_path / "missing.tif"]

@@ -88,16 +88,23 @@ class OmeTiffReader(Reader):
                 )
                 ome_series = all_series
                 infos = None
-            self._infos: list[OmeImageInfo | None] = self._pair(ome_series, infos)
+            matched = self._match(ome_series, infos)
+            self._infos: list[OmeImageInfo | None] = [info for info, _ in matched]
             self._sources: list[list[Any]] = []
             self._errors: dict[int, Exception] = {}
-            for i, series in enumerate(ome_series):
-                missing = self._missing_files.get(i)
+            for i, (info, series) in enumerate(matched):
+                missing = self._missing_files.get(info.id) if info is not None else None
                 if missing:
                     self._errors[i] = MissingOmeFileError(
-                        f"{self._path}: scene {i} ({getattr(self._infos[i], 'id', '')}) has "
-                        f"planes in {', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
+                        f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
+                        f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
                         "copy the whole multi-file OME-TIFF dataset into one folder"
+                    )
+                    self._sources.append([])
+                    continue
+                if series is None:
+                    self._errors[i] = MetadataError(
+                        f"{self._path}: the OME image {info.id if info else i} has no pixel data in the file"
                     )
                     self._sources.append([])
                     continue
@@ -109,7 +116,7 @@ class OmeTiffReader(Reader):
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                 self._sources.append(levels)
-            self._names = self._scene_labels([s.name for s in ome_series])
+            self._names = self._scene_labels([s.name if s is not None else None for _, s in matched])
         finally:
             tif.close()
 
@@ -133,30 +140,46 @@ class OmeTiffReader(Reader):
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
-        self._missing_files: dict[int, list[str]] = {}
+        self._missing_files: dict[str, list[str]] = {}
         own = self._path.name
-        for i, info in enumerate(infos):
+        for info in infos:
             for name in info.files:
                 if name == own:
                     continue
                 real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
                 if not real.is_file():
-                    self._missing_files.setdefault(i, []).append(name)
+                    self._missing_files.setdefault(info.id, []).append(name)
 
-    @staticmethod
-    def _pair(series: Sequence[Any], infos: list[OmeImageInfo] | None) -> list[OmeImageInfo | None]:
-        """The OME image of each tifffile series (tifffile skips images without pages)."""
+    def _match(
+        self, series: Sequence[Any], infos: list[OmeImageInfo] | None
+    ) -> list[tuple[OmeImageInfo | None, Any]]:
+        """Pair OME images with tifffile series; every OME image is a scene.
+
+        tifffile makes a series for each image that has pixel data, in order; images
+        without TiffData, or whose files are all missing, have none (their scene then
+        raises a clear error when its pixels are needed).
+        """
         if infos is None:
-            return [None] * len(series)
+            return [(None, s) for s in series]
+        expected = []
+        for info in infos:
+            missing = self._missing_files.get(info.id, [])
+            others = [f for f in info.files if f != self._path.name]
+            has_data = bool(info.tiff_data) and not (others and set(others) <= set(missing)
+                                                     and self._path.name not in info.files)
+            expected.append(has_data)
+        if sum(expected) == len(series):
+            it = iter(series)
+            return [(info, next(it) if has else None) for info, has in zip(infos, expected, strict=True)]
         if len(infos) == len(series):
-            return list(infos)
-        out: list[OmeImageInfo | None] = []
-        pool = list(infos)
-        for s in series:
-            match = next((x for x in pool if (x.name or "") == (s.name or "")), None)
+            return list(zip(infos, series, strict=True))
+        pool = list(series)
+        out: list[tuple[OmeImageInfo | None, Any]] = []
+        for info in infos:
+            match = next((s for s in pool if (s.name or "") == (info.name or "")), None)
             if match is not None:
                 pool.remove(match)
-            out.append(match)
+            out.append((info, match))
         return out
 
     def _scene_labels(self, series_names: Sequence[str | None]) -> list[str]:

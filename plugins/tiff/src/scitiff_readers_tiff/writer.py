@@ -49,15 +49,17 @@ class OmeTiffWriter(Writer):
     options: ClassVar[Any] = MappingProxyType({"compression": None, "tile": None, "bigtiff": None})
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+    def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None, **options: Any) -> None:
         import tifffile
+
+        where = target if target is not None else path
 
         axes = "".join(str(d) for d in data.dims)
         shape = tuple(int(n) for n in data.shape)
         dtype = np.dtype(data.dtype)
         if dtype.str[1:] not in _OME_TYPES:
             raise MetadataError(
-                f"{path}: OME-TIFF cannot store {dtype} pixels (OME pixel types: int8/16/32, uint8/16/32, "
+                f"{where}: OME-TIFF cannot store {dtype} pixels (OME pixel types: int8/16/32, uint8/16/32, "
                 "float32/64, complex64/128, bool); convert first, e.g. data.astype('float32')"
             )
         has_s = axes.endswith("S")
