@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 import re
 import warnings
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scitiff_readers.errors import ScitiffReadersWarning
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 __all__ = ["OmeImageInfo", "OmePlane", "OmeXmlWarning", "parse_ome_xml"]
 
@@ -92,6 +94,8 @@ def parse_ome_xml(xml: str, where: str) -> list[OmeImageInfo] | None:
 
     Problems are reported as :class:`OmeXmlWarning` naming ``where`` (the file).
     """
+    import xml.etree.ElementTree as ET  # imported here: the registry imports this module cheaply
+
     try:
         root = ET.fromstring(_strip_bad_chars(xml))
     except ET.ParseError as exc:
