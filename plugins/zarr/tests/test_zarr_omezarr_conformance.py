@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from scitiff_readers_zarr.testing import base_foreign_paths
+from scitiff_readers_zarr.testing import zarr_foreign_paths
 from scitiff_readers_zarr.testing import zarr_reference as zarr_read
 
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
@@ -175,8 +175,8 @@ class TestOmeZarrConformance(ReaderConformance):
         return make_case(request.param, ome_samples)
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
-        paths = base_foreign_paths(tmp_path)
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
+        paths = zarr_foreign_paths(tmp_path / "zarr-foreign")
         group = tmp_path / "plain_group.zarr"
         zarr.open_group(str(group), mode="w", zarr_format=3).attrs["something"] = 1
         array = tmp_path / "array.zarr"

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scitiff_readers_zarr.testing import base_foreign_paths
+from scitiff_readers_zarr.testing import zarr_foreign_paths
 from scitiff_readers_zarr.testing import zarr_reference as zarr_read
 
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
-VISOR001 = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor" / "VISOR001.vsr"
+VISOR001 = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor"
+                                 / "VISOR001.vsr"))
 
 UM = "µm"
 
@@ -154,10 +156,10 @@ class TestVisorConformance(ReaderConformance):
         return _fixture_case(request.param, visor_samples)
 
     @pytest.fixture
-    def foreign_paths(self, tmp_path: Path) -> list[Path]:
+    def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
         import zarr
 
-        paths = base_foreign_paths(tmp_path)
+        paths = zarr_foreign_paths(tmp_path / "zarr-foreign")
 
         plain = tmp_path / "plain.ome.zarr"
         g = zarr.open_group(str(plain), mode="w", zarr_format=3)

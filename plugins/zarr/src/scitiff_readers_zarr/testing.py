@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["base_foreign_paths", "zarr_reference"]
+__all__ = ["zarr_foreign_paths", "zarr_reference"]
 
 
 def zarr_reference(path: Path) -> np.ndarray:
@@ -17,19 +17,9 @@ def zarr_reference(path: Path) -> np.ndarray:
         return np.asarray(zarr.open_array(str(path), mode="r")[...])
 
 
-def base_foreign_paths(tmp_path: Path) -> list[Path]:
-    """The conformance suite's default foreign files plus broken zarr-like folders."""
-    text = tmp_path / "foreign.txt"
-    text.write_text("not an image\n")
-    empty = tmp_path / "empty.tif"
-    empty.write_bytes(b"")
-    garbage = tmp_path / "garbage.tif"
-    garbage.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-    zarr_like = tmp_path / "not_a_dataset.zarr"
-    zarr_like.mkdir()
-    folder = tmp_path / "plain_folder"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("nothing here")
+def zarr_foreign_paths(tmp_path: Path) -> list[Path]:
+    """Zarr-like and VISoR-like folders and files that are not readable datasets."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     broken = tmp_path / "broken.zarr"
     broken.mkdir()
     (broken / "zarr.json").write_text("{not json")
@@ -40,5 +30,4 @@ def base_foreign_paths(tmp_path: Path) -> list[Path]:
     empty_vsr.mkdir()
     file_vsr = tmp_path / "file.vsr"
     file_vsr.write_bytes(b"\x00" * 10)
-    return [text, empty, garbage, zarr_like, folder, broken, binary, empty_vsr, file_vsr,
-            tmp_path / "missing.zarr"]
+    return [broken, binary, empty_vsr, file_vsr, tmp_path / "missing.zarr"]
