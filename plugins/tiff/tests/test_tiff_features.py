@@ -292,3 +292,19 @@ def test_scene_whose_file_is_missing_stays_a_scene_and_raises_clearly(tmp_path: 
         reader.set_scene("gone")
         with pytest.raises(FileNotFoundError, match=r"gone\.ome\.tif"):
             reader.get_image_data("YX")
+
+
+def test_plain_tiff_reduced_pages_are_levels(tmp_path: Path) -> None:
+    """Older pyramids: reduced-resolution pages after the base page (no SubIFDs)."""
+    data = np.arange(128 * 96, dtype=np.uint16).reshape(128, 96)
+    path = tmp_path / "levels.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(data, metadata=None)
+        tw.write(data[::2, ::2], metadata=None, subfiletype=1)
+        tw.write(data[::4, ::4], metadata=None, subfiletype=1)
+    with Reader(path) as reader:
+        assert reader.reader_name == "tiff"
+        assert reader.resolution_levels == (0, 1, 2)
+        reader.set_resolution_level(2)
+        assert reader.shape == (1, 1, 1, 32, 24)
+        np.testing.assert_array_equal(reader.get_image_data("YX"), data[::4, ::4])
