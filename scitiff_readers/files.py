@@ -70,6 +70,10 @@ class SharedFile:
                 self._finalizer = weakref.finalize(self, _close_descriptor, self._fd, pid)
             return self._fd
 
+    def fileno(self) -> int:
+        """This process's descriptor of the file (opened on first use; do not close it)."""
+        return self._descriptor()
+
     @property
     def size(self) -> int:
         """Size of the file in bytes."""

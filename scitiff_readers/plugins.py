@@ -55,10 +55,17 @@ class PluginRegistry(Generic[T]):
         self._lock = threading.RLock()
         self._discovered: dict[str, PluginInfo[T]] | None = None
         self._loaded_one: dict[str, PluginInfo[T] | None] = {}
+        self._scanned: list[metadata.EntryPoint] | None = None
         self._runtime: dict[str, PluginInfo[T]] = {}
 
     def _entry_points(self) -> list[metadata.EntryPoint]:
         return list(metadata.entry_points(group=self.group))
+
+    def _scan(self) -> list[metadata.EntryPoint]:
+        """The group's entry points, read once (reading them costs milliseconds)."""
+        if self._scanned is None:
+            self._scanned = self._entry_points()
+        return self._scanned
 
     def _load(self, ep: metadata.EntryPoint) -> PluginInfo[T] | None:
         """Import one entry point; warn and return None if it is broken."""
@@ -96,7 +103,7 @@ class PluginRegistry(Generic[T]):
 
     def _discover(self) -> dict[str, PluginInfo[T]]:
         found: dict[str, PluginInfo[T]] = {}
-        for ep in self._entry_points():
+        for ep in self._scan():
             if ep.name in found:
                 first = found[ep.name]
                 warnings.warn(
@@ -126,6 +133,7 @@ class PluginRegistry(Generic[T]):
         with self._lock:
             self._discovered = None
             self._loaded_one.clear()
+            self._scanned = None
 
     def register(self, cls: T, *, name: str | None = None, clobber: bool = False) -> None:
         """Register ``cls`` in this process under ``name`` (default ``cls.name``)."""
@@ -152,7 +160,7 @@ class PluginRegistry(Generic[T]):
             if self._discovered is not None:
                 return self._discovered.get(name)
             if name not in self._loaded_one:
-                matches = [ep for ep in self._entry_points() if ep.name == name]
+                matches = [ep for ep in self._scan() if ep.name == name]
                 if len(matches) != 1:
                     # Unknown or duplicated: full discovery gives the right warnings.
                     return self.all().get(name)

@@ -154,7 +154,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._level = 0
         self._images: dict[tuple[int, int], Image] = {}
         self._dask_cache: dict[tuple[int, int], xr.DataArray] = {}
-        self._eager_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._scenes: tuple[str, ...] | None = None
         self._open()
 
@@ -350,18 +350,18 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     @property
     def xarray_data(self) -> xr.DataArray:
-        """The current scene / level read into memory, with coordinates (cached)."""
-        key = (self._scene_index, self._level)
-        cached = self._eager_cache.get(key)
-        if cached is None:
-            self._eager_cache.clear()  # keep at most one image in memory
-            cached = self._eager_cache[key] = self._make_dataarray(self.get_image_data())
-        return cached
+        """The current scene / level read into memory, with coordinates (pixels cached)."""
+        return self._make_dataarray(self.data)
 
     @property
     def data(self) -> np.ndarray:
         """The current scene / level read into a numpy array (cached)."""
-        return np.asarray(self.xarray_data.data)
+        key = (self._scene_index, self._level)
+        cached = self._eager_cache.get(key)
+        if cached is None:
+            self._eager_cache.clear()  # keep at most one image in memory
+            cached = self._eager_cache[key] = self.get_image_data()
+        return cached
 
     def get_image_data(self, dimension_order_out: str | None = None, **selection: Any) -> np.ndarray:
         """Read a selection straight into numpy, touching only what is selected.

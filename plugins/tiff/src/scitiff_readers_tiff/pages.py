@@ -336,7 +336,7 @@ class TiffPageSource(PlaneSource):
                 f"({shared.size} bytes); the file is truncated"
             )
         start = lo - lo % mmap.ALLOCATIONGRANULARITY
-        fd = shared._descriptor()  # the core's per-process descriptor (no public accessor)
+        fd = shared.fileno()
         mapped = mmap.mmap(fd, hi - start, access=mmap.ACCESS_COPY, offset=start)
         return self._strided_view(mapped, start, region)
 
@@ -372,7 +372,7 @@ class TiffPageSource(PlaneSource):
         if not out.flags.c_contiguous:
             return False
         shared = self.files[file_index]
-        fd = shared._descriptor()  # the core's per-process descriptor (no public accessor)
+        fd = shared.fileno()
         for i, t in enumerate(range(rt.start, rt.stop)):
             for j, c in enumerate(range(rc.start, rc.stop)):
                 start = base + t * strides[0] + c * strides[1] + rz.start * strides[2]
@@ -436,7 +436,7 @@ class TiffPageSource(PlaneSource):
         full_width = xs.start == 0 and xs.stop == width and (ss is None or ss == slice(0, samples))
         if full_width and out.flags.c_contiguous and out.nbytes == nbytes:
             # One system call, straight into the caller's buffer: no temporary.
-            got = os.preadv(shared._descriptor(), [memoryview(out).cast("B")], start)  # type: ignore[arg-type]
+            got = os.preadv(shared.fileno(), [memoryview(out).cast("B")], start)  # type: ignore[arg-type]
             if got != nbytes:
                 raise CorruptFileError(f"{shared.path}: short read of page pixels at offset {start}")
             if stored != self.dtype:
