@@ -233,3 +233,24 @@ def test_codec_pipelines_give_zarrs_pixels(ome_samples: dict[str, Path], pipelin
             ref = zarr_read(ome_samples[key] / arr)
             np.testing.assert_array_equal(r.data.reshape(ref.shape), ref)
             np.testing.assert_array_equal(r.dask_data.compute().reshape(ref.shape), ref)
+
+
+def test_auto_pipeline_uses_zarrs_for_big_reads_only(ome_samples: dict[str, Path],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("zarrs")
+    from scitiff_readers_zarr import source as source_module
+
+    from scitiff_readers import Reader
+
+    monkeypatch.setattr(source_module, "ZARRS_MIN_BYTES", 4000)  # a plane of 16 x 12 x 2 bytes is below
+    path = ome_samples["0.4"]
+    with Reader(path, chunk_bytes=2**20) as r:
+        src = r.image().source
+        plane = r.get_image_data("YX", T=1, C=2, Z=3)
+        handles = src._arrays._arrays
+        assert not any(source_module.uses_zarrs(a) for a in handles.values())
+        full = r.data
+        assert any(source_module.uses_zarrs(a) for a in handles.values())
+        ref = zarr_read(path / "s0")
+        np.testing.assert_array_equal(full, ref)
+        np.testing.assert_array_equal(plane, ref[1, 2, 3])

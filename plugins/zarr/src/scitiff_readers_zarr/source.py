@@ -25,14 +25,20 @@ __all__ = ["GridSource", "ZarrArraySource", "open_zarr_array", "resolve_pipeline
 _CANON = "TCZYX"
 
 
+#: Under ``codec_pipeline="auto"``, reads of unsharded arrays of at least this many
+#: bytes use zarrs; smaller ones (a plane) use zarr-python's pipeline, which starts
+#: faster in a fresh process and is as fast on a few chunks.
+ZARRS_MIN_BYTES = 8 * 2**20
+
+
 def resolve_pipeline(choice: str | None) -> str:
     """Check the ``codec_pipeline`` option: ``"auto"``, ``"zarrs"`` or ``"zarr"``.
 
-    ``"auto"`` uses the zarrs (Rust) codec pipeline for zarr-python on sharded
-    arrays when the ``zarrs`` package is installed (zarr-python's sharding codec
-    is slow: measured 1.3x to 1.5x), and zarr-python's own pipeline otherwise
-    (as fast on chunked arrays, and it avoids zarrs' start-up cost on a process's
-    first small read). ``"zarrs"`` always uses zarrs, ``"zarr"`` never.
+    ``"auto"`` (when the ``zarrs`` package is installed) decodes with the zarrs
+    (Rust) codec pipeline for zarr-python where it pays: every read of a sharded
+    array (zarr-python's sharding codec is slow) and reads of at least
+    :data:`ZARRS_MIN_BYTES`; small reads of chunked arrays use zarr-python's own
+    pipeline. ``"zarrs"`` always uses zarrs, ``"zarr"`` never.
     """
     value = "auto" if choice is None else str(choice).lower()
     if value in ("zarr", "default", "python"):
@@ -65,23 +71,37 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
         array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     except Exception as exc:  # zarr raises many types for broken metadata
         raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
-    wanted = pipeline == "zarrs" or (pipeline == "auto" and getattr(array, "shards", None) is not None)
-    if wanted and _zarrs_can_read(array):
-        try:
-            from zarrs import ZarrsCodecPipeline
-
-            inner = array._async_array
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "unsupported by zarrs": it falls back by itself
-                codec_pipeline = ZarrsCodecPipeline.from_array_metadata_and_store(
-                    inner.metadata, inner.store_path.store
-                )
-            object.__setattr__(inner, "codec_pipeline", codec_pipeline)
-        except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
-            pass
-    else:
-        _force_default_pipeline(array)
+    _force_default_pipeline(array)
+    if pipeline == "zarrs":
+        return with_zarrs(array) or array
     return array
+
+
+def with_zarrs(array: Any) -> Any | None:
+    """A second handle on ``array`` that decodes with zarrs (``None`` if zarrs cannot).
+
+    Built from the already parsed metadata (no file is read). The pipeline is set on
+    this handle only: zarr's process-wide configuration is not changed (unlike
+    ``zarr.config.set``, which visor-py uses).
+    """
+    if not _zarrs_can_read(array):
+        return None
+    try:
+        import zarr
+        from zarr.core.array import AsyncArray
+        from zarrs import ZarrsCodecPipeline
+
+        inner = array._async_array
+        clone = AsyncArray(metadata=inner.metadata, store_path=inner.store_path, config=inner.config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "unsupported by zarrs": it falls back by itself
+            codec_pipeline = ZarrsCodecPipeline.from_array_metadata_and_store(
+                inner.metadata, inner.store_path.store
+            )
+        object.__setattr__(clone, "codec_pipeline", codec_pipeline)
+        return zarr.Array(clone)
+    except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
+        return None
 
 
 def _zarrs_can_read(array: Any) -> bool:
@@ -113,7 +133,7 @@ def _force_default_pipeline(array: Any) -> None:
 
 
 class _LazyArrays:
-    """Arrays opened on first use, once per process (a fork or unpickle re-opens)."""
+    """Array handles opened on first use, once per process (a fork or unpickle re-opens)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -137,6 +157,14 @@ class _LazyArrays:
     def clear(self) -> None:
         with self._lock:
             self._arrays = {}
+
+    def for_read(self, key: Any, path: Path, zarr_format: int, pipeline: str, nbytes: int) -> Any:
+        """The handle to read ``nbytes`` with: zarr-python's pipeline or zarrs (see ``pipeline``)."""
+        base = self.get(key, lambda: open_zarr_array(path, zarr_format, pipeline))
+        sharded = getattr(base, "shards", None) is not None
+        if pipeline == "auto" and (sharded or nbytes >= ZARRS_MIN_BYTES):
+            return self.get((key, "zarrs"), lambda: with_zarrs(base) or base)
+        return base
 
 
 def _ndbuffer(view: np.ndarray) -> Any:
@@ -224,8 +252,8 @@ class ZarrArraySource(PixelSource):
         self.__dict__.update(state)
         self._arrays = _LazyArrays()
 
-    def _array(self) -> Any:
-        return self._arrays.get(0, lambda: open_zarr_array(self.path, self.zarr_format, self.pipeline))
+    def _array(self, nbytes: int) -> Any:
+        return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes)
 
     def _index(self, region: Region) -> tuple[slice, ...]:
         return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
@@ -238,7 +266,7 @@ class ZarrArraySource(PixelSource):
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` straight into ``out`` with one zarr call."""
-        array = self._array()
+        array = self._array(out.nbytes)
         index = self._index(region)
         native = tuple(s.stop - s.start for s in index)
         if self._in_order:
@@ -310,8 +338,8 @@ class GridSource(PixelSource):
                 if path is None:
                     out[i, j] = self.fill_value
                     continue
-                array = self._arrays.get((t, c), lambda p=path: open_zarr_array(p, self.zarr_format,
-                                                                                self.pipeline))
+                array = self._arrays.for_read((t, c), path, self.zarr_format, self.pipeline,
+                                              out[i, j].nbytes)
                 if array.shape != self.shape[2:]:
                     raise CorruptFileError(
                         f"{path}: array shape {array.shape} differs from the other stacks' "
