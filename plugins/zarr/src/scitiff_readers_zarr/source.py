@@ -1,9 +1,11 @@
-"""Pixel sources over zarr arrays (zarr-python 3 does all storage and decoding).
+"""Pixel sources over zarr arrays, read through zarr-python 3 (no hand-written decoding).
 
 Arrays are opened once per process, on first read, and kept: no metadata is
 read per chunk. Sources pickle as paths plus the parsed layout and re-open in
 the new process. Each read is ONE zarr call for the whole region (zarr's per
-call overhead is large; inside a call it decodes chunks concurrently).
+call overhead is large; inside a call it decodes chunks concurrently). Where it
+pays, the call goes through a second handle whose codec pipeline is zarrs, the
+Rust pipeline for zarr-python (see :func:`resolve_pipeline`).
 """
 
 from __future__ import annotations
