@@ -71,7 +71,7 @@ class SharedFile:
             return self._fd
 
     def fileno(self) -> int:
-        """This process's descriptor of the file (opened on first use; do not close it)."""
+        """Return the descriptor this process uses for the file (opened on first use; do not close it)."""
         return self._descriptor()
 
     @property
