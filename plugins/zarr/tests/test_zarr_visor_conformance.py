@@ -265,3 +265,13 @@ def test_dask_chunks_follow_shards_not_inner_chunks(shared_visor: Path, visor_sa
         assert r.image().source.storage_chunks == (1, 1, 8, 16, 12)
         assert r.dask_data.chunksize == (1, 1, 8, 16, 12)
         assert r.dask_data.numblocks == (2, 2, 1, 1, 1)
+
+
+def test_open_an_image_type_folder(visor_samples: dict[str, Path]) -> None:
+    from scitiff_readers import Reader
+
+    with Reader(visor_samples["2025"] / "visor_raw_images") as r:
+        assert r.reader_name == "visor"
+        assert r.scenes == ("slice_1_10x", "slice_2_10x")
+    with Reader(visor_samples["2025"], image="visor_recon_images/xxx_20250525.zarr/") as r:
+        assert r.current_scene == "xxx_20250525"

@@ -137,6 +137,8 @@ class VisorReader(Reader):
                 return False
             if _is_sample_dir(p):
                 return True
+            if _TYPE_DIR.match(p.name) and _is_sample_dir(p.parent):
+                return True
             if p.name in _ORIGINAL_IMAGES and has_zarr_metadata(p):
                 return True
             if not has_zarr_metadata(p):
@@ -159,8 +161,11 @@ class VisorReader(Reader):
         self._dot_visor: Any = None
         self._recon: dict[str, Any] = {}
         only: Path | None = None
+        only_type: str | None = None
         if _is_sample_dir(path):
             sample: Path | None = path
+        elif _TYPE_DIR.match(path.name) and _is_sample_dir(path.parent):
+            sample, only_type = path.parent, path.name  # e.g. <SAMPLE>.vsr/visor_raw_images
         elif path.name in _ORIGINAL_IMAGES:
             sample, only = path.parent, path
         elif _TYPE_DIR.match(path.parent.name) and _is_sample_dir(path.parent.parent):
@@ -181,7 +186,7 @@ class VisorReader(Reader):
             if only is not None:
                 scenes.append(self._image_scene(only, self._type_of(only)))
             else:
-                scenes.extend(self._sample_scenes(sample))  # type: ignore[arg-type]
+                scenes.extend(self._sample_scenes(sample, only_type))  # type: ignore[arg-type]
             self.layout = self._detect_layout(scenes)
         if not scenes:
             raise MetadataError(f"{path}: the VISoR sample holds no images")
@@ -228,10 +233,11 @@ class VisorReader(Reader):
                 names.append(re.sub(r"\.zarr/?$", "", value.replace("\\", "/").rstrip("/")).split("/")[-1])
         return names
 
-    def _sample_scenes(self, sample: Path) -> list[_Scene]:
+    def _sample_scenes(self, sample: Path, only_type: str | None = None) -> list[_Scene]:
         scenes: list[_Scene] = []
         type_dirs = sorted(
-            (e for e in sample.iterdir() if e.is_dir() and _TYPE_DIR.match(e.name)),
+            (e for e in sample.iterdir() if e.is_dir() and _TYPE_DIR.match(e.name)
+             and only_type in (None, e.name)),
             key=lambda p: (p.name != "visor_raw_images", p.name),
         )
         for found in type_dirs:
@@ -303,7 +309,7 @@ class VisorReader(Reader):
         return "2024.11.1"
 
     def _find_image(self, wanted: str) -> int:
-        base = re.sub(r"\.zarr/?$", "", wanted)
+        base = re.sub(r"\.zarr$", "", wanted.replace("\\", "/").rstrip("/").split("/")[-1])
         for i, s in enumerate(self._vscenes):
             if base in (s.name, f"{s.image_type}:{s.name}", s.name.split(":", 1)[-1]):
                 return i
