@@ -12,6 +12,7 @@ import pytest
 from scitiff_readers_zarr.testing import zarr_foreign_paths
 from scitiff_readers_zarr.testing import zarr_reference as zarr_read
 
+from scitiff_readers import MetadataError
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
 VISOR001 = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor"
@@ -275,3 +276,30 @@ def test_open_an_image_type_folder(visor_samples: dict[str, Path]) -> None:
         assert r.scenes == ("slice_1_10x", "slice_2_10x")
     with Reader(visor_samples["2025"], image="visor_recon_images/xxx_20250525.zarr/") as r:
         assert r.current_scene == "xxx_20250525"
+
+
+def test_original_layout_translations_declared_at_the_root(tmp_path: Path) -> None:
+    """Stack translations may also be extra multiscales entries named like the stack group."""
+    from scitiff_readers_zarr.visor_writer import write_visor_2024_11_0
+
+    from scitiff_readers import Reader
+
+    sample = write_visor_2024_11_0(tmp_path / "E")
+    image = sample / "visor_raw_image.zarr"
+    for level in ("0", "1"):
+        (image / level / "slice_2_stack_1" / ".zattrs").unlink()
+    attrs = json.loads((image / ".zattrs").read_text())
+    attrs["multiscales"].append({"name": "slice_2_stack_1", "axes": attrs["multiscales"][0]["axes"],
+                                 "datasets": [{"path": "0/slice_2_stack_1"}],
+                                 "coordinateTransformations": [
+                                     {"type": "translation", "translation": [0, 0, 100.0, 200.0, 300.0]}]})
+    (image / ".zattrs").write_text(json.dumps(attrs))
+    with Reader(sample, image="slice_2") as r:
+        x = r.xarray_dask_data
+        assert list(x.coords["T"].values) == ["slice_2_stack_1"]
+        np.testing.assert_allclose([x.coords[f"stack_{d}"].values[0] for d in "zyx"], [100.0, 200.0, 300.0])
+        assert x.coords["stack_x"].attrs["units"] == "µm"
+    attrs["multiscales"][-1]["coordinateTransformations"][0]["translation"] = [0, 0, "up", 1, 2]
+    (image / ".zattrs").write_text(json.dumps(attrs))
+    with Reader(sample, image="slice_2") as r, pytest.raises(MetadataError, match="unreadable translation"):
+        _ = r.coords

@@ -414,6 +414,7 @@ class VisorReader(Reader):
         storage: tuple[int, ...] | None = None
         fmt = 2
         translations: list[list[float]] = []
+        declared = _stack_translations(s, level)
         for g in groups:
             row: list[Path | None] = []
             for ch in channel_names:
@@ -437,7 +438,7 @@ class VisorReader(Reader):
                     )
                 row.append(arr)
             grid.append(row)
-            translations.append(_group_translation(g))
+            translations.append(_group_translation(g) or declared.get(g.name) or [0.0, 0.0, 0.0])
         if shape is None or len(shape) != 3:
             raise MetadataError(f"{level_dir}: no z, y, x channel arrays found in the groups of {s.name!r}")
         token = array_token(level_dir, s.name, level)
@@ -536,17 +537,45 @@ def _position_um(pos: Any, s: _Scene) -> tuple[float, float]:
     return x, y
 
 
-def _group_translation(group: Path) -> list[float]:
+def _translation_zyx(transforms: Any, where: Path | str) -> list[float] | None:
+    """The (z, y, x) part of the first translation in a transform list, if any."""
+    for t in transforms if isinstance(transforms, list) else ():
+        if isinstance(t, Mapping) and t.get("type") == "translation" and isinstance(t.get("translation"), list):
+            try:
+                values = [float(v) for v in t["translation"]]
+            except (TypeError, ValueError):
+                raise MetadataError(f"{where}: unreadable translation {t['translation']!r}") from None
+            if len(values) < 3:
+                raise MetadataError(f"{where}: translation {values} needs at least z, y, x")
+            return values[-3:]
+    return None
+
+
+def _stack_translations(s: _Scene, level: int) -> dict[str, list[float]]:
+    """Per-stack translations declared in the image root: extra multiscales named like a stack group."""
+    out: dict[str, list[float]] = {}
+    raw, _ = find_multiscales(s.node.attrs)
+    where = s.node.attrs_file or s.path
+    for ms in raw[1:]:
+        if not isinstance(ms, Mapping) or ms.get("name") not in s.groups:
+            continue
+        found = _translation_zyx(ms.get("coordinateTransformations"), where)
+        datasets = ms.get("datasets")
+        if found is None and isinstance(datasets, list) and level < len(datasets):
+            entry = datasets[level]
+            found = _translation_zyx(entry.get("coordinateTransformations") if isinstance(entry, Mapping)
+                                     else None, where)
+        if found is not None:
+            out[str(ms["name"])] = found
+    return out
+
+
+def _group_translation(group: Path) -> list[float] | None:
     """A stack group's translation (z, y, x) in the axes' unit, from its own attributes."""
     node = try_read_node(group)
     if node is None:
-        return [0.0, 0.0, 0.0]
-    for t in node.attrs.get("coordinateTransformations") or ():
-        if (isinstance(t, Mapping) and t.get("type") == "translation"
-                and isinstance(t.get("translation"), list)):
-            values = [float(v) for v in t["translation"]]
-            return values[-3:] if len(values) >= 3 else [0.0, 0.0, 0.0]
-    return [0.0, 0.0, 0.0]
+        return None
+    return _translation_zyx(node.attrs.get("coordinateTransformations"), node.attrs_file or group)
 
 
 def _node_dtype(node: Node) -> Any:
