@@ -303,3 +303,33 @@ def test_original_layout_translations_declared_at_the_root(tmp_path: Path) -> No
     (image / ".zattrs").write_text(json.dumps(attrs))
     with Reader(sample, image="slice_2") as r, pytest.raises(MetadataError, match="unreadable translation"):
         _ = r.coords
+
+
+@pytest.mark.parametrize("which", ["shared", "2025"])
+def test_scene_names_and_channels_match_visor_py(which: str, visor_samples: dict[str, Path]) -> None:
+    visor = pytest.importorskip("visor")
+    from scitiff_readers import Reader
+
+    path = VISOR001 if which == "shared" else visor_samples["2025"]
+    if not path.is_dir():
+        pytest.skip(f"shared sample data not found at {path}")
+    images = visor.VSR(path).images()
+    with Reader(path) as r:
+        for kind, listed in images.items():
+            for entry in listed:
+                assert entry["name"] in r.scenes, (kind, entry["name"])
+                r.set_scene(entry["name"])
+                assert r.image_type == kind
+                assert r.channel_names == list(entry["channels"])
+                assert [str(level) for level in r.resolution_levels] == list(entry["resolutions"])
+                image = visor.Image(path, kind, entry["name"])
+                if "visor_stacks" in image.attrs["visor"]:
+                    labels = list(r.xarray_dask_data.coords["T"].values)
+                    for t, label in enumerate(labels):
+                        assert image.label_to_index("stack", str(label)) == t
+                else:  # a reconstructed image: no stacks
+                    assert "T" not in r.xarray_dask_data.coords and r.dims.T == 1
+                for c, wavelength in enumerate(r.channel_names):
+                    assert image.label_to_index("channel", wavelength) == c
+                np.testing.assert_array_equal(r.data.reshape(image.load("0").shape),
+                                              np.asarray(image.load("0")[...]))
