@@ -176,6 +176,7 @@ def test_shared_sample_metadata(shared_visor: Path) -> None:
     with Reader(shared_visor) as r:
         meta = r.metadata
         assert meta["info"]["animal_id"] == "VISOR001"
+        assert r.schema_versions == meta["schema_versions"] == ["2025.5.1", "2025.6.1"]
         assert [e["name"] for e in meta["selected"]] == ["slice_1_10x", "slice_1_10x_1"]
         assert meta["recon_transforms"]["xxx_20250525"]["slices"][0]["name"] == "slice_1_10x"
         attrs = meta["images"]["slice_1_10x"]["attributes"]
@@ -254,6 +255,7 @@ def test_layout_versions(visor_samples: dict[str, Path]) -> None:
             assert r.layout == layout, key
     with Reader(visor_samples["2024.11.1"]) as r:
         assert r.metadata["visor_file"]["project_info"]["hardware_name"] == "VISoR18"
+        assert r.schema_versions == ["2024.11.0"]  # what the 2024.11.1 schema example declares
 
 
 def test_dask_chunks_follow_shards_not_inner_chunks(shared_visor: Path, visor_samples: dict[str, Path]) -> None:

@@ -479,13 +479,14 @@ class VisorReader(Reader):
     def metadata(self) -> dict[str, Any]:
         """The sample's VISoR metadata.
 
-        Keys: ``layout`` (schema generation), ``info`` (``info.json``), ``selected``
+        Keys: ``layout`` (schema generation), ``schema_versions``, ``info`` (``info.json``), ``selected``
         (``selected.json``), ``visor_file`` (the 2024.11.1/.2 ``.visor`` file),
         ``recon_transforms`` (``recon.json`` per version) and ``images``: per scene its
         type, path and zarr group attributes (OME multiscales and VISoR slice metadata).
         """
         return {
             "layout": self.layout,
+            "schema_versions": self.schema_versions,
             "info": self._info,
             "selected": self._selected,
             "visor_file": self._dot_visor,
@@ -495,6 +496,21 @@ class VisorReader(Reader):
                 for s in self._vscenes
             },
         }
+
+    @property
+    def schema_versions(self) -> list[str]:
+        """The VISoR schema versions the images declare (``channels[].v_schema``, ``visor.version``).
+
+        Sorted; one sample may mix versions (the shared 2025 sample has 2025.5.1 and 2025.6.1).
+        """
+        found: set[str] = set()
+        for s in self._vscenes:
+            if isinstance(s.visor.get("version"), str):
+                found.add(s.visor["version"])
+            for ch in s.visor.get("channels") or ():
+                if isinstance(ch, Mapping) and isinstance(ch.get("v_schema"), str):
+                    found.add(ch["v_schema"])
+        return sorted(found, key=_natural)
 
     @property
     def visor_attributes(self) -> dict[str, Any]:
