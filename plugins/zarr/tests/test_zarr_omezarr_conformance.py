@@ -159,7 +159,8 @@ def make_case(which: str, samples: dict[str, Path]) -> SampleCase:
         path = samples["b2r"]
         return SampleCase(path, Expected(
             shape=(1, 2, 3, 6, 10), dtype="uint16", scenes=("first", "second"),
-            reference=lambda: zarr_read(path / "1" / "s0")), scene="second")
+            reference=lambda: zarr_read(path / "1" / "s0"),
+            coords={"Z": (np.arange(3.0), None), "X": (np.arange(10.0), None)}), scene="second")
     raise AssertionError(which)
 
 

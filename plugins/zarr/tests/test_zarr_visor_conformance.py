@@ -95,7 +95,9 @@ def _fixture_case(which: str, samples: dict[str, Path]) -> SampleCase:
         s = samples["2024.11.3"]
         arr = s / "visor_raw_images" / "slice_1_10x_1.zarr" / "1"
         return SampleCase(s, Expected(shape=(2, 2, 8, 8, 6), dtype="uint16", reference=lambda: zarr_read(arr),
-                                      physical_pixel_sizes=(3.5, 2.06, 2.06)),
+                                      physical_pixel_sizes=(3.5, 2.06, 2.06),
+                                      coords={"T": (["stack_1", "stack_3"], None),
+                                              **_zyx((8, 8, 6), (3.5, 2.06, 2.06))}),
                           options={"image": "slice_1_10x_1"}, scene="slice_1_10x_1", level=1)
     if which == "2024.11.3-projn":
         s = samples["2024.11.3"]
@@ -137,7 +139,8 @@ def _fixture_case(which: str, samples: dict[str, Path]) -> SampleCase:
         return SampleCase(s, Expected(
             shape=(1, 1, 6, 5, 4), dtype="uint16", channel_names=["488nm_10X"],
             physical_pixel_sizes=(3.5, 2.06, 2.06),
-            reference=lambda: _grid_reference(level, ["XXX_ROI1_20241101"], ["488nm_10X"], (6, 5, 4))),
+            reference=lambda: _grid_reference(level, ["XXX_ROI1_20241101"], ["488nm_10X"], (6, 5, 4)),
+            coords={"wavelength": ([488.0], "nm"), **_zyx((6, 5, 4), (3.5, 2.06, 2.06))}),
             scene="XXX_ROI1_20241101", level=1)
     raise AssertionError(which)
 
