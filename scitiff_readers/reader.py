@@ -108,6 +108,9 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     #: Backend-specific options and their defaults.
     options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
+    # Backends may read ``self._path`` and ``self._options``; the core's other state
+    # lives in attributes prefixed ``_sr_``, which backends must not use.
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for suffix in cls.suffixes:
@@ -147,16 +150,17 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                 f"{type(self).__name__} ({self.name!r}) got unknown option(s) "
                 f"{', '.join(map(repr, unknown))}; valid options: {', '.join(sorted(valid))}"
             )
-        self._given_options = dict(options)
+        self._sr_given_options = dict(options)
         self._options = MappingProxyType({**valid, **options})
-        self._chunk_bytes = normalize_chunk_bytes(self._options["chunk_bytes"])
-        self._scene_index = 0
-        self._level = 0
-        self._images: dict[tuple[int, int], Image] = {}
-        self._dask_cache: dict[tuple[int, int], xr.DataArray] = {}
-        self._eager_cache: dict[tuple[int, int], np.ndarray] = {}
-        self._scenes: tuple[str, ...] | None = None
+        self._sr_chunk_bytes = normalize_chunk_bytes(self._options["chunk_bytes"])
+        self._sr_scene = 0
+        self._sr_level = 0
+        self._sr_images: dict[tuple[int, int], Image] = {}
+        self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._sr_scenes: tuple[str, ...] | None = None
         self._open()
+        self._sr_scene = int(self._default_scene())
 
     # ---------------------------------------------------------------- backend API
     @_backend_hook
@@ -173,6 +177,10 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     def _image(self, scene: int, level: int) -> Image:
         """Describe scene ``scene`` at resolution level ``level`` (from metadata only)."""
         raise NotImplementedError
+
+    def _default_scene(self) -> int:
+        """Index of the scene that is current after opening (default 0)."""
+        return 0
 
     def _level_count(self, scene: int) -> int:
         """Number of resolution levels of ``scene`` (default 1)."""
@@ -221,24 +229,24 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     @property
     def chunk_bytes(self) -> int:
         """Target size of one dask chunk in bytes."""
-        return self._chunk_bytes
+        return self._sr_chunk_bytes
 
     @property
     def scenes(self) -> tuple[str, ...]:
         """Scene names, in file order."""
-        if self._scenes is None:
-            self._scenes = tuple(str(s) for s in self._scene_names())
-        return self._scenes
+        if self._sr_scenes is None:
+            self._sr_scenes = tuple(str(s) for s in self._scene_names())
+        return self._sr_scenes
 
     @property
     def current_scene(self) -> str:
         """Name of the current scene."""
-        return self.scenes[self._scene_index]
+        return self.scenes[self._sr_scene]
 
     @property
     def current_scene_index(self) -> int:
         """Index of the current scene."""
-        return self._scene_index
+        return self._sr_scene
 
     def set_scene(self, scene: int | str) -> None:
         """Make ``scene`` (an index or a name) current; the resolution level resets to 0."""
@@ -260,18 +268,18 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                     f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
                 )
             index = matches[0]
-        self._scene_index = index
-        self._level = 0
+        self._sr_scene = index
+        self._sr_level = 0
 
     @property
     def resolution_levels(self) -> tuple[int, ...]:
         """Resolution levels of the current scene, 0 being full resolution."""
-        return tuple(range(self._level_count(self._scene_index)))
+        return tuple(range(self._level_count(self._sr_scene)))
 
     @property
     def current_resolution_level(self) -> int:
         """The current resolution level."""
-        return self._level
+        return self._sr_level
 
     def set_resolution_level(self, level: int) -> None:
         """Make ``level`` current for the current scene."""
@@ -281,14 +289,14 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                 f"{self._path}: resolution level {level} does not exist for scene "
                 f"{self.current_scene!r}; levels: {list(levels)}"
             )
-        self._level = int(level)
+        self._sr_level = int(level)
 
     def image(self, scene: int | None = None, level: int | None = None) -> Image:
         """The backend's :class:`Image` description of a scene / level (default current)."""
-        key = (self._scene_index if scene is None else scene, self._level if level is None else level)
-        cached = self._images.get(key)
+        key = (self._sr_scene if scene is None else scene, self._sr_level if level is None else level)
+        cached = self._sr_images.get(key)
         if cached is None:
-            cached = self._images[key] = self._image(*key)
+            cached = self._sr_images[key] = self._image(*key)
         return cached
 
     @property
@@ -336,11 +344,11 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     @property
     def xarray_dask_data(self) -> xr.DataArray:
         """The current scene / level as a lazy, dask-backed DataArray with coordinates."""
-        key = (self._scene_index, self._level)
-        cached = self._dask_cache.get(key)
+        key = (self._sr_scene, self._sr_level)
+        cached = self._sr_dask_cache.get(key)
         if cached is None:
-            array = to_dask(self.image().source, self._chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
-            cached = self._dask_cache[key] = self._make_dataarray(array)
+            array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
+            cached = self._sr_dask_cache[key] = self._make_dataarray(array)
         return cached
 
     @property
@@ -356,11 +364,11 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     @property
     def data(self) -> np.ndarray:
         """The current scene / level read into a numpy array (cached)."""
-        key = (self._scene_index, self._level)
-        cached = self._eager_cache.get(key)
+        key = (self._sr_scene, self._sr_level)
+        cached = self._sr_eager_cache.get(key)
         if cached is None:
-            self._eager_cache.clear()  # keep at most one image in memory
-            cached = self._eager_cache[key] = self.get_image_data()
+            self._sr_eager_cache.clear()  # keep at most one image in memory
+            cached = self._sr_eager_cache[key] = self.get_image_data()
         return cached
 
     def get_image_data(self, dimension_order_out: str | None = None, **selection: Any) -> np.ndarray:
@@ -384,7 +392,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         out = np.empty(buffer_shape, dtype=source.dtype)
-        read_regions(source, [(region, out[index]) for region, index in jobs], self._chunk_bytes)
+        read_regions(source, [(region, out[index]) for region, index in jobs], self._sr_chunk_bytes)
         if any(not isinstance(p, slice) for p in post):
             for d, p in enumerate(post):
                 if not isinstance(p, slice):
@@ -426,7 +434,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     # ----------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Close every file handle; the reader re-opens them if used again."""
-        for image in self._images.values():
+        for image in self._sr_images.values():
             image.source.close()
         self._close()
 
@@ -437,10 +445,10 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), str(self._path), self._given_options, self._scene_index, self._level))
+        return (_restore, (type(self), str(self._path), self._sr_given_options, self._sr_scene, self._sr_level))
 
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} reader={self.name!r} path={str(self._path)!r} "
-            f"scene={self._scene_index} level={self._level}>"
+            f"scene={self._sr_scene} level={self._sr_level}>"
         )

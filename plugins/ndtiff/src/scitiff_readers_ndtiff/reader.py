@@ -493,8 +493,8 @@ class NDTiffReader(Reader):
                 raise DimensionSelectionError(
                     f"{self._path}: {dim}={value!r} is out of range; {dim} has {size} index(es)")
         cells = source.planes[int(T), int(C), int(Z)]
-        numbers = self._numbers(self._scene_index, self._level)
-        level = self._level_data(self._level)
+        numbers = self._numbers(self.current_scene_index, self.current_resolution_level)
+        level = self._level_data(self.current_resolution_level)
         if row is not None or column is not None:
             wanted = [i for i in cells.ravel().tolist() if i >= 0 and (
                 row is None or level.table.axes[int(numbers[i])].get("row") == row) and (

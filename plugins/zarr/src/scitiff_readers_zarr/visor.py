@@ -196,8 +196,7 @@ class VisorReader(Reader):
                 s.name = f"{s.image_type}:{s.name}"
         self._vscenes = scenes
         wanted = self._options["image"]
-        if wanted is not None:
-            self._scene_index = self._find_image(str(wanted))
+        self._wanted_scene = 0 if wanted is None else self._find_image(str(wanted))
 
     def _read_sample_files(self, sample: Path) -> None:
         if (sample / "info.json").is_file():
@@ -325,6 +324,10 @@ class VisorReader(Reader):
         raise MetadataError(f"{self._path}: no VISoR image named {wanted!r}; images: {names}")
 
     # ---------------------------------------------------------------- scenes
+    def _default_scene(self) -> int:
+        """The image chosen with ``image=`` is current after opening."""
+        return self._wanted_scene
+
     def _scene_names(self) -> Sequence[str]:
         return [s.name for s in self._vscenes]
 
