@@ -70,11 +70,6 @@ class NpySource(PixelSource):
         flat = int(np.ravel_multi_index(tuple(sl.start for sl in native), self.native_shape))
         return self.offset + flat * self.dtype.itemsize
 
-    def read(self, region: Region) -> np.ndarray:
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
-
     def read_into(self, out: np.ndarray, region: Region) -> None:
         offset = self._contiguous_offset(region) if out.flags.c_contiguous else None
         if offset is not None:

@@ -87,6 +87,12 @@ class PixelSource(ABC):
         for name in cls._PIXEL_METHODS:
             if name in cls.__dict__:
                 setattr(cls, name, _count(cls.__dict__[name]))
+        # read() and read_into() default to each other: a concrete source must
+        # implement at least one of them.
+        if not getattr(cls, "__abstractmethods__", None) and (
+            cls.read is PixelSource.read and cls.read_into is PixelSource.read_into
+        ):
+            raise TypeError(f"{cls.__name__} must implement read() or read_into()")
 
     @property
     def dims(self) -> str:
@@ -106,12 +112,20 @@ class PixelSource(ABC):
             self.__dict__["_token"] = tok
         return str(tok)
 
-    @abstractmethod
     def read(self, region: Region) -> np.ndarray:
-        """Return the pixels of ``region`` (one step-1 slice per dim), exact shape."""
+        """Return the pixels of ``region`` (one step-1 slice per dim), exact shape.
+
+        The default allocates the result and calls :meth:`read_into`.
+        """
+        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
+        self.read_into(out, region)
+        return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
-        """Write the pixels of ``region`` into ``out`` (a view of the caller's array)."""
+        """Write the pixels of ``region`` into ``out`` (a view of the caller's array).
+
+        The default copies the result of :meth:`read`.
+        """
         out[...] = self.read(region)
 
     def close(self) -> None:  # noqa: B027 - optional hook, most sources hold nothing
@@ -159,12 +173,6 @@ class PlaneSource(PixelSource):
         The result has shape ``(len(ys), len(xs))`` or ``(len(ys), len(xs), S)``.
         Called from several threads at once.
         """
-
-    def read(self, region: Region) -> np.ndarray:
-        """Assemble ``region`` from its planes."""
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Write each plane of ``region`` straight into ``out``."""

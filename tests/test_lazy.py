@@ -137,3 +137,13 @@ def test_array_source_axes_validation() -> None:
     assert src.shape == (1, 3, 1, 4, 2)
     block = src.read((slice(0, 1), slice(1, 3), slice(0, 1), slice(0, 4), slice(1, 2)))
     np.testing.assert_array_equal(block[0, :, 0, :, 0], np.arange(24).reshape(2, 3, 4)[1, 1:3, :])
+
+
+def test_a_source_must_implement_read_or_read_into() -> None:
+    with pytest.raises(TypeError, match="must implement read\\(\\) or read_into\\(\\)"):
+        type("Nothing", (ArraySource.__mro__[1],), {})
+    only_read_into = type("OnlyInto", (ArraySource.__mro__[1],), {
+        "read_into": lambda self, out, region: out.fill(7),
+        "shape": (1, 1, 1, 2, 2), "dtype": np.dtype("u1"), "storage_chunks": (1, 1, 1, 2, 2)})
+    full = (slice(0, 1),) * 3 + (slice(0, 2), slice(0, 2))
+    assert (only_read_into().read(full) == 7).all()

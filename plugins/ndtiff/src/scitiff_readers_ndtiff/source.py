@@ -90,12 +90,6 @@ class NDTiffSource(PixelSource):
             dtype, shape = np.dtype(self.byteorder + "u2"), (h, w)
         return self.files[self.file_id[number]].array(int(self.pixel_offset[number]), dtype, shape)
 
-    def read(self, region: Region) -> np.ndarray:
-        """Pixels of ``region`` in a new array (missing images are zeros)."""
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
-
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Copy the pixels of ``region`` from the memory-mapped files into ``out``."""
         rt, rc, rz, ys, xs = region[:5]

@@ -316,9 +316,7 @@ class TiffPageSource(PlaneSource):
         nbytes = math.prod(s.stop - s.start for s in region) * self.dtype.itemsize
         if self._strided is not None and nbytes >= VIEW_MIN_BYTES:
             return self._map_region(region)
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
+        return super().read(region)
 
     def _map_region(self, region: Region) -> np.ndarray:
         """Zero-copy view of a big region through a private copy-on-write mapping.

@@ -260,12 +260,6 @@ class ZarrArraySource(PixelSource):
     def _index(self, region: Region) -> tuple[slice, ...]:
         return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
 
-    def read(self, region: Region) -> np.ndarray:
-        """The pixels of ``region`` (canonical order), as a new array."""
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
-
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` straight into ``out`` with one zarr call."""
         array = self._array(out.nbytes)
@@ -322,12 +316,6 @@ class GridSource(PixelSource):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._arrays = _LazyArrays()
-
-    def read(self, region: Region) -> np.ndarray:
-        """The pixels of ``region`` (canonical order), as a new array."""
-        out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
-        self.read_into(out, region)
-        return out
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` into ``out``: one zarr call per (stack, channel) array."""
