@@ -55,7 +55,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Sphinx HTML docs; warnings are errors."""
-    _install_all(session, core_extra="docs", plugin_extra=None)
+    _install_all(session, core_extra="docs,testing", plugin_extra=None)
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
