@@ -120,16 +120,20 @@ class SharedFile:
             done += got
 
     def memmap(self) -> mmap.mmap:
-        """A read-only memory map of the whole file, shared by all threads."""
+        """A copy-on-write memory map of the whole file, shared by all threads.
+
+        Views of it are writeable, as users expect of computed arrays, but writes go
+        to private memory: the file is never modified.
+        """
         fd = self._descriptor()
         if self._mmap is None:
             with self._lock:
                 if self._mmap is None:
-                    self._mmap = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+                    self._mmap = mmap.mmap(fd, 0, access=mmap.ACCESS_COPY)
         return self._mmap
 
     def array(self, offset: int, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-        """A zero-copy, read-only array view of contiguous pixels at ``offset``."""
+        """A zero-copy (copy-on-write) array view of contiguous pixels at ``offset``."""
         dt = np.dtype(dtype)
         count = int(np.prod(shape, dtype=np.int64))
         if offset < 0 or offset + count * dt.itemsize > self.size:

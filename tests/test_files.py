@@ -23,8 +23,10 @@ def test_shared_file_reads_views_and_closes(tmp_path: Path) -> None:
     assert f.pread(0, 4) == b"HEAD"
     view = f.array(4, "<u2", (10, 100))
     np.testing.assert_array_equal(view.ravel(), data)
-    assert not view.flags.writeable
+    view[0, 0] = 7  # copy-on-write: the caller's copy changes, the file does not
+    assert view[0, 0] == 7
     del view
+    assert path.read_bytes()[4:6] == data[:1].tobytes()
     assert open_handles_under(path)
     f.close()
     assert open_handles_under(path) == []
