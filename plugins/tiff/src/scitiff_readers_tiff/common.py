@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,22 @@ def open_tiff(path: Path) -> Any:
         tif.close()
         raise CorruptFileError(f"{path}: the TIFF file has no image pages")
     return tif
+
+
+def sniff_tiff(path: str | os.PathLike[str], accept: Callable[[Any], bool]) -> bool:
+    """Whether ``path`` is a TIFF with image pages that ``accept(tifffile.TiffFile)`` approves.
+
+    Never raises: anything tifffile cannot parse is simply not ours.
+    """
+    if not looks_like_tiff(path):
+        return False
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            return has_pages(tif) and bool(accept(tif))
+    except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
+        return False
 
 
 def has_pages(tif: Any) -> bool:

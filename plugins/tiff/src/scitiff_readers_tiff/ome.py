@@ -24,7 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import has_pages, level_factor, looks_like_tiff, open_tiff, time_factor, unit_factor
+from .common import level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -53,15 +53,7 @@ class OmeTiffReader(Reader):
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """A TIFF whose first page's ImageDescription is OME-XML."""
-        if not looks_like_tiff(path):
-            return False
-        try:
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                return bool(tif.is_ome) and has_pages(tif)
-        except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
-            return False
+        return sniff_tiff(path, lambda tif: tif.is_ome)
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:

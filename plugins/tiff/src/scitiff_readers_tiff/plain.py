@@ -26,7 +26,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import has_pages, level_factor, looks_like_tiff, open_tiff
+from .common import level_factor, open_tiff, sniff_tiff
 
 __all__ = ["TiffReader"]
 
@@ -57,18 +57,7 @@ class TiffReader(Reader):
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """Any TIFF that tifffile can open and that has at least one image page."""
-        if not looks_like_tiff(path):
-            return False
-        try:
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                if not has_pages(tif):
-                    return False
-                page = tif.pages.first
-                return bool(page.imagewidth > 0 and page.imagelength > 0)
-        except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
-            return False
+        return sniff_tiff(path, lambda tif: tif.pages.first.imagewidth > 0 and tif.pages.first.imagelength > 0)
 
     def _open(self) -> None:
         from .pages import series_source, tiff_token
