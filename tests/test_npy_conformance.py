@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scitiff_readers import CorruptFileError, MetadataError
+from scitiff_readers.cli import main
+from scitiff_readers.npy import NpyReader
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
 
@@ -45,3 +48,55 @@ class TestNpyConformance(ReaderConformance):
         path = tmp_path / "rgb.npy"
         np.save(path, data)
         return SampleCase(path, Expected(shape=data.shape, dtype="uint8", dims="TCZYXS", reference=data))
+
+
+class TestNpyBadInput:
+    """Corrupt, truncated and hostile .npy files give typed errors naming the file."""
+
+    def _save(self, tmp_path: Path, array: np.ndarray, name: str = "a.npy") -> Path:
+        path = tmp_path / name
+        np.save(path, array, allow_pickle=True)
+        return path
+
+    def test_truncated_payload(self, tmp_path: Path) -> None:
+        path = self._save(tmp_path, np.zeros((2, 3, 16, 16), np.uint16))
+        path.write_bytes(path.read_bytes()[:-100])
+        with pytest.raises(CorruptFileError, match=r"a\.npy: header says 3072 bytes of pixels but the file has 2972; the file is truncated"):
+            NpyReader(path)
+
+    def test_unreadable_header(self, tmp_path: Path) -> None:
+        path = tmp_path / "bad.npy"
+        path.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': <nope>}\n" + bytes(64))
+        with pytest.raises(CorruptFileError, match=r"bad\.npy: unreadable \.npy header"):
+            NpyReader(path)
+
+    def test_unknown_format_version(self, tmp_path: Path) -> None:
+        path = tmp_path / "v9.npy"
+        path.write_bytes(b"\x93NUMPY\x09\x00" + bytes(64))
+        with pytest.raises(CorruptFileError, match=r"unsupported \.npy format version 9"):
+            NpyReader(path)
+
+    def test_object_arrays_are_refused_without_unpickling(self, tmp_path: Path) -> None:
+        path = self._save(tmp_path, np.array([[{"x": 1}, None]], dtype=object))
+        with pytest.raises(CorruptFileError, match="object arrays cannot be read without unpickling"):
+            NpyReader(path)
+
+    def test_fortran_order_is_refused(self, tmp_path: Path) -> None:
+        path = self._save(tmp_path, np.asfortranarray(np.zeros((4, 5), np.uint8)))
+        with pytest.raises(MetadataError, match="Fortran-ordered"):
+            NpyReader(path)
+
+    def test_dim_order_must_fit(self, tmp_path: Path) -> None:
+        path = self._save(tmp_path, np.zeros((4, 5), np.uint8))
+        with pytest.raises(MetadataError, match="dim_order 'ZYX' does not fit shape"):
+            NpyReader(path, dim_order="ZYX")
+        with pytest.raises(MetadataError, match="needs dim_order"):
+            NpyReader(self._save(tmp_path, np.zeros(4, np.uint8), "one_d.npy"))
+
+    def test_cli_reports_a_corrupt_file_in_one_line(self, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+        path = self._save(tmp_path, np.zeros((2, 8, 8), np.uint16))
+        path.write_bytes(path.read_bytes()[:-10])
+        assert main(["info", str(path)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "truncated" in err and str(path) in err
