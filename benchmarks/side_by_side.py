@@ -39,7 +39,6 @@ def _rss_mb() -> float:
 
 def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
     """Run one operation once in this process; return seconds and peak memory."""
-    import numpy as np
 
     from scitiff_readers import Reader
     from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
@@ -100,14 +99,12 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
     warm_seconds = time.perf_counter() - start
     nbytes = getattr(result, "nbytes", None)
     shape = getattr(result, "shape", None)
-    checksum = float(np.asarray(result, dtype=np.float64).sum()) if op in ("plane",) and nbytes else None
     return {
         "seconds": seconds,
         "warm_seconds": warm_seconds,
         "peak_extra_mb": max(0.0, peak_after - max(peak_before, rss_before)),
         "nbytes": nbytes,
         "shape": list(shape) if shape is not None else None,
-        "checksum": checksum,
     }
 
 

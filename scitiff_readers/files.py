@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import shutil
 import threading
 import weakref
 from collections.abc import Iterator
@@ -216,8 +217,6 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     finally:
         if tmp.exists():
             if tmp.is_dir():
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()

@@ -7,6 +7,7 @@ into the user API (dims, shape, dask and xarray views) without reading pixels.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,11 @@ class Image:
 
     def resolved_coords(self) -> dict[str, xr.Variable]:
         """Coordinates as variables, with ``C`` always holding the channel names."""
+        return dict(self._coords)
+
+    @functools.cached_property
+    def _coords(self) -> dict[str, xr.Variable]:
+        # Derived once: the Image is immutable and the core caches it per scene / level.
         order = self.source.dims
         out: dict[str, xr.Variable] = {}
         for name, value in self.coords.items():
@@ -80,6 +86,10 @@ class Image:
 
     def resolved_channel_names(self) -> tuple[str, ...]:
         """The channel names, falling back to the ``C`` coordinate, then ``C0, C1 ...``."""
+        return self._channel_names
+
+    @functools.cached_property
+    def _channel_names(self) -> tuple[str, ...]:
         count = self.source.shape[1]
         if self.channel_names is not None:
             names = tuple(str(n) for n in self.channel_names)
@@ -96,11 +106,15 @@ class Image:
 
     def resolved_physical_pixel_sizes(self) -> PhysicalPixelSizes:
         """Explicit sizes if given, else the steps of uniform Z/Y/X coordinates."""
+        return self._physical_pixel_sizes
+
+    @functools.cached_property
+    def _physical_pixel_sizes(self) -> PhysicalPixelSizes:
         if self.physical_pixel_sizes is not None:
             return self.physical_pixel_sizes
         sizes: list[float | None] = []
         units: list[str | None] = []
-        coords = self.resolved_coords() if self.coords else {}
+        coords = self._coords if self.coords else {}
         for dim in "ZYX":
             var = coords.get(dim)
             step = None

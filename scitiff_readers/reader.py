@@ -393,10 +393,9 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         jobs, post, buffer_shape = sel.read_jobs()
         out = np.empty(buffer_shape, dtype=source.dtype)
         read_regions(source, [(region, out[index]) for region, index in jobs], self._sr_chunk_bytes)
-        if any(not isinstance(p, slice) for p in post):
-            for d, p in enumerate(post):
-                if not isinstance(p, slice):
-                    out = np.take(out, p, axis=d)
+        for d, p in enumerate(post):
+            if not isinstance(p, slice):  # list / stepped selection on Y, X: subsample
+                out = np.take(out, p, axis=d)
         return np.asarray(sel.finish(out))
 
     @staticmethod

@@ -22,7 +22,6 @@ in a new process.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -38,7 +37,6 @@ __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region", "pixel_read_co
 #: A hyper-rectangle in canonical order: one ``slice(start, stop)`` (step 1) per dim.
 Region = tuple[slice, ...]
 
-_read_counter = itertools.count()
 _read_count_lock = threading.Lock()
 _reads = 0
 
