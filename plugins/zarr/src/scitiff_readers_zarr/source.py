@@ -160,6 +160,10 @@ class _LazyArrays:
         with self._lock:
             self._arrays = {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Open handles belong to this process: a pickled cache arrives empty.
+        return (_LazyArrays, ())
+
     def for_read(self, key: Any, path: Path, zarr_format: int, pipeline: str, nbytes: int) -> Any:
         """The handle to read ``nbytes`` with: zarr-python's pipeline or zarrs (see ``pipeline``)."""
         base = self.get(key, lambda: open_zarr_array(path, zarr_format, pipeline))
@@ -245,15 +249,6 @@ class ZarrArraySource(PixelSource):
             # The reader opened it already (to learn shape, dtype, chunks): keep it.
             self._arrays.get(0, lambda: array)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_arrays", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._arrays = _LazyArrays()
-
     def _array(self, nbytes: int) -> Any:
         return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes)
 
@@ -306,15 +301,6 @@ class GridSource(PixelSource):
         self.storage_chunks = (1, 1, *(max(1, min(int(c), int(s))) for c, s in zip(storage, zyx_shape,
                                                                                   strict=True)))
         self.__dict__["_token"] = token
-        self._arrays = _LazyArrays()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_arrays", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         self._arrays = _LazyArrays()
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
