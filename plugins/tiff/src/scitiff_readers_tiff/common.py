@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.errors import CorruptFileError, SceneIndexError
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = ["TIFF_MAGICS", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "time_factor", "unit_factor"]
@@ -109,3 +109,32 @@ def time_factor(from_unit: str | None, to_unit: str | None) -> float | None:
     if fa is None or fb is None:
         return None
     return fa / fb
+
+
+class TiffScenes:
+    """Scene bookkeeping shared by the TIFF readers (mixed in before ``Reader``).
+
+    ``_names`` are the scene names, ``_sources`` the pixel source of each level of
+    each scene, and ``_errors`` an error per scene that could not be set up: it is
+    raised when that scene is used, so one broken scene does not stop the others.
+    """
+
+    _path: Path
+    _names: list[str]
+    _sources: list[list[Any]]
+    _errors: dict[int, Exception]
+
+    def _scene_names(self) -> Sequence[str]:
+        return self._names
+
+    def _level_count(self, scene: int) -> int:
+        return max(1, len(self._sources[scene]))
+
+    def _level_sources(self, scene: int, level: int) -> tuple[Any, Any]:
+        """The source of ``level`` and of full resolution (level 0) for ``scene``."""
+        if scene in self._errors:
+            raise self._errors[scene]
+        levels = self._sources[scene]
+        if not 0 <= level < len(levels):
+            raise SceneIndexError(f"{self._path}: scene {scene} has no resolution level {level}")
+        return levels[level], levels[0]

@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate, uniform_coordinate
-from scitiff_readers.errors import CorruptFileError, MetadataError, SceneIndexError, UnsupportedFormatError
+from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
+from .common import TiffScenes, level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -34,7 +34,7 @@ class MissingOmeFileError(CorruptFileError, FileNotFoundError):
     """A multi-file OME-TIFF refers to a file that is not present."""
 
 
-class OmeTiffReader(Reader):
+class OmeTiffReader(TiffScenes, Reader):
     """Read OME-TIFF files: every OME ``Image`` is a scene, pyramids are resolution levels.
 
     Coordinates: ``C`` holds the channel names (``C0, C1, ...`` when unnamed);
@@ -189,25 +189,13 @@ class OmeTiffReader(Reader):
         return names
 
     # ------------------------------------------------------------------- scenes
-    def _scene_names(self) -> Sequence[str]:
-        return self._names
-
     @property
     def scene_ids(self) -> tuple[str, ...]:
         """The OME ``Image`` IDs of the scenes (stable identifiers, e.g. ``"Image:0"``)."""
         return tuple(info.id if info else f"Image:{i}" for i, info in enumerate(self._infos))
 
-    def _level_count(self, scene: int) -> int:
-        return max(1, len(self._sources[scene]))
-
     def _image(self, scene: int, level: int) -> Image:
-        if scene in self._errors:
-            raise self._errors[scene]
-        levels = self._sources[scene]
-        if not 0 <= level < len(levels):
-            raise SceneIndexError(f"{self._path}: scene {scene} has no resolution level {level}")
-        source = levels[level]
-        base = levels[0]
+        source, base = self._level_sources(scene, level)
         info = self._infos[scene]
         coords: dict[str, Any] = {}
         sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}

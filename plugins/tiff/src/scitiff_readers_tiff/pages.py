@@ -639,18 +639,22 @@ class TiffPageSource(PlaneSource):
         lay = _layout_of(keyframe, 0)
         if not lay.raw:
             raise MetadataError(f"{path}: contiguous series must be uncompressed")
-        n = math.prod(loop_shape)
-        plane_offsets = offset + np.arange(n, dtype=np.int64) * lay.plane_bytes
         grid = _loop_grid(loop_axes, loop_shape, shape)
+        return cls._back_to_back(path, lay, grid, offset, math.prod(loop_shape), shape, token)
+
+    @classmethod
+    def _back_to_back(cls, path: Path, lay: Any, grid: np.ndarray, offset: int, nplanes: int,
+                      shape: Sequence[int], token: str) -> TiffPageSource:
+        """``nplanes`` uncompressed planes of layout ``lay`` stored one after another from ``offset``."""
         return cls(
             [path],
             [lay],
             grid,
-            np.zeros(n, dtype=np.int32),
-            np.arange(n, dtype=np.int64),
-            np.ones(n, dtype=np.int32),
-            plane_offsets,
-            np.full(n, lay.plane_bytes, dtype=np.int64),
+            np.zeros(nplanes, dtype=np.int32),
+            np.arange(nplanes, dtype=np.int64),
+            np.ones(nplanes, dtype=np.int32),
+            offset + np.arange(nplanes, dtype=np.int64) * lay.plane_bytes,
+            np.full(nplanes, lay.plane_bytes, dtype=np.int64),
             shape,
             token,
         )
@@ -779,20 +783,8 @@ def series_source(
     grid_numbers = numbers.reshape(canon)
     dataoffset = series.dataoffset
     if dataoffset is not None and lay0.raw and lay0.shaped[0] == 1:
-        lay = lay0
-        plane_offsets = dataoffset + np.arange(nplanes, dtype=np.int64) * lay.plane_bytes
-        source = TiffPageSource(
-            [Path(keyframe.parent.filehandle.path)],
-            [lay],
-            grid_numbers,
-            np.zeros(nplanes, dtype=np.int32),
-            np.arange(nplanes, dtype=np.int64),
-            np.ones(nplanes, dtype=np.int32),
-            plane_offsets,
-            np.full(nplanes, lay.plane_bytes, dtype=np.int64),
-            full_shape,
-            token,
-        )
+        source = TiffPageSource._back_to_back(Path(keyframe.parent.filehandle.path), lay0, grid_numbers,
+                                              dataoffset, nplanes, full_shape, token)
         return source, mapping
     pages = list(series.pages)
     if len(pages) != nplanes and lay0.shaped[0] > 1 and "S" not in plane_axes:

@@ -12,7 +12,6 @@ with higher priority.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
@@ -21,12 +20,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
-from scitiff_readers.errors import CorruptFileError, MetadataError, SceneIndexError, UnsupportedFormatError
+from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import level_factor, open_tiff, sniff_tiff
+from .common import TiffScenes, level_factor, open_tiff, sniff_tiff
 
 __all__ = ["TiffReader"]
 
@@ -34,7 +33,7 @@ __all__ = ["TiffReader"]
 _TIFFFILE_LETTERS = set("TCZYXSIQPRHEALVMBOGFDKNJW")
 
 
-class TiffReader(Reader):
+class TiffReader(TiffScenes, Reader):
     """Read ImageJ hyperstacks and plain (multi-page) TIFF files.
 
     Options
@@ -96,19 +95,8 @@ class TiffReader(Reader):
         finally:
             tif.close()
 
-    def _scene_names(self) -> Sequence[str]:
-        return self._names
-
-    def _level_count(self, scene: int) -> int:
-        return max(1, len(self._sources[scene]))
-
     def _image(self, scene: int, level: int) -> Image:
-        if scene in self._errors:
-            raise self._errors[scene]
-        levels = self._sources[scene]
-        if not 0 <= level < len(levels):
-            raise SceneIndexError(f"{self._path}: scene {scene} has no resolution level {level}")
-        source, base = levels[level], levels[0]
+        source, base = self._level_sources(scene, level)
         coords: dict[str, Any] = {}
         steps: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
         units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
