@@ -35,25 +35,16 @@ def write_sample(
     summary: dict[str, Any] | None = None,
 ) -> Path:
     """Write a ``time x channel x z`` dataset with ``ndstorage`` and return its folder."""
-    try:
-        from ndstorage import NDTiffDataset
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "writing NDTiff samples needs the reference writer: pip install ndstorage"
-        ) from exc
     meta = {"PixelSize_um": 0.5, "z-step_um": 2.0, "Interval_ms": 100.0}
     meta.update(summary or {})
-    with contextlib.redirect_stdout(io.StringIO()):
-        ds = NDTiffDataset(str(folder), summary_metadata=meta, name=name, writable=True)
-        for t in range(times):
-            for ci, c in enumerate(channels):
-                for z in range(zs):
-                    ds.put_image({"time": t, "channel": c, "z": z}, sample_image(t, ci, z, height, width, dtype),
-                                 {"ElapsedTime-ms": 100.0 * t + ci, "Channel": str(c)})
-        ds.finish()
-        path = Path(ds.path)
-        ds.close()
-    return path
+    images = [
+        ({"time": t, "channel": c, "z": z}, sample_image(t, ci, z, height, width, dtype),
+         {"ElapsedTime-ms": 100.0 * t + ci, "Channel": str(c)})
+        for t in range(times)
+        for ci, c in enumerate(channels)
+        for z in range(zs)
+    ]
+    return write_images(folder, name, images, meta)
 
 
 def write_images(
