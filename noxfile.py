@@ -61,8 +61,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Write and read a sample of every installed format, plus the shared real files."""
-    _install_all(session, plugin_extra=None)
+    """Write a sample of every format with its reference writer, read it back; read the shared real files."""
+    _install_all(session, plugin_extra="samples")
     session.run("scitiff-readers", "plugins")
     session.run("scitiff-readers", "demo", "--shared", str(SHARED_DATA))
 
