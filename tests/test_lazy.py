@@ -147,3 +147,106 @@ def test_a_source_must_implement_read_or_read_into() -> None:
         "shape": (1, 1, 1, 2, 2), "dtype": np.dtype("u1"), "storage_chunks": (1, 1, 1, 2, 2)})
     full = (slice(0, 1),) * 3 + (slice(0, 2), slice(0, 2))
     assert (only_read_into().read(full) == 7).all()
+
+
+class RecordingPlanes(CountingPlanes):
+    """Records whether blocks were asked for with read() or straight into an output."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__(shape)
+        self.methods: list[str] = []
+
+    def read(self, region: Region) -> np.ndarray:
+        self.methods.append("read")
+        return super().read(region)
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        self.methods.append("read_into")
+        super().read_into(out, region)
+
+
+def _recording(shape: tuple[int, ...] = (3, 2, 4, 16, 16)) -> tuple[RecordingPlanes, Any]:
+    src = RecordingPlanes(shape)
+    return src, to_dask(src, target_bytes=16 * 16 * 2 * 4)  # one chunk per (t, c)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_whole_compute_reads_blocks_straight_into_the_result(scheduler: str) -> None:
+    src, arr = _recording()
+    assert arr.numblocks == (3, 2, 1, 1, 1)
+    result = arr.compute(scheduler=scheduler)
+    np.testing.assert_array_equal(result, expected(src.shape))
+    assert src.methods == ["read_into"] * 6, "no block read into its own buffer, no join copy"
+    assert result.flags.owndata and result.flags.writeable and result.flags.c_contiguous
+
+
+def test_whole_compute_results_are_independent() -> None:
+    src, arr = _recording()
+    first = arr.compute()
+    first[...] = 7
+    second = arr.compute()
+    np.testing.assert_array_equal(second, expected(src.shape))
+    assert not np.shares_memory(first, second)
+
+
+def test_derived_arrays_keep_the_block_wise_plan() -> None:
+    src, arr = _recording()
+    np.testing.assert_array_equal(arr[1, :, 2].compute(), expected(src.shape)[1, :, 2])
+    assert arr.sum().compute() == expected(src.shape).sum(dtype=np.uint64)
+    assert type(arr[1]) is dask.array.Array
+    # Each block read into its own buffer (read() then its own read_into), then joined.
+    assert src.methods.count("read") == 2 + 6
+
+
+def test_subset_of_blocks_reads_only_those_blocks() -> None:
+    src, arr = _recording()
+    np.testing.assert_array_equal(arr[0].compute(), expected(src.shape)[0])
+    assert src.calls == 2 * 4, "only the planes of T=0"
+
+
+def test_whole_compute_with_other_collections() -> None:
+    src, arr = _recording()
+    plain, shifted = dask.compute(arr, arr + 1)
+    np.testing.assert_array_equal(plain, expected(src.shape))
+    np.testing.assert_array_equal(shifted, expected(src.shape) + 1)
+
+
+def test_whole_compute_inside_xarray_and_persist() -> None:
+    xr = pytest.importorskip("xarray")
+    src, arr = _recording()
+    data = xr.DataArray(arr, dims=list("TCZYX"))
+    np.testing.assert_array_equal(data.compute().values, expected(src.shape))
+    assert src.methods == ["read_into"] * 6
+    persisted = arr.persist()
+    np.testing.assert_array_equal(persisted.compute(), expected(src.shape))
+    assert src.methods == ["read_into"] * 12
+
+
+def test_unoptimized_or_too_large_computes_fall_back_to_dask(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scitiff_readers.lazy as lazy
+
+    src, arr = _recording()
+    np.testing.assert_array_equal(arr.compute(optimize_graph=False), expected(src.shape))
+    assert src.methods.count("read") == 6
+    src.methods.clear()
+    monkeypatch.setattr(lazy, "_physical_memory", lambda: 1024)  # smaller than the array
+    np.testing.assert_array_equal(arr.compute(), expected(src.shape))
+    assert src.methods.count("read") == 6
+
+
+def test_whole_compute_on_process_scheduler_joins_copies() -> None:
+    src, arr = _recording((2, 1, 2, 8, 8))
+    np.testing.assert_array_equal(arr.compute(scheduler="processes", num_workers=2), expected(src.shape))
+
+
+def test_finalize_refuses_views_at_the_wrong_place() -> None:
+    from scitiff_readers.lazy import _finalize_direct
+
+    base = np.empty((2, 4), dtype=np.int64)
+    base[...] = np.arange(8).reshape(2, 4)
+    regions = [(slice(0, 1), slice(0, 4)), (slice(1, 2), slice(0, 4))]
+    joined = _finalize_direct([[base[0:1]], [base[1:2]]], base.shape, regions)
+    assert joined is base
+    swapped = _finalize_direct([[base[1:2]], [base[0:1]]], base.shape, regions)
+    assert swapped is not base
+    np.testing.assert_array_equal(swapped, base[::-1])
