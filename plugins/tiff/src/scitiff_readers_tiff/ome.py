@@ -48,7 +48,11 @@ class OmeTiffReader(TiffScenes, Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf")
     priority: ClassVar[int] = 50
     description: ClassVar[str] = "OME-TIFF (tifffile + ome-types): scenes, pyramids, multi-file, coordinates"
-    options: ClassVar[Any] = MappingProxyType({})
+    #: ``series_levels``: present OME images that form a pyramid stored as separate
+    #: images (consecutive, same T/C/Z and dtype, Y and X shrinking by one factor) as
+    #: resolution levels of one scene (default ``True``); ``False`` keeps every OME
+    #: ``Image`` a scene of its own.
+    options: ClassVar[Any] = MappingProxyType({"series_levels": True})
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
@@ -108,7 +112,7 @@ class OmeTiffReader(TiffScenes, Reader):
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                 self._sources.append(levels)
-            self._names = self._scene_labels([s.name if s is not None else None for _, s in matched])
+            self._finish_scenes([s.name if s is not None else None for _, s in matched])
         finally:
             tif.close()
 
@@ -127,8 +131,37 @@ class OmeTiffReader(TiffScenes, Reader):
         self._sources = [
             [LazyPageSource(self._path, plan, tiff_token(self._path, "ome", i, 0))] for i, plan in enumerate(plans)
         ]
-        self._names = self._scene_labels([None] * len(plans))
+        self._finish_scenes([None] * len(plans))
         return True
+
+    def _finish_scenes(self, series_names: Sequence[str | None]) -> None:
+        """Merge pyramids stored as separate OME images into scenes, then name the scenes.
+
+        Before: one entry of ``_infos`` / ``_sources`` / ``_errors`` per OME image.
+        After: one per scene; ``_level_ids`` keeps the OME image id of every level.
+        """
+        from .levels import LevelCandidate, series_level_groups
+
+        self._image_infos: list[OmeImageInfo | None] = list(self._infos)
+        if self._options["series_levels"]:
+            pixels = [
+                LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
+                if levels and i not in self._errors else None
+                for i, levels in enumerate(self._sources)
+            ]
+            groups = series_level_groups(self._infos, pixels)
+        else:
+            groups = [[i] for i in range(len(self._infos))]
+        self._level_ids: list[list[str | None]] = [
+            [self._infos[k].id if self._infos[k] is not None else None for k in g] for g in groups  # type: ignore[union-attr]
+        ]
+        if any(len(g) > 1 for g in groups):
+            errors = self._errors
+            self._infos = [self._infos[g[0]] for g in groups]
+            self._sources = [[s for k in g for s in self._sources[k]] for g in groups]
+            self._errors = {n: errors[g[0]] for n, g in enumerate(groups) if g[0] in errors}
+            series_names = [series_names[g[0]] for g in groups]
+        self._names = self._scene_labels(series_names)
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
@@ -215,7 +248,8 @@ class OmeTiffReader(TiffScenes, Reader):
             if info.channel_names and len(info.channel_names) == source.shape[1]:
                 names = [n if n else f"C{i}" for i, n in enumerate(info.channel_names)]
         pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
-        attrs = {"ome_image_id": info.id} if info is not None else {}
+        level_id = self._level_ids[scene][level] if level < len(self._level_ids[scene]) else None
+        attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
         return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
                      attrs=attrs, name=self._names[scene])
 
@@ -303,7 +337,7 @@ class OmeTiffReader(TiffScenes, Reader):
         """
         cached = self.__dict__.get("_ome")
         if cached is None:
-            cached = self.__dict__["_ome"] = _ome_model(self._xml, self._infos, self._path)
+            cached = self.__dict__["_ome"] = _ome_model(self._xml, self._image_infos, self._path)
         return cached
 
     @classmethod
