@@ -29,12 +29,15 @@ def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
     return len(head) == 8 and head[:4] in TIFF_MAGICS
 
 
-def open_tiff(path: Path) -> Any:
-    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`."""
+def open_tiff(path: Path, omexml: str | None = None) -> Any:
+    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`.
+
+    ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows.
+    """
     import tifffile
 
     try:
-        tif = tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(path, omexml=omexml) if omexml else tifffile.TiffFile(path)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

@@ -24,7 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
+from .common import TiffScenes, level_factor, looks_like_tiff, open_tiff, sniff_tiff, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -45,7 +45,9 @@ class OmeTiffReader(TiffScenes, Reader):
     """
 
     name: ClassVar[str] = "ome-tiff"
-    suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf")
+    suffixes: ClassVar[tuple[str, ...]] = (
+        ".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff", ".btf",
+    )
     priority: ClassVar[int] = 50
     description: ClassVar[str] = "OME-TIFF (tifffile + ome-types): scenes, pyramids, multi-file, coordinates"
     #: ``series_levels``: present OME images that form a pyramid stored as separate
@@ -56,21 +58,17 @@ class OmeTiffReader(TiffScenes, Reader):
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
-        """A TIFF whose first page's ImageDescription is OME-XML."""
-        return sniff_tiff(path, lambda tif: tif.is_ome)
+        """A TIFF whose first page's ImageDescription is OME-XML, or an OME companion file."""
+        from .companion import is_companion_file
+
+        return sniff_tiff(path, lambda tif: tif.is_ome) or is_companion_file(path)
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
         from .pages import series_source, tiff_token
 
-        tif = open_tiff(self._path)
+        tif, infos = self._open_with_metadata()
         try:
-            xml = tif.ome_metadata if tif.is_ome else None
-            if not xml:
-                raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
-            self._xml: str = xml
-            infos = parse_ome_xml(xml, str(self._path))
-            self._check_referenced_files(infos or [])
             if self._open_fast(tif, infos):
                 return
             all_series = list(tif.series)
@@ -115,6 +113,64 @@ class OmeTiffReader(TiffScenes, Reader):
             self._finish_scenes([s.name if s is not None else None for _, s in matched])
         finally:
             tif.close()
+
+    def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None]:
+        """The open ``TiffFile`` (told the OME-XML to use) and the parsed images.
+
+        Three cases: an OME-TIFF with its OME-XML inside; a ``BinaryOnly`` OME-TIFF
+        whose OME-XML is in a companion file; the companion file itself, opened
+        through the first of its TIFF files that is present.
+        """
+        from .companion import binary_only_target, first_present_file, read_companion, resolve_companion
+
+        self._companion: Path | None = None
+        if not looks_like_tiff(self._path):
+            self._companion = self._path
+            self._xml: str = read_companion(self._path)
+            infos = parse_ome_xml(self._xml, str(self._path))
+            if not infos:
+                raise MetadataError(f"{self._path}: the OME companion file describes no readable images")
+            self._check_referenced_files(infos)
+            first = first_present_file(self._path.parent, infos)
+            if first is None:
+                names = sorted({n for info in infos for n in info.files})
+                raise MissingOmeFileError(
+                    f"{self._path}: none of the TIFF files of this OME companion file is in "
+                    f"{self._path.parent} ({', '.join(map(repr, names)) or 'it names none'}); "
+                    "copy the whole dataset into one folder"
+                )
+            return open_tiff(first, omexml=self._xml), infos
+        tif = open_tiff(self._path)
+        xml = tif.ome_metadata if tif.is_ome else None
+        if not xml:
+            tif.close()
+            raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
+        target = binary_only_target(xml)
+        if target is not None:
+            tif.close()
+            companion = resolve_companion(self._path, target)
+            if not companion.is_file():
+                raise MissingOmeFileError(
+                    f"{self._path}: this OME-TIFF keeps its metadata in the companion file {target!r}, "
+                    f"which is not in {self._path.parent}; copy it beside the TIFF (or open the pages "
+                    "without OME metadata with reader='tiff')"
+                )
+            self._companion = companion
+            xml = read_companion(companion)
+            tif = open_tiff(self._path, omexml=xml)
+        self._xml = xml
+        infos = parse_ome_xml(xml, str(self._companion or self._path))
+        try:
+            self._check_referenced_files(infos or [])
+        except BaseException:
+            tif.close()
+            raise
+        return tif, infos
+
+    @property
+    def companion_file(self) -> Path | None:
+        """The OME companion file the metadata comes from (``None`` if it is in the TIFF)."""
+        return self._companion
 
     def _open_fast(self, tif: Any, infos: list[OmeImageInfo] | None) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
