@@ -308,3 +308,15 @@ def test_plain_tiff_reduced_pages_are_levels(tmp_path: Path) -> None:
         reader.set_resolution_level(2)
         assert reader.shape == (1, 1, 1, 32, 24)
         np.testing.assert_array_equal(reader.get_image_data("YX"), data[::4, ::4])
+
+
+@pytest.mark.parametrize("tile", [(80, 96), (64, 96), (32, 96)], ids=["one-padded-tile", "one-tile-row", "tile-rows"])
+def test_uncompressed_tiles_wider_than_the_image(tmp_path: Path, tile: tuple[int, int]) -> None:
+    """One padded tile bigger than a small image is not a run of image rows (a read-path regression)."""
+    path = tmp_path / "wide.ome.tif"
+    data = np.arange(70 * 90, dtype=np.uint16).reshape(70, 90)
+    tifffile.imwrite(path, data, tile=tile, ome=True, metadata={"axes": "YX"})
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("YX"), tifffile.imread(path))
+        np.testing.assert_array_equal(reader.get_image_data("YX", Y=slice(5, 60), X=slice(3, 80)), data[5:60, 3:80])
+        np.testing.assert_array_equal(reader.xarray_dask_data.values[0, 0, 0], data)

@@ -142,3 +142,107 @@ def test_unsupported_dtype_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -
         scitiff_readers.write(arr, tmp_path / "wide.ome.tif")
     assert list(tmp_path.iterdir()) == []
 
+
+
+# ------------------------------------------------------------------ pyramids
+def _reference_mean(data: np.ndarray, factor: int) -> np.ndarray:
+    """Block means over Y and X (axes 3, 4) by padding with NaN: independent of the writer's code."""
+    ny, nx = data.shape[3:5]
+    py, px = -(-ny // factor) * factor, -(-nx // factor) * factor
+    padded = np.full((*data.shape[:3], py, px, *data.shape[5:]), np.nan)
+    padded[:, :, :, :ny, :nx] = data
+    blocks = padded.reshape(*data.shape[:3], py // factor, factor, px // factor, factor, *data.shape[5:])
+    mean = np.nanmean(blocks, axis=(4, 6))
+    return np.rint(mean).astype(data.dtype) if np.issubdtype(data.dtype, np.integer) else mean.astype(data.dtype)
+
+
+def test_pyramid_round_trip_levels_pixels_and_coordinates(tmp_path: Path) -> None:
+    arr = _array((2, 2, 3, 70, 90), (1, 1, 3, 35, 45))  # odd halvings: 70 -> 35 -> 18, 90 -> 45 -> 23
+    out = scitiff_readers.write(arr, tmp_path / "pyr.ome.tif", subresolutions=2)
+    full = arr.values
+    expected = [full, _reference_mean(full, 2), _reference_mean(full, 4)]
+    with tifffile.TiffFile(out) as tif:
+        series = tif.series[0]
+        assert len(series.levels) == 3
+        assert [lvl.shape[-2:] for lvl in series.levels] == [(70, 90), (35, 45), (18, 23)]
+        assert all(p.is_tiled for p in (tif.pages.first, series.levels[1].keyframe))
+        for k, level in enumerate(series.levels):
+            np.testing.assert_array_equal(level.asarray(), expected[k].reshape(level.shape))
+    ome = ome_types.from_tiff(out)
+    assert len(ome.images) == 1  # levels are SubIFDs, not OME images
+    assert (ome.images[0].pixels.size_x, ome.images[0].pixels.size_y) == (90, 70)
+    with Reader(out) as reader:
+        assert reader.resolution_levels == (0, 1, 2)
+        for k in range(3):
+            reader.set_resolution_level(k)
+            np.testing.assert_array_equal(reader.data, expected[k])
+            step = 0.5 * 2**k
+            assert reader.physical_pixel_sizes.X == pytest.approx(step)
+            assert reader.physical_pixel_sizes.Y == pytest.approx(step)
+            np.testing.assert_allclose(reader.coords["X"].values, np.arange(expected[k].shape[4]) * step)
+            np.testing.assert_allclose(reader.coords["Z"].values, 10.0 + np.arange(3) * 2.0)
+            assert reader.coords["Y"].attrs["units"] == "µm"
+            assert reader.channel_names == ["ch0", "ch1"]
+
+
+def test_pyramid_nearest_rgb_with_factor_three(tmp_path: Path) -> None:
+    rgb = (np.arange(40 * 50 * 3) % 251).astype(np.uint8).reshape(40, 50, 3)
+    arr = xr.DataArray(rgb, dims=("Y", "X", "S"))
+    out = scitiff_readers.write(arr, tmp_path / "rgb.ome.tif", subresolutions=2, downsample=3,
+                                downsample_method="nearest", compression="zlib")
+    with tifffile.TiffFile(out) as tif:
+        levels = tif.series[0].levels
+        assert tif.pages.first.photometric == 2
+        np.testing.assert_array_equal(levels[1].asarray(), rgb[::3, ::3])
+        np.testing.assert_array_equal(levels[2].asarray(), rgb[::9, ::9])
+    with Reader(out) as reader:
+        reader.set_resolution_level(2)
+        np.testing.assert_array_equal(reader.data[0, 0, 0], rgb[::9, ::9])
+
+
+def test_pyramid_mean_of_floats(tmp_path: Path) -> None:
+    data = np.random.default_rng(1).random((1, 1, 2, 33, 47)).astype(np.float32)
+    arr = xr.DataArray(da.from_array(data, chunks=(1, 1, 1, 17, 20)), dims=("T", "C", "Z", "Y", "X"))
+    out = scitiff_readers.write(arr, tmp_path / "f.ome.tif", subresolutions=1, tile=(16, 32))
+    with tifffile.TiffFile(out) as tif:
+        assert tif.series[0].levels[1].keyframe.tilewidth == 32
+        np.testing.assert_allclose(tif.series[0].levels[1].asarray(), _reference_mean(data, 2)[0, 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"subresolutions": -1}, "subresolutions"),
+        ({"subresolutions": 2, "downsample": 1}, "downsample"),
+        ({"subresolutions": 1, "downsample_method": "cubic"}, "downsample_method"),
+        ({"subresolutions": 6}, "below one pixel"),
+    ],
+)
+def test_bad_pyramid_options_are_clear_errors_and_leave_nothing(
+    tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"bad\.ome\.tif.*{message}"):
+        scitiff_readers.write(_array((1, 1, 1, 40, 40), (1, 1, 1, 40, 40)), tmp_path / "bad.ome.tif", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pyramid_levels_stream_one_block_row_at_a_time() -> None:
+    from scitiff_readers_tiff.writer import _planes, downsample
+
+    computed: list[tuple[int, ...]] = []
+
+    def record(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        computed.append(tuple(block_info[0]["chunk-location"]))  # type: ignore[index]
+        return block
+
+    base = da.ones((4, 2, 3, 16, 16), dtype=np.uint8, chunks=(1, 1, 3, 8, 8))
+    lazy = base.map_blocks(record, dtype=np.uint8)
+    level = downsample(lazy, 2)
+    with dask.config.set(scheduler="threads"):
+        planes = _planes(level, tuple(level.shape))
+        first = next(planes)
+        assert first.shape == (8, 8) and first.dtype == np.uint8 and (first == 1).all()
+        assert computed and all(loc[:2] == (0, 0) for loc in computed), "more than the first block-row"
+        assert len(computed) == 4  # the 2 x 2 chunks of that block-row's planes
+        list(planes)
+    assert len(computed) == 4 * 2 * 4

@@ -29,12 +29,15 @@ def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
     return len(head) == 8 and head[:4] in TIFF_MAGICS
 
 
-def open_tiff(path: Path) -> Any:
-    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`."""
+def open_tiff(path: Path, omexml: str | None = None) -> Any:
+    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`.
+
+    ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows.
+    """
     import tifffile
 
     try:
-        tif = tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(path, omexml=omexml) if omexml else tifffile.TiffFile(path)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -72,14 +75,16 @@ def has_pages(tif: Any) -> bool:
 def level_factor(base: int, level: int) -> float:
     """Downsampling factor of a pyramid level along one dim.
 
-    Levels made by halving odd sizes (475 -> 238) have an exact ratio just off the
-    intended integer factor; that integer is the true pixel-size ratio.
+    Levels made by halving odd sizes (475 -> 238, then 119) have an exact ratio just
+    off the intended integer factor; that integer is the true pixel-size ratio. It is
+    recognised when the level's size is within one pixel of ``base / factor`` (each
+    halving rounds by at most half a pixel).
     """
     if level <= 0 or base == level:
         return 1.0
     ratio = base / level
     nearest = round(ratio)
-    if nearest >= 1 and abs(ratio - nearest) * level <= 1.0:
+    if nearest >= 1 and abs(base - nearest * level) < nearest:
         return float(nearest)
     return ratio
 

@@ -24,7 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
+from .common import TiffScenes, level_factor, looks_like_tiff, open_tiff, sniff_tiff, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -45,28 +45,30 @@ class OmeTiffReader(TiffScenes, Reader):
     """
 
     name: ClassVar[str] = "ome-tiff"
-    suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf")
+    suffixes: ClassVar[tuple[str, ...]] = (
+        ".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff", ".btf",
+    )
     priority: ClassVar[int] = 50
     description: ClassVar[str] = "OME-TIFF (tifffile + ome-types): scenes, pyramids, multi-file, coordinates"
-    options: ClassVar[Any] = MappingProxyType({})
+    #: ``series_levels``: present OME images that form a pyramid stored as separate
+    #: images (consecutive, same T/C/Z and dtype, Y and X shrinking by one factor) as
+    #: resolution levels of one scene (default ``True``); ``False`` keeps every OME
+    #: ``Image`` a scene of its own.
+    options: ClassVar[Any] = MappingProxyType({"series_levels": True})
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
-        """A TIFF whose first page's ImageDescription is OME-XML."""
-        return sniff_tiff(path, lambda tif: tif.is_ome)
+        """A TIFF whose first page's ImageDescription is OME-XML, or an OME companion file."""
+        from .companion import is_companion_file
+
+        return sniff_tiff(path, lambda tif: tif.is_ome) or is_companion_file(path)
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
         from .pages import series_source, tiff_token
 
-        tif = open_tiff(self._path)
+        tif, infos = self._open_with_metadata()
         try:
-            xml = tif.ome_metadata if tif.is_ome else None
-            if not xml:
-                raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
-            self._xml: str = xml
-            infos = parse_ome_xml(xml, str(self._path))
-            self._check_referenced_files(infos or [])
             if self._open_fast(tif, infos):
                 return
             all_series = list(tif.series)
@@ -108,9 +110,67 @@ class OmeTiffReader(TiffScenes, Reader):
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                 self._sources.append(levels)
-            self._names = self._scene_labels([s.name if s is not None else None for _, s in matched])
+            self._finish_scenes([s.name if s is not None else None for _, s in matched])
         finally:
             tif.close()
+
+    def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None]:
+        """The open ``TiffFile`` (told the OME-XML to use) and the parsed images.
+
+        Three cases: an OME-TIFF with its OME-XML inside; a ``BinaryOnly`` OME-TIFF
+        whose OME-XML is in a companion file; the companion file itself, opened
+        through the first of its TIFF files that is present.
+        """
+        from .companion import binary_only_target, first_present_file, read_companion, resolve_companion
+
+        self._companion: Path | None = None
+        if not looks_like_tiff(self._path):
+            self._companion = self._path
+            self._xml: str = read_companion(self._path)
+            infos = parse_ome_xml(self._xml, str(self._path))
+            if not infos:
+                raise MetadataError(f"{self._path}: the OME companion file describes no readable images")
+            self._check_referenced_files(infos)
+            first = first_present_file(self._path.parent, infos)
+            if first is None:
+                names = sorted({n for info in infos for n in info.files})
+                raise MissingOmeFileError(
+                    f"{self._path}: none of the TIFF files of this OME companion file is in "
+                    f"{self._path.parent} ({', '.join(map(repr, names)) or 'it names none'}); "
+                    "copy the whole dataset into one folder"
+                )
+            return open_tiff(first, omexml=self._xml), infos
+        tif = open_tiff(self._path)
+        xml = tif.ome_metadata if tif.is_ome else None
+        if not xml:
+            tif.close()
+            raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
+        target = binary_only_target(xml)
+        if target is not None:
+            tif.close()
+            companion = resolve_companion(self._path, target)
+            if not companion.is_file():
+                raise MissingOmeFileError(
+                    f"{self._path}: this OME-TIFF keeps its metadata in the companion file {target!r}, "
+                    f"which is not in {self._path.parent}; copy it beside the TIFF (or open the pages "
+                    "without OME metadata with reader='tiff')"
+                )
+            self._companion = companion
+            xml = read_companion(companion)
+            tif = open_tiff(self._path, omexml=xml)
+        self._xml = xml
+        infos = parse_ome_xml(xml, str(self._companion or self._path))
+        try:
+            self._check_referenced_files(infos or [])
+        except BaseException:
+            tif.close()
+            raise
+        return tif, infos
+
+    @property
+    def companion_file(self) -> Path | None:
+        """The OME companion file the metadata comes from (``None`` if it is in the TIFF)."""
+        return self._companion
 
     def _open_fast(self, tif: Any, infos: list[OmeImageInfo] | None) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
@@ -127,8 +187,37 @@ class OmeTiffReader(TiffScenes, Reader):
         self._sources = [
             [LazyPageSource(self._path, plan, tiff_token(self._path, "ome", i, 0))] for i, plan in enumerate(plans)
         ]
-        self._names = self._scene_labels([None] * len(plans))
+        self._finish_scenes([None] * len(plans))
         return True
+
+    def _finish_scenes(self, series_names: Sequence[str | None]) -> None:
+        """Merge pyramids stored as separate OME images into scenes, then name the scenes.
+
+        Before: one entry of ``_infos`` / ``_sources`` / ``_errors`` per OME image.
+        After: one per scene; ``_level_ids`` keeps the OME image id of every level.
+        """
+        from .levels import LevelCandidate, series_level_groups
+
+        self._image_infos: list[OmeImageInfo | None] = list(self._infos)
+        if self._options["series_levels"]:
+            pixels = [
+                LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
+                if levels and i not in self._errors else None
+                for i, levels in enumerate(self._sources)
+            ]
+            groups = series_level_groups(self._infos, pixels)
+        else:
+            groups = [[i] for i in range(len(self._infos))]
+        self._level_ids: list[list[str | None]] = [
+            [self._infos[k].id if self._infos[k] is not None else None for k in g] for g in groups  # type: ignore[union-attr]
+        ]
+        if any(len(g) > 1 for g in groups):
+            errors = self._errors
+            self._infos = [self._infos[g[0]] for g in groups]
+            self._sources = [[s for k in g for s in self._sources[k]] for g in groups]
+            self._errors = {n: errors[g[0]] for n, g in enumerate(groups) if g[0] in errors}
+            series_names = [series_names[g[0]] for g in groups]
+        self._names = self._scene_labels(series_names)
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
@@ -215,7 +304,8 @@ class OmeTiffReader(TiffScenes, Reader):
             if info.channel_names and len(info.channel_names) == source.shape[1]:
                 names = [n if n else f"C{i}" for i, n in enumerate(info.channel_names)]
         pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
-        attrs = {"ome_image_id": info.id} if info is not None else {}
+        level_id = self._level_ids[scene][level] if level < len(self._level_ids[scene]) else None
+        attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
         return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
                      attrs=attrs, name=self._names[scene])
 
@@ -303,7 +393,7 @@ class OmeTiffReader(TiffScenes, Reader):
         """
         cached = self.__dict__.get("_ome")
         if cached is None:
-            cached = self.__dict__["_ome"] = _ome_model(self._xml, self._infos, self._path)
+            cached = self.__dict__["_ome"] = _ome_model(self._xml, self._image_infos, self._path)
         return cached
 
     @classmethod

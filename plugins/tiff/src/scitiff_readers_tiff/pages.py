@@ -410,6 +410,11 @@ class TiffPageSource(PlaneSource):
 
     @staticmethod
     def _contiguous(offsets: np.ndarray, counts: np.ndarray, lay: PageLayout) -> bool:
+        """Whether the page's segments hold its rows back to back, as one stripped page would."""
+        if lay.tile is not None and lay.tile[1] != lay.shaped[3]:
+            # Tiles narrower or wider than the image (one padded tile bigger than a small
+            # image, too) do not store whole rows at the image's row stride.
+            return False
         if len(offsets) == 1:
             return int(counts[0]) >= lay.plane_bytes
         return int(counts.sum()) == lay.plane_bytes and bool(

@@ -23,7 +23,7 @@ from scitiff_readers.errors import MetadataError
 from scitiff_readers.units import normalize_unit
 from scitiff_readers.writers import Writer
 
-__all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
+__all__ = ["OmeTiffWriter", "downsample", "ome_metadata_from_coords"]
 
 _BIGTIFF_BYTES = 2**32 - 2**25  # leave room for the IFDs and the OME-XML
 _OME_TYPES = frozenset({"i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8", "c8", "c16", "b1"})
@@ -41,12 +41,28 @@ class OmeTiffWriter(Writer):
     bigtiff
         Force BigTIFF on (``True``) or off (``False``); default: BigTIFF when the
         pixels exceed ~4 GB.
+    subresolutions
+        Number of reduced-resolution pyramid levels written as SubIFDs of every
+        plane (default 0: no pyramid). Level ``k`` is ``ceil(Y / f**k) x ceil(X / f**k)``
+        pixels; pyramids are always tiled (default tile 256 x 256, smaller for
+        small images).
+    downsample
+        The factor ``f`` between consecutive levels (integer >= 2, default 2).
+    downsample_method
+        ``"mean"`` (default): each pixel of level ``k`` is the mean of the
+        ``f**k x f**k`` block of full-resolution pixels it covers (fewer at the
+        right and bottom edges), rounded to the nearest integer (halves to even)
+        for integer types; ``"nearest"``: every ``f**k``-th pixel
+        (``data[..., ::f**k, ::f**k]``), for labels and masks.
     """
 
     name: ClassVar[str] = "ome-tiff"
     suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff")
     priority: ClassVar[int] = 50
-    options: ClassVar[Any] = MappingProxyType({"compression": None, "tile": None, "bigtiff": None})
+    options: ClassVar[Any] = MappingProxyType({
+        "compression": None, "tile": None, "bigtiff": None,
+        "subresolutions": 0, "downsample": 2, "downsample_method": "mean",
+    })
 
     @classmethod
     def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None, **options: Any) -> None:
@@ -69,22 +85,110 @@ class OmeTiffWriter(Writer):
         bigtiff = options.get("bigtiff")
         if bigtiff is None:
             bigtiff = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > _BIGTIFF_BYTES
+        levels, factor, method = _pyramid_options(options, shape, where)
         tile = options.get("tile")
         tile = tuple(int(v) for v in tile) if tile is not None else None
+        if levels and tile is None:
+            tile = _default_tile(shape)
         photometric = "rgb" if has_s and samples in (3, 4) and dtype in (np.uint8, np.uint16) else "minisblack"
-        planes = _planes(data.data, shape)
-        pages: Iterator[np.ndarray] = _tiles(planes, tile) if tile is not None else planes
+        common: dict[str, Any] = {
+            "dtype": dtype, "photometric": photometric, "planarconfig": "contig" if has_s else None,
+            "tile": tile, "compression": options.get("compression"),
+        }
         with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw:
-            tw.write(
-                pages,
-                shape=shape,
-                dtype=dtype,
-                photometric=photometric,
-                planarconfig="contig" if has_s else None,
-                tile=tile,
-                compression=options.get("compression"),
-                metadata=metadata,
-            )
+            tw.write(_pages(data.data, shape, tile), shape=shape, subifds=levels or None, metadata=metadata,
+                     **common)
+            for k in range(1, levels + 1):
+                # Each level is computed from full resolution (not from the level above), one
+                # block-row at a time: the input is read once per level, never held whole.
+                level = downsample(data.data, factor**k, method)
+                level_shape = tuple(int(n) for n in level.shape)
+                tw.write(_pages(level, level_shape, tile), shape=level_shape, subfiletype=1, **common)
+
+
+_METHODS = ("mean", "nearest")
+_MAX_TILE = 256
+
+
+def _pyramid_options(options: dict[str, Any], shape: tuple[int, ...], where: Path) -> tuple[int, int, str]:
+    """Validated ``(subresolutions, downsample, downsample_method)``."""
+    levels, factor, method = options.get("subresolutions", 0), options.get("downsample", 2), options.get(
+        "downsample_method", "mean")
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
+        raise ValueError(f"{where}: subresolutions must be an integer >= 0, got {levels!r}")
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+        raise ValueError(f"{where}: downsample must be an integer >= 2, got {factor!r}")
+    if method not in _METHODS:
+        raise ValueError(f"{where}: downsample_method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
+    ny, nx = shape[3], shape[4]
+    if levels and int(factor) ** int(levels) > max(ny, nx):
+        raise ValueError(
+            f"{where}: {levels} subresolutions with downsample={factor} would shrink the {ny} x {nx} "
+            f"image below one pixel (largest possible: {_max_levels(max(ny, nx), int(factor))})"
+        )
+    return int(levels), int(factor), str(method)
+
+
+def _max_levels(n: int, factor: int) -> int:
+    k = 0
+    while factor ** (k + 1) <= n:
+        k += 1
+    return k
+
+
+def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
+    """256 x 256, or the image's size rounded up to 16 when it is smaller (tiles are multiples of 16)."""
+    return tuple(min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])  # type: ignore[return-value]
+
+
+def _pages(array: Any, shape: tuple[int, ...], tile: tuple[int, ...] | None) -> Iterator[np.ndarray]:
+    planes = _planes(array, shape)
+    return _tiles(planes, tile) if tile is not None else planes
+
+
+def downsample(array: Any, factor: int, method: str = "mean") -> Any:
+    """A lazy ``TCZYX(S)`` dask array reduced by ``factor`` along ``Y`` and ``X``.
+
+    Sizes become ``ceil(n / factor)``. ``"mean"`` averages each ``factor x factor`` block
+    (partial blocks at the edges over the pixels they have) and casts back to the input
+    dtype, rounding integers to nearest; ``"nearest"`` takes every ``factor``-th pixel.
+    """
+    import dask.array as da
+
+    arr = da.asarray(array)
+    if factor == 1:
+        return arr
+    if method == "nearest":
+        return arr[:, :, :, ::factor, ::factor]
+    # Chunks along Y and X in multiples of the factor, so no block straddles two chunks.
+    sizes = {}
+    for axis in (3, 4):
+        biggest = max(arr.chunks[axis])
+        sizes[axis] = max(factor, biggest // factor * factor)
+    arr = arr.rechunk(sizes)
+    out_chunks = list(arr.chunks)
+    for axis in (3, 4):
+        out_chunks[axis] = tuple(-(-c // factor) for c in arr.chunks[axis])
+    return arr.map_blocks(_block_mean, factor, dtype=arr.dtype, chunks=tuple(out_chunks))
+
+
+def _block_mean(block: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor x factor`` blocks of axes 3 and 4 (partial edge blocks allowed)."""
+    dtype = block.dtype
+    work = block.astype(np.complex128 if np.iscomplexobj(block) else np.float64)
+    for axis in (3, 4):
+        n = work.shape[axis]
+        starts = np.arange(0, n, factor)
+        counts = np.minimum(starts + factor, n) - starts
+        shape = [1] * work.ndim
+        shape[axis] = len(starts)
+        # Separable: mean over Y blocks, then over X blocks = mean over each rectangle.
+        work = np.add.reduceat(work, starts, axis=axis) / counts.reshape(shape)
+    if dtype == np.bool_:
+        return work >= 0.5
+    if np.issubdtype(dtype, np.integer):
+        return np.rint(work).astype(dtype)
+    return work.astype(dtype)
 
 
 def _planes(array: Any, shape: tuple[int, ...]) -> Iterator[np.ndarray]:

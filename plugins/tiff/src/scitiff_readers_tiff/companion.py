@@ -1,0 +1,84 @@
+"""OME companion files: OME-XML kept beside the TIFF files instead of inside them.
+
+A multi-file OME-TIFF dataset may keep its full OME-XML in a ``*.companion.ome`` file;
+each TIFF then carries only ``<OME UUID=...><BinaryOnly MetadataFile="x.companion.ome"
+UUID="..."/></OME>`` in its ImageDescription. The companion's ``TiffData`` elements
+name the TIFF files (``UUID/@FileName``), relative to the companion's folder.
+
+tifffile does not follow ``BinaryOnly`` itself (it falls back to its generic series),
+but it maps an externally supplied OME-XML to pages: ``TiffFile(path, omexml=xml)``.
+This module finds and reads the companion; the reader hands its XML to tifffile.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.files import resolve_inside
+
+from .common import looks_like_tiff
+from .omexml import OmeImageInfo
+
+__all__ = ["binary_only_target", "first_present_file", "is_companion_file", "read_companion"]
+
+#: Suffix of companion files (Bio-Formats' convention); ``.ome`` in general.
+COMPANION_SUFFIX = ".ome"
+_HEAD_BYTES = 4096
+_BINARY_ONLY = re.compile(r"<(?:\w+:)?BinaryOnly\b[^>]*?\bMetadataFile\s*=\s*(['\"])(.*?)\1", re.S)
+_OME_ROOT = re.compile(rb"<(?:\w+:)?OME[\s>]")
+
+
+def binary_only_target(xml: str) -> str | None:
+    """The ``MetadataFile`` of a ``BinaryOnly`` OME-XML (the TIFF holds no metadata), else ``None``."""
+    if "BinaryOnly" not in xml:
+        return None
+    match = _BINARY_ONLY.search(xml)
+    if match is None:
+        return None
+    from xml.sax.saxutils import unescape
+
+    return unescape(match.group(2), {"&quot;": '"', "&apos;": "'"})
+
+
+def is_companion_file(path: str | os.PathLike[str]) -> bool:
+    """A ``*.ome`` text file starting with an OME-XML root element (cheap: reads 4 KB)."""
+    p = Path(path)
+    if not p.name.lower().endswith(COMPANION_SUFFIX) or not p.is_file() or looks_like_tiff(p):
+        return False
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    return _OME_ROOT.search(head) is not None
+
+
+def read_companion(path: Path) -> str:
+    """The companion's OME-XML text (UTF-8, a byte-order mark tolerated)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorruptFileError(f"{path}: cannot read the OME companion file ({exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Old writers used Latin-1 for µ; any byte decodes, the XML parser judges the rest.
+        return data.decode("latin-1")
+
+
+def resolve_companion(tiff: Path, name: str) -> Path:
+    """The companion named by a TIFF's ``BinaryOnly``, refused if it leads outside the folder."""
+    return resolve_inside(tiff.parent, name, what="OME BinaryOnly MetadataFile")
+
+
+def first_present_file(folder: Path, infos: list[OmeImageInfo]) -> Path | None:
+    """The first TIFF the companion's images name that is present in ``folder``."""
+    for info in infos:
+        for name in info.files:
+            real = resolve_inside(folder, name, what="OME TiffData UUID FileName")
+            if real.is_file() and looks_like_tiff(real):
+                return real
+    return None
