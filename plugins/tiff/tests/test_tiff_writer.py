@@ -226,8 +226,8 @@ def test_bad_pyramid_options_are_clear_errors_and_leave_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_pyramid_levels_stream_one_block_row_at_a_time() -> None:
-    from scitiff_readers_tiff.writer import _planes, downsample
+def test_pyramid_reads_the_input_once_for_all_levels(tmp_path: Path) -> None:
+    import tifffile
 
     computed: list[tuple[int, ...]] = []
 
@@ -235,14 +235,16 @@ def test_pyramid_levels_stream_one_block_row_at_a_time() -> None:
         computed.append(tuple(block_info[0]["chunk-location"]))  # type: ignore[index]
         return block
 
-    base = da.ones((4, 2, 3, 16, 16), dtype=np.uint8, chunks=(1, 1, 3, 8, 8))
-    lazy = base.map_blocks(record, dtype=np.uint8)
-    level = downsample(lazy, 2)
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 60000, (4, 2, 3, 40, 36), dtype=np.uint16)
+    lazy = da.from_array(values, chunks=(1, 1, 3, 16, 16)).map_blocks(record, dtype=np.uint16)
+    arr = xr.DataArray(lazy, dims=list("TCZYX"))
     with dask.config.set(scheduler="threads"):
-        planes = _planes(level, tuple(level.shape))
-        first = next(planes)
-        assert first.shape == (8, 8) and first.dtype == np.uint8 and (first == 1).all()
-        assert computed and all(loc[:2] == (0, 0) for loc in computed), "more than the first block-row"
-        assert len(computed) == 4  # the 2 x 2 chunks of that block-row's planes
-        list(planes)
-    assert len(computed) == 4 * 2 * 4
+        scitiff_readers.write(arr, tmp_path / "p.ome.tif", subresolutions=3)
+    assert sorted(computed) == sorted(set(computed)), "an input block was computed twice"
+    assert len(computed) == 4 * 2 * 3 * 3, "every input block exactly once, for all four levels"
+    with tifffile.TiffFile(tmp_path / "p.ome.tif") as tif:
+        levels = [level.asarray() for level in tif.series[0].levels]
+    for k in range(1, 4):
+        np.testing.assert_array_equal(levels[k], _reference_mean(values, 2**k))
+    assert [f.name for f in tmp_path.iterdir()] == ["p.ome.tif"], "temporary level files are removed"

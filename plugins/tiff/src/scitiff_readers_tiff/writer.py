@@ -5,13 +5,16 @@ Coordinates become OME metadata: uniform ``X``/``Y``/``Z`` steps -> ``PhysicalSi
 ``Position``; a uniform ``T`` -> ``TimeIncrement``, other ``T`` values -> per-plane
 ``DeltaT``; ``C`` values -> channel names. Pixels are handed to tifffile as an
 iterator of planes (or tiles) computed one dask block-row at a time, so the array is
-never loaded whole.
+never loaded whole. Pyramid levels are reduced from those same block-rows as they pass
+(the input is read once) and held in temporary memory maps until TIFF's layout lets
+them be written, after the full-resolution pages.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -23,7 +26,7 @@ from scitiff_readers.errors import MetadataError
 from scitiff_readers.units import normalize_unit
 from scitiff_readers.writers import Writer
 
-__all__ = ["OmeTiffWriter", "downsample", "ome_metadata_from_coords"]
+__all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
 _BIGTIFF_BYTES = 2**32 - 2**25  # leave room for the IFDs and the OME-XML
 _OME_TYPES = frozenset({"i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8", "c8", "c16", "b1"})
@@ -95,15 +98,12 @@ class OmeTiffWriter(Writer):
             "dtype": dtype, "photometric": photometric, "planarconfig": "contig" if has_s else None,
             "tile": tile, "compression": options.get("compression"),
         }
-        with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw:
-            tw.write(_pages(data.data, shape, tile), shape=shape, subifds=levels or None, metadata=metadata,
-                     **common)
-            for k in range(1, levels + 1):
-                # Each level is computed from full resolution (not from the level above), one
-                # block-row at a time: the input is read once per level, never held whole.
-                level = downsample(data.data, factor**k, method)
-                level_shape = tuple(int(n) for n in level.shape)
-                tw.write(_pages(level, level_shape, tile), shape=level_shape, subfiletype=1, **common)
+        with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw, \
+                _LevelSpool(shape, dtype, levels, factor, method, path.parent) as spool:
+            tw.write(_pages(data.data, shape, tile, spool.add), shape=shape, subifds=levels or None,
+                     metadata=metadata, **common)
+            for level in spool.levels:
+                tw.write(_pages(level, level.shape, tile), shape=level.shape, subfiletype=1, **common)
 
 
 _METHODS = ("mean", "nearest")
@@ -141,63 +141,93 @@ def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
     return tuple(min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])  # type: ignore[return-value]
 
 
-def _pages(array: Any, shape: tuple[int, ...], tile: tuple[int, ...] | None) -> Iterator[np.ndarray]:
-    planes = _planes(array, shape)
+def _pages(
+    array: Any, shape: tuple[int, ...], tile: tuple[int, ...] | None,
+    on_block_row: Callable[[int, int, np.ndarray], None] | None = None,
+) -> Iterator[np.ndarray]:
+    planes = _planes(array, shape, on_block_row)
     return _tiles(planes, tile) if tile is not None else planes
 
 
-def downsample(array: Any, factor: int, method: str = "mean") -> Any:
-    """A lazy ``TCZYX(S)`` dask array reduced by ``factor`` along ``Y`` and ``X``.
+def _level_shape(shape: tuple[int, ...], factor: int) -> tuple[int, ...]:
+    return (*shape[:3], -(-shape[3] // factor), -(-shape[4] // factor), *shape[5:])
 
-    Sizes become ``ceil(n / factor)``. ``"mean"`` averages each ``factor x factor`` block
-    (partial blocks at the edges over the pixels they have) and casts back to the input
-    dtype, rounding integers to nearest; ``"nearest"`` takes every ``factor``-th pixel.
+
+class _LevelSpool:
+    """Pyramid levels ``1..N``, reduced from each full-resolution block-row as it is written.
+
+    TIFF wants every full-resolution page before the first reduced one, so the levels
+    are kept in temporary ``.npy`` memory maps beside the output (at most a third of
+    the input's size for factor 2) and written afterwards; the input itself is read
+    once. Means are built from running block sums (``f x f`` sums of the level above),
+    which equal the ``f**k x f**k`` block sums of full resolution exactly.
     """
-    import dask.array as da
 
-    arr = da.asarray(array)
-    if factor == 1:
-        return arr
-    if method == "nearest":
-        return arr[:, :, :, ::factor, ::factor]
-    # Chunks along Y and X in multiples of the factor, so no block straddles two chunks.
-    sizes = {}
-    for axis in (3, 4):
-        biggest = max(arr.chunks[axis])
-        sizes[axis] = max(factor, biggest // factor * factor)
-    arr = arr.rechunk(sizes)
-    out_chunks = list(arr.chunks)
-    for axis in (3, 4):
-        out_chunks[axis] = tuple(-(-c // factor) for c in arr.chunks[axis])
-    return arr.map_blocks(_block_mean, factor, dtype=arr.dtype, chunks=tuple(out_chunks))
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any], count: int, factor: int, method: str,
+                 folder: Path) -> None:
+        self.factor, self.method, self.dtype = factor, method, dtype
+        self.levels: list[np.ndarray] = []
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if count:
+            self._tmp = tempfile.TemporaryDirectory(dir=folder, prefix=".pyramid-")
+            for k in range(1, count + 1):
+                self.levels.append(np.lib.format.open_memmap(
+                    Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
+                    shape=_level_shape(shape, factor**k)))
+
+    def __enter__(self) -> _LevelSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.levels.clear()  # drop the maps before their files are removed
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def add(self, t0: int, c0: int, block_row: np.ndarray) -> None:
+        """Reduce one ``(t, c, Z, Y, X[, S])`` block-row of full resolution into every level."""
+        if not self.levels:
+            return
+        where = (slice(t0, t0 + block_row.shape[0]), slice(c0, c0 + block_row.shape[1]))
+        if self.method == "nearest":
+            for k, level in enumerate(self.levels, start=1):
+                step = self.factor**k
+                level[where] = block_row[:, :, :, ::step, ::step]
+            return
+        sums = block_row.astype(np.complex128 if np.iscomplexobj(block_row) else np.float64)
+        counts = [np.ones(n) for n in block_row.shape[3:5]]
+        for level in self.levels:
+            starts = [np.arange(0, n, self.factor) for n in sums.shape[3:5]]
+            sums = np.add.reduceat(np.add.reduceat(sums, starts[0], axis=3), starts[1], axis=4)
+            counts = [np.add.reduceat(c, st) for c, st in zip(counts, starts, strict=True)]
+            area = np.multiply.outer(*counts).reshape(sums.shape[3:5] + (1,) * (sums.ndim - 5))
+            level[where] = _cast_mean(sums / area, self.dtype)
 
 
-def _block_mean(block: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over ``factor x factor`` blocks of axes 3 and 4 (partial edge blocks allowed)."""
-    dtype = block.dtype
-    work = block.astype(np.complex128 if np.iscomplexobj(block) else np.float64)
-    for axis in (3, 4):
-        n = work.shape[axis]
-        starts = np.arange(0, n, factor)
-        counts = np.minimum(starts + factor, n) - starts
-        shape = [1] * work.ndim
-        shape[axis] = len(starts)
-        # Separable: mean over Y blocks, then over X blocks = mean over each rectangle.
-        work = np.add.reduceat(work, starts, axis=axis) / counts.reshape(shape)
+def _cast_mean(mean: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """Means back to the pixel type: integers rounded to nearest (halves to even), bool by majority."""
     if dtype == np.bool_:
-        return work >= 0.5
+        return mean >= 0.5
     if np.issubdtype(dtype, np.integer):
-        return np.rint(work).astype(dtype)
-    return work.astype(dtype)
+        return np.rint(mean).astype(dtype)
+    return mean.astype(dtype)
 
 
-def _planes(array: Any, shape: tuple[int, ...]) -> Iterator[np.ndarray]:
-    """Planes in ``T, C, Z`` order, computing one block-row of a dask array at a time."""
+def _planes(
+    array: Any, shape: tuple[int, ...],
+    on_block_row: Callable[[int, int, np.ndarray], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Planes in ``T, C, Z`` order, computing one block-row of a dask array at a time.
+
+    ``on_block_row(t0, c0, block_row)`` sees each block-row before its planes are handed
+    out (for a numpy input, each ``(t, c)`` pair is a block-row).
+    """
     chunks = getattr(array, "chunks", None)
     if chunks is None:
         arr = np.asarray(array)
         for t in range(shape[0]):
             for c in range(shape[1]):
+                if on_block_row is not None:
+                    on_block_row(t, c, arr[t:t + 1, c:c + 1])
                 for z in range(shape[2]):
                     yield np.ascontiguousarray(arr[t, c, z])
         return
@@ -210,6 +240,8 @@ def _planes(array: Any, shape: tuple[int, ...]) -> Iterator[np.ndarray]:
             # One block-row: the dask chunks covering these T and C ranges, all Z,
             # computed together (parallel reads), then handed out plane by plane.
             (slab,) = dask.compute(array[t0:t1, c0:c1])
+            if on_block_row is not None:
+                on_block_row(int(t0), int(c0), slab)
             for t in range(t1 - t0):
                 for c in range(c1 - c0):
                     for z in range(shape[2]):
