@@ -24,7 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, open_tiff, sniff_tiff, time_factor, unit_factor
+from .common import TiffScenes, level_factor, open_tiff, sniff_head, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -53,7 +53,7 @@ class OmeTiffReader(TiffScenes, Reader):
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """A TIFF whose first page's ImageDescription is OME-XML."""
-        return sniff_tiff(path, lambda tif: tif.is_ome)
+        return sniff_head(path, lambda head: head.is_ome, lambda tif: tif.is_ome)
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
