@@ -29,7 +29,9 @@ import weakref
 from collections import OrderedDict
 from typing import Any, Final
 
-__all__ = ["MISSING", "RACY_SECONDS", "FileCache", "clear_file_caches", "file_identity"]
+__all__ = [
+    "MISSING", "RACY_SECONDS", "FileCache", "cacheable", "clear_file_caches", "file_identity", "file_stamp",
+]
 
 #: Files whose mtime or ctime is more recent than this are never cached.
 RACY_SECONDS: Final = 2.0
@@ -42,11 +44,11 @@ Identity = tuple[int, int, int, int, int]
 _all_caches: weakref.WeakSet[FileCache] = weakref.WeakSet()
 
 
-def file_identity(path: str | os.PathLike[str]) -> Identity | None:
-    """The identity of a regular file, or ``None`` if it must not be cached.
+def file_stamp(path: str | os.PathLike[str]) -> Identity | None:
+    """``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)`` of a regular file, else ``None``.
 
-    ``None`` for anything that is not a regular file, cannot be stat'ed, or was
-    changed less than :data:`RACY_SECONDS` ago (or has a timestamp in the future).
+    Two equal stamps taken at different times mean the file was (almost certainly)
+    not changed in between; see :func:`file_identity` for the exception.
     """
     try:
         st = os.stat(path)
@@ -54,10 +56,24 @@ def file_identity(path: str | os.PathLike[str]) -> Identity | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    age_ns = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns)
-    if age_ns < RACY_SECONDS * 1e9:
-        return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def file_identity(path: str | os.PathLike[str]) -> Identity | None:
+    """The :func:`file_stamp` of a file that may be cached, else ``None``.
+
+    ``None`` also for a file changed less than :data:`RACY_SECONDS` ago (or with a
+    timestamp in the future): a rewrite within the file system's timestamp
+    granularity, with the same size, would leave its stamp unchanged.
+    """
+    return cacheable(file_stamp(path))
+
+
+def cacheable(stamp: Identity | None) -> Identity | None:
+    """``stamp`` if its file may be cached (see :func:`file_identity`), else ``None``."""
+    if stamp is None or time.time_ns() - max(stamp[3], stamp[4]) < RACY_SECONDS * 1e9:
+        return None
+    return stamp
 
 
 class FileCache:

@@ -19,6 +19,7 @@ import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate, uniform_coordinate
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
+from scitiff_readers.filecache import cacheable, file_stamp
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
@@ -57,17 +58,28 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
+        from .fastome import cached_fast_open
         from .pages import series_source, tiff_token
 
+        # Taken before reading, so a file changed while it is parsed is never cached as new.
+        stamp = file_stamp(self._path)
+        identity = cacheable(stamp)
+        state = cached_fast_open(self._path, identity)
+        if state is not None:
+            _warn_notes(state.notes)
+            self._use_fast(state)
+            return
         tif = open_tiff(self._path)
         try:
             xml = tif.ome_metadata if tif.is_ome else None
             if not xml:
                 raise UnsupportedFormatError(f"{self._path}: not an OME-TIFF (no OME-XML in the first page)")
             self._xml: str = xml
-            infos = parse_ome_xml(xml, str(self._path))
+            notes: list[str] = []
+            infos = parse_ome_xml(xml, str(self._path), notes)
+            _warn_notes(notes)
             self._check_referenced_files(infos or [])
-            if self._open_fast(tif, infos):
+            if self._open_fast(tif, infos, notes, stamp, identity):
                 return
             all_series = list(tif.series)
             ome_series = [s for s in all_series if s.kind == "ome"]
@@ -112,9 +124,11 @@ class OmeTiffReader(TiffScenes, Reader):
         finally:
             tif.close()
 
-    def _open_fast(self, tif: Any, infos: list[OmeImageInfo] | None) -> bool:
+    def _open_fast(
+        self, tif: Any, infos: list[OmeImageInfo] | None, notes: Sequence[str], stamp: Any, identity: Any
+    ) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
-        from .fastome import LazyPageSource, plan_images
+        from .fastome import FastOpen, PageLookup, SharedPages, fast_open_cache, plan_images
         from .pages import tiff_token
 
         if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
@@ -122,13 +136,31 @@ class OmeTiffReader(TiffScenes, Reader):
         plans = plan_images(tif, infos, self._path)
         if plans is None:
             return False
-        self._infos = list(infos)
+        # The first page look-up re-uses this TiffFile instead of parsing the file again.
+        lookup = PageLookup(self._path, tif, stamp)
+        state = FastOpen(
+            xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
+            pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
+        )
+        # Everything in the state comes from this one file (no sibling files: single-file
+        # only), so it stays valid exactly as long as the file's identity does.
+        fast_open_cache.put(self._path, identity, state, state.nbytes)
+        self._use_fast(state)
+        return True
+
+    def _use_fast(self, state: Any) -> None:
+        from .fastome import LazyPageSource
+
+        self._xml = state.xml
+        self._infos = list(state.infos)
+        self._missing_files = {}
         self._errors = {}
         self._sources = [
-            [LazyPageSource(self._path, plan, tiff_token(self._path, "ome", i, 0))] for i, plan in enumerate(plans)
+            [LazyPageSource(self._path, plan, token, pages)]
+            for plan, token, pages in zip(state.plans, state.tokens, state.pages, strict=True)
         ]
-        self._names = self._scene_labels([None] * len(plans))
-        return True
+        self._names = self._scene_labels([None] * len(state.plans))
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
@@ -321,6 +353,11 @@ class OmeTiffReader(TiffScenes, Reader):
             },
         )
         return path
+
+
+def _warn_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        warnings.warn(note, OmeXmlWarning, stacklevel=4)
 
 
 def _ome_model(xml: str, infos: Sequence[OmeImageInfo | None], path: Path) -> Any:
