@@ -154,7 +154,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
         self._xml = state.xml
         self._infos = list(state.infos)
-        self._missing_files = {}
+        self._missing_files: dict[str, list[str]] = {}
         self._errors = {}
         self._sources = [
             [LazyPageSource(self._path, plan, token, pages)]
@@ -164,7 +164,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
-        self._missing_files: dict[str, list[str]] = {}
+        self._missing_files = {}
         own = self._path.name
         for info in infos:
             for name in info.files:
