@@ -207,7 +207,9 @@ class FastOpen:
     @property
     def nbytes(self) -> int:
         """Rough size, for the cache's budget."""
-        return len(self.xml) + sum(p.seg_offsets.nbytes * 2 + p.resolved.nbytes for p in self.pages) + 4096
+        # Offsets arrays, plus the IFD offsets the kept TiffFile remembers (a Python int each).
+        per_image = sum(p.seg_offsets.nbytes * 2 + p.resolved.size * 41 for p in self.pages)
+        return len(self.xml) + per_image + 4096
 
 
 #: Parsed single-file OME-TIFFs of this process, re-used while the file is unchanged.
