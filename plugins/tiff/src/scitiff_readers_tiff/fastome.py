@@ -235,6 +235,9 @@ class LazyPageSource(TiffPageSource):
         Which IFD holds each plane, and the pages' shared layout.
     token
         Stable graph name.
+    shared
+        Page offsets shared with the other sources of this image of the unchanged file
+        (from the open cache); by default, this source's own.
     """
 
     def __init__(self, path: Path, plan: ImagePlan, token: str, shared: SharedPages | None = None) -> None:
