@@ -40,7 +40,7 @@ _readers: PluginRegistry[type[Reader]] = PluginRegistry(READERS_GROUP, Reader, "
 #: Readers this project knows of, for install hints when one is missing.
 KNOWN_READERS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "scitiff": ("scitiff-readers-scitiff", "plugins/scitiff", (".tif", ".tiff")),
-    "ome-tiff": ("scitiff-readers-tiff", "plugins/tiff", (".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff")),
+    "ome-tiff": ("scitiff-readers-tiff", "plugins/tiff", (".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff")),
     "tiff": ("scitiff-readers-tiff", "plugins/tiff", (".tif", ".tiff", ".btf")),
     "ndtiff": ("scitiff-readers-ndtiff", "plugins/ndtiff", (".tif", ".index", "")),
     "ome-zarr": ("scitiff-readers-zarr", "plugins/zarr", (".zarr", "")),

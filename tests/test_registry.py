@@ -260,3 +260,11 @@ def test_third_party_distribution_is_picked_up(tmp_path: Path) -> None:
     assert lines[1] == "scitiff_readers_rawstack rawstack ['a', 'b', 'c'] (2.0, 0.5, 0.25)"
     assert lines[2] == "1.25 µm"
     np.testing.assert_equal(len(lines), 3)
+
+
+def test_companion_file_hints_the_tiff_plugin(tmp_path: Path, fake_entry_points: Any) -> None:
+    fake_entry_points(_entry_point("generic", GenericTiff))
+    path = tmp_path / "slide.companion.ome"
+    path.write_text("<OME/>")
+    with pytest.raises(UnsupportedFormatError, match=r"'ome-tiff' reader is not installed: pip install scitiff-readers-tiff"):
+        Reader(path)

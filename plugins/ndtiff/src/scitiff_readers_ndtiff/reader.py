@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,10 +90,12 @@ class NDTiffReader(Reader):
         """Whether ``path`` is an NDTiff dataset folder, its index or one of its TIFF files."""
         try:
             p = Path(os.fspath(path))
-            if p.is_dir():
+            # One stat for "folder or file": every TIFF reader's sniff runs on each .tif.
+            mode = p.stat().st_mode
+            if stat.S_ISDIR(mode):
                 return (_index_looks_valid(p / INDEX_NAME) or _index_looks_valid(p / FULL_RESOLUTION / INDEX_NAME)
                         or looks_like_v1(p))
-            if not p.is_file():
+            if not stat.S_ISREG(mode):
                 return False
             name = p.name.lower()
             if name == INDEX_NAME.lower():

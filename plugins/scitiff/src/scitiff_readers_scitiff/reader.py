@@ -20,7 +20,7 @@ from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReade
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .firstifd import FirstIfd, read_first_ifd
+from .firstifd import FirstIfd, read_first_ifd, tiff_head
 from .metadata import (
     SciTiffMetadataError,
     check_against_file,
@@ -86,9 +86,9 @@ class SciTiffReader(Reader):
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """True if the first IFD's ImageDescription is ImageJ's and has a ``scitiffmeta`` line."""
         try:
-            if not os.path.isfile(path):
-                return False
-            return has_scitiffmeta(read_first_ifd(path).description)
+            # tiff_head is shared with the other TIFF backends' sniffs: one parse per file.
+            head = tiff_head(path)
+            return head is not None and has_scitiffmeta(head.description)
         except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
             return False
 
@@ -112,7 +112,8 @@ class SciTiffReader(Reader):
         if mode not in _METADATA_ERRORS:
             raise ValueError(f"metadata_errors must be one of {_METADATA_ERRORS}, got {mode!r}")
         try:
-            ifd = read_first_ifd(self._path)
+            # The sniff's cached parse when the file is unchanged; else parse (and raise) here.
+            ifd = tiff_head(self._path) or read_first_ifd(self._path)
         except ValueError as exc:
             raise CorruptFileError(f"{self._path}: cannot read the TIFF header: {exc}") from None
         self._ifd = ifd

@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from scitiff_readers.errors import CorruptFileError, SceneIndexError
+from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
-__all__ = ["TIFF_MAGICS", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "time_factor", "unit_factor"]
+__all__ = [
+    "TIFF_MAGICS", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
+    "time_factor", "unit_factor",
+]
 
 #: Classic TIFF and BigTIFF headers, both byte orders.
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -46,6 +50,25 @@ def open_tiff(path: Path, omexml: str | None = None) -> Any:
         tif.close()
         raise CorruptFileError(f"{path}: the TIFF file has no image pages")
     return tif
+
+
+def sniff_head(
+    path: str | os.PathLike[str], accept_head: Callable[[FirstIfd], bool], accept_tif: Callable[[Any], bool]
+) -> bool:
+    """Whether ``path`` is a TIFF with an image whose first IFD the backend accepts.
+
+    The first IFD comes from :func:`scitiff_readers.tiffhead.tiff_head`, parsed once
+    per file and shared by every TIFF backend's sniff (no tifffile open per sniff).
+    Only when that quick parser cannot read a file that starts like a TIFF does this
+    fall back to tifffile and ``accept_tif(tifffile.TiffFile)``. Never raises.
+    """
+    try:
+        head = tiff_head(path)
+        if head is not None:
+            return head.has_image and bool(accept_head(head))
+    except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
+        return False
+    return sniff_tiff(path, accept_tif)
 
 
 def sniff_tiff(path: str | os.PathLike[str], accept: Callable[[Any], bool]) -> bool:

@@ -9,12 +9,20 @@ are first read: one page for a one-plane read, all pages (one pass) for anything
 Anything unusual -- several files, SubIFD pyramids, Micro-Manager files, TiffData that
 does not cover the planes exactly, pages that do not match the OME sizes -- returns
 ``None`` from :func:`plan_images`, and the reader uses tifffile's series instead.
+
+Re-use, so that open + one plane costs about one tifffile open: the ``TiffFile``
+parsed at open is kept (its handle closed) in a :class:`PageLookup` and re-opened for
+the first page look-up, instead of parsing the file again. What the open derived from
+the file (:class:`FastOpen`: OME-XML, plans, page offsets found so far) is kept per
+process in a :class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged
+file again skips the parse; any change to the file invalidates it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
 from .omexml import OmeImageInfo
 from .pages import PageLayout, TiffPageSource, _layout_of
 
-__all__ = ["ImagePlan", "LazyPageSource", "plan_images"]
+__all__ = ["FastOpen", "ImagePlan", "LazyPageSource", "PageLookup", "SharedPages", "fast_open_cache", "plan_images"]
 
 _OME_DTYPES = {"float": "float32", "double": "float64", "bit": "bool"}
 
@@ -107,6 +116,114 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
     return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
 
 
+class PageLookup:
+    """Looks up pages of one TIFF file through one ``TiffFile``, kept between look-ups.
+
+    The ``TiffFile`` parsed when the reader opened the file is handed over (closed:
+    no descriptor is held between look-ups) and re-opened for each look-up, so the
+    first pixel read does not parse the file again, and later look-ups find the IFD
+    offsets tifffile already walked. Without one (after unpickling), a ``TiffFile``
+    is opened on first use.
+
+    Parameters
+    ----------
+    path
+        The TIFF file.
+    tif
+        An already parsed ``tifffile.TiffFile`` of ``path`` (open or closed), or ``None``.
+    stamp
+        The file's :func:`~scitiff_readers.filecache.file_stamp` taken before ``tif``
+        was parsed; ``tif`` is not used once the file's stamp differs.
+    """
+
+    def __init__(self, path: Path, tif: Any = None, stamp: Any = None) -> None:
+        self.path = path
+        # The kept TiffFile is used only while the file still has the stamp
+        # (:func:`scitiff_readers.filecache.file_stamp`) taken before it was parsed.
+        self._tif = tif if stamp is not None else None
+        self._stamp = stamp
+        #: Held while page offsets of this file are looked up and stored.
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def pages(self, keyframe: int) -> Iterator[Any]:
+        """``tifffile.TiffPages`` of the file, reading frames against page ``keyframe``.
+
+        Call with :attr:`lock` held; the handle is closed again on exit.
+        """
+        import tifffile
+
+        tif = self._tif
+        if tif is not None and file_stamp(self.path) != self._stamp:
+            # The file changed since it was parsed (rewritten, truncated): parse it again.
+            tif = self._tif = None
+        if tif is None:
+            tif = self._tif = tifffile.TiffFile(self.path)
+            self._stamp = None
+        else:
+            tif.filehandle.open()
+        try:
+            pages = tif.pages
+            pages.useframes = True  # frames: only the offsets, not every tag
+            # Frames are read against a keyframe of the same structure: the image's first page.
+            pages.set_keyframe(keyframe)
+            yield pages
+        finally:
+            tif.filehandle.close()
+
+
+@dataclass(frozen=True)
+class SharedPages:
+    """Page offsets of one OME image, shared by every source of that image (filled lazily)."""
+
+    seg_offsets: np.ndarray
+    seg_counts: np.ndarray
+    resolved: np.ndarray
+    lookup: PageLookup
+
+    @classmethod
+    def empty(cls, plan: ImagePlan, lookup: PageLookup) -> SharedPages:
+        """Nothing looked up yet."""
+        n = int((plan.ifd_grid >= 0).sum())
+        nseg = max(1, plan.segments)
+        return cls(np.zeros(n * nseg, dtype=np.int64), np.zeros(n * nseg, dtype=np.int64),
+                   np.zeros(n, dtype=bool), lookup)
+
+
+@dataclass(frozen=True)
+class FastOpen:
+    """What opening a single-file OME-TIFF derived from the file (never anything outside it).
+
+    ``notes`` are the OME-XML problems, warned again at each open.
+    """
+
+    xml: str
+    infos: tuple[OmeImageInfo, ...]
+    notes: tuple[str, ...]
+    plans: tuple[ImagePlan, ...]
+    tokens: tuple[str, ...]
+    pages: tuple[SharedPages, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Rough size, for the cache's budget."""
+        # Offsets arrays, plus the IFD offsets the kept TiffFile remembers (a Python int each).
+        per_image = sum(p.seg_offsets.nbytes * 2 + p.resolved.size * 41 for p in self.pages)
+        return len(self.xml) + per_image + 4096
+
+
+#: Parsed single-file OME-TIFFs of this process, re-used while the file is unchanged.
+fast_open_cache = FileCache("OME-TIFF fast open", max_entries=32)
+
+
+def cached_fast_open(path: Path, identity: Any) -> FastOpen | None:
+    """The :class:`FastOpen` of ``path`` if it was opened before and has not changed since."""
+    if identity is None:
+        return None
+    state = fast_open_cache.get(path, identity)
+    return None if state is MISSING else state  # type: ignore[no-any-return]
+
+
 class LazyPageSource(TiffPageSource):
     """A :class:`TiffPageSource` whose page offsets are looked up on first read.
 
@@ -118,31 +235,41 @@ class LazyPageSource(TiffPageSource):
         Which IFD holds each plane, and the pages' shared layout.
     token
         Stable graph name.
+    shared
+        Page offsets shared with the other sources of this image of the unchanged file
+        (from the open cache); by default, this source's own.
     """
 
-    def __init__(self, path: Path, plan: ImagePlan, token: str) -> None:
+    def __init__(self, path: Path, plan: ImagePlan, token: str, shared: SharedPages | None = None) -> None:
         grid_ifd = plan.ifd_grid
         present = grid_ifd.ravel() >= 0
         n = int(present.sum())
         grid = np.full(grid_ifd.size, -1, dtype=np.int64)
         grid[present] = np.arange(n, dtype=np.int64)
         nseg = max(1, plan.segments)
+        if shared is None:
+            shared = SharedPages.empty(plan, PageLookup(path))
+        # The offsets arrays are the shared ones (not copies): a page looked up through
+        # any reader of this unchanged file is known to all of them.
         super().__init__(
             [path], [plan.layout], grid.reshape(grid_ifd.shape), np.zeros(n, dtype=np.int32),
             np.arange(n, dtype=np.int64) * nseg, np.full(n, nseg, dtype=np.int32),
-            np.zeros(n * nseg, dtype=np.int64), np.zeros(n * nseg, dtype=np.int64), plan.shape, token,
+            shared.seg_offsets, shared.seg_counts, plan.shape, token,
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
-        self.resolved = np.zeros(n, dtype=bool)
-        self._strided = None
+        self.resolved = shared.resolved
+        self._lookup = shared.lookup
+        # The base class found the strided layout if every page was already looked up.
+        self._strided_checked = bool(self.resolved.all())
 
     def _init_runtime(self) -> None:
         super()._init_runtime()
-        self._resolve_lock = threading.Lock()
+        if "_lookup" not in self.__dict__:  # unpickled: look pages up through a TiffFile of our own
+            self._lookup = PageLookup(self.files[0].path)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state.pop("_resolve_lock", None)
+        state.pop("_lookup", None)
         return state
 
     # ---------------------------------------------------------------- resolving
@@ -151,17 +278,17 @@ class LazyPageSource(TiffPageSource):
         return planes[planes >= 0]
 
     def _ensure(self, planes: np.ndarray) -> None:
-        if planes.size == 0 or self.resolved[planes].all():
-            return
-        with self._resolve_lock:
-            # One plane: look up just that page. More: look up every page in one
-            # pass (tifffile walks the IFD chain once), so later reads find them.
-            todo = planes if planes.size == 1 else np.arange(len(self.resolved))
-            todo = todo[~self.resolved[todo]]
-            if todo.size:
-                self._resolve(todo)
-            if self.resolved.all() and self._strided is None:
-                self._strided = self._find_strided()
+        if planes.size and not self.resolved[planes].all():
+            with self._lookup.lock:
+                # One plane: look up just that page. More: look up every page in one
+                # pass (tifffile walks the IFD chain once), so later reads find them.
+                todo = planes if planes.size == 1 else np.arange(len(self.resolved))
+                todo = todo[~self.resolved[todo]]
+                if todo.size:
+                    self._resolve(todo)
+        if not self._strided_checked and self.resolved.all():
+            self._strided = self._find_strided()
+            self._strided_checked = True
 
     def _resolve(self, planes: np.ndarray) -> None:
         import tifffile
@@ -169,11 +296,7 @@ class LazyPageSource(TiffPageSource):
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
         try:
-            with tifffile.TiffFile(path) as tif:
-                pages = tif.pages
-                pages.useframes = True  # frames: only the offsets, not every tag
-                # Frames are read against a keyframe of the same structure: this image's first page.
-                pages.set_keyframe(int(self.plane_ifd.min()))
+            with self._lookup.pages(int(self.plane_ifd.min())) as pages:
                 for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
                     ifd = int(self.plane_ifd[p])
                     try:
@@ -192,6 +315,7 @@ class LazyPageSource(TiffPageSource):
                     first = int(self.plane_first[p])
                     self.seg_offsets[first:first + nseg] = offsets
                     self.seg_counts[first:first + nseg] = counts
+                    # Set last: other threads and readers trust a plane's offsets once it is resolved.
                     self.resolved[p] = True
         except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
             raise CorruptFileError(f"{path}: cannot read the page index: {exc}") from exc

@@ -19,12 +19,13 @@ import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate, uniform_coordinate
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
+from scitiff_readers.filecache import cacheable, file_stamp
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, looks_like_tiff, open_tiff, sniff_tiff, time_factor, unit_factor
+from .common import TiffScenes, level_factor, looks_like_tiff, open_tiff, sniff_head, time_factor, unit_factor
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -61,15 +62,26 @@ class OmeTiffReader(TiffScenes, Reader):
         """A TIFF whose first page's ImageDescription is OME-XML, or an OME companion file."""
         from .companion import is_companion_file
 
-        return sniff_tiff(path, lambda tif: tif.is_ome) or is_companion_file(path)
+        return sniff_head(path, lambda head: head.is_ome, lambda tif: tif.is_ome) or is_companion_file(path)
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
+        from .fastome import cached_fast_open
         from .pages import series_source, tiff_token
 
-        tif, infos = self._open_with_metadata()
+        # Taken before reading, so a file changed while it is parsed is never cached as new.
+        stamp = file_stamp(self._path)
+        identity = cacheable(stamp)
+        state = cached_fast_open(self._path, identity)
+        if state is not None:
+            _warn_notes(state.notes)
+            self._companion: Path | None = None
+            self._use_fast(state)
+            return
+        tif, infos, notes = self._open_with_metadata()
         try:
-            if self._open_fast(tif, infos):
+            # A companion file can change on its own, so nothing read with one is cached.
+            if self._open_fast(tif, infos, notes, stamp, identity if self._companion is None else None):
                 return
             all_series = list(tif.series)
             ome_series = [s for s in all_series if s.kind == "ome"]
@@ -114,8 +126,8 @@ class OmeTiffReader(TiffScenes, Reader):
         finally:
             tif.close()
 
-    def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None]:
-        """The open ``TiffFile`` (told the OME-XML to use) and the parsed images.
+    def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None, list[str]]:
+        """The open ``TiffFile`` (told the OME-XML to use), the parsed images and their warnings.
 
         Three cases: an OME-TIFF with its OME-XML inside; a ``BinaryOnly`` OME-TIFF
         whose OME-XML is in a companion file; the companion file itself, opened
@@ -123,11 +135,13 @@ class OmeTiffReader(TiffScenes, Reader):
         """
         from .companion import binary_only_target, first_present_file, read_companion, resolve_companion
 
-        self._companion: Path | None = None
+        self._companion = None
+        notes: list[str] = []
         if not looks_like_tiff(self._path):
             self._companion = self._path
             self._xml: str = read_companion(self._path)
-            infos = parse_ome_xml(self._xml, str(self._path))
+            infos = parse_ome_xml(self._xml, str(self._path), notes)
+            _warn_notes(notes)
             if not infos:
                 raise MetadataError(f"{self._path}: the OME companion file describes no readable images")
             self._check_referenced_files(infos)
@@ -139,7 +153,7 @@ class OmeTiffReader(TiffScenes, Reader):
                     f"{self._path.parent} ({', '.join(map(repr, names)) or 'it names none'}); "
                     "copy the whole dataset into one folder"
                 )
-            return open_tiff(first, omexml=self._xml), infos
+            return open_tiff(first, omexml=self._xml), infos, notes
         tif = open_tiff(self._path)
         xml = tif.ome_metadata if tif.is_ome else None
         if not xml:
@@ -159,22 +173,25 @@ class OmeTiffReader(TiffScenes, Reader):
             xml = read_companion(companion)
             tif = open_tiff(self._path, omexml=xml)
         self._xml = xml
-        infos = parse_ome_xml(xml, str(self._companion or self._path))
+        infos = parse_ome_xml(xml, str(self._companion or self._path), notes)
+        _warn_notes(notes)
         try:
             self._check_referenced_files(infos or [])
         except BaseException:
             tif.close()
             raise
-        return tif, infos
+        return tif, infos, notes
 
     @property
     def companion_file(self) -> Path | None:
         """The OME companion file the metadata comes from (``None`` if it is in the TIFF)."""
         return self._companion
 
-    def _open_fast(self, tif: Any, infos: list[OmeImageInfo] | None) -> bool:
+    def _open_fast(
+        self, tif: Any, infos: list[OmeImageInfo] | None, notes: Sequence[str], stamp: Any, identity: Any
+    ) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
-        from .fastome import LazyPageSource, plan_images
+        from .fastome import FastOpen, PageLookup, SharedPages, fast_open_cache, plan_images
         from .pages import tiff_token
 
         if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
@@ -182,13 +199,31 @@ class OmeTiffReader(TiffScenes, Reader):
         plans = plan_images(tif, infos, self._path)
         if plans is None:
             return False
-        self._infos = list(infos)
+        # The first page look-up re-uses this TiffFile instead of parsing the file again.
+        lookup = PageLookup(self._path, tif, stamp)
+        state = FastOpen(
+            xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
+            pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
+        )
+        # Everything in the state comes from this one file (no sibling files: single-file
+        # only), so it stays valid exactly as long as the file's identity does.
+        fast_open_cache.put(self._path, identity, state, state.nbytes)
+        self._use_fast(state)
+        return True
+
+    def _use_fast(self, state: Any) -> None:
+        from .fastome import LazyPageSource
+
+        self._xml = state.xml
+        self._infos = list(state.infos)
+        self._missing_files: dict[str, list[str]] = {}
         self._errors = {}
         self._sources = [
-            [LazyPageSource(self._path, plan, tiff_token(self._path, "ome", i, 0))] for i, plan in enumerate(plans)
+            [LazyPageSource(self._path, plan, token, pages)]
+            for plan, token, pages in zip(state.plans, state.tokens, state.pages, strict=True)
         ]
-        self._finish_scenes([None] * len(plans))
-        return True
+        self._finish_scenes([None] * len(state.plans))
 
     def _finish_scenes(self, series_names: Sequence[str | None]) -> None:
         """Merge pyramids stored as separate OME images into scenes, then name the scenes.
@@ -221,7 +256,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
         """Refuse paths escaping the folder; remember missing files per image."""
-        self._missing_files: dict[str, list[str]] = {}
+        self._missing_files = {}
         own = self._path.name
         for info in infos:
             for name in info.files:
@@ -411,6 +446,11 @@ class OmeTiffReader(TiffScenes, Reader):
             },
         )
         return path
+
+
+def _warn_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        warnings.warn(note, OmeXmlWarning, stacklevel=4)
 
 
 def _ome_model(xml: str, infos: Sequence[OmeImageInfo | None], path: Path) -> Any:

@@ -89,29 +89,31 @@ _DEFAULT_LENGTH_UNIT = "µm"
 _DEFAULT_TIME_UNIT = "s"
 
 
-def parse_ome_xml(xml: str, where: str) -> list[OmeImageInfo] | None:
+def parse_ome_xml(xml: str, where: str, notes: list[str] | None = None) -> list[OmeImageInfo] | None:
     """Parse ``xml``; return one :class:`OmeImageInfo` per ``Image``, or ``None`` if unreadable.
 
-    Problems are reported as :class:`OmeXmlWarning` naming ``where`` (the file).
+    Problems are reported as :class:`OmeXmlWarning` naming ``where`` (the file); when
+    a ``notes`` list is given, their messages are appended to it instead (the caller
+    warns, and can warn again when it re-uses the parse for the unchanged file).
     """
     import xml.etree.ElementTree as ET  # imported here: the registry imports this module cheaply
+
+    def report(message: str) -> None:
+        if notes is not None:
+            notes.append(message)
+        else:
+            warnings.warn(message, OmeXmlWarning, stacklevel=4)
 
     try:
         root = ET.fromstring(_strip_bad_chars(xml))
     except ET.ParseError as exc:
-        warnings.warn(
+        report(
             f"{where}: the OME-XML is not well-formed ({exc}); reading pixels as tifffile shapes "
-            "them, without OME coordinates",
-            OmeXmlWarning,
-            stacklevel=3,
+            "them, without OME coordinates"
         )
         return None
     if _local(root.tag) != "OME":
-        warnings.warn(
-            f"{where}: the OME-XML root element is {_local(root.tag)!r}, not 'OME'; best-effort reading",
-            OmeXmlWarning,
-            stacklevel=3,
-        )
+        report(f"{where}: the OME-XML root element is {_local(root.tag)!r}, not 'OME'; best-effort reading")
     images = []
     problems: list[str] = []
     for n, img in enumerate(_children(root, "Image")):
@@ -169,11 +171,7 @@ def parse_ome_xml(xml: str, where: str) -> list[OmeImageInfo] | None:
             info.tiff_data.append(block)
         images.append(info)
     if problems:
-        warnings.warn(
-            f"{where}: non-conforming OME-XML, read on a best-effort basis: " + "; ".join(problems[:5]),
-            OmeXmlWarning,
-            stacklevel=3,
-        )
+        report(f"{where}: non-conforming OME-XML, read on a best-effort basis: " + "; ".join(problems[:5]))
     return images
 
 

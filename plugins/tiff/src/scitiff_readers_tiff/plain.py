@@ -25,7 +25,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, open_tiff, sniff_tiff
+from .common import TiffScenes, level_factor, open_tiff, sniff_head
 
 __all__ = ["TiffReader"]
 
@@ -56,7 +56,10 @@ class TiffReader(TiffScenes, Reader):
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """Any TIFF that tifffile can open and that has at least one image page."""
-        return sniff_tiff(path, lambda tif: tif.pages.first.imagewidth > 0 and tif.pages.first.imagelength > 0)
+        return sniff_head(
+            path, lambda head: True,
+            lambda tif: tif.pages.first.imagewidth > 0 and tif.pages.first.imagelength > 0,
+        )
 
     def _open(self) -> None:
         from .pages import series_source, tiff_token

@@ -1,0 +1,120 @@
+"""Re-opening an unchanged OME-TIFF re-uses its parse; a changed file is always parsed again."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from scitiff_readers_tiff.fastome import fast_open_cache
+from scitiff_readers_tiff.omexml import OmeXmlWarning
+
+from scitiff_readers import Reader, filecache
+from scitiff_readers.filecache import MISSING, clear_file_caches
+
+RACY = 0.2  # seconds; shortened "recently changed" window, so the tests need not sleep 2 s
+
+
+@pytest.fixture(autouse=True)
+def _short_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filecache, "RACY_SECONDS", RACY)
+    clear_file_caches()
+    yield
+    clear_file_caches()
+
+
+def _age() -> None:
+    time.sleep(RACY + 0.05)
+
+
+def _write_ome(path: Path, data: np.ndarray, size_x: float, names: list[str]) -> None:
+    tifffile.imwrite(path, data, ome=True, metadata={
+        "axes": "TCZYX", "PhysicalSizeX": size_x, "PhysicalSizeXUnit": "µm", "Channel": {"Name": names}})
+
+
+def test_rewritten_in_place_gives_the_new_pixels_and_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "a.ome.tif"
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 4000, (2, 2, 5, 16, 24), dtype=np.uint16)
+    _write_ome(path, first, 0.5, ["a", "b"])
+    _age()
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("YX", T=1, C=1, Z=3), first[1, 1, 3])
+    assert fast_open_cache.get(path) is not MISSING  # the unchanged file's parse is kept ...
+    with Reader(path) as reader:  # ... and re-used
+        np.testing.assert_array_equal(reader.get_image_data("ZYX", T=0, C=1), first[0, 1])
+    # Same path, same size, new pixels and metadata, written right away.
+    second = rng.integers(0, 4000, first.shape, dtype=np.uint16)
+    _write_ome(path, second, 0.75, ["c", "d"])
+    assert path.stat().st_size == tifffile.TiffFile(path).filehandle.size
+    for _ in range(2):  # just written (not cacheable), then aged (parsed once more, then cached)
+        with Reader(path) as reader:
+            assert reader.reader_name == "ome-tiff"
+            assert reader.channel_names == ["c", "d"]
+            assert reader.physical_pixel_sizes.X == pytest.approx(0.75)
+            np.testing.assert_array_equal(reader.get_image_data("YX", T=1, C=1, Z=3), second[1, 1, 3])
+            with tifffile.TiffFile(path) as tif:
+                np.testing.assert_array_equal(reader.get_image_data("TCZYX"), tif.series[0].asarray())
+        _age()
+
+
+def test_rewritten_as_another_kind_of_tiff_selects_the_right_reader(tmp_path: Path) -> None:
+    path = tmp_path / "x.tif"
+    ome = np.arange(2 * 3 * 8 * 10, dtype=np.uint16).reshape(1, 2, 3, 8, 10)
+    _write_ome(path, ome, 1.0, ["a", "b"])
+    _age()
+    assert Reader(path).reader_name == "ome-tiff"
+    assert Reader(path).reader_name == "ome-tiff"  # from the cached sniff
+    imagej = np.arange(3 * 8 * 10, dtype=np.uint8).reshape(3, 8, 10)
+    tifffile.imwrite(path, imagej, imagej=True, metadata={"axes": "ZYX"})
+    with Reader(path) as reader:
+        assert reader.reader_name == "tiff"
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), imagej)
+    _age()
+    assert Reader(path).reader_name == "tiff"
+    _write_ome(path, ome, 1.0, ["a", "b"])
+    with Reader(path) as reader:
+        assert reader.reader_name == "ome-tiff"
+        np.testing.assert_array_equal(reader.get_image_data("CZYX"), ome[0])
+
+
+def test_readers_sharing_a_cached_parse_read_correct_planes(tmp_path: Path) -> None:
+    path = tmp_path / "many.ome.tif"
+    data = np.arange(40 * 6 * 7, dtype=np.uint16).reshape(1, 1, 40, 6, 7)
+    _write_ome(path, data, 1.0, ["a"])
+    _age()
+    a, b = Reader(path), Reader(path)
+    with tifffile.TiffFile(path) as tif:
+        for z in (7, 31, 0):
+            np.testing.assert_array_equal(a.get_image_data("YX", Z=z), tif.pages[z].asarray())
+            np.testing.assert_array_equal(b.get_image_data("YX", Z=z + 1), tif.pages[z + 1].asarray())
+    # A reader opened later re-uses the page offsets found so far; a pickled one looks
+    # pages up on its own.
+    c = Reader(path)
+    restored = pickle.loads(pickle.dumps(c))
+    np.testing.assert_array_equal(c.get_image_data("ZYX"), data[0, 0])
+    np.testing.assert_array_equal(restored.get_image_data("YX", Z=39), data[0, 0, 39])
+    np.testing.assert_array_equal(restored.xarray_dask_data.compute().values, data)
+    for reader in (a, b, c, restored):
+        reader.close()
+
+
+def test_ome_xml_problems_are_warned_at_every_open(tmp_path: Path) -> None:
+    path = tmp_path / "odd.ome.tif"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0" Name="odd"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="8" '
+        'SizeY="6" SizeZ="1" SizeC="1" SizeT="1" PhysicalSizeX="abc">'
+        '<Channel ID="Channel:0:0" Name="only" SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="1"/>'
+        "</Pixels></Image></OME>"
+    )
+    tifffile.imwrite(path, np.full((6, 8), 3, np.uint8), description=xml, metadata=None)
+    _age()
+    for _ in range(2):  # the second open re-uses the parse and still warns
+        with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"), Reader(path) as reader:
+            assert reader.channel_names == ["only"]
+            assert reader.get_image_data("YX").max() == 3
+    assert fast_open_cache.get(path) is not MISSING
