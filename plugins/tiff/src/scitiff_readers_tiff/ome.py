@@ -133,11 +133,17 @@ class OmeTiffReader(TiffScenes, Reader):
         whose OME-XML is in a companion file; the companion file itself, opened
         through the first of its TIFF files that is present.
         """
-        from .companion import binary_only_target, first_present_file, read_companion, resolve_companion
+        from .companion import (
+            COMPANION_SUFFIX,
+            binary_only_target,
+            first_present_file,
+            read_companion,
+            resolve_companion,
+        )
 
         self._companion = None
         notes: list[str] = []
-        if not looks_like_tiff(self._path):
+        if self._path.name.lower().endswith(COMPANION_SUFFIX) and not looks_like_tiff(self._path):
             self._companion = self._path
             self._xml: str = read_companion(self._path)
             infos = parse_ome_xml(self._xml, str(self._path), notes)

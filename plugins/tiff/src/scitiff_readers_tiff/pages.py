@@ -704,13 +704,15 @@ def _loop_grid(loop_axes: str, loop_shape: Sequence[int], shape: Sequence[int]) 
 
 # ---------------------------------------------------------------------------- helpers
 def tiff_token(path: Path, *parts: Any) -> str:
-    """A stable dask name for a TIFF source: resolved path, mtime, size and ``parts``."""
+    """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``."""
     try:
-        st = Path(path).stat()
+        st = os.stat(path)
         stamp = f"{st.st_mtime_ns}-{st.st_size}"
     except OSError:
         stamp = "missing"
-    return "-".join(["tiff", str(Path(path).resolve()), stamp, *map(str, parts)])
+    # abspath, not realpath: resolving symbolic links costs more than the rest of a
+    # small file's open, and two names for one file only cost dask a shared graph.
+    return "-".join(["tiff", os.path.abspath(path), stamp, *map(str, parts)])
 
 
 _CANONICAL = "TCZ"
