@@ -84,8 +84,8 @@ def _shared_client() -> Any:
     return _CLIENT
 
 
-def _open(case: SampleCase, cls: type[Reader]) -> Reader:
-    reader = cls(case.path, **dict(case.options))
+def _open(case: SampleCase, cls: type[Reader], **extra: Any) -> Reader:
+    reader = cls(case.path, **{**dict(case.options), **extra})
     reader.set_scene(case.scene)
     reader.set_resolution_level(case.level)
     return reader
@@ -261,6 +261,18 @@ class ReaderConformance:
         with _open(case, self.reader_cls) as reader:
             _assert_pixels_equal(reader.data, ref, "data")
             _assert_pixels_equal(reader.xarray_dask_data.values, ref, "xarray_dask_data")
+
+    def test_whole_lazy_compute_in_storage_units(self, case: SampleCase) -> None:
+        """One chunk per storage unit: every block is read into a (strided) slot of the result."""
+        with _open(case, self.reader_cls, chunk_bytes=1) as reader:
+            eager = reader.data
+            lazy = reader.dask_data
+            whole = lazy.compute()
+            _assert_pixels_equal(whole, eager, "whole compute, one chunk per storage unit")
+            block_wise = lazy.compute(optimize_graph=False)  # dask's own read-then-join plan
+            _assert_pixels_equal(block_wise, eager, "block-wise compute")
+            whole[...] = 0
+            _assert_pixels_equal(lazy.compute(), eager, "a second compute after changing the first result")
 
     def test_selections_lazy_equal_eager_equal_reference(self, case: SampleCase) -> None:
         ref = case.expected.reference_array()
