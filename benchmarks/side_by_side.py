@@ -10,7 +10,9 @@ library is loaded). The median of ``--repeat`` processes is reported.
     python benchmarks/side_by_side.py                 # every installed plugin's cases
     python benchmarks/side_by_side.py --case ome      # cases whose name contains "ome"
 
-Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``full``
+Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``plane_new``
+(the same, with the per-file parse caches emptied first, as for a file never opened
+in this process), ``full``
 (whole image into numpy: ours = ``Reader.data``), ``full_lazy`` (ours =
 ``xarray_dask_data.compute()``; peers: their dask/lazy path).
 """
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-OPS = ("open", "plane", "full_lazy", "full")
+OPS = ("open", "plane", "plane_new", "full_lazy", "full")
 
 
 def _rss_mb() -> float:
@@ -58,6 +60,13 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             with opened() as r:
                 return r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), **case.plane)
 
+        def run_plane_new() -> Any:
+            # As if the file had never been opened in this process: no parse re-used.
+            from scitiff_readers.filecache import clear_file_caches
+
+            clear_file_caches()
+            return run_plane()
+
         def run_full() -> Any:
             with opened() as r:
                 return r.data
@@ -66,10 +75,12 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             with opened() as r:
                 return r.xarray_dask_data.compute()
 
-        func = {"open": run_open, "plane": run_plane, "full": run_full, "full_lazy": run_full_lazy}[op]
+        func = {"open": run_open, "plane": run_plane, "plane_new": run_plane_new, "full": run_full,
+                "full_lazy": run_full_lazy}[op]
     else:
         peer = {p.name: p for p in case.peers}[impl]
-        attr = {"open": "open", "plane": "one_plane", "full": "full_read", "full_lazy": "full_read_lazy"}[op]
+        attr = {"open": "open", "plane": "one_plane", "plane_new": "one_plane", "full": "full_read",
+                "full_lazy": "full_read_lazy"}[op]
         peer_func = getattr(peer, attr)
         if peer_func is None:
             return {"skipped": True}
