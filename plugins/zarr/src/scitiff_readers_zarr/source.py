@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
 
-__all__ = ["GridSource", "ZarrArraySource", "open_zarr_array", "resolve_pipeline"]
+__all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
 _CANON = "TCZYX"
 
@@ -45,23 +45,33 @@ def resolve_pipeline(choice: str | None) -> str:
     value = "auto" if choice is None else str(choice).lower()
     if value in ("zarr", "default", "python"):
         return "zarr"
-    if value in ("auto", "zarrs"):
+    if value == "zarrs":
         try:
             import zarrs  # noqa: F401
         except ImportError:
-            if value == "zarrs":
-                raise MissingDependencyError(
-                    "codec_pipeline='zarrs' needs the zarrs package: pip install zarrs"
-                ) from None
-            return "zarr"
+            raise MissingDependencyError(
+                "codec_pipeline='zarrs' needs the zarrs package: pip install zarrs"
+            ) from None
         return value
+    if value == "auto":
+        # Only look for it: importing zarrs costs milliseconds that a cold "open one
+        # plane" of an unsharded array (read with zarr-python's pipeline) never needs.
+        # If it is installed but broken, with_zarrs() falls back to zarr-python.
+        from importlib.util import find_spec
+
+        return value if find_spec("zarrs") is not None else "zarr"
     raise ValueError(f"codec_pipeline must be 'auto', 'zarrs' or 'zarr', got {choice!r}")
 
 
-def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
+def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
+                    metadata: Mapping[str, Any] | None = None) -> Any:
     """Open the zarr array at ``path`` read-only, with the codec pipeline ``pipeline``.
 
-    ``pipeline`` is a value of :func:`resolve_pipeline`.
+    ``pipeline`` is a value of :func:`resolve_pipeline`. ``metadata``, when given,
+    is the array's metadata document as zarr reads it (``zarr.json``, or ``.zarray``
+    with ``"attributes"`` from ``.zattrs``), already parsed by the caller: zarr then
+    builds the array from it without reading the files again (see
+    :func:`array_from_metadata`).
 
     The zarrs pipeline is attached to this array only (no change to zarr's
     process-wide configuration, unlike ``zarr.config.set``); it falls back to
@@ -69,14 +79,40 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
     """
     import zarr
 
-    try:
-        array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
-    except Exception as exc:  # zarr raises many types for broken metadata
-        raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
+    array = array_from_metadata(path, metadata) if metadata is not None else None
+    if array is None:
+        try:
+            array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
+        except Exception as exc:  # zarr raises many types for broken metadata
+            raise CorruptFileError(
+                f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
+            ) from exc
     _force_default_pipeline(array)
     if pipeline == "zarrs":
         return with_zarrs(array) or array
     return array
+
+
+def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
+    """A read-only zarr array at ``path`` built from its parsed metadata document.
+
+    What ``zarr.open_array`` does after reading the metadata files: parse the
+    document (zarr validates it) and attach a local store. Skipping the second read
+    of the files, and the round trip through zarr's event loop, saves milliseconds
+    on a cold open. ``None`` if zarr refuses the document: the caller then opens the
+    array the usual way, which reports the problem.
+    """
+    try:
+        import zarr
+        from zarr.core.array import AsyncArray
+        from zarr.storage import LocalStore, StorePath
+
+        # zarr may keep or adjust the dict it is given: hand it a copy.
+        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
+                           store_path=StorePath(LocalStore(path, read_only=True)))
+        return zarr.Array(inner)
+    except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
+        return None
 
 
 def with_zarrs(array: Any) -> Any | None:
