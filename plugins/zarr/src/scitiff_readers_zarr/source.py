@@ -226,8 +226,9 @@ def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray) -> N
 
     ``out`` has the selection's shape in the array's own axis order.
     """
-    # zarrs decodes into C-contiguous buffers only (else it falls back to the slow
-    # Python path); zarr-python handles any strided view.
+    # zarrs decodes into C-contiguous buffers only (it raises "input array must be a
+    # C contiguous array" otherwise): decode into a temporary and copy. zarr-python
+    # writes into any strided view.
     if out.flags.c_contiguous or not uses_zarrs(array):
         array.get_basic_selection(index, out=_ndbuffer(out))
     else:
@@ -275,10 +276,13 @@ class ZarrArraySource(PixelSource):
             max(1, min(int(storage[axes.index(d)]), self.shape[i])) if d in axes else 1
             for i, d in enumerate(_CANON)
         )
-        self._in_order = list(letters) == sorted(letters, key=_CANON.index)
         present = sorted(letters, key=_CANON.index)
-        # Permutation from the array's (letter) order to canonical order.
-        self._to_canon = tuple(letters.index(d) for d in present)
+        # How a block in canonical order is seen in the array's own axis order (see
+        # _native_view): drop the dims the array lacks, permute, add its size-1 "_" axes.
+        self._drop = tuple(slice(None) if d in letters else 0 for d in _CANON)
+        perm = tuple(present.index(d) for d in letters)
+        self._to_native = perm if perm != tuple(range(len(perm))) else None
+        self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         if array is not None:
@@ -291,24 +295,24 @@ class ZarrArraySource(PixelSource):
     def _index(self, region: Region) -> tuple[slice, ...]:
         return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
 
+    def _native_view(self, out: np.ndarray) -> np.ndarray:
+        """``out`` (a block in canonical order) as a view in the array's own axis order."""
+        view = out[self._drop]
+        if self._to_native is not None:
+            view = view.transpose(self._to_native)
+        if self._size1_axes:
+            view = np.expand_dims(view, self._size1_axes)
+        return view
+
     def read_into(self, out: np.ndarray, region: Region) -> None:
-        """Decode ``region`` straight into ``out`` with one zarr call."""
+        """Decode ``region`` straight into ``out`` with one zarr call.
+
+        ``out`` is written through a view in the array's axis order, so even arrays
+        whose axes are not in ``TCZYX`` order decode without a temporary (except
+        with zarrs when that view is not C-contiguous, see :func:`_read_array_into`).
+        """
         array = self._array(out.nbytes)
-        index = self._index(region)
-        native = tuple(s.stop - s.start for s in index)
-        if self._in_order:
-            # Only size-1 dims differ: the reshape is a view of the caller's buffer.
-            try:
-                view = np.reshape(out, native, copy=False)
-            except (ValueError, TypeError):
-                view = None
-            if view is not None:
-                _read_array_into(array, index, view)
-                return
-        block = np.asarray(array.get_basic_selection(index))
-        letters = [i for i, a in enumerate(self.axes) if a != "_"]
-        block = block.reshape(tuple(native[i] for i in letters)).transpose(self._to_canon)
-        out[...] = block.reshape(out.shape)
+        _read_array_into(array, self._index(region), self._native_view(out))
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""
