@@ -7,9 +7,8 @@ OME-Zarr multiscales with VISoR-specific axes and attributes).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xarray as xr
 
@@ -34,8 +33,8 @@ _BY_NAME = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
 _STACK_TYPES = {"visor_stack", "stack", "tile", "position"}
 
 
-@dataclass(frozen=True)
-class Axis:
+# NamedTuples, not dataclasses: cheaper to import (see nodes.Node).
+class Axis(NamedTuple):
     """One NGFF axis."""
 
     name: str
@@ -43,24 +42,22 @@ class Axis:
     unit: str | None = None
 
 
-@dataclass(frozen=True)
-class Dataset:
+class Dataset(NamedTuple):
     """One resolution level: its path and its own transforms."""
 
     path: str
     transforms: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class Multiscale:
+class Multiscale(NamedTuple):
     """One ``multiscales`` entry."""
 
     name: str | None
     version: str | None
     axes: tuple[Axis, ...]
     datasets: tuple[Dataset, ...]
-    transforms: tuple[Mapping[str, Any], ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    transforms: tuple[Mapping[str, Any], ...]
+    raw: Mapping[str, Any]
 
 
 def ome_attrs(attrs: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:

@@ -6,24 +6,22 @@ import os
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from scitiff_readers.errors import MetadataError, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .nodes import Node, read_node, try_read_node
+from .nodes import Node, read_node, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
 
 
-@dataclass(frozen=True)
-class ZarrImage:
+class ZarrImage(NamedTuple):
     """One multiscale image found in a zarr hierarchy (a scene)."""
 
     name: str
@@ -172,7 +170,14 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
             f"{image.attrs_file}: resolution level {level} (dataset path {dataset.path!r}) has no "
             f"array metadata: {path / 'zarr.json'} and {path / '.zarray'} are missing"
         )
-    array = open_zarr_array(path, fmt, pipeline)
+    node = read_node(path)  # our own parse: errors name the file
+    if node.kind != "array":
+        raise MetadataError(
+            f"{node.attrs_file or path}: resolution level {level} (dataset path {dataset.path!r}) "
+            "is a group, not an array"
+        )
+    # zarr builds the array from the parsed document (no second read of the files).
+    array = open_zarr_array(path, fmt, pipeline, zarr_metadata(node))
     letters = axis_letters(ms.axes, array.shape, image.attrs_file)
     dtype = checked_dtype(array, path)
     token = array_token(path, token_extra, level, pipeline)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
 
-__all__ = ["GridSource", "ZarrArraySource", "open_zarr_array", "resolve_pipeline"]
+__all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
 _CANON = "TCZYX"
 
@@ -45,23 +45,33 @@ def resolve_pipeline(choice: str | None) -> str:
     value = "auto" if choice is None else str(choice).lower()
     if value in ("zarr", "default", "python"):
         return "zarr"
-    if value in ("auto", "zarrs"):
+    if value == "zarrs":
         try:
             import zarrs  # noqa: F401
         except ImportError:
-            if value == "zarrs":
-                raise MissingDependencyError(
-                    "codec_pipeline='zarrs' needs the zarrs package: pip install zarrs"
-                ) from None
-            return "zarr"
+            raise MissingDependencyError(
+                "codec_pipeline='zarrs' needs the zarrs package: pip install zarrs"
+            ) from None
         return value
+    if value == "auto":
+        # Only look for it: importing zarrs costs milliseconds that a cold "open one
+        # plane" of an unsharded array (read with zarr-python's pipeline) never needs.
+        # If it is installed but broken, with_zarrs() falls back to zarr-python.
+        from importlib.util import find_spec
+
+        return value if find_spec("zarrs") is not None else "zarr"
     raise ValueError(f"codec_pipeline must be 'auto', 'zarrs' or 'zarr', got {choice!r}")
 
 
-def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
+def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
+                    metadata: Mapping[str, Any] | None = None) -> Any:
     """Open the zarr array at ``path`` read-only, with the codec pipeline ``pipeline``.
 
-    ``pipeline`` is a value of :func:`resolve_pipeline`.
+    ``pipeline`` is a value of :func:`resolve_pipeline`. ``metadata``, when given,
+    is the array's metadata document as zarr reads it (``zarr.json``, or ``.zarray``
+    with ``"attributes"`` from ``.zattrs``), already parsed by the caller: zarr then
+    builds the array from it without reading the files again (see
+    :func:`array_from_metadata`).
 
     The zarrs pipeline is attached to this array only (no change to zarr's
     process-wide configuration, unlike ``zarr.config.set``); it falls back to
@@ -69,14 +79,40 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str) -> Any:
     """
     import zarr
 
-    try:
-        array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
-    except Exception as exc:  # zarr raises many types for broken metadata
-        raise CorruptFileError(f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}") from exc
+    array = array_from_metadata(path, metadata) if metadata is not None else None
+    if array is None:
+        try:
+            array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
+        except Exception as exc:  # zarr raises many types for broken metadata
+            raise CorruptFileError(
+                f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
+            ) from exc
     _force_default_pipeline(array)
     if pipeline == "zarrs":
         return with_zarrs(array) or array
     return array
+
+
+def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
+    """A read-only zarr array at ``path`` built from its parsed metadata document.
+
+    What ``zarr.open_array`` does after reading the metadata files: parse the
+    document (zarr validates it) and attach a local store. Skipping the second read
+    of the files, and the round trip through zarr's event loop, saves milliseconds
+    on a cold open. ``None`` if zarr refuses the document: the caller then opens the
+    array the usual way, which reports the problem.
+    """
+    try:
+        import zarr
+        from zarr.core.array import AsyncArray
+        from zarr.storage import LocalStore, StorePath
+
+        # zarr may keep or adjust the dict it is given: hand it a copy.
+        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
+                           store_path=StorePath(LocalStore(path, read_only=True)))
+        return zarr.Array(inner)
+    except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
+        return None
 
 
 def with_zarrs(array: Any) -> Any | None:
@@ -190,8 +226,9 @@ def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray) -> N
 
     ``out`` has the selection's shape in the array's own axis order.
     """
-    # zarrs decodes into C-contiguous buffers only (else it falls back to the slow
-    # Python path); zarr-python handles any strided view.
+    # zarrs decodes into C-contiguous buffers only (it raises "input array must be a
+    # C contiguous array" otherwise): decode into a temporary and copy. zarr-python
+    # writes into any strided view.
     if out.flags.c_contiguous or not uses_zarrs(array):
         array.get_basic_selection(index, out=_ndbuffer(out))
     else:
@@ -239,10 +276,13 @@ class ZarrArraySource(PixelSource):
             max(1, min(int(storage[axes.index(d)]), self.shape[i])) if d in axes else 1
             for i, d in enumerate(_CANON)
         )
-        self._in_order = list(letters) == sorted(letters, key=_CANON.index)
         present = sorted(letters, key=_CANON.index)
-        # Permutation from the array's (letter) order to canonical order.
-        self._to_canon = tuple(letters.index(d) for d in present)
+        # How a block in canonical order is seen in the array's own axis order (see
+        # _native_view): drop the dims the array lacks, permute, add its size-1 "_" axes.
+        self._drop = tuple(slice(None) if d in letters else 0 for d in _CANON)
+        perm = tuple(present.index(d) for d in letters)
+        self._to_native = perm if perm != tuple(range(len(perm))) else None
+        self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         if array is not None:
@@ -255,24 +295,24 @@ class ZarrArraySource(PixelSource):
     def _index(self, region: Region) -> tuple[slice, ...]:
         return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
 
+    def _native_view(self, out: np.ndarray) -> np.ndarray:
+        """``out`` (a block in canonical order) as a view in the array's own axis order."""
+        view = out[self._drop]
+        if self._to_native is not None:
+            view = view.transpose(self._to_native)
+        if self._size1_axes:
+            view = np.expand_dims(view, self._size1_axes)
+        return view
+
     def read_into(self, out: np.ndarray, region: Region) -> None:
-        """Decode ``region`` straight into ``out`` with one zarr call."""
+        """Decode ``region`` straight into ``out`` with one zarr call.
+
+        ``out`` is written through a view in the array's axis order, so even arrays
+        whose axes are not in ``TCZYX`` order decode without a temporary (except
+        with zarrs when that view is not C-contiguous, see :func:`_read_array_into`).
+        """
         array = self._array(out.nbytes)
-        index = self._index(region)
-        native = tuple(s.stop - s.start for s in index)
-        if self._in_order:
-            # Only size-1 dims differ: the reshape is a view of the caller's buffer.
-            try:
-                view = np.reshape(out, native, copy=False)
-            except (ValueError, TypeError):
-                view = None
-            if view is not None:
-                _read_array_into(array, index, view)
-                return
-        block = np.asarray(array.get_basic_selection(index))
-        letters = [i for i, a in enumerate(self.axes) if a != "_"]
-        block = block.reshape(tuple(native[i] for i in letters)).transpose(self._to_canon)
-        out[...] = block.reshape(out.shape)
+        _read_array_into(array, self._index(region), self._native_view(out))
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""

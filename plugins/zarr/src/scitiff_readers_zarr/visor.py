@@ -24,7 +24,6 @@ import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -57,18 +56,26 @@ def _wavelength(value: Any) -> float | None:
     return float(match.group(0)) if match else None
 
 
-@dataclass
 class _Scene:
     """One VISoR image (new layouts) or one slice / reconstructed group (original layout)."""
 
-    name: str
-    image_type: str  # "raw", "compr", "recon", "projn", ... ("reconstructed" in the original layout)
-    path: Path  # the image's zarr root
-    node: Node
-    multiscale: Multiscale
-    visor: Mapping[str, Any]
-    # Original layout only: the groups (one per stack) inside each level.
-    groups: list[str] = field(default_factory=list)
+    # A plain class, not a dataclass: cheaper to import (see nodes.Node).
+    __slots__ = ("groups", "image_type", "multiscale", "name", "node", "path", "visor")
+
+    def __init__(self, name: str, image_type: str, path: Path, node: Node, multiscale: Multiscale,
+                 visor: Mapping[str, Any], groups: list[str] | None = None) -> None:
+        self.name = name
+        #: "raw", "compr", "recon", "projn", ... ("reconstructed" in the original layout)
+        self.image_type = image_type
+        self.path = path  # the image's zarr root
+        self.node = node
+        self.multiscale = multiscale
+        self.visor = visor
+        #: Original layout only: the groups (one per stack) inside each level.
+        self.groups: list[str] = [] if groups is None else groups
+
+    def __repr__(self) -> str:
+        return f"_Scene({self.name!r}, {self.image_type!r}, {str(self.path)!r})"
 
 
 def _visor_block(attrs: Mapping[str, Any]) -> dict[str, Any]:
