@@ -112,6 +112,17 @@ def _read_block_into(source: PixelSource, output: _OutputArray, region: Region) 
     return view
 
 
+def _read_whole_into(source: PixelSource, shape: Sequence[int], dtype: str) -> _OutputArray:
+    """One call for the whole array, for sources that parallelise their own decoding."""
+    output = _OutputArray(shape, dtype)
+    source.read_into(output.array(), tuple(slice(0, n) for n in shape))
+    return output
+
+
+def _output_block(output: _OutputArray, region: Region) -> np.ndarray:
+    return output.array()[region]
+
+
 def _finalize_direct(results: Any, shape: tuple[int, ...], regions: list[Region]) -> Any:
     """Return the output array the blocks were read into, or fall back to dask's join.
 
@@ -195,12 +206,15 @@ class SourceArray(da.Array):
         # A fresh key per plan: a distributed cluster must never hand one compute's
         # output array to another.
         output_key = f"output-{self.name}-{uuid.uuid4().hex}"
-        graph: dict[Any, Any] = {
-            self._sr_source_key: source,
-            output_key: (_OutputArray, list(self.shape), self.dtype.str),
-        }
-        for key, region in regions.items():
-            graph[key] = (_read_block_into, self._sr_source_key, output_key, region)
+        graph: dict[Any, Any] = {self._sr_source_key: source}
+        if getattr(source, "decodes_in_parallel", False):
+            graph[output_key] = (_read_whole_into, self._sr_source_key, list(self.shape), self.dtype.str)
+            for key, region in regions.items():
+                graph[key] = (_output_block, output_key, region)
+        else:
+            graph[output_key] = (_OutputArray, list(self.shape), self.dtype.str)
+            for key, region in regions.items():
+                graph[key] = (_read_block_into, self._sr_source_key, output_key, region)
         graph.update(extra)
         return graph
 
@@ -236,8 +250,14 @@ def read_regions(
     """Read each ``(region, out_view)`` job straight into ``out_view``.
 
     Regions are split along the same storage-aligned blocks the dask path uses and
-    read in parallel threads; no dask graph, no concatenation copy.
+    read in parallel threads; no dask graph, no concatenation copy. A source that
+    decodes in parallel itself (:attr:`PixelSource.decodes_in_parallel`) gets each
+    region whole, in one call.
     """
+    if source.decodes_in_parallel:
+        for region, out in jobs:
+            source.read_into(out, region)
+        return
     chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
     chunks = regular_chunks(source.shape, chunk)
     tasks: list[tuple[Region, np.ndarray]] = []

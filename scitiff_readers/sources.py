@@ -77,6 +77,11 @@ class PixelSource(ABC):
     #: Shape of the natural storage unit (a page is ``(1, 1, 1, Y, X)``, a 256x256
     #: tile ``(1, 1, 1, 256, 256)``, a zarr chunk or shard its shape in TCZYX order).
     storage_chunks: tuple[int, ...]
+    #: ``True`` when one :meth:`read_into` call already decodes on several threads of
+    #: its own and concurrent calls from Python threads do not overlap (the zarrs
+    #: codec pipeline holds the GIL). Big reads are then handed over whole, in one
+    #: call, instead of being split across the core's threads.
+    decodes_in_parallel: bool = False
 
     _PIXEL_METHODS = ("read", "read_into", "read_plane")
 

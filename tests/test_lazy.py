@@ -250,3 +250,40 @@ def test_finalize_refuses_views_at_the_wrong_place() -> None:
     swapped = _finalize_direct([[base[1:2]], [base[0:1]]], base.shape, regions)
     assert swapped is not base
     np.testing.assert_array_equal(swapped, base[::-1])
+
+
+class SelfParallelPlanes(RecordingPlanes):
+    """A source that decodes in parallel itself: the core must hand it whole regions."""
+
+    decodes_in_parallel = True
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__(shape)
+        self.regions: list[Region] = []
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        self.regions.append(region)
+        super().read_into(out, region)
+
+
+def test_self_parallel_source_gets_whole_regions_in_eager_reads() -> None:
+    src = SelfParallelPlanes((3, 2, 4, 16, 16))
+    out = np.zeros(src.shape, dtype=np.uint16)
+    full: Region = tuple(slice(0, s) for s in src.shape)
+    read_regions(src, [(full, out)], target_bytes=16 * 16 * 2)
+    np.testing.assert_array_equal(out, expected(src.shape))
+    assert src.regions == [full], "one call for the whole region, not one per storage block"
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_self_parallel_source_is_read_whole_by_a_dask_compute(scheduler: str) -> None:
+    src = SelfParallelPlanes((3, 2, 4, 16, 16))
+    arr = to_dask(src, target_bytes=16 * 16 * 2 * 4)
+    assert arr.numblocks == (3, 2, 1, 1, 1)
+    result = arr.compute(scheduler=scheduler)
+    np.testing.assert_array_equal(result, expected(src.shape))
+    assert src.regions == [tuple(slice(0, s) for s in src.shape)]
+    assert result.flags.owndata
+    src.regions.clear()
+    np.testing.assert_array_equal(arr[1].compute(scheduler=scheduler), expected(src.shape)[1])
+    assert len(src.regions) == 2, "a selection still reads only its own blocks"

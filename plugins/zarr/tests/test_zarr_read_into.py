@@ -190,3 +190,24 @@ def test_eager_and_lazy_reads_equal_zarr(image: Path, pipeline: str) -> None:
         np.testing.assert_array_equal(r.dask_data.compute(), ref)
         np.testing.assert_array_equal(r.get_image_data("ZYX", T=1, C=2), ref[1, 2])
         np.testing.assert_array_equal(r.get_image_data("CYX", T=1, Z=9), ref[1, :, 9])
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_zarrs_sources_are_read_whole(image: Path, pipeline: str) -> None:
+    """zarrs calls from several Python threads do not overlap: the core hands zarrs whole regions."""
+    ref = zarr_reference(image / "0")
+    with Reader(image, codec_pipeline=pipeline, chunk_bytes=3000) as r:
+        source = r.image().source
+        assert source.decodes_in_parallel is (pipeline != "zarr")
+        calls: list[tuple[slice, ...]] = []
+        original = source.read_into
+
+        def spy(out: np.ndarray, region: tuple[slice, ...]) -> None:
+            calls.append(region)
+            original(out, region)
+
+        source.read_into = spy  # type: ignore[method-assign]
+        np.testing.assert_array_equal(r.data, ref)
+        whole = tuple(slice(0, n) for n in source.shape)
+        assert (calls == [whole]) is (pipeline != "zarr")
+        assert len(calls) >= 1

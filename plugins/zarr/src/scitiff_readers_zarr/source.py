@@ -289,6 +289,15 @@ class ZarrArraySource(PixelSource):
             # The reader opened it already (to learn shape, dtype, chunks): keep it.
             self._arrays.get(0, lambda: array)
 
+    @property
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+        """Big reads go through zarrs, which decodes the chunks of one call on its own threads.
+
+        Concurrent zarrs calls from Python threads run one after the other, so the
+        core hands such sources whole regions rather than splitting them.
+        """
+        return self.pipeline != "zarr"
+
     def _array(self, nbytes: int) -> Any:
         return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes)
 
