@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 
-from scitiff_readers import filecache
 from scitiff_readers.filecache import MISSING, FileCache, clear_file_caches, file_identity, file_stamp
+from scitiff_readers.testing import let_files_age, short_cache_window
 from scitiff_readers.tiffhead import read_first_ifd, tiff_head
-
-RACY = 0.2  # seconds; the tests shorten the "recently changed" window instead of sleeping 2 s
 
 
 @pytest.fixture(autouse=True)
-def _short_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(filecache, "RACY_SECONDS", RACY)
-    clear_file_caches()
-    yield
-    clear_file_caches()
+def _short_racy_window() -> Iterator[None]:
+    with short_cache_window():
+        yield
 
 
-def _age() -> None:
-    """Let files written so far leave the racy window."""
-    time.sleep(RACY + 0.05)
+_age = let_files_age
 
 
 def test_recently_changed_files_are_never_cached(tmp_path: Path) -> None:

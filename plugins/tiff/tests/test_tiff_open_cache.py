@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,22 +12,18 @@ import tifffile
 from scitiff_readers_tiff.fastome import fast_open_cache
 from scitiff_readers_tiff.omexml import OmeXmlWarning
 
-from scitiff_readers import Reader, filecache
-from scitiff_readers.filecache import MISSING, clear_file_caches
-
-RACY = 0.2  # seconds; shortened "recently changed" window, so the tests need not sleep 2 s
+from scitiff_readers import Reader
+from scitiff_readers.filecache import MISSING
+from scitiff_readers.testing import let_files_age, short_cache_window
 
 
 @pytest.fixture(autouse=True)
-def _short_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(filecache, "RACY_SECONDS", RACY)
-    clear_file_caches()
-    yield
-    clear_file_caches()
+def _short_racy_window() -> Iterator[None]:
+    with short_cache_window():
+        yield
 
 
-def _age() -> None:
-    time.sleep(RACY + 0.05)
+_age = let_files_age
 
 
 def _write_ome(path: Path, data: np.ndarray, size_x: float, names: list[str]) -> None:
