@@ -20,12 +20,13 @@ def short_cache_window(seconds: float = 0.2) -> Iterator[float]:
     :func:`let_files_age` when a file must become cacheable.
     """
     previous = filecache.RACY_SECONDS
-    filecache.RACY_SECONDS = seconds
+    # A constant for the library; only tests change it (setattr: it is Final for mypy).
+    setattr(filecache, "RACY_SECONDS", seconds)  # noqa: B010
     filecache.clear_file_caches()
     try:
         yield seconds
     finally:
-        filecache.RACY_SECONDS = previous
+        setattr(filecache, "RACY_SECONDS", previous)  # noqa: B010
         filecache.clear_file_caches()
 
 
