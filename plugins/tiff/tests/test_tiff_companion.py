@@ -160,3 +160,29 @@ def test_single_tiff_with_companion_takes_calibration_from_it(tmp_path: Path) ->
         np.testing.assert_allclose(reader.coords["X"].values, np.arange(9) * 2.0)
         assert reader.coords["X"].attrs["units"] == "nm"
         assert reader.channel_names == ["a", "b"]
+
+
+def test_truncated_companion_warns_and_leaves_the_pages_readable(tmp_path: Path) -> None:
+    from scitiff_readers_tiff.omexml import OmeXmlWarning
+
+    from scitiff_readers.errors import MetadataError
+
+    ds = _dataset(tmp_path)
+    xml = str(ds["xml"])
+    (tmp_path / "exp.companion.ome").write_text(xml[: len(xml) // 2], encoding="utf-8")
+    with pytest.warns(OmeXmlWarning, match=r"exp\.companion\.ome: the OME-XML is not well-formed"), \
+            Reader(tmp_path / "a.ome.tif") as reader:
+        assert reader.companion_file == tmp_path / "exp.companion.ome"
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(tmp_path / "a.ome.tif"))
+    with pytest.warns(OmeXmlWarning), \
+            pytest.raises(MetadataError, match=r"exp\.companion\.ome: the OME companion file describes no"):
+        Reader(tmp_path / "exp.companion.ome")
+
+
+@pytest.mark.parametrize("entry", ["a.ome.tif", "exp.companion.ome"])
+def test_companion_naming_files_outside_the_folder_is_refused(tmp_path: Path, entry: str) -> None:
+    ds = _dataset(tmp_path)
+    hostile = str(ds["xml"]).replace('FileName="b.ome.tif"', 'FileName="../../etc/passwd"')
+    (tmp_path / "exp.companion.ome").write_text(hostile, encoding="utf-8")
+    with pytest.raises(CorruptFileError, match=r"'\.\./\.\./etc/passwd'.*outside the dataset folder"):
+        Reader(tmp_path / entry)

@@ -177,10 +177,13 @@ class OmeTiffReader(TiffScenes, Reader):
                 )
             self._companion = companion
             xml = read_companion(companion)
-            tif = open_tiff(self._path, omexml=xml)
-        self._xml = xml
         infos = parse_ome_xml(xml, str(self._companion or self._path), notes)
         _warn_notes(notes)
+        if self._companion is not None:
+            # tifffile refuses OME-XML it cannot parse; an unreadable companion (warned
+            # about above) leaves the pages readable as tifffile shapes them.
+            tif = open_tiff(self._path, omexml=xml) if infos is not None else open_tiff(self._path)
+        self._xml = xml
         try:
             self._check_referenced_files(infos or [])
         except BaseException:
