@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scitiff_readers.errors import MetadataError
-
-from .firstifd import FirstIfd
+from scitiff_readers.tiffhead import FirstIfd
 
 if TYPE_CHECKING:
     from .schema import SciTiffMetadata

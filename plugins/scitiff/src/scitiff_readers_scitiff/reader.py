@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
+from scitiff_readers.tiffhead import FirstIfd, read_first_ifd, tiff_head
 
-from .firstifd import FirstIfd, read_first_ifd, tiff_head
 from .metadata import (
     SciTiffMetadataError,
     check_against_file,
