@@ -207,7 +207,7 @@ class SourceArray(da.Array):
         # output array to another.
         output_key = f"output-{self.name}-{uuid.uuid4().hex}"
         graph: dict[Any, Any] = {self._sr_source_key: source}
-        if getattr(source, "decodes_in_parallel", False):
+        if source.decodes_in_parallel:
             graph[output_key] = (_read_whole_into, self._sr_source_key, list(self.shape), self.dtype.str)
             for key, region in regions.items():
                 graph[key] = (_output_block, output_key, region)
