@@ -157,3 +157,84 @@ def test_subifd_pyramid_followed_by_its_thumbnail_image(tmp_path: Path) -> None:
         assert reader.resolution_levels == (0, 1)
         reader.set_scene(1)
         np.testing.assert_array_equal(reader.get_image_data("YX"), data[::4, ::4])
+
+
+def _ashlar_legacy_xml(filename: str, shapes: list[tuple[int, int]], channels: int, pixel_size: float) -> str:
+    """OME-XML laid out as ASHLAR (before v1.15) wrote its "Glencoe/Faas" pyramids.
+
+    One ``Image`` per level, no image names; only level 0 carries the pixel size and
+    channel names; one ``TiffData`` with a ``UUID FileName`` per plane, pages in level
+    order (all channels of level 0, then of level 1, ...).
+    """
+    uuid = "urn:uuid:4c1e7c0e-7e2f-4a51-9b8c-3a0e2f1d9a77"
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuid}">'
+    ]
+    ifd = 0
+    for level, (size_y, size_x) in enumerate(shapes):
+        calibration = (
+            f' PhysicalSizeX="{pixel_size}" PhysicalSizeXUnit="µm" PhysicalSizeY="{pixel_size}"'
+            ' PhysicalSizeYUnit="µm"' if level == 0 else ""
+        )
+        parts.append(
+            f'<Image ID="Image:{level}"><Pixels BigEndian="false" DimensionOrder="XYZCT" ID="Pixels:{level}"'
+            f'{calibration} SizeC="{channels}" SizeT="1" SizeX="{size_x}" SizeY="{size_y}" SizeZ="1"'
+            ' Type="uint16">'
+        )
+        for c in range(channels):
+            name = f' Name="Channel {c}"' if level == 0 else ""
+            parts.append(f'<Channel ID="Channel:{level}:{c}"{name} SamplesPerPixel="1"><LightPath/></Channel>')
+        for c in range(channels):
+            parts.append(
+                f'<TiffData FirstC="{c}" FirstT="0" FirstZ="0" IFD="{ifd}" PlaneCount="1">'
+                f'<UUID FileName="{filename}">{uuid}</UUID></TiffData>'
+            )
+            ifd += 1
+        if level == 0:
+            parts.extend(f'<Plane TheC="{c}" TheT="0" TheZ="0"/>' for c in range(channels))
+        parts.append("</Pixels></Image>")
+    parts.append("</OME>")
+    return "".join(parts)
+
+
+def test_ashlar_legacy_faas_pyramid_is_one_scene_with_levels(tmp_path: Path) -> None:
+    """The pre-Bio-Formats-6 pyramid layout ASHLAR wrote for years (tiled BigTIFF pages).
+
+    Levels halve with ceiling rounding (skimage ``pyramid_reduce``: 300 x 200 -> 150 x 100
+    -> 75 x 50 -> 38 x 25), sub-levels carry neither calibration nor channel names.
+    """
+    path = tmp_path / "mosaic.ome.tif"
+    channels, pixel_size = 2, 0.65
+    rng = np.random.default_rng(7)
+    levels = [rng.integers(0, 4000, (channels, 300, 200), dtype=np.uint16)]
+    while levels[-1].shape[-1] > 32:
+        prev = levels[-1]
+        shape = (-(-prev.shape[1] // 2), -(-prev.shape[2] // 2))
+        levels.append(rng.integers(0, 4000, (channels, *shape), dtype=np.uint16))
+    shapes = [lv.shape[1:] for lv in levels]
+    assert shapes == [(300, 200), (150, 100), (75, 50), (38, 25)]
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        for k, level in enumerate(levels):
+            for c in range(channels):
+                first = k == 0 and c == 0
+                tw.write(
+                    level[c], tile=(16, 16), photometric="minisblack", metadata=None,
+                    description=_ashlar_legacy_xml(path.name, shapes, channels, pixel_size).encode() if first else None,
+                    software="Ashlar v1.14.0 (Glencoe/Faas pyramid output)" if first else None,
+                )
+    with Reader(path) as reader:
+        assert reader.reader_name == "ome-tiff"
+        assert len(reader.scenes) == 1
+        assert reader.resolution_levels == (0, 1, 2, 3)
+        for k, level in enumerate(levels):
+            reader.set_resolution_level(k)
+            assert reader.dims.C == channels and reader.shape[-2:] == level.shape[1:]
+            np.testing.assert_array_equal(reader.get_image_data("CYX"), level)
+            np.testing.assert_array_equal(reader.xarray_dask_data.isel(T=0, Z=0).values, level)
+            step = pixel_size * 2**k  # the intended factor, not 300 / 38
+            assert reader.physical_pixel_sizes.Y == pytest.approx(step)
+            assert reader.physical_pixel_sizes.X == pytest.approx(step)
+            np.testing.assert_allclose(reader.coords["X"].values, np.arange(level.shape[2]) * step)
+            assert reader.coords["Y"].attrs["units"] == "µm"
+            assert reader.channel_names == ["Channel 0", "Channel 1"]  # named on level 0 only
