@@ -4,8 +4,9 @@ Every measurement runs in a fresh Python process (so no one benefits from anothe
 caches or imports), with a warm page cache (the file is read once first). Each
 process times the operation several times: ``cold`` is the first call (it pays every
 lazy import and first-use cost of that library, and gives the peak memory), ``warm``
-the median of the next calls in the same process (up to five, as many as fit in about
-1.5 s; steady state: what a user pays per file once the library is loaded). The median
+the median of the next calls in the same process (up to seven, as many as fit in about
+2 s, each after the previous result was released; steady state: what a user pays per
+file once the library is loaded). The median
 of ``--repeat`` processes is reported; the processes of the implementations compared
 run in turn (ours, peer, peer, ours, ...) so that a slow phase of a shared machine
 falls on all of them alike.
@@ -118,17 +119,20 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
     result = func()
     seconds = time.perf_counter() - start
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    del result
-    # Warm: the median of up to five further calls (as many as fit in about 1.5 s), so one
-    # unlucky call on a shared machine does not decide the steady-state number.
+    # Warm: the median of up to seven further calls (as many as fit in about 2 s), so
+    # one unlucky call on a shared machine does not decide the steady-state number. The
+    # previous result is released first, for every implementation alike: with it alive,
+    # each call would also pay for fresh memory from the kernel (on this VM the second
+    # 300 MB allocation of a process sometimes took 0.3-0.8 s, whoever made it).
+    nbytes = getattr(result, "nbytes", None)
+    shape = getattr(result, "shape", None)
     warm_runs: list[float] = []
-    while len(warm_runs) < 5 and (len(warm_runs) < 1 or sum(warm_runs) < 1.5):
+    while len(warm_runs) < 7 and (len(warm_runs) < 1 or sum(warm_runs) < 2.0):
+        result = None
         start = time.perf_counter()
         result = func()
         warm_runs.append(time.perf_counter() - start)
     warm_seconds = statistics.median(warm_runs)
-    nbytes = getattr(result, "nbytes", None)
-    shape = getattr(result, "shape", None)
     return {
         "seconds": seconds,
         "warm_seconds": warm_seconds,

@@ -17,8 +17,10 @@ from .units import normalize_unit
 __all__ = [
     "PhysicalPixelSizes",
     "coordinate",
+    "coordinate_spec",
     "default_channel_names",
     "uniform_coordinate",
+    "uniform_coordinate_spec",
 ]
 
 
@@ -29,12 +31,27 @@ def coordinate(
     **attrs: Any,
 ) -> xr.Variable:
     """Return a coordinate variable along ``dim`` with optional ``units``."""
+    return xr.Variable(*coordinate_spec(dim, values, units, **attrs))
+
+
+def coordinate_spec(
+    dim: str | tuple[str, ...],
+    values: Any,
+    units: str | None = None,
+    **attrs: Any,
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
+    """Like :func:`coordinate`, as a ``(dims, values, attrs)`` tuple.
+
+    :class:`~scitiff_readers.image.Image` accepts such tuples and makes the variables
+    only when coordinates are asked for, so opening a file and reading pixels never
+    pays for building xarray objects.
+    """
     dims = (dim,) if isinstance(dim, str) else tuple(dim)
     all_attrs = dict(attrs)
     unit = normalize_unit(units)
     if unit is not None:
         all_attrs["units"] = unit
-    return xr.Variable(dims, np.asarray(values), attrs=all_attrs)
+    return dims, np.asarray(values), all_attrs
 
 
 def uniform_coordinate(
@@ -45,8 +62,19 @@ def uniform_coordinate(
     units: str | None = None,
 ) -> xr.Variable:
     """Return ``origin + index * step`` for ``size`` indices, as float64."""
+    return xr.Variable(*uniform_coordinate_spec(dim, size, step, origin, units))
+
+
+def uniform_coordinate_spec(
+    dim: str,
+    size: int,
+    step: float,
+    origin: float = 0.0,
+    units: str | None = None,
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
+    """Like :func:`uniform_coordinate`, as a ``(dims, values, attrs)`` tuple (see :func:`coordinate_spec`)."""
     values = origin + np.arange(size, dtype=np.float64) * float(step)
-    return coordinate(dim, values, units)
+    return coordinate_spec(dim, values, units)
 
 
 def default_channel_names(count: int) -> tuple[str, ...]:

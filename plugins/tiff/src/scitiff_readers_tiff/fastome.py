@@ -249,6 +249,8 @@ class LazyPageSource(TiffPageSource):
         nseg = max(1, plan.segments)
         if shared is None:
             shared = SharedPages.empty(plan, PageLookup(path))
+        # Set before the base class looks for a strided layout (see _find_strided).
+        self.resolved = shared.resolved
         # The offsets arrays are the shared ones (not copies): a page looked up through
         # any reader of this unchanged file is known to all of them.
         super().__init__(
@@ -257,7 +259,6 @@ class LazyPageSource(TiffPageSource):
             shared.seg_offsets, shared.seg_counts, plan.shape, token,
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
-        self.resolved = shared.resolved
         self._lookup = shared.lookup
         # The base class found the strided layout if every page was already looked up.
         self._strided_checked = bool(self.resolved.all())
@@ -271,6 +272,12 @@ class LazyPageSource(TiffPageSource):
         state = super().__getstate__()
         state.pop("_lookup", None)
         return state
+
+    def _find_strided(self) -> tuple[int, int, tuple[int, ...]] | None:
+        # Offsets not looked up yet (zeros) say nothing; _ensure checks again once all are.
+        if not self.resolved.all():
+            return None
+        return super()._find_strided()
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.coords import PhysicalPixelSizes, coordinate, uniform_coordinate
+from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec, uniform_coordinate_spec
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.filecache import cacheable, file_stamp
 from scitiff_readers.files import resolve_inside
@@ -369,7 +369,7 @@ class OmeTiffReader(TiffScenes, Reader):
                 if f is not None:
                     origin = value * f
             step *= factor
-            return uniform_coordinate(dim, size, step, origin, unit), step, unit
+            return uniform_coordinate_spec(dim, size, step, origin, unit), step, unit
         if dim == "Z" and factor == 1.0:
             # No PhysicalSizeZ: per-plane PositionZ of every slice, when all are given.
             values: list[float] = []
@@ -383,7 +383,7 @@ class OmeTiffReader(TiffScenes, Reader):
             z_unit = normalize_unit(pos_units.pop()) if len(pos_units) == 1 else None
             if z_unit == "reference frame":
                 z_unit = None
-            return coordinate("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
+            return coordinate_spec("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
         return None, None, None
 
     def _time_coordinate(self, info: OmeImageInfo, size: int) -> Any:
@@ -406,10 +406,10 @@ class OmeTiffReader(TiffScenes, Reader):
                     break
                 converted.append(v * f)
             if converted:
-                return coordinate("T", np.asarray(converted, dtype=np.float64), unit)
+                return coordinate_spec("T", np.asarray(converted, dtype=np.float64), unit)
         if info.time_increment is not None:
             step, unit = info.time_increment
-            return uniform_coordinate("T", size, step, 0.0, normalize_unit(unit))
+            return uniform_coordinate_spec("T", size, step, 0.0, normalize_unit(unit))
         return None
 
     @staticmethod
