@@ -114,3 +114,40 @@ def test_ome_xml_problems_are_warned_at_every_open(tmp_path: Path) -> None:
             assert reader.channel_names == ["only"]
             assert reader.get_image_data("YX").max() == 3
     assert fast_open_cache.get(path) is not MISSING
+
+
+def test_tiff_handed_to_the_first_page_lookup_is_closed_with_the_reader(tmp_path: Path) -> None:
+    """Open keeps its TiffFile open for the first read; close (or garbage collection) releases it."""
+    import gc
+
+    from scitiff_readers.testing import open_handles_under
+
+    data = (np.arange(4 * 32 * 48) % 251).astype(np.uint16).reshape(4, 32, 48)
+    path = tmp_path / "handover.ome.tif"
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZYX"})
+    # Opened but never read, then closed: nothing stays open.
+    reader = Reader(path)
+    assert open_handles_under(tmp_path) == [str(path.resolve())]
+    reader.close()
+    assert open_handles_under(tmp_path) == []
+    # Never read, never closed: garbage collection releases it.
+    reader = Reader(path)
+    del reader
+    gc.collect()
+    assert open_handles_under(tmp_path) == []
+    # Read after close: the look-up re-opens the file, and the planes are right.
+    with Reader(path) as reader:
+        reader.close()
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=2), data[2])
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), data)
+    assert open_handles_under(tmp_path) == []
+    # Two readers share the cached parse: closing the first leaves the second readable.
+    let_files_age()
+    first = Reader(path)
+    second = Reader(path)
+    # The second reader re-uses the first one's parse, page look-up included.
+    assert second.image().source._lookup is first.image().source._lookup
+    first.close()
+    np.testing.assert_array_equal(second.get_image_data("YX", Z=3), data[3])
+    second.close()
+    assert open_handles_under(tmp_path) == []

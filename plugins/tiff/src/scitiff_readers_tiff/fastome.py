@@ -92,6 +92,44 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
     # Linear plane index in DimensionOrder (fastest first) -> (t, c, z).
     dims_slow_first = order[::-1]
     loop_shape = tuple(sizes[d] for d in dims_slow_first)
+    ifds = _single_block_ifds(blocks, n)
+    if ifds is None:
+        ifds = _block_ifds(blocks, n, dims_slow_first, loop_shape)
+    if ifds is None:
+        return None
+    by_order = ifds.reshape(loop_shape)
+    grid = by_order.transpose([dims_slow_first.index(d) for d in "TCZ"])
+    layout = _layout_of(first_page, 0)
+    shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
+    segments = len(first_page.dataoffsets)
+    return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
+
+
+def _single_block_ifds(blocks: Sequence[dict[str, str]], n: int) -> np.ndarray | None:
+    """IFD of every plane when one ``TiffData`` block covers all ``n`` planes from its IFD on.
+
+    What tifffile, Bio-Formats and most writers of single-file OME-TIFF write; ``None``
+    for anything else (:func:`_block_ifds` handles it).
+    """
+    if len(blocks) != 1:
+        return None
+    block = blocks[0]
+    if any(block.get(f"First{d}", "0") != "0" for d in "TCZ"):
+        return None
+    try:
+        ifd = int(block.get("IFD", 0))
+        count = int(block.get("PlaneCount", block.get("NumPlanes", 1 if "IFD" in block else 0)))
+    except ValueError:
+        return None
+    if ifd < 0 or count not in (0, n):  # PlaneCount 0 (or neither attribute): all planes
+        return None
+    return np.arange(ifd, ifd + n, dtype=np.int64)
+
+
+def _block_ifds(
+    blocks: Sequence[dict[str, str]], n: int, dims_slow_first: str, loop_shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """IFD of every plane (in DimensionOrder), ``-1`` where no block puts one; ``None`` if inconsistent."""
     ifds = np.full(n, -1, dtype=np.int64)
     for block in blocks:
         try:
@@ -108,22 +146,17 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
         if count < 0 or start + count > n or np.any(ifds[start:start + count] >= 0):
             return None
         ifds[start:start + count] = ifd + np.arange(count, dtype=np.int64)
-    by_order = ifds.reshape(loop_shape)
-    grid = by_order.transpose([dims_slow_first.index(d) for d in "TCZ"])
-    layout = _layout_of(first_page, 0)
-    shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
-    segments = len(first_page.dataoffsets)
-    return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
+    return ifds
 
 
 class PageLookup:
     """Looks up pages of one TIFF file through one ``TiffFile``, kept between look-ups.
 
-    The ``TiffFile`` parsed when the reader opened the file is handed over (closed:
-    no descriptor is held between look-ups) and re-opened for each look-up, so the
-    first pixel read does not parse the file again, and later look-ups find the IFD
-    offsets tifffile already walked. Without one (after unpickling), a ``TiffFile``
-    is opened on first use.
+    The ``TiffFile`` parsed when the reader opened the file is handed over, still
+    open, and used by the first look-up; its handle is closed after each look-up (no
+    descriptor is held between look-ups) and re-opened for the next, so no pixel read
+    parses the file again, and later look-ups find the IFD offsets tifffile already
+    walked. Without one (after unpickling), a ``TiffFile`` is opened on first use.
 
     Parameters
     ----------
@@ -144,6 +177,22 @@ class PageLookup:
         self._stamp = stamp
         #: Held while page offsets of this file are looked up and stored.
         self.lock = threading.Lock()
+
+    @property
+    def keeps_tiff(self) -> bool:
+        """Whether the ``TiffFile`` handed over at open is kept for the first look-up."""
+        return self._tif is not None
+
+    def release(self) -> None:
+        """Close the kept ``TiffFile``'s handle if it is open (the next look-up re-opens it).
+
+        The reader that opened the file hands its ``TiffFile`` over still open, so the
+        first look-up (usually right after opening) does not re-open the file; that
+        reader calls this when it is closed or garbage collected.
+        """
+        with self.lock:
+            if self._tif is not None:
+                self._tif.filehandle.close()
 
     @contextmanager
     def pages(self, keyframe: int) -> Iterator[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -69,6 +70,8 @@ class OmeTiffReader(TiffScenes, Reader):
         from .fastome import cached_fast_open
         from .pages import series_source, tiff_token
 
+        self._release_lookup: weakref.finalize | None = None
+
         # Taken before reading, so a file changed while it is parsed is never cached as new.
         stamp = file_stamp(self._path)
         identity = cacheable(stamp)
@@ -79,9 +82,11 @@ class OmeTiffReader(TiffScenes, Reader):
             self._use_fast(state)
             return
         tif, infos, notes = self._open_with_metadata()
+        kept = False
         try:
             # A companion file can change on its own, so nothing read with one is cached.
             if self._open_fast(tif, infos, notes, stamp, identity if self._companion is None else None):
+                kept = self._release_lookup is not None
                 return
             all_series = list(tif.series)
             ome_series = [s for s in all_series if s.kind == "ome"]
@@ -124,7 +129,8 @@ class OmeTiffReader(TiffScenes, Reader):
                 self._sources.append(levels)
             self._finish_scenes([s.name if s is not None else None for _, s in matched])
         finally:
-            tif.close()
+            if not kept:
+                tif.close()
 
     def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None, list[str]]:
         """The open ``TiffFile`` (told the OME-XML to use), the parsed images and their warnings.
@@ -208,8 +214,11 @@ class OmeTiffReader(TiffScenes, Reader):
         plans = plan_images(tif, infos, self._path)
         if plans is None:
             return False
-        # The first page look-up re-uses this TiffFile instead of parsing the file again.
+        # The first page look-up re-uses this TiffFile, still open, instead of parsing
+        # (or even opening) the file again; closing this reader closes it if unused.
         lookup = PageLookup(self._path, tif, stamp)
+        if lookup.keeps_tiff:
+            self._release_lookup = weakref.finalize(self, lookup.release)
         state = FastOpen(
             xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
             tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
@@ -243,6 +252,11 @@ class OmeTiffReader(TiffScenes, Reader):
         from .levels import LevelCandidate, series_level_groups
 
         self._image_infos: list[OmeImageInfo | None] = list(self._infos)
+        self._level_ids: list[list[str | None]]
+        if len(self._infos) == 1:  # the common case: nothing to group
+            self._level_ids = [[self._infos[0].id if self._infos[0] is not None else None]]
+            self._names = self._scene_labels(series_names)
+            return
         if self._options["series_levels"]:
             pixels = [
                 LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
@@ -252,7 +266,7 @@ class OmeTiffReader(TiffScenes, Reader):
             groups = series_level_groups(self._infos, pixels)
         else:
             groups = [[i] for i in range(len(self._infos))]
-        self._level_ids: list[list[str | None]] = [
+        self._level_ids = [
             [self._infos[k].id if self._infos[k] is not None else None for k in g] for g in groups  # type: ignore[union-attr]
         ]
         if any(len(g) > 1 for g in groups):
@@ -421,6 +435,11 @@ class OmeTiffReader(TiffScenes, Reader):
                 index.setdefault((p.t, p.c, p.z), p)
             info.__dict__["_plane_index"] = index
         return index.get((t, c, z))
+
+    def _close(self) -> None:
+        # The TiffFile handed to the page look-up at open, if no read has used it yet.
+        if self._release_lookup is not None:
+            self._release_lookup()
 
     # ---------------------------------------------------------------- metadata
     @property
