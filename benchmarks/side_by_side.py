@@ -16,7 +16,8 @@ falls on all of them alike.
 
 Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``plane_new``
 (the same, with the per-file parse caches emptied first, as for a file never opened
-in this process), ``full``
+in this process), ``plane_opened`` (one plane from a file opened before, outside
+the timing; each call reads a plane not read before), ``full``
 (whole image into numpy: ours = ``Reader.data``), ``full_lazy`` (ours =
 ``xarray_dask_data.compute()``; peers: their dask/lazy path).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -35,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-OPS = ("open", "plane", "plane_new", "full_lazy", "full")
+OPS = ("open", "plane", "plane_new", "plane_opened", "full_lazy", "full")
 
 
 def _rss_mb() -> float:
@@ -76,6 +78,17 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             with opened() as r:
                 return r.data
 
+        def plane_reader(_: Path) -> Any:
+            r = opened()  # kept open for the rest of the process
+            c_size, z_size = r.shape[1:3]
+
+            def read(i: int) -> Any:
+                t, rest = divmod(i, c_size * z_size)
+                c, z = divmod(rest, z_size)
+                return r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), T=t, C=c, Z=z)
+
+            return read
+
         def run_full_lazy() -> Any:
             with opened() as r:
                 return r.xarray_dask_data.compute()
@@ -86,22 +99,34 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             "plane_new": run_plane_new,
             "full": run_full,
             "full_lazy": run_full_lazy,
-        }[op]
+        }.get(op)  # plane_opened: below
+        make_plane_reader: Any = plane_reader
     else:
         peer = {p.name: p for p in case.peers}[impl]
         attr = {
             "open": "open",
             "plane": "one_plane",
             "plane_new": "one_plane",
+            "plane_opened": "plane_reader",
             "full": "full_read",
             "full_lazy": "full_read_lazy",
         }[op]
         peer_func = getattr(peer, attr)
         if peer_func is None:
             return {"skipped": True}
+        make_plane_reader = peer.plane_reader
 
         def func() -> Any:
             return peer_func(path)
+
+    if op == "plane_opened":
+        # The file is opened once, outside the timing; every call reads the next plane,
+        # never read before (its page or chunk is looked up the first time).
+        read_plane = make_plane_reader(path)
+        planes = itertools.count()
+
+        def func() -> Any:
+            return read_plane(next(planes))
 
     # Warm up outside the timing: dask's first compute imports `distributed` when it is
     # installed (0.2-0.9 s), which would be charged to whoever computes first.

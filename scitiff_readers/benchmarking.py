@@ -31,7 +31,10 @@ class Peer:
 
     Each callable takes the file path. ``open`` returns an opened object (metadata
     only), ``one_plane`` the plane ``BenchmarkCase.plane`` as numpy, ``full_read``
-    the whole image as numpy. ``None`` means the peer cannot do it.
+    the whole image as numpy. ``plane_reader`` opens the file once and returns a
+    function that reads plane number ``i`` (planes counted in the file's order,
+    ``i`` below the number of planes) from the opened file. ``None`` means the peer
+    cannot do it.
     """
 
     name: str
@@ -39,6 +42,7 @@ class Peer:
     one_plane: Callable[[Path], Any] | None = None
     full_read: Callable[[Path], Any] | None = None
     full_read_lazy: Callable[[Path], Any] | None = None
+    plane_reader: Callable[[Path], Callable[[int], Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from scitiff_readers_tiff.omexml import OmeXmlWarning
 
 from scitiff_readers import Reader
 from scitiff_readers.filecache import MISSING
-from scitiff_readers.testing import let_files_age, short_cache_window
+from scitiff_readers.testing import let_files_age, open_handles_under, short_cache_window
 
 
 @pytest.fixture(autouse=True)
@@ -150,4 +151,36 @@ def test_tiff_handed_to_the_first_page_lookup_is_closed_with_the_reader(tmp_path
     first.close()
     np.testing.assert_array_equal(second.get_image_data("YX", Z=3), data[3])
     second.close()
+    assert open_handles_under(tmp_path) == []
+
+
+def test_reading_plane_after_plane_neither_reparses_nor_reopens_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import tifffile.tifffile as tifffile_module
+
+    data = (np.arange(6 * 16 * 24) % 251).astype(np.uint16).reshape(6, 16, 24)
+    path = tmp_path / "planes.ome.tif"
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZYX"})
+    calls = {"open": 0, "parse": 0}
+    real_init = tifffile.TiffFile.__init__
+
+    def counting_open(*args: Any, **kwargs: Any) -> Any:  # tifffile's open() of the file
+        calls["open"] += 1
+        return builtins.open(*args, **kwargs)
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        calls["parse"] += 1
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile_module, "open", counting_open, raising=False)
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", counting_init)
+    with Reader(path) as reader:
+        assert calls == {"open": 1, "parse": 1}  # the open itself
+        for z in range(6):  # each plane's page is looked up on its first read
+            np.testing.assert_array_equal(reader.get_image_data("YX", Z=z), data[z])
+        assert calls == {"open": 1, "parse": 1}
+        assert str(path.resolve()) in open_handles_under(tmp_path)
     assert open_handles_under(tmp_path) == []

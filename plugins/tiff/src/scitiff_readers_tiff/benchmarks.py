@@ -99,7 +99,12 @@ def _tifffile_peer(page: int) -> Any:
         with tifffile.TiffFile(p) as tif:
             return tif.series[0].shape
 
-    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread, full_read_lazy=lazy)
+    def plane_reader(p: Path) -> Any:
+        tif = tifffile.TiffFile(p)  # open for the rest of the process, like a reader kept open
+        return lambda i: tif.pages[i].asarray()
+
+    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread, full_read_lazy=lazy,
+                plane_reader=plane_reader)
 
 
 def _bioio_peer(plane: dict[str, int]) -> Any:
@@ -117,7 +122,24 @@ def _bioio_peer(plane: dict[str, int]) -> Any:
         one_plane=lambda p: reader(p).get_image_data("YX", **plane),
         full_read=lambda p: reader(p).data,
         full_read_lazy=lambda p: reader(p).dask_data.compute(),
+        plane_reader=_bioio_plane_reader(reader),
     )
+
+
+def _bioio_plane_reader(reader: Any) -> Any:
+    def plane_reader(p: Path) -> Any:
+        image = reader(p)
+        dims = image.dims
+
+        def read(i: int) -> Any:
+            # The benchmark files' planes are stored Z fastest, then C, then T.
+            t, rest = divmod(i, dims.C * dims.Z)
+            c, z = divmod(rest, dims.Z)
+            return image.get_image_data("YX", T=t, C=c, Z=z)
+
+        return read
+
+    return plane_reader
 
 
 def cases() -> list[Any]:

@@ -21,6 +21,7 @@ file again skips the parse; any change to the file invalidates it.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -153,10 +154,12 @@ class PageLookup:
     """Looks up pages of one TIFF file through one ``TiffFile``, kept between look-ups.
 
     The ``TiffFile`` parsed when the reader opened the file is handed over, still
-    open, and used by the first look-up; its handle is closed after each look-up (no
-    descriptor is held between look-ups) and re-opened for the next, so no pixel read
-    parses the file again, and later look-ups find the IFD offsets tifffile already
-    walked. Without one (after unpickling), a ``TiffFile`` is opened on first use.
+    open, so no pixel read parses (or even opens) the file again, and later look-ups
+    find the IFD offsets tifffile already walked. Its handle stays open between
+    look-ups (reading plane after plane of a big file looks up one page per plane)
+    until :meth:`release`, which every reader using this look-up calls when it is
+    closed or garbage collected; the next look-up re-opens it. Without a ``TiffFile``
+    (after unpickling), one is opened on first use.
 
     Parameters
     ----------
@@ -171,25 +174,27 @@ class PageLookup:
 
     def __init__(self, path: Path, tif: Any = None, stamp: Any = None) -> None:
         self.path = path
-        # The kept TiffFile is used only while the file still has the stamp
-        # (:func:`scitiff_readers.filecache.file_stamp`) taken before it was parsed.
-        self._tif = tif if stamp is not None else None
-        self._stamp = stamp
+        self._tif: Any = None
+        self._stamp: Any = None
         #: Held while page offsets of this file are looked up and stored.
         self.lock = threading.Lock()
+        # The kept TiffFile is used only while the file still has the stamp
+        # (:func:`scitiff_readers.filecache.file_stamp`) taken before it was parsed.
+        if tif is not None and stamp is not None:
+            self._keep(tif, stamp)
+
+    def _keep(self, tif: Any, stamp: Any) -> None:
+        self._tif, self._stamp = tif, stamp
+        # Whoever drops the last reference without release(): close the file then.
+        weakref.finalize(self, tif.close)
 
     @property
     def keeps_tiff(self) -> bool:
-        """Whether the ``TiffFile`` handed over at open is kept for the first look-up."""
+        """Whether a parsed ``TiffFile`` is kept for the next look-up."""
         return self._tif is not None
 
     def release(self) -> None:
-        """Close the kept ``TiffFile``'s handle if it is open (the next look-up re-opens it).
-
-        The reader that opened the file hands its ``TiffFile`` over still open, so the
-        first look-up (usually right after opening) does not re-open the file; that
-        reader calls this when it is closed or garbage collected.
-        """
+        """Close the kept ``TiffFile``'s handle if it is open (the next look-up re-opens it)."""
         with self.lock:
             if self._tif is not None:
                 self._tif.filehandle.close()
@@ -198,27 +203,27 @@ class PageLookup:
     def pages(self, keyframe: int) -> Iterator[Any]:
         """``tifffile.TiffPages`` of the file, reading frames against page ``keyframe``.
 
-        Call with :attr:`lock` held; the handle is closed again on exit.
+        Call with :attr:`lock` held. The file's handle stays open afterwards, until
+        :meth:`release`.
         """
         import tifffile
 
         tif = self._tif
         if tif is not None and file_stamp(self.path) != self._stamp:
             # The file changed since it was parsed (rewritten, truncated): parse it again.
+            tif.close()
             tif = self._tif = None
         if tif is None:
-            tif = self._tif = tifffile.TiffFile(self.path)
-            self._stamp = None
+            stamp = file_stamp(self.path)
+            tif = tifffile.TiffFile(self.path)
+            self._keep(tif, stamp)
         else:
             tif.filehandle.open()
-        try:
-            pages = tif.pages
-            pages.useframes = True  # frames: only the offsets, not every tag
-            # Frames are read against a keyframe of the same structure: the image's first page.
-            pages.set_keyframe(keyframe)
-            yield pages
-        finally:
-            tif.filehandle.close()
+        pages = tif.pages
+        pages.useframes = True  # frames: only the offsets, not every tag
+        # Frames are read against a keyframe of the same structure: the image's first page.
+        pages.set_keyframe(keyframe)
+        yield pages
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ class OmeTiffReader(TiffScenes, Reader):
         from .fastome import cached_fast_open
         from .pages import series_source, tiff_token
 
-        self._release_lookup: weakref.finalize | None = None
+        self._lookups: tuple[Any, ...] = ()
 
         # Taken before reading, so a file changed while it is parsed is never cached as new.
         stamp = file_stamp(self._path)
@@ -86,7 +86,7 @@ class OmeTiffReader(TiffScenes, Reader):
         try:
             # A companion file can change on its own, so nothing read with one is cached.
             if self._open_fast(tif, infos, notes, stamp, identity if self._companion is None else None):
-                kept = self._release_lookup is not None
+                kept = self._kept_tiff
                 return
             all_series = list(tif.series)
             ome_series = [s for s in all_series if s.kind == "ome"]
@@ -214,11 +214,10 @@ class OmeTiffReader(TiffScenes, Reader):
         plans = plan_images(tif, infos, self._path)
         if plans is None:
             return False
-        # The first page look-up re-uses this TiffFile, still open, instead of parsing
-        # (or even opening) the file again; closing this reader closes it if unused.
+        # Page look-ups re-use this TiffFile, still open, instead of parsing (or even
+        # opening) the file again; closing the reader closes its handle.
         lookup = PageLookup(self._path, tif, stamp)
-        if lookup.keeps_tiff:
-            self._release_lookup = weakref.finalize(self, lookup.release)
+        self._kept_tiff = lookup.keeps_tiff
         state = FastOpen(
             xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
             tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
@@ -241,6 +240,9 @@ class OmeTiffReader(TiffScenes, Reader):
             [LazyPageSource(self._path, plan, token, pages)]
             for plan, token, pages in zip(state.plans, state.tokens, state.pages, strict=True)
         ]
+        # Page look-ups keep the file open between reads; close it with this reader.
+        self._lookups = tuple({id(p.lookup): p.lookup for p in state.pages}.values())
+        weakref.finalize(self, _release_lookups, self._lookups)
         self._finish_scenes([None] * len(state.plans))
 
     def _finish_scenes(self, series_names: Sequence[str | None]) -> None:
@@ -437,9 +439,7 @@ class OmeTiffReader(TiffScenes, Reader):
         return index.get((t, c, z))
 
     def _close(self) -> None:
-        # The TiffFile handed to the page look-up at open, if no read has used it yet.
-        if self._release_lookup is not None:
-            self._release_lookup()
+        _release_lookups(self._lookups)
 
     # ---------------------------------------------------------------- metadata
     @property
@@ -474,6 +474,11 @@ class OmeTiffReader(TiffScenes, Reader):
             },
         )
         return path
+
+
+def _release_lookups(lookups: Sequence[Any]) -> None:
+    for lookup in lookups:
+        lookup.release()
 
 
 def _warn_notes(notes: Sequence[str]) -> None:
