@@ -237,7 +237,7 @@ def _print_lazy_against_eager(
         if not peer or "error" in peer:
             continue
         print(
-            f"{case:<28} {'lazy/eager':<9} {'ours vs ' + impl:<20} {'':>8} {'':>8} {'':>9} {'':>8} "
+            f"{case:<28} {'lazy/eager':<12} {'ours vs ' + impl:<20} {'':>8} {'':>8} {'':>9} {'':>8} "
             f"{peer['seconds'] / ours['seconds']:>11.2f}x {peer['warm_seconds'] / ours['warm_seconds']:>11.2f}x"
         )
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = benchmark_data_dir()
     results: list[dict[str, Any]] = []
     print(
-        f"{'case':<28} {'op':<9} {'impl':<20} {'cold s':>8} {'warm s':>8} {'warm GB/s':>9} "
+        f"{'case':<28} {'op':<12} {'impl':<20} {'cold s':>8} {'warm s':>8} {'warm GB/s':>9} "
         f"{'peak MB':>8} {'speedup cold':>12} {'speedup warm':>12}"
     )
     for case in cases:
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 if res is None:
                     continue
                 if "error" in res:
-                    print(f"{case.name:<28} {op:<9} {impl:<20} ERROR {res['error'][:80]}")
+                    print(f"{case.name:<28} {op:<12} {impl:<20} ERROR {res['error'][:80]}")
                     continue
                 gbs = (
                     (res["nbytes"] / res["warm_seconds"] / 1e9)
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                     cold = f"{res['seconds'] / ours['seconds']:.2f}x"
                     warm = f"{res['warm_seconds'] / ours['warm_seconds']:.2f}x"
                 print(
-                    f"{case.name:<28} {op:<9} {impl:<20} {res['seconds']:>8.4f} {res['warm_seconds']:>8.4f} "
+                    f"{case.name:<28} {op:<12} {impl:<20} {res['seconds']:>8.4f} {res['warm_seconds']:>8.4f} "
                     f"{(f'{gbs:.2f}' if gbs else '-'):>9} {res['peak_extra_mb']:>8.0f} {cold:>12} {warm:>12}"
                 )
                 results.append({"case": case.name, "op": op, "impl": impl, **res})
