@@ -1,4 +1,4 @@
-"""asv suite: every installed plugin's benchmark files x {open, one plane, full read, peak memory}.
+"""asv suite: every installed plugin's benchmark files x {open, planes, full read, peak memory}.
 
 Run from ``benchmarks/`` in an environment where the core and the plugins are
 installed: ``asv run --python=same --quick`` (or ``asv run -E existing``). Files are
@@ -45,6 +45,16 @@ class ReaderSuite:
     def time_one_plane(self, paths: dict[str, str], name: str) -> None:
         with self._open() as r:
             r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), **self.case.plane)
+
+    def time_planes_of_open_reader(self, paths: dict[str, str], name: str) -> None:
+        """The first 50 planes one by one from one open reader (each plane read once)."""
+        with self._open() as r:
+            order = "YX" + ("S" if "S" in r.dims.order else "")
+            _, c_size, z_size = r.shape[:3]
+            for i in range(min(50, int(np.prod(r.shape[:3])))):
+                t, rest = divmod(i, c_size * z_size)
+                c, z = divmod(rest, z_size)
+                r.get_image_data(order, T=t, C=c, Z=z)
 
     def time_full_lazy_read(self, paths: dict[str, str], name: str) -> None:
         with self._open() as r:
