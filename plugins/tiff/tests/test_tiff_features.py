@@ -320,3 +320,55 @@ def test_uncompressed_tiles_wider_than_the_image(tmp_path: Path, tile: tuple[int
         np.testing.assert_array_equal(reader.get_image_data("YX"), tifffile.imread(path))
         np.testing.assert_array_equal(reader.get_image_data("YX", Y=slice(5, 60), X=slice(3, 80)), data[5:60, 3:80])
         np.testing.assert_array_equal(reader.xarray_dask_data.values[0, 0, 0], data)
+
+
+def _write_with_tiffdata(path: Path, data: np.ndarray, tiffdata: str, size_z: int) -> None:
+    """Pages of ``data`` under a hand-written OME-XML whose one image has ``size_z`` planes."""
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        f'<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="{data.shape[2]}" '
+        f'SizeY="{data.shape[1]}" SizeZ="{size_z}" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f"{tiffdata}</Pixels></Image></OME>"
+    )
+    with tifffile.TiffWriter(path) as tw:
+        for k, page in enumerate(data):
+            tw.write(page, metadata=None, description=xml.encode() if k == 0 else None)
+
+
+@pytest.mark.parametrize(
+    ("tiffdata", "planes"),
+    [('<TiffData IFD="1" PlaneCount="3"/>', [1, 2, 3]), ("<TiffData/>", [0, 1, 2])],
+    ids=["offset-block", "bare-block"],
+)
+def test_one_tiffdata_block_maps_planes_from_its_ifd(tmp_path: Path, tiffdata: str, planes: list[int]) -> None:
+    data = (np.arange(4 * 8 * 10) % 251).astype(np.uint16).reshape(4, 8, 10)
+    path = tmp_path / "block.ome.tif"
+    _write_with_tiffdata(path, data, tiffdata, size_z=3)
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), data[planes])
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=2), data[planes[2]])
+
+
+@pytest.mark.parametrize("tiffdata", ['<TiffData IFD="x"/>', '<TiffData IFD="-1" PlaneCount="3"/>',
+                                      '<TiffData IFD="0" PlaneCount="-3"/>'], ids=["not-a-number", "negative-ifd",
+                                                                                  "negative-count"])
+def test_tiffdata_numbers_that_are_not_counts_warn_and_read_the_pages(tmp_path: Path, tiffdata: str) -> None:
+    """Never a page counted from the end, never tifffile's bare ValueError: a warning, and the pages."""
+    data = (np.arange(4 * 8 * 10) % 251).astype(np.uint16).reshape(4, 8, 10)
+    path = tmp_path / "bad.ome.tif"
+    _write_with_tiffdata(path, data, tiffdata, size_z=3)
+    with pytest.warns(OmeXmlWarning, match=r"bad\.ome\.tif: the OME-XML's TiffData of Image:0 has"):
+        reader = Reader(path)
+    with reader:
+        assert reader.reader_name == "ome-tiff"
+        np.testing.assert_array_equal(reader.get_image_data("ZYX"), data)
+
+
+def test_tiffdata_beyond_the_last_page_is_a_corrupt_file(tmp_path: Path) -> None:
+    data = (np.arange(4 * 8 * 10) % 251).astype(np.uint16).reshape(4, 8, 10)
+    path = tmp_path / "short.ome.tif"
+    _write_with_tiffdata(path, data, '<TiffData IFD="2" PlaneCount="3"/>', size_z=3)
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=1), data[3])
+        with pytest.raises(CorruptFileError, match=r"short\.ome\.tif: the OME-XML puts a plane in IFD 4"):
+            reader.get_image_data("YX", Z=2)

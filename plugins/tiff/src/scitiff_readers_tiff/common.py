@@ -33,15 +33,16 @@ def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
     return len(head) == 8 and head[:4] in TIFF_MAGICS
 
 
-def open_tiff(path: Path, omexml: str | None = None) -> Any:
+def open_tiff(path: Path, omexml: str | None = None, **flags: bool) -> Any:
     """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`.
 
-    ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows.
+    ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows;
+    ``flags`` override tifffile's format flags (``is_ome=False``: pages without OME).
     """
     import tifffile
 
     try:
-        tif = tifffile.TiffFile(path, omexml=omexml) if omexml else tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(path, omexml=omexml, **flags) if omexml else tifffile.TiffFile(path, **flags)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

@@ -77,6 +77,8 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
             return None
     try:
         firsts = [int(b.get("IFD", 0)) for b in blocks]
+        if min(firsts) < 0:  # not a page (tifffile would count from the end)
+            return None
         first_page = tif.pages[min(firsts)]
     except (ValueError, IndexError, Exception):  # noqa: BLE001 - any oddity: let tifffile decide
         return None
@@ -378,6 +380,8 @@ class LazyPageSource(TiffPageSource):
                     self.seg_counts[first:first + nseg] = counts
                     # Set last: other threads and readers trust a plane's offsets once it is resolved.
                     self.resolved[p] = True
+        except CorruptFileError:
+            raise
         except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
             raise CorruptFileError(f"{path}: cannot read the page index: {exc}") from exc
 

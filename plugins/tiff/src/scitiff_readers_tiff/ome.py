@@ -88,12 +88,22 @@ class OmeTiffReader(TiffScenes, Reader):
             if self._open_fast(tif, infos, notes, stamp, identity if self._companion is None else None):
                 kept = self._kept_tiff
                 return
-            all_series = list(tif.series)
-            ome_series = [s for s in all_series if s.kind == "ome"]
+            problem = _tiffdata_problem(infos)
+            if problem is None:
+                try:
+                    all_series = list(tif.series)
+                except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                    problem = f"tifffile cannot map the OME-XML to pages ({type(exc).__name__}: {exc})"
+            if problem is not None:
+                # Best effort: the pages without their OME interpretation.
+                tif.close()
+                tif = open_tiff(self._path, is_ome=False)
+                all_series = list(tif.series)
+            ome_series = [s for s in all_series if s.kind == "ome"] if problem is None else []
             if not ome_series:
                 warnings.warn(
-                    f"{self._path}: tifffile could not map the OME-XML to pages; reading the pages as "
-                    "tifffile shapes them, without OME coordinates",
+                    f"{self._path}: {problem or 'tifffile could not map the OME-XML to pages'}; reading "
+                    "the pages as tifffile shapes them, without OME coordinates",
                     OmeXmlWarning,
                     stacklevel=2,
                 )
@@ -474,6 +484,27 @@ class OmeTiffReader(TiffScenes, Reader):
             },
         )
         return path
+
+
+def _tiffdata_problem(infos: Sequence[OmeImageInfo] | None) -> str | None:
+    """What is wrong with the ``TiffData`` attributes (numbers that are not counts), if anything.
+
+    tifffile would fail on a non-number, and read a negative IFD as a page counted from
+    the end: both leave the pages to be read without the OME mapping.
+    """
+    for info in infos or ():
+        for block in info.tiff_data:
+            for key in ("IFD", "PlaneCount", "NumPlanes", "FirstT", "FirstC", "FirstZ"):
+                value = block.get(key)
+                if value is None:
+                    continue
+                try:
+                    number = int(value)
+                except ValueError:
+                    number = -1
+                if number < 0:
+                    return f"the OME-XML's TiffData of {info.id} has {key}={value!r}, not a count"
+    return None
 
 
 def _release_lookups(lookups: Sequence[Any]) -> None:
