@@ -33,7 +33,7 @@ def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
     return len(head) == 8 and head[:4] in TIFF_MAGICS
 
 
-def open_tiff(path: Path, omexml: str | None = None, **flags: bool) -> Any:
+def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
     """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`.
 
     ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows;
