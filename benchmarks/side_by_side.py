@@ -49,7 +49,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
     """Run one operation once in this process; return seconds and peak memory."""
 
     from scitiff_readers import Reader
-    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
 
     case = {c.name: c for c in benchmark_cases()}[case_name]
     path = case.make(benchmark_data_dir())
@@ -83,8 +83,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             c_size, z_size = r.shape[1:3]
 
             def read(i: int) -> Any:
-                t, rest = divmod(i, c_size * z_size)
-                c, z = divmod(rest, z_size)
+                t, c, z = plane_tcz(i, c_size, z_size)
                 return r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), T=t, C=c, Z=z)
 
             return read

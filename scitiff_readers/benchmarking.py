@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import PluginLoadWarning
 
-__all__ = ["BENCHMARKS_GROUP", "BenchmarkCase", "Peer", "benchmark_cases", "benchmark_data_dir"]
+__all__ = ["BENCHMARKS_GROUP", "BenchmarkCase", "Peer", "benchmark_cases", "benchmark_data_dir", "plane_tcz"]
 
 #: Entry-point group: each value is a zero-argument callable returning BenchmarkCases.
 BENCHMARKS_GROUP = "scitiff_readers.benchmarks"
@@ -62,6 +62,13 @@ class BenchmarkCase:
     options: Mapping[str, Any] = field(default_factory=dict)
     peers: tuple[Peer, ...] = ()
     nbytes: int | None = None
+
+
+def plane_tcz(i: int, size_c: int, size_z: int) -> tuple[int, int, int]:
+    """``(t, c, z)`` of plane number ``i`` counted Z fastest, then C, then T."""
+    t, rest = divmod(i, size_c * size_z)
+    c, z = divmod(rest, size_z)
+    return t, c, z
 
 
 def benchmark_data_dir() -> Path:

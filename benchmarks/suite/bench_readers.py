@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from scitiff_readers import Reader
-from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
 
 CASES = {case.name: case for case in benchmark_cases()}
 
@@ -52,8 +52,7 @@ class ReaderSuite:
             order = "YX" + ("S" if "S" in r.dims.order else "")
             _, c_size, z_size = r.shape[:3]
             for i in range(min(50, int(np.prod(r.shape[:3])))):
-                t, rest = divmod(i, c_size * z_size)
-                c, z = divmod(rest, z_size)
+                t, c, z = plane_tcz(i, c_size, z_size)
                 r.get_image_data(order, T=t, C=c, Z=z)
 
     def time_full_lazy_read(self, paths: dict[str, str], name: str) -> None:

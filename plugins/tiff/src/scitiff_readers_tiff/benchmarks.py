@@ -127,14 +127,15 @@ def _bioio_peer(plane: dict[str, int]) -> Any:
 
 
 def _bioio_plane_reader(reader: Any) -> Any:
+    from scitiff_readers.benchmarking import plane_tcz
+
     def plane_reader(p: Path) -> Any:
         image = reader(p)
         dims = image.dims
 
         def read(i: int) -> Any:
             # The benchmark files' planes are stored Z fastest, then C, then T.
-            t, rest = divmod(i, dims.C * dims.Z)
-            c, z = divmod(rest, dims.Z)
+            t, c, z = plane_tcz(i, dims.C, dims.Z)
             return image.get_image_data("YX", T=t, C=c, Z=z)
 
         return read

@@ -11,8 +11,8 @@ does not cover the planes exactly, pages that do not match the OME sizes -- retu
 ``None`` from :func:`plan_images`, and the reader uses tifffile's series instead.
 
 Re-use, so that open + one plane costs about one tifffile open: the ``TiffFile``
-parsed at open is kept (its handle closed) in a :class:`PageLookup` and re-opened for
-the first page look-up, instead of parsing the file again. What the open derived from
+parsed at open is kept, still open, in a :class:`PageLookup` for the page look-ups,
+instead of parsing the file again. What the open derived from
 the file (:class:`FastOpen`: OME-XML, plans, page offsets found so far) is kept per
 process in a :class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged
 file again skips the parse; any change to the file invalidates it.
@@ -77,8 +77,6 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
             return None
     try:
         firsts = [int(b.get("IFD", 0)) for b in blocks]
-        if min(firsts) < 0:  # not a page (tifffile would count from the end)
-            return None
         first_page = tif.pages[min(firsts)]
     except (ValueError, IndexError, Exception):  # noqa: BLE001 - any oddity: let tifffile decide
         return None
@@ -108,6 +106,17 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
     return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
 
 
+def _ifd_and_count(block: dict[str, str]) -> tuple[int, int]:
+    """A ``TiffData`` block's first IFD and plane count (0: all remaining planes).
+
+    Raises ``ValueError`` for attributes that are not numbers; the reader refuses
+    negative ones before planning (see ``ome._tiffdata_problem``).
+    """
+    ifd = int(block.get("IFD", 0))
+    count = int(block.get("PlaneCount", block.get("NumPlanes", 1 if "IFD" in block else 0)))
+    return ifd, count
+
+
 def _single_block_ifds(blocks: Sequence[dict[str, str]], n: int) -> np.ndarray | None:
     """IFD of every plane when one ``TiffData`` block covers all ``n`` planes from its IFD on.
 
@@ -120,11 +129,10 @@ def _single_block_ifds(blocks: Sequence[dict[str, str]], n: int) -> np.ndarray |
     if any(block.get(f"First{d}", "0") != "0" for d in "TCZ"):
         return None
     try:
-        ifd = int(block.get("IFD", 0))
-        count = int(block.get("PlaneCount", block.get("NumPlanes", 1 if "IFD" in block else 0)))
+        ifd, count = _ifd_and_count(block)
     except ValueError:
         return None
-    if ifd < 0 or count not in (0, n):  # PlaneCount 0 (or neither attribute): all planes
+    if count not in (0, n):  # PlaneCount 0 (or neither attribute): all planes
         return None
     return np.arange(ifd, ifd + n, dtype=np.int64)
 
@@ -136,8 +144,7 @@ def _block_ifds(
     ifds = np.full(n, -1, dtype=np.int64)
     for block in blocks:
         try:
-            ifd = int(block.get("IFD", 0))
-            count = int(block.get("PlaneCount", block.get("NumPlanes", 1 if "IFD" in block else 0)))
+            ifd, count = _ifd_and_count(block)
             start_index = [int(block.get(f"First{d}", 0)) for d in dims_slow_first]
             start = int(np.ravel_multi_index(start_index, loop_shape))
         except ValueError:

@@ -84,11 +84,14 @@ class OmeTiffReader(TiffScenes, Reader):
         tif, infos, notes = self._open_with_metadata()
         kept = False
         try:
-            # A companion file can change on its own, so nothing read with one is cached.
-            if self._open_fast(tif, infos, notes, stamp, identity if self._companion is None else None):
-                kept = self._kept_tiff
-                return
             problem = _tiffdata_problem(infos)
+            # A companion file can change on its own, so nothing read with one is cached.
+            cache_as = identity if self._companion is None else None
+            if problem is None and self._open_fast(tif, infos, notes, stamp, cache_as):
+                # The page look-up keeps the TiffFile (unless the file had no stamp).
+                lookups: tuple[Any, ...] = self._lookups
+                kept = any(lookup.keeps_tiff for lookup in lookups)
+                return
             if problem is None:
                 try:
                     all_series = list(tif.series)
@@ -227,7 +230,6 @@ class OmeTiffReader(TiffScenes, Reader):
         # Page look-ups re-use this TiffFile, still open, instead of parsing (or even
         # opening) the file again; closing the reader closes its handle.
         lookup = PageLookup(self._path, tif, stamp)
-        self._kept_tiff = lookup.keeps_tiff
         state = FastOpen(
             xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
             tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
