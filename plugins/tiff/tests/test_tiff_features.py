@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from scitiff_readers_tiff.calibration import imagej_info
 from scitiff_readers_tiff.omexml import OmeXmlWarning
-from scitiff_readers_tiff.pages import TiffPageSource, hyperstack_source, imagej_info
+from scitiff_readers_tiff.series import hyperstack_source
+from scitiff_readers_tiff.source import TiffPageSource
 
 from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError, MetadataError

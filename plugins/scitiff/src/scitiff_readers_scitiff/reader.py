@@ -1,7 +1,7 @@
 """The ``scitiff`` reader: SciTiff files as lazy TCZYX data with their metadata coordinates.
 
 Pixels are read through the TIFF backends' shared page path
-(:func:`scitiff_readers_tiff.pages.hyperstack_source`); this module only parses
+(:func:`scitiff_readers_tiff.series.hyperstack_source`); this module only parses
 the ``scitiffmeta`` JSON and turns it into the view's shape, coordinates, units,
 name and channel semantics. Nothing heavy is imported at module level: the
 registry imports this module just to read the class attributes.
@@ -47,7 +47,7 @@ class SciTiffFallbackWarning(ScitiffReadersWarning):
 
 def _hyperstack_source(path: Path, shape: tuple[int, ...]) -> PixelSource:
     # The one TIFF page reader of the project lives in the TIFF plugin.
-    from scitiff_readers_tiff.pages import hyperstack_source
+    from scitiff_readers_tiff.series import hyperstack_source
 
     # Absolute, so dask workers with another working directory find the file.
     return hyperstack_source(path.absolute(), shape, page_order="TZC")

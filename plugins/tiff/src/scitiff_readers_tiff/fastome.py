@@ -33,8 +33,9 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
+from .layout import PageLayout, page_layout
 from .omexml import OmeImageInfo
-from .pages import PageLayout, TiffPageSource, _layout_of
+from .source import TiffPageSource
 
 __all__ = ["FastOpen", "ImagePlan", "LazyPageSource", "PageLookup", "SharedPages", "fast_open_cache", "plan_images"]
 
@@ -100,7 +101,7 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
         return None
     by_order = ifds.reshape(loop_shape)
     grid = by_order.transpose([dims_slow_first.index(d) for d in "TCZ"])
-    layout = _layout_of(first_page, 0)
+    layout = page_layout(first_page, 0)
     shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
     segments = len(first_page.dataoffsets)
     return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
@@ -312,7 +313,7 @@ class LazyPageSource(TiffPageSource):
         nseg = max(1, plan.segments)
         if shared is None:
             shared = SharedPages.empty(plan, PageLookup(path))
-        # Set before the base class looks for a strided layout (see _find_strided).
+        # Set before the base class decides its fast paths (see _find_fast_paths).
         self.resolved = shared.resolved
         # The offsets arrays are the shared ones (not copies): a page looked up through
         # any reader of this unchanged file is known to all of them.
@@ -323,8 +324,6 @@ class LazyPageSource(TiffPageSource):
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
         self._lookup = shared.lookup
-        # The base class found the strided layout if every page was already looked up.
-        self._strided_checked = bool(self.resolved.all())
 
     def _init_runtime(self) -> None:
         super()._init_runtime()
@@ -336,11 +335,13 @@ class LazyPageSource(TiffPageSource):
         state.pop("_lookup", None)
         return state
 
-    def _find_strided(self) -> tuple[int, int, tuple[int, ...]] | None:
-        # Offsets not looked up yet (zeros) say nothing; _ensure checks again once all are.
-        if not self.resolved.all():
-            return None
-        return super()._find_strided()
+    def _find_fast_paths(self) -> None:
+        # Offsets not looked up yet (zeros) say nothing: only the pages already looked up
+        # (by any reader of this unchanged file) are judged now, the others once they are.
+        self._raw_start = np.full(len(self.plane_first), -1, dtype=np.int64)
+        self._noted = self.resolved.copy()
+        self._note_planes(np.flatnonzero(self._noted))
+        self._strided = self._strided_layout(self._raw_start) if self._noted.all() else None
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:
@@ -356,9 +357,12 @@ class LazyPageSource(TiffPageSource):
                 todo = todo[~self.resolved[todo]]
                 if todo.size:
                     self._resolve(todo)
-        if not self._strided_checked and self.resolved.all():
-            self._strided = self._find_strided()
-            self._strided_checked = True
+        if planes.size and not self._noted[planes].all():
+            new = np.flatnonzero(self.resolved & ~self._noted)
+            self._note_planes(new)
+            self._noted[new] = True
+            if self._noted.all():
+                self._strided = self._strided_layout(self._raw_start)
 
     def _resolve(self, planes: np.ndarray) -> None:
         import tifffile

@@ -68,7 +68,8 @@ class OmeTiffReader(TiffScenes, Reader):
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
         from .fastome import cached_fast_open
-        from .pages import series_source, tiff_token
+        from .series import series_source
+        from .source import tiff_token
 
         self._lookups: tuple[Any, ...] = ()
 
@@ -220,7 +221,7 @@ class OmeTiffReader(TiffScenes, Reader):
     ) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
         from .fastome import FastOpen, PageLookup, SharedPages, fast_open_cache, plan_images
-        from .pages import tiff_token
+        from .source import tiff_token
 
         if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
             return False

@@ -12,7 +12,6 @@ with higher priority.
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -25,6 +24,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
+from .calibration import calibration, imagej_channel_names, resolution
 from .common import TiffScenes, level_factor, open_tiff, sniff_head
 
 __all__ = ["TiffReader"]
@@ -62,13 +62,14 @@ class TiffReader(TiffScenes, Reader):
         )
 
     def _open(self) -> None:
-        from .pages import series_source, tiff_token
+        from .series import series_source
+        from .source import tiff_token
 
         dim_order = self._options["dim_order"]
         tif = open_tiff(self._path)
         try:
             self._imagej: dict[str, Any] | None = tif.imagej_metadata if tif.is_imagej else None
-            self._resolution = _resolution(tif.pages.first)
+            self._resolution = resolution(tif.pages.first)
             first = tif.pages.first
             self._description = first.description if isinstance(first.description, str) else ""
             self._sources: list[list[Any]] = []
@@ -104,8 +105,8 @@ class TiffReader(TiffScenes, Reader):
         steps: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
         units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
         names: list[str] | None = None
-        calibration = self._calibration() if scene == 0 else {}
-        for dim, (step, unit, origin) in calibration.items():
+        steps_of = calibration(self._imagej, self._resolution) if scene == 0 else {}
+        for dim, (step, unit, origin) in steps_of.items():
             axis = "TCZYX".index(dim)
             n = source.shape[axis]
             factor = level_factor(base.shape[axis], n) if dim in "ZYX" else 1.0
@@ -113,7 +114,7 @@ class TiffReader(TiffScenes, Reader):
             if dim in steps:
                 steps[dim], units[dim] = step * factor, normalize_unit(unit)
         if self._imagej is not None and scene == 0:
-            names = _imagej_channel_names(self._imagej, source.shape[1])
+            names = imagej_channel_names(self._imagej, source.shape[1])
         user_names = self._options["channel_names"]
         if user_names is not None:
             user_names = [str(n) for n in user_names]
@@ -126,32 +127,6 @@ class TiffReader(TiffScenes, Reader):
         pps = PhysicalPixelSizes(steps["Z"], steps["Y"], steps["X"], (units["Z"], units["Y"], units["X"]))
         return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
                      name=self._names[scene])
-
-    def _calibration(self) -> dict[str, tuple[float, str | None, float]]:
-        """``dim -> (step, unit, origin in pixels)`` from ImageJ metadata and resolution tags."""
-        out: dict[str, tuple[float, str | None, float]] = {}
-        ij = self._imagej
-        res_x, res_y, res_unit = self._resolution
-        if ij is not None:
-            unit = _imagej_unit(ij.get("unit"))
-            for dim, res in (("X", res_x), ("Y", res_y)):
-                unit_d = _imagej_unit(ij.get(f"{dim.lower()}unit")) or unit
-                if res is not None and res > 0 and unit_d is not None:
-                    out[dim] = (1.0 / res, unit_d, _float(ij.get(f"{dim.lower()}origin")) or 0.0)
-            spacing = _float(ij.get("spacing"))
-            if spacing is not None and spacing > 0:
-                zunit = _imagej_unit(ij.get("zunit")) or unit
-                out["Z"] = (spacing, zunit, _float(ij.get("zorigin")) or 0.0)
-            finterval = _float(ij.get("finterval"))
-            if finterval is not None and finterval > 0:
-                out["T"] = (finterval, normalize_unit(ij.get("tunit")) or "s", 0.0)
-        elif res_unit is not None:
-            # Plain TIFF: only a metric ResolutionUnit (centimetre) is a physical
-            # calibration; inch units are print resolutions (72 dpi) in practice.
-            for dim, res in (("X", res_x), ("Y", res_y)):
-                if res is not None and res > 0:
-                    out[dim] = (res_unit / res, "µm", 0.0)
-        return out
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -174,54 +149,6 @@ class TiffReader(TiffScenes, Reader):
                          metadata={"axes": "TZCYX", "spacing": 2.0, "unit": "um", "finterval": 1.5,
                                    "Labels": ["DAPI", "GFP"] * 6})
         return path
-
-
-def _float(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if np.isfinite(out) else None
-
-
-def _imagej_unit(unit: Any) -> str | None:
-    if unit is None:
-        return None
-    text = str(unit).strip()
-    if text.lower() in ("", "pixel", "pixels", "inch"):
-        return None
-    return normalize_unit(text.replace("\\u00B5", "µ").replace("\\u00b5", "µ"))
-
-
-def _resolution(page: Any) -> tuple[float | None, float | None, float | None]:
-    """``(x pixels per unit, y pixels per unit, micrometres per unit or None)``."""
-
-    def ratio(code: int) -> float | None:
-        tag = page.tags.get(code)
-        if tag is None:
-            return None
-        value = tag.value
-        try:
-            num, den = value if isinstance(value, tuple) else (value, 1)
-            return float(Fraction(int(num), int(den))) if den else None
-        except (TypeError, ValueError, ZeroDivisionError):
-            return _float(value)
-
-    unit_tag = page.tags.get(296)
-    res_unit = int(unit_tag.value) if unit_tag is not None else 2
-    um_per_unit = 1e4 if res_unit == 3 else None
-    return ratio(282), ratio(283), um_per_unit
-
-
-def _imagej_channel_names(ij: dict[str, Any], count: int) -> list[str] | None:
-    """Channel names from ImageJ slice labels (the first ``C`` pages are the channels)."""
-    labels = ij.get("Labels")
-    if not isinstance(labels, (list, tuple)) or len(labels) < count:
-        return None
-    names = [str(labels[c]).strip() if labels[c] else "" for c in range(count)]
-    if not any(names):
-        return None
-    return [n or f"C{i}" for i, n in enumerate(names)]
 
 
 def _user_axes_map(series: Any, dim_order: str, path: Path) -> dict[str, str]:

@@ -1,0 +1,128 @@
+"""TIFF calibration: ImageJ metadata and the resolution tags, as steps with units.
+
+One rule for the resolution tags (``XResolution`` / ``YResolution`` in pixels per
+``ResolutionUnit``): an inch or centimetre unit is a physical calibration, converted
+to micrometres (300 dpi is 84.67 µm, 72 dpi 352.78 µm); the unit "none" (1) is no
+calibration. ImageJ's own ``unit`` (and ``spacing``, ``finterval``) overrides the
+tags' unit, as ImageJ itself reads them.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scitiff_readers.units import normalize_unit
+
+__all__ = ["calibration", "imagej_channel_names", "imagej_info", "imagej_unit", "resolution", "to_float"]
+
+#: Micrometres per TIFF ResolutionUnit (2: inch, 3: centimetre; 1, "none", has no length).
+_UM_PER_RESOLUTION_UNIT = {2: 25400.0, 3: 10000.0}
+
+
+def to_float(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None``."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
+
+
+def imagej_unit(unit: Any) -> str | None:
+    """An ImageJ unit string normalised (``None`` for pixels; ``"inch"`` kept for conversion)."""
+    if unit is None:
+        return None
+    text = str(unit).strip()
+    if text.lower() in ("", "pixel", "pixels", "none"):
+        return None
+    if text.lower() in ("inch", "inches"):
+        return "inch"
+    return normalize_unit(text.replace("\\u00B5", "µ").replace("\\u00b5", "µ"))
+
+
+def resolution(page: Any) -> tuple[float | None, float | None, float | None]:
+    """``(x pixels per unit, y pixels per unit, micrometres per unit or None)``."""
+
+    def ratio(code: int) -> float | None:
+        tag = page.tags.get(code)
+        if tag is None:
+            return None
+        value = tag.value
+        try:
+            num, den = value if isinstance(value, tuple) else (value, 1)
+            return float(Fraction(int(num), int(den))) if den else None
+        except (TypeError, ValueError, ZeroDivisionError):
+            return to_float(value)
+
+    unit_tag = page.tags.get(296)
+    try:
+        # TIFF 6.0: ResolutionUnit defaults to inch when the tag is absent.
+        res_unit = int(unit_tag.value) if unit_tag is not None else 2
+    except (TypeError, ValueError):
+        res_unit = 1
+    return ratio(282), ratio(283), _UM_PER_RESOLUTION_UNIT.get(res_unit)
+
+
+def imagej_channel_names(ij: dict[str, Any], count: int) -> list[str] | None:
+    """Channel names from ImageJ slice labels (the first ``C`` pages are the channels)."""
+    labels = ij.get("Labels")
+    if not isinstance(labels, (list, tuple)) or len(labels) < count:
+        return None
+    names = [str(labels[c]).strip() if labels[c] else "" for c in range(count)]
+    if not any(names):
+        return None
+    return [n or f"C{i}" for i, n in enumerate(names)]
+
+
+def calibration(
+    imagej: dict[str, Any] | None, res: tuple[float | None, float | None, float | None]
+) -> dict[str, tuple[float, str | None, float]]:
+    """``dim -> (step, unit, origin in pixels)`` from ImageJ metadata and resolution tags.
+
+    ``res`` is :func:`resolution` of the first page.
+    """
+    out: dict[str, tuple[float, str | None, float]] = {}
+    res_x, res_y, um_per_unit = res
+    if imagej is not None:
+        unit = imagej_unit(imagej.get("unit"))
+        for dim, r in (("X", res_x), ("Y", res_y)):
+            unit_d = imagej_unit(imagej.get(f"{dim.lower()}unit")) or unit
+            if r is not None and r > 0 and unit_d is not None:
+                step, unit_d = 1.0 / r, unit_d
+                if unit_d == "inch":  # ImageJ keeps the tags' inch: one rule with plain TIFF
+                    step, unit_d = step * _UM_PER_RESOLUTION_UNIT[2], "µm"
+                out[dim] = (step, unit_d, to_float(imagej.get(f"{dim.lower()}origin")) or 0.0)
+        spacing = to_float(imagej.get("spacing"))
+        if spacing is not None and spacing > 0:
+            zunit = imagej_unit(imagej.get("zunit")) or unit
+            if zunit == "inch":
+                spacing, zunit = spacing * _UM_PER_RESOLUTION_UNIT[2], "µm"
+            out["Z"] = (spacing, zunit, to_float(imagej.get("zorigin")) or 0.0)
+        finterval = to_float(imagej.get("finterval"))
+        if finterval is not None and finterval > 0:
+            out["T"] = (finterval, normalize_unit(imagej.get("tunit")) or "s", 0.0)
+    elif um_per_unit is not None:
+        for dim, r in (("X", res_x), ("Y", res_y)):
+            if r is not None and r > 0:
+                out[dim] = (um_per_unit / r, "µm", 0.0)
+    return out
+
+
+def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The ImageJ metadata dict and the raw ImageDescription of the first page.
+
+    Cheap: only the first IFD (and the IJMetadata tags) are read. Returns
+    ``(None, None)`` if the file is not an ImageJ TIFF.
+    """
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        desc = page.description if isinstance(page.description, str) else None
+        if not tif.is_imagej:
+            return None, None
+        return tif.imagej_metadata, desc

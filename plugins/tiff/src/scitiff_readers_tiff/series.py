@@ -1,0 +1,252 @@
+"""Step 2 of the TIFF pipeline: tifffile series (and hyperstacks) mapped to ``TCZYX(S)``.
+
+tifffile shapes every TIFF flavour -- OME, ImageJ, its own ``shaped`` JSON, Micro-
+Manager, generic page stacks -- as series with axis letters. Here a series becomes
+a :class:`~.source.TiffPageSource`: for every canonical ``(t, c, z)`` plane, which
+page holds it and, when a page holds several planes, which depth slice (volumetric
+tiles) or which sample (files that use the samples as a dimension, e.g. ``YXZ`` or
+planar ``CYX``).
+
+The roles of a page's own axes come from the page (tifffile's ``keyframe.axes``:
+``YX``, ``YXS``, ``SYX``, ``ZYX`` ...); their *names* come from the series. Samples
+named ``S`` (RGB and the like) are the trailing ``S`` dim; samples named ``T``, ``C``
+or ``Z`` are that dim. Page-loop axes named ``T``, ``C`` or ``Z`` keep their place;
+tifffile's generic letters (``I``, ``Q``, ...) go to the first of ``Z``, ``T``, ``C``
+not otherwise used, and several letters on one dim are merged, slowest first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scitiff_readers.errors import CorruptFileError, MetadataError
+
+from .layout import page_layout
+from .source import TiffPageSource, tiff_token
+
+__all__ = ["hyperstack_source", "series_source"]
+
+_CANONICAL = "TCZ"
+
+
+def series_source(
+    series: Any,
+    path: Path,
+    token: str,
+    axes_map: dict[str, str] | None = None,
+) -> tuple[TiffPageSource, dict[str, str]]:
+    """A source over a tifffile series (or pyramid level), mapped to ``TCZYX(S)``.
+
+    Parameters
+    ----------
+    series
+        An open tifffile ``TiffPageSeries``; its pages are read now.
+    path
+        The main file (for messages).
+    token
+        Stable graph name.
+    axes_map
+        tifffile axis letter -> one of ``T``, ``C``, ``Z``, overriding the default
+        placement of non-``YX`` axes (see the module docstring).
+
+    Returns
+    -------
+    source, mapping
+        The source and the letter mapping actually used.
+
+    Raises
+    ------
+    MetadataError
+        If the series' shape does not fit its pages, or an axis has no place.
+    CorruptFileError
+        If the file has fewer pages than the series describes.
+    """
+    axes, shape = str(series.axes), tuple(int(n) for n in series.shape)
+    keyframe = series.keyframe
+    lay0 = page_layout(keyframe, 0)
+    page_axes, page_shape = str(keyframe.axes), tuple(int(n) for n in keyframe.shape)
+    k = len(page_axes)
+    if len(shape) < k or shape[len(shape) - k:] != page_shape or math.prod(shape) != math.prod(
+        shape[: len(shape) - k]
+    ) * math.prod(page_shape):
+        raise MetadataError(
+            f"{path}: tifffile shapes the series as {axes} {shape}, which does not end with its pages' "
+            f"shape {page_axes} {page_shape}"
+        )
+    split = len(shape) - k
+    loop_axes, loop_shape = axes[:split], shape[:split]
+    # Page axes whose role makes them a dim of their own: depth, or samples not named S.
+    roles = dict(zip(page_axes, axes[split:], strict=True))  # role -> the series' letter
+    sub_dims: list[tuple[str, str, int]] = []  # (role, series letter, size)
+    samples_to_s = False
+    for role, letter in roles.items():
+        size = page_shape[page_axes.index(role)]
+        if role == "S":
+            if letter == "S" or (letter not in _CANONICAL and (axes_map or {}).get(letter) is None):
+                samples_to_s = True
+            else:
+                sub_dims.append((role, letter, size))
+        elif role == "Z":
+            sub_dims.append((role, letter if letter in _CANONICAL else "Z", size))
+    grid_letters = loop_axes + "".join(letter for _, letter, _ in sub_dims)
+    grid_shape = loop_shape + tuple(size for _, _, size in sub_dims)
+    mapping = _default_axes_map(grid_letters, grid_shape) if axes_map is None else dict(axes_map)
+    for _, letter, _ in sub_dims:
+        mapping.setdefault(letter, letter if letter in _CANONICAL else "Z")
+    groups: dict[str, list[int]] = {d: [] for d in _CANONICAL}
+    for i, (a, n) in enumerate(zip(grid_letters, grid_shape, strict=True)):
+        target = mapping.get(a)
+        if target is None:
+            if n == 1:
+                continue
+            raise MetadataError(
+                f"{path}: series axis {a!r} (size {n}) has no place in TCZYX; map it with dim_order="
+            )
+        groups[target].append(i)
+    canon = tuple(math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
+    ylen, xlen = lay0.shaped[2], lay0.shaped[3]
+    full_shape = (*canon, ylen, xlen) + ((lay0.samples,) if samples_to_s and lay0.samples > 1 else ())
+    nplanes = math.prod(loop_shape)
+    # For every grid position: page number, depth slice and sample; then transpose the
+    # grid into canonical groups and merge each group's axes.
+    order = [i for d in _CANONICAL for i in groups[d]]
+    dropped = [i for i in range(len(grid_shape)) if i not in order]
+
+    def canonical(values: np.ndarray) -> np.ndarray:
+        moved = values.reshape(grid_shape).transpose(order + dropped)
+        return moved.reshape((*canon, -1))[..., 0].reshape(canon)
+
+    page_numbers = np.arange(nplanes, dtype=np.int64).reshape(loop_shape)
+    page_numbers = np.broadcast_to(page_numbers.reshape(loop_shape + (1,) * len(sub_dims)), grid_shape)
+    page_grid = canonical(np.ascontiguousarray(page_numbers))
+    depth_grid = sample_grid = None
+    for j, (role, _, _) in enumerate(sub_dims):
+        index = np.indices(grid_shape, dtype=np.int64)[split + j] if grid_shape else np.zeros(())
+        if role == "Z":
+            depth_grid = canonical(index)
+        else:
+            sample_grid = canonical(index)
+    if lay0.depth > 1 and depth_grid is None:
+        depth_grid = np.zeros(canon, dtype=np.int64)
+    dataoffset = series.dataoffset
+    if dataoffset is not None and not sub_dims and lay0.may_be_row_major and lay0.shaped[0] == 1:
+        source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
+                                             int(dataoffset), nplanes, full_shape, token)
+        return source, mapping
+    pages = list(series.pages)
+    if len(pages) != nplanes:
+        raise CorruptFileError(
+            f"{path}: the series describes {nplanes} pages but {len(pages)} were found (the file is "
+            "truncated, or its metadata describes more images than it holds)"
+        )
+    flat_pages = np.empty(nplanes, dtype=object)
+    flat_pages[:] = pages
+    source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
+                                       depth=depth_grid, sample=sample_grid)
+    return source, mapping
+
+
+def _default_axes_map(axes: str, shape: Sequence[int]) -> dict[str, str]:
+    """``T``, ``C``, ``Z`` keep their place; other letters take the first free of ``Z``, ``T``, ``C``."""
+    mapping: dict[str, str] = {a: a for a in axes if a in _CANONICAL}
+    used = set(mapping)
+    for a, n in zip(axes, shape, strict=True):
+        if a in mapping or n == 1:
+            continue
+        free = [d for d in "ZTC" if d not in used]
+        # More non-singleton axes than T, C, Z: merge into Z (slowest first).
+        mapping[a] = free[0] if free else "Z"
+        used.add(mapping[a])
+    return mapping
+
+
+def loop_grid(loop_axes: str, loop_shape: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    """``(T, C, Z)`` grid of page numbers for pages looping over ``loop_axes`` (slowest first)."""
+    sizes = dict(zip(loop_axes, loop_shape, strict=True))
+    for d, n in zip(_CANONICAL, shape[:3], strict=True):
+        if sizes.get(d, 1) != n:
+            raise MetadataError(
+                f"page loops {loop_axes}={tuple(loop_shape)} do not match shape {tuple(shape)}"
+            )
+    numbers = np.arange(math.prod(loop_shape), dtype=np.int64).reshape(tuple(loop_shape))
+    perm = [loop_axes.index(d) for d in _CANONICAL if d in loop_axes]
+    grid = numbers.transpose(perm) if perm else numbers
+    return grid.reshape(tuple(shape[:3]))
+
+
+def hyperstack_source(
+    path: Path,
+    shape: tuple[int, ...],
+    page_order: str = "TZC",
+    series: int = 0,
+    level: int = 0,
+) -> TiffPageSource:
+    """Pixels of a TIFF whose pages loop over T, Z and C in ``page_order``, as ``TCZYX(S)``.
+
+    Parameters
+    ----------
+    path
+        The TIFF file.
+    shape
+        Canonical ``(T, C, Z, Y, X)`` or ``(T, C, Z, Y, X, S)`` shape of the result.
+    page_order
+        The page loops from slowest to fastest; ImageJ hyperstacks are ``"TZC"``
+        (page = ``(t * Z + z) * C + c``).
+    series, level
+        tifffile series index and pyramid level.
+
+    Returns
+    -------
+    TiffPageSource
+        Thread-safe and picklable; uncompressed row-major files are read zero-copy,
+        ImageJ files over 4 GB (a single IFD) included.
+
+    Raises
+    ------
+    MetadataError
+        If the file's pages do not fit ``shape``.
+    """
+    import tifffile
+
+    path = Path(path)
+    shape = tuple(int(v) for v in shape)
+    if sorted(page_order) != sorted("TZC"):
+        raise ValueError(f"page_order must be a permutation of 'TZC', got {page_order!r}")
+    loop_shape = tuple(shape["TCZ".index(d)] for d in page_order)
+    nplanes = math.prod(loop_shape)
+    token = tiff_token(path, series, level, page_order, shape)
+    try:
+        tif = tifffile.TiffFile(path)
+    except tifffile.TiffFileError as exc:
+        raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
+    with tif:
+        try:
+            ser = tif.series[series]
+        except IndexError as exc:
+            raise MetadataError(f"{path}: the file has no TIFF series {series}") from exc
+        if level:
+            ser = ser.levels[level]
+        key = ser.keyframe
+        lay = page_layout(key, 0)
+        plane = (lay.shaped[2], lay.shaped[3]) + ((lay.samples,) if lay.samples > 1 else ())
+        if tuple(shape[3:]) != plane or lay.depth != 1:
+            raise MetadataError(f"{path}: pages are {key.shape} but the image shape is {shape}")
+        grid_numbers = loop_grid(page_order, loop_shape, shape)
+        if ser.dataoffset is not None and lay.may_be_row_major and lay.shaped[0] == 1:
+            return TiffPageSource.back_to_back(path, lay, grid_numbers, int(ser.dataoffset), nplanes,
+                                               shape, token)
+        pages = list(ser.pages)
+        if len(pages) < nplanes:
+            # tifffile's series may be shorter than the file (e.g. it trusted a
+            # description); fall back to the file's own page list.
+            pages = list(tif.pages) if len(tif.pages) >= nplanes else pages
+        if len(pages) < nplanes:
+            raise MetadataError(f"{path}: the image needs {nplanes} pages but the file has {len(pages)}")
+        flat = np.empty(nplanes, dtype=object)
+        flat[:] = pages[:nplanes]
+        return TiffPageSource.from_pages(flat[grid_numbers], shape, token)
