@@ -102,7 +102,9 @@ def _to_tczyxs(array: np.ndarray, axes: str, samples_at: int | None = None) -> n
     """
     assert array.ndim == len(axes), (array.shape, axes)
     letters = list(axes)
-    if samples_at is not None:
+    if samples_at is not None and letters[samples_at] not in "TCZ":
+        # Samples the writer named T, C or Z (shaped 'YXZ', planar 'CYX') are that dim,
+        # as tifffile's axes say and bioio-tifffile reads them; otherwise they are S.
         letters[samples_at] = "S"
     used = {a for a, n in zip(letters, array.shape, strict=True) if a in "TCZ" and n > 1}
     groups: dict[str, list[int]] = {d: [] for d in "TCZYXS"}

@@ -88,19 +88,22 @@ def calibration(
     out: dict[str, tuple[float, str | None, float]] = {}
     res_x, res_y, um_per_unit = res
     if imagej is not None:
-        unit = imagej_unit(imagej.get("unit"))
+        unit, scale = imagej_unit(imagej.get("unit")), 1.0
+        if "unit" not in imagej and um_per_unit is not None:
+            # No unit in the description: ImageJ takes the ResolutionUnit (inch, cm).
+            unit, scale = "µm", um_per_unit
         for dim, r in (("X", res_x), ("Y", res_y)):
-            unit_d = imagej_unit(imagej.get(f"{dim.lower()}unit")) or unit
+            own = imagej_unit(imagej.get(f"{dim.lower()}unit"))
+            unit_d, scale_d = (own, 1.0) if own is not None else (unit, scale)
             if r is not None and r > 0 and unit_d is not None:
-                step, unit_d = 1.0 / r, unit_d
-                if unit_d == "inch":  # ImageJ keeps the tags' inch: one rule with plain TIFF
-                    step, unit_d = step * _UM_PER_RESOLUTION_UNIT[2], "µm"
+                step, unit_d = _inch_in_um(scale_d / r, unit_d)
                 out[dim] = (step, unit_d, to_float(imagej.get(f"{dim.lower()}origin")) or 0.0)
         spacing = to_float(imagej.get("spacing"))
         if spacing is not None and spacing > 0:
-            zunit = imagej_unit(imagej.get("zunit")) or unit
-            if zunit == "inch":
-                spacing, zunit = spacing * _UM_PER_RESOLUTION_UNIT[2], "µm"
+            own = imagej_unit(imagej.get("zunit"))
+            zunit, zscale = (own, 1.0) if own is not None else (unit, scale)
+            if zunit is not None:
+                spacing, zunit = _inch_in_um(spacing * zscale, zunit)
             out["Z"] = (spacing, zunit, to_float(imagej.get("zorigin")) or 0.0)
         finterval = to_float(imagej.get("finterval"))
         if finterval is not None and finterval > 0:
@@ -110,6 +113,11 @@ def calibration(
             if r is not None and r > 0:
                 out[dim] = (um_per_unit / r, "µm", 0.0)
     return out
+
+
+def _inch_in_um(value: float, unit: str) -> tuple[float, str]:
+    """A length in inches as micrometres (one rule with the resolution tags); others unchanged."""
+    return (value * _UM_PER_RESOLUTION_UNIT[2], "µm") if unit == "inch" else (value, unit)
 
 
 def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
