@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptFileError",
+    "CorruptFileWarning",
     "DimensionSelectionError",
     "MetadataError",
     "MissingDependencyError",
@@ -74,3 +75,7 @@ class ScitiffReadersWarning(UserWarning):
 
 class PluginLoadWarning(ScitiffReadersWarning, RuntimeWarning):
     """A plugin could not be loaded or registers a duplicate name; it is skipped."""
+
+
+class CorruptFileWarning(ScitiffReadersWarning):
+    """The file is damaged or truncated; what could be read is returned, and the message says what is missing."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Sequence
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from scitiff_readers.errors import CorruptFileError, SceneIndexError
+from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
 from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = [
-    "TIFF_MAGICS", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
+    "TIFF_MAGICS", "damage_reported", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
     "time_factor", "unit_factor",
 ]
 
@@ -43,6 +47,11 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
 
     try:
         tif = tifffile.TiffFile(path, omexml=omexml, **flags) if omexml else tifffile.TiffFile(path, **flags)
+        if tif.is_mmstack and flags.get("is_ome", True) is not False and tif.is_ome:
+            # Micro-Manager files carry OME-XML: their OME images (one per position)
+            # are the truth, not tifffile's MMStack series that stacks positions as an axis.
+            tif.close()
+            tif = tifffile.TiffFile(path, omexml=omexml, is_mmstack=False, **flags)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -51,6 +60,47 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
         tif.close()
         raise CorruptFileError(f"{path}: the TIFF file has no image pages")
     return tif
+
+
+@contextmanager
+def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
+    """Warn with :class:`~scitiff_readers.errors.CorruptFileWarning` about what tifffile finds broken.
+
+    tifffile does not raise on a truncated or damaged file: it logs what it skips (an
+    IFD chain pointing beyond the end of the file, a tag value out of the file) and
+    returns the pages it could read. Those reports, made in this thread while the
+    block runs, become one warning naming the file, so missing planes never pass
+    silently.
+    """
+    problems: list[str] = []
+    thread = threading.get_ident()
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread and record.levelno >= logging.WARNING:
+                message = record.getMessage()
+                # Missing files of a multi-file set are the reader's to report (MissingOmeFileError).
+                if "failed to read" in message or "FileNotFoundError" in message:
+                    return
+                if message not in problems:
+                    problems.append(message)
+
+    logger = logging.getLogger("tifffile")
+    handler = _Collect()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if problems:
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        warnings.warn(
+            f"{path}: the file is damaged or truncated ({size} bytes); pages or metadata beyond the "
+            f"damage are missing and only what tifffile could read is returned. tifffile reports: "
+            + "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else ""),
+            CorruptFileWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def sniff_head(

@@ -57,7 +57,13 @@ def is_companion_file(path: str | os.PathLike[str]) -> bool:
 
 
 def read_companion(path: Path) -> str:
-    """The companion's OME-XML text (UTF-8, a byte-order mark tolerated)."""
+    """The companion's OME-XML text (UTF-8, a byte-order mark tolerated).
+
+    ``BinaryOnly`` may also name a *master* TIFF of the dataset (Bio-Formats writes
+    such sets): its OME-XML is then that file's first ImageDescription.
+    """
+    if looks_like_tiff(path):
+        return _master_xml(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -67,6 +73,18 @@ def read_companion(path: Path) -> str:
     except UnicodeDecodeError:
         # Old writers used Latin-1 for µ; any byte decodes, the XML parser judges the rest.
         return data.decode("latin-1")
+
+
+def _master_xml(path: Path) -> str:
+    """The OME-XML of a master OME-TIFF (the dataset's metadata file)."""
+    from .common import open_tiff
+
+    tif = open_tiff(path)
+    with tif:
+        xml = tif.ome_metadata if tif.is_ome else None
+    if not xml or binary_only_target(xml) is not None:
+        raise CorruptFileError(f"{path}: the OME metadata file of the dataset holds no OME-XML")
+    return str(xml)
 
 
 def resolve_companion(tiff: Path, name: str) -> Path:

@@ -54,7 +54,7 @@ class ImagePlan:
 
 def plan_images(tif: Any, infos: Sequence[OmeImageInfo] | None, path: Path) -> list[ImagePlan] | None:
     """Plans for every image of a simple single-file OME-TIFF, or ``None`` (use tifffile's series)."""
-    if not infos or tif.is_micromanager or tif.is_ndtiff:
+    if not infos or tif.is_ndtiff:
         return None
     plans = []
     own = path.name.lower()

@@ -26,7 +26,16 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
-from .common import TiffScenes, level_factor, looks_like_tiff, open_tiff, sniff_head, time_factor, unit_factor
+from .common import (
+    TiffScenes,
+    damage_reported,
+    level_factor,
+    looks_like_tiff,
+    open_tiff,
+    sniff_head,
+    time_factor,
+    unit_factor,
+)
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -67,6 +76,10 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
+        with damage_reported(self._path):
+            self._open_pages()
+
+    def _open_pages(self) -> None:
         from .fastome import cached_fast_open
         from .series import series_source
         from .source import tiff_token
@@ -197,12 +210,20 @@ class OmeTiffReader(TiffScenes, Reader):
                 )
             self._companion = companion
             xml = read_companion(companion)
-        infos = parse_ome_xml(xml, str(self._companion or self._path), notes)
+        holder = self._companion or self._path  # the file whose OME-XML this is
+        infos = parse_ome_xml(xml, str(holder), notes, own_name=holder.name if looks_like_tiff(holder) else None)
         _warn_notes(notes)
         if self._companion is not None:
             # tifffile refuses OME-XML it cannot parse; an unreadable companion (warned
             # about above) leaves the pages readable as tifffile shapes them.
-            tif = open_tiff(self._path, omexml=xml) if infos is not None else open_tiff(self._path)
+            if infos is None:
+                tif = open_tiff(self._path)
+            elif looks_like_tiff(self._companion):
+                # A master TIFF: tifffile takes the XML's own UUID for the file it opened,
+                # so it must open the master itself to put the master's planes right.
+                tif = open_tiff(self._companion)
+            else:
+                tif = open_tiff(self._path, omexml=xml)
         self._xml = xml
         try:
             self._check_referenced_files(infos or [])

@@ -89,12 +89,18 @@ _DEFAULT_LENGTH_UNIT = "µm"
 _DEFAULT_TIME_UNIT = "s"
 
 
-def parse_ome_xml(xml: str, where: str, notes: list[str] | None = None) -> list[OmeImageInfo] | None:
+def parse_ome_xml(
+    xml: str, where: str, notes: list[str] | None = None, own_name: str | None = None
+) -> list[OmeImageInfo] | None:
     """Parse ``xml``; return one :class:`OmeImageInfo` per ``Image``, or ``None`` if unreadable.
 
     Problems are reported as :class:`OmeXmlWarning` naming ``where`` (the file); when
     a ``notes`` list is given, their messages are appended to it instead (the caller
     warns, and can warn again when it re-uses the parse for the unchanged file).
+
+    ``own_name`` is the name of the TIFF file holding ``xml``: a ``TiffData`` whose
+    ``UUID`` is the root's ``OME/@UUID`` is that file, whatever its ``FileName`` says
+    (the UUID identifies a file; a renamed file keeps its old name in the XML).
     """
     import xml.etree.ElementTree as ET  # imported here: the registry imports this module cheaply
 
@@ -114,6 +120,7 @@ def parse_ome_xml(xml: str, where: str, notes: list[str] | None = None) -> list[
         return None
     if _local(root.tag) != "OME":
         report(f"{where}: the OME-XML root element is {_local(root.tag)!r}, not 'OME'; best-effort reading")
+    own_uuid = (root.get("UUID") or "").strip() if own_name else ""
     images = []
     problems: list[str] = []
     for n, img in enumerate(_children(root, "Image")):
@@ -164,6 +171,8 @@ def parse_ome_xml(xml: str, where: str, notes: list[str] | None = None) -> list[
             block = dict(td.attrib)
             for uuid in _children(td, "UUID"):
                 name = uuid.get("FileName")
+                if own_uuid and (uuid.text or "").strip() == own_uuid:
+                    name = own_name
                 if name and name not in info.files:
                     info.files.append(name)
                 if "FileName" not in block:

@@ -25,7 +25,7 @@ from scitiff_readers.reader import Reader
 from scitiff_readers.units import normalize_unit
 
 from .calibration import calibration, imagej_channel_names, resolution
-from .common import TiffScenes, level_factor, open_tiff, sniff_head
+from .common import TiffScenes, damage_reported, level_factor, open_tiff, sniff_head
 
 __all__ = ["TiffReader"]
 
@@ -62,6 +62,10 @@ class TiffReader(TiffScenes, Reader):
         )
 
     def _open(self) -> None:
+        with damage_reported(self._path):
+            self._open_pages()
+
+    def _open_pages(self) -> None:
         from .series import series_source
         from .source import tiff_token
 

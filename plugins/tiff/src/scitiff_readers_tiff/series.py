@@ -18,13 +18,14 @@ not otherwise used, and several letters on one dim are merged, slowest first.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
@@ -148,6 +149,14 @@ def series_source(
     flat_pages[:] = pages
     source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
                                        depth=depth_grid, sample=sample_grid)
+    beyond = source.planes_beyond_end()
+    if beyond:
+        warnings.warn(
+            f"{path}: the file is truncated: the pixels of {beyond} of {len(source.plane_first)} pages lie "
+            "beyond its end; reading them raises CorruptFileError",
+            CorruptFileWarning,
+            stacklevel=4,
+        )
     return source, mapping
 
 

@@ -219,6 +219,19 @@ class TiffPageSource(PlaneSource):
         all_strides = (*strides, y, x) + ((s,) if len(self.shape) > 5 else ())
         return (lay.file, base, all_strides)
 
+    def planes_beyond_end(self) -> int:
+        """How many planes have pixel data beyond the end of their file (a truncated file)."""
+        if not len(self.seg_offsets):
+            return 0
+        ends = self.seg_offsets + self.seg_counts
+        sizes = np.array([os.path.getsize(f.path) if f.path.exists() else 0 for f in self.files], dtype=np.int64)
+        seg_file = np.repeat(np.array([self.layouts[i].file for i in self.plane_layout], dtype=np.int64),
+                             self.plane_count) if len(self.plane_count) else np.zeros(0, dtype=np.int64)
+        if len(seg_file) != len(ends):
+            return 0
+        bad = np.add.reduceat(ends > sizes[seg_file], self.plane_first) if len(self.plane_first) else []
+        return int(np.count_nonzero(bad))
+
     def _strided_view(self, buffer: Any, start: int, region: Region) -> np.ndarray:
         """View of ``region`` in ``buffer`` (which maps the file from byte ``start``)."""
         _, base, strides = self._strided  # type: ignore[misc]
