@@ -17,7 +17,7 @@ from scitiff_readers_tiff.series import hyperstack_source
 from scitiff_readers_tiff.source import TiffPageSource
 
 from scitiff_readers import Reader
-from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 from scitiff_readers.testing import open_handles_under
 
 
@@ -374,3 +374,94 @@ def test_tiffdata_beyond_the_last_page_is_a_corrupt_file(tmp_path: Path) -> None
         np.testing.assert_array_equal(reader.get_image_data("YX", Z=1), data[3])
         with pytest.raises(CorruptFileError, match=r"short\.ome\.tif: the OME-XML puts a plane in IFD 4"):
             reader.get_image_data("YX", Z=2)
+
+
+# ------------------------------------------------------------------ issue cases
+def test_uncompressed_tiles_that_divide_the_image_read_like_tifffile(tmp_path: Path) -> None:
+    # Stored tile by tile, the bytes are contiguous but not row-major: no raw fast path.
+    path = tmp_path / "tiled.tif"
+    a = np.arange(256 * 320, dtype="uint16").reshape(256, 320)
+    tifffile.imwrite(path, a, tile=(64, 64), photometric="minisblack")
+    stack = tmp_path / "tiled_stack.tif"
+    b = np.arange(3 * 256 * 320, dtype="uint16").reshape(3, 256, 320)
+    tifffile.imwrite(stack, b, tile=(64, 64), photometric="minisblack")
+    with Reader(path) as r:
+        np.testing.assert_array_equal(r.data[0, 0, 0], tifffile.imread(path))
+        np.testing.assert_array_equal(r.xarray_dask_data.values[0, 0, 0], tifffile.imread(path))
+    with Reader(stack) as r:
+        np.testing.assert_array_equal(r.get_image_data("YX", Z=1), tifffile.imread(stack, key=1))
+        np.testing.assert_array_equal(r.data[0, 0], tifffile.imread(stack))
+
+
+def _truncate(src: Path, dst: Path, fraction: float) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst
+
+
+@pytest.mark.parametrize(("writer", "fraction"), [("bio-formats", 1 / 3), ("tifffile", 1 / 3), ("tifffile", 0.9)])
+def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(tmp_path: Path, writer: str, fraction: float) -> None:
+    # Bio-Formats and tifffile both write the OME-XML after the pixels: cut, the file is
+    # a few plain pages. That must never pass silently.
+    if writer == "bio-formats":
+        src = Path(__file__).parents[3].parent / "shared/data/corpus/tlnagy+exampletiffs/4D-series.ome.tif"
+        if not src.exists():
+            pytest.skip(f"shared corpus not found at {src.parent}")
+    else:
+        src = tmp_path / "full.ome.tif"
+        tifffile.imwrite(src, np.arange(35 * 40 * 50, dtype="uint16").reshape(7, 5, 40, 50), ome=True,
+                         metadata={"axes": "TZYX"})
+    path = _truncate(src, tmp_path / "cut.ome.tif", fraction)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = Reader(path)
+    messages = [str(w.message) for w in caught if issubclass(w.category, CorruptFileWarning)]
+    assert any("truncated" in m and str(path) in m for m in messages), messages
+    with tifffile.TiffFile(path) as tif:
+        pages = tif.series[0].pages
+        assert r.dims.Z == len(pages)
+        size = path.stat().st_size
+        readable = [k for k, p in enumerate(pages)
+                    if all(o + c <= size for o, c in zip(p.dataoffsets, p.databytecounts, strict=True))]
+        for k in readable:
+            np.testing.assert_array_equal(r.get_image_data("YX", Z=k), pages[k].asarray())
+    if len(readable) < len(pages):  # a page whose pixels are cut off is a typed error
+        with pytest.raises(CorruptFileError, match="beyond the end of the file"):
+            r.data  # noqa: B018
+
+
+@pytest.mark.parametrize(("resolution", "unit", "um"), [
+    (300.0, "INCH", 25400 / 300), (72.0, "INCH", 25400 / 72), (2000.0, "CENTIMETER", 1e4 / 2000),
+    (5.0, "NONE", None),
+])
+def test_resolution_tags_one_rule(tmp_path: Path, resolution: float, unit: str, um: float | None) -> None:
+    path = tmp_path / "res.tif"
+    tifffile.imwrite(path, np.zeros((4, 6), np.uint8), resolution=(resolution, resolution),
+                     resolutionunit=unit, metadata=None)
+    with tifffile.TiffFile(path) as tif:  # the tags as written, read back by tifffile
+        assert tif.pages.first.tags["ResolutionUnit"].value == getattr(tifffile.RESUNIT, unit)
+    with Reader(path) as r:
+        pps = r.physical_pixel_sizes
+        if um is None:
+            assert (pps.Y, pps.X) == (None, None)
+        else:
+            assert pps.X == pytest.approx(um) and pps.Y == pytest.approx(um)
+            assert r.xarray_dask_data.coords["X"].attrs["units"] == "µm"
+
+
+def test_micromanager_positions_are_ome_scenes(tmp_path: Path) -> None:
+    src = (Path(__file__).parents[3].parent / "shared/data/corpus/tlnagy+exampletiffs/ometiff_testdata/singles"
+           / "181003_multi_pos_time_course_1_MMStack.ome.tif")
+    if not src.exists():
+        pytest.skip(f"shared corpus not found at {src.parent}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not map the OME-XML" warning
+        r = Reader(src)
+    with tifffile.TiffFile(src, is_mmstack=False) as tif:
+        series = [s for s in tif.series if s.kind == "ome"]
+        assert len(r.scenes) == len(series) == 2
+        for i, s in enumerate(series):
+            r.set_scene(i)
+            assert r.channel_names == ["Default"]
+            assert r.physical_pixel_sizes.X == pytest.approx(5.2304)
+            np.testing.assert_array_equal(r.get_image_data("TYX"), s.asarray())
