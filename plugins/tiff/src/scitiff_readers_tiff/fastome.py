@@ -335,6 +335,8 @@ class LazyPageSource(TiffPageSource):
         state.pop("_lookup", None)
         return state
 
+    _FAST_PATH_ATTRIBUTES = frozenset({"_raw_start", "_strided", "_noted"})
+
     def _find_fast_paths(self) -> None:
         # Offsets not looked up yet (zeros) say nothing: only the pages already looked up
         # (by any reader of this unchanged file) are judged now, the others once they are.

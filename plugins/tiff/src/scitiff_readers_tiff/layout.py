@@ -190,6 +190,10 @@ def row_major_starts(
     starts = np.full(len(first), -1, dtype=np.int64)
     if not layout.may_be_row_major or len(first) == 0 or len(offsets) == 0:
         return starts
+    if (count == 1).all():  # one strip per page (most files): nothing to chain
+        ok = counts[first] >= layout.plane_bytes
+        starts[ok] = offsets[first[ok]]
+        return starts
     # All of the page's segments, or one segment said to hold the whole page (tifffile's dataoffset).
     present = (count == layout.segments) | (count == 1)
     if not present.any():

@@ -127,19 +127,33 @@ class TiffPageSource(PlaneSource):
         self.files = tuple(SharedFile(p) for p in files)
         self.layouts = tuple(layouts)
         self.grid = np.ascontiguousarray(grid, dtype=np.int64)
-        self.plane_layout = np.ascontiguousarray(plane_layout, dtype=np.int32)
-        self.plane_first = np.ascontiguousarray(plane_first, dtype=np.int64)
-        self.plane_count = np.ascontiguousarray(plane_count, dtype=np.int32)
-        self.seg_offsets = np.ascontiguousarray(seg_offsets, dtype=np.int64)
-        self.seg_counts = np.ascontiguousarray(seg_counts, dtype=np.int64)
+        # Index arrays are kept as given when they have the right dtype (broadcast views
+        # from back_to_back, arrays shared with other sources of one file): never copied.
+        self.plane_layout = _index_array(plane_layout, np.int32)
+        self.plane_first = _index_array(plane_first, np.int64)
+        self.plane_count = _index_array(plane_count, np.int32)
+        self.seg_offsets = _index_array(seg_offsets, np.int64)
+        self.seg_counts = _index_array(seg_counts, np.int64)
         n = len(self.plane_first)
-        self.plane_depth = (np.zeros(n, dtype=np.int32) if plane_depth is None
+        # Every plane a whole page (no depth slice, all samples): most files; read-only
+        # broadcast arrays then cost nothing for files of 10^5 pages.
+        self._whole_pages = plane_depth is None and plane_sample is None
+        self.plane_depth = (np.broadcast_to(np.int32(0), (n,)) if plane_depth is None
                             else np.ascontiguousarray(plane_depth, dtype=np.int32))
-        self.plane_sample = (np.full(n, -1, dtype=np.int32) if plane_sample is None
+        self.plane_sample = (np.broadcast_to(np.int32(-1), (n,)) if plane_sample is None
                              else np.ascontiguousarray(plane_sample, dtype=np.int32))
         self.__dict__["_token"] = token
-        self._find_fast_paths()
         self._init_runtime()
+
+    #: Decided on first use by :meth:`_find_fast_paths` (open stays O(1) in the pages
+    #: for back-to-back files: ImageJ stacks of 10^5 frames open as fast as tifffile).
+    _FAST_PATH_ATTRIBUTES = frozenset({"_raw_start", "_strided"})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self)._FAST_PATH_ATTRIBUTES and "plane_first" in self.__dict__:
+            self._find_fast_paths()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ pickling
     def _init_runtime(self) -> None:
@@ -185,11 +199,18 @@ class TiffPageSource(PlaneSource):
 
     def _note_planes(self, planes: np.ndarray) -> None:
         """Set ``_raw_start`` of ``planes`` from their (known) segment offsets."""
-        whole = (self.plane_depth[planes] == 0) & (self.plane_sample[planes] < 0)
+        if self._whole_pages:
+            whole = None
+        else:
+            whole = (self.plane_depth[planes] == 0) & (self.plane_sample[planes] < 0)
         for li, lay in enumerate(self.layouts):
             if np.dtype(lay.dtype).newbyteorder("=") != self.dtype:
                 continue
-            mine = planes[(self.plane_layout[planes] == li) & whole]
+            if len(self.layouts) == 1:
+                mine = planes if whole is None else planes[whole]
+            else:
+                mask = self.plane_layout[planes] == li
+                mine = planes[mask if whole is None else mask & whole]
             if mine.size:
                 self._raw_start[mine] = row_major_starts(lay, self.seg_offsets, self.seg_counts,
                                                          self.plane_first[mine], self.plane_count[mine])
@@ -212,8 +233,11 @@ class TiffPageSource(PlaneSource):
                 strides.append(int(grid_offs[tuple(idx)]) - base)
             else:
                 strides.append(0)
-        t, c, z = np.indices(self.grid.shape, dtype=np.int64)
-        if min(strides) < 0 or not np.array_equal(grid_offs, base + t * strides[0] + c * strides[1] + z * strides[2]):
+        nt, nc, nz = self.grid.shape
+        expected = (base + np.arange(nt, dtype=np.int64)[:, None, None] * strides[0]
+                    + np.arange(nc, dtype=np.int64)[None, :, None] * strides[1]
+                    + np.arange(nz, dtype=np.int64)[None, None, :] * strides[2])
+        if min(strides) < 0 or not np.array_equal(grid_offs, expected):
             return None
         y, x, s = lay.plane_strides()
         all_strides = (*strides, y, x) + ((s,) if len(self.shape) > 5 else ())
@@ -566,18 +590,24 @@ class TiffPageSource(PlaneSource):
         strips, so :func:`.layout.row_major_starts` proves them row-major only for
         layouts that can be.
         """
+        numbers = np.arange(nplanes, dtype=np.int64)
         return cls(
             [path],
             [lay],
             grid,
-            np.zeros(nplanes, dtype=np.int32),
-            np.arange(nplanes, dtype=np.int64),
-            np.ones(nplanes, dtype=np.int32),
-            offset + np.arange(nplanes, dtype=np.int64) * lay.plane_bytes,
-            np.full(nplanes, lay.plane_bytes, dtype=np.int64),
+            np.broadcast_to(np.int32(0), (nplanes,)),
+            numbers,
+            np.broadcast_to(np.int32(1), (nplanes,)),
+            offset + numbers * lay.plane_bytes,
+            np.broadcast_to(np.int64(lay.plane_bytes), (nplanes,)),
             shape,
             token,
         )
+
+
+def _index_array(values: Any, dtype: Any) -> np.ndarray:
+    array = np.asarray(values)
+    return array if array.dtype == dtype and array.ndim == 1 else np.ascontiguousarray(array, dtype=dtype)
 
 
 def tiff_token(path: Path, *parts: Any) -> str:
