@@ -236,7 +236,7 @@ def test_plain_tiff_pyramid_levels(tmp_path: Path) -> None:
 
 
 def test_single_file_ome_opens_from_the_xml_and_looks_pages_up_lazily(tmp_path: Path) -> None:
-    from scitiff_readers_tiff.fastome import LazyPageSource
+    from scitiff_readers_tiff.lazypages import LazyPageSource
 
     path = tmp_path / "lazy.ome.tif"
     data = np.arange(50 * 8 * 6, dtype=np.uint16).reshape(50, 8, 6)

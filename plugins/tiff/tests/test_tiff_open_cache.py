@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
-from scitiff_readers_tiff.fastome import fast_open_cache
+from scitiff_readers_tiff.lazypages import fast_open_cache
 from scitiff_readers_tiff.omexml import OmeXmlWarning
 
 from scitiff_readers import Reader

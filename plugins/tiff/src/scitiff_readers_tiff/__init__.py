@@ -1,8 +1,19 @@
 """TIFF backends of scitiff_readers: OME-TIFF, ImageJ hyperstacks, plain TIFF, OME-TIFF writer.
 
 Importing this package is cheap: tifffile and ome-types are imported only when a
-file is opened. :mod:`scitiff_readers_tiff.pages` holds the one TIFF pixel path
-that every TIFF-based backend of the project (SciTiff included) reads through.
+file is opened. Every TIFF-based backend of the project (SciTiff included) reads through one
+pipeline, a module per step:
+
+1. :mod:`.layout` -- how a page stores its pixels, as tifffile parsed it, and the one
+   decision of the raw fast path;
+2. series mapping -- :mod:`.series` (tifffile series of any flavour: ImageJ, shaped,
+   plain, OME via tifffile) and :mod:`.omeplan` (single-file OME-TIFF from its
+   ``TiffData``), with :mod:`.calibration` (ImageJ and resolution tags) and
+   :mod:`.omexml` (OME facts) for coordinates;
+3. :mod:`.source` -- the pixel source that reads and decodes strips and tiles
+   (:mod:`.lazypages`: its OME variant whose page offsets are looked up on first read).
+
+The readers (:mod:`.ome`, :mod:`.plain`) only choose and combine these.
 """
 
 __all__: list[str] = []

@@ -3,7 +3,8 @@
 tifffile parses the TIFF structure and maps OME ``TiffData`` to pages (including
 multi-file datasets and SubIFD pyramids); :mod:`.omexml` reads the coordinates'
 facts quickly; ome-types builds the full model only on demand (:attr:`ome_metadata`).
-Pixels are read through :mod:`.pages`.
+Pages are mapped by :mod:`.omeplan` (or tifffile's series, :mod:`.series`) and read
+through :mod:`.source`.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class OmeTiffReader(TiffScenes, Reader):
             self._open_pages()
 
     def _open_pages(self) -> None:
-        from .fastome import cached_fast_open
+        from .lazypages import cached_fast_open
         from .series import series_source
         from .source import tiff_token
 
@@ -241,7 +242,8 @@ class OmeTiffReader(TiffScenes, Reader):
         self, tif: Any, infos: list[OmeImageInfo] | None, notes: Sequence[str], stamp: Any, identity: Any
     ) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
-        from .fastome import FastOpen, PageLookup, SharedPages, fast_open_cache, plan_images
+        from .lazypages import FastOpen, PageLookup, SharedPages, fast_open_cache
+        from .omeplan import plan_images
         from .source import tiff_token
 
         if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
@@ -264,7 +266,7 @@ class OmeTiffReader(TiffScenes, Reader):
         return True
 
     def _use_fast(self, state: Any) -> None:
-        from .fastome import LazyPageSource
+        from .lazypages import LazyPageSource
 
         self._xml = state.xml
         self._infos = list(state.infos)

@@ -1,28 +1,20 @@
-"""Opening single-file OME-TIFF without reading every IFD.
+"""Page offsets of single-file OME-TIFF looked up on first read, and the per-process open cache.
 
-tifffile's OME series reads every page's IFD at open (about 20 us per page: 40 ms for
-2000 pages). For the common single-file layout the OME-XML already says which IFD holds
-which plane (``TiffData``), so the reader needs only the first IFD of each image at open.
-The strip / tile offsets of the other pages are looked up through tifffile when pixels
-are first read: one page for a one-plane read, all pages (one pass) for anything larger.
-
-Anything unusual -- several files, SubIFD pyramids, Micro-Manager files, TiffData that
-does not cover the planes exactly, pages that do not match the OME sizes -- returns
-``None`` from :func:`plan_images`, and the reader uses tifffile's series instead.
-
-Re-use, so that open + one plane costs about one tifffile open: the ``TiffFile``
-parsed at open is kept, still open, in a :class:`PageLookup` for the page look-ups,
-instead of parsing the file again. What the open derived from
-the file (:class:`FastOpen`: OME-XML, plans, page offsets found so far) is kept per
-process in a :class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged
-file again skips the parse; any change to the file invalidates it.
+The sources of :mod:`.omeplan`'s plans know which IFD holds each plane but not yet
+where its strips or tiles are: a :class:`PageLookup` finds them through tifffile when
+pixels are first read (one page for a one-plane read, all pages in one pass for
+anything larger), re-using the ``TiffFile`` parsed at open, kept open until the reader
+is closed. What the open derived from the file (:class:`FastOpen`: OME-XML, plans,
+page offsets found so far) is kept per process in a
+:class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged file again
+skips the parse; any change to the file invalidates it.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,131 +25,11 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
-from .layout import PageLayout, page_layout
+from .omeplan import ImagePlan
 from .omexml import OmeImageInfo
 from .source import TiffPageSource
 
-__all__ = ["FastOpen", "ImagePlan", "LazyPageSource", "PageLookup", "SharedPages", "fast_open_cache", "plan_images"]
-
-_OME_DTYPES = {"float": "float32", "double": "float64", "bit": "bool"}
-
-
-@dataclass(frozen=True)
-class ImagePlan:
-    """Where one OME image's planes are: IFD index per ``(t, c, z)`` and the page layout."""
-
-    ifd_grid: np.ndarray
-    layout: PageLayout
-    shape: tuple[int, ...]
-    segments: int
-
-
-def plan_images(tif: Any, infos: Sequence[OmeImageInfo] | None, path: Path) -> list[ImagePlan] | None:
-    """Plans for every image of a simple single-file OME-TIFF, or ``None`` (use tifffile's series)."""
-    if not infos or tif.is_ndtiff:
-        return None
-    plans = []
-    own = path.name.lower()
-    for info in infos:
-        plan = _plan_one(tif, info, own)
-        if plan is None:
-            return None
-        plans.append(plan)
-    return plans
-
-
-def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
-    order = info.dimension_order[2:]  # fastest first, e.g. "ZCT"
-    size = info.size
-    blocks = info.tiff_data
-    if not blocks:
-        return None
-    for block in blocks:
-        name = block.get("FileName")
-        if name is not None and name.lower() != own:
-            return None
-    try:
-        firsts = [int(b.get("IFD", 0)) for b in blocks]
-        first_page = tif.pages[min(firsts)]
-    except (ValueError, IndexError, Exception):  # noqa: BLE001 - any oddity: let tifffile decide
-        return None
-    if getattr(first_page, "subifds", None) or first_page.shaped[1] != 1:
-        return None
-    samples = int(first_page.samplesperpixel)
-    if size["C"] % samples or first_page.imagewidth != size["X"] or first_page.imagelength != size["Y"]:
-        return None
-    wanted = info.pixel_type
-    if wanted and np.dtype(first_page.dtype).name != _OME_DTYPES.get(wanted, wanted):
-        return None
-    sizes = {"Z": size["Z"], "C": size["C"] // samples, "T": size["T"]}
-    n = sizes["Z"] * sizes["C"] * sizes["T"]
-    # Linear plane index in DimensionOrder (fastest first) -> (t, c, z).
-    dims_slow_first = order[::-1]
-    loop_shape = tuple(sizes[d] for d in dims_slow_first)
-    ifds = _single_block_ifds(blocks, n)
-    if ifds is None:
-        ifds = _block_ifds(blocks, n, dims_slow_first, loop_shape)
-    if ifds is None:
-        return None
-    by_order = ifds.reshape(loop_shape)
-    grid = by_order.transpose([dims_slow_first.index(d) for d in "TCZ"])
-    layout = page_layout(first_page, 0)
-    shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
-    segments = len(first_page.dataoffsets)
-    return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
-
-
-def _ifd_and_count(block: dict[str, str]) -> tuple[int, int]:
-    """A ``TiffData`` block's first IFD and plane count (0: all remaining planes).
-
-    Raises ``ValueError`` for attributes that are not numbers; the reader refuses
-    negative ones before planning (see ``ome._tiffdata_problem``).
-    """
-    ifd = int(block.get("IFD", 0))
-    count = int(block.get("PlaneCount", block.get("NumPlanes", 1 if "IFD" in block else 0)))
-    return ifd, count
-
-
-def _single_block_ifds(blocks: Sequence[dict[str, str]], n: int) -> np.ndarray | None:
-    """IFD of every plane when one ``TiffData`` block covers all ``n`` planes from its IFD on.
-
-    What tifffile, Bio-Formats and most writers of single-file OME-TIFF write; ``None``
-    for anything else (:func:`_block_ifds` handles it).
-    """
-    if len(blocks) != 1:
-        return None
-    block = blocks[0]
-    if any(block.get(f"First{d}", "0") != "0" for d in "TCZ"):
-        return None
-    try:
-        ifd, count = _ifd_and_count(block)
-    except ValueError:
-        return None
-    if count not in (0, n):  # PlaneCount 0 (or neither attribute): all planes
-        return None
-    return np.arange(ifd, ifd + n, dtype=np.int64)
-
-
-def _block_ifds(
-    blocks: Sequence[dict[str, str]], n: int, dims_slow_first: str, loop_shape: tuple[int, ...]
-) -> np.ndarray | None:
-    """IFD of every plane (in DimensionOrder), ``-1`` where no block puts one; ``None`` if inconsistent."""
-    ifds = np.full(n, -1, dtype=np.int64)
-    for block in blocks:
-        try:
-            ifd, count = _ifd_and_count(block)
-            start_index = [int(block.get(f"First{d}", 0)) for d in dims_slow_first]
-            start = int(np.ravel_multi_index(start_index, loop_shape))
-        except ValueError:
-            return None
-        if count == 0:
-            if len(blocks) != 1:
-                return None
-            count = n - start
-        if count < 0 or start + count > n or np.any(ifds[start:start + count] >= 0):
-            return None
-        ifds[start:start + count] = ifd + np.arange(count, dtype=np.int64)
-    return ifds
+__all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
 
 class PageLookup:
