@@ -135,11 +135,14 @@ def series_source(
     if lay0.depth > 1 and depth_grid is None:
         depth_grid = np.zeros(canon, dtype=np.int64)
     dataoffset = series.dataoffset
-    if dataoffset is not None and not sub_dims and lay0.may_be_row_major and lay0.shaped[0] == 1:
+    if dataoffset is not None and not sub_dims and lay0.may_be_row_major:
         source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
                                              int(dataoffset), nplanes, full_shape, token)
         return source, mapping
-    pages = list(series.pages)
+    try:
+        pages = list(series.pages)
+    except (IndexError, ValueError, OSError) as exc:
+        raise CorruptFileError(f"{path}: tifffile cannot list the pages of a series ({exc})") from exc
     if len(pages) != nplanes:
         raise CorruptFileError(
             f"{path}: the series describes {nplanes} pages but {len(pages)} were found (the file is "
@@ -246,7 +249,7 @@ def hyperstack_source(
         if tuple(shape[3:]) != plane or lay.depth != 1:
             raise MetadataError(f"{path}: pages are {key.shape} but the image shape is {shape}")
         grid_numbers = loop_grid(page_order, loop_shape, shape)
-        if ser.dataoffset is not None and lay.may_be_row_major and lay.shaped[0] == 1:
+        if ser.dataoffset is not None and lay.may_be_row_major:
             return TiffPageSource.back_to_back(path, lay, grid_numbers, int(ser.dataoffset), nplanes,
                                                shape, token)
         pages = list(ser.pages)

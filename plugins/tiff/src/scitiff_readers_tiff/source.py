@@ -353,7 +353,9 @@ class TiffPageSource(PlaneSource):
         """Read plane ``plane`` cropped to ``ys``/``xs`` (and samples ``ss``) into ``out``."""
         lay = self.layouts[int(self.plane_layout[plane])]
         start = int(self._raw_start[plane])
-        if start >= 0 and lay.shaped[0] == 1:
+        if start >= 0 and lay.shaped[0] > 1:
+            self._raw_planar_into(out, lay, start, ys, xs, ss)
+        elif start >= 0:
             self._raw_into(out, lay, start, ys, xs, ss)
         else:
             self._decode_into(out, lay, plane, ys, xs, ss)
@@ -381,6 +383,21 @@ class TiffPageSource(PlaneSource):
         if ss is not None:
             block = block[..., ss]
         out[...] = block
+
+    def _raw_planar_into(
+        self, out: np.ndarray, lay: PageLayout, offset: int, ys: slice, xs: slice, ss: slice | None
+    ) -> None:
+        """A row-major uncompressed planar page (``S, Y, X``): the needed rows of each sample."""
+        shared = self.files[lay.file]
+        stored = np.dtype(lay.dtype)
+        sep, _, length, width, _ = lay.shaped
+        row_bytes = width * stored.itemsize
+        nrows = ys.stop - ys.start
+        wanted = range(sep)[ss] if ss is not None else range(sep)
+        for k, s in enumerate(wanted):
+            start = offset + (s * length + ys.start) * row_bytes
+            rows = np.frombuffer(shared.pread(start, nrows * row_bytes), dtype=stored).reshape(nrows, width)
+            out[..., k] = rows[:, xs.start : xs.stop]
 
     def _decoder(self, layout_index: int) -> _Decoder:
         dec = self._decoders.get(layout_index)
