@@ -375,6 +375,13 @@ def test_shaped_axes_naming_samples(tmp_path: Path, axes: str, samples: int, pla
     check_file(tmp_path / "a.tif")
 
 
+@pytest.mark.parametrize("shape", [(20, 30, 1), (20, 1, 1), (3, 20, 30, 1), (20, 1, 30)])
+def test_shaped_size_one_axes(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    """Size-1 dims after Y: tifffile writes pages of the leading dims (axes such as ``YXQ`` or ``YQX``)."""
+    write(tmp_path / "a.tif", sample(shape, "uint16", 43), photometric="minisblack", rowsperstrip=7)
+    check_file(tmp_path / "a.tif")
+
+
 # Metadata flavours: writer arguments for the 5-D data (tifffile's default "shaped"
 # files call its axes QQQYX, files without metadata IYX).
 FLAVOURS: dict[str, dict[str, Any]] = {
