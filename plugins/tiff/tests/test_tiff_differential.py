@@ -269,8 +269,8 @@ CODECS: dict[str, tuple[str | None, int | None]] = {
 }
 MAIN_CODECS = {
     "uint8": ["none", "zlib", "lzw", "zstd", "packbits", "jpeg", "zlib-pred2"],
-    "uint16": ["none", "zlib", "lzw", "zstd", "packbits", "lzw-pred2"],
-    "float32": ["none", "zlib", "lzw", "zstd", "packbits", "zlib-pred3"],
+    "uint16": ["none", "zlib", "zstd", "packbits", "lzw-pred2"],
+    "float32": ["none", "lzw", "zlib-pred3"],
 }
 MAIN = [
     pytest.param(storage, dtype, codec, pages, id=f"{storage}-{dtype}-{codec}-p{pages}")
