@@ -8,11 +8,11 @@ never from our reader; :func:`canonical` arranges them as our ``TCZYX(S)``:
 
 1. tifffile's unsqueezed axes (``level.get_axes(False)``) and ``asarray()``
    reshaped to ``level.get_shape(False)``.
-2. The axis holding a page's samples (``SamplesPerPixel > 1``) becomes the trailing
-   ``S``, whatever letter the file gives it (``S``, or e.g. ``C`` / ``Z`` in a
-   tifffile "shaped" file written with ``metadata={"axes": "CYX"}`` or ``"YXZ"``):
-   the axis before the page's ``(Z)YX`` when the planar configuration is separate,
-   the last axis when it is contiguous. Size-1 ``S`` axes are dropped.
+2. The axis holding a page's samples (``SamplesPerPixel > 1``: the axis before the
+   page's ``(Z)YX`` when the planar configuration is separate, the last axis when it
+   is contiguous) becomes the trailing ``S``, unless the writer named it ``T``, ``C``
+   or ``Z`` (a tifffile "shaped" file written with ``metadata={"axes": "CYX"}`` or
+   ``"YXZ"``): tifffile's axes say that dim, and bioio-tifffile reads it so.
 3. ``T``, ``C`` and ``Z`` are themselves. Any other letter (tifffile's generic
    ``Q``, ``I``, ...) goes, in order of first appearance, to the first of ``Z``,
    ``T``, ``C`` not used by the file; further letters and repeated letters merge into
@@ -51,6 +51,8 @@ def canonical(level: tifffile.TiffPageSeries) -> tuple[str, np.ndarray]:
         depth = 1 if int(key.imagedepth) > 1 else 0
         s_axis = axes.index("Y") - 1 - depth if key.planarconfig == 2 else len(axes) - 1
         assert shape[s_axis] == spp, (axes, shape, spp)
+        if axes[s_axis] in "TCZ":  # samples named as a dim: that dim (rule 2)
+            s_axis = None
     groups: dict[str, list[int]] = {"T": [], "C": [], "Z": []}
     used = {a for i, a in enumerate(axes) if a in "TCZ" and i != s_axis}
     mapping: dict[str, str] = {}
@@ -74,8 +76,8 @@ def canonical(level: tifffile.TiffPageSeries) -> tuple[str, np.ndarray]:
     rest = [i for i in range(len(axes)) if i not in order]
     assert all(shape[i] == 1 for i in rest), (axes, shape)
     sizes = [math.prod(shape[i] for i in groups[d]) for d in "TCZ"] + [shape[y], shape[x]]
-    sizes += [spp] if spp > 1 else []
-    dims = "TCZYX" + ("S" if spp > 1 else "")
+    sizes += [spp] if s_axis is not None else []
+    dims = "TCZYX" + ("S" if s_axis is not None else "")
     return dims, data.transpose(order + rest).reshape(sizes)
 
 

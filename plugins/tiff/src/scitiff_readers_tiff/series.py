@@ -68,6 +68,11 @@ def series_source(
         If the file has fewer pages than the series describes.
     """
     axes, shape = str(series.axes), tuple(int(n) for n in series.shape)
+    if any(n == 1 and a not in "YX" for a, n in zip(axes, shape, strict=True)):
+        # Size-1 axes say nothing about placement and may sit between the page's own
+        # axes (a shaped 'YXQ' of (20, 30, 1)): leave them out.
+        kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n != 1 or a in "YX"]
+        axes, shape = "".join(a for a, _ in kept), tuple(n for _, n in kept)
     keyframe = series.keyframe
     lay0 = page_layout(keyframe, 0)
     page_axes, page_shape = str(keyframe.axes), tuple(int(n) for n in keyframe.shape)
