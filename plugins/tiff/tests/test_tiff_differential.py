@@ -22,6 +22,7 @@ never from our reader; :func:`canonical` arranges them as our ``TCZYX(S)``:
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -289,12 +290,14 @@ def test_storage_compression(tmp_path: Path, storage: str, dtype: str, codec: st
     check_file(tmp_path / "a.tif")
 
 
-DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "float16", "float32", "float64",
-          "complex64"]
+DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16",
+          "float32", "float64", "complex64", "complex128"]
 
 
 def predictor_for(dtype: str) -> int | None:
     kind = np.dtype(dtype).kind
+    if dtype == "complex128":  # imagecodecs' floating-point predictor stops at 8-byte items
+        return None
     return 2 if kind in "iu" else 3 if kind in "fc" else None
 
 
@@ -354,6 +357,23 @@ def test_rgb_dtypes_and_jpeg(tmp_path: Path, planar: str, storage: str, dtype: s
     data = sample(((pages,) if pages > 1 else ()) + plane_shape(ny, nx, 3, planar), dtype, 5)
     write(tmp_path / "a.tif", data, compression=compression, predictor=predictor, **sample_kwargs(3, planar),
           **layout)
+    check_file(tmp_path / "a.tif")
+
+
+@pytest.mark.parametrize(("codec", "dtype", "samples"), [
+    ("lzma", "uint16", 1), ("adobe_deflate", "float32", 1), ("jpeg2000", "uint16", 1), ("jpeg2000", "uint8", 3),
+    ("webp", "uint8", 3), ("jpegxl", "uint8", 3), ("lerc", "float32", 1), ("png", "uint8", 1),
+])
+@pytest.mark.parametrize("storage", ["strip7", "tile-unaligned"])
+def test_more_codecs(tmp_path: Path, codec: str, dtype: str, samples: int, storage: str) -> None:
+    """Codecs beyond the main matrix: whatever tifffile writes with the installed imagecodecs."""
+    (ny, nx), layout = STORAGE[storage]
+    data = sample((2, *plane_shape(ny, nx, samples, "contig")), dtype, 13)
+    kwargs = sample_kwargs(samples, "contig") if samples > 1 else {"photometric": "minisblack"}
+    try:
+        tifffile.imwrite(tmp_path / "a.tif", data, compression=codec, **kwargs, **layout)
+    except Exception as exc:  # noqa: BLE001 - an encoder this imagecodecs build lacks
+        pytest.skip(f"tifffile cannot write {codec} here: {type(exc).__name__}: {exc}")
     check_file(tmp_path / "a.tif")
 
 
@@ -525,7 +545,7 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.mark.filterwarnings("ignore:.*nonconformant BigTIFF ImageJ:UserWarning")
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=int(os.environ.get("SCITIFF_HYPOTHESIS_EXAMPLES", "40")), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(layout=layouts(), seed=st.integers(0, 2**16))
 def test_random_layouts(layout: dict[str, Any], seed: int) -> None:
