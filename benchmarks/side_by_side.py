@@ -463,11 +463,13 @@ def _data_column(impl: str, op: str, measured: dict[Job, dict[str, Any] | None],
     res = measured.get((op, impl))
     reference = "tifffile" if "tifffile" in impls else OURS
     ref = measured.get((op, reference))
+    if ref is None and op == "full_lazy":  # the peer has no lazy path: its eager read
+        ref = measured.get(("full", reference))
     if op == "open" or not res or not ref or "error" in res or "error" in ref:
         return ""
     if res.get("digest") is None or ref.get("digest") is None:
         return ""
-    if impl == reference:
+    if impl == reference and res is ref:
         return "ref"
     return "=" if res["digest"] == ref["digest"] else "DIFF"
 
