@@ -34,9 +34,9 @@ The ``data`` column compares a checksum of each implementation's first and last 
 in a process (for ``plane_opened`` the first only) with tifffile's (or, without
 tifffile, ours): ``DIFF`` means it read other pixels.
 
-Operations: ``open`` (open + metadata), ``plane`` (open + one plane), ``plane_new``
-(the same, with the per-file parse caches emptied first, as for a file never opened
-in this process), ``plane_opened`` (one plane from a file opened before, outside
+Operations: ``open`` (open + metadata), ``open_new`` (the same, with our per-file
+parse caches emptied first, as for a file never opened in this process), ``plane``
+(open + one plane), ``plane_new`` (the same, caches emptied first), ``plane_opened`` (one plane from a file opened before, outside
 the timing; each call reads a plane not read before), ``full``
 (whole image into numpy: ours = ``Reader.data``), ``full_lazy`` (ours =
 ``xarray_dask_data.compute()``; peers: their dask/lazy path).
@@ -61,7 +61,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-OPS = ("open", "plane", "plane_new", "plane_opened", "full_lazy", "full")
+OPS = ("open", "open_new", "plane", "plane_new", "plane_opened", "full_lazy", "full")
 OURS = "ours"
 BASELINE = "ours@baseline"
 #: Environment of a baseline worker: the checkout it must import from, and where this
@@ -193,6 +193,13 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
             with opened() as r:
                 return (r.dims, r.coords, r.channel_names, r.physical_pixel_sizes)
 
+        def run_open_new() -> Any:
+            # As if the file had never been opened in this process: no parse re-used.
+            from scitiff_readers.filecache import clear_file_caches
+
+            clear_file_caches()
+            return run_open()
+
         def run_plane() -> Any:
             with opened() as r:
                 return r.get_image_data("YX" + ("S" if "S" in r.dims.order else ""), **case.plane)
@@ -224,6 +231,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
 
         func = {
             "open": run_open,
+            "open_new": run_open_new,
             "plane": run_plane,
             "plane_new": run_plane_new,
             "full": run_full,
@@ -234,6 +242,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
         peer = {p.name: p for p in case.peers}[impl]
         attr = {
             "open": "open",
+            "open_new": "open",
             "plane": "one_plane",
             "plane_new": "one_plane",
             "plane_opened": "plane_reader",
@@ -465,7 +474,7 @@ def _data_column(impl: str, op: str, measured: dict[Job, dict[str, Any] | None],
     ref = measured.get((op, reference))
     if ref is None and op == "full_lazy":  # the peer has no lazy path: its eager read
         ref = measured.get(("full", reference))
-    if op == "open" or not res or not ref or "error" in res or "error" in ref:
+    if op.startswith("open") or not res or not ref or "error" in res or "error" in ref:
         return ""
     if res.get("digest") is None or ref.get("digest") is None:
         return ""
@@ -548,7 +557,7 @@ def _run_cases(
                     cold = f"{res['seconds'] / ours['seconds']:.2f}x"
                     warm = f"{res['warm_seconds'] / ours['warm_seconds']:.2f}x"
                 print(
-                    f"{case.name:<28} {op:<12} {impl:<24} {res['seconds']:>8.4f} {res['warm_seconds']:>8.4f} "
+                    f"{case.name:<28} {op:<12} {impl:<24} {res['seconds']:>8.5f} {res['warm_seconds']:>8.5f} "
                     f"{(f'{gbs:.2f}' if gbs else '-'):>9} {res['peak_extra_mb']:>8.0f} {cold:>12} {warm:>12} "
                     f"{_data_column(impl, op, measured, impls):>4}"
                 )
