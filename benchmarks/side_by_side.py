@@ -36,10 +36,10 @@ tifffile, ours): ``DIFF`` means it read other pixels.
 
 Operations: ``open`` (open + metadata), ``open_new`` (the same, with our per-file
 parse caches emptied first, as for a file never opened in this process), ``plane``
-(open + one plane), ``plane_new`` (the same, caches emptied first), ``plane_opened`` (one plane from a file opened before, outside
-the timing; each call reads a plane not read before), ``full``
-(whole image into numpy: ours = ``Reader.data``), ``full_lazy`` (ours =
-``xarray_dask_data.compute()``; peers: their dask/lazy path).
+(open + one plane), ``plane_new`` (the same, caches emptied first), ``plane_opened``
+(one plane from a file opened before, outside the timing; each call reads a plane not
+read before), ``full`` (whole image into numpy: ours = ``Reader.data``), ``full_lazy``
+(ours = ``xarray_dask_data.compute()``; peers: their dask/lazy path).
 """
 
 from __future__ import annotations
