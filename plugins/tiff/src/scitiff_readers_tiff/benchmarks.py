@@ -16,6 +16,9 @@ __all__ = ["cases"]
 SHAPE_5D = (10, 3, 20, 512, 512)  # 315 MB of uint16
 PAGES_2000 = (2000, 256, 256)
 SHAPE_TILED = (10, 3, 20, 512, 512)
+SMALL_PLANES = (50, 512, 512)  # 26 MB of uint16: the per-call cost of one 512 x 512 plane
+PAGES_50000 = (50000, 32, 32)  # 51 MB of uint8: the cost of opening a file of many pages
+SHAPE_TILED_RAW = (10, 2048, 2048)  # 84 MB of uint16, uncompressed 256 x 256 tiles
 
 
 def _ramp(shape: tuple[int, ...], t: int) -> np.ndarray:
@@ -79,7 +82,68 @@ def make_tiled(folder: Path) -> Path:
     return path
 
 
-def _tifffile_peer(page: int) -> Any:
+def make_small_planes(folder: Path) -> Path:
+    """OME-TIFF of 50 planes of 512 x 512 uint16 (Z stack), for the per-plane cost."""
+    import tifffile
+
+    path = folder / "ome-50-planes-512.ome.tif"
+    if not path.exists():
+        tifffile.imwrite(path, _ramp(SMALL_PLANES, 0), ome=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def make_50000_ome(folder: Path) -> Path:
+    """OME-TIFF of 50,000 pages of 32 x 32 uint8 (one TiffData element, no Plane elements)."""
+    import tifffile
+
+    path = folder / "ome-50000-pages.ome.tif"
+    if not path.exists():
+        data = (np.arange(int(np.prod(PAGES_50000)), dtype=np.uint32) % 251).astype(np.uint8)
+        tifffile.imwrite(path, data.reshape(PAGES_50000), ome=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def make_50000_shaped(folder: Path) -> Path:
+    """Plain TIFF of 50,000 pages of 32 x 32 uint8 with tifffile's JSON shape description."""
+    import tifffile
+
+    path = folder / "shaped-50000-pages.tif"
+    if not path.exists():
+        data = (np.arange(int(np.prod(PAGES_50000)), dtype=np.uint32) % 251).astype(np.uint8)
+        tifffile.imwrite(path, data.reshape(PAGES_50000), metadata={"axes": "ZYX"})
+    return path
+
+
+def _tiled_raw_data() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return _ramp(SHAPE_TILED_RAW, 0) + rng.integers(0, 256, SHAPE_TILED_RAW, dtype=np.uint16)
+
+
+def make_tiled_raw(folder: Path) -> Path:
+    """Plain (shaped) TIFF of 10 planes of 2048 x 2048 uint16 in uncompressed 256 x 256 tiles.
+
+    The tile grid divides the image: the tiles of a page fill it exactly, back to
+    back in the file, but tile by tile, not row by row.
+    """
+    import tifffile
+
+    path = folder / "tiled-raw-10x2048.tif"
+    if not path.exists():
+        tifffile.imwrite(path, _tiled_raw_data(), tile=(256, 256), metadata={"axes": "ZYX"})
+    return path
+
+
+def make_tiled_raw_ome(folder: Path) -> Path:
+    """The pixels of :func:`make_tiled_raw` as an OME-TIFF (a Z stack), uncompressed 256 x 256 tiles."""
+    import tifffile
+
+    path = folder / "ome-tiled-raw-10x2048.ome.tif"
+    if not path.exists():
+        tifffile.imwrite(path, _tiled_raw_data(), tile=(256, 256), ome=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
     import tifffile
 
     from scitiff_readers.benchmarking import Peer
@@ -88,7 +152,7 @@ def _tifffile_peer(page: int) -> Any:
         with tifffile.TiffFile(p) as tif:
             return tif.pages[page].asarray()
 
-    def lazy(p: Path) -> np.ndarray:
+    def lazy_read(p: Path) -> np.ndarray:
         import dask.array as da
         import zarr
 
@@ -96,6 +160,7 @@ def _tifffile_peer(page: int) -> Any:
             return da.from_zarr(zarr.open(store, mode="r")).compute()
 
     def open_(p: Path) -> Any:
+        # series[0] is the work of shaping the file: our open does the same.
         with tifffile.TiffFile(p) as tif:
             return tif.series[0].shape
 
@@ -103,8 +168,8 @@ def _tifffile_peer(page: int) -> Any:
         tif = tifffile.TiffFile(p)  # open for the rest of the process, like a reader kept open
         return lambda i: tif.pages[i].asarray()
 
-    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread, full_read_lazy=lazy,
-                plane_reader=plane_reader)
+    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread,
+                full_read_lazy=lazy_read if lazy else None, plane_reader=plane_reader)
 
 
 def _bioio_peer(plane: dict[str, int]) -> Any:
@@ -144,10 +209,20 @@ def _bioio_plane_reader(reader: Any) -> Any:
 
 
 def cases() -> list[Any]:
-    """The OME-TIFF benchmark cases: 315 MB 5-D, 2000 pages, tiled zlib."""
-    from scitiff_readers.benchmarking import BenchmarkCase
+    """The TIFF benchmark cases.
+
+    OME-TIFF: 315 MB 5-D, 2000 pages, tiled zlib, 50 planes of 512 x 512 (the per-plane
+    cost), 50,000 pages of 32 x 32 (the open cost) and uncompressed tiles. Plain
+    (shaped) TIFF: 50,000 pages and uncompressed tiles. bioio (``bioio-ome-tiff``)
+    reads OME-TIFF only; on the 50,000-page file it only opens and reads one plane
+    (a whole-image read builds a task per page), and tifffile's own lazy path
+    (``aszarr`` + dask, 30 s there) is left out too.
+    """
+    from scitiff_readers.benchmarking import BenchmarkCase, Peer
 
     plane5 = {"T": 0, "C": 0, "Z": 10}
+    bioio_50000 = _bioio_peer({"Z": 25000})
+    bioio_50000 = Peer(bioio_50000.name, open=bioio_50000.open, one_plane=bioio_50000.one_plane)
     return [
         BenchmarkCase("ome-tiff-5d-uint16", "ome-tiff", make_5d, plane=plane5,
                       peers=(_tifffile_peer(10), _bioio_peer(plane5)),
@@ -158,4 +233,19 @@ def cases() -> list[Any]:
         BenchmarkCase("ome-tiff-5d-tiled-zlib", "ome-tiff", make_tiled, plane=plane5,
                       peers=(_tifffile_peer(10), _bioio_peer(plane5)),
                       nbytes=int(np.prod(SHAPE_TILED)) * 2),
+        BenchmarkCase("ome-tiff-small-plane", "ome-tiff", make_small_planes, plane={"Z": 25},
+                      peers=(_tifffile_peer(25), _bioio_peer({"Z": 25})),
+                      nbytes=int(np.prod(SMALL_PLANES)) * 2),
+        BenchmarkCase("ome-tiff-50000-pages", "ome-tiff", make_50000_ome, plane={"Z": 25000},
+                      peers=(_tifffile_peer(25000, lazy=False), bioio_50000),
+                      nbytes=int(np.prod(PAGES_50000))),
+        BenchmarkCase("tiff-50000-pages", "tiff", make_50000_shaped, plane={"Z": 25000},
+                      peers=(_tifffile_peer(25000, lazy=False),),
+                      nbytes=int(np.prod(PAGES_50000))),
+        BenchmarkCase("ome-tiff-tiled-raw", "ome-tiff", make_tiled_raw_ome, plane={"Z": 5},
+                      peers=(_tifffile_peer(5), _bioio_peer({"Z": 5})),
+                      nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2),
+        BenchmarkCase("tiff-tiled-raw", "tiff", make_tiled_raw, plane={"Z": 5},
+                      peers=(_tifffile_peer(5),),
+                      nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2),
     ]
