@@ -62,6 +62,25 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
     return tif
 
 
+class _TifffileReports(logging.Handler):
+    """Collects what tifffile logs (warnings and errors) in one thread."""
+
+    def __init__(self, thread: int) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = thread
+        self.problems: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
+        message = record.getMessage()
+        # Missing files of a multi-file set are the reader's to report (MissingOmeFileError).
+        if "failed to read" in message or "FileNotFoundError" in message:
+            return
+        if message not in self.problems:
+            self.problems.append(message)
+
+
 @contextmanager
 def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
     """Warn with :class:`~scitiff_readers.errors.CorruptFileWarning` about what tifffile finds broken.
@@ -72,26 +91,14 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
     block runs, become one warning naming the file, so missing planes never pass
     silently.
     """
-    problems: list[str] = []
-    thread = threading.get_ident()
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.thread == thread and record.levelno >= logging.WARNING:
-                message = record.getMessage()
-                # Missing files of a multi-file set are the reader's to report (MissingOmeFileError).
-                if "failed to read" in message or "FileNotFoundError" in message:
-                    return
-                if message not in problems:
-                    problems.append(message)
-
+    handler = _TifffileReports(threading.get_ident())
     logger = logging.getLogger("tifffile")
-    handler = _Collect()
     logger.addHandler(handler)
     try:
         yield
     finally:
         logger.removeHandler(handler)
+    problems = handler.problems
     if problems:
         size = os.path.getsize(path) if os.path.exists(path) else 0
         warnings.warn(

@@ -211,8 +211,10 @@ class OmeTiffReader(TiffScenes, Reader):
                 )
             self._companion = companion
             xml = read_companion(companion)
-        holder = self._companion or self._path  # the file whose OME-XML this is
-        infos = parse_ome_xml(xml, str(holder), notes, own_name=holder.name if looks_like_tiff(holder) else None)
+        # The file whose OME-XML this is: this TIFF, a companion file or a master TIFF.
+        holder = self._companion or self._path
+        own = holder.name if holder is self._path or looks_like_tiff(holder) else None
+        infos = parse_ome_xml(xml, str(holder), notes, own_name=own)
         _warn_notes(notes)
         if self._companion is not None:
             # tifffile refuses OME-XML it cannot parse; an unreadable companion (warned
