@@ -465,3 +465,38 @@ def test_micromanager_positions_are_ome_scenes(tmp_path: Path) -> None:
             assert r.channel_names == ["Default"]
             assert r.physical_pixel_sizes.X == pytest.approx(5.2304)
             np.testing.assert_array_equal(r.get_image_data("TYX"), s.asarray())
+
+
+def test_truncated_planar_samples_named_as_channels_warn(tmp_path: Path) -> None:
+    # One page, three planar samples the writer calls C: cutting the file cuts channel 2 only.
+    full = tmp_path / "full.tif"
+    data = np.arange(3 * 64 * 80, dtype="uint16").reshape(3, 64, 80)
+    tifffile.imwrite(full, data, photometric="minisblack", planarconfig="separate", compression="zlib",
+                     metadata={"axes": "CYX"})
+    with tifffile.TiffFile(full) as tif:
+        page = tif.pages.first
+        cut = page.dataoffsets[-1] + page.databytecounts[-1] // 2  # inside the last sample's strip
+        assert max(page.dataoffsets[:-1]) < cut
+    path = _truncate(full, tmp_path / "cut.tif", cut / full.stat().st_size)
+    with pytest.warns(CorruptFileWarning, match=r"pixels of 1 of 1 pages lie beyond its end"):
+        r = Reader(path)
+    assert r.dims.C == 3
+    np.testing.assert_array_equal(r.get_image_data("YX", C=0), data[0])
+    with pytest.raises(CorruptFileError, match="cut.tif"):
+        r.get_image_data("YX", C=2)
+
+
+def test_truncated_part_of_a_multifile_dataset_warns(tmp_path: Path) -> None:
+    master = _multifile(tmp_path, "part2.ome.tif")
+    part = tmp_path / "part2.ome.tif"
+    tifffile.imwrite(part, np.full((6, 8), 7, np.uint8), metadata=None)
+    with tifffile.TiffFile(part) as tif:
+        end = tif.pages.first.dataoffsets[0] + tif.pages.first.databytecounts[0]
+        assert end == part.stat().st_size or tif.pages.first.offset < tif.pages.first.dataoffsets[0]
+    data = part.read_bytes()
+    part.write_bytes(data[: tif.pages.first.dataoffsets[0] + 10])  # the IFD stays, the pixels are cut
+    with pytest.warns(CorruptFileWarning, match=r"pixels of 1 of 2 pages lie beyond its end"):
+        r = Reader(master)
+    np.testing.assert_array_equal(r.get_image_data("YX", Z=0), 1)
+    with pytest.raises(CorruptFileError, match="part2.ome.tif"):
+        r.get_image_data("YX", Z=1)

@@ -157,10 +157,10 @@ def series_source(
     flat_pages[:] = pages
     source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
                                        depth=depth_grid, sample=sample_grid)
-    beyond = source.planes_beyond_end()
+    beyond, pages = source.pages_beyond_end()
     if beyond:
         warnings.warn(
-            f"{path}: the file is truncated: the pixels of {beyond} of {len(source.plane_first)} pages lie "
+            f"{path}: the file is truncated: the pixels of {beyond} of {pages} pages lie "
             "beyond its end; reading them raises CorruptFileError",
             CorruptFileWarning,
             stacklevel=4,

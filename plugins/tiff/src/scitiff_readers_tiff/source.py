@@ -243,18 +243,24 @@ class TiffPageSource(PlaneSource):
         all_strides = (*strides, y, x) + ((s,) if len(self.shape) > 5 else ())
         return (lay.file, base, all_strides)
 
-    def planes_beyond_end(self) -> int:
-        """How many planes have pixel data beyond the end of their file (a truncated file)."""
+    def pages_beyond_end(self) -> tuple[int, int]:
+        """``(pages with pixel data beyond the end of their file, pages)``: a truncated file."""
+        pages = len(np.unique(self.plane_first))
         if not len(self.seg_offsets):
-            return 0
+            return 0, pages
         ends = self.seg_offsets + self.seg_counts
-        sizes = np.array([os.path.getsize(f.path) if f.path.exists() else 0 for f in self.files], dtype=np.int64)
-        seg_file = np.repeat(np.array([self.layouts[i].file for i in self.plane_layout], dtype=np.int64),
-                             self.plane_count) if len(self.plane_count) else np.zeros(0, dtype=np.int64)
-        if len(seg_file) != len(ends):
-            return 0
-        bad = np.add.reduceat(ends > sizes[seg_file], self.plane_first) if len(self.plane_first) else []
-        return int(np.count_nonzero(bad))
+        sizes = [os.path.getsize(f.path) if f.path.exists() else 0 for f in self.files]
+        if len(sizes) == 1:
+            over = ends > sizes[0]
+        else:
+            # Pages own consecutive runs of segments (planes cut from one page share a run).
+            _, index = np.unique(self.plane_first, return_index=True)
+            files = np.array([self.layouts[i].file for i in self.plane_layout[index]], dtype=np.int64)
+            over = ends > np.repeat(np.asarray(sizes, dtype=np.int64)[files], self.plane_count[index])
+        beyond = np.concatenate(([0], np.cumsum(over)))
+        firsts, index = np.unique(self.plane_first, return_index=True)  # one run per page
+        bad = beyond[firsts + self.plane_count[index]] - beyond[firsts] > 0
+        return int(np.count_nonzero(bad)), pages
 
     def _strided_view(self, buffer: Any, start: int, region: Region) -> np.ndarray:
         """View of ``region`` in ``buffer`` (which maps the file from byte ``start``)."""
@@ -449,7 +455,7 @@ class TiffPageSource(PlaneSource):
         keep_s = pick < 0 and len(self.shape) > 5
         # Separate samples live in their own segments; contiguous ones inside each segment.
         if sep > 1:
-            jobs = [(s, [0], k) for k, s in enumerate(wanted)]
+            jobs: list[tuple[int, list[int], int | None]] = [(s, [0], k) for k, s in enumerate(wanted)]
         else:
             jobs = [(0, wanted, None)]
         for s_plane, contig_sel, out_s in jobs:
