@@ -482,7 +482,7 @@ def test_truncated_planar_samples_named_as_channels_warn(tmp_path: Path) -> None
         r = Reader(path)
     assert r.dims.C == 3
     np.testing.assert_array_equal(r.get_image_data("YX", C=0), data[0])
-    with pytest.raises(CorruptFileError, match="cut.tif"):
+    with pytest.raises(CorruptFileError, match=r"cut\.tif"):
         r.get_image_data("YX", C=2)
 
 
@@ -498,5 +498,5 @@ def test_truncated_part_of_a_multifile_dataset_warns(tmp_path: Path) -> None:
     with pytest.warns(CorruptFileWarning, match=r"pixels of 1 of 2 pages lie beyond its end"):
         r = Reader(master)
     np.testing.assert_array_equal(r.get_image_data("YX", Z=0), 1)
-    with pytest.raises(CorruptFileError, match="part2.ome.tif"):
+    with pytest.raises(CorruptFileError, match=r"part2\.ome\.tif"):
         r.get_image_data("YX", Z=1)
