@@ -143,6 +143,7 @@ def series_source(
     if dataoffset is not None and not sub_dims and lay0.may_be_row_major:
         source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
                                              int(dataoffset), nplanes, full_shape, token)
+        _warn_if_truncated(source, path)
         return source, mapping
     try:
         pages = list(series.pages)
@@ -157,15 +158,19 @@ def series_source(
     flat_pages[:] = pages
     source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
                                        depth=depth_grid, sample=sample_grid)
+    _warn_if_truncated(source, path)
+    return source, mapping
+
+
+def _warn_if_truncated(source: TiffPageSource, path: Path) -> None:
     beyond, pages = source.pages_beyond_end()
     if beyond:
         warnings.warn(
             f"{path}: the file is truncated: the pixels of {beyond} of {pages} pages lie "
             "beyond its end; reading them raises CorruptFileError",
             CorruptFileWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
-    return source, mapping
 
 
 def _default_axes_map(axes: str, shape: Sequence[int]) -> dict[str, str]:

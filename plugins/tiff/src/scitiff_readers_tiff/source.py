@@ -244,12 +244,13 @@ class TiffPageSource(PlaneSource):
         return (lay.file, base, all_strides)
 
     def pages_beyond_end(self) -> tuple[int, int]:
-        """``(pages with pixel data beyond the end of their file, pages)``: a truncated file."""
-        pages = len(np.unique(self.plane_first))
+        """``(pages with pixel data beyond the end of their file, pages)``; ``(0, 0)`` when none."""
         if not len(self.seg_offsets):
-            return 0, pages
+            return 0, 0
         ends = self.seg_offsets + self.seg_counts
         sizes = [os.path.getsize(f.path) if f.path.exists() else 0 for f in self.files]
+        if int(ends.max()) <= min(sizes):  # the common case, without per-page work
+            return 0, 0
         if len(sizes) == 1:
             over = ends > sizes[0]
         else:
@@ -260,7 +261,7 @@ class TiffPageSource(PlaneSource):
         beyond = np.concatenate(([0], np.cumsum(over)))
         firsts, index = np.unique(self.plane_first, return_index=True)  # one run per page
         bad = beyond[firsts + self.plane_count[index]] - beyond[firsts] > 0
-        return int(np.count_nonzero(bad)), pages
+        return int(np.count_nonzero(bad)), len(firsts)
 
     def _strided_view(self, buffer: Any, start: int, region: Region) -> np.ndarray:
         """View of ``region`` in ``buffer`` (which maps the file from byte ``start``)."""
