@@ -19,13 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec, uniform_coordinate_spec
+from scitiff_readers.coords import PhysicalPixelSizes
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.filecache import cacheable, file_stamp
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
-from scitiff_readers.units import normalize_unit
 
 from .common import (
     TiffScenes,
@@ -34,9 +33,8 @@ from .common import (
     looks_like_tiff,
     open_tiff,
     sniff_head,
-    time_factor,
-    unit_factor,
 )
+from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
@@ -392,11 +390,11 @@ class OmeTiffReader(TiffScenes, Reader):
             for d in "ZYX":
                 axis = "TCZYX".index(d)
                 factor = level_factor(base.shape[axis], source.shape[axis])
-                var, step, unit = self._space_coordinate(info, d, source.shape[axis], factor)
+                var, step, unit = space_coordinate(info, d, source.shape[axis], factor)
                 if var is not None:
                     coords[d] = var
                 sizes[d], units[d] = step, unit
-            t = self._time_coordinate(info, source.shape[0])
+            t = time_coordinate(info, source.shape[0])
             if t is not None:
                 coords["T"] = t
             if info.channel_names and len(info.channel_names) == source.shape[1]:
@@ -406,75 +404,6 @@ class OmeTiffReader(TiffScenes, Reader):
         attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
         return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
                      attrs=attrs, name=self._names[scene])
-
-    def _space_coordinate(
-        self, info: OmeImageInfo, dim: str, size: int, factor: float
-    ) -> tuple[Any, float | None, str | None]:
-        """``(coordinate, step, unit)`` along Z, Y or X."""
-        first = self._planes_at(info, t=0, c=0, z=0)
-        physical = info.physical_size.get(dim)
-        if physical is not None:
-            step, raw_unit = physical
-            unit: str | None = normalize_unit(raw_unit)
-            origin = 0.0
-            if first is not None and dim in first.position:
-                value, pos_unit = first.position[dim]
-                f = unit_factor(pos_unit, unit)
-                if f is not None:
-                    origin = value * f
-            step *= factor
-            return uniform_coordinate_spec(dim, size, step, origin, unit), step, unit
-        if dim == "Z" and factor == 1.0:
-            # No PhysicalSizeZ: per-plane PositionZ of every slice, when all are given.
-            values: list[float] = []
-            pos_units: set[str | None] = set()
-            for z in range(size):
-                plane = self._planes_at(info, t=0, c=0, z=z)
-                if plane is None or "Z" not in plane.position:
-                    return None, None, None
-                values.append(plane.position["Z"][0])
-                pos_units.add(plane.position["Z"][1])
-            z_unit = normalize_unit(pos_units.pop()) if len(pos_units) == 1 else None
-            if z_unit == "reference frame":
-                z_unit = None
-            return coordinate_spec("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
-        return None, None, None
-
-    def _time_coordinate(self, info: OmeImageInfo, size: int) -> Any:
-        values: list[float] = []
-        plane_units: list[str] = []
-        for t in range(size):
-            plane = self._planes_at(info, t=t, c=0, z=0)
-            if plane is None or plane.delta_t is None:
-                values = []
-                break
-            values.append(plane.delta_t)
-            plane_units.append(normalize_unit(plane.delta_t_unit) or "s")
-        if values:
-            unit = plane_units[0]
-            converted: list[float] = []
-            for v, u in zip(values, plane_units, strict=True):
-                f = time_factor(u, unit)
-                if f is None:
-                    converted = []
-                    break
-                converted.append(v * f)
-            if converted:
-                return coordinate_spec("T", np.asarray(converted, dtype=np.float64), unit)
-        if info.time_increment is not None:
-            step, unit = info.time_increment
-            return uniform_coordinate_spec("T", size, step, 0.0, normalize_unit(unit))
-        return None
-
-    @staticmethod
-    def _planes_at(info: OmeImageInfo, t: int, c: int, z: int) -> Any:
-        index = info.__dict__.get("_plane_index")
-        if index is None:
-            index = {}
-            for p in info.planes:
-                index.setdefault((p.t, p.c, p.z), p)
-            info.__dict__["_plane_index"] = index
-        return index.get((t, c, z))
 
     def _close(self) -> None:
         _release_lookups(self._lookups)
