@@ -9,7 +9,7 @@ pipeline, a module per step:
 2. series mapping -- :mod:`.series` (tifffile series of any flavour: ImageJ, shaped,
    plain, OME via tifffile) and :mod:`.omeplan` (single-file OME-TIFF from its
    ``TiffData``), with :mod:`.calibration` (ImageJ and resolution tags) and
-   :mod:`.omexml` (OME facts) for coordinates;
+   :mod:`.omexml` (OME facts) and :mod:`.omecoords` for coordinates;
 3. :mod:`.source` -- the pixel source that reads and decodes strips and tiles
    (:mod:`.lazypages`: its OME variant whose page offsets are looked up on first read).
 
