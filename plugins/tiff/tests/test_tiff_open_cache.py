@@ -184,3 +184,21 @@ def test_reading_plane_after_plane_neither_reparses_nor_reopens_the_file(
         assert calls == {"open": 1, "parse": 1}
         assert str(path.resolve()) in open_handles_under(tmp_path)
     assert open_handles_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("tile", [None, (16, 16)], ids=["strips", "tiles-narrower-than-the-image"])
+def test_pages_looked_up_by_another_reader_are_judged_before_reading(tmp_path: Path, tile: Any) -> None:
+    # Two readers of one unchanged file share the page offsets found so far; a page the
+    # other reader looked up must still go through the one raw-path decision.
+    path = tmp_path / "a.ome.tif"
+    data = np.random.default_rng(3).integers(0, 4000, (1, 1, 6, 32, 48), dtype=np.uint16)
+    tifffile.imwrite(path, data, ome=True, tile=tile, metadata={"axes": "TCZYX"})
+    _age()
+    a, b = Reader(path), Reader(path)
+    np.testing.assert_array_equal(b.get_image_data("YX", Z=0), data[0, 0, 0])  # b judges what it knows
+    np.testing.assert_array_equal(a.get_image_data("YX", Z=4), data[0, 0, 4])  # a looks page 4 up
+    np.testing.assert_array_equal(b.get_image_data("YX", Z=4), data[0, 0, 4])
+    np.testing.assert_array_equal(b.get_image_data("ZYX", Z=[4, 2]), data[0, 0, [4, 2]])
+    np.testing.assert_array_equal(b.data, data)
+    a.close()
+    b.close()

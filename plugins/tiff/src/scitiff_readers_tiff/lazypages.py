@@ -31,6 +31,9 @@ from .source import TiffPageSource
 
 __all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
+#: ``_raw_start`` of a page whose offsets this source has not judged yet.
+_UNJUDGED = -2
+
 
 class PageLookup:
     """Looks up pages of one TIFF file through one ``TiffFile``, kept between look-ups.
@@ -207,15 +210,16 @@ class LazyPageSource(TiffPageSource):
         state.pop("_lookup", None)
         return state
 
-    _FAST_PATH_ATTRIBUTES = frozenset({"_raw_start", "_strided", "_noted"})
+    _FAST_PATH_ATTRIBUTES = frozenset({"_raw_start", "_strided", "_strided_known"})
 
     def _find_fast_paths(self) -> None:
         # Offsets not looked up yet (zeros) say nothing: only the pages already looked up
-        # (by any reader of this unchanged file) are judged now, the others once they are.
-        self._raw_start = np.full(len(self.plane_first), -1, dtype=np.int64)
-        self._noted = self.resolved.copy()
-        self._note_planes(np.flatnonzero(self._noted))
-        self._strided = self._strided_layout(self._raw_start) if self._noted.all() else None
+        # (by any reader of this unchanged file) are judged now; the others are judged as
+        # this source looks them up (_resolve) or first reads them (_plane_into).
+        self._raw_start = np.full(len(self.plane_first), _UNJUDGED, dtype=np.int64)
+        self._note_planes(np.flatnonzero(self.resolved))
+        self._strided_known = bool(self.resolved.all())
+        self._strided = self._strided_layout(self._raw_start) if self._strided_known else None
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:
@@ -231,12 +235,17 @@ class LazyPageSource(TiffPageSource):
                 todo = todo[~self.resolved[todo]]
                 if todo.size:
                     self._resolve(todo)
-        if planes.size and not self._noted[planes].all():
-            new = np.flatnonzero(self.resolved & ~self._noted)
-            self._note_planes(new)
-            self._noted[new] = True
-            if self._noted.all():
-                self._strided = self._strided_layout(self._raw_start)
+                    self._note_planes(todo)
+        if planes.size > 1 and not self._strided_known and self.resolved.all():
+            # Every page is known: decide the whole-source strided path once.
+            self._note_planes(np.flatnonzero(self._raw_start == _UNJUDGED))
+            self._strided = self._strided_layout(self._raw_start)
+            self._strided_known = True
+
+    def _plane_into(self, out: np.ndarray, plane: int, ys: slice, xs: slice, ss: slice | None) -> None:
+        if self._raw_start[plane] == _UNJUDGED:  # looked up by another reader of the file
+            self._note_planes(np.array([plane]))
+        super()._plane_into(out, plane, ys, xs, ss)
 
     def _resolve(self, planes: np.ndarray) -> None:
         import tifffile
