@@ -135,13 +135,13 @@ class TiffPageSource(PlaneSource):
         self.seg_offsets = _index_array(seg_offsets, np.int64)
         self.seg_counts = _index_array(seg_counts, np.int64)
         n = len(self.plane_first)
-        # Every plane a whole page (no depth slice, all samples): most files; read-only
-        # broadcast arrays then cost nothing for files of 10^5 pages.
-        self._whole_pages = plane_depth is None and plane_sample is None
-        self.plane_depth = (np.broadcast_to(np.int32(0), (n,)) if plane_depth is None
-                            else np.ascontiguousarray(plane_depth, dtype=np.int32))
-        self.plane_sample = (np.broadcast_to(np.int32(-1), (n,)) if plane_sample is None
-                             else np.ascontiguousarray(plane_sample, dtype=np.int32))
+        # ``None`` when every plane is a whole page (no depth slice, all samples): most files.
+        self.plane_depth = None if plane_depth is None else np.ascontiguousarray(plane_depth, dtype=np.int32)
+        self.plane_sample = None if plane_sample is None else np.ascontiguousarray(plane_sample, dtype=np.int32)
+        if (self.plane_depth is not None and len(self.plane_depth) != n) or (
+            self.plane_sample is not None and len(self.plane_sample) != n
+        ):
+            raise MetadataError("plane_depth and plane_sample need one value per plane")
         self.__dict__["_token"] = token
         self._init_runtime()
 
@@ -199,10 +199,12 @@ class TiffPageSource(PlaneSource):
 
     def _note_planes(self, planes: np.ndarray) -> None:
         """Set ``_raw_start`` of ``planes`` from their (known) segment offsets."""
-        if self._whole_pages:
-            whole = None
-        else:
-            whole = (self.plane_depth[planes] == 0) & (self.plane_sample[planes] < 0)
+        whole = None  # every plane is a whole page
+        if self.plane_depth is not None:
+            whole = self.plane_depth[planes] == 0
+        if self.plane_sample is not None:
+            picks = self.plane_sample[planes] < 0
+            whole = picks if whole is None else whole & picks
         for li, lay in enumerate(self.layouts):
             if np.dtype(lay.dtype).newbyteorder("=") != self.dtype:
                 continue
@@ -444,8 +446,8 @@ class TiffPageSource(PlaneSource):
                 f"{shared.path}: a page has {count} strips/tiles, its structure needs {lay.segments}"
             )
         sd, sl, sw = lay.segment
-        depth = int(self.plane_depth[plane])
-        pick = int(self.plane_sample[plane])
+        depth = int(self.plane_depth[plane]) if self.plane_depth is not None else 0
+        pick = int(self.plane_sample[plane]) if self.plane_sample is not None else -1
         # Samples wanted, as indices over all of the page's samples.
         if pick >= 0:
             wanted = [pick]
