@@ -235,7 +235,8 @@ class LazyPageSource(TiffPageSource):
                 todo = todo[~self.resolved[todo]]
                 if todo.size:
                     self._resolve(todo)
-                    self._note_planes(todo)
+                    if "_raw_start" in self.__dict__:  # else judged with the others on first use
+                        self._note_planes(todo)
         if planes.size > 1 and not self._strided_known and self.resolved.all():
             # Every page is known: decide the whole-source strided path once.
             self._note_planes(np.flatnonzero(self._raw_start == _UNJUDGED))
