@@ -500,3 +500,16 @@ def test_truncated_part_of_a_multifile_dataset_warns(tmp_path: Path) -> None:
     np.testing.assert_array_equal(r.get_image_data("YX", Z=0), 1)
     with pytest.raises(CorruptFileError, match=r"part2\.ome\.tif"):
         r.get_image_data("YX", Z=1)
+
+
+def test_size_tag_the_tiles_cannot_hold_is_a_corrupt_file_not_an_allocation(tmp_path: Path) -> None:
+    # A hostile ImageDepth of 2e9 on an 8-deep volume: refused before any grid is built.
+    path = tmp_path / "vol.tif"
+    tifffile.imwrite(path, np.zeros((8, 64, 64), np.uint8), tile=(4, 32, 32), volumetric=True)
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages.first.tags["ImageDepth"].valueoffset
+    data = bytearray(path.read_bytes())
+    data[offset:offset + 4] = (2_000_000_000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"vol\.tif: .* needs 2000000000 of them, but the file lists 8"):
+        Reader(path)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.errors import UnsupportedFormatError
+from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
 
 __all__ = ["PageLayout", "merge_layouts", "page_layout", "row_major_starts"]
 
@@ -123,6 +123,8 @@ def page_layout(page: Any, file_index: int) -> PageLayout:
     UnsupportedFormatError
         For strips of a volumetric page (``ImageDepth`` > 1 without tiles), which
         no known writer produces and tifffile cannot address by plane either.
+    CorruptFileError
+        When the page's size tags need more strips or tiles than the file lists.
     """
     key = page.keyframe if page.keyframe is not None else page
     shaped = tuple(int(v) for v in key.shaped)
@@ -145,7 +147,7 @@ def page_layout(page: Any, file_index: int) -> PageLayout:
                 "is not supported (tifffile reads volumetric pages only in tiles)"
             )
         segment = (1, max(1, min(int(key.rowsperstrip), shaped[2])), shaped[3])
-    return PageLayout(
+    layout = PageLayout(
         file=file_index,
         ifd_offset=int(key.offset),
         shaped=shaped,  # type: ignore[arg-type]
@@ -155,6 +157,15 @@ def page_layout(page: Any, file_index: int) -> PageLayout:
         raw=bool(raw),
         compression=int(key.compression),
     )
+    listed = len(key.dataoffsets)
+    if listed < layout.segments:
+        # A size tag that the strips / tiles cannot hold (a damaged or hostile ImageDepth,
+        # ImageLength ...): refuse it before anything proportional to it is allocated.
+        raise CorruptFileError(
+            f"{page.parent.filehandle.path}: a page of shape {shaped} in {'tiles' if tiled else 'strips'} of "
+            f"{segment} needs {layout.segments} of them, but the file lists {listed}; its size tags are corrupt"
+        )
+    return layout
 
 
 def merge_layouts(layouts: list[PageLayout], plane_layout: list[int]) -> list[PageLayout]:
