@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,99 +68,122 @@ def series_source(
     CorruptFileError
         If the file has fewer pages than the series describes.
     """
-    axes, shape = str(series.axes), tuple(int(n) for n in series.shape)
-    if any(n == 1 and a not in "YX" for a, n in zip(axes, shape, strict=True)):
-        # Size-1 axes say nothing about placement and may sit between the page's own
-        # axes (a shaped 'YXQ' of (20, 30, 1)): leave them out.
-        kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n != 1 or a in "YX"]
-        axes, shape = "".join(a for a, _ in kept), tuple(n for _, n in kept)
     keyframe = series.keyframe
     lay0 = page_layout(keyframe, 0)
-    page_axes, page_shape = str(keyframe.axes), tuple(int(n) for n in keyframe.shape)
-    k = len(page_axes)
-    if len(shape) < k or shape[len(shape) - k:] != page_shape or math.prod(shape) != math.prod(
-        shape[: len(shape) - k]
-    ) * math.prod(page_shape):
-        raise MetadataError(
-            f"{path}: tifffile shapes the series as {axes} {shape}, which does not end with its pages' "
-            f"shape {page_axes} {page_shape}"
-        )
-    split = len(shape) - k
-    loop_axes, loop_shape = axes[:split], shape[:split]
-    # Page axes whose role makes them a dim of their own: depth, or samples not named S.
-    roles = dict(zip(page_axes, axes[split:], strict=True))  # role -> the series' letter
-    sub_dims: list[tuple[str, str, int]] = []  # (role, series letter, size)
-    samples_to_s = False
-    for role, letter in roles.items():
-        size = page_shape[page_axes.index(role)]
-        if role == "S":
-            if letter == "S" or (letter not in _CANONICAL and (axes_map or {}).get(letter) is None):
-                samples_to_s = True
-            else:
-                sub_dims.append((role, letter, size))
-        elif role == "Z":
-            sub_dims.append((role, letter if letter in _CANONICAL else "Z", size))
-    grid_letters = loop_axes + "".join(letter for _, letter, _ in sub_dims)
-    grid_shape = loop_shape + tuple(size for _, _, size in sub_dims)
-    mapping = _default_axes_map(grid_letters, grid_shape) if axes_map is None else dict(axes_map)
-    for _, letter, _ in sub_dims:
-        mapping.setdefault(letter, letter if letter in _CANONICAL else "Z")
-    groups: dict[str, list[int]] = {d: [] for d in _CANONICAL}
-    for i, (a, n) in enumerate(zip(grid_letters, grid_shape, strict=True)):
-        target = mapping.get(a)
-        if target is None:
-            if n == 1:
-                continue
-            raise MetadataError(
-                f"{path}: series axis {a!r} (size {n}) has no place in TCZYX; map it with dim_order="
-            )
-        groups[target].append(i)
-    canon = tuple(math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
-    ylen, xlen = lay0.shaped[2], lay0.shaped[3]
-    full_shape = (*canon, ylen, xlen) + ((lay0.samples,) if samples_to_s and lay0.samples > 1 else ())
-    nplanes = math.prod(loop_shape)
-    # For every grid position: page number, depth slice and sample; then transpose the
-    # grid into canonical groups and merge each group's axes.
-    order = [i for d in _CANONICAL for i in groups[d]]
-    dropped = [i for i in range(len(grid_shape)) if i not in order]
-
-    def canonical(values: np.ndarray) -> np.ndarray:
-        moved = values.reshape(grid_shape).transpose(order + dropped)
-        return moved.reshape((*canon, -1))[..., 0].reshape(canon)
-
-    page_numbers = np.arange(nplanes, dtype=np.int64).reshape(loop_shape)
-    page_numbers = np.broadcast_to(page_numbers.reshape(loop_shape + (1,) * len(sub_dims)), grid_shape)
-    page_grid = canonical(np.ascontiguousarray(page_numbers))
-    depth_grid = sample_grid = None
-    for j, (role, _, _) in enumerate(sub_dims):
-        index = np.indices(grid_shape, dtype=np.int64)[split + j] if grid_shape else np.zeros(())
-        if role == "Z":
-            depth_grid = canonical(index)
-        else:
-            sample_grid = canonical(index)
+    axes = _AxesPlan.of(series, keyframe, axes_map, path)
+    page_grid, depth_grid, sample_grid = axes.grids()
     if lay0.depth > 1 and depth_grid is None:
-        depth_grid = np.zeros(canon, dtype=np.int64)
+        depth_grid = np.zeros(axes.canon, dtype=np.int64)
+    full_shape = (*axes.canon, lay0.shaped[2], lay0.shaped[3])
+    if axes.samples_to_s and lay0.samples > 1:
+        full_shape += (lay0.samples,)
+    nplanes = math.prod(axes.loop_shape)
     dataoffset = series.dataoffset
-    if dataoffset is not None and not sub_dims and lay0.may_be_row_major:
+    if dataoffset is not None and not axes.sub_dims and lay0.may_be_row_major:
+        # Pages stored back to back (tifffile knows where without reading every IFD).
         source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
                                              int(dataoffset), nplanes, full_shape, token)
-        _warn_if_truncated(source, path)
-        return source, mapping
-    try:
-        pages = list(series.pages)
-    except (IndexError, ValueError, OSError) as exc:
-        raise CorruptFileError(f"{path}: tifffile cannot list the pages of a series ({exc})") from exc
-    if len(pages) != nplanes:
-        raise CorruptFileError(
-            f"{path}: the series describes {nplanes} pages but {len(pages)} were found (the file is "
-            "truncated, or its metadata describes more images than it holds)"
-        )
-    flat_pages = np.empty(nplanes, dtype=object)
-    flat_pages[:] = pages
-    source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
-                                       depth=depth_grid, sample=sample_grid)
+    else:
+        try:
+            pages = list(series.pages)
+        except (IndexError, ValueError, OSError) as exc:
+            raise CorruptFileError(f"{path}: tifffile cannot list the pages of a series ({exc})") from exc
+        if len(pages) != nplanes:
+            raise CorruptFileError(
+                f"{path}: the series describes {nplanes} pages but {len(pages)} were found (the file is "
+                "truncated, or its metadata describes more images than it holds)"
+            )
+        flat_pages = np.empty(nplanes, dtype=object)
+        flat_pages[:] = pages
+        source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
+                                           depth=depth_grid, sample=sample_grid)
     _warn_if_truncated(source, path)
-    return source, mapping
+    return source, axes.mapping
+
+
+@dataclass(frozen=True)
+class _AxesPlan:
+    """Where a series' axes go: page loops and page sub-axes grouped into ``T``, ``C``, ``Z``.
+
+    ``grid`` axes are the page loops (slowest first) followed by ``sub_dims``, the
+    page's own axes that are dims of their own (depth, samples not named ``S``).
+    ``groups`` lists, per canonical dim, the grid axes merged into it (slowest first).
+    """
+
+    loop_shape: tuple[int, ...]
+    sub_dims: tuple[tuple[str, str, int], ...]  # (role "Z" or "S", the series' letter, size)
+    grid_shape: tuple[int, ...]
+    groups: dict[str, list[int]]
+    canon: tuple[int, int, int]
+    samples_to_s: bool
+    mapping: dict[str, str]
+
+    @classmethod
+    def of(cls, series: Any, keyframe: Any, axes_map: dict[str, str] | None, path: Path) -> _AxesPlan:
+        """Plan the axes of ``series`` whose pages look like ``keyframe``."""
+        axes, shape = str(series.axes), tuple(int(n) for n in series.shape)
+        if any(n == 1 and a not in "YX" for a, n in zip(axes, shape, strict=True)):
+            # Size-1 axes say nothing about placement and may sit between the page's own
+            # axes (a shaped 'YXQ' of (20, 30, 1)): leave them out.
+            kept = [(a, n) for a, n in zip(axes, shape, strict=True) if n != 1 or a in "YX"]
+            axes, shape = "".join(a for a, _ in kept), tuple(n for _, n in kept)
+        page_axes, page_shape = str(keyframe.axes), tuple(int(n) for n in keyframe.shape)
+        split = len(shape) - len(page_axes)
+        if split < 0 or shape[split:] != page_shape:
+            raise MetadataError(
+                f"{path}: tifffile shapes the series as {axes} {shape}, which does not end with its pages' "
+                f"shape {page_axes} {page_shape}"
+            )
+        # The page's own axes: their role from the page, their name from the series.
+        sub_dims: list[tuple[str, str, int]] = []
+        samples_to_s = False
+        for role, letter, size in zip(page_axes, axes[split:], page_shape, strict=True):
+            if role == "S":
+                if letter == "S" or (letter not in _CANONICAL and (axes_map or {}).get(letter) is None):
+                    samples_to_s = True
+                else:
+                    sub_dims.append((role, letter, size))
+            elif role == "Z":
+                sub_dims.append((role, letter if letter in _CANONICAL else "Z", size))
+        grid_letters = axes[:split] + "".join(letter for _, letter, _ in sub_dims)
+        grid_shape = shape[:split] + tuple(size for _, _, size in sub_dims)
+        mapping = _default_axes_map(grid_letters, grid_shape) if axes_map is None else dict(axes_map)
+        for _, letter, _ in sub_dims:
+            mapping.setdefault(letter, letter if letter in _CANONICAL else "Z")
+        groups: dict[str, list[int]] = {d: [] for d in _CANONICAL}
+        for i, (a, n) in enumerate(zip(grid_letters, grid_shape, strict=True)):
+            target = mapping.get(a)
+            if target is None:
+                if n == 1:
+                    continue
+                raise MetadataError(
+                    f"{path}: series axis {a!r} (size {n}) has no place in TCZYX; map it with dim_order="
+                )
+            groups[target].append(i)
+        canon = tuple(math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
+        return cls(shape[:split], tuple(sub_dims), grid_shape, groups, canon, samples_to_s,  # type: ignore[arg-type]
+                   mapping)
+
+    def canonical(self, values: np.ndarray) -> np.ndarray:
+        """``values`` over the grid axes, transposed into the canonical groups and merged."""
+        order = [i for d in _CANONICAL for i in self.groups[d]]
+        dropped = [i for i in range(len(self.grid_shape)) if i not in order]
+        moved = values.reshape(self.grid_shape).transpose(order + dropped)
+        return moved.reshape((*self.canon, -1))[..., 0].reshape(self.canon)
+
+    def grids(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Per canonical ``(t, c, z)``: the page number, and the depth slice and sample when pages hold several."""
+        loops = self.loop_shape
+        numbers = np.arange(math.prod(loops), dtype=np.int64).reshape(loops + (1,) * len(self.sub_dims))
+        page_grid = self.canonical(np.ascontiguousarray(np.broadcast_to(numbers, self.grid_shape)))
+        depth_grid = sample_grid = None
+        for j, (role, _, _) in enumerate(self.sub_dims):
+            index = self.canonical(np.indices(self.grid_shape, dtype=np.int64)[len(loops) + j])
+            if role == "Z":
+                depth_grid = index
+            else:
+                sample_grid = index
+        return page_grid, depth_grid, sample_grid
 
 
 def _warn_if_truncated(source: TiffPageSource, path: Path) -> None:
