@@ -74,9 +74,8 @@ def series_source(
     page_grid, depth_grid, sample_grid = axes.grids()
     if lay0.depth > 1 and depth_grid is None:
         depth_grid = np.zeros(axes.canon, dtype=np.int64)
-    full_shape = (*axes.canon, lay0.shaped[2], lay0.shaped[3])
-    if axes.samples_to_s and lay0.samples > 1:
-        full_shape += (lay0.samples,)
+    samples = (lay0.samples,) if axes.samples_to_s and lay0.samples > 1 else ()
+    full_shape: tuple[int, ...] = (*axes.canon, lay0.shaped[2], lay0.shaped[3], *samples)
     nplanes = math.prod(axes.loop_shape)
     dataoffset = series.dataoffset
     if dataoffset is not None and not axes.sub_dims and lay0.may_be_row_major:
