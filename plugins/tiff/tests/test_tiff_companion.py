@@ -186,3 +186,39 @@ def test_companion_naming_files_outside_the_folder_is_refused(tmp_path: Path, en
     (tmp_path / "exp.companion.ome").write_text(hostile, encoding="utf-8")
     with pytest.raises(CorruptFileError, match=r"'\.\./\.\./etc/passwd'.*outside the dataset folder"):
         Reader(tmp_path / entry)
+
+
+def test_binary_only_naming_a_master_tiff_reads_the_dataset(tmp_path: Path) -> None:
+    # Bio-Formats' layout: every file but the master is BinaryOnly and names the master TIFF.
+    rng = np.random.default_rng(5)
+    planes = rng.integers(0, 4000, size=(2, 8, 6), dtype=np.uint16)
+    um, ub = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{NS}" UUID="{um}">'
+        '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="6" SizeY="8" '
+        'SizeZ="2" SizeC="1" SizeT="1" PhysicalSizeX="0.5">'
+        '<Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f'<TiffData FirstZ="0" IFD="0" PlaneCount="1"><UUID FileName="master.ome.tif">{um}</UUID></TiffData>'
+        f'<TiffData FirstZ="1" IFD="0" PlaneCount="1"><UUID FileName="part.ome.tif">{ub}</UUID></TiffData>'
+        "</Pixels></Image></OME>"
+    )
+    tifffile.imwrite(tmp_path / "master.ome.tif", planes[0], description=xml, metadata=None)
+    tifffile.imwrite(tmp_path / "part.ome.tif", planes[1], description=_binary_only(ub, "master.ome.tif", um),
+                     metadata=None)
+    with tifffile.TiffFile(tmp_path / "master.ome.tif") as tif:  # tifffile follows the UUIDs from the master
+        reference = tif.series[0].asarray()
+    np.testing.assert_array_equal(reference, planes)
+    for entry in ("master.ome.tif", "part.ome.tif"):
+        with Reader(tmp_path / entry) as reader:
+            assert reader.dims.Z == 2
+            assert reader.physical_pixel_sizes.X == 0.5
+            np.testing.assert_array_equal(reader.get_image_data("ZYX"), reference)
+
+
+def test_binary_only_naming_a_tiff_without_ome_xml_is_a_clear_error(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "plain.tif", np.zeros((4, 4), np.uint8), metadata=None)
+    tifffile.imwrite(tmp_path / "a.ome.tif", np.zeros((4, 4), np.uint8),
+                     description=_binary_only(f"urn:uuid:{uuid.uuid4()}", "plain.tif", f"urn:uuid:{uuid.uuid4()}"),
+                     metadata=None)
+    with pytest.raises(CorruptFileError, match=r"plain\.tif: .*holds no OME-XML.*reader='tiff'"):
+        Reader(tmp_path / "a.ome.tif")

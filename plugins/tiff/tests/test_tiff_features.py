@@ -513,3 +513,40 @@ def test_size_tag_the_tiles_cannot_hold_is_a_corrupt_file_not_an_allocation(tmp_
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptFileError, match=r"vol\.tif: .* needs 2000000000 of them, but the file lists 8"):
         Reader(path)
+
+
+def test_own_uuid_wins_over_a_stale_file_name_even_one_leading_outside(tmp_path: Path) -> None:
+    # The UUID names this file; a stale FileName (here one that would leave the folder) is ignored.
+    own = f"urn:uuid:{uuid.uuid4()}"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+        f'UUID="{own}"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" '
+        'SizeX="8" SizeY="6" SizeZ="2" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f'<TiffData IFD="0" PlaneCount="2"><UUID FileName="../old/name.ome.tif">{own}</UUID></TiffData>'
+        "</Pixels></Image></OME>"
+    )
+    data = np.arange(2 * 6 * 8, dtype=np.uint8).reshape(2, 6, 8)
+    path = tmp_path / "renamed.ome.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(data[0], description=xml, metadata=None)
+        tw.write(data[1], metadata=None)
+    with tifffile.TiffFile(path) as tif:
+        reference = tif.series[0].asarray()
+    with Reader(path) as r:
+        assert r.dims.Z == 2
+        np.testing.assert_array_equal(r.get_image_data("ZYX"), reference)
+
+
+def test_corrupt_volumetric_tile_is_a_corrupt_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "vol.tif"
+    data = np.arange(8 * 64 * 64, dtype=np.uint16).reshape(8, 64, 64)
+    tifffile.imwrite(path, data, tile=(4, 32, 32), volumetric=True, compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages.first.dataoffsets[5]  # second depth block
+    raw = bytearray(path.read_bytes())
+    raw[offset:offset + 16] = b"\xff" * 16
+    path.write_bytes(bytes(raw))
+    with Reader(path) as r:
+        np.testing.assert_array_equal(r.get_image_data("YX", Z=1), data[1])  # first depth block intact
+        with pytest.raises(CorruptFileError, match=r"vol\.tif: cannot decode strip/tile 5"):
+            r.get_image_data("YX", Z=6)

@@ -83,7 +83,10 @@ def _master_xml(path: Path) -> str:
     with tif:
         xml = tif.ome_metadata if tif.is_ome else None
     if not xml or binary_only_target(xml) is not None:
-        raise CorruptFileError(f"{path}: the OME metadata file of the dataset holds no OME-XML")
+        raise CorruptFileError(
+            f"{path}: this TIFF is named as the dataset's OME metadata file (BinaryOnly MetadataFile) but "
+            "holds no OME-XML; open the pages without OME metadata with reader='tiff'"
+        )
     return str(xml)
 
 
