@@ -145,8 +145,8 @@ class TiffPageSource(PlaneSource):
         self.__dict__["_token"] = token
         self._init_runtime()
 
-    #: Decided on first use by :meth:`_find_fast_paths` (open stays O(1) in the pages
-    #: for back-to-back files: ImageJ stacks of 10^5 frames open as fast as tifffile).
+    #: Decided on first use by :meth:`_find_fast_paths`, not at open: opening a stack of
+    #: 10^5 back-to-back frames does no per-page work beyond building its index arrays.
     _FAST_PATH_ATTRIBUTES = frozenset({"_raw_start", "_strided"})
 
     def __getattr__(self, name: str) -> Any:
