@@ -68,9 +68,9 @@ class Selection:
             if d in eager_dims:
                 runs: list[tuple[slice, slice]] = []
                 pos = 0
-                for run in _contiguous_runs(idx):
-                    runs.append((slice(run[0], run[-1] + 1), slice(pos, pos + len(run))))
-                    pos += len(run)
+                for first, count in _contiguous_runs(idx):
+                    runs.append((slice(first, first + count), slice(pos, pos + count)))
+                    pos += count
                 runs_per_dim.append(runs)
                 post.append(slice(None))
                 shape.append(pos)
@@ -87,14 +87,14 @@ class Selection:
         return jobs, post, tuple(shape)
 
 
-def _contiguous_runs(idx: np.ndarray) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for value in idx.tolist():
-        if runs and value == runs[-1][-1] + 1:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    return runs
+def _contiguous_runs(idx: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, count)`` of each run of consecutive increasing indices, in order (vectorised)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        return []
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(idx) != 1) + 1))
+    counts = np.diff(np.concatenate((starts, [idx.size])))
+    return list(zip(idx[starts].tolist(), counts.tolist(), strict=True))
 
 
 def parse_selection(

@@ -233,3 +233,22 @@ def test_relative_paths_become_absolute(multiscene_file: Path, monkeypatch: pyte
     monkeypatch.chdir(multiscene_file.parent)
     r = Reader(multiscene_file.name)
     assert r.path == multiscene_file and r.path.is_absolute()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_selection_runs_match_a_plain_loop(seed: int) -> None:
+    # The vectorised run finder against the obvious loop, on random index lists
+    # (repeats, reversals, gaps): eager reads group planes by these runs.
+    from scitiff_readers.selection import _contiguous_runs
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, 20, size=int(rng.integers(0, 40)))
+    if seed % 3 == 0:
+        idx = np.sort(idx)
+    expected: list[list[int]] = []
+    for value in idx.tolist():
+        if expected and value == expected[-1][-1] + 1:
+            expected[-1].append(value)
+        else:
+            expected.append([value])
+    assert _contiguous_runs(idx) == [(run[0], len(run)) for run in expected]
