@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .guards import check_allocation
 from .units import normalize_unit
 
 __all__ = [
@@ -73,12 +74,15 @@ def uniform_coordinate_spec(
     units: str | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
     """Like :func:`uniform_coordinate`, as a ``(dims, values, attrs)`` tuple (see :func:`coordinate_spec`)."""
+    # The size comes from the file: refuse an axis no memory could hold before building it.
+    check_allocation(int(size) * 8, None, f"the {dim} coordinate of {size} values")
     values = origin + np.arange(size, dtype=np.float64) * float(step)
     return coordinate_spec(dim, values, units)
 
 
 def default_channel_names(count: int) -> tuple[str, ...]:
     """Fallback channel names ``C0, C1, ...`` for files that name none."""
+    check_allocation(int(count) * 64, None, f"names for {count} channels")
     return tuple(f"C{i}" for i in range(count))
 
 

@@ -11,6 +11,7 @@ __all__ = [
     "CorruptFileError",
     "CorruptFileWarning",
     "DimensionSelectionError",
+    "ImageTooLargeError",
     "MetadataError",
     "MissingDependencyError",
     "OutputExistsError",
@@ -79,3 +80,7 @@ class PluginLoadWarning(ScitiffReadersWarning, RuntimeWarning):
 
 class CorruptFileWarning(ScitiffReadersWarning):
     """The file is damaged or truncated; what could be read is returned, and the message says what is missing."""
+
+
+class ImageTooLargeError(ScitiffReadersError, MemoryError):
+    """A size declared by the file needs more memory than the process may use; refused before allocating."""

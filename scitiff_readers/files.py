@@ -187,7 +187,13 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
             f"{root}: the {what} {relative!r} found in the dataset is absolute or empty; "
             "dataset paths must be relative to the dataset folder"
         )
-    candidate = (root_path / text).resolve()
+    try:
+        candidate = (root_path / text).resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a link loop
+        raise CorruptFileError(
+            f"{root}: the {what} {text[:100]!r}{'...' if len(text) > 100 else ''} found in the dataset cannot "
+            f"be resolved ({type(exc).__name__}: {str(exc)[:100]})"
+        ) from None
     if candidate != root_path and root_path not in candidate.parents:
         raise CorruptFileError(
             f"{root}: the {what} {relative!r} found in the dataset points outside the "

@@ -24,6 +24,7 @@ from .chunking import normalize_chunk_bytes
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
 from .errors import ResolutionLevelError, SceneIndexError
+from .guards import check_allocation, library_errors
 from .image import Image
 from .lazy import read_regions, to_dask
 from .selection import parse_selection
@@ -52,6 +53,13 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
         "chunk_bytes": None,
     }
 )
+
+
+def _nbytes(region: Sequence[slice], dtype: np.dtype[Any]) -> int:
+    size = dtype.itemsize
+    for s in region:
+        size *= s.stop - s.start
+    return size
 
 
 def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, level: int) -> Reader:
@@ -159,7 +167,10 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
-        self._open()
+        # The backstop for hostile files: whatever a library raises while parsing
+        # becomes a typed error naming the file (see scitiff_readers.guards).
+        with library_errors(self._path, "opening the file"):
+            self._open()
         self._sr_scene = int(self._default_scene())
 
     # ---------------------------------------------------------------- backend API
@@ -296,7 +307,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene if scene is None else scene, self._sr_level if level is None else level)
         cached = self._sr_images.get(key)
         if cached is None:
-            cached = self._sr_images[key] = self._image(*key)
+            with library_errors(self._path, f"reading the metadata of scene {key[0]} level {key[1]}"):
+                cached = self._sr_images[key] = self._image(*key)
         return cached
 
     @property
@@ -317,24 +329,32 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     @property
     def channel_names(self) -> list[str]:
         """Channel names of the current scene."""
-        return list(self.image().resolved_channel_names())
+        image = self.image()
+        with library_errors(self._path, "reading the channel names"):
+            return list(image.resolved_channel_names())
 
     @property
     def physical_pixel_sizes(self) -> PhysicalPixelSizes:
         """Z, Y, X pixel sizes with :attr:`~PhysicalPixelSizes.units` (``None`` = unknown)."""
-        return self.image().resolved_physical_pixel_sizes()
+        image = self.image()
+        with library_errors(self._path, "reading the pixel sizes"):
+            return image.resolved_physical_pixel_sizes()
 
     @property
     def coords(self) -> dict[str, xr.Variable]:
         """All coordinates of the current scene / level, from metadata."""
-        return self.image().resolved_coords()
+        image = self.image()
+        with library_errors(self._path, "building the coordinates"):
+            return image.resolved_coords()
 
     def _make_dataarray(self, data: Any) -> xr.DataArray:
         image = self.image()
+        with library_errors(self._path, "building the coordinates"):
+            coords = image.resolved_coords()
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
-            coords=image.resolved_coords(),
+            coords=coords,
             attrs=dict(image.attrs),
         )
         # xarray would otherwise name the DataArray after the dask graph key.
@@ -386,11 +406,15 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         plane = self._single_plane_region(source, dimension_order_out, selection)
         if plane is not None:
             # The common "one plane" request: one region, one read, no planning.
+            check_allocation(_nbytes(plane, source.dtype), self._path, "the requested plane")
             out = np.empty(tuple(s.stop - s.start for s in plane), dtype=source.dtype)
             source.read_into(out, plane)
             return out.reshape(out.shape[3:])
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
+        # Sizes come from the file: refuse what cannot be held before allocating it.
+        check_allocation(int(np.prod(buffer_shape, dtype=object)) * source.dtype.itemsize, self._path,
+                         f"reading {dict(zip(source.dims, buffer_shape, strict=False))} into memory")
         out = np.empty(buffer_shape, dtype=source.dtype)
         read_regions(source, [(region, out[index]) for region, index in jobs], self._sr_chunk_bytes)
         for d, p in enumerate(post):

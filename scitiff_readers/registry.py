@@ -108,6 +108,10 @@ def _sniff(cls: type[Reader], path: Path) -> tuple[bool, str | None]:
 
 def _require_exists(path: Path) -> None:
     if not path.exists():
+        if os.path.lexists(path):
+            from .errors import CorruptFileError
+
+            raise CorruptFileError(f"{path}: a symbolic link that loops or leads to nothing")
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .dimensions import dims_for_ndim
+from .guards import typed_error
 
 __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region", "pixel_read_count"]
 
@@ -56,10 +57,38 @@ def _count(method: Callable[..., Any]) -> Callable[..., Any]:
         global _reads
         with _read_count_lock:
             _reads += 1
-        return method(*args, **kwargs)
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            # The backstop for hostile files: no pixel read leaks a library's own error.
+            typed = typed_error(exc, _source_name(args[0]), f"reading pixels {_region_text(args[1:], kwargs)}")
+            if typed is exc:
+                raise
+            raise typed from exc
 
     wrapper._counts_pixel_reads = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _source_name(source: Any) -> str:
+    """The file a source reads, for error messages."""
+    for attr in ("path", "files", "paths"):
+        value = getattr(source, attr, None)
+        if isinstance(value, (list, tuple)) and value:
+            value = value[0]
+            while isinstance(value, (list, tuple)) and value:
+                value = value[0]
+        value = getattr(value, "path", value)
+        if value is not None and not isinstance(value, (list, tuple)):
+            return str(value)
+    return type(source).__name__
+
+
+def _region_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, tuple) and value and all(isinstance(s, slice) for s in value):
+            return "[" + ", ".join(f"{d}={s.start}:{s.stop}" for d, s in zip("TCZYXS", value, strict=False)) + "]"
+    return "(" + ", ".join(str(a) for a in args if isinstance(a, (int, slice))) + ")"
 
 
 class PixelSource(ABC):

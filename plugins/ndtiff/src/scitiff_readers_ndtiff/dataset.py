@@ -132,6 +132,28 @@ def load_level(folder: Path) -> Level:
     return Level(folder, table, tuple(files), token)
 
 
+def _check_overlaps(index_path: Path, table: IndexTable, nbytes: np.ndarray) -> None:
+    """Refuse an index whose images share bytes: each image is written once, after the last.
+
+    Without this, an index of a few MiB can describe 10^5 images all stored at the
+    same few bytes, which the file cannot back.
+    """
+    if len(table) < 2:
+        return
+    order = np.lexsort((table.pixel_offset, table.file_id))
+    fid, start = table.file_id[order], table.pixel_offset[order].astype(np.int64)
+    end = start + nbytes[order].astype(np.int64)
+    same_file = fid[1:] == fid[:-1]
+    clash = same_file & (start[1:] < end[:-1])
+    if clash.any():
+        i = int(order[int(np.flatnonzero(clash)[0]) + 1])
+        raise CorruptFileError(
+            f"{index_path}: the image {table.axes[i]} overlaps the pixels of another image of "
+            f"{table.file_names[int(table.file_id[i])]!r} ({int(clash.sum())} overlapping entries of "
+            f"{len(table)}); the index is corrupt"
+        )
+
+
 def _check_ranges(index_path: Path, table: IndexTable, sizes: np.ndarray) -> None:
     size = sizes[table.file_id]
     nbytes = table.image_nbytes()
@@ -147,6 +169,7 @@ def _check_ranges(index_path: Path, table: IndexTable, sizes: np.ndarray) -> Non
             f"{int(table.pixel_offset[i])} of {name!r}, but that file has {int(size[i])} bytes; "
             f"the index is corrupt or the file is truncated ({int(bad.sum())} bad entries)"
         )
+    _check_overlaps(index_path, table, nbytes)
     md_bad = table.metadata_offset + table.metadata_length > size
     if md_bad.any():
         i = int(np.flatnonzero(md_bad)[0])

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate
+from scitiff_readers.guards import check_inside
 from scitiff_readers.errors import (
     CorruptFileError,
     DimensionSelectionError,
@@ -54,6 +55,10 @@ def _index_looks_valid(path: Path) -> bool:
     """Whether ``path`` is a file that starts with an NDTiff index entry (a JSON object)."""
     if not path.is_file():
         return False
+    if os.path.islink(path) or os.path.islink(path.parent):
+        # Never read through a link while sniffing: if it leads out of the dataset,
+        # opening refuses it with a clear error (and reads nothing).
+        return True
     with open(path, "rb") as fh:
         head = fh.read(5)
     return len(head) == 5 and head[4:5] == b"{" and (
@@ -110,6 +115,10 @@ class NDTiffReader(Reader):
     def _open(self) -> None:
         self._stitch = bool(self._options["stitch"])
         self._layout = locate(self._path)
+        # Level folders and their index must be real parts of the dataset, not links out of it.
+        for folder in self._layout.levels:
+            check_inside(self._layout.root, folder, "resolution level folder")
+            check_inside(self._layout.root, folder / INDEX_NAME, "NDTiff.index")
         self._level_cache: dict[int, Level] = {}
         level0 = self._level_data(0)
         table = level0.table

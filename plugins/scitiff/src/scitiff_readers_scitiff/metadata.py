@@ -150,6 +150,10 @@ def validate_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffM
             path, [("$", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")],
             what="unreadable SciTiff metadata",
         ) from None
+    except RecursionError:
+        # A hostile file: nesting deep enough to exhaust the parser's stack.
+        raise SciTiffMetadataError(path, [("$", "nested too deeply to be SciTiff metadata")],
+                                   what="unreadable SciTiff metadata") from None
     if not isinstance(doc, dict):
         raise SciTiffMetadataError(path, [("$", f"expected a JSON object, got {type(doc).__name__}")])
     try:

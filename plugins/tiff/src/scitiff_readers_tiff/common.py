@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
+from scitiff_readers.guards import library_errors
 from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
@@ -85,6 +86,10 @@ class _TifffileReports(logging.Handler):
 def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
     """Warn with :class:`~scitiff_readers.errors.CorruptFileWarning` about what tifffile finds broken.
 
+    Exceptions raised in the block by tifffile (or by code reading its results)
+    become :class:`~scitiff_readers.errors.CorruptFileError` naming the file (see
+    :func:`scitiff_readers.guards.library_errors`).
+
     tifffile does not raise on a truncated or damaged file: it logs what it skips (an
     IFD chain pointing beyond the end of the file, a tag value out of the file) and
     returns the pages it could read. Those reports, made in this thread while the
@@ -95,7 +100,11 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
     logger = logging.getLogger("tifffile")
     logger.addHandler(handler)
     try:
-        yield
+        # The one place the TIFF readers call tifffile from: whatever it raises on a
+        # damaged file (TiffFileError, struct.error, IndexError, "incompatible
+        # keyframe" ...) becomes a typed error naming the file.
+        with library_errors(path, "parsing the TIFF structure"):
+            yield
     finally:
         logger.removeHandler(handler)
     problems = handler.problems

@@ -131,7 +131,7 @@ def parse_ome_xml(
         px = pixels[0]
         info = OmeImageInfo(id=img.get("ID") or f"Image:{n}", name=img.get("Name"))
         order = (px.get("DimensionOrder") or "XYZCT").upper()
-        if sorted(order) != sorted("XYZCT"):
+        if sorted(order) != sorted("XYZCT") or not order.startswith("XY"):
             problems.append(f"Image {info.id} has DimensionOrder {order!r}; using XYZCT")
             order = "XYZCT"
         info.dimension_order = order
@@ -169,7 +169,9 @@ def parse_ome_xml(
             info.planes.append(plane)
         for td in _children(px, "TiffData"):
             block = dict(td.attrib)
-            for uuid in _children(td, "UUID"):
+            # tifffile opens the FileName of any child whose tag ends in "UUID" (XUUID,
+            # ns:UUID ...): every one is listed, so the reader checks them all.
+            for uuid in [e for e in td if _local(e.tag).endswith("UUID")]:
                 name = uuid.get("FileName")
                 if own_uuid and (uuid.text or "").strip() == own_uuid:
                     name = own_name

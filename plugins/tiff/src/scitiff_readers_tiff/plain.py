@@ -70,7 +70,9 @@ class TiffReader(TiffScenes, Reader):
         from .source import tiff_token
 
         dim_order = self._options["dim_order"]
-        tif = open_tiff(self._path)
+        # is_ome=False: the plain reader reads this file's pages only. tifffile's OME
+        # handling would open every file the OME-XML names (relative, absolute, linked).
+        tif = open_tiff(self._path, is_ome=False)
         try:
             self._imagej: dict[str, Any] | None = tif.imagej_metadata if tif.is_imagej else None
             self._resolution = resolution(tif.pages.first)

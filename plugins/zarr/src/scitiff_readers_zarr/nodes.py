@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.guards import check_inside, load_json
 
 __all__ = ["Node", "has_zarr_metadata", "read_json", "read_node", "try_read_node", "zarr_metadata"]
 
@@ -23,6 +24,9 @@ MAX_JSON_BYTES = 64 * 2**20
 
 def read_json(path: Path, what: str = "metadata file") -> Any:
     """Parse the JSON document ``path``; errors name the file and the problem."""
+    # A metadata file is read from its node's folder, never through a link out of it
+    # (the folders themselves are checked by resolve_inside where they are found).
+    check_inside(path.parent, path, what)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -34,7 +38,7 @@ def read_json(path: Path, what: str = "metadata file") -> Any:
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"{path}: the {what} is not UTF-8 text ({exc})") from exc
     try:
-        return json.loads(text)
+        return load_json(text, path, what)
     except json.JSONDecodeError as exc:
         raise CorruptFileError(
             f"{path}: the {what} is not valid JSON ({exc.msg} at line {exc.lineno}, "

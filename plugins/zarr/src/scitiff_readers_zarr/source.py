@@ -22,6 +22,8 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
 
+from .chunkguard import ChunkGuard
+
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
 _CANON = "TCZYX"
@@ -285,6 +287,7 @@ class ZarrArraySource(PixelSource):
         self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
+        self._guard = ChunkGuard(self.path)
         if array is not None:
             # The reader opened it already (to learn shape, dtype, chunks): keep it.
             self._arrays.get(0, lambda: array)
@@ -321,7 +324,7 @@ class ZarrArraySource(PixelSource):
         with zarrs when that view is not C-contiguous, see :func:`_read_array_into`).
         """
         array = self._array(out.nbytes)
-        _read_array_into(array, self._index(region), self._native_view(out))
+        self._guard.read(array, self._index(region), self._native_view(out), _read_array_into)
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""
@@ -351,6 +354,7 @@ class GridSource(PixelSource):
                                                                                   strict=True)))
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
+        self._guards: dict[tuple[int, int], ChunkGuard] = {}
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` into ``out``: one zarr call per (stack, channel) array."""
@@ -370,7 +374,10 @@ class GridSource(PixelSource):
                         f"{path}: array shape {array.shape} differs from the other stacks' "
                         f"{self.shape[2:]}"
                     )
-                _read_array_into(array, index, out[i, j])
+                guard = self._guards.get((t, c))
+                if guard is None:
+                    guard = self._guards.setdefault((t, c), ChunkGuard(path))
+                guard.read(array, index, out[i, j], _read_array_into)
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""

@@ -1,0 +1,51 @@
+"""``python -m scitiff_readers.testing.fuzz``: run a fuzz campaign and print its table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .runner import FAILURES, format_table, run_campaign, summarize
+from .seeds import FORMATS
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the campaign; exit 1 if any case ends in a failure outcome."""
+    parser = argparse.ArgumentParser(prog="python -m scitiff_readers.testing.fuzz", description=__doc__)
+    parser.add_argument("--cases", type=int, default=200, help="cases per format (default 200)")
+    parser.add_argument("--formats", nargs="*", choices=list(FORMATS), help="formats (default all)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds before a case counts as hung")
+    parser.add_argument("--memory", type=float, default=2.0, help="GiB of address space a case may add")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="copy failing cases here")
+    parser.add_argument("--report", type=Path, help="write every result as JSON here")
+    parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    failures = 0
+    started = time.monotonic()
+
+    def progress(res: object) -> None:
+        nonlocal failures
+        if getattr(res, "outcome", "") in FAILURES:
+            failures += 1
+            print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)  # type: ignore[attr-defined]
+
+    with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
+        results = run_campaign(args.workdir or Path(tmp), args.cases, args.formats, workers=args.workers,
+                               timeout=args.timeout, memory=int(args.memory * 2**30), seed=args.seed,
+                               keep=args.keep, progress=progress)
+    table = summarize(results)
+    print(format_table(table))
+    print(f"{len(results)} cases in {time.monotonic() - started:.0f} s")
+    if args.report:
+        args.report.write_text(json.dumps({"table": table, "results": [r.__dict__ for r in results]}, indent=1))
+    return 1 if any(table["total"][o] for o in FAILURES) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""Run mutated datasets through ``Reader`` in forked children and classify what happens.
+
+One child per case: it gets an address-space limit (``RLIMIT_AS``), a deadline
+(the parent kills it), and an audit hook that records every file or folder it
+opens below the decoy folder (:func:`.seeds.write_outside`). The child opens the
+case with :class:`scitiff_readers.Reader`, walks scenes and levels, reads the
+metadata, coordinates and every pixel (twice, eagerly and through dask) and
+reports back through a pipe. Outcomes (:data:`OUTCOMES`):
+
+``ok``
+    Read without an error (warnings allowed).
+``typed``
+    Refused with a :class:`~scitiff_readers.errors.ScitiffReadersError`.
+``untyped``
+    Any other exception.
+``hang``
+    Still running at the deadline.
+``memory``
+    ``MemoryError``, or killed while allocating beyond the limit.
+``crash``
+    The child died of a signal (a segfault in a C library).
+``silent``
+    Read without a warning but wrong: two reads of the same pixels differ, or a
+    truncated file reads as something other than the seed's pixels.
+``escape``
+    Something outside the dataset was opened, whatever the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import resource
+import select
+import shutil
+import signal
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .mutators import Case, mutate
+from .seeds import Seed, write_outside, write_seeds
+
+__all__ = ["FAILURES", "OUTCOMES", "CaseResult", "format_table", "run_campaign", "summarize"]
+
+OUTCOMES = ("ok", "typed", "untyped", "hang", "memory", "crash", "silent", "escape")
+#: Outcomes that are bugs.
+FAILURES = ("untyped", "hang", "memory", "crash", "silent", "escape")
+
+
+@dataclass
+class CaseResult:
+    """What one case did."""
+
+    format: str
+    seed: str
+    case: int
+    mutation: str
+    outcome: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+# ------------------------------------------------------------------------ child
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _install_escape_hook(outside: str, entry: Path, seen: list[str]) -> None:
+    prefix = os.path.realpath(outside) + os.sep
+    # The path the user opens may itself be a link (to a whole dataset, or to a
+    # single-file dataset): its real folder is the dataset, wherever it is.
+    real_entry = os.path.realpath(entry)
+    own = (real_entry if os.path.isdir(real_entry) else os.path.dirname(real_entry)) + os.sep
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event not in ("open", "os.listdir", "os.scandir") or not args:
+            return
+        target = args[0]
+        if isinstance(target, int) or target is None:
+            return
+        try:
+            real = os.path.realpath(os.fsdecode(target))
+        except (TypeError, ValueError, OSError):
+            return
+        inside = (real + os.sep).startswith(own)
+        if (real + os.sep).startswith(prefix) and not inside and len(seen) < 5:
+            seen.append(real)
+
+    sys.addaudithook(hook)
+
+
+def _digest(array: Any) -> str:
+    import numpy as np
+
+    a = np.ascontiguousarray(array)
+    return hashlib.blake2b(a.tobytes() + str((a.shape, a.dtype.str)).encode(), digest_size=12).hexdigest()
+
+
+def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]:
+    """Open ``path`` and read everything; return (digests, warned, inconsistency)."""
+    import numpy as np
+
+    from scitiff_readers import Reader
+    from scitiff_readers.errors import ScitiffReadersWarning
+
+    digests: list[str] = []
+    problem = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Reader(path, **options) as reader:
+            for scene in range(min(len(reader.scenes), 4)):
+                reader.set_scene(scene)
+                _ = (reader.dims, reader.dtype, reader.channel_names, reader.physical_pixel_sizes)
+                _ = reader.coords, reader.metadata
+                for level in reader.resolution_levels[:3]:
+                    reader.set_resolution_level(level)
+                    whole = reader.get_image_data()
+                    again = reader.get_image_data()
+                    if whole.tobytes() != again.tobytes():
+                        problem = f"scene {scene} level {level}: two reads differ"
+                    dask = reader.dask_data
+                    block = np.asarray(dask.blocks[(0,) * dask.ndim].compute())
+                    part = whole[tuple(slice(0, n) for n in block.shape)]
+                    if block.tobytes() != part.tobytes():
+                        problem = f"scene {scene} level {level}: dask and numpy reads differ"
+                    digests.append(_digest(whole))
+    warned = any(issubclass(w.category, ScitiffReadersWarning) for w in caught)
+    return digests, warned, problem
+
+
+def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int) -> None:
+    seen: list[str] = []
+    result: dict[str, Any]
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory:
+            limit = _vm_size() + memory
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        import logging
+
+        logging.getLogger("tifffile").addHandler(logging.NullHandler())
+        _install_escape_hook(str(outside), path, seen)
+        digests, warned, problem = exercise(path, options)
+        result = {"outcome": "silent" if problem else "ok", "detail": problem, "digests": digests,
+                  "warned": warned}
+    except BaseException as exc:  # noqa: BLE001 - classify everything
+        from scitiff_readers.errors import ScitiffReadersError
+
+        typed = isinstance(exc, ScitiffReadersError)
+        where = "" if typed else " | " + " < ".join(
+            f"{Path(f.filename).name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
+        )
+        outcome = "typed" if typed else "memory" if isinstance(exc, MemoryError) else "untyped"
+        result = {"outcome": outcome, "detail": f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:400] + where}
+    if seen:
+        result = {"outcome": "escape", "detail": f"opened {seen[0]} ({result['outcome']}: {result.get('detail', '')})"}
+    data = json.dumps(result).encode()
+    view = memoryview(data)
+    while view:
+        n = os.write(out_fd, view[:65536])
+        view = view[n:]
+    os.close(out_fd)
+
+
+def _fork(func: Callable[[int], None]) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.close(read_fd)
+            func(write_fd)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+# ----------------------------------------------------------------------- parent
+@dataclass
+class _Running:
+    pid: int
+    fd: int
+    start: float
+    buf: bytearray
+    job: Any
+
+
+def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], workers: int, timeout: float,
+                  done: Callable[[Any, dict[str, Any], float], None]) -> None:
+    """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``."""
+    pending = list(jobs)[::-1]
+    running: dict[int, _Running] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop()
+            pid, fd = start(job)
+            running[fd] = _Running(pid, fd, time.monotonic(), bytearray(), job)
+        ready, _, _ = select.select(list(running), [], [], 0.05)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                running[fd].buf += chunk
+                continue
+            r = running.pop(fd)
+            os.close(fd)
+            _, status = os.waitpid(r.pid, 0)
+            seconds = time.monotonic() - r.start
+            if r.buf:
+                result = json.loads(bytes(r.buf))
+            elif os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                # SIGKILL / SIGSEGV from the kernel when the address-space limit bites inside C code.
+                result = {"outcome": "crash", "detail": f"killed by signal {signal.Signals(sig).name}"}
+            else:
+                result = {"outcome": "crash", "detail": f"exited with status {os.WEXITSTATUS(status)}, no report"}
+            done(r.job, result, seconds)
+        now = time.monotonic()
+        for fd, r in list(running.items()):
+            if now - r.start > timeout:
+                os.kill(r.pid, signal.SIGKILL)
+                os.waitpid(r.pid, 0)
+                os.close(fd)
+                running.pop(fd)
+                done(r.job, {"outcome": "hang", "detail": f"no result after {timeout:.0f} s"}, now - r.start)
+
+
+def _preload(workdir: Path) -> None:
+    """Import the readers and their libraries once, so each forked child starts in milliseconds.
+
+    Imports start no threads; nothing here may read data (zarr's event loop and dask's
+    pools must be created in the children, after the fork).
+    """
+    import importlib
+
+    import scitiff_readers
+    from scitiff_readers.registry import list_readers
+
+    list_readers()
+    for name in ("dask.array", "xarray", "tifffile", "zarr", "zarr.codecs", "zarr.storage", "numcodecs",
+                 "numcodecs.blosc", "numcodecs.zstd", "imagecodecs", "pydantic", "scitiff_readers_tiff.ome",
+                 "scitiff_readers_tiff.plain", "scitiff_readers_tiff.series", "scitiff_readers_tiff.source",
+                 "scitiff_readers_tiff.omeplan", "scitiff_readers_tiff.lazypages", "scitiff_readers_zarr.omezarr",
+                 "scitiff_readers_zarr.visor", "scitiff_readers_zarr.source", "scitiff_readers_ndtiff.reader",
+                 "scitiff_readers_scitiff.reader", "scitiff_readers_scitiff.schema", "zarrs"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    del scitiff_readers
+    # A first read imports and initialises much more (xarray indexes, dask graphs):
+    # do it here, on a small OME-TIFF, with dask's synchronous scheduler so that no
+    # thread is left running when the children are forked.
+    import dask
+    import numpy as np
+    import tifffile
+
+    warm = workdir / "warm.ome.tif"
+    tifffile.imwrite(warm, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "ZYX"})
+    with dask.config.set(scheduler="synchronous"):
+        exercise(warm, {})
+
+
+def _prepare(workdir: Path, formats: Sequence[str]) -> tuple[list[Seed], Path]:
+    """Write seeds and decoys in a child (the parent must not start library threads before forking)."""
+    listing = workdir / "seeds.json"
+
+    def write(fd: int) -> None:
+        seeds = write_seeds(workdir / "seeds", list(formats))
+        write_outside(workdir / "outside", seeds)
+        listing.write_text(json.dumps([{**asdict(s), "root": str(s.root)} for s in seeds]))
+        os.write(fd, b"{}")
+        os.close(fd)
+
+    pid, fd = _fork(write)
+    while os.read(fd, 1024):
+        pass
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not listing.exists():
+        raise RuntimeError("writing the fuzz seeds failed (run seeds.write_seeds directly to see why)")
+    seeds = [Seed(**{**d, "root": Path(d["root"])}) for d in json.loads(listing.read_text())]
+    return seeds, workdir / "outside"
+
+
+def run_campaign(
+    workdir: Path,
+    cases: int,
+    formats: Sequence[str] | None = None,
+    *,
+    workers: int = 2,
+    timeout: float = 20.0,
+    memory: int = 2 * 2**30,
+    seed: int = 0,
+    keep: Path | None = None,
+    progress: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Run ``cases`` mutated cases per format; return every result.
+
+    Parameters
+    ----------
+    workdir
+        An empty scratch folder (seeds, decoys and case copies go there).
+    cases
+        Cases per format.
+    formats
+        Format names of :data:`.seeds.FORMATS` (default all).
+    workers
+        Children running at once.
+    timeout
+        Seconds before a child counts as hung.
+    memory
+        Bytes of address space a child may add to what it inherited.
+    seed
+        Seed of the mutations: a run is reproducible from (seed, case number).
+    keep
+        Folder where the datasets of failing cases are copied, for reproduction.
+    progress
+        Called with each result as it arrives.
+    """
+    from .seeds import FORMATS
+
+    formats = list(formats or FORMATS)
+    workdir.mkdir(parents=True, exist_ok=True)
+    seeds, outside = _prepare(workdir, formats)
+    _preload(workdir)
+    baselines: dict[str, list[str]] = {}
+
+    def start_baseline(s: Seed) -> tuple[int, int]:
+        return _fork(lambda fd: _child(s.root / s.entry, s.options, outside, memory, fd))
+
+    def baseline_done(s: Seed, result: dict[str, Any], seconds: float) -> None:
+        if result["outcome"] != "ok":
+            raise RuntimeError(f"seed {s.format}/{s.name} does not read cleanly: {result}")
+        baselines[f"{s.format}/{s.name}"] = result["digests"]
+
+    _run_children(seeds, start_baseline, workers, timeout * 3, baseline_done)
+
+    by_format = {f: [s for s in seeds if s.format == f] for f in formats}
+    jobs = [(f, n) for n in range(cases) for f in formats]
+    results: list[CaseResult] = []
+    cases_dir = workdir / "cases"
+    cases_dir.mkdir(exist_ok=True)
+    prepared: dict[tuple[str, int], tuple[Seed, Case, str, Path]] = {}
+
+    def start(job: tuple[str, int]) -> tuple[int, int]:
+        fmt, n = job
+        rng = random.Random(f"{seed}-{fmt}-{n}")
+        s = rng.choice(by_format[fmt])
+        folder = cases_dir / f"{fmt}-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(s.root, folder / "data", symlinks=True)
+        case = Case(folder / "data", s.entry, outside)
+        what = mutate(fmt, case, rng)
+        prepared[job] = (s, case, what, folder)
+        return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd))
+
+    def done(job: tuple[str, int], result: dict[str, Any], seconds: float) -> None:
+        s, case, what, folder = prepared.pop(job)
+        outcome, detail = result["outcome"], result.get("detail", "")
+        if outcome == "ok" and case.kind == "truncate" and not result.get("warned"):
+            if result.get("digests") != baselines[f"{s.format}/{s.name}"]:
+                outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
+        res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3))
+        results.append(res)
+        if keep is not None and outcome in FAILURES:
+            target = keep / f"{job[0]}-{job[1]}"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target, symlinks=True)
+            (target / "case.json").write_text(json.dumps({**asdict(res), "entry": s.entry, "options": s.options},
+                                                         indent=1))
+        shutil.rmtree(folder, ignore_errors=True)
+        if progress is not None:
+            progress(res)
+
+    _run_children(jobs, start, workers, timeout, done)
+    results.sort(key=lambda r: (r.format, r.case))
+    return results
+
+
+def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
+    """Per format (and ``"total"``): number of cases and of each outcome."""
+    table: dict[str, dict[str, int]] = {}
+    for fmt in sorted({r.format for r in results}) + ["total"]:
+        rows = [r for r in results if fmt == "total" or r.format == fmt]
+        counts = Counter(r.outcome for r in rows)
+        table[fmt] = {"cases": len(rows), **{o: counts.get(o, 0) for o in OUTCOMES}}
+    return table
+
+
+def format_table(table: dict[str, dict[str, int]]) -> str:
+    """The summary as a Markdown table."""
+    cols = ["cases", *OUTCOMES]
+    lines = ["| format | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for fmt, row in table.items():
+        lines.append(f"| {fmt} | " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
