@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests lint typecheck docs demo bench``.
+"""Developer sessions: ``nox -s tests lint typecheck docs demo bench fuzz``.
 
 ``tests`` installs the core and every plugin under ``plugins/`` (each with its
 ``test`` extra, which brings the format's reference implementation) into one
@@ -72,3 +72,19 @@ def bench(session: nox.Session) -> None:
     """Side-by-side timings against tifffile / bioio / reference readers (numbers in the log)."""
     _install_all(session, core_extra="bench")
     session.run("python", "benchmarks/side_by_side.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Long fuzz campaign: hostile variants of every format, each read in a forked, limited child.
+
+    Default 10,000 cases per format; pass runner options after ``--``, e.g.
+    ``nox -s fuzz -- --cases 2000 --formats tiff ome-zarr --workers 4``. Failing
+    cases are copied to ``fuzz-failures/`` and the table is printed (see
+    docs/robustness.md). Exits non-zero if any case is untyped, hangs, blows up
+    memory, crashes, reads silently wrong or reads outside its dataset.
+    """
+    _install_all(session)
+    args = list(session.posargs) or ["--cases", "10000"]
+    session.run("python", "-m", "scitiff_readers.testing.fuzz", "--keep", "fuzz-failures",
+                "--report", "fuzz-report.json", *args)

@@ -410,6 +410,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
             out = np.empty(tuple(s.stop - s.start for s in plane), dtype=source.dtype)
             source.read_into(out, plane)
             return out.reshape(out.shape[3:])
+        # Planning indexes every dim: an axis no memory could index is refused first.
+        check_allocation(8 * max(source.shape, default=0), self._path, "indexing the longest dim")
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         # Sizes come from the file: refuse what cannot be held before allocating it.

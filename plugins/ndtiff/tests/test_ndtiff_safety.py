@@ -17,7 +17,7 @@ from scitiff_readers_ndtiff import NDTiffReader
 from scitiff_readers_ndtiff.samples import write_sample
 
 from scitiff_readers import Reader
-from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.errors import CorruptFileError, ScitiffReadersError
 from scitiff_readers.sources import pixel_read_count
 from scitiff_readers.testing import open_handles_under
 
@@ -207,3 +207,83 @@ def test_index_without_images(dataset: Path) -> None:
     with pytest.warns(NDTiffIndexWarning, match="0 complete image entries"), \
             pytest.raises(CorruptFileError, match="lists no images"):
         NDTiffReader(dataset)
+
+
+# ------------------------------------------------------------- hostile files (issue 16)
+def _copy_outside(dataset: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    twin = tmp_path / "elsewhere" / dataset.name
+    shutil.copytree(dataset, twin)
+    return twin
+
+
+def test_symlinked_index_leading_out_is_refused_unread(dataset: Path, tmp_path: Path,
+                                                        opened_paths: list[str]) -> None:
+    twin = _copy_outside(dataset, tmp_path)
+    (dataset / "NDTiff.index").unlink()
+    (dataset / "NDTiff.index").symlink_to(twin / "NDTiff.index")
+    opened_paths.clear()
+    with pytest.raises(CorruptFileError, match=r"NDTiff.index is a symbolic link .* outside the dataset folder"):
+        Reader(dataset)
+    assert not [p for p in opened_paths if str(Path(p).resolve()).startswith(str(twin))]
+
+
+def test_symlinked_full_resolution_folder_leading_out_is_refused(tmp_path: Path, opened_paths: list[str]) -> None:
+    import shutil
+
+    real = write_sample(tmp_path / "real", "pyr", times=2, height=16, width=16)
+    root = tmp_path / "root"
+    root.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(real, elsewhere)
+    (root / "Full resolution").symlink_to(elsewhere)
+    opened_paths.clear()
+    with pytest.raises(CorruptFileError, match=r"resolution level folder is a symbolic link"):
+        Reader(root)
+    assert not [p for p in opened_paths if str(Path(p).resolve()).startswith(str(elsewhere))]
+
+
+def test_a_link_to_the_whole_dataset_is_followed(dataset: Path, tmp_path: Path) -> None:
+    """The user's own link to a dataset is legitimate: everything inside its real folder reads."""
+    link = tmp_path / "my-link"
+    link.symlink_to(dataset)
+    with Reader(link) as via_link, Reader(dataset) as direct:
+        np.testing.assert_array_equal(via_link.get_image_data(), direct.get_image_data())
+
+
+def test_index_of_100000_bogus_entries_is_refused_fast(dataset: Path) -> None:
+    index = dataset / "NDTiff.index"
+    entries = _entries(index)
+    _, name, values = entries[0]
+    bogus = [({"time": k, "channel": 0, "z": k % 7}, name, values) for k in range(100_000)]
+    _write(index, entries + bogus)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptFileError, match=r"99999 repeated entries of 10000\d\); the index is corrupt"):
+            Reader(dataset)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 400 * 2**20  # the index itself is ~6 MB; no plane grid or graph was built
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63), 2**64])
+def test_axis_value_beyond_int64_reads_or_is_typed(dataset: Path, value: int) -> None:
+    index = dataset / "NDTiff.index"
+    entries = _entries(index)
+    axes, name, values = entries[0]
+    entries[0] = ({**axes, "time": value}, name, values)
+    _write(index, entries)
+    try:
+        with Reader(dataset) as r:
+            assert value in r.coords["T"].values.tolist() or r.shape[0] == 3
+            r.get_image_data()
+    except ScitiffReadersError:
+        pass  # refused with a typed error: also fine; an OverflowError would not be
+
+
+def test_file_name_of_5000_characters_is_typed(dataset: Path) -> None:
+    _edit(dataset, 0, name="x" * 5000 + ".tif")
+    with pytest.raises(CorruptFileError, match=r"File name too long|cannot be resolved"):
+        Reader(dataset)

@@ -17,6 +17,7 @@ from scitiff_readers_zarr.visor import VisorReader
 from scitiff_readers_zarr.visor_writer import write_visor_2024_11_3, write_visor_2025
 
 from scitiff_readers import CorruptFileError, MetadataError, Reader
+from scitiff_readers.errors import ImageTooLargeError
 
 
 def _ngff(path: Path, dataset_path: str = "0", zarr_format: int = 3) -> Path:
@@ -226,3 +227,154 @@ def test_big_endian_v2_array(tmp_path: Path, pipeline: str) -> None:
         assert r.dtype == ref.dtype
         np.testing.assert_array_equal(r.get_image_data("YX"), ref)
         np.testing.assert_array_equal(r.dask_data.compute()[0, 0, 0], ref)
+
+
+# ------------------------------------------------------------- hostile files (issue 16)
+def _blosc_ngff(path: Path, zarr_format: int) -> tuple[Path, np.ndarray]:
+    """A 2-D OME-Zarr whose chunks are Blosc frames (what the blosc checks guard)."""
+    from numcodecs import Blosc
+    from zarr.codecs import BloscCodec
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+    ms = {"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+          "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}
+    if zarr_format == 3:
+        group.attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
+        compressors: object = BloscCodec(cname="zstd", clevel=5)
+    else:
+        group.attrs["multiscales"] = [{**ms, "version": "0.4"}]
+        compressors = Blosc(cname="zstd", clevel=5)
+    data = (np.arange(48 * 64, dtype=np.uint16) * 7919 % 4093).reshape(48, 64)
+    arr = group.create_array("0", shape=data.shape, dtype="uint16", chunks=(16, 32), compressors=compressors)
+    arr[...] = data
+    return path, data
+
+
+def _chunk(path: Path, zarr_format: int) -> Path:
+    return path / "0" / ("c/1/1" if zarr_format == 3 else "1.1")
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("cut", [20, 60, -1])
+def test_truncated_blosc_chunk_is_refused_naming_the_chunk(tmp_path: Path, zarr_format: int, cut: int) -> None:
+    """numcodecs would decode bytes past the end of the buffer: the header is checked against the file."""
+    path, _ = _blosc_ngff(tmp_path / "img.zarr", zarr_format)
+    chunk = _chunk(path, zarr_format)
+    raw = chunk.read_bytes()
+    chunk.write_bytes(raw[:cut])
+    with Reader(path) as r:
+        with pytest.raises(CorruptFileError, match=rf"{chunk.name}.*(Blosc header says|shorter than its header)"):
+            r.get_image_data()
+        with pytest.raises(CorruptFileError, match="Blosc"):
+            r.dask_data.compute()
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_blosc_header_claiming_more_than_a_chunk_is_refused(tmp_path: Path, zarr_format: int) -> None:
+    path, _ = _blosc_ngff(tmp_path / "img.zarr", zarr_format)
+    chunk = _chunk(path, zarr_format)
+    raw = bytearray(chunk.read_bytes())
+    raw[4:8] = (2**31).to_bytes(4, "little")  # nbytes: 2 GiB from one 1 KiB chunk
+    chunk.write_bytes(bytes(raw))
+    with Reader(path) as r, pytest.raises(CorruptFileError, match="decodes to 2147483648 bytes, a chunk has 1024"):
+        r.get_image_data()
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_corrupt_chunk_errors_are_typed_and_name_the_chunk(tmp_path: Path, zarr_format: int) -> None:
+    """What numcodecs / zarr raise (RuntimeError, ValueError ...) becomes CorruptFileError with the chunk."""
+    path = _ngff(tmp_path / "img.zarr", zarr_format=zarr_format)  # zstd chunks
+    chunk = path / "0" / ("c/0/0" if zarr_format == 3 else "0.0")
+    raw = chunk.read_bytes()
+    chunk.write_bytes(raw[: len(raw) // 2])
+    with Reader(path) as r, pytest.raises(CorruptFileError, match=rf"{chunk.parent.name}.*{chunk.name}: (decoding|the Blosc)") as info:
+        r.get_image_data()
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("what", ["chunk", "chunk-folder", ".zarray", ".zattrs"])
+def test_links_out_of_the_store_are_refused(tmp_path: Path, what: str) -> None:
+    path, _ = _blosc_ngff(tmp_path / "img.zarr", 2)
+    twin = tmp_path / "elsewhere.zarr"
+    shutil.copytree(path, twin)
+    target = {"chunk": "0/1.1", "chunk-folder": "0", ".zarray": "0/.zarray", ".zattrs": ".zattrs"}[what]
+    if what == "chunk-folder":
+        # Nested chunk keys (dimension_separator "/"), so a chunk folder exists to link.
+        path, _ = _blosc_ngff(tmp_path / "nested.zarr", 3)
+        twin = tmp_path / "nested-elsewhere.zarr"
+        shutil.copytree(path, twin)
+        target = "0/c/1"
+    (path / target).unlink() if (path / target).is_file() else shutil.rmtree(path / target)
+    os.symlink(twin / target, path / target)
+    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"):
+        # Named reader: a sniff never reads through the link, so auto-detection only
+        # says the folder is not recognised.
+        with Reader(path, reader="ome-zarr") as r:
+            r.get_image_data()
+
+
+def test_a_link_to_the_whole_store_is_followed(tmp_path: Path) -> None:
+    path, data = _blosc_ngff(tmp_path / "img.zarr", 2)
+    link = tmp_path / "my-link.zarr"
+    link.symlink_to(path)
+    with Reader(link) as r:
+        np.testing.assert_array_equal(r.get_image_data("YX"), zarr_reference(path / "0"))
+
+
+def test_deeply_nested_attributes_are_a_metadata_error(tmp_path: Path) -> None:
+    path = _ngff(tmp_path / "img.zarr", zarr_format=2)
+    attrs = json.loads((path / ".zattrs").read_text())
+    (path / ".zattrs").write_text(json.dumps(attrs)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(MetadataError, match=r"\.zattrs is nested too deeply"):
+        Reader(path, reader="ome-zarr")
+
+
+def test_chunks_of_zero_are_typed(tmp_path: Path) -> None:
+    path = _ngff(tmp_path / "img.zarr", zarr_format=2)
+    meta = json.loads((path / "0" / ".zarray").read_text())
+    meta["chunks"] = [0, 0]
+    (path / "0" / ".zarray").write_text(json.dumps(meta))
+    with pytest.raises(CorruptFileError):
+        with Reader(path) as r:
+            r.get_image_data()
+
+
+def test_visor_shard_linked_out_is_refused(tmp_path: Path) -> None:
+    sample = write_visor_2025(tmp_path / "S.vsr")
+    twin = tmp_path / "elsewhere.vsr"
+    shutil.copytree(sample, twin)
+    shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
+    shard.unlink()
+    os.symlink(twin / shard.relative_to(sample), shard)
+    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"):
+        with Reader(sample) as r:
+            for scene in range(len(r.scenes)):
+                r.set_scene(scene)
+                r.get_image_data()
+
+
+def test_visor_truncated_shard_is_refused(tmp_path: Path) -> None:
+    sample = write_visor_2025(tmp_path / "S.vsr")
+    shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    with pytest.raises(CorruptFileError):
+        with Reader(sample) as r:
+            for scene in range(len(r.scenes)):
+                r.set_scene(scene)
+                r.get_image_data()
+
+
+def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
+    sample = write_visor_2024_11_3(tmp_path / "S.vsr")
+    changed = 0
+    for meta in sample.rglob(".zarray"):
+        doc = json.loads(meta.read_text())
+        if len(doc["shape"]) == 5:
+            doc["shape"][0] = 2**63 - 1
+            meta.write_text(json.dumps(doc))
+            changed += 1
+    assert changed
+    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"):
+        with Reader(sample) as r:
+            _ = r.coords
+            r.get_image_data()

@@ -133,24 +133,29 @@ def load_level(folder: Path) -> Level:
 
 
 def _check_overlaps(index_path: Path, table: IndexTable, nbytes: np.ndarray) -> None:
-    """Refuse an index whose images share bytes: each image is written once, after the last.
+    """Refuse an index whose images share bytes, beyond a few re-used entries.
 
-    Without this, an index of a few MiB can describe 10^5 images all stored at the
-    same few bytes, which the file cannot back.
+    Each image is written once, after the previous one. Two entries naming the very
+    same pixels happen (an image re-acquired under another key; ndstorage reads it),
+    but an index of a few MiB listing 10^5 images stored at the same few bytes, or
+    images that partly overlap, is not an index of this file: refused before the
+    reader builds a plane grid (and a graph) that the bytes present cannot back.
     """
     if len(table) < 2:
         return
-    order = np.lexsort((table.pixel_offset, table.file_id))
+    order = np.lexsort((nbytes, table.pixel_offset, table.file_id))
     fid, start = table.file_id[order], table.pixel_offset[order].astype(np.int64)
     end = start + nbytes[order].astype(np.int64)
     same_file = fid[1:] == fid[:-1]
-    clash = same_file & (start[1:] < end[:-1])
-    if clash.any():
-        i = int(order[int(np.flatnonzero(clash)[0]) + 1])
+    alias = same_file & (start[1:] == start[:-1]) & (end[1:] == end[:-1])
+    clash = same_file & ~alias & (start[1:] < end[:-1])
+    aliases = int(alias.sum())
+    if clash.any() or aliases > len(table) - aliases + 16:
+        i = int(order[int(np.flatnonzero(clash | alias)[0]) + 1])
         raise CorruptFileError(
-            f"{index_path}: the image {table.axes[i]} overlaps the pixels of another image of "
-            f"{table.file_names[int(table.file_id[i])]!r} ({int(clash.sum())} overlapping entries of "
-            f"{len(table)}); the index is corrupt"
+            f"{index_path}: the image {table.axes[i]} shares the pixels of another image of "
+            f"{table.file_names[int(table.file_id[i])]!r} ({int(clash.sum())} overlapping and {aliases} "
+            f"repeated entries of {len(table)}); the index is corrupt"
         )
 
 

@@ -9,6 +9,7 @@ through :mod:`.source`.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 import weakref
@@ -316,9 +317,10 @@ class OmeTiffReader(TiffScenes, Reader):
         self._names = self._scene_labels(series_names)
 
     def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
-        """Refuse paths escaping the folder; remember missing files per image."""
+        """Refuse paths escaping the folder and plane counts no file could hold; note missing files."""
         self._missing_files = {}
         own = self._path.name
+        backing = self._path.stat().st_size
         for info in infos:
             for name in info.files:
                 if name == own:
@@ -326,6 +328,17 @@ class OmeTiffReader(TiffScenes, Reader):
                 real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
                 if not real.is_file():
                     self._missing_files.setdefault(info.id, []).append(name)
+                else:
+                    backing += real.stat().st_size
+        # Every plane present costs at least a byte of some file: a grid of more planes
+        # than the dataset has bytes is a hostile SizeZ x SizeC x SizeT, refused before
+        # tifffile or the plane plan allocate (and loop over) it.
+        planes = sum(math.prod(info.size[d] for d in "ZCT") for info in infos)
+        if planes > max(backing, 1 << 16):
+            raise MetadataError(
+                f"{self._path}: the OME-XML declares {planes} planes (SizeZ x SizeC x SizeT) but the dataset's "
+                f"files hold only {backing} bytes; the metadata is corrupt"
+            )
 
     def _match(
         self, series: Sequence[Any], infos: list[OmeImageInfo] | None

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
+from scitiff_readers.guards import check_allocation
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
@@ -362,6 +363,8 @@ class VisorReader(Reader):
     def _stack_coords(self, s: _Scene, count: int, has_stacks: bool) -> dict[str, Any]:
         if not has_stacks:
             return {}
+        # ``count`` is the array's declared stack axis: refuse one no memory could label.
+        check_allocation(count * 64, s.node.attrs_file, f"labels for {count} stacks")
         labels = [f"stack_{i + 1}" for i in range(count)]
         xs, ys = [math.nan] * count, [math.nan] * count
         stacks = s.visor.get("visor_stacks")

@@ -1,0 +1,87 @@
+"""Fuzz smoke run: a few hundred hostile datasets of every format, each read in a forked child.
+
+The long campaign is ``nox -s fuzz`` (see docs/robustness.md). Here every case
+must end ``ok`` (read, warnings allowed) or ``typed`` (a ScitiffReadersError):
+no untyped error, hang, memory blow-up, crash, silent garbage or read outside the
+dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fuzz runner forks and limits memory (Linux)")
+
+CASES_PER_FORMAT = 36
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
+    pytest.importorskip("scitiff_readers_tiff")
+    pytest.importorskip("scitiff_readers_zarr")
+    pytest.importorskip("scitiff_readers_ndtiff")
+    pytest.importorskip("scitiff_readers_scitiff")
+    from scitiff_readers.testing.fuzz import run_campaign
+
+    workdir = tmp_path_factory.mktemp("fuzz")
+    return run_campaign(workdir, CASES_PER_FORMAT, workers=max(2, min(4, os.cpu_count() or 2)), timeout=30.0,
+                        seed=20261129)
+
+
+def test_smoke_has_no_failure(smoke: list) -> None:
+    from scitiff_readers.testing.fuzz.runner import FAILURES
+
+    bad = [f"{r.format}#{r.case} {r.outcome}: {r.mutation} -> {r.detail}" for r in smoke if r.outcome in FAILURES]
+    assert not bad, "\n".join(bad)
+
+
+def test_smoke_covers_every_format_with_both_outcomes(smoke: list) -> None:
+    from scitiff_readers.testing.fuzz import summarize
+    from scitiff_readers.testing.fuzz.seeds import FORMATS
+
+    table = summarize(smoke)
+    for fmt in FORMATS:
+        assert table[fmt]["cases"] == CASES_PER_FORMAT
+        # Mutations that break the file and ones it survives: the run exercised both paths.
+        assert table[fmt]["typed"] > 0, table[fmt]
+        assert table[fmt]["ok"] > 0, table[fmt]
+
+
+def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
+    """The runner itself can fail a case: an open outside, a hang and an untyped error are caught."""
+    from scitiff_readers.testing.fuzz import runner
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.bin").write_bytes(b"x")
+    results: dict[str, dict] = {}
+
+    def child(name: str, body: str) -> None:
+        def start(_: object) -> tuple[int, int]:
+            def work(fd: int) -> None:
+                runner._install_escape_hook(str(outside), tmp_path / "data", seen := [])
+                try:
+                    exec(body, {"outside": outside})
+                    out = {"outcome": "ok"}
+                except Exception as exc:  # noqa: BLE001
+                    out = {"outcome": "untyped", "detail": type(exc).__name__}
+                if seen:
+                    out = {"outcome": "escape"}
+                os.write(fd, runner.json.dumps(out).encode())
+                os.close(fd)
+
+            return runner._fork(work)
+
+        runner._run_children([name], start, 1, 2.0, lambda job, res, s: results.__setitem__(job, res))
+
+    (tmp_path / "data").mkdir()
+    child("escape", "open(outside / 'secret.bin').read()")
+    child("hang", "while True: pass")
+    child("untyped", "raise RuntimeError('x')")
+    assert results["escape"]["outcome"] == "escape"
+    assert results["hang"]["outcome"] == "hang"
+    assert results["untyped"]["outcome"] == "untyped"
