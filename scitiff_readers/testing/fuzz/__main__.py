@@ -25,12 +25,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="copy failing cases here")
     parser.add_argument("--report", type=Path, help="write every result as JSON here")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--log", type=Path, help="append each result as a JSON line here, as it arrives")
+    parser.add_argument("--table", type=Path, help="only print the table of a --log file and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        from .runner import CaseResult
+
+        rows = [CaseResult(**json.loads(line)) for line in args.table.read_text().splitlines() if line.strip()]
+        print(format_table(summarize(rows)))
+        return 0
     failures = 0
+    log = args.log.open("a") if args.log else None
     started = time.monotonic()
 
     def progress(res: object) -> None:
         nonlocal failures
+        if log is not None:
+            log.write(json.dumps(res.__dict__) + "\n")
+            log.flush()
         if getattr(res, "outcome", "") in FAILURES:
             failures += 1
             print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)  # type: ignore[attr-defined]

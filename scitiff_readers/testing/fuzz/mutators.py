@@ -3,8 +3,8 @@
 Every mutator takes a :class:`Case` (the dataset copy, its entry path and the
 decoy folder outside it) and a seeded :class:`random.Random`, changes files in
 place and returns a short description. ``Case.kind`` tells the runner how to
-judge a successful read: ``"truncate"`` cases must not read as the seed's pixels
-without a warning.
+judge a successful read: ``"truncate"`` cases (files cut short, broken IFD
+chains) must warn, fail, or read exactly the seed's pixels.
 """
 
 from __future__ import annotations
@@ -219,6 +219,8 @@ def tiff_chain(case: Case, rng: random.Random) -> str:
     word = 8 if big else 4
     k = rng.randrange(len(ifds))
     choice = rng.random()
+    # A broken chain must be reported (warning or error) unless the pixels read are the seed's.
+    case.kind = "truncate"
     if choice < 0.4:
         j = rng.randrange(k + 1)
         _put(data, bo, ifds[k].next_at, ifds[j].offset, word)

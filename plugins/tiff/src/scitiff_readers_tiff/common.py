@@ -17,7 +17,7 @@ from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = [
-    "TIFF_MAGICS", "damage_reported", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
+    "TIFF_MAGICS", "check_ifd_chain", "damage_reported", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
     "time_factor", "unit_factor",
 ]
 
@@ -117,6 +117,31 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
             CorruptFileWarning,
             stacklevel=stacklevel,
         )
+
+
+def check_ifd_chain(pages: Any, path: Path, upto: int) -> None:
+    """Refuse an IFD chain that loops back before IFD ``upto`` (the IFD-chain guard).
+
+    tifffile walks the next-IFD pointers when a page is asked for by number and
+    only catches some loops: a pointer back to an earlier IFD makes it return
+    that earlier page again under a later number, so the planes after the loop
+    would silently repeat earlier pixels. Every IFD offset up to ``upto`` must be
+    distinct; ``pages`` is a ``tifffile.TiffPages`` that has seeked that far.
+    """
+    offsets = getattr(pages, "_offsets", None)
+    if not isinstance(offsets, list):
+        return
+    chain = offsets[: upto + 1]
+    if len(set(chain)) == len(chain):
+        return
+    first: dict[int, int] = {}
+    for i, offset in enumerate(chain):
+        if offset in first:
+            raise CorruptFileError(
+                f"{path}: the TIFF's IFD chain loops: IFD {i} points back to IFD {first[offset]} "
+                f"(offset {offset}); the file is corrupt"
+            )
+        first[offset] = i
 
 
 def sniff_head(

@@ -25,6 +25,7 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
+from .common import check_ifd_chain
 from .omeplan import ImagePlan
 from .omexml import OmeImageInfo
 from .source import TiffPageSource
@@ -275,6 +276,11 @@ class LazyPageSource(TiffPageSource):
                     self.seg_counts[first:first + nseg] = counts
                     # Set last: other threads and readers trust a plane's offsets once it is resolved.
                     self.resolved[p] = True
+                try:
+                    check_ifd_chain(pages, path, int(self.plane_ifd[planes].max()))
+                except CorruptFileError:
+                    self.resolved[planes] = False  # the offsets just stored may be another page's
+                    raise
         except CorruptFileError:
             raise
         except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
