@@ -75,8 +75,9 @@ class _TifffileReports(logging.Handler):
         if record.thread != self.thread:
             return
         message = record.getMessage()
-        # Missing files of a multi-file set are the reader's to report (MissingOmeFileError).
-        if "failed to read" in message or "FileNotFoundError" in message:
+        # Missing files of a multi-file set are the reader's to report (MissingOmeFileError);
+        # a member that is present but unreadable (truncated, not a TIFF) is damage.
+        if "FileNotFoundError" in message or "No such file" in message:
             return
         if message not in self.problems:
             self.problems.append(message)

@@ -328,8 +328,14 @@ class OmeTiffReader(TiffScenes, Reader):
                 real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
                 if not real.is_file():
                     self._missing_files.setdefault(info.id, []).append(name)
-                else:
-                    backing += real.stat().st_size
+                    continue
+                if not looks_like_tiff(real):
+                    # tifffile would log and read its planes as zeros.
+                    raise CorruptFileError(
+                        f"{self._path}: {name!r}, a file of this multi-file OME-TIFF, is not a TIFF "
+                        f"({real.stat().st_size} bytes): it is truncated or damaged"
+                    )
+                backing += real.stat().st_size
         # Every plane present costs at least a byte of some file: a grid of more planes
         # than the dataset has bytes is a hostile SizeZ x SizeC x SizeT, refused before
         # tifffile or the plane plan allocate (and loop over) it.

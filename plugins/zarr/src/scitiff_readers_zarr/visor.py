@@ -431,7 +431,8 @@ class VisorReader(Reader):
         for g in groups:
             row: list[Path | None] = []
             for ch in channel_names:
-                arr = g / ch
+                # Channel names come from metadata: the array folder must stay inside the stack.
+                arr = resolve_inside(g, ch, what="channel array")
                 if not arr.is_dir():
                     row.append(None)  # this stack lacks the channel: fill value
                     continue
