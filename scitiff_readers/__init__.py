@@ -19,6 +19,7 @@ from .dimensions import Dimensions
 from .errors import (
     CorruptFileError,
     DimensionSelectionError,
+    ImageTooLargeError,
     MetadataError,
     MissingDependencyError,
     OutputExistsError,
@@ -52,6 +53,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "CorruptFileError",
     "DimensionSelectionError",
+    "ImageTooLargeError",
     "Dimensions",
     "Image",
     "MetadataError",

@@ -318,3 +318,21 @@ def test_plain_imagej_file_forced_through_the_scitiff_reader(tmp_path: Path) -> 
     with reader:
         assert reader.shape == (4, 1, 2, 3, 5)
         np.testing.assert_array_equal(reader.data[:, 0], _pixels()[:, :, 0])
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_deeply_nested_scitiffmeta_is_a_metadata_error(tmp_path: Path, depth: int) -> None:
+    """Nesting that exhausts the JSON parser's stack (a RecursionError) is reported as bad metadata."""
+    from scitiff_readers_scitiff.samples import write_demo_sample
+
+    from scitiff_readers.testing.fuzz.mutators import description_of, replace_description
+
+    path = tmp_path / "deep.tiff"
+    write_demo_sample(path)
+    text = description_of(path)
+    assert text is not None and "{" in text
+    at = text.index("{")
+    replace_description(path, text[:at + 1] + '"deep": ' + "[" * depth + "]" * depth + "," + text[at + 1:])
+    with pytest.raises(MetadataError):
+        with Reader(path) as r:
+            r.get_image_data()

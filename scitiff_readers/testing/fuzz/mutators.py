@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MUTATORS", "Case", "mutate", "tiff_ifds"]
+__all__ = ["MUTATORS", "Case", "description_of", "mutate", "replace_description", "tiff_ifds"]
 
 #: Integers that break size and offset arithmetic.
 EXTREMES = (0, 1, 2, 3, 7, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53 + 1,
@@ -253,26 +253,43 @@ def _tiff_description(data: bytes) -> tuple[str, bool, int, int, int] | None:
     return None
 
 
-def tiff_description(case: Case, rng: random.Random) -> str:
-    """Replace the first page's ImageDescription (OME-XML, ImageJ, scitiffmeta) with a mutated text."""
-    tifs = [p for p in _files(case) if p.read_bytes()[:2] in (b"II", b"MM")]
-    if not tifs:
-        return "no tiff"
-    path = case.entry_path if case.entry_path in tifs and rng.random() < 0.7 else rng.choice(tifs)
+def description_of(path: Path) -> str | None:
+    """The first page's ImageDescription text (``None`` if it has none)."""
+    data = path.read_bytes()
+    found = _tiff_description(data)
+    if found is None:
+        return None
+    _, _, _, off, cnt = found
+    return data[off:off + cnt].rstrip(b"\x00").decode("utf-8", "replace")
+
+
+def replace_description(path: Path, text: str) -> None:
+    """Make ``text`` the first page's ImageDescription: written at the end, the tag pointed at it."""
     data = bytearray(path.read_bytes())
     found = _tiff_description(bytes(data))
     if found is None:
-        return "no description"
-    bo, big, at, off, cnt = found
-    text = bytes(data[off:off + cnt]).rstrip(b"\x00").decode("utf-8", "replace")
-    new, what = mutate_text(text, case, path.parent, rng)
-    raw = new.encode("utf-8") + b"\x00"
+        raise ValueError(f"{path}: no ImageDescription to replace")
+    bo, big, at, _, _ = found
+    raw = text.encode("utf-8") + b"\x00"
     word = 8 if big else 4
     start = len(data) + (len(data) & 1)
     data += b"\x00" * (start - len(data)) + raw
     _put(data, bo, at + 4, len(raw), word)
     _put(data, bo, at + 4 + word, start, word)
     path.write_bytes(bytes(data))
+
+
+def tiff_description(case: Case, rng: random.Random) -> str:
+    """Replace the first page's ImageDescription (OME-XML, ImageJ, scitiffmeta) with a mutated text."""
+    tifs = [p for p in _files(case) if p.read_bytes()[:2] in (b"II", b"MM")]
+    if not tifs:
+        return "no tiff"
+    path = case.entry_path if case.entry_path in tifs and rng.random() < 0.7 else rng.choice(tifs)
+    text = description_of(path)
+    if text is None:
+        return "no description"
+    new, what = mutate_text(text, case, path.parent, rng)
+    replace_description(path, new)
     return f"description of {path.name}: {what}"
 
 

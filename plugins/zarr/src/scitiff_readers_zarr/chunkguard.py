@@ -144,10 +144,15 @@ class ChunkGuard:
         try:
             st = os.lstat(path)
         except FileNotFoundError:
+            # A missing chunk reads as the fill value (zarr's rule), but zarr still
+            # tries to open it: the deepest folder that exists must be ours, so no
+            # path outside is even probed.
             parent = os.path.dirname(path)
-            if parent not in self._dirs and os.path.lexists(parent):
+            while parent not in self._dirs and not os.path.lexists(parent) and len(parent) > len(str(self.folder)):
+                parent = os.path.dirname(parent)
+            if parent not in self._dirs:
                 self._check_dir(parent, key)
-            return  # a missing chunk reads as the fill value (zarr's rule)
+            return
         except OSError as exc:
             raise CorruptFileError(f"{path}: cannot look at this chunk file ({exc.strerror})") from None
         stamp = (st.st_size, st.st_mtime_ns)
