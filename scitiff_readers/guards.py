@@ -61,7 +61,7 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
     subclass of :class:`~scitiff_readers.errors.ScitiffReadersError` that also
     inherits the builtin a caller would expect (``ValueError`` or ``MemoryError``).
     """
-    if isinstance(exc, ScitiffReadersError) or isinstance(exc, (FileNotFoundError, PermissionError)):
+    if isinstance(exc, (ScitiffReadersError, FileNotFoundError, PermissionError)):
         return exc  # type: ignore[return-value]
     if isinstance(exc, RecursionError):
         return MetadataError(f"{path}: {what}: the metadata is nested too deeply to be real ({_short(exc)})")

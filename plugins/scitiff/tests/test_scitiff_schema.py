@@ -333,6 +333,5 @@ def test_deeply_nested_scitiffmeta_is_a_metadata_error(tmp_path: Path, depth: in
     assert text is not None and "{" in text
     at = text.index("{")
     replace_description(path, text[:at + 1] + '"deep": ' + "[" * depth + "]" * depth + "," + text[at + 1:])
-    with pytest.raises(MetadataError):
-        with Reader(path) as r:
-            r.get_image_data()
+    with pytest.raises(MetadataError), Reader(path) as r:
+        r.get_image_data()

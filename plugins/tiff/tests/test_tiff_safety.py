@@ -13,7 +13,12 @@ import pytest
 import tifffile
 
 from scitiff_readers import Reader
-from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, ImageTooLargeError, ScitiffReadersError
+from scitiff_readers.errors import (
+    CorruptFileError,
+    CorruptFileWarning,
+    ImageTooLargeError,
+    ScitiffReadersError,
+)
 from scitiff_readers.testing.fuzz.mutators import tiff_ifds
 
 UUIDS = ["urn:uuid:11111111-1111-1111-1111-111111111111", "urn:uuid:22222222-2222-2222-2222-222222222222"]

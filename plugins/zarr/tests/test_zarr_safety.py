@@ -306,15 +306,14 @@ def test_links_out_of_the_store_are_refused(tmp_path: Path, what: str) -> None:
         target = "0/c/1"
     (path / target).unlink() if (path / target).is_file() else shutil.rmtree(path / target)
     os.symlink(twin / target, path / target)
-    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"):
-        # Named reader: a sniff never reads through the link, so auto-detection only
-        # says the folder is not recognised.
-        with Reader(path, reader="ome-zarr") as r:
-            r.get_image_data()
+    # Named reader: a sniff never reads through the link, so auto-detection only says
+    # the folder is not recognised.
+    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"), Reader(path, reader="ome-zarr") as r:
+        r.get_image_data()
 
 
 def test_a_link_to_the_whole_store_is_followed(tmp_path: Path) -> None:
-    path, data = _blosc_ngff(tmp_path / "img.zarr", 2)
+    path, _data = _blosc_ngff(tmp_path / "img.zarr", 2)
     link = tmp_path / "my-link.zarr"
     link.symlink_to(path)
     with Reader(link) as r:
@@ -334,9 +333,8 @@ def test_chunks_of_zero_are_typed(tmp_path: Path) -> None:
     meta = json.loads((path / "0" / ".zarray").read_text())
     meta["chunks"] = [0, 0]
     (path / "0" / ".zarray").write_text(json.dumps(meta))
-    with pytest.raises(CorruptFileError):
-        with Reader(path) as r:
-            r.get_image_data()
+    with pytest.raises(CorruptFileError), Reader(path) as r:
+        r.get_image_data()
 
 
 def test_visor_shard_linked_out_is_refused(tmp_path: Path) -> None:
@@ -346,22 +344,20 @@ def test_visor_shard_linked_out_is_refused(tmp_path: Path) -> None:
     shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
     shard.unlink()
     os.symlink(twin / shard.relative_to(sample), shard)
-    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"):
-        with Reader(sample) as r:
-            for scene in range(len(r.scenes)):
-                r.set_scene(scene)
-                r.get_image_data()
+    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"), Reader(sample) as r:
+        for scene in range(len(r.scenes)):
+            r.set_scene(scene)
+            r.get_image_data()
 
 
 def test_visor_truncated_shard_is_refused(tmp_path: Path) -> None:
     sample = write_visor_2025(tmp_path / "S.vsr")
     shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    with pytest.raises(CorruptFileError):
-        with Reader(sample) as r:
-            for scene in range(len(r.scenes)):
-                r.set_scene(scene)
-                r.get_image_data()
+    with pytest.raises(CorruptFileError), Reader(sample) as r:
+        for scene in range(len(r.scenes)):
+            r.set_scene(scene)
+            r.get_image_data()
 
 
 def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
@@ -374,7 +370,21 @@ def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
             meta.write_text(json.dumps(doc))
             changed += 1
     assert changed
-    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"):
-        with Reader(sample) as r:
-            _ = r.coords
+    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"), Reader(sample) as r:
+        _ = r.coords
+        r.get_image_data()
+
+
+def test_reading_a_sparse_array_larger_than_memory_is_refused_before_allocating(tmp_path: Path) -> None:
+    """2 TiB declared, no chunk written: legal and lazy, but get_image_data refuses the buffer."""
+    group = zarr.open_group(str(tmp_path / "big.zarr"), mode="w", zarr_format=3)
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}]}
+    group.create_array("0", shape=(2**20, 2**20), dtype="uint16", chunks=(1024, 1024))
+    with Reader(tmp_path / "big.zarr") as r:
+        assert r.shape[-2:] == (2**20, 2**20)
+        assert r.dask_data.shape[-2:] == (2**20, 2**20)
+        with pytest.raises(ImageTooLargeError, match=r"big\.zarr: reading .* would need 2048\.0 GiB"):
             r.get_image_data()
+        assert int(r.get_image_data("YX", Y=slice(0, 4), X=slice(0, 4)).sum()) == 0

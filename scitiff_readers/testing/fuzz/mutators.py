@@ -38,6 +38,7 @@ class Case:
 
     @property
     def entry_path(self) -> Path:
+        """The path that is opened."""
         return self.root / self.entry
 
 
@@ -311,7 +312,7 @@ def mutate_text(text: str, case: Case, folder: Path, rng: random.Random) -> tupl
         numbers = list(_NUMBER.finditer(text))
         if numbers:
             m = rng.choice(numbers)
-            value = str(rng.choice(EXTREMES + (10**6, 10**9, 10**12, 1e308, "nan", "-0")))
+            value = str(rng.choice((*EXTREMES, 10 ** 6, 10 ** 9, 10 ** 12, 1e+308, "nan", "-0")))
             return text[:m.start()] + value + text[m.end():], f"number -> {value}"
     if op == "sizes" and "SizeZ" in text:
         attr = rng.choice(("SizeX", "SizeY", "SizeZ", "SizeC", "SizeT"))
@@ -594,9 +595,9 @@ MUTATORS: dict[str, list[tuple[Mutator, int]]] = {
     "tiff": _COMMON + _TIFF,
     "ome-tiff": _COMMON + _TIFF + [(companion_text, 6)],
     "scitiff": _COMMON + _TIFF + [(tiff_description, 5)],
-    "ndtiff": _COMMON + [(tiff_entry, 3), (tiff_chain, 1), (ndtiff_index, 8), (json_file, 1)],
-    "ome-zarr": _COMMON + [(json_file, 8), (zarr_chunk, 6)],
-    "visor": _COMMON + [(json_file, 8), (zarr_chunk, 5)],
+    "ndtiff": [*_COMMON, (tiff_entry, 3), (tiff_chain, 1), (ndtiff_index, 8), (json_file, 1)],
+    "ome-zarr": [*_COMMON, (json_file, 8), (zarr_chunk, 6)],
+    "visor": [*_COMMON, (json_file, 8), (zarr_chunk, 5)],
 }
 
 

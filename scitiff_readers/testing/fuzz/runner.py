@@ -28,6 +28,7 @@ reports back through a pipe. Outcomes (:data:`OUTCOMES`):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -261,10 +262,8 @@ def _preload(workdir: Path) -> None:
                  "scitiff_readers_tiff.omeplan", "scitiff_readers_tiff.lazypages", "scitiff_readers_zarr.omezarr",
                  "scitiff_readers_zarr.visor", "scitiff_readers_zarr.source", "scitiff_readers_ndtiff.reader",
                  "scitiff_readers_scitiff.reader", "scitiff_readers_scitiff.schema", "zarrs"):
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
     del scitiff_readers
     # A first read imports and initialises much more (xarray indexes, dask graphs):
     # do it here, on a small OME-TIFF, with dask's synchronous scheduler so that no
@@ -376,9 +375,9 @@ def run_campaign(
     def done(job: tuple[str, int], result: dict[str, Any], seconds: float) -> None:
         s, case, what, folder = prepared.pop(job)
         outcome, detail = result["outcome"], result.get("detail", "")
-        if outcome == "ok" and case.kind == "truncate" and not result.get("warned"):
-            if result.get("digests") != baselines[f"{s.format}/{s.name}"]:
-                outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
+        damaged = outcome == "ok" and case.kind == "truncate" and not result.get("warned")
+        if damaged and result.get("digests") != baselines[f"{s.format}/{s.name}"]:
+            outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
         res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3))
         results.append(res)
         if keep is not None and outcome in FAILURES:
@@ -399,7 +398,7 @@ def run_campaign(
 def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
     """Per format (and ``"total"``): number of cases and of each outcome."""
     table: dict[str, dict[str, int]] = {}
-    for fmt in sorted({r.format for r in results}) + ["total"]:
+    for fmt in [*sorted({r.format for r in results}), "total"]:
         rows = [r for r in results if fmt == "total" or r.format == fmt]
         counts = Counter(r.outcome for r in rows)
         table[fmt] = {"cases": len(rows), **{o: counts.get(o, 0) for o in OUTCOMES}}

@@ -37,7 +37,6 @@ def _planes(shape: tuple[int, ...], dtype: Any = np.uint16) -> np.ndarray:
 
 def _tiff_seeds(folder: Path) -> list[Seed]:
     import tifffile
-
     from scitiff_readers_tiff.plain import TiffReader
 
     out = [Seed("tiff", "imagej", folder / "imagej", TiffReader.demo_sample(_mk(folder / "imagej")).name)]
@@ -54,7 +53,6 @@ def _tiff_seeds(folder: Path) -> list[Seed]:
 
 def _ome_seeds(folder: Path) -> list[Seed]:
     import tifffile
-
     from scitiff_readers_tiff.ome import OmeTiffReader
 
     out = [Seed("ome-tiff", "single", folder / "single", OmeTiffReader.demo_sample(_mk(folder / "single")).name)]

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate
-from scitiff_readers.guards import check_inside
 from scitiff_readers.errors import (
     CorruptFileError,
     DimensionSelectionError,
     MetadataError,
     ScitiffReadersWarning,
 )
+from scitiff_readers.guards import check_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
