@@ -18,18 +18,18 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
-import xarray as xr
 
 from .chunking import normalize_chunk_bytes
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
+from .eager import read_regions
 from .errors import ResolutionLevelError, SceneIndexError
 from .image import Image
-from .lazy import read_regions, to_dask
 from .selection import parse_selection
 
 if TYPE_CHECKING:
     import dask.array as da
+    import xarray as xr
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
@@ -331,6 +331,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def _make_dataarray(self, data: Any) -> xr.DataArray:
         image = self.image()
+        import xarray as xr  # here, not at import: reading planes never needs it
+
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
@@ -347,6 +349,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene, self._sr_level)
         cached = self._sr_dask_cache.get(key)
         if cached is None:
+            from .lazy import to_dask  # imports dask: only when a lazy view is asked for
+
             array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
             cached = self._sr_dask_cache[key] = self._make_dataarray(array)
         return cached
