@@ -13,7 +13,8 @@ A stored list is used only while nothing it was made from changed:
 
 - the modification times of every ``sys.path`` folder (installing, upgrading or
   removing any distribution adds or removes a ``*.dist-info`` folder there, which
-  changes its folder's time);
+  changes its folder's time), except the working folder that ``python -c`` and
+  ``python -m`` put first;
 - the file and modification time of each plugin's module (so editing a plugin in a
   development checkout re-reads it), and of the core package itself.
 
@@ -83,8 +84,13 @@ def module_stamp(module_name: str) -> tuple[str | None, int | None]:
 
 def _environment_stamp() -> list[Any]:
     stamp: list[Any] = [sys.executable, sys.version, _FORMAT, module_stamp("scitiff_readers")[1]]
-    for entry in sys.path:
-        folder = entry or os.getcwd()
+    cwd = os.getcwd()
+    for i, entry in enumerate(sys.path):
+        folder = entry or cwd
+        if i == 0 and folder == cwd:
+            # ``python -c`` / ``-m`` / the REPL put the working folder first: files created
+            # there (outputs, logs) must not invalidate what the installed plugins declare.
+            continue
         stamp.append([folder, _mtime(folder)])
     return stamp
 

@@ -157,6 +157,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._sr_level = 0
         self._sr_images: dict[tuple[int, int], Image] = {}
         self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._sr_raw_dask_cache: dict[tuple[int, int], da.Array] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
         self._open()
@@ -349,16 +350,21 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene, self._sr_level)
         cached = self._sr_dask_cache.get(key)
         if cached is None:
-            from .lazy import to_dask  # imports dask: only when a lazy view is asked for
-
-            array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
-            cached = self._sr_dask_cache[key] = self._make_dataarray(array)
+            cached = self._sr_dask_cache[key] = self._make_dataarray(self.dask_data)
         return cached
 
     @property
     def dask_data(self) -> da.Array:
-        """The current scene / level as a dask array."""
-        return self.xarray_dask_data.data
+        """The current scene / level as a dask array (the same one :attr:`xarray_dask_data` wraps)."""
+        key = (self._sr_scene, self._sr_level)
+        cached = self._sr_raw_dask_cache.get(key)
+        if cached is None:
+            # Imports dask only now, and not xarray: get_image_dask_data needs no labels.
+            from .lazy import to_dask
+
+            name = f"{self.name}-s{key[0]}-l{key[1]}"
+            cached = self._sr_raw_dask_cache[key] = to_dask(self.image().source, self._sr_chunk_bytes, name=name)
+        return cached
 
     @property
     def xarray_data(self) -> xr.DataArray:
