@@ -78,7 +78,7 @@ def truncate(case: Case, rng: random.Random) -> str:
 
 def bitflip(case: Case, rng: random.Random) -> str:
     path = _pick_file(case, rng)
-    data = bytearray(path.read_bytes()) if path else b""
+    data = bytearray(path.read_bytes() if path else b"")
     if not path or not data:
         return "no data"
     flips = rng.randint(1, 8)
@@ -91,7 +91,7 @@ def bitflip(case: Case, rng: random.Random) -> str:
 
 def overwrite(case: Case, rng: random.Random) -> str:
     path = _pick_file(case, rng)
-    data = bytearray(path.read_bytes()) if path else b""
+    data = bytearray(path.read_bytes() if path else b"")
     if not path or not data:
         return "no data"
     i = rng.randrange(len(data))
@@ -103,7 +103,7 @@ def overwrite(case: Case, rng: random.Random) -> str:
 
 def extreme_int(case: Case, rng: random.Random) -> str:
     path = _pick_file(case, rng)
-    data = bytearray(path.read_bytes()) if path else b""
+    data = bytearray(path.read_bytes() if path else b"")
     if not path or len(data) < 8:
         return "no data"
     width = rng.choice((2, 4, 8))
@@ -316,8 +316,8 @@ def mutate_text(text: str, case: Case, folder: Path, rng: random.Random) -> tupl
             return text[:m.start()] + value + text[m.end():], f"number -> {value}"
     if op == "sizes" and "SizeZ" in text:
         attr = rng.choice(("SizeX", "SizeY", "SizeZ", "SizeC", "SizeT"))
-        value = rng.choice((0, 2**31 - 1, 10**9, 2**63, 65536, -1))
-        return re.sub(rf'{attr}="\d+"', lambda _: f'{attr}="{value}"', text), f"{attr}={value}"
+        size = rng.choice((0, 2**31 - 1, 10**9, 2**63, 65536, -1))
+        return re.sub(rf'{attr}="\d+"', lambda _: f'{attr}="{size}"', text), f"{attr}={size}"
     if op == "dimorder" and "DimensionOrder" in text:
         value = rng.choice(("ZYXCT", "XYXYX", "XYCZT ", "xyzct", "", "XYZCTT", "TCZYX"))
         return re.sub(r'DimensionOrder="\w*"', lambda _: f'DimensionOrder="{value}"', text), f"DimensionOrder={value}"
@@ -390,7 +390,7 @@ def mutate_json(doc: Any, case: Case, folder: Path, rng: random.Random) -> tuple
     paths = _leaves(doc)
     path = rng.choice(paths[1:] if len(paths) > 1 else paths)
     secret = _rel_outside(case, folder, rng.choice(("secret.tif", "secret.json", "secret.bin")))
-    value = rng.choice((
+    value: Any = rng.choice((
         *EXTREMES, 1e308, float("nan"), -0.5, "", "x" * 5000, None, True, [], {}, [2**63] * 3,
         [0] * 10, secret, str(case.outside / "secret.json"), "../" * 8, "a" * 300, [[[]]], {"a": {"b": {}}},
         "ZYXCT", "float128", "|O", "<U8", [2**40, 2**40, 2**40],

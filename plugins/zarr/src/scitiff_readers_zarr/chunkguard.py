@@ -109,8 +109,8 @@ class ChunkGuard:
         for coords in itertools.product(*ranges):
             yield coords, lay.encode(coords)
 
-    def read(self, array: Any, index: Sequence[slice], out: np.ndarray,
-             read: Callable[[Any, Sequence[slice], np.ndarray], None]) -> None:
+    def read(self, array: Any, index: tuple[slice, ...], out: np.ndarray,
+             read: Callable[[Any, tuple[slice, ...], np.ndarray], None]) -> None:
         """Check the files of ``index``, then ``read(array, index, out)`` with its errors typed."""
         lay = self._layout(array)
         for _, key in self.keys(array, index):
