@@ -9,7 +9,6 @@ import struct
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from scitiff_readers.errors import CorruptFileError, ImageTooLargeError, MetadataError, ScitiffReadersError
