@@ -76,43 +76,47 @@ def truncate(case: Case, rng: random.Random) -> str:
     return f"truncate {path.name} at {cut} of {len(data)}"
 
 
-def bitflip(case: Case, rng: random.Random) -> str:
+def _edit_bytes(case: Case, rng: random.Random, change: Callable[[bytearray], str], min_size: int = 1) -> str:
+    """Pick a file, let ``change`` edit its bytes in place (it returns what it did), write it back."""
     path = _pick_file(case, rng)
     data = bytearray(path.read_bytes() if path else b"")
-    if not path or not data:
+    if path is None or len(data) < min_size:
         return "no data"
-    flips = rng.randint(1, 8)
-    for _ in range(flips):
-        i = rng.randrange(len(data))
-        data[i] ^= 1 << rng.randrange(8)
+    what = change(data)
     path.write_bytes(bytes(data))
-    return f"bitflip {flips} in {path.name}"
+    return f"{what} in {path.name}"
+
+
+def bitflip(case: Case, rng: random.Random) -> str:
+    def flip(data: bytearray) -> str:
+        flips = rng.randint(1, 8)
+        for _ in range(flips):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        return f"bitflip {flips}"
+
+    return _edit_bytes(case, rng, flip)
 
 
 def overwrite(case: Case, rng: random.Random) -> str:
-    path = _pick_file(case, rng)
-    data = bytearray(path.read_bytes() if path else b"")
-    if not path or not data:
-        return "no data"
-    i = rng.randrange(len(data))
-    n = min(rng.choice((1, 2, 4, 8, 16, 64)), len(data) - i)
-    data[i:i + n] = bytes(rng.choice((0, 0xFF, rng.randrange(256))) for _ in range(n))
-    path.write_bytes(bytes(data))
-    return f"overwrite {n} at {i} in {path.name}"
+    def put(data: bytearray) -> str:
+        i = rng.randrange(len(data))
+        n = min(rng.choice((1, 2, 4, 8, 16, 64)), len(data) - i)
+        data[i:i + n] = bytes(rng.choice((0, 0xFF, rng.randrange(256))) for _ in range(n))
+        return f"overwrite {n} at {i}"
+
+    return _edit_bytes(case, rng, put)
 
 
 def extreme_int(case: Case, rng: random.Random) -> str:
-    path = _pick_file(case, rng)
-    data = bytearray(path.read_bytes() if path else b"")
-    if not path or len(data) < 8:
-        return "no data"
-    width = rng.choice((2, 4, 8))
-    i = rng.randrange(0, len(data) - width + 1) & ~(width - 1) if rng.random() < 0.7 else \
-        rng.randrange(0, len(data) - width + 1)
-    value = rng.choice(EXTREMES) % (1 << (8 * width))
-    data[i:i + width] = value.to_bytes(width, rng.choice(("little", "big")))
-    path.write_bytes(bytes(data))
-    return f"extreme {value} ({width} bytes) at {i} in {path.name}"
+    def put(data: bytearray) -> str:
+        width = rng.choice((2, 4, 8))
+        i = rng.randrange(0, len(data) - width + 1) & ~(width - 1) if rng.random() < 0.7 else \
+            rng.randrange(0, len(data) - width + 1)
+        value = rng.choice(EXTREMES) % (1 << (8 * width))
+        data[i:i + width] = value.to_bytes(width, rng.choice(("little", "big")))
+        return f"extreme {value} ({width} bytes) at {i}"
+
+    return _edit_bytes(case, rng, put, min_size=8)
 
 
 def splice(case: Case, rng: random.Random) -> str:
