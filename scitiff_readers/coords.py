@@ -81,14 +81,16 @@ def uniform_coordinate_spec(
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
     """Like :func:`uniform_coordinate`, as a ``(dims, values, attrs)`` tuple (see :func:`coordinate_spec`)."""
     # The size comes from the file: refuse an axis no memory could hold before building it.
-    check_allocation(int(size) * 8, None, f"the {dim} coordinate of {size} values")
+    check_allocation(int(size) * 8, None, f"the {dim} coordinate of {size} values",
+                     advice="an axis that long cannot be indexed; the size in the file is likely corrupt")
     values = origin + np.arange(size, dtype=np.float64) * float(step)
     return coordinate_spec(dim, values, units)
 
 
 def default_channel_names(count: int) -> tuple[str, ...]:
     """Fallback channel names ``C0, C1, ...`` for files that name none."""
-    check_allocation(int(count) * 64, None, f"names for {count} channels")
+    check_allocation(int(count) * 64, None, f"names for {count} channels",
+                     advice="the channel count in the file is likely corrupt")
     return tuple(f"C{i}" for i in range(count))
 
 

@@ -119,7 +119,8 @@ def _physical_memory() -> int:
         return 0
 
 
-def check_allocation(nbytes: int, path: str | os.PathLike[str] | None, what: str) -> None:
+def check_allocation(nbytes: int, path: str | os.PathLike[str] | None, what: str,
+                     advice: str = "read a selection (get_image_data(..., Z=0)) or use dask_data") -> None:
     """Refuse, before allocating, ``nbytes`` that this process cannot hold.
 
     Raises
@@ -135,7 +136,7 @@ def check_allocation(nbytes: int, path: str | os.PathLike[str] | None, what: str
         where = f"{path}: " if path is not None else ""
         raise ImageTooLargeError(
             f"{where}{what} would need {nbytes / 2**30:.1f} GiB, more than this process can allocate "
-            f"({limit / 2**30:.1f} GiB); read a selection (get_image_data(..., Z=0)) or use dask_data"
+            f"({limit / 2**30:.1f} GiB); {advice}"
         )
 
 

@@ -23,7 +23,7 @@ from .chunking import normalize_chunk_bytes
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
 from .eager import read_regions
-from .errors import ResolutionLevelError, SceneIndexError
+from .errors import ImageTooLargeError, ResolutionLevelError, SceneIndexError
 from .guards import check_allocation, library_errors
 from .image import Image
 from .selection import parse_selection
@@ -308,8 +308,14 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene if scene is None else scene, self._sr_level if level is None else level)
         cached = self._sr_images.get(key)
         if cached is None:
-            with library_errors(self._path, f"reading the metadata of scene {key[0]} level {key[1]}"):
-                cached = self._sr_images[key] = self._image(*key)
+            try:
+                with library_errors(self._path, f"reading the metadata of scene {key[0]} level {key[1]}"):
+                    cached = self._sr_images[key] = self._image(*key)
+            except ImageTooLargeError as exc:
+                # Raised by shared helpers (coordinates) that do not know the file.
+                if str(self._path) in str(exc):
+                    raise
+                raise ImageTooLargeError(f"{self._path}: {exc}") from exc
         return cached
 
     @property
