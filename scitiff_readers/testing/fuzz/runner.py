@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import resource
@@ -113,6 +114,14 @@ def _digest(array: Any) -> str:
     return hashlib.blake2b(a.tobytes() + str((a.shape, a.dtype.str)).encode(), digest_size=12).hexdigest()
 
 
+def _corners(reader: Any) -> Any:
+    import numpy as np
+
+    last = {d: n - 1 for d, n in zip("TCZ", reader.shape, strict=False)}
+    order = str(reader.dims.order)[3:] if hasattr(reader.dims, "order") else "YX"
+    return np.stack([reader.get_image_data(order), reader.get_image_data(order, **last)])
+
+
 def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]:
     """Open ``path`` and read everything; return (digests, warned, inconsistency)."""
     import numpy as np
@@ -131,15 +140,20 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
                 _ = reader.coords, reader.metadata
                 for level in reader.resolution_levels[:3]:
                     reader.set_resolution_level(level)
-                    whole = reader.get_image_data()
-                    again = reader.get_image_data()
+                    # Everything when small; when the file declares a large image (legal: a
+                    # sparse zarr store), the first and last planes: a hang is no progress,
+                    # not a big legal read.
+                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20
+                    whole = reader.get_image_data() if small else _corners(reader)
+                    again = reader.get_image_data() if small else _corners(reader)
                     if whole.tobytes() != again.tobytes():
                         problem = f"scene {scene} level {level}: two reads differ"
                     dask = reader.dask_data
-                    block = np.asarray(dask.blocks[(0,) * dask.ndim].compute())
-                    part = whole[tuple(slice(0, n) for n in block.shape)]
-                    if block.tobytes() != part.tobytes():
-                        problem = f"scene {scene} level {level}: dask and numpy reads differ"
+                    if small:
+                        block = np.asarray(dask.blocks[(0,) * dask.ndim].compute())
+                        part = whole[tuple(slice(0, n) for n in block.shape)]
+                        if block.tobytes() != part.tobytes():
+                            problem = f"scene {scene} level {level}: dask and numpy reads differ"
                     digests.append(_digest(whole))
     warned = any(issubclass(w.category, ScitiffReadersWarning) for w in caught)
     return digests, warned, problem

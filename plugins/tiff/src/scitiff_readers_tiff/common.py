@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -17,7 +18,7 @@ from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = [
-    "TIFF_MAGICS", "check_ifd_chain", "damage_reported", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
+    "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
     "time_factor", "unit_factor",
 ]
 
@@ -53,6 +54,7 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
             # are the truth, not tifffile's MMStack series that stacks positions as an axis.
             tif.close()
             tif = tifffile.TiffFile(path, omexml=omexml, is_mmstack=False, **flags)
+        guard_ifd_chain(tif, path)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -120,29 +122,45 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
         )
 
 
-def check_ifd_chain(pages: Any, path: Path, upto: int) -> None:
-    """Refuse an IFD chain that loops back before IFD ``upto`` (the IFD-chain guard).
+def guard_ifd_chain(tif: Any, path: Path) -> Any:
+    """Install the IFD-chain guard on ``tif.pages``; return ``tif``.
 
-    tifffile walks the next-IFD pointers when a page is asked for by number and
-    only catches some loops: a pointer back to an earlier IFD makes it return
-    that earlier page again under a later number, so the planes after the loop
-    would silently repeat earlier pixels. Every IFD offset up to ``upto`` must be
-    distinct; ``pages`` is a ``tifffile.TiffPages`` that has seeked that far.
+    tifffile follows next-IFD pointers as pages are asked for and catches a loop
+    only in some cases (it compares offsets once, at the 100th IFD): a pointer back
+    to an earlier IFD makes iterating the pages (any series over all pages) spin
+    forever, and a page asked for by number comes back as an earlier page. The
+    guard wraps the pages' ``_seek`` (the one place tifffile walks the chain): every
+    IFD offset it discovers is checked once (a set lookup) and the first repeat
+    raises :class:`~scitiff_readers.errors.CorruptFileError`.
     """
-    offsets = getattr(pages, "_offsets", None)
-    if not isinstance(offsets, list):
-        return
-    chain = offsets[: upto + 1]
-    if len(set(chain)) == len(chain):
-        return
-    first: dict[int, int] = {}
-    for i, offset in enumerate(chain):
-        if offset in first:
-            raise CorruptFileError(
-                f"{path}: the TIFF's IFD chain loops: IFD {i} points back to IFD {first[offset]} "
-                f"(offset {offset}); the file is corrupt"
-            )
-        first[offset] = i
+    pages: Any = getattr(tif, "pages", None)
+    seek = getattr(pages, "_seek", None)
+    if seek is None or not isinstance(getattr(pages, "_offsets", None), list) or hasattr(seek, "_sr_guard"):
+        return tif  # a tifffile without these internals: unguarded (tests would show it)
+    seen: set[int] = set()
+    done = [0]
+
+    def guarded_seek(index: int) -> Any:
+        result = seek(index)
+        offsets = pages._offsets
+        if done[0] > len(offsets):  # tifffile dropped an offset it found corrupt: recount
+            seen.clear()
+            done[0] = 0
+        for i in range(done[0], len(offsets)):
+            offset = offsets[i]
+            if offset in seen:
+                raise CorruptFileError(
+                    f"{path}: the TIFF's IFD chain loops: IFD {i} points back to IFD {offsets.index(offset)} "
+                    f"(offset {offset}); the file is corrupt"
+                )
+            seen.add(offset)
+        done[0] = len(offsets)
+        return result
+
+    guarded_seek._sr_guard = True  # type: ignore[attr-defined]
+    with contextlib.suppress(AttributeError):
+        pages._seek = guarded_seek  # the instance attribute shadows TiffPages._seek
+    return tif
 
 
 def sniff_head(
@@ -174,7 +192,7 @@ def sniff_tiff(path: str | os.PathLike[str], accept: Callable[[Any], bool]) -> b
     try:
         import tifffile
 
-        with tifffile.TiffFile(path) as tif:
+        with guard_ifd_chain(tifffile.TiffFile(path), Path(path)) as tif:
             return has_pages(tif) and bool(accept(tif))
     except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
         return False

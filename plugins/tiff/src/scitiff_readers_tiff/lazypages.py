@@ -25,7 +25,7 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
-from .common import check_ifd_chain
+from .common import guard_ifd_chain
 from .omeplan import ImagePlan
 from .omexml import OmeImageInfo
 from .source import TiffPageSource
@@ -101,7 +101,7 @@ class PageLookup:
             tif = self._tif = None
         if tif is None:
             stamp = file_stamp(self.path)
-            tif = tifffile.TiffFile(self.path)
+            tif = guard_ifd_chain(tifffile.TiffFile(self.path), self.path)
             self._keep(tif, stamp)
         else:
             tif.filehandle.open()
@@ -276,11 +276,6 @@ class LazyPageSource(TiffPageSource):
                     self.seg_counts[first:first + nseg] = counts
                     # Set last: other threads and readers trust a plane's offsets once it is resolved.
                     self.resolved[p] = True
-                try:
-                    check_ifd_chain(pages, path, int(self.plane_ifd[planes].max()))
-                except CorruptFileError:
-                    self.resolved[planes] = False  # the offsets just stored may be another page's
-                    raise
         except CorruptFileError:
             raise
         except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:

@@ -28,6 +28,7 @@ import numpy as np
 
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
+from .common import guard_ifd_chain
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
 
@@ -266,7 +267,7 @@ def hyperstack_source(
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
     try:
-        tif = tifffile.TiffFile(path)
+        tif = guard_ifd_chain(tifffile.TiffFile(path), path)
     except tifffile.TiffFileError as exc:
         raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
     with tif:

@@ -189,6 +189,7 @@ class VisorReader(Reader):
             for name in _ORIGINAL_IMAGES:
                 img = sample / name
                 if img.is_dir() and (only is None or img == only):
+                    img = resolve_inside(sample, name, what="image folder")  # never a link out
                     scenes.extend(self._original_scenes(img))
         else:
             if only is not None:
