@@ -90,7 +90,8 @@ def is_ndtiff_tif(path: Path) -> bool:
 
 
 def _is_v1_tif(path: Path) -> bool:
-    return _magic(_tif_head(path)) == V1_MAGIC
+    # Looking for a v1 dataset never reads through a link (it could lead out of the folder).
+    return not path.is_symlink() and _magic(_tif_head(path)) == V1_MAGIC
 
 
 def _level_folders(root: Path) -> tuple[Path, ...]:
