@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .chunking import normalize_chunk_bytes
+from .compat import PeerCompatibleAPI
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
 from .errors import ResolutionLevelError, SceneIndexError
@@ -61,7 +62,7 @@ def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, 
     return reader
 
 
-class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
+class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -124,6 +125,11 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                 **options: Any) -> Reader:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
+            from .arrays import ArrayReader, is_array_input
+
+            if reader is None and is_array_input(path):
+                # aicsimageio's ArrayLikeReader: numpy, dask or xarray data (or a list of them).
+                return super().__new__(ArrayReader)
             from .registry import select_reader
 
             chosen = select_reader(path, reader)
@@ -139,10 +145,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                  **options: Any) -> None:
-        # Absolute, so pickled readers and graphs work in workers with another cwd.
-        self._path = Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
-        if not self._path.exists():
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self._path))
+        self._path = self._resolve_path(path)
         valid = {**COMMON_OPTIONS, **type(self).options}
         unknown = sorted(set(options) - set(valid))
         if unknown:
@@ -163,6 +166,17 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._sr_scene = int(self._default_scene())
 
     # ---------------------------------------------------------------- backend API
+    def _resolve_path(self, path: Any) -> Path:
+        """The absolute path to open; :class:`FileNotFoundError` if it does not exist.
+
+        Absolute, so pickled readers and graphs work in workers with another cwd.
+        Readers of in-memory data override it.
+        """
+        resolved = Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
+        if not resolved.exists():
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(resolved))
+        return resolved
+
     @_backend_hook
     def _open(self) -> None:
         """Parse the file's structure and metadata once (never its pixels)."""
@@ -177,6 +191,13 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
     def _image(self, scene: int, level: int) -> Image:
         """Describe scene ``scene`` at resolution level ``level`` (from metadata only)."""
         raise NotImplementedError
+
+    def _scene_ids(self) -> Sequence[str] | None:
+        """Stable identifiers of the scenes (e.g. OME ``Image@ID``), if the format has them.
+
+        :meth:`set_scene` accepts them besides the names; default ``None`` (none).
+        """
+        return None
 
     def _default_scene(self) -> int:
         """Index of the scene that is current after opening (default 0)."""
@@ -249,7 +270,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         return self._sr_scene
 
     def set_scene(self, scene: int | str) -> None:
-        """Make ``scene`` (an index or a name) current; the resolution level resets to 0."""
+        """Make ``scene`` current; the resolution level resets to 0.
+
+        ``scene`` is an index, a scene identifier where the format has them (an OME
+        ``Image@ID`` such as ``"Image:1"``, as aicsimageio and bioio name scenes; always
+        accepted) or a name from :attr:`scenes` (accepted when no other scene has it).
+        """
         scenes = self.scenes
         if isinstance(scene, (int, np.integer)) and not isinstance(scene, bool):
             index = int(scene)
@@ -259,17 +285,29 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                     f"{len(scenes)} scene(s), indices 0 to {len(scenes) - 1}"
                 )
         else:
-            matches = [i for i, s in enumerate(scenes) if s == str(scene)]
-            if not matches:
-                shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
-                raise SceneIndexError(f"{self._path}: no scene named {scene!r}; scenes: {shown}")
-            if len(matches) > 1:
-                raise SceneIndexError(
-                    f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
-                )
-            index = matches[0]
+            index = self._scene_index_of(str(scene))
         self._sr_scene = index
         self._sr_level = 0
+
+    def _scene_index_of(self, scene: str) -> int:
+        """The index of the scene with identifier ``scene``, else with that (unique) name."""
+        ids = self._scene_ids()
+        if ids is not None:
+            by_id = [i for i, s in enumerate(ids) if s == scene]
+            if len(by_id) == 1:
+                return by_id[0]
+        scenes = self.scenes
+        matches = [i for i, s in enumerate(scenes) if s == scene]
+        if not matches:
+            shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
+            known_ids = "" if ids is None else "; scene IDs: " + ", ".join(map(repr, list(ids)[:10]))
+            raise SceneIndexError(f"{self._path}: no scene named {scene!r}; scenes: {shown}{known_ids}")
+        if len(matches) > 1:
+            raise SceneIndexError(
+                f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
+                + ("" if ids is None else " or by ID")
+            )
+        return matches[0]
 
     @property
     def resolution_levels(self) -> tuple[int, ...]:
