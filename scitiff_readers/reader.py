@@ -51,6 +51,8 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
     {
         # Target size of one dask chunk: bytes or a string such as "64 MiB".
         "chunk_bytes": None,
+        # Keep files open between calls (fast); False: no handle stays open after a call (bioio).
+        "keep_handles": True,
     }
 )
 
@@ -77,8 +79,11 @@ class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declare
         A registered reader name (see :func:`scitiff_readers.list_readers`) or a
         Reader class, to skip automatic selection.
     **options
-        Reader options: ``chunk_bytes`` (target dask chunk size, default 32 MiB)
-        and the backend's own options (its ``options`` class attribute). Unknown
+        Reader options: ``chunk_bytes`` (target dask chunk size, default 32 MiB),
+        ``keep_handles`` (default ``True``: files stay open between calls, so
+        repeated reads pay no re-open; ``False``: no file handle stays open after
+        any call, as bioio guarantees, at the cost of opening the file for every
+        read) and the backend's own options (its ``options`` class attribute). Unknown
         options raise :class:`TypeError` listing the valid ones.
 
     Raises
@@ -164,6 +169,12 @@ class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declare
         self._sr_scenes: tuple[str, ...] | None = None
         self._open()
         self._sr_scene = int(self._default_scene())
+        self._sr_release()
+
+    def _sr_release(self) -> None:
+        """With ``keep_handles=False``, close every file handle at the end of an API call."""
+        if not self._options["keep_handles"]:
+            self.close()
 
     # ---------------------------------------------------------------- backend API
     def _resolve_path(self, path: Any) -> Path:
@@ -385,7 +396,12 @@ class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declare
         key = (self._sr_scene, self._sr_level)
         cached = self._sr_dask_cache.get(key)
         if cached is None:
-            array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
+            source = self.image().source
+            if not self._options["keep_handles"]:
+                from .transient import TransientSource
+
+                source = TransientSource(source)
+            array = to_dask(source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
             cached = self._sr_dask_cache[key] = self._make_dataarray(array)
         return cached
 
@@ -420,6 +436,12 @@ class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declare
         **selection
             Per dim: an int, a list of ints or a slice, e.g. ``T=0, C=[0, 2]``.
         """
+        try:
+            return self._get_image_data(dimension_order_out, selection)
+        finally:
+            self._sr_release()
+
+    def _get_image_data(self, dimension_order_out: str | None, selection: dict[str, Any]) -> np.ndarray:
         source = self.image().source
         plane = self._single_plane_region(source, dimension_order_out, selection)
         if plane is not None:

@@ -185,7 +185,11 @@ def standard_metadata(reader: Reader) -> StandardMetadata:
     size_t = dims.T if "T" in order else None
     pps = reader.physical_pixel_sizes
     found = _time_steps(reader)
-    interval = time_interval(reader)
+    total = None
+    if found is not None and found[0].shape[0] >= 2:
+        # From the first time point to the last; bioio's OME path takes the last DeltaT
+        # (counted from the acquisition start) instead.
+        total = timedelta(seconds=float(found[0][-1] - found[0][0]))
     ome = _ome_model(reader)
     meta = StandardMetadata(
         dimensions_present=order,
@@ -198,9 +202,9 @@ def standard_metadata(reader: Reader) -> StandardMetadata:
         pixel_size_x=pps.X,
         pixel_size_y=pps.Y,
         pixel_size_z=pps.Z,
-        timelapse_interval=interval,
-        total_time_duration=(timedelta(seconds=float(found[0][-1] - found[0][0]))
-                             if found is not None and found[0].shape[0] >= 2 else None),
+        # The average step, as bioio defines it (also for uneven time points).
+        timelapse_interval=None if total is None or found is None else total / (found[0].shape[0] - 1),
+        total_time_duration=total,
     )
     if ome is not None:
         _add_ome_facts(meta, ome, _ome_image_index(reader, ome))
