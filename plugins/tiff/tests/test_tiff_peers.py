@@ -217,3 +217,48 @@ def test_default_keeps_the_file_open_between_calls(two_scenes: Path) -> None:
     with Reader(two_scenes, keep_handles=False) as r:
         np.testing.assert_array_equal(r.get_image_dask_data("ZYX", C=1).compute(), r.get_image_data("ZYX", C=1))
         assert not open_handles_under(two_scenes)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"dim_order": "CZYX", "channel_names": ["DAPI", "GFP"], "physical_pixel_sizes": (2.0, 0.5, 0.25),
+     "image_name": "cells"},
+    {"dim_order": "ZYX"},
+    {},
+])
+def test_ome_tiff_writer_save_writes_what_bioios_writer_writes(tmp_path: Path, kwargs: dict) -> None:
+    from bioio_base.types import PhysicalPixelSizes as BioioSizes
+    from bioio_ome_tiff.writers import OmeTiffWriter as BioioWriter
+    from scitiff_readers_tiff.writer import OmeTiffWriter
+
+    data = (np.arange(2 * 3 * 8 * 9) % 1021).astype("uint16").reshape(2, 3, 8, 9)
+    if kwargs.get("dim_order") == "ZYX":
+        data = data[0]
+    theirs_kwargs = dict(kwargs)
+    if "physical_pixel_sizes" in kwargs:
+        theirs_kwargs["physical_pixel_sizes"] = BioioSizes(*kwargs["physical_pixel_sizes"])
+    OmeTiffWriter.save(data, tmp_path / "ours.ome.tif", **kwargs)
+    BioioWriter.save(data, tmp_path / "theirs.ome.tif", **theirs_kwargs)
+    ours, theirs = (ome_types.from_tiff(tmp_path / f"{n}.ome.tif").images[0] for n in ("ours", "theirs"))
+    for key in ("size_t", "size_c", "size_z", "size_y", "size_x", "physical_size_z", "physical_size_y",
+                "physical_size_x", "type"):
+        assert getattr(ours.pixels, key) == getattr(theirs.pixels, key), key
+    if "channel_names" in kwargs:
+        assert [c.name for c in ours.pixels.channels] == [c.name for c in theirs.pixels.channels]
+    if "image_name" in kwargs:
+        assert ours.name == theirs.name == "cells"
+    a, b = _bioio(tmp_path / "ours.ome.tif"), _bioio(tmp_path / "theirs.ome.tif")
+    np.testing.assert_array_equal(a.data, b.data)
+    OmeTiffWriter.save(data, tmp_path / "ours.ome.tif", **kwargs)  # replaces the file, as aicsimageio does
+
+
+def test_ome_tiff_writer_save_refuses_what_it_does_not_do(tmp_path: Path) -> None:
+    from scitiff_readers_tiff.writer import OmeTiffWriter
+
+    data = np.zeros((4, 5), "uint8")
+    with pytest.raises(TypeError, match="ome_xml"):
+        OmeTiffWriter.save(data, tmp_path / "a.ome.tif", ome_xml="<OME/>")
+    with pytest.raises(ValueError, match="one image per file"):
+        OmeTiffWriter.save([data, data], tmp_path / "a.ome.tif")
+    with pytest.raises(ValueError, match="does not fit"):
+        OmeTiffWriter.save(data, tmp_path / "a.ome.tif", dim_order="ZYX")
+    assert not (tmp_path / "a.ome.tif").exists()
