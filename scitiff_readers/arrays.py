@@ -16,8 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import numpy as np
-
 from .coords import PhysicalPixelSizes, uniform_coordinate_spec
 from .errors import MetadataError, SceneIndexError
 from .image import Image

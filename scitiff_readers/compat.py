@@ -63,7 +63,7 @@ class PeerCompatibleAPI:
     # -------------------------------------------------------------- summaries
     @property
     def standard_metadata(self) -> StandardMetadata:
-        """bioio's ``StandardMetadata`` of the current scene (sizes, pixel sizes, time, OME facts)."""
+        """The bioio ``StandardMetadata`` of the current scene (sizes, pixel sizes, time, OME facts)."""
         from .stdmeta import standard_metadata
 
         return standard_metadata(self._reader())
@@ -77,14 +77,14 @@ class PeerCompatibleAPI:
 
     @property
     def scale(self) -> Scale:
-        """bioio's ``Scale(T, C, Z, Y, X)``: ``T`` in seconds, ``C`` ``None``, ``Z, Y, X`` the pixel sizes."""
+        """The bioio ``Scale(T, C, Z, Y, X)``: ``T`` in seconds, ``C`` ``None``, ``Z, Y, X`` the pixel sizes."""
         from .stdmeta import scale
 
         return scale(self._reader())
 
     @property
     def dimension_properties(self) -> DimensionProperties:
-        """bioio's per-dim ``(type, unit)``, units as strings (``"µm"``, ``"s"``)."""
+        """The bioio per-dim ``(type, unit)``, units as strings (``"µm"``, ``"s"``)."""
         from .stdmeta import dimension_properties
 
         return dimension_properties(self._reader())

@@ -64,7 +64,7 @@ def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, 
     return reader
 
 
-class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
+class Reader(PeerCompatibleAPI, ABC):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -218,7 +218,7 @@ class Reader(PeerCompatibleAPI, ABC):  # noqa: B024 - abstract hooks are declare
         """Number of resolution levels of ``scene`` (default 1)."""
         return 1
 
-    def _close(self) -> None:  # noqa: B027 - optional hook
+    def _close(self) -> None:
         """Release backend resources beyond the pixel sources' file handles."""
 
     @property

@@ -147,7 +147,7 @@ def time_interval(reader: Reader) -> timedelta | None:
 
 
 def scale(reader: Reader) -> Scale:
-    """bioio's ``Scale``: ``T`` = :func:`time_interval` in seconds, ``C`` None, Z/Y/X the pixel sizes."""
+    """The bioio ``Scale``: ``T`` = :func:`time_interval` in seconds, ``C`` None, Z/Y/X the pixel sizes."""
     interval = time_interval(reader)
     z, y, x = reader.physical_pixel_sizes
     return Scale(interval.total_seconds() if interval is not None else None, None, z, y, x)
@@ -179,7 +179,7 @@ def dimension_properties(reader: Reader) -> DimensionProperties:
 
 
 def standard_metadata(reader: Reader) -> StandardMetadata:
-    """bioio's ``StandardMetadata`` of the current scene, with the OME facts when there is an OME model."""
+    """The bioio ``StandardMetadata`` of the current scene, with the OME facts when there is an OME model."""
     dims = reader.dims
     order = dims.order
     size_t = dims.T if "T" in order else None

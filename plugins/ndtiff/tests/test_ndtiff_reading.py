@@ -537,7 +537,7 @@ def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tu
 # ---------------------------------------------------------- aicsimageio mosaic API
 @pytest.mark.parametrize("overlap", [0, 4, 3])
 def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
-    path, tiles = _tiles(tmp_path, overlap)
+    path, _ = _tiles(tmp_path, overlap)
     ds = open_reference(path)
     ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
     try:

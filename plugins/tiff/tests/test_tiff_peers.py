@@ -153,7 +153,7 @@ def test_corpus_names_channels_sizes_and_standard_metadata_as_bioio(rel: str) ->
             times = [first[t].delta_t for t in sorted(first)] if first else []
             differ = {"timelapse_interval", "total_time_duration"}
             if len(times) >= 2 and all(t is not None for t in times) and len(times) == r.dims.T:
-                factor = {"ms": 1e-3, "s": 1.0}.get(first[0].delta_t_unit.value, None)
+                factor = {"ms": 1e-3, "s": 1.0}.get(first[0].delta_t_unit.value)
                 if factor is not None:
                     expected = timedelta(seconds=(times[-1] - times[0]) * factor)
                     assert abs(ours["total_time_duration"] - expected) < timedelta(microseconds=2)

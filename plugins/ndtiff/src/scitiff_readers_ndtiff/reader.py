@@ -526,9 +526,12 @@ class NDTiffReader(Reader):
         if type(key.get("row")) is not int or type(key.get("column")) is not int:
             return None
         others = {a: v for a, v in key.items() if a not in TILE_AXES}
-        members = [dict(zip(self._scene_axes, k, strict=True)) for k in self._scene_keys]
-        members = [m for m in members if type(m["row"]) is int and type(m["column"]) is int
-                   and all(m[a] == v for a, v in others.items())]
+        members: list[dict[str, int]] = []
+        for k in self._scene_keys:
+            m = dict(zip(self._scene_axes, k, strict=True))
+            row, column = m["row"], m["column"]
+            if type(row) is int and type(column) is int and all(m[a] == v for a, v in others.items()):
+                members.append({"row": row, "column": column})
         r0 = min(v for v in self._values["row"] if type(v) is int)
         c0 = min(v for v in self._values["column"] if type(v) is int)
         h, w = self.image(self.current_scene_index, 0).source.shape[3:5]

@@ -64,7 +64,7 @@ class OmeTiffWriter(Writer):
 
     @staticmethod
     def save(data: Any, uri: Any, **kwargs: Any) -> Path:
-        """aicsimageio / bioio-ome-tiff's ``OmeTiffWriter.save(data, uri, dim_order=..., ...)``.
+        """The ``OmeTiffWriter.save(data, uri, dim_order=..., ...)`` of aicsimageio and bioio-ome-tiff.
 
         See :func:`scitiff_readers_tiff.savecompat.save`.
         """

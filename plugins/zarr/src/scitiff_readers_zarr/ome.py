@@ -233,8 +233,7 @@ def spatial_coords(
     if not any(t.get("type") == "scale" for ts in transforms for t in ts):
         # NGFF 0.1 / 0.2 and old bioformats2raw output state no pixel size: report none
         # (as for a TIFF without sizes), not an invented 1.0, and leave the dims as indices.
-        steps = {letter: 1.0 for letter in letters if letter != "_"}
-        return {}, PhysicalPixelSizes(None, None, None), steps
+        return {}, PhysicalPixelSizes(None, None, None), {letter: 1.0 for letter in letters if letter != "_"}
     coords: dict[str, xr.Variable] = {}
     steps: dict[str, float] = {}
     sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}

@@ -134,7 +134,6 @@ def discover_images(root: Path) -> tuple[Node, list[ZarrImage]]:
     else:
         images = images_in_group(root, "", node, default)
     if not images:
-        ome, _ = ome_attrs(node.attrs)
         raise MetadataError(
             f"{node.attrs_file or root}: a zarr group without 'multiscales'; this reader reads OME-Zarr "
             "images (multiscales), HCS plates and wells, and the bioformats2raw layout"
