@@ -300,6 +300,16 @@ def _tiles(tmp_path: Path, overlap: int) -> tuple[Path, dict[tuple[int, int], np
     return write_images(tmp_path, "tiles", images, summary), tiles
 
 
+def _ndstorage_stitched(path: Path, channel: str) -> np.ndarray:
+    """ndstorage's ``as_array(stitched=True)`` of one channel."""
+    ds = open_reference(path)
+    ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
+    try:
+        return np.asarray(ds.as_array(stitched=True, channel=channel).compute(scheduler="threads"))
+    finally:
+        ds.close()
+
+
 def test_tiles_are_scenes_by_default(tmp_path: Path) -> None:
     path, tiles = _tiles(tmp_path, 4)
     with NDTiffReader(path) as r:
@@ -312,12 +322,7 @@ def test_tiles_are_scenes_by_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize("overlap", [0, 4, 3])
 def test_stitching_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
     path, _ = _tiles(tmp_path, overlap)
-    ds = open_reference(path)
-    ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
-    try:
-        ref = ds.as_array(stitched=True, channel="B").compute(scheduler="threads")
-    finally:
-        ds.close()
+    ref = _ndstorage_stitched(path, "B")
     with NDTiffReader(path, stitch=True) as r:
         assert len(r.scenes) == 1
         ours = r.get_image_data("YX", C=1)
@@ -538,12 +543,7 @@ def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tu
 @pytest.mark.parametrize("overlap", [0, 4, 3])
 def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
     path, _ = _tiles(tmp_path, overlap)
-    ds = open_reference(path)
-    ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
-    try:
-        stitched = ds.as_array(stitched=True, channel="B").compute(scheduler="threads")
-    finally:
-        ds.close()
+    stitched = _ndstorage_stitched(path, "B")
     with NDTiffReader(path) as r:
         assert r.mosaic_tile_dims is not None and r.mosaic_tile_dims["Y", "X"] == (10, 12)
         positions = r.get_mosaic_tile_positions(C=1)
