@@ -216,3 +216,31 @@ def test_plate_with_a_well_path_outside_the_root_is_refused(tmp_path: Path) -> N
                            "wells": [{"path": "../../etc", "rowIndex": 0, "columnIndex": 0}]}
     with pytest.raises(CorruptFileError, match="plate well path"):
         Reader(tmp_path / "bad.zarr")
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_scale_time_interval_and_dimension_properties_as_bioio_ome_zarr(tmp_path: Path, version: str) -> None:
+    bioio = pytest.importorskip("bioio")
+    bioio_ome_zarr = pytest.importorskip("bioio_ome_zarr")
+    from bioio_base.types import ureg
+    from scitiff_readers_zarr.omezarr import write_ngff
+
+    path = tmp_path / f"image-{version}.ome.zarr"
+    write_ngff(path, (np.arange(2 * 3 * 4 * 16 * 16) % 4093).astype("uint16").reshape(2, 3, 4, 16, 16), version)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = bioio.BioImage(path, reader=bioio_ome_zarr.Reader)
+        theirs_scale, theirs_interval, theirs_props = ref.scale, ref.time_interval, ref.dimension_properties
+    with Reader(path) as r:
+        # bioio-ome-zarr gives the T step as a number in the axis unit (seconds here) and the
+        # c axis's scale; here T is a timedelta / seconds and C has no scale.
+        assert r.time_interval.total_seconds() == theirs_interval
+        assert (r.scale.T, r.scale.Z, r.scale.Y, r.scale.X) == (theirs_scale.T, theirs_scale.Z, theirs_scale.Y,
+                                                               theirs_scale.X)
+        assert r.scale.C is None and theirs_scale.C == 1.0
+        ours = r.dimension_properties
+        for d in "TZYX":
+            mine, peer = getattr(ours, d), getattr(theirs_props, d)
+            assert mine.type == peer.type, d
+            assert ureg.Unit(mine.unit) == peer.unit, d  # our unit strings parse to bioio's pint units
+        assert ours.C == ("channel", None)
