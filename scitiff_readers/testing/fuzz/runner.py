@@ -349,8 +349,17 @@ def run_campaign(
     progress
         Called with each result as it arrives.
     """
+    import threading
+
     from .seeds import FORMATS
 
+    if threading.active_count() > 1:
+        # A forked child inherits locks held by threads that do not exist in it (zarr's
+        # event loop, dask's pools): it would deadlock. The CLI runs in a fresh process.
+        raise RuntimeError(
+            "run_campaign forks one child per case and must run in a process without other threads "
+            "(zarr or dask already started some here); run `python -m scitiff_readers.testing.fuzz` instead"
+        )
     formats = list(formats or FORMATS)
     workdir.mkdir(parents=True, exist_ok=True)
     seeds, outside = _prepare(workdir, formats)
