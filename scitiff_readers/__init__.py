@@ -29,6 +29,7 @@ from .errors import (
     ScitiffReadersError,
     ScitiffReadersWarning,
     UnsupportedFormatError,
+    UnsupportedWriteError,
     WriterNotFoundError,
 )
 from .image import Image
@@ -66,6 +67,7 @@ __all__ = [
     "ScitiffReadersError",
     "ScitiffReadersWarning",
     "UnsupportedFormatError",
+    "UnsupportedWriteError",
     "Writer",
     "WriterNotFoundError",
     "__version__",

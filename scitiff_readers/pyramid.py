@@ -1,0 +1,131 @@
+"""Pyramid levels reduced from full-resolution slabs: exact block means or nearest sampling.
+
+Every writer that makes pyramids uses this one reduction, so an OME-TIFF and an
+OME-Zarr written from the same data hold the same reduced pixels.
+
+Level ``k`` of an image of ``Y x X`` pixels is ``ceil(Y / f**k) x ceil(X / f**k)``
+pixels, ``f`` being the factor between consecutive levels; only ``Y`` and ``X`` are
+reduced. With ``"mean"`` each pixel of level ``k`` is the mean of the
+``f**k x f**k`` block of full-resolution pixels it covers (fewer at the right and
+bottom edges), rounded to the nearest integer (halves to even) for integer types and
+by majority for bool. The means come from running block sums (the ``f x f`` sums of
+the level above), which equal the ``f**k x f**k`` block sums of full resolution
+exactly. With ``"nearest"`` level ``k`` is ``data[..., ::f**k, ::f**k]`` (for labels
+and masks).
+
+Slabs are canonical ``(T, C, Z, Y, X[, S])`` blocks covering whole ``Y x X`` planes;
+they are reduced one plane at a time, so the float64 sums never exceed one plane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["METHODS", "Pyramid", "level_shape", "max_levels"]
+
+#: Reduction methods.
+METHODS = ("mean", "nearest")
+
+
+def level_shape(shape: tuple[int, ...], scale: int) -> tuple[int, ...]:
+    """The canonical shape ``(T, C, Z, Y, X[, S])`` reduced by ``scale`` along ``Y`` and ``X``."""
+    return (*shape[:3], -(-shape[3] // scale), -(-shape[4] // scale), *shape[5:])
+
+
+def max_levels(n: int, factor: int) -> int:
+    """The most levels whose total reduction ``factor**k`` does not exceed ``n`` pixels."""
+    k = 0
+    while factor ** (k + 1) <= n:
+        k += 1
+    return k
+
+
+@dataclass(frozen=True)
+class Pyramid:
+    """``levels`` reduced levels of an image of canonical ``shape``, each ``factor`` times smaller.
+
+    Build it with :meth:`checked` to validate user options.
+    """
+
+    shape: tuple[int, ...]
+    levels: int
+    factor: int = 2
+    method: str = "mean"
+    _areas: list[np.ndarray] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @classmethod
+    def checked(cls, shape: tuple[int, ...], levels: Any, factor: Any = 2, method: Any = "mean",
+                where: Any = "", level_name: str = "levels") -> Pyramid:
+        """Validate ``levels`` (int >= 0), ``factor`` (int >= 2) and ``method``; raise ``ValueError``.
+
+        ``where`` (the target file) and ``level_name`` (the option's name) go into messages.
+        """
+        prefix = f"{where}: " if str(where) else ""
+        if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
+            raise ValueError(f"{prefix}{level_name} must be an integer >= 0, got {levels!r}")
+        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+            raise ValueError(f"{prefix}downsample must be an integer >= 2, got {factor!r}")
+        if method not in METHODS:
+            raise ValueError(
+                f"{prefix}downsample_method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+        ny, nx = shape[3], shape[4]
+        if levels and int(factor) ** int(levels) > max(ny, nx):
+            raise ValueError(
+                f"{prefix}{levels} {level_name} with downsample={factor} would shrink the {ny} x {nx} "
+                f"image below one pixel (largest possible: {max_levels(max(ny, nx), int(factor))})"
+            )
+        return cls(tuple(int(n) for n in shape), int(levels), int(factor), str(method))
+
+    def level_shape(self, k: int) -> tuple[int, ...]:
+        """Canonical shape of level ``k`` (0 = full resolution)."""
+        return level_shape(self.shape, self.factor**k)
+
+    def scale(self, k: int) -> int:
+        """Reduction of level ``k`` along ``Y`` and ``X`` relative to full resolution."""
+        return int(self.factor**k)
+
+    def reduce(self, slab: np.ndarray) -> list[np.ndarray]:
+        """Levels ``1..levels`` of a ``(t, c, z, Y, X[, S])`` slab of whole planes."""
+        if not self.levels:
+            return []
+        lead = slab.shape[:3]
+        outs = [np.empty((*lead, *self.level_shape(k)[3:]), dtype=slab.dtype)
+                for k in range(1, self.levels + 1)]
+        for index in np.ndindex(*lead):
+            self.reduce_plane(slab[index], [out[index] for out in outs])
+        return outs
+
+    def reduce_plane(self, plane: np.ndarray, outs: list[np.ndarray]) -> None:
+        """Reduce one ``(Y, X[, S])`` plane into ``outs`` (one array per level, written in place)."""
+        if self.method == "nearest":
+            for k, out in enumerate(outs, start=1):
+                step = self.factor**k
+                out[...] = plane[::step, ::step]
+            return
+        sums = plane.astype(np.complex128 if np.iscomplexobj(plane) else np.float64)
+        areas = self._level_areas(plane.ndim)
+        for out, area in zip(outs, areas, strict=False):
+            starts = [np.arange(0, n, self.factor) for n in sums.shape[:2]]
+            sums = np.add.reduceat(np.add.reduceat(sums, starts[0], axis=0), starts[1], axis=1)
+            out[...] = _cast_mean(sums / area, plane.dtype)
+
+    def _level_areas(self, ndim: int) -> list[np.ndarray]:
+        """Pixels of full resolution that each pixel of every level covers (edge blocks are smaller)."""
+        if not self._areas:
+            counts = [np.ones(n) for n in self.shape[3:5]]
+            for _ in range(self.levels):
+                counts = [np.add.reduceat(c, np.arange(0, c.size, self.factor)) for c in counts]
+                self._areas.append(np.multiply.outer(*counts))
+        return [a.reshape(a.shape + (1,) * (ndim - 2)) for a in self._areas]
+
+
+def _cast_mean(mean: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """Means back to the pixel type: integers rounded to nearest (halves to even), bool by majority."""
+    if dtype == np.bool_:
+        return mean >= 0.5
+    if np.issubdtype(dtype, np.integer):
+        return np.rint(mean).astype(dtype)
+    return mean.astype(dtype)
