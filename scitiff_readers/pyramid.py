@@ -10,11 +10,11 @@ reduced. With ``"mean"`` each pixel of level ``k`` is the mean of the
 bottom edges), rounded to the nearest integer (halves to even) for integer types and
 by majority for bool. The means come from running block sums (the ``f x f`` sums of
 the level above), which equal the ``f**k x f**k`` block sums of full resolution
-exactly. With ``"nearest"`` level ``k`` is ``data[..., ::f**k, ::f**k]`` (for labels
+exactly (integer sums wide enough for integer pixels, float64 for floats). With ``"nearest"`` level ``k`` is ``data[..., ::f**k, ::f**k]`` (for labels
 and masks).
 
 Slabs are canonical ``(T, C, Z, Y, X[, S])`` blocks covering whole ``Y x X`` planes;
-they are reduced one plane at a time, so the float64 sums never exceed one plane.
+they are reduced one plane at a time, so the sums never take more than about four times one plane.
 """
 
 from __future__ import annotations
@@ -105,21 +105,65 @@ class Pyramid:
                 step = self.factor**k
                 out[...] = plane[::step, ::step]
             return
-        sums = plane.astype(np.complex128 if np.iscomplexobj(plane) else np.float64)
+        block = self.factor ** (2 * len(outs))
+        sums = plane.astype(_sum_dtype(plane.dtype, block))
+        # float32 quotients round like exact ones when the sums have at most 23 bits: an
+        # integer sum's quotient is never closer than 1 / (2 * area) to a half, and
+        # float32's error stays below that.
+        narrow = sums.dtype.kind in "iu" and _sum_bits(plane.dtype, block) <= 23
         areas = self._level_areas(plane.ndim)
         for out, area in zip(outs, areas, strict=False):
-            starts = [np.arange(0, n, self.factor) for n in sums.shape[:2]]
-            sums = np.add.reduceat(np.add.reduceat(sums, starts[0], axis=0), starts[1], axis=1)
-            out[...] = _cast_mean(sums / area, plane.dtype)
+            sums = _block_sums(sums, self.factor)
+            if narrow:
+                mean = sums.astype(np.float32)
+                mean /= area.astype(np.float32)
+            else:
+                mean = sums / area
+            out[...] = _cast_mean(mean, plane.dtype)
 
     def _level_areas(self, ndim: int) -> list[np.ndarray]:
         """Pixels of full resolution that each pixel of every level covers (edge blocks are smaller)."""
         if not self._areas:
-            counts = [np.ones(n) for n in self.shape[3:5]]
+            area = np.ones(self.shape[3:5], dtype=np.int64)
             for _ in range(self.levels):
-                counts = [np.add.reduceat(c, np.arange(0, c.size, self.factor)) for c in counts]
-                self._areas.append(np.multiply.outer(*counts))
+                area = _block_sums(area, self.factor)
+                self._areas.append(area)
         return [a.reshape(a.shape + (1,) * (ndim - 2)) for a in self._areas]
+
+
+def _sum_bits(dtype: np.dtype[Any], block: int) -> int:
+    """Bits of the sum of ``block`` integer (or bool) pixels."""
+    return (1 if dtype.kind == "b" else dtype.itemsize * 8) + max(1, block - 1).bit_length()
+
+
+def _sum_dtype(dtype: np.dtype[Any], block: int) -> type:
+    """Exact sums of ``block`` pixels: the narrowest integer type that holds them for integer and
+    bool pixels (the order of integer additions never changes a sum), float64 / complex128 otherwise."""
+    if dtype.kind == "c":
+        return np.complex128
+    if dtype.kind not in "uib":
+        return np.float64
+    bits = _sum_bits(dtype, block)
+    if dtype.kind == "i":
+        return np.int32 if bits <= 31 else np.int64
+    return np.uint32 if bits <= 32 else np.uint64
+
+
+def _block_sums(a: np.ndarray, f: int) -> np.ndarray:
+    """Sums of the ``f x f`` blocks of the first two axes (the last blocks may be partial).
+
+    Strided additions, not ``np.add.reduceat`` (ten times slower for blocks of two).
+    """
+    pad_y, pad_x = -a.shape[0] % f, -a.shape[1] % f
+    if pad_y or pad_x:
+        a = np.pad(a, ((0, pad_y), (0, pad_x)) + ((0, 0),) * (a.ndim - 2))
+    rows = a[0::f].copy()
+    for i in range(1, f):
+        rows += a[i::f]
+    out = rows[:, 0::f].copy()
+    for i in range(1, f):
+        out += rows[:, i::f]
+    return out
 
 
 def _cast_mean(mean: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:

@@ -310,24 +310,28 @@ class SciTiffReader(Reader):
         dims = tuple(f"{d}_edges" if d == edge_dim else d for d in bounds.dims)
         return xr.Variable(dims, edges, attrs=dict(bounds.attrs))
 
-    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        """Write this image, as SciTiff unless ``format=`` says otherwise.
+    def save(self, path: str | os.PathLike[str], *, scenes: Any = None, **options: Any) -> Path:
+        """Write this image: as SciTiff to a plain ``.tif`` / ``.tiff`` path (or with ``format="scitiff"``).
 
         SciTiff output keeps ``daq``, ``process``, ``extra`` and the raw ``stdevs`` /
-        ``mask`` channels of the file.
+        ``mask`` channels of the file. Other suffixes (``.ome.tif``, ``.ome.zarr``)
+        and formats use their writers, as :meth:`Reader.save` does.
         """
         from scitiff_readers.writers import write
 
-        options.setdefault("format", "scitiff")
+        name = os.fspath(path).lower()
+        if "format" not in options and name.endswith((".tif", ".tiff")) and ".ome." not in name:
+            options["format"] = "scitiff"
+        if options.get("format") != "scitiff":
+            return super().save(path, scenes=scenes, **options)
         data = self.xarray_dask_data
-        if options["format"] == "scitiff":
-            if self._roles is not None:
-                data = self.raw_channels
-            if self._model is not None:
-                options.setdefault("daq", self._model.daq)
-                options.setdefault("process", self._model.process)
-                options.setdefault("extra", self._model.extra)
-        return write(data, path, **options)
+        if self._roles is not None:
+            data = self.raw_channels
+        if self._model is not None:
+            options.setdefault("daq", self._model.daq)
+            options.setdefault("process", self._model.process)
+            options.setdefault("extra", self._model.extra)
+        return write(data, path, scenes=scenes, **options)
 
     def to_cf_dataset(self, name: str | None = None) -> xr.Dataset:
         """The lazy view as an ``xarray.Dataset`` with CF-style bounds, ready for netCDF / zarr.

@@ -154,6 +154,7 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
                 extra_coords: Mapping[str, Any] | None = None, channel_names: Sequence[str] | None = None,
                 attrs: Mapping[str, Any] | None = None, time_always: bool = False) -> Image:
     """Describe one level of one multiscale image (opens its zarr array once)."""
+    from .ngffmeta import restore_extras
     from .ome import axis_letters, omero_channel_names, spatial_coords
     from .source import ZarrArraySource, array_storage, array_token, checked_dtype, open_zarr_array
 
@@ -186,11 +187,15 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
     coords: dict[str, Any] = {}
     spatial, pps, _ = spatial_coords(ms, level, letters, array.shape, image.attrs_file, time_always)
     coords.update(spatial)
+    # What our writer kept beside the NGFF metadata (irregular or unit-less steps,
+    # non-index coordinates, attributes); only coordinates of this level's sizes.
+    kept_coords, kept_attrs = restore_extras(image.attrs, dict(zip("TCZYX", source.shape, strict=False)))
+    coords.update(kept_coords)
     if extra_coords:
         coords.update(extra_coords)
     names = list(channel_names) if channel_names is not None else omero_channel_names(image.attrs,
                                                                                     source.shape[1])
-    all_attrs = {"ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
+    all_attrs = {**kept_attrs, "ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
                  "dataset_path": dataset.path}
     all_attrs.update(attrs or {})
     return Image(source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
