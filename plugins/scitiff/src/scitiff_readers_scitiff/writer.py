@@ -31,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from scitiff_readers.errors import ScitiffReadersWarning
+from scitiff_readers.slabs import Progress
 from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
@@ -80,7 +81,7 @@ class SciTiffWriter(Writer):
     )
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+    def _write(cls, data: xr.DataArray, path: Path, *, progress: Progress | None = None, **options: Any) -> None:
         import tifffile
 
         target = _target_name(path)
@@ -98,6 +99,7 @@ class SciTiffWriter(Writer):
                 "the metadata of int16 images (scipp has no int16) and falls back to bare pixels; "
                 "scitiff_readers reads them completely. Use dtype='float32' for scitiff/scipp users.",
                 SciTiffInt16Warning, stacklevel=4)
+        input_bytes = int(data.nbytes)
         data = _with_channels(data, options["stdevs"], dtype, target)
         meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
                                      extra=options["extra"])
@@ -105,7 +107,7 @@ class SciTiffWriter(Writer):
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(
             path,
-            _pages(data, dtype),
+            _pages(data, dtype, progress, input_bytes),
             shape=(t, z, c, y, x),
             dtype=dtype,
             imagej=True,
@@ -183,8 +185,12 @@ def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: 
     return out.assign_coords(C=("C", labels))
 
 
-def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
-    """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time."""
+def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None = None,
+           input_bytes: int = 0) -> Iterator[np.ndarray]:
+    """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time.
+
+    ``progress`` advances by each block's share of ``input_bytes`` after its pages are written.
+    """
     array = data.data
     t, c, z, y, x = array.shape
     frame = c * z * y * x * dtype.itemsize
@@ -195,6 +201,8 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
         for frame_block in block:
             for zc in frame_block:
                 yield from (np.ascontiguousarray(page) for page in zc)
+        if progress is not None:
+            progress.advance(-(-input_bytes * block.shape[0] // t))
 
 
 # -------------------------------------------------------------------- metadata
