@@ -26,7 +26,7 @@ import numpy as np
 __all__ = ["DEFAULT_SLAB_BYTES", "Progress", "ProgressCallback", "Slab", "iter_slabs", "plan_slabs"]
 
 #: Bytes of one slab by default: with one slab being computed and one being written,
-#: the pixels in flight stay near 128 MiB whatever the size of the input.
+#: the pixels in flight stay near 64 MiB whatever the size of the input.
 DEFAULT_SLAB_BYTES = 32 * 2**20
 
 #: ``progress(done, total)``: bytes of full-resolution input written so far, and in all.
