@@ -418,7 +418,7 @@ class _Warnings:
 
 
 def _quiet_tifffile() -> None:
-    """tifffile logs what it finds broken; the readers report it as a warning, so its lines are not printed."""
+    """Keep tifffile's log lines out of the output: the readers report what it finds broken as warnings."""
     logger = logging.getLogger("tifffile")
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
@@ -463,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scitiff-readers: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - a script gets one line, not a traceback
+    except Exception as exc:  # a script gets one line, not a traceback
         if os.environ.get("SCITIFF_READERS_DEBUG"):
             raise
         _error(f"{type(exc).__name__}: {exc} (set SCITIFF_READERS_DEBUG=1 for the traceback)")

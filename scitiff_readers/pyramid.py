@@ -106,7 +106,7 @@ class Pyramid:
                 out[...] = plane[::step, ::step]
             return
         block = self.factor ** (2 * len(outs))
-        sums = plane.astype(_sum_dtype(plane.dtype, block))
+        sums: np.ndarray = plane.astype(_sum_dtype(plane.dtype, block))
         # float32 quotients round like exact ones when the sums have at most 23 bits: an
         # integer sum's quotient is never closer than 1 / (2 * area) to a half, and
         # float32's error stays below that.
@@ -137,8 +137,11 @@ def _sum_bits(dtype: np.dtype[Any], block: int) -> int:
 
 
 def _sum_dtype(dtype: np.dtype[Any], block: int) -> type:
-    """Exact sums of ``block`` pixels: the narrowest integer type that holds them for integer and
-    bool pixels (the order of integer additions never changes a sum), float64 / complex128 otherwise."""
+    """The type of exact sums of ``block`` pixels.
+
+    The narrowest integer type that holds them for integer and bool pixels (the order
+    of integer additions never changes a sum), float64 / complex128 otherwise.
+    """
     if dtype.kind == "c":
         return np.complex128
     if dtype.kind not in "uib":

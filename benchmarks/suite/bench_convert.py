@@ -16,7 +16,7 @@ from scitiff_readers import Reader
 from scitiff_readers.benchmarking import benchmark_data_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from convert_bench import make_source  # noqa: E402
+from convert_bench import make_source
 
 
 class ConvertSuite:

@@ -51,7 +51,7 @@ def test_convert_with_options(two_scenes: tuple[Path, np.ndarray, np.ndarray], t
 
 def test_convert_all_scenes_and_by_index(two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    src, a, b = two_scenes
+    src, _, b = two_scenes
     both = tmp_path / "both.ome.zarr"
     assert main(["convert", str(src), str(both), "--ngff-version", "0.4"]) == 0
     with Reader(both) as r:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ def test_streams_in_bounded_slabs_and_reports_progress(tmp_path: Path) -> None:
     write(lazy, tmp_path / "p.ome.zarr", chunks=(2, 64, 64), progress=lambda d, t: seen.append((d, t)))
     assert sum(computed) == data.nbytes  # every block computed exactly once
     assert seen[0] == (0, data.nbytes) and seen[-1] == (data.nbytes, data.nbytes)
-    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(seen))
 
 
 class _Boom(RuntimeError):

@@ -106,8 +106,7 @@ class OmeZarrWriter(Writer):
         if layout not in ("auto", "bioformats2raw"):
             raise ValueError(f"{target}: layout must be 'auto' or 'bioformats2raw', got {layout!r}")
         plans = [_ImagePlan.make(scene, options, version, target) for scene in scenes]
-        fmt = 2 if version == "0.4" else 3
-        root = zarr.open_group(str(path), mode="w", zarr_format=fmt)
+        root = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
         if len(plans) == 1 and layout == "auto":
             plans[0].write(root, progress)
             return
@@ -141,7 +140,8 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if name.startswith("blosc-"):
-        return BloscCodec(cname=name[6:], clevel=1 if level is None else level, shuffle="shuffle")
+        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]
+                          shuffle="shuffle")
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
     return GzipCodec(level=6 if level is None else level)
