@@ -106,14 +106,15 @@ class Pyramid:
                 out[...] = plane[::step, ::step]
             return
         block = self.factor ** (2 * len(outs))
-        sums: np.ndarray = plane.astype(_sum_dtype(plane.dtype, block))
+        sum_dtype = _sum_dtype(plane.dtype, block)
+        sums: np.ndarray = plane
         # float32 quotients round like exact ones when the sums have at most 23 bits: an
         # integer sum's quotient is never closer than 1 / (2 * area) to a half, and
         # float32's error stays below that.
         narrow = sums.dtype.kind in "iu" and _sum_bits(plane.dtype, block) <= 23
         areas = self._level_areas(plane.ndim)
         for out, area in zip(outs, areas, strict=False):
-            sums = _block_sums(sums, self.factor)
+            sums = _block_sums(sums, self.factor, sum_dtype)
             if narrow:
                 mean = sums.astype(np.float32)
                 mean /= area.astype(np.float32)
@@ -126,7 +127,7 @@ class Pyramid:
         if not self._areas:
             area = np.ones(self.shape[3:5], dtype=np.int64)
             for _ in range(self.levels):
-                area = _block_sums(area, self.factor)
+                area = _block_sums(area, self.factor, np.int64)
                 self._areas.append(area)
         return [a.reshape(a.shape + (1,) * (ndim - 2)) for a in self._areas]
 
@@ -152,19 +153,20 @@ def _sum_dtype(dtype: np.dtype[Any], block: int) -> type:
     return np.uint32 if bits <= 32 else np.uint64
 
 
-def _block_sums(a: np.ndarray, f: int) -> np.ndarray:
-    """Sums of the ``f x f`` blocks of the first two axes (the last blocks may be partial).
+def _block_sums(a: np.ndarray, f: int, dtype: Any) -> np.ndarray:
+    """Sums (in ``dtype``) of the ``f x f`` blocks of the first two axes (the last blocks may be partial).
 
-    Strided additions, not ``np.add.reduceat`` (ten times slower for blocks of two).
+    Strided additions, not ``np.add.reduceat`` (ten times slower for blocks of two);
+    the first addition casts on the fly, so the plane is never copied whole.
     """
     pad_y, pad_x = -a.shape[0] % f, -a.shape[1] % f
     if pad_y or pad_x:
         a = np.pad(a, ((0, pad_y), (0, pad_x)) + ((0, 0),) * (a.ndim - 2))
-    rows = a[0::f].copy()
-    for i in range(1, f):
+    rows = np.add(a[0::f], a[1::f], dtype=dtype)
+    for i in range(2, f):
         rows += a[i::f]
-    out = rows[:, 0::f].copy()
-    for i in range(1, f):
+    out = np.add(rows[:, 0::f], rows[:, 1::f])
+    for i in range(2, f):
         out += rows[:, i::f]
     return out
 

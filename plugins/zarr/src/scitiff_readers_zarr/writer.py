@@ -244,15 +244,19 @@ class _ImagePlan:
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
         with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
             for where, slab in iter_slabs(self.data.data, slabs):
-                # Levels are reduced in a second thread while zarr stores full resolution.
-                reduced = pool.submit(self.pyramid.reduce, slab)
+                # Levels are reduced (and display windows widened) in a second thread
+                # while zarr stores full resolution.
+                reduced = pool.submit(self._reduce, slab, where, lows, highs)
                 arrays[0][where] = slab
-                _window(slab, where, lows, highs)
                 for array, level in zip(arrays[1:], reduced.result(), strict=True):
                     array[where] = level
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
+
+    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray) -> list[np.ndarray]:
+        _window(slab, where, lows, highs)
+        return self.pyramid.reduce(slab)
 
     def _write_metadata(self, group: Any, lows: np.ndarray, highs: np.ndarray) -> None:
         data, pyramid = self.data, self.pyramid
