@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -242,14 +242,15 @@ class _ImagePlan:
         lows = np.full(shape[1], np.inf)
         highs = np.full(shape[1], -np.inf)
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
-        with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-store") as store:
             for where, slab in iter_slabs(self.data.data, slabs):
                 # Levels are reduced (and display windows widened) in a second thread
                 # while zarr stores full resolution.
                 reduced = pool.submit(self._reduce, slab, where, lows, highs)
-                arrays[0][where] = slab
+                _store(store, arrays[0], where, slab)
                 for array, level in zip(arrays[1:], reduced.result(), strict=True):
-                    array[where] = level
+                    _store(store, array, where, level)
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
@@ -287,6 +288,20 @@ class _ImagePlan:
         if kept is not None:
             attrs[EXTRAS_KEY] = kept
         group.attrs.update(attrs)
+
+
+def _store(pool: ThreadPoolExecutor, array: Any, where: Slab, data: np.ndarray) -> None:
+    """``array[where] = data`` in ``pool``'s thread, finished even when Ctrl-C interrupts the wait.
+
+    zarr writes from its own event-loop thread: a write left running after an interrupt
+    could create chunk files after the temporary output was removed.
+    """
+    done = pool.submit(array.__setitem__, where, data)
+    try:
+        done.result()
+    except KeyboardInterrupt:
+        wait([done])
+        raise
 
 
 def _fast(array: Any) -> Any:
