@@ -169,6 +169,18 @@ def test_all_scenes_in_the_bioformats2raw_layout(tmp_path: Path) -> None:
         assert back.physical_pixel_sizes.X == 0.5 and back.physical_pixel_sizes.units.X == "µm"
         back.set_scene(0)
         assert back.channel_names == ["x", "y", "z"]
+    # ome-zarr-py and bioio-ome-zarr read images, not the layout: each series is one.
+    import bioio_ome_zarr
+    from bioio import BioImage
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader as OmeZarrPyReader
+
+    node = next(iter(OmeZarrPyReader(parse_url(str(out / "1")))()))
+    np.testing.assert_array_equal(np.asarray(node.data[0])[0, 0], b)
+    assert node.metadata["name"] == names[1]
+    image = BioImage(out / "0", reader=bioio_ome_zarr.Reader)
+    assert list(image.channel_names) == ["x", "y", "z"]
+    np.testing.assert_array_equal(image.get_image_data("ZCYX"), a)
     # One scene by name; every scene to its own image.
     with Reader(src) as r:
         one = r.save(tmp_path / "one.ome.zarr", scenes=names[1])
