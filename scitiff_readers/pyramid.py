@@ -117,10 +117,10 @@ class Pyramid:
             sums = _block_sums(sums, self.factor, sum_dtype)
             if narrow:
                 mean = sums.astype(np.float32)
-                mean /= area.astype(np.float32)
+                mean /= area
             else:
                 mean = sums / area
-            out[...] = _cast_mean(mean, plane.dtype)
+            _store_mean(mean, out)
 
     def _level_areas(self, ndim: int) -> list[np.ndarray]:
         """Pixels of full resolution that each pixel of every level covers (edge blocks are smaller)."""
@@ -128,7 +128,8 @@ class Pyramid:
             area = np.ones(self.shape[3:5], dtype=np.int64)
             for _ in range(self.levels):
                 area = _block_sums(area, self.factor, np.int64)
-                self._areas.append(area)
+                # float32 when exact (at most 2**24 pixels a block): float32 sums divide by it.
+                self._areas.append(area.astype(np.float32 if area.max() <= 2**24 else np.float64))
         return [a.reshape(a.shape + (1,) * (ndim - 2)) for a in self._areas]
 
 
@@ -171,10 +172,11 @@ def _block_sums(a: np.ndarray, f: int, dtype: Any) -> np.ndarray:
     return out
 
 
-def _cast_mean(mean: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """Means back to the pixel type: integers rounded to nearest (halves to even), bool by majority."""
-    if dtype == np.bool_:
-        return mean >= 0.5
-    if np.issubdtype(dtype, np.integer):
-        return np.rint(mean).astype(dtype)
-    return mean.astype(dtype)
+def _store_mean(mean: np.ndarray, out: np.ndarray) -> None:
+    """Means into ``out``'s pixel type: integers rounded to nearest (halves to even), bool by majority."""
+    if out.dtype == np.bool_:
+        np.greater_equal(mean, 0.5, out=out)
+        return
+    if out.dtype.kind in "iu":
+        np.rint(mean, out=mean)
+    out[...] = mean
