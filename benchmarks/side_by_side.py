@@ -35,6 +35,9 @@ came through (see ``benchmarks/convert_bench.py``).
 
     python benchmarks/side_by_side.py --convert --convert-levels 2
 
+``--cold`` runs the cold-start benchmark instead (``benchmarks/cold_start.py``: every
+sample a fresh process, phases timed apart, whole processes timed from outside).
+
 The files are written once into ``$SCITIFF_READERS_BENCH_DATA`` (default
 ``benchmarks/data`` of this checkout); every worker, the baseline's too, reads them there.
 The ``data`` column compares a checksum of each implementation's first and last result
@@ -507,7 +510,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure converting a 2 GiB OME-TIFF to OME-Zarr against bioio-convert and ome-zarr-py")
     parser.add_argument("--convert-levels", type=int, default=2, help="levels of the converted pyramids (>= 1)")
     parser.add_argument("--convert-timeout", type=float, default=1800.0, help="seconds before a converter is stopped")
+    parser.add_argument("--cold", action="store_true",
+                        help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
     args = parser.parse_args(argv)
+    if args.cold:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import cold_start
+
+        cold_argv = ["--case", args.case, "--repeat", str(args.repeat)] + (["--json", args.json] if args.json else [])
+        return int(cold_start.main(cold_argv))
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
         return 0

@@ -20,7 +20,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
-import xarray as xr
 
 from .errors import DimensionSelectionError, SceneIndexError, UnsupportedWriteError, WriterNotFoundError
 from .files import atomic_output
@@ -28,6 +27,8 @@ from .plugins import PluginInfo, PluginRegistry
 from .slabs import Progress, ProgressCallback
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from .reader import Reader
 
 __all__ = ["WRITERS_GROUP", "SceneData", "Writer", "list_writers", "register_writer", "to_canonical", "write"]
@@ -261,6 +262,8 @@ def _is_reader(data: Any) -> bool:
 
 def _select_scenes(data: Any, scenes: int | str | Sequence[int | str] | None, target: Path) -> list[SceneData]:
     """The scenes to write, in the order asked, as ``(name, DataArray)``."""
+    import xarray as xr  # here, not at import: importing the package never needs it
+
     if isinstance(data, xr.DataArray):
         available: list[tuple[str, Any]] = [(str(data.name) if data.name is not None else "image", data)]
     elif _is_reader(data):
@@ -292,6 +295,8 @@ def _select_scenes(data: Any, scenes: int | str | Sequence[int | str] | None, ta
 
 
 def _as_dataarray(value: Any, target: Path) -> xr.DataArray:
+    import xarray as xr
+
     if not isinstance(value, xr.DataArray):
         raise TypeError(f"{target}: scenes must be xarray DataArrays, got a {type(value).__name__}")
     return value

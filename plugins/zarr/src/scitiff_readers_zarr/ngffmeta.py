@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from scitiff_readers.units import normalize_unit
+
+if TYPE_CHECKING:  # the reader imports this module to restore extras: no xarray at open
+    import xarray as xr
 
 __all__ = [
     "EXTRAS_KEY",
