@@ -138,8 +138,22 @@ def check_output(root: Path, src: Path) -> dict[str, Any]:
             "units": ",".join(u or "-" for u in units)}
 
 
-def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] | None = None) -> list[dict[str, Any]]:
-    """Measure every implementation once; print and return the rows."""
+def _measure(cmd: list[str], dst: Path, src: Path, timeout: float) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *cmd], capture_output=True, text=True)
+    res: dict[str, Any] = json.loads(done.stdout)
+    if res["returncode"] == 0:
+        res.update(check_output(dst, src))
+    else:
+        res.update({"levels": 0, "pixels": "FAILED", "units": " ".join(res["stderr"].strip().splitlines()[-1:])})
+    shutil.rmtree(dst, ignore_errors=True)
+    return res
+
+
+def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] | None = None,
+        repeat: int = 1) -> list[dict[str, Any]]:
+    """Measure every implementation ``repeat`` times, in turn (ours, peer, peer, ours, ...); print the medians."""
+    import statistics
+
     src = make_source(folder / "convert-2gib.ome.tif")
     with open(src, "rb") as fh:  # warm the page cache: every implementation reads from memory
         while fh.read(64 * 2**20):
@@ -147,29 +161,31 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
     out = folder / "convert-out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    rows = []
+    commands = {k: v for k, v in _commands(src, out, levels).items() if not only or k in only}
     size = src.stat().st_size / 2**30
-    print(f"# convert {src.name} ({size:.2f} GiB) to OME-Zarr 0.5 with {levels} levels (full resolution included)")
+    print(f"# convert {src.name} ({size:.2f} GiB) to OME-Zarr 0.5 with {levels} levels (full resolution included); "
+          f"median of {repeat}; load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'impl':<16} {'seconds':>9} {'peak MiB':>9} {'speedup':>8} {'levels':>6} {'pixels':>7}  units")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+    for round_ in range(repeat):
+        names = list(commands) if round_ % 2 == 0 else list(reversed(commands))
+        for name in names:
+            runs[name].append(_measure(*commands[name], src, timeout))
+    rows = []
     ours_seconds = None
-    for name, (cmd, dst) in _commands(src, out, levels).items():
-        if only and name not in only:
-            continue
-        done = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *cmd], capture_output=True, text=True)
-        res = json.loads(done.stdout)
-        row: dict[str, Any] = {"impl": name, **res}
-        if res["returncode"] == 0:
-            row.update(check_output(dst, src))
-        else:
-            row.update({"levels": 0, "pixels": "FAILED", "units": res["stderr"].strip().splitlines()[-1:]})
+    for name, results in runs.items():
+        seconds = statistics.median(r["seconds"] for r in results)
+        last = results[-1]
+        row = {"impl": name, "seconds": seconds, "all_seconds": [r["seconds"] for r in results],
+               "peak_mib": max(r["peak_mib"] for r in results),
+               **{k: last[k] for k in ("levels", "pixels", "units", "returncode")}}
         if name == "ours":
-            ours_seconds = res["seconds"]
-        speed = f"{res['seconds'] / ours_seconds:.1f}x" if ours_seconds and name != "ours" else ""
-        shown = "> timeout" if res["returncode"] is None else f"{res['seconds']:.1f}"
-        print(f"{name:<16} {shown:>9} {res['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} {row['pixels']:>7}  "
+            ours_seconds = seconds
+        speed = f"{seconds / ours_seconds:.1f}x" if ours_seconds and name != "ours" else ""
+        shown = "> timeout" if last["returncode"] is None else f"{seconds:.1f}"
+        print(f"{name:<16} {shown:>9} {row['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} {row['pixels']:>7}  "
               f"{row['units']}", flush=True)
         rows.append(row)
-        shutil.rmtree(dst, ignore_errors=True)
     return rows
 
 
@@ -177,4 +193,5 @@ if __name__ == "__main__":
     from scitiff_readers.benchmarking import benchmark_data_dir
 
     run(benchmark_data_dir(), levels=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
-        only=sys.argv[2].split(",") if len(sys.argv) > 2 else None)
+        only=sys.argv[2].split(",") if len(sys.argv) > 2 else None,
+        repeat=int(sys.argv[3]) if len(sys.argv) > 3 else 1)

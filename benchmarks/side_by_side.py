@@ -34,6 +34,7 @@ ome-zarr-py in turn, and reports time, peak memory, and whether pixels and units
 came through (see ``benchmarks/convert_bench.py``).
 
     python benchmarks/side_by_side.py --convert --convert-levels 2
+    python benchmarks/side_by_side.py --convert --convert-only ours,bioio-convert --repeat 3
 
 ``--cold`` runs the cold-start benchmark instead (``benchmarks/cold_start.py``: every
 sample a fresh process, phases timed apart, whole processes timed from outside).
@@ -510,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure converting a 2 GiB OME-TIFF to OME-Zarr against bioio-convert and ome-zarr-py")
     parser.add_argument("--convert-levels", type=int, default=2, help="levels of the converted pyramids (>= 1)")
     parser.add_argument("--convert-timeout", type=float, default=1800.0, help="seconds before a converter is stopped")
+    parser.add_argument("--convert-only", default="", help="only these converters (comma-separated: ours, "
+                        "bioio-convert, ome-zarr-py); --repeat times each, in turn")
     parser.add_argument("--cold", action="store_true",
                         help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
     args = parser.parse_args(argv)
@@ -531,7 +534,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from convert_bench import run as run_convert
 
-        rows = run_convert(benchmark_data_dir(), levels=args.convert_levels, timeout=args.convert_timeout)
+        only = [w for w in args.convert_only.split(",") if w] or None
+        rows = run_convert(benchmark_data_dir(), levels=args.convert_levels, timeout=args.convert_timeout,
+                           only=only, repeat=args.repeat if only else 1)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2))
         return 0
