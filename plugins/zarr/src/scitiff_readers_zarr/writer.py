@@ -16,6 +16,7 @@ One scene is an image at the root; several scenes follow the bioformats2raw layo
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
@@ -106,13 +107,34 @@ class OmeZarrWriter(Writer):
         if layout not in ("auto", "bioformats2raw"):
             raise ValueError(f"{target}: layout must be 'auto' or 'bioformats2raw', got {layout!r}")
         plans = [_ImagePlan.make(scene, options, version, target) for scene in scenes]
-        root = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
-        if len(plans) == 1 and layout == "auto":
-            plans[0].write(root, progress)
-            return
-        for i, plan in enumerate(plans):
-            plan.write(root.create_group(str(i)), progress)
-        _write_bioformats2raw(root, path, plans, version)
+        # zarr works in its own event-loop thread: a Ctrl-C that left one of its writes
+        # running could create files after the temporary output is removed. So the
+        # writing runs in a worker; an interrupt asks it to stop at the next slab and
+        # waits for it before going on.
+        stop = threading.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-ome-zarr") as pool:
+            job = pool.submit(_write_plans, zarr, plans, path, version, layout, progress, stop)
+            try:
+                job.result()
+            except KeyboardInterrupt:
+                stop.set()
+                wait([job])
+                raise
+
+
+class _Stopped(Exception):
+    """The writer was asked to stop (Ctrl-C in the main thread)."""
+
+
+def _write_plans(zarr: Any, plans: Sequence[_ImagePlan], path: Path, version: str, layout: str,
+                 progress: Progress, stop: threading.Event) -> None:
+    root = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
+    if len(plans) == 1 and layout == "auto":
+        plans[0].write(root, progress, stop)
+        return
+    for i, plan in enumerate(plans):
+        plan.write(root.create_group(str(i)), progress, stop)
+    _write_bioformats2raw(root, path, plans, version)
 
 
 def parse_compression(value: Any, version: str, where: Any) -> Any:
@@ -233,7 +255,7 @@ class _ImagePlan:
         array = group.create_array(**kwargs)
         return _fast(array)
 
-    def write(self, group: Any, progress: Progress) -> None:
+    def write(self, group: Any, progress: Progress, stop: threading.Event) -> None:
         """Create the level arrays, stream the pixels into them, then write the metadata."""
         arrays = [self._create(group, k) for k in range(self.pyramid.levels + 1)]
         z_align = (self.shards or self.chunks)[2]
@@ -242,15 +264,16 @@ class _ImagePlan:
         lows = np.full(shape[1], np.inf)
         highs = np.full(shape[1], -np.inf)
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
-        with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool, \
-                ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-store") as store:
+        with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
             for where, slab in iter_slabs(self.data.data, slabs):
+                if stop.is_set():
+                    raise _Stopped
                 # Levels are reduced (and display windows widened) in a second thread
                 # while zarr stores full resolution.
                 reduced = pool.submit(self._reduce, slab, where, lows, highs)
-                _store(store, arrays[0], where, slab)
+                arrays[0][where] = slab
                 for array, level in zip(arrays[1:], reduced.result(), strict=True):
-                    _store(store, array, where, level)
+                    array[where] = level
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
@@ -288,20 +311,6 @@ class _ImagePlan:
         if kept is not None:
             attrs[EXTRAS_KEY] = kept
         group.attrs.update(attrs)
-
-
-def _store(pool: ThreadPoolExecutor, array: Any, where: Slab, data: np.ndarray) -> None:
-    """``array[where] = data`` in ``pool``'s thread, finished even when Ctrl-C interrupts the wait.
-
-    zarr writes from its own event-loop thread: a write left running after an interrupt
-    could create chunk files after the temporary output was removed.
-    """
-    done = pool.submit(array.__setitem__, where, data)
-    try:
-        done.result()
-    except KeyboardInterrupt:
-        wait([done])
-        raise
 
 
 def _fast(array: Any) -> Any:
