@@ -189,7 +189,7 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None =
            input_bytes: int = 0) -> Iterator[np.ndarray]:
     """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time.
 
-    ``progress`` advances by each block's share of ``input_bytes`` after its pages are written.
+    ``progress`` advances by each block's share of ``input_bytes`` as its pages are handed out.
     """
     array = data.data
     t, c, z, y, x = array.shape
@@ -198,11 +198,12 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None =
     for t0 in range(0, t, step):
         block = np.asarray(array[t0:t0 + step])  # computes a dask block
         block = block.astype(dtype, copy=False).transpose(0, 2, 1, 3, 4)
+        # Counted when handed over: tifffile need not ask again after the last page.
+        if progress is not None:
+            progress.advance(-(-input_bytes * block.shape[0] // t))
         for frame_block in block:
             for zc in frame_block:
                 yield from (np.ascontiguousarray(page) for page in zc)
-        if progress is not None:
-            progress.advance(-(-input_bytes * block.shape[0] // t))
 
 
 # -------------------------------------------------------------------- metadata

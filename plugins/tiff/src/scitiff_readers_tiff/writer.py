@@ -213,9 +213,11 @@ def _planes(
         if on_slab is not None:
             on_slab(where, slab)
         for index in np.ndindex(*slab.shape[:3]):
-            yield np.ascontiguousarray(slab[index])
-        if progress is not None:
-            progress.advance(slab.nbytes)
+            plane = np.ascontiguousarray(slab[index])
+            # Counted as handed over: tifffile stops asking after the last plane.
+            if progress is not None:
+                progress.advance(plane.nbytes)
+            yield plane
 
 
 def _tiles(planes: Iterator[np.ndarray], tile: tuple[int, ...]) -> Iterator[np.ndarray]:
