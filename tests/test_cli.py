@@ -156,6 +156,7 @@ def test_piped_into_head_ends_quietly(npy_file: Path) -> None:
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like head after its lines
     err = proc.stderr.read().decode()
+    proc.stderr.close()
     assert proc.wait(timeout=60) == 141
     assert err == ""
 
