@@ -359,6 +359,12 @@ class ReaderConformance:
             np.testing.assert_array_equal(clone_future.result(), expected)
 
     # --------------------------------------------------------------- file handles
+    def test_view_survives_everyday_xarray_operations(self, case: SampleCase, tmp_path: Path) -> None:
+        from .xarray_ops import check_everyday_operations
+
+        with _open(case, self.reader_cls) as reader:
+            check_everyday_operations(reader.xarray_dask_data, case.expected.reference_array(), tmp_path)
+
     def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
         reader = _open(case, self.reader_cls)
         _ = reader.data
