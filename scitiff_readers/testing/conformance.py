@@ -365,6 +365,17 @@ class ReaderConformance:
         with _open(case, self.reader_cls) as reader:
             check_everyday_operations(reader.xarray_dask_data, case.expected.reference_array(), tmp_path)
 
+    def test_xarray_engine_gives_the_view(self, case: SampleCase) -> None:
+        import xarray as xr
+
+        with _open(case, self.reader_cls) as reader:
+            view = reader.xarray_dask_data
+            with xr.open_dataarray(case.path, engine="scitiff_readers", scene=case.scene, level=case.level,
+                                   reader=self.reader_name, reader_options=dict(case.options), chunks={}) as got:
+                assert got.name == reader.current_scene
+                xr.testing.assert_identical(got.rename(view.name), view)
+                assert got.chunks == view.chunks, f"{got.chunks} != {view.chunks}"
+
     def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
         reader = _open(case, self.reader_cls)
         _ = reader.data
