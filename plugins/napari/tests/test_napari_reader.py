@@ -161,3 +161,15 @@ def test_screenshot_of_a_real_file_shows_its_pixels(tmp_path: Path) -> None:
         viewer.close()
     rgb = shot[..., :3].astype(np.float64)
     assert rgb.std() > 5  # the cells are drawn, not a blank canvas
+
+
+@needs_shared
+def test_ome_zarr_omero_window_and_colour() -> None:
+    store = CORPUS / "BMCV+galaxy-image-analysis/tools/bioformats2raw/test-data/camera.ome.zarr"
+    (omero,) = json.loads((store / "0" / ".zattrs").read_text())["omero"]["channels"]
+    layers = _open(store)
+    assert [layer.name for layer in layers] == [omero["label"]]
+    (layer,) = layers
+    assert layer.multiscale and tuple(layer.contrast_limits) == (omero["window"]["start"], omero["window"]["end"])
+    np.testing.assert_allclose(layer.colormap.colors[-1][:3], [int(omero["color"][i:i + 2], 16) / 255
+                                                               for i in (0, 2, 4)], atol=1e-6)
