@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(path: str, out: str) -> None:
+    """Open ``path`` with the plugin in an offscreen napari window and save its screenshot as ``out``."""
     import imageio.v3 as iio
     import napari
     import npe2

@@ -66,7 +66,7 @@ def _check_coarsen(small: Any, pixels: np.ndarray) -> None:
     if not windows:
         return
     got = small.coarsen(windows, boundary="trim").sum()
-    want = pixels.astype(np.float64) if pixels.dtype.kind == "f" else pixels.astype(np.int64)
+    want: np.ndarray = pixels.astype(np.float64) if pixels.dtype.kind == "f" else pixels.astype(np.int64)
     for axis, dim in enumerate(small.dims):
         if dim in windows:
             n = (want.shape[axis] // 2) * 2

@@ -10,9 +10,8 @@ import pytest
 import xarray as xr
 
 bioio = pytest.importorskip("bioio")
-from bioio_base import exceptions, test_utilities  # noqa: E402
-
 import bioio_scitiff_readers  # noqa: E402
+from bioio_base import exceptions, test_utilities  # noqa: E402
 from bioio_scitiff_readers import Reader, ReaderMetadata  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"

@@ -16,10 +16,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 npe2 = pytest.importorskip("npe2")
 napari_components = pytest.importorskip("napari.components")
 
-from scitiff_readers import Reader  # noqa: E402
-from scitiff_readers.registry import list_readers  # noqa: E402
 from scitiff_readers_napari import napari_get_reader  # noqa: E402
 from scitiff_readers_napari.colors import wavelength_to_rgb  # noqa: E402
+
+from scitiff_readers import Reader  # noqa: E402
+from scitiff_readers.registry import list_readers  # noqa: E402
 
 PLUGIN = "scitiff-readers-napari"
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"

@@ -62,9 +62,10 @@ class Reader(bioio_reader.Reader):
             raise exceptions.UnsupportedFileFormatError(self.__class__.__name__, self._path)
         self._options = dict(kwargs)
         with self._open() as reader:
-            self._scenes = tuple(reader.scenes)
+            self._scene_names = tuple(reader.scenes)
+            self._scenes = self._scene_names
             self._levels: list[int] = []
-            for scene in range(len(self._scenes)):
+            for scene in range(len(self._scene_names)):
                 reader.set_scene(scene)
                 self._levels.append(len(reader.resolution_levels))
             self._backend = reader.reader_name
@@ -78,7 +79,7 @@ class Reader(bioio_reader.Reader):
     @property
     def scenes(self) -> tuple[str, ...]:
         """Scene names, as the backend names them."""
-        return self._scenes
+        return self._scene_names
 
     @property
     def resolution_levels(self) -> tuple[int, ...]:

@@ -166,7 +166,7 @@ def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
 def cf_bounds_dataset(view: xr.DataArray, name: str) -> xr.Dataset:
     """``view`` as a Dataset whose bounds pairs are CF ``(..., "bnds")`` bounds coordinates."""
     pairs = {}
-    for centre, coord in view.coords.items():
+    for coord in view.coords.values():
         bounds_name = coord.attrs.get("bounds")
         if bounds_name is not None:
             start_name, end_name = bounds_pair_names(str(bounds_name))

@@ -282,7 +282,8 @@ def omero_channel_display(attrs: Mapping[str, Any], count: int) -> list[ChannelD
             rgb = hex_to_rgb(color) if isinstance(color, str) else None
         except ValueError:
             rgb = None
-        window = ch.get("window") if isinstance(ch.get("window"), Mapping) else {}
+        window = ch.get("window")
+        window = window if isinstance(window, Mapping) else {}
         low, high = _finite(window.get("start")), _finite(window.get("end"))
         active = ch.get("active")
         out.append(ChannelDisplay(color=rgb, contrast_limits=(low, high) if low is not None and high is not None
