@@ -27,7 +27,7 @@ from xarray.core import indexing
 
 from .chunking import chunk_shape
 from .errors import ScitiffReadersError
-from .lazy import read_regions
+from .eager import read_regions
 from .reader import Reader
 from .registry import select_reader
 from .sources import PixelSource
