@@ -359,14 +359,14 @@ class ReaderConformance:
             np.testing.assert_array_equal(clone_future.result(), expected)
 
     # --------------------------------------------------------------- file handles
-    def test_view_survives_everyday_xarray_operations(self, case: SampleCase, tmp_path: Path) -> None:
-        from .xarray_ops import check_everyday_operations
+    def test_xarray_engine_and_everyday_operations(self, case: SampleCase, tmp_path: Path) -> None:
+        """The xarray engine gives the view; sel / interp / coarsen / resample / netCDF / zarr work on it.
 
-        with _open(case, self.reader_cls) as reader:
-            check_everyday_operations(reader.xarray_dask_data, case.expected.reference_array(), tmp_path)
-
-    def test_xarray_engine_gives_the_view(self, case: SampleCase) -> None:
+        One test for both: building the sample is most of the cost.
+        """
         import xarray as xr
+
+        from .xarray_ops import check_everyday_operations
 
         with _open(case, self.reader_cls) as reader:
             view = reader.xarray_dask_data
@@ -375,6 +375,7 @@ class ReaderConformance:
                 assert got.name == reader.current_scene
                 xr.testing.assert_identical(got.rename(view.name), view)
                 assert got.chunks == view.chunks, f"{got.chunks} != {view.chunks}"
+            check_everyday_operations(view, case.expected.reference_array(), tmp_path)
 
     def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
         reader = _open(case, self.reader_cls)

@@ -301,3 +301,22 @@ def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
             np.testing.assert_array_equal(r.bin_edges("T").values, edges)
             r.save(tmp_path / f"{name}-copy.tiff")
         np.testing.assert_array_equal(_ref(tmp_path / f"{name}-copy.tiff").coords["t"].values, edges)
+
+
+def test_bounds_survive_coarsen_and_netcdf(tof: Path, tmp_path: Path) -> None:
+    import xarray as xr
+
+    edges = _ref(tof, squeeze=False).coords["t"].values
+    with Reader(tof) as r:
+        view = r.xarray_dask_data
+        merged = view.coarsen(T=2, coord_func={"T_bounds_start": "min", "T_bounds_end": "max"}).sum()
+        np.testing.assert_array_equal(merged["T_bounds_start"].values, edges[:-1:2])
+        np.testing.assert_array_equal(merged["T_bounds_end"].values, edges[2::2])
+        np.testing.assert_allclose(merged.values, _ref(tof, squeeze=False).values.reshape(3, 2, 1, 1, 12, 10)
+                                   .sum(axis=1).transpose(0, 2, 1, 3, 4))
+        target = tmp_path / "view.nc"
+        view.to_dataset(name="image").to_netcdf(target, engine="h5netcdf")
+        with xr.open_dataset(target, engine="h5netcdf") as back:
+            np.testing.assert_array_equal(back["T_bounds_start"].values, edges[:-1])
+            assert back["T_bounds_end"].attrs["units"] == "µs" and back["T"].attrs["bounds"] == "T_bounds"
+            np.testing.assert_array_equal(back["frame_time"].values, view["frame_time"].values)
