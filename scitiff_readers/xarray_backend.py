@@ -26,8 +26,8 @@ from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
 from .chunking import chunk_shape
-from .errors import ScitiffReadersError
 from .eager import read_regions
+from .errors import ScitiffReadersError
 from .reader import Reader
 from .registry import select_reader
 from .sources import PixelSource
