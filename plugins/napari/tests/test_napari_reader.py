@@ -149,6 +149,18 @@ def test_wavelengths_map_to_their_colours() -> None:
 
 
 @needs_shared
+def test_ome_channel_color_becomes_the_colormap() -> None:
+    ome_types = pytest.importorskip("ome_types")
+    tifffile = pytest.importorskip("tifffile")
+    path = SHARED / "ometiff" / "s_1_t_1_c_1_z_1.ome.tiff"  # Bio-Formats 6.0.0, Channel Color="-1"
+    (channel,) = ome_types.from_xml(tifffile.TiffFile(path).ome_metadata).images[0].pixels.channels
+    (layer,) = _open(path)
+    assert layer.name == channel.name
+    np.testing.assert_allclose(layer.colormap.colors[-1][:3],
+                               np.array(channel.color.as_rgb_tuple(alpha=False)) / 255, atol=1e-6)
+
+
+@needs_shared
 def test_ome_zarr_omero_window_and_colour() -> None:
     store = CORPUS / "BMCV+galaxy-image-analysis/tools/bioformats2raw/test-data/camera.ome.zarr"
     (omero,) = json.loads((store / "0" / ".zattrs").read_text())["omero"]["channels"]
