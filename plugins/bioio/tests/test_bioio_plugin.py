@@ -117,3 +117,30 @@ def test_view_is_the_scitiff_readers_view() -> None:
 
     with ScitiffReader(VISOR) as ours:
         xr.testing.assert_identical(Reader(VISOR).xarray_dask_data, ours.xarray_dask_data)
+
+
+def test_multi_position_ome_tiff_scenes() -> None:
+    tifffile = pytest.importorskip("tifffile")
+    path = SHARED / "corpus" / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+    with tifffile.TiffFile(path, is_mmstack=False) as tif:  # the OME series, one per stage position
+        positions = [series.asarray() for series in tif.series]
+    reader = test_utilities.run_multi_scene_image_read_checks(
+        ImageContainer=Reader, image=path, first_scene_id=0, first_scene_shape=(10, 1, 1, 256, 256),
+        first_scene_dtype=np.dtype("uint16"), second_scene_id=1, second_scene_shape=(10, 1, 1, 256, 256),
+        second_scene_dtype=np.dtype("uint16"), allow_same_scene_data=False, reader_kwargs={},
+    )
+    for scene, expected in enumerate(positions):
+        reader.set_scene(scene)
+        np.testing.assert_array_equal(reader.get_image_data("TYX"), expected)
+
+
+def test_bioformats2raw_ome_zarr_through_bioimage() -> None:
+    zarr = pytest.importorskip("zarr")
+    store = SHARED / "corpus" / "BMCV+galaxy-image-analysis/tools/bioformats2raw/test-data/camera.ome.zarr"
+    levels = [np.asarray(zarr.open_array(str(store / "0" / str(i)), mode="r")) for i in range(3)]
+    image = bioio.BioImage(store, reader=Reader)
+    assert image.resolution_levels == (0, 1, 2)
+    for level, expected in enumerate(levels):
+        image.set_resolution_level(level)
+        np.testing.assert_array_equal(image.data, expected)
+    assert image.channel_names == ["Channel 0"]
