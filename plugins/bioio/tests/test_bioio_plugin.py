@@ -85,6 +85,7 @@ def test_scitiff_coordinates_and_units_through_bioimage() -> None:
 
 def test_ome_tiff_pyramid_levels_when_chosen_explicitly() -> None:
     tifffile = pytest.importorskip("tifffile")
+    ome_types = pytest.importorskip("ome_types")
     with tifffile.TiffFile(PYRAMID) as tif:
         levels = [level.asarray() for level in tif.series[0].levels]
     image = bioio.BioImage(PYRAMID, reader=bioio_scitiff_readers.Reader)
@@ -96,11 +97,11 @@ def test_ome_tiff_pyramid_levels_when_chosen_explicitly() -> None:
         ImageContainer=Reader, image=PYRAMID, set_scene=image.scenes[0], expected_scenes=image.scenes,
         expected_current_scene=image.scenes[0], expected_shape=(1, 1, 1, 12, 13, 4), expected_dtype=np.dtype("uint8"),
         expected_dims_order="TCZYXS", expected_channel_names=image.channel_names,
-        expected_physical_pixel_sizes=(None, None, None), expected_metadata_type=str,
+        expected_physical_pixel_sizes=(None, None, None), expected_metadata_type=ome_types.OME,
         set_resolution_level=1, expected_current_resolution_level=1, expected_resolution_levels=(0, 1, 2, 3),
         reader_kwargs={},
     )
-    assert type(image.ome_metadata).__name__ == "OME"
+    assert isinstance(image.ome_metadata, ome_types.OME)
 
 
 def test_unsupported_file_is_bioio_error(tmp_path: Path) -> None:

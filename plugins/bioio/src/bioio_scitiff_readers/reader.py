@@ -102,7 +102,7 @@ class Reader(bioio_reader.Reader):
 
     @property
     def metadata(self) -> Any:
-        """The backend's metadata (OME-XML text, NDTiff summary, SciTiff models ...)."""
+        """The backend's metadata (the OME model of OME-TIFF, NDTiff summary, SciTiff models ...)."""
         if self._metadata is None:
             with self._open() as reader:
                 self._metadata = reader.metadata
