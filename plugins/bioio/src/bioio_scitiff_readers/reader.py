@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import xarray as xr
 from bioio_base import exceptions, io
 from bioio_base import reader as bioio_reader
@@ -24,10 +23,6 @@ from scitiff_readers.errors import ScitiffReadersError
 from scitiff_readers.registry import select_reader
 
 __all__ = ["Reader"]
-
-# Seconds per unit of the time units the core writes (see scitiff_readers.units).
-_SECONDS = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
-
 
 class Reader(bioio_reader.Reader):
     """Any file or folder an installed scitiff_readers backend opens, as a bioio Reader.
@@ -128,12 +123,6 @@ class Reader(bioio_reader.Reader):
 
     @property
     def time_interval(self) -> timedelta | None:
-        """The step of a uniform, time-valued ``T`` coordinate, else ``None``."""
-        coord = self.xarray_dask_data.coords.get("T")
-        if coord is None or coord.size < 2 or coord.dtype.kind not in "iuf":
-            return None
-        seconds = _SECONDS.get(str(coord.attrs.get("units")))
-        steps = np.diff(coord.values.astype(np.float64))
-        if seconds is None or not np.allclose(steps, steps[0], rtol=1e-6):
-            return None
-        return timedelta(seconds=float(steps[0]) * seconds)
+        """The step of a uniform, time-valued ``T`` coordinate (scitiff_readers' rule), else ``None``."""
+        with self._open() as reader:
+            return reader.time_interval
