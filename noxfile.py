@@ -72,3 +72,17 @@ def bench(session: nox.Session) -> None:
     """Side-by-side timings against tifffile / bioio / reference readers (numbers in the log)."""
     _install_all(session, core_extra="bench")
     session.run("python", "benchmarks/side_by_side.py", *session.posargs)
+
+
+@nox.session(name="napari_screenshot")
+def napari_screenshot(session: nox.Session) -> None:
+    """Render a real file with the napari plugin (needs xvfb-run): the docs image and the rendering test."""
+    _install_all(session)
+    sample = SHARED_DATA / "corpus" / "tlnagy+exampletiffs" / "ometiff_testdata" / "singles" / \
+        "181003_multi_pos_time_course_1_MMStack.ome.tif"
+    xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24"]
+    env = {"QT_QPA_PLATFORM": "offscreen"}  # Qt offscreen, OpenGL through the X server xvfb-run starts
+    session.run(*xvfb, "python", "plugins/napari/screenshot.py", str(sample),
+                "docs/_static/napari-multi-position.png", env=env, external=True)
+    session.run(*xvfb, "python", "-m", "pytest", "-q", "plugins/napari", "-k", "screenshot", env=env,
+                external=True)

@@ -359,6 +359,24 @@ class ReaderConformance:
             np.testing.assert_array_equal(clone_future.result(), expected)
 
     # --------------------------------------------------------------- file handles
+    def test_xarray_engine_and_everyday_operations(self, case: SampleCase, tmp_path: Path) -> None:
+        """The xarray engine gives the view; sel / interp / coarsen / resample / netCDF / zarr work on it.
+
+        One test for both: building the sample is most of the cost.
+        """
+        import xarray as xr
+
+        from .xarray_ops import check_everyday_operations
+
+        with _open(case, self.reader_cls) as reader:
+            view = reader.xarray_dask_data
+            with xr.open_dataarray(case.path, engine="scitiff_readers", scene=case.scene, level=case.level,
+                                   reader=self.reader_name, reader_options=dict(case.options), chunks={}) as got:
+                assert got.name == reader.current_scene
+                xr.testing.assert_identical(got.rename(view.name), view)
+                assert got.chunks == view.chunks, f"{got.chunks} != {view.chunks}"
+            check_everyday_operations(view, case.expected.reference_array(), tmp_path)
+
     def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
         reader = _open(case, self.reader_cls)
         _ = reader.data

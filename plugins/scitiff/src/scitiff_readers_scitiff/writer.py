@@ -9,8 +9,9 @@ The DataArray may have any subset of the dims ``t, z, c, y, x`` in either case;
 missing dims become size 1 and the pixels are stored in SciTiff's ``t, z, c, y, x``
 page order. Coordinates go to the ``scitiffmeta`` JSON exactly as the reader maps
 them (see :mod:`.xcoords`): index coordinates of ``T, Z, C, Y, X`` become ``t, z,
-c, y, x``; a coordinate with ``attrs["bounds"]`` naming an interval coordinate is
-written as bin edges; boolean coordinates become masks; 0-D coordinates scalars;
+c, y, x``; a coordinate with ``attrs["bounds"]`` whose bins are given (by the
+``<bounds>_start`` / ``<bounds>_end`` coordinates of the view, or by a coordinate of
+:class:`pandas.Interval` named ``<bounds>``) is written as bin edges; boolean coordinates become masks; 0-D coordinates scalars;
 ``attrs["units"]`` the unit; the DataArray's ``attrs["units"]`` and ``name`` the
 data unit and name. Dask-backed data is computed block by block while the pages
 are written; the file appears under its name only when complete.
@@ -34,7 +35,7 @@ from scitiff_readers.errors import ScitiffReadersWarning
 from scitiff_readers.slabs import Progress
 from scitiff_readers.writers import Writer, write
 
-from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
+from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
 
 __all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
            "scitiff_metadata_dict"]
@@ -286,7 +287,8 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
     sizes = dict(zip(data.dims, data.shape, strict=True))
     coords: dict[str, Any] = {}
     masks: dict[str, Any] = {}
-    consumed = {str(v.attrs["bounds"]) for v in data.coords.values() if "bounds" in v.attrs}
+    consumed = {n for v in data.coords.values() if "bounds" in v.attrs
+                for n in (str(v.attrs["bounds"]), *bounds_pair_names(str(v.attrs["bounds"])))}
     has_lower_c = "c" in data.coords
     for raw_name, coord in data.coords.items():
         name = str(raw_name)
@@ -305,14 +307,18 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
             out_name = _LOWER[name]
         else:
             out_name = str(var.attrs.get("scitiff_name", name))
-        if bounds is not None and bounds in data.coords:
-            bvar = data.coords[bounds].variable
+        pair = bounds_pair_names(str(bounds))
+        if bounds is not None and (bounds in data.coords or all(n in data.coords for n in pair)):
+            bvar = data.coords[bounds if bounds in data.coords else pair[0]].variable
             edge_dim = next((d for d in bvar.dims if d in sizes), None)
             if edge_dim is None:
                 raise ValueError(f"bounds coordinate {bounds!r} has no image dim")
             attrs = {k: v for k, v in var.attrs.items() if k != "bounds"}
             try:
-                edges = bin_edges(bvar, edge_dim)
+                if bounds in data.coords:  # pandas.Interval bins (e.g. from groupby_bins)
+                    edges = bin_edges(bvar, edge_dim)
+                else:
+                    edges = bounds_pair_edges(bvar, data.coords[pair[1]].variable, edge_dim)
             except ValueError as exc:
                 warnings.warn(f"coordinate {name!r}: {exc}; writing the bin centres instead of edges",
                               ScitiffReadersWarning, stacklevel=5)

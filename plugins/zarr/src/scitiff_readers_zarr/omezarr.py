@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from scitiff_readers.errors import MetadataError, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
@@ -18,6 +18,9 @@ from scitiff_readers.reader import Reader
 from .hcs import is_hcs_group, plate_fields
 from .nodes import Node, array_chunks, node_dtype, read_node, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
+
+if TYPE_CHECKING:
+    from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
 
@@ -296,6 +299,12 @@ class OmeZarrReader(Reader):
     def scene_attributes(self) -> dict[str, Any]:
         """Attributes of the current scene's multiscales group."""
         return dict(self._zimages[self.current_scene_index].attrs)
+
+    def channel_display(self) -> list[ChannelDisplay] | None:
+        """The current scene's ``omero`` channel colours, windows and visibility (see :mod:`scitiff_readers.display`)."""
+        from .ome import omero_channel_display
+
+        return omero_channel_display(self._zimages[self.current_scene_index].attrs, self.dims.C)
 
     @property
     def field_metadata(self) -> dict[str, Any]:
