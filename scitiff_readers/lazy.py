@@ -33,15 +33,7 @@ from dask.highlevelgraph import HighLevelGraph
 from .chunking import chunk_shape, regular_chunks
 from .sources import PixelSource, Region
 
-__all__ = ["SourceArray", "block_regions", "graphs_built", "read_regions", "to_dask"]
-
-_graphs_built = 0
-
-
-def graphs_built() -> int:
-    """Number of dask arrays built from sources in this process (for laziness tests)."""
-    return _graphs_built
-
+__all__ = ["SourceArray", "block_regions", "read_regions", "to_dask"]
 
 def _read_block(source: PixelSource, region: Region) -> np.ndarray:
     return source.read(region)
@@ -53,8 +45,6 @@ def _offsets(chunks: Sequence[int]) -> list[int]:
 
 def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers") -> SourceArray:
     """Return a dask array over ``source`` with the core's chunking policy."""
-    global _graphs_built
-    _graphs_built += 1
     chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
     chunks = regular_chunks(source.shape, chunk)
     token = f"{name}-{tokenize(source.token, chunk)}"
