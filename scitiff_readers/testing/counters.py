@@ -49,9 +49,10 @@ class ReadCounts:
 
 def _all_subclasses(cls: type) -> list[type]:
     found: list[type] = []
-    todo = [cls]
+    todo: list[type] = [cls]
     while todo:
-        for sub in todo.pop().__subclasses__():
+        subs: list[type] = todo.pop().__subclasses__()
+        for sub in subs:
             if sub not in found:
                 found.append(sub)
                 todo.append(sub)
@@ -115,7 +116,7 @@ def count_reads() -> Iterator[ReadCounts]:
     for module in (lazy, reader):
         if getattr(module, "to_dask", None) is original_to_dask:
             restore.append(functools.partial(setattr, module, "to_dask", original_to_dask))
-            module.to_dask = counting_to_dask
+            setattr(module, "to_dask", counting_to_dask)  # noqa: B010 - the name differs per module
     try:
         yield counts
     finally:
