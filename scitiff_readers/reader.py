@@ -18,18 +18,18 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
-import xarray as xr
 
 from .chunking import normalize_chunk_bytes
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
+from .eager import read_regions
 from .errors import ResolutionLevelError, SceneIndexError
 from .image import Image
-from .lazy import read_regions, to_dask
 from .selection import parse_selection
 
 if TYPE_CHECKING:
     import dask.array as da
+    import xarray as xr
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
@@ -157,6 +157,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._sr_level = 0
         self._sr_images: dict[tuple[int, int], Image] = {}
         self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._sr_raw_dask_cache: dict[tuple[int, int], da.Array] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
         self._open()
@@ -331,6 +332,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def _make_dataarray(self, data: Any) -> xr.DataArray:
         image = self.image()
+        import xarray as xr  # here, not at import: reading planes never needs it
+
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
@@ -347,14 +350,21 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene, self._sr_level)
         cached = self._sr_dask_cache.get(key)
         if cached is None:
-            array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
-            cached = self._sr_dask_cache[key] = self._make_dataarray(array)
+            cached = self._sr_dask_cache[key] = self._make_dataarray(self.dask_data)
         return cached
 
     @property
     def dask_data(self) -> da.Array:
-        """The current scene / level as a dask array."""
-        return self.xarray_dask_data.data
+        """The current scene / level as a dask array (the same one :attr:`xarray_dask_data` wraps)."""
+        key = (self._sr_scene, self._sr_level)
+        cached = self._sr_raw_dask_cache.get(key)
+        if cached is None:
+            # Imports dask only now, and not xarray: get_image_dask_data needs no labels.
+            from .lazy import to_dask
+
+            name = f"{self.name}-s{key[0]}-l{key[1]}"
+            cached = self._sr_raw_dask_cache[key] = to_dask(self.image().source, self._sr_chunk_bytes, name=name)
+        return cached
 
     @property
     def xarray_data(self) -> xr.DataArray:

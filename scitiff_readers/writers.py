@@ -15,13 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import DimensionSelectionError, WriterNotFoundError
 from .files import atomic_output
 from .plugins import PluginInfo, PluginRegistry
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["WRITERS_GROUP", "Writer", "list_writers", "register_writer", "to_canonical", "write"]
 

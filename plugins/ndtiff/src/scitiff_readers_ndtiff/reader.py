@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.coords import PhysicalPixelSizes, coordinate
+from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec
 from scitiff_readers.errors import (
     CorruptFileError,
     DimensionSelectionError,
@@ -417,8 +417,8 @@ class NDTiffReader(Reader):
             # Downsampled pixels are centred on the full-resolution pixels they average.
             origin_y = (grid.origin_y + (f - 1) / 2) * size
             origin_x = (grid.origin_x + (f - 1) / 2) * size
-            coords["Y"] = coordinate("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
-            coords["X"] = coordinate("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
+            coords["Y"] = coordinate_spec("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
+            coords["X"] = coordinate_spec("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
         # Z: index x z-step, else the per-image intended / actual Z position.
         z_values = self._values.get("z")
         z_step = _number(summary.get("z-step_um"))
@@ -426,22 +426,22 @@ class NDTiffReader(Reader):
             raw = np.asarray([v if isinstance(v, int) else i for i, v in enumerate(z_values)])
             coords["z_index"] = (("Z",), np.asarray(z_values, dtype=object if raw.dtype == object else None))
             if z_step:
-                coords["Z"] = coordinate("Z", raw * z_step, _UNITS_UM)
+                coords["Z"] = coordinate_spec("Z", raw * z_step, _UNITS_UM)
             else:
                 pos = self._per_value_metadata(numbers0, index0[:, 2], len(z_values),
                                                ("ZPosition_um_Intended", "ZPositionUm", "ZPosition_um"), level0)
-                coords["Z"] = coordinate("Z", pos, _UNITS_UM) if pos is not None else coordinate("Z", z_values)
+                coords["Z"] = coordinate_spec("Z", pos, _UNITS_UM) if pos is not None else coordinate_spec("Z", z_values)
         # T: index x interval, else the per-image elapsed time.
         t_values = self._values.get("time")
         if t_values is not None and t_values != [None]:
             coords["t_index"] = (("T",), np.asarray(t_values))
             interval = _number(summary.get("Interval_ms"))
             if interval and all(isinstance(v, int) for v in t_values):
-                coords["T"] = coordinate("T", np.asarray(t_values) * interval, "ms")
+                coords["T"] = coordinate_spec("T", np.asarray(t_values) * interval, "ms")
             else:
                 times = self._per_value_metadata(numbers0, index0[:, 0], len(t_values), ("ElapsedTime-ms",),
                                                  level0)
-                coords["T"] = coordinate("T", times, "ms") if times is not None else coordinate("T", t_values)
+                coords["T"] = coordinate_spec("T", times, "ms") if times is not None else coordinate_spec("T", t_values)
         # The scene's values of its selecting axes, as scalar coordinates.
         for axis, value in zip(self._scene_axes, self._scene_keys[scene], strict=True):
             name = axis if axis not in ("T", "C", "Z", "Y", "X", "S") else f"{axis}_axis"
@@ -450,9 +450,9 @@ class NDTiffReader(Reader):
         pps = PhysicalPixelSizes(z_size, y_step, x_step,
                                  (_UNITS_UM if z_size else None, _UNITS_UM if y_step else None,
                                   _UNITS_UM if x_step else None))
-        if z_size is None and "Z" in coords and coords["Z"].attrs.get("units"):
+        if z_size is None and "Z" in coords and coords["Z"][2].get("units"):
             pps = PhysicalPixelSizes(None, y_step, x_step, (None, pps.units.Y, pps.units.X))
-            zc = coords["Z"].values
+            zc = coords["Z"][1]
             if len(zc) >= 2:
                 d = np.diff(zc.astype(float))
                 if np.allclose(d, d[0]):
