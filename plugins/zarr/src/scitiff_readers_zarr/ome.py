@@ -226,7 +226,12 @@ def spatial_coords(
     (the level's full voxel size, also for axes without a unit).
     """
     ndim = len(ms.axes)
-    scale, offset = compose([ms.datasets[level].transforms, ms.transforms], ndim, where)
+    transforms = [ms.datasets[level].transforms, ms.transforms]
+    scale, offset = compose(transforms, ndim, where)
+    if not any(t.get("type") == "scale" for ts in transforms for t in ts):
+        # NGFF 0.1 / 0.2 and old bioformats2raw output state no pixel size: report none
+        # (as for a TIFF without sizes), not an invented 1.0, and leave the dims as indices.
+        return {}, PhysicalPixelSizes(None, None, None), {letter: 1.0 for letter in letters if letter != "_"}
     coords: dict[str, tuple[Any, ...]] = {}
     steps: dict[str, float] = {}
     sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
