@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from scitiff_readers import Reader, SceneIndexError
-from scitiff_readers.sources import pixel_read_count
+from scitiff_readers.testing.counters import count_reads
 from scitiff_readers.xarray_backend import ScitiffReadersBackendEntrypoint
 
 from .conftest import MAGIC, SHARED_DATA, scene_array
@@ -45,10 +45,9 @@ def test_open_dataarray_is_the_readers_view(multiscene: Path) -> None:
 
 
 def test_scene_by_name_and_level(multiscene: Path) -> None:
-    reads = pixel_read_count()
-    with xr.open_dataarray(multiscene, engine=ENGINE, scene="cells", level=2) as da:
+    with count_reads() as counts, xr.open_dataarray(multiscene, engine=ENGINE, scene="cells", level=2) as da:
         assert not isinstance(da.variable._data, np.ndarray)  # lazily indexed
-        assert pixel_read_count() == reads, "opening read pixels"
+        assert counts.pixel_reads == 0, "opening read pixels"
         np.testing.assert_array_equal(da.values, scene_array(0, 2))
         np.testing.assert_allclose(np.diff(da["X"].values), 0.8)
         # basic and stepped selections go through the pixel source

@@ -21,7 +21,7 @@ from scitiff_readers_napari.colors import wavelength_to_rgb  # noqa: E402
 
 from scitiff_readers import Reader  # noqa: E402
 from scitiff_readers.registry import list_readers  # noqa: E402
-from scitiff_readers.sources import pixel_read_count  # noqa: E402
+from scitiff_readers.testing.counters import count_reads  # noqa: E402
 
 PLUGIN = "scitiff-readers-napari"
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -120,9 +120,9 @@ def test_pyramid_is_multiscale_and_rgb() -> None:
 @needs_shared
 def test_ndtiff_display_settings_give_contrast_colour_and_names() -> None:
     settings = json.loads((NDTIFF_V2 / "display_settings.txt").read_text())
-    reads = pixel_read_count()
-    layer_data(NDTIFF_V2)
-    assert pixel_read_count() == reads  # the file gives contrast limits: the plugin reads no pixels
+    with count_reads() as counts:
+        layer_data(NDTIFF_V2)
+    assert counts.pixel_reads == 0  # the file gives contrast limits: the plugin reads no pixels
     layers = _open(NDTIFF_V2)  # (napari then reads the plane it displays)
     assert [layer.name for layer in layers] == ["DAPI", "FITC"]
     for layer in layers:
