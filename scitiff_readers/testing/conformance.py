@@ -22,8 +22,11 @@ with :func:`common_foreign_paths`.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +44,9 @@ from .handles import open_handles_under
 from .samplecache import SampleCache
 
 __all__ = ["ReaderConformance", "common_foreign_paths"]
+
+#: Readers whose cold open (fresh process, no dask / xarray imported) was checked in this session.
+_COLD_CHECKED: set[str] = set()
 
 
 def common_foreign_paths(folder: Path) -> list[Path]:
@@ -200,6 +206,32 @@ class ReaderConformance:
             self.reader_cls(tmp_path / "does-not-exist.tif")
 
     # ------------------------------------------------------------------ laziness
+    def test_plane_reads_import_neither_dask_nor_xarray(self, case: SampleCase) -> None:
+        """A fresh process that opens the file and reads one plane imports no dask, xarray or pandas."""
+        if not self.expect_entry_point:
+            pytest.skip("a fresh process only finds readers installed through entry points")
+        # A fresh interpreter per check costs about half a second: once per reader per session.
+        if self.reader_name in _COLD_CHECKED:
+            pytest.skip(f"checked on an earlier sample of {self.reader_name!r} in this session")
+        _COLD_CHECKED.add(self.reader_name)
+        program = (
+            "import json, sys\n"
+            "from scitiff_readers import Reader\n"
+            "r = Reader(sys.argv[1], reader=sys.argv[2], **json.loads(sys.argv[3]))\n"
+            "(r.dims, r.scenes, r.physical_pixel_sizes, r.channel_names)\n"
+            "r.get_image_data('YX' + ('S' if 'S' in r.dims.order else ''))\n"
+            "print(json.dumps(sorted(m for m in ('dask', 'xarray', 'pandas') if m in sys.modules)))\n"
+        )
+        try:
+            options = json.dumps(dict(case.options))
+        except TypeError:
+            pytest.skip("this sample's options do not pass to another process")
+        out = subprocess.run([sys.executable, "-c", program, str(case.path), self.reader_name, options],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == [], (
+            f"{self.reader_name}: opening and reading one plane imported these (a lazy view was never asked for)")
+
     def test_open_and_metadata_read_no_pixels(self, case: SampleCase) -> None:
         with count_reads() as counts, _open(case, self.reader_cls) as reader:
             _ = (reader.dims, reader.shape, reader.dtype, reader.scenes, reader.channel_names,

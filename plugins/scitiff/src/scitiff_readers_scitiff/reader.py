@@ -140,7 +140,7 @@ class SciTiffReader(Reader):
 
     def _build(self) -> None:
         from .channels import ChannelSubsetSource, channel_roles
-        from .xcoords import metadata_coords
+        from .xcoords import metadata_coords, take_channels
 
         if self._model is None:
             self._fallback_image()
@@ -162,7 +162,7 @@ class SciTiffReader(Reader):
             self._view_image = self._raw_image
             return
         keep = self._roles["intensities"]
-        coords = {n: (v.isel(C=slice(keep, keep + 1)) if "C" in v.dims else v) for n, v in meta.coords.items()}
+        coords = {n: take_channels(v, [keep]) for n, v in meta.coords.items()}
         self._view_image = Image(source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords,
                                  attrs=attrs, name=name)
 

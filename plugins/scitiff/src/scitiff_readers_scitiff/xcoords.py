@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from .schema import ImageMetadata
 
 __all__ = [
@@ -165,6 +166,8 @@ def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
 
 def cf_bounds_dataset(view: xr.DataArray, name: str) -> xr.Dataset:
     """``view`` as a Dataset whose bounds pairs are CF ``(..., "bnds")`` bounds coordinates."""
+    import xarray as xr
+
     pairs = {}
     for coord in view.coords.values():
         bounds_name = coord.attrs.get("bounds")
@@ -180,11 +183,24 @@ def cf_bounds_dataset(view: xr.DataArray, name: str) -> xr.Dataset:
     return ds
 
 
+CoordSpec = tuple[tuple[str, ...], np.ndarray, dict[str, Any]]
+
+
+def take_channels(spec: CoordSpec, keep: list[int]) -> CoordSpec:
+    """``spec`` with only the channels ``keep`` along ``C`` (unchanged without a ``C`` dim)."""
+    dims, values, attrs = spec
+    if "C" not in dims:
+        return spec
+    return dims, np.take(values, keep, axis=dims.index("C")), attrs
+
+
 @dataclass
 class MetadataCoords:
     """Coordinates built from SciTiff metadata, ready for :class:`scitiff_readers.Image`."""
 
-    coords: dict[str, xr.Variable] = field(default_factory=dict)
+    #: ``name -> (dims, values, attrs)``: the Image makes xarray variables of them only when
+    #: coordinates are asked for, so opening a file and reading planes never imports xarray.
+    coords: dict[str, CoordSpec] = field(default_factory=dict)
     channel_names: list[str] | None = None
 
 
@@ -219,18 +235,18 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
             start_name, end_name = bounds_pair_names(bounds_name)
             lo, hi = _bounds_pair(values, edge_axis)
-            out.coords[target] = xr.Variable(dims, _midpoints(values, edge_axis),
-                                             attrs=_attrs(var.unit, values.dtype, bounds=bounds_name, **renamed))
-            out.coords[start_name] = xr.Variable(dims, lo, attrs=_attrs(var.unit, values.dtype))
-            out.coords[end_name] = xr.Variable(dims, hi, attrs=_attrs(var.unit, values.dtype))
+            out.coords[target] = (dims, _midpoints(values, edge_axis),
+                                  _attrs(var.unit, values.dtype, bounds=bounds_name, **renamed))
+            out.coords[start_name] = (dims, lo, _attrs(var.unit, values.dtype))
+            out.coords[end_name] = (dims, hi, _attrs(var.unit, values.dtype))
             taken.update((start_name, end_name))
         elif is_index and name == "c" and var.dtype != "string":
             # Channel labels are strings in the view; keep the typed values beside them.
             out.channel_names = [str(v) for v in values.tolist()]
             target = "c"
-            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, values.dtype))
+            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype))
         else:
-            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, values.dtype, **renamed))
+            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, **renamed))
         taken.add(target)
     c_scalar = image.coords.get("c")
     if c_scalar is not None and len(c_scalar.dims) == 0 and sizes["c"] == 1 and c_scalar.dtype == "string":
@@ -239,6 +255,6 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
         target, renamed = (name, {}) if name not in taken else (f"{name}_mask", {"scitiff_name": name})
         values = variable_values(var).astype(bool)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
-        out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, values.dtype, scitiff_role=MASK_ROLE, **renamed))
+        out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, scitiff_role=MASK_ROLE, **renamed))
         taken.add(target)
     return out
