@@ -31,6 +31,7 @@ from .errors import (
     ScitiffReadersError,
     ScitiffReadersWarning,
     UnsupportedFormatError,
+    UnsupportedWriteError,
     WriterNotFoundError,
 )
 from .image import Image
@@ -69,6 +70,7 @@ __all__ = [
     "ScitiffReadersError",
     "ScitiffReadersWarning",
     "UnsupportedFormatError",
+    "UnsupportedWriteError",
     "Writer",
     "WriterNotFoundError",
     "__version__",

@@ -22,7 +22,6 @@ in a new process.
 from __future__ import annotations
 
 import functools
-import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -33,40 +32,32 @@ import numpy as np
 from .dimensions import dims_for_ndim
 from .guards import typed_error
 
-__all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region", "pixel_read_count"]
+__all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 
 #: A hyper-rectangle in canonical order: one ``slice(start, stop)`` (step 1) per dim.
 Region = tuple[slice, ...]
 
-_read_count_lock = threading.Lock()
-_reads = 0
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a pixel-reading method: whatever a library raises becomes a typed error naming file and region.
 
-
-def pixel_read_count() -> int:
-    """Number of pixel reads done by any source in this process (for laziness tests)."""
-    return _reads
-
-
-def _count(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a pixel-reading method so the conformance suite can prove laziness."""
-    if getattr(method, "_counts_pixel_reads", False):
+    The backstop for hostile files (see :mod:`scitiff_readers.guards`): no pixel read of
+    any source leaks a library's own exception (``RuntimeError`` from a codec,
+    ``struct.error``, ``IndexError`` ...).
+    """
+    if getattr(method, "_guards_pixel_reads", False):
         return method
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _reads
-        with _read_count_lock:
-            _reads += 1
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            # The backstop for hostile files: no pixel read leaks a library's own error.
             typed = typed_error(exc, _source_name(args[0]), f"reading pixels {_region_text(args[1:], kwargs)}")
             if typed is exc:
                 raise
             raise typed from exc
 
-    wrapper._counts_pixel_reads = True  # type: ignore[attr-defined]
+    wrapper._guards_pixel_reads = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -118,7 +109,7 @@ class PixelSource(ABC):
         super().__init_subclass__(**kwargs)
         for name in cls._PIXEL_METHODS:
             if name in cls.__dict__:
-                setattr(cls, name, _count(cls.__dict__[name]))
+                setattr(cls, name, _guarded(cls.__dict__[name]))
         # read() and read_into() default to each other: a concrete source must
         # implement at least one of them.
         if not getattr(cls, "__abstractmethods__", None) and (

@@ -35,6 +35,7 @@ import numpy as np
 from scitiff_readers.errors import CorruptFileError, MetadataError
 from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PlaneSource, Region
+from scitiff_readers.tokens import file_token
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
 
@@ -638,11 +639,4 @@ def _index_array(values: Any, dtype: Any) -> np.ndarray:
 
 def tiff_token(path: Path, *parts: Any) -> str:
     """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``."""
-    try:
-        st = os.stat(path)
-        stamp = f"{st.st_mtime_ns}-{st.st_size}"
-    except OSError:
-        stamp = "missing"
-    # abspath, not realpath: resolving symbolic links costs more than the rest of a
-    # small file's open, and two names for one file only cost dask a shared graph.
-    return "-".join(["tiff", os.path.abspath(path), stamp, *map(str, parts)])
+    return file_token("tiff", path, *parts)
