@@ -9,7 +9,7 @@ __all__ = ["open_handles_under"]
 
 
 def open_handles_under(path: str | os.PathLike[str]) -> list[str]:
-    """Open descriptors and memory maps of files at or under ``path``."""
+    """Open descriptors and memory maps of files at or under ``path`` (one entry each)."""
     import psutil
 
     root = Path(path).resolve()
@@ -28,4 +28,4 @@ def open_handles_under(path: str | os.PathLike[str]) -> list[str]:
             parts = line.split(maxsplit=5)
             if len(parts) == 6 and parts[5].startswith("/") and inside(parts[5].strip()):
                 found.append(f"mmap:{parts[5].strip()}")
-    return sorted(set(found))
+    return sorted(found)  # one entry per descriptor or mapping: a second handle on a file counts
