@@ -54,11 +54,17 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
 )
 
 
-def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, level: int) -> Reader:
+def _restore(cls: type[Reader], path: Any, options: dict[str, Any], scene: int, level: int) -> Reader:
     reader = cls(path, **options)
     reader.set_scene(scene)
     reader.set_resolution_level(level)
     return reader
+
+
+def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
+    """``storage_options=`` (fsspec's name) or ``fs_kwargs=`` (bioio's name), merged."""
+    merged = {**(options.get("fs_kwargs") or {}), **(options.get("storage_options") or {})}
+    return merged or None
 
 
 class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
@@ -126,7 +132,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         if cls is Reader:
             from .registry import select_reader
 
-            chosen = select_reader(path, reader)
+            chosen = select_reader(path, reader, storage_options=_storage_options(options))
             return super().__new__(chosen)
         if reader is not None:
             from .registry import get_reader_class
@@ -139,8 +145,14 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                  **options: Any) -> None:
-        # Absolute, so pickled readers and graphs work in workers with another cwd.
-        self._path = Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
+        from .byteaccess import as_location
+
+        storage_options = _storage_options(options)
+        options.pop("storage_options", None)
+        options.pop("fs_kwargs", None)
+        # Absolute, so pickled readers and graphs work in workers with another cwd; a URL
+        # or fsspec OpenFile becomes a RemotePath (see scitiff_readers.byteaccess).
+        self._path = as_location(path, storage_options)  # type: ignore[assignment]
         if not self._path.exists():
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self._path))
         valid = {**COMMON_OPTIONS, **type(self).options}
@@ -444,7 +456,9 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), str(self._path), self._sr_given_options, self._sr_scene, self._sr_level))
+        # A remote path pickles without its secrets (RemotePath.__getstate__).
+        path: Any = str(self._path) if isinstance(self._path, Path) else self._path
+        return (_restore, (type(self), path, self._sr_given_options, self._sr_scene, self._sr_level))
 
     def __repr__(self) -> str:
         return (

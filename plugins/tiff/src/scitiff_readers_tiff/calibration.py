@@ -128,7 +128,9 @@ def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    from scitiff_readers.byteaccess import file_argument
+
+    with tifffile.TiffFile(file_argument(path)) as tif:
         page = tif.pages.first
         desc = page.description if isinstance(page.description, str) else None
         if not tif.is_imagej:

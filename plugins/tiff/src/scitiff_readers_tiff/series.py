@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import as_location, file_argument
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
 from .layout import page_layout
@@ -80,7 +81,7 @@ def series_source(
     dataoffset = series.dataoffset
     if dataoffset is not None and not axes.sub_dims and lay0.may_be_row_major:
         # Pages stored back to back (tifffile knows where without reading every IFD).
-        source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
+        source = TiffPageSource.back_to_back(as_location(keyframe.parent.filehandle.path), lay0, page_grid,
                                              int(dataoffset), nplanes, full_shape, token)
     else:
         try:
@@ -258,7 +259,7 @@ def hyperstack_source(
     """
     import tifffile
 
-    path = Path(path)
+    path = as_location(path)
     shape = tuple(int(v) for v in shape)
     if sorted(page_order) != sorted("TZC"):
         raise ValueError(f"page_order must be a permutation of 'TZC', got {page_order!r}")
@@ -266,7 +267,7 @@ def hyperstack_source(
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
     try:
-        tif = tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(file_argument(path))
     except tifffile.TiffFileError as exc:
         raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
     with tif:
