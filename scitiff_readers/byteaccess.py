@@ -293,13 +293,17 @@ class RemotePath:
             _infos.put(self.url, info)
         return info
 
+    @property
+    def _http(self) -> bool:
+        return self.protocol in ("http", "https")
+
     def exists(self) -> bool:
         """Whether the file or folder exists (network errors raise, as for a local disk)."""
         try:
             self.info()
             return True
         except FileNotFoundError:
-            return bool(self._call("listing", "isdir")) if self.protocol not in ("http", "https") else False
+            return False if self._http else bool(self._call("listing", "isdir"))
 
     def is_file(self) -> bool:
         """Whether this is an existing file."""
@@ -307,20 +311,21 @@ class RemotePath:
             info = self.info()
         except FileNotFoundError:
             return False
-        return info.get("type", "file") == "file" and not self._listed_as_dir()
+        return info.get("type", "file") == "file" and not self._listed_as_dir(info)
 
     def is_dir(self) -> bool:
-        """Whether this is an existing folder (over HTTP: a folder the server lists)."""
+        """Whether this is an existing folder (over HTTP: a URL the server answers with a listing)."""
         try:
+            if self._http:
+                # Never fsspec's HTTP isdir on a file: it GETs the whole URL to look for links.
+                return self._listed_as_dir(self.info())
             return bool(self._call("listing", "isdir"))
         except (FileNotFoundError, RemoteAccessError):
             return False
 
-    def _listed_as_dir(self) -> bool:
+    def _listed_as_dir(self, info: Mapping[str, Any]) -> bool:
         # An HTTP server answers a folder with an HTML listing (a "file" to fsspec).
-        if self.protocol in ("http", "https") and "." not in self.name:
-            return self.is_dir()
-        return False
+        return self._http and info.get("mimetype") == "text/html"
 
     def stat(self) -> os.stat_result:
         """An ``os.stat_result`` with the mode (file or folder) and size; other fields 0."""
@@ -332,7 +337,7 @@ class RemotePath:
             if not self.is_dir():
                 raise
             info = {"type": "directory", "size": 0}
-        is_dir = info.get("type") == "directory" or self._listed_as_dir()
+        is_dir = info.get("type") == "directory" or self._listed_as_dir(info)
         mode = (stat_mod.S_IFDIR | 0o555) if is_dir else (stat_mod.S_IFREG | 0o444)
         size = int(info.get("size") or 0)
         return os.stat_result((mode, 0, 0, 1, 0, 0, size, 0, 0, 0))

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .byteaccess import positioned_read, positioned_readinto
+from .byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
@@ -193,13 +193,21 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
     Absolute paths, ``..`` components and symbolic links that lead outside ``root``
     raise :class:`CorruptFileError`; nothing outside ``root`` is opened.
     """
-    root_path = Path(root).resolve()
     text = str(relative).replace("\\", "/")
     if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\x00" in text:
         raise CorruptFileError(
             f"{root}: the {what} {relative!r} found in the dataset is absolute or empty; "
             "dataset paths must be relative to the dataset folder"
         )
+    if is_remote(root):
+        # No symbolic links behind a URL: refusing ".." components is enough.
+        if any(part == ".." for part in text.split("/")) or "://" in text:
+            raise CorruptFileError(
+                f"{root}: the {what} {relative!r} found in the dataset points outside the "
+                "dataset folder; refusing to open it"
+            )
+        return root / text  # type: ignore[operator, no-any-return]
+    root_path = Path(root).resolve()
     candidate = (root_path / text).resolve()
     if candidate != root_path and root_path not in candidate.parents:
         raise CorruptFileError(

@@ -214,8 +214,11 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         The default accepts any existing path whose name ends with one of
         :attr:`suffixes`; backends override it with a content sniff.
         """
-        name = os.fspath(path).lower().rstrip("/\\")
-        return any(name.endswith(s) for s in cls.suffixes) and os.path.exists(path)
+        from .byteaccess import as_location
+
+        location = as_location(path)
+        name = location.name.lower()
+        return any(name.endswith(s) for s in cls.suffixes) and location.exists()
 
     @classmethod
     def demo_sample(cls, folder: Path) -> Path | None:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from scitiff_readers.byteaccess import as_location, read_head
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate
 from scitiff_readers.errors import (
     CorruptFileError,
@@ -24,7 +25,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
-from .dataset import DatasetFile, Level, load_level
+from .dataset import Level, data_file, load_level
 from .index import PIXEL_TYPES
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
 from .mosaic import Grid, single_image, stitched
@@ -52,10 +53,7 @@ _NO_TILE = np.iinfo(np.int64).min
 
 def _index_looks_valid(path: Path) -> bool:
     """Whether ``path`` is a file that starts with an NDTiff index entry (a JSON object)."""
-    if not path.is_file():
-        return False
-    with open(path, "rb") as fh:
-        head = fh.read(5)
+    head = read_head(path, 5)
     return len(head) == 5 and head[4:5] == b"{" and (
         0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
 
@@ -89,7 +87,7 @@ class NDTiffReader(Reader):
     def can_open(cls, path: Any) -> bool:
         """Whether ``path`` is an NDTiff dataset folder, its index or one of its TIFF files."""
         try:
-            p = Path(os.fspath(path))
+            p = as_location(path)
             # One stat for "folder or file": every TIFF reader's sniff runs on each .tif.
             mode = p.stat().st_mode
             if stat.S_ISDIR(mode):
@@ -119,7 +117,7 @@ class NDTiffReader(Reader):
                 "written any image yet, or the index is empty)"
             )
         # A throw-away handle: opening (and restoring a pickled reader) keeps no file open.
-        first = DatasetFile(level0.files[int(table.file_id[0])].path)
+        first = data_file(level0.files[int(table.file_id[0])].path)
         try:
             self._header: Header = read_header(first)
         finally:
