@@ -36,7 +36,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -197,6 +197,11 @@ class RemotePath:
         """The file system options without secrets."""
         return _public_options(self._options)
 
+    @property
+    def options_with_secrets(self) -> dict[str, Any]:
+        """All file system options, secrets included: for building a file system or store, never to show."""
+        return dict(self._options)
+
     def __getstate__(self) -> dict[str, Any]:
         # Secrets stay in this process; a worker finds its own credentials (environment,
         # config files, instance roles) as fsspec implementations do.
@@ -250,6 +255,14 @@ class RemotePath:
     def with_name(self, name: str) -> RemotePath:
         """This path with its last component replaced."""
         return self.parent / name
+
+    def relative_to(self, other: RemotePath) -> PurePosixPath:
+        """This path relative to ``other`` (one of its parents)."""
+        base = other.url.split("?", 1)[0].rstrip("/") + "/"
+        mine = self.url.split("?", 1)[0].rstrip("/")
+        if not mine.startswith(base):
+            raise ValueError(f"{self} is not inside {other}")
+        return PurePosixPath(mine[len(base):])
 
     def expanduser(self) -> RemotePath:
         """This path (URLs have no ``~``)."""

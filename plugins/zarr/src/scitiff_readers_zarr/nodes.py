@@ -65,7 +65,7 @@ class Node(NamedTuple):
 def has_zarr_metadata(path: Path) -> bool:
     """Whether ``path`` is a folder holding zarr node metadata (cheap, never raises)."""
     try:
-        return any(os.path.isfile(path / name) for name in ("zarr.json", ".zgroup", ".zarray", ".zattrs"))
+        return any((path / name).is_file() for name in ("zarr.json", ".zgroup", ".zarray", ".zattrs"))
     except OSError:
         return False
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
 
@@ -82,7 +83,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
     array = array_from_metadata(path, metadata) if metadata is not None else None
     if array is None:
         try:
-            array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
+            array = zarr.open_array(store_for(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
         except Exception as exc:  # zarr raises many types for broken metadata
             raise CorruptFileError(
                 f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
@@ -105,14 +106,25 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
     try:
         import zarr
         from zarr.core.array import AsyncArray
-        from zarr.storage import LocalStore, StorePath
+        from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
         inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
-                           store_path=StorePath(LocalStore(path, read_only=True)))
+                           store_path=StorePath(store_for(path)))
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
         return None
+
+
+def store_for(path: Any) -> Any:
+    """A read-only zarr store: local folders, or zarr's own fsspec store for a remote location."""
+    if is_remote(path):
+        from zarr.storage import FsspecStore
+
+        return FsspecStore.from_url(path.url, storage_options=path.options_with_secrets or None, read_only=True)
+    from zarr.storage import LocalStore
+
+    return LocalStore(path, read_only=True)
 
 
 def with_zarrs(array: Any) -> Any | None:
@@ -265,7 +277,7 @@ class ZarrArraySource(PixelSource):
         letters = axes.replace("_", "")
         if set(letters) - set(_CANON) or len(set(letters)) != len(letters):
             raise ValueError(f"bad axes {axes!r}")
-        self.path = Path(path)
+        self.path = path if is_remote(path) else Path(path)
         self.zarr_format = int(zarr_format)
         self.axes = axes
         self.array_shape = tuple(int(s) for s in array_shape)
@@ -340,7 +352,7 @@ class GridSource(PixelSource):
     def __init__(self, paths: Sequence[Sequence[Path | None]], zarr_format: int, zyx_shape: Sequence[int],
                  dtype: Any, storage: Sequence[int], token: str, pipeline: str = "zarr",
                  fill_value: float = 0) -> None:
-        self.paths = [[None if p is None else Path(p) for p in row] for row in paths]
+        self.paths = [[None if p is None else p if is_remote(p) else Path(p) for p in row] for row in paths]
         self.zarr_format = int(zarr_format)
         self.dtype = np.dtype(dtype)
         self.pipeline = pipeline
