@@ -91,6 +91,14 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    user, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit((parts.scheme, f"{user.split(':', 1)[0]}@{host}", parts.path, parts.query, parts.fragment))
+
+
 def _public_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` without secrets (recursively): what may be shown and pickled."""
     out: dict[str, Any] = {}
@@ -205,7 +213,7 @@ class RemotePath:
     def __getstate__(self) -> dict[str, Any]:
         # Secrets stay in this process; a worker finds its own credentials (environment,
         # config files, instance roles) as fsspec implementations do.
-        return {"url": self.url, "options": _public_options(self._options)}
+        return {"url": _without_password(self.url), "options": _public_options(self._options)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["url"], state["options"])  # type: ignore[misc]
@@ -798,14 +806,23 @@ def read_head(path: Any, length: int) -> bytes:
         return b""
 
 
+#: The POSIX-only calls the project uses where they exist (module, attribute).
+POSIX_ONLY = (("os", "pread"), ("os", "preadv"), ("mmap", "MADV_WILLNEED"))
+
+
 @contextmanager
 def hidden_posix_calls() -> Iterator[None]:
-    """Run the block as on an OS without ``os.pread`` / ``os.preadv`` (Windows), for tests."""
-    saved = {name: getattr(os, name) for name in ("pread", "preadv") if hasattr(os, name)}
-    for name in saved:
-        delattr(os, name)
+    """Run the block as on an OS without the :data:`POSIX_ONLY` calls (Windows), for tests."""
+    import importlib
+
+    saved = []
+    for module_name, name in POSIX_ONLY:
+        module = importlib.import_module(module_name)
+        if hasattr(module, name):
+            saved.append((module, name, getattr(module, name)))
+            delattr(module, name)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            setattr(os, name, value)
+        for module, name, value in saved:
+            setattr(module, name, value)

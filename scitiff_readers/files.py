@@ -159,8 +159,10 @@ class SharedFile:
         # Ask the kernel to map this range ahead: touching a fresh mapping page by page
         # otherwise costs one fault per 4 KiB and makes large copies several times slower.
         start = offset - offset % mmap.PAGESIZE
-        with contextlib.suppress(OSError, ValueError):
-            mapped.madvise(mmap.MADV_WILLNEED, start, offset + count * dt.itemsize - start)
+        advice = getattr(mmap, "MADV_WILLNEED", None)  # POSIX only (not on Windows)
+        if advice is not None:
+            with contextlib.suppress(OSError, ValueError):
+                mapped.madvise(advice, start, offset + count * dt.itemsize - start)
         return np.frombuffer(mapped, dtype=dt, count=count, offset=offset).reshape(shape)
 
     def close(self) -> None:

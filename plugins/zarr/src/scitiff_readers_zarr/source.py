@@ -134,7 +134,7 @@ def with_zarrs(array: Any) -> Any | None:
     this handle only: zarr's process-wide configuration is not changed (unlike
     ``zarr.config.set``, which visor-py uses).
     """
-    if not _zarrs_can_read(array):
+    if not _zarrs_can_read(array) or not _local_store(array):
         return None
     try:
         import zarr
@@ -152,6 +152,13 @@ def with_zarrs(array: Any) -> Any | None:
         return zarr.Array(clone)
     except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
         return None
+
+
+def _local_store(array: Any) -> bool:
+    """Whether ``array`` reads from a local folder: zarrs drives a remote (fsspec) store from its own
+    threads and stalls there; fetching, not decoding, dominates remote reads anyway."""
+    store = getattr(getattr(getattr(array, "_async_array", None), "store_path", None), "store", None)
+    return type(store).__name__ == "LocalStore"
 
 
 def _zarrs_can_read(array: Any) -> bool:
