@@ -292,6 +292,9 @@ class RemotePath:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RemotePath) and other.url == self.url
 
+    def __lt__(self, other: RemotePath) -> bool:
+        return self.url < other.url
+
     def __hash__(self) -> int:
         return hash(("RemotePath", self.url))
 

@@ -16,7 +16,7 @@ from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .nodes import Node, read_node, try_read_node, zarr_metadata
+from .nodes import Node, read_node, subfolders, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
@@ -82,7 +82,7 @@ def _bioformats2raw_images(root: Path, node: Node) -> list[ZarrImage]:
             series = list(listed)
     if series is None:
         # No OME/ series list: the numbered child groups, in numeric order.
-        series = sorted((e.name for e in _subfolders(root) if e.name.isdigit()), key=int)
+        series = sorted((name for name, _ in subfolders(root) if name.isdigit()), key=int)
     names = _ome_xml_image_names(ome_dir / "METADATA.ome.xml")
     out: list[ZarrImage] = []
     for k, s in enumerate(series):
@@ -98,13 +98,6 @@ def _bioformats2raw_images(root: Path, node: Node) -> list[ZarrImage]:
         out.extend(ZarrImage(default if len(found) == 1 else f"{default}_{i}", f.rel, f.multiscale, f.attrs,
                              f.attrs_file) for i, f in enumerate(found))
     return out
-
-
-def _subfolders(root: Path) -> list[Any]:
-    """Sub-folders of ``root`` (remote: what the file system lists, every entry a candidate)."""
-    if is_remote(root):
-        return list(root.iterdir())
-    return [e for e in os.scandir(root) if e.is_dir()]
 
 
 def _ome_xml_image_names(path: Path) -> list[str] | None:
