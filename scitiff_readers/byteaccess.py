@@ -230,6 +230,12 @@ class RemotePath:
         return self._split()[1]
 
     @property
+    def stem(self) -> str:
+        """:attr:`name` without :attr:`suffix`."""
+        name, suffix = self.name, self.suffix
+        return name[: len(name) - len(suffix)] if suffix else name
+
+    @property
     def suffix(self) -> str:
         """The file suffix of :attr:`name` (``".tif"``), or ``""``."""
         name = self.name
@@ -640,6 +646,12 @@ class RemoteFile:
         """Up to ``length`` bytes at ``offset`` (fewer at the end of the file)."""
         length = max(0, min(length, self.size - offset))
         return self.pread(offset, length) if length else b""
+
+    def array(self, offset: int, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """A (writeable) array of contiguous pixels at ``offset`` (fetched, not mapped)."""
+        out = np.empty(shape, dtype=dtype)
+        self.readinto(offset, out)
+        return out
 
     def readinto(self, offset: int, out: np.ndarray) -> None:
         """Fill the C-contiguous array ``out`` with the bytes at ``offset``."""
