@@ -154,6 +154,11 @@ def _wrap_error(exc: BaseException, url: str, what: str) -> BaseException:
     shown = redact(url)
     if isinstance(exc, ScitiffReadersError):
         return exc
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, FileNotFoundError) and cause is not None and getattr(cause, "status", None) not in (404, 410):
+        # fsspec's HTTP file system reports any failure to get a size (timeouts, refused
+        # connections) as "not found": name the real cause.
+        return RemoteAccessError(f"{shown}: {what} failed: {type(cause).__name__}: {_scrub(str(cause), url)}")
     if isinstance(exc, FileNotFoundError):
         return FileNotFoundError(2, "No such file or directory (remote)", shown)
     if isinstance(exc, PermissionError):

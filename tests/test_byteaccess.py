@@ -214,7 +214,7 @@ def test_secrets_stay_out_of_reprs_errors_and_pickles(tmp_path: Path, server: Ra
     blob = pickle.dumps(loc)
     # A presigned URL's query string is its address and travels with it; passwords and options' secrets do not.
     assert b"s3cr3t" not in blob and b"pa55word" not in blob
-    assert pickle.loads(blob).storage_options == {"client_kwargs": {"trust_env": False}}
+    assert pickle.loads(blob).storage_options == {"headers": {}, "client_kwargs": {"trust_env": False}}
     with Reader(server.url("a.tif"), storage_options=options) as r:
         assert "s3cr3t" not in repr(r)
         assert b"s3cr3t" not in pickle.dumps(r)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.byteaccess import as_location, read_head
+from scitiff_readers.byteaccess import as_location, is_remote, read_head
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate
 from scitiff_readers.errors import (
     CorruptFileError,
@@ -99,6 +99,10 @@ class NDTiffReader(Reader):
             if name == INDEX_NAME.lower():
                 return _index_looks_valid(p)
             if name.endswith((".tif", ".tiff")):
+                if is_remote(p):
+                    # The file's first bytes are already fetched (shared read-ahead); a missing
+                    # index costs requests.
+                    return is_ndtiff_tif(p) and _index_looks_valid(p.parent / INDEX_NAME)
                 return _index_looks_valid(p.parent / INDEX_NAME) and is_ndtiff_tif(p)
             return False
         except Exception:  # noqa: BLE001 - sniffing must never raise for foreign files
