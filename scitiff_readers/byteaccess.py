@@ -272,11 +272,11 @@ class RemotePath:
         return out
 
     def with_name(self, name: str) -> RemotePath:
-        """This path with its last component replaced."""
+        """The path with its last component replaced."""
         return self.parent / name
 
     def relative_to(self, other: RemotePath) -> PurePosixPath:
-        """This path relative to ``other`` (one of its parents)."""
+        """The path relative to ``other`` (one of its parents)."""
         base = other.url.split("?", 1)[0].rstrip("/") + "/"
         mine = self.url.split("?", 1)[0].rstrip("/")
         if not mine.startswith(base):
@@ -284,11 +284,11 @@ class RemotePath:
         return PurePosixPath(mine[len(base):])
 
     def expanduser(self) -> RemotePath:
-        """This path (URLs have no ``~``)."""
+        """The same path (URLs have no ``~``)."""
         return self
 
     def resolve(self) -> RemotePath:
-        """This path (URLs are absolute)."""
+        """The same path (URLs are absolute)."""
         return self
 
     absolute = resolve
@@ -319,7 +319,7 @@ class RemotePath:
             raise _wrap_error(exc, self.url, what) from None
 
     def info(self) -> dict[str, Any]:
-        """fsspec's ``info`` of the path (cached per process for files)."""
+        """Fsspec's ``info`` of the path (cached per process for files)."""
         cached = _infos.get(self.url)
         if cached is not None:
             return cached

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .byteaccess import open_bytes
 from .coords import PhysicalPixelSizes, uniform_coordinate
 from .errors import CorruptFileError, MetadataError, SceneIndexError
-from .byteaccess import open_bytes
 from .files import SharedFile
 from .image import Image
 from .reader import Reader

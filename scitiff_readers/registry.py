@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ReaderNotFoundError, UnsupportedFormatError
 from .plugins import PluginInfo, PluginRegistry

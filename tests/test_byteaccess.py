@@ -160,7 +160,7 @@ def test_open_of_a_single_file_ome_tiff_in_few_requests(tmp_path: Path, server: 
 
 def test_missing_url_is_file_not_found_naming_it(server: RangeServer) -> None:
     url = server.url("nothing-here.tif")
-    with pytest.raises(FileNotFoundError, match="nothing-here.tif"):
+    with pytest.raises(FileNotFoundError, match=r"nothing-here\.tif"):
         Reader(url)
 
 

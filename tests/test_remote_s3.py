@@ -136,5 +136,5 @@ def test_pickled_s3_reader_finds_credentials_in_the_environment(s3: Any, tmp_pat
 
 def test_missing_s3_key_is_file_not_found(s3: Any) -> None:
     endpoint, _ = s3
-    with pytest.raises(FileNotFoundError, match="nothing.tif"):
+    with pytest.raises(FileNotFoundError, match=r"nothing\.tif"):
         Reader(f"s3://{BUCKET}/nothing.tif", storage_options=_options(endpoint))

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.byteaccess import is_remote, open_bytes, positioned_read
+from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.files import SharedFile, resolve_inside
 
 from .index import PIXEL_TYPES, IndexTable, parse_index

@@ -155,8 +155,11 @@ def with_zarrs(array: Any) -> Any | None:
 
 
 def _local_store(array: Any) -> bool:
-    """Whether ``array`` reads from a local folder: zarrs drives a remote (fsspec) store from its own
-    threads and stalls there; fetching, not decoding, dominates remote reads anyway."""
+    """Whether ``array`` reads from a local folder.
+
+    zarrs drives a remote (fsspec) store from its own threads and stalls there;
+    fetching, not decoding, dominates remote reads anyway.
+    """
     store = getattr(getattr(getattr(array, "_async_array", None), "store_path", None), "store", None)
     return type(store).__name__ == "LocalStore"
 

@@ -20,7 +20,6 @@ coordinates; channels map to ``C``.
 from __future__ import annotations
 
 import math
-import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
