@@ -37,7 +37,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -402,12 +402,19 @@ class RemotePath:
 Location = Path | RemotePath
 
 
-def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> Location:
+def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> Path:
     """A :class:`~pathlib.Path` (absolute, ``~`` expanded) or a :class:`RemotePath` for ``path``.
 
     ``path`` may be a path, a ``file://`` or other fsspec URL, an ``fsspec.core.OpenFile``
-    or a :class:`RemotePath`.
+    or a :class:`RemotePath`. Typed as ``Path``: a :class:`RemotePath` offers the part of
+    the ``Path`` API that backends use (``name``, ``parent``, ``/``, ``exists``,
+    ``is_file``, ``is_dir``, ``stat``, ``read_bytes``, ``open``), so backend code
+    handles both without a union type at every step.
     """
+    return cast(Path, _as_location(path, storage_options))
+
+
+def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Location:
     if isinstance(path, RemotePath):
         if storage_options:
             return RemotePath(path.url, {**path._options, **storage_options})

@@ -136,8 +136,8 @@ class RangeServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def url(self, relative: str | os.PathLike[str]) -> str:
         """The URL of a file or folder under ``root`` (given relative to it, or absolute inside it)."""

@@ -99,10 +99,10 @@ def _level_folders(root: Path) -> tuple[Path, ...]:
     if is_remote(root):
         # A remote folder is listed only where the file system can (not every HTTP server).
         try:
-            for entry in root.iterdir():
-                m = _DOWNSAMPLED.match(entry.name)
+            for sub in root.iterdir():
+                m = _DOWNSAMPLED.match(sub.name)
                 if m:
-                    found[int(m.group(1))] = entry
+                    found[int(m.group(1))] = sub
         except OSError:
             pass
     else:
