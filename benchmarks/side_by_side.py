@@ -28,6 +28,9 @@ peers; their speed-up columns say how many times faster ``ours`` is than the bas
 
     python benchmarks/side_by_side.py --case tiff --baseline ../baseline
 
+``--cold`` runs the cold-start benchmark instead (``benchmarks/cold_start.py``: every
+sample a fresh process, phases timed apart, whole processes timed from outside).
+
 The files are written once into ``$SCITIFF_READERS_BENCH_DATA`` (default
 ``benchmarks/data`` of this checkout); every worker, the baseline's too, reads them there.
 The ``data`` column compares a checksum of each implementation's first and last result
@@ -496,7 +499,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", nargs=3, metavar=("CASE", "IMPL", "OP"), help=argparse.SUPPRESS)
     parser.add_argument("--check-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--cold", action="store_true",
+                        help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
     args = parser.parse_args(argv)
+    if args.cold:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import cold_start
+
+        cold_argv = ["--case", args.case, "--repeat", str(args.repeat)] + (["--json", args.json] if args.json else [])
+        return int(cold_start.main(cold_argv))
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
         return 0

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 from typing import Any
 
+from .compat import imread_dask, imread_xarray, imread_xarray_dask
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
 from .errors import (
@@ -72,6 +73,9 @@ __all__ = [
     "feasibility_report",
     "get_reader_class",
     "imread",
+    "imread_dask",
+    "imread_xarray",
+    "imread_xarray_dask",
     "list_readers",
     "list_writers",
     "refresh_readers",
@@ -83,7 +87,13 @@ __all__ = [
 ]
 
 
-def imread(path: str, **options: Any) -> Any:
-    """Read the first scene of ``path`` into a numpy array (``Reader(path).data``)."""
+def imread(path: Any, scene_id: str | int | None = None, **options: Any) -> Any:
+    """Read a scene (default the first) of ``path`` into a numpy array (``Reader(path).data``).
+
+    ``path`` may also be array data (see :class:`~scitiff_readers.arrays.ArrayReader`);
+    ``scene_id`` is a scene index, ID or name, as in ``bioio.imread``.
+    """
     with Reader(path, **options) as reader:
+        if scene_id is not None:
+            reader.set_scene(scene_id)
         return reader.data

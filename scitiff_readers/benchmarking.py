@@ -35,6 +35,11 @@ class Peer:
     function that reads plane number ``i`` (planes counted in the file's order,
     ``i`` below the number of planes) from the opened file. ``None`` means the peer
     cannot do it.
+
+    For the cold-start benchmark (``benchmarks/cold_start.py``): ``imports`` are the
+    modules the peer's library needs (their import is timed on its own), and
+    ``plane_program(path)`` returns the whole program a user would run to read the
+    plane ``BenchmarkCase.plane``, timed as a process.
     """
 
     name: str
@@ -43,6 +48,8 @@ class Peer:
     full_read: Callable[[Path], Any] | None = None
     full_read_lazy: Callable[[Path], Any] | None = None
     plane_reader: Callable[[Path], Callable[[int], Any]] | None = None
+    imports: tuple[str, ...] = ()
+    plane_program: Callable[[Path], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from dask.utils import parse_bytes
-
 __all__ = ["DEFAULT_CHUNK_BYTES", "chunk_shape", "normalize_chunk_bytes", "regular_chunks"]
 
 #: Default target size of one dask chunk: 32 MiB (tens of MiB cost no measurable
@@ -25,7 +23,12 @@ def normalize_chunk_bytes(value: int | str | None) -> int:
     """Accept ``None`` (default), a byte count or a string such as ``"64 MiB"``."""
     if value is None:
         return DEFAULT_CHUNK_BYTES
-    size = parse_bytes(value) if isinstance(value, str) else int(value)
+    if isinstance(value, str):
+        from dask.utils import parse_bytes  # only for strings: keeps dask out of a plain open
+
+        size = parse_bytes(value)
+    else:
+        size = int(value)
     if size <= 0:
         raise ValueError(f"chunk_bytes must be positive, got {value!r}")
     return size

@@ -7,12 +7,14 @@ same way: values in their natural dtype, ``attrs["units"]`` only when known.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .units import normalize_unit
+
+if TYPE_CHECKING:  # xarray is imported when a variable is first built, not with the package
+    import xarray as xr
 
 __all__ = [
     "PhysicalPixelSizes",
@@ -31,6 +33,8 @@ def coordinate(
     **attrs: Any,
 ) -> xr.Variable:
     """Return a coordinate variable along ``dim`` with optional ``units``."""
+    import xarray as xr
+
     return xr.Variable(*coordinate_spec(dim, values, units, **attrs))
 
 
@@ -62,6 +66,8 @@ def uniform_coordinate(
     units: str | None = None,
 ) -> xr.Variable:
     """Return ``origin + index * step`` for ``size`` indices, as float64."""
+    import xarray as xr
+
     return xr.Variable(*uniform_coordinate_spec(dim, size, step, origin, units))
 
 

@@ -8,20 +8,38 @@ into the user API (dims, shape, dask and xarray views) without reading pixels.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-import xarray as xr
 
 from .coords import PhysicalPixelSizes, coordinate, default_channel_names
 from .dimensions import Dimensions
 from .sources import PixelSource
 
+if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
+    import xarray as xr
+
 __all__ = ["Image"]
 
-CoordLike = xr.Variable | xr.DataArray | tuple[Any, ...] | np.ndarray | Sequence[Any]
+CoordLike = Union["xr.Variable", "xr.DataArray", tuple[Any, ...], np.ndarray, Sequence[Any]]
+
+
+def _xarray_object(value: Any) -> Any:
+    """``value``'s :class:`xarray.Variable` if it is an xarray object, else ``None``.
+
+    An xarray object can only exist once xarray is imported, so this never imports it.
+    """
+    xr_module = sys.modules.get("xarray")
+    if xr_module is None:
+        return None
+    if isinstance(value, xr_module.DataArray):
+        return value.variable
+    if isinstance(value, xr_module.Variable):
+        return value
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,11 +87,12 @@ class Image:
         # Derived once: the Image is immutable and the core caches it per scene / level.
         order = self.source.dims
         out: dict[str, xr.Variable] = {}
+        import xarray as xr
+
         for name, value in self.coords.items():
-            if isinstance(value, xr.DataArray):
-                out[name] = value.variable
-            elif isinstance(value, xr.Variable):
-                out[name] = value
+            variable = _xarray_object(value)
+            if variable is not None:
+                out[name] = variable
             elif isinstance(value, tuple):
                 out[name] = xr.Variable(*value)
             elif name in order:
@@ -95,8 +114,8 @@ class Image:
             names = tuple(str(n) for n in self.channel_names)
         elif "C" in self.coords:
             c = self.coords["C"]
-            values = c.values if isinstance(c, (xr.Variable, xr.DataArray)) else (
-                c[1] if isinstance(c, tuple) else c)
+            variable = _xarray_object(c)
+            values = variable.values if variable is not None else (c[1] if isinstance(c, tuple) else c)
             names = tuple(str(v) for v in np.asarray(values).tolist())
         else:
             names = default_channel_names(count)
@@ -114,14 +133,30 @@ class Image:
             return self.physical_pixel_sizes
         sizes: list[float | None] = []
         units: list[str | None] = []
-        coords = self._coords if self.coords else {}
         for dim in "ZYX":
-            var = coords.get(dim)
+            # From the raw specs, not self._coords: asking for sizes must not import xarray.
+            values, attrs = self._values_and_attrs(dim)
             step = None
-            if var is not None and var.ndim == 1 and var.shape[0] >= 2 and np.issubdtype(var.dtype, np.number):
-                diffs = np.diff(var.values.astype(np.float64))
+            if values is not None and values.ndim == 1 and values.shape[0] >= 2 and np.issubdtype(
+                    values.dtype, np.number):
+                diffs = np.diff(values.astype(np.float64))
                 if np.allclose(diffs, diffs[0], rtol=1e-6, atol=0):
                     step = float(diffs[0])
             sizes.append(step)
-            units.append(var.attrs.get("units") if (var is not None and step is not None) else None)
+            units.append(attrs.get("units") if step is not None else None)
         return PhysicalPixelSizes(sizes[0], sizes[1], sizes[2], units)
+
+    def _values_and_attrs(self, dim: str) -> tuple[np.ndarray | None, Mapping[str, Any]]:
+        """Values and attributes of the coordinate on ``dim`` as given, without xarray."""
+        value = self.coords.get(dim)
+        if value is None:
+            return None, {}
+        variable = _xarray_object(value)
+        if variable is not None:
+            return np.asarray(variable.values), variable.attrs
+        if isinstance(value, tuple):
+            dims = (value[0],) if isinstance(value[0], str) else tuple(value[0])
+            if dims != (dim,):
+                return None, {}
+            return np.asarray(value[1]), (value[2] if len(value) > 2 and value[2] is not None else {})
+        return np.asarray(value), {}

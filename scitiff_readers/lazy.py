@@ -1,4 +1,4 @@
-"""The lazy engine: pixel sources to dask arrays, and eager reads without dask.
+"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers.eager`).
 
 One graph layer per array: the source object is a single graph key that every
 block task depends on, so a distributed scheduler ships it to each worker once
@@ -20,8 +20,7 @@ import itertools
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 import dask.array as da
@@ -31,8 +30,10 @@ from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 
 from .chunking import chunk_shape, regular_chunks
+from .eager import _offsets, block_regions, read_regions
 from .sources import PixelSource, Region
 
+# block_regions and read_regions stay importable from here for existing callers.
 __all__ = ["SourceArray", "block_regions", "graphs_built", "read_regions", "to_dask"]
 
 _graphs_built = 0
@@ -45,10 +46,6 @@ def graphs_built() -> int:
 
 def _read_block(source: PixelSource, region: Region) -> np.ndarray:
     return source.read(region)
-
-
-def _offsets(chunks: Sequence[int]) -> list[int]:
-    return [0, *itertools.accumulate(chunks)]
 
 
 def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers") -> SourceArray:
@@ -217,57 +214,3 @@ class SourceArray(da.Array):
                 graph[key] = (_read_block_into, self._sr_source_key, output_key, region)
         graph.update(extra)
         return graph
-
-
-def block_regions(region: Region, chunks: Sequence[Sequence[int]]) -> list[Region]:
-    """Split ``region`` along the block boundaries given by dask-style ``chunks``."""
-    per_dim: list[list[slice]] = []
-    for sl, dim_chunks in zip(region, chunks, strict=True):
-        cuts = [o for o in _offsets(dim_chunks) if sl.start < o < sl.stop]
-        edges = [sl.start, *cuts, sl.stop]
-        per_dim.append([slice(a, b) for a, b in itertools.pairwise(edges)])
-    return [tuple(p) for p in itertools.product(*per_dim)]
-
-
-_executor: ThreadPoolExecutor | None = None
-_executor_pid: int | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor, _executor_pid
-    if _executor is None or _executor_pid != os.getpid():
-        _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
-                                       thread_name_prefix="scitiff-readers")
-        _executor_pid = os.getpid()
-    return _executor
-
-
-def read_regions(
-    source: PixelSource,
-    jobs: Iterable[tuple[Region, np.ndarray]],
-    target_bytes: int,
-) -> None:
-    """Read each ``(region, out_view)`` job straight into ``out_view``.
-
-    Regions are split along the same storage-aligned blocks the dask path uses and
-    read in parallel threads; no dask graph, no concatenation copy. A source that
-    decodes in parallel itself (:attr:`PixelSource.decodes_in_parallel`) gets each
-    region whole, in one call.
-    """
-    if source.decodes_in_parallel:
-        for region, out in jobs:
-            source.read_into(out, region)
-        return
-    chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
-    chunks = regular_chunks(source.shape, chunk)
-    tasks: list[tuple[Region, np.ndarray]] = []
-    for region, out in jobs:
-        for sub in block_regions(region, chunks):
-            view = out[tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(sub, region, strict=True))]
-            tasks.append((sub, view))
-    if len(tasks) == 1:
-        sub, view = tasks[0]
-        source.read_into(view, sub)
-        return
-    for future in [_pool().submit(source.read_into, view, sub) for sub, view in tasks]:
-        future.result()

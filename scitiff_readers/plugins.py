@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from .errors import PluginLoadWarning
+from .plugincache import Declaration, load_declarations, module_stamp, store_declarations
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
@@ -57,9 +58,56 @@ class PluginRegistry(Generic[T]):
         self._loaded_one: dict[str, PluginInfo[T] | None] = {}
         self._scanned: list[metadata.EntryPoint] | None = None
         self._runtime: dict[str, PluginInfo[T]] = {}
+        self._declared: list[Declaration] | None = None
 
     def _entry_points(self) -> list[metadata.EntryPoint]:
         return list(metadata.entry_points(group=self.group))
+
+    def _remembers(self) -> bool:
+        # Replaced entry points (tests, embedding applications) are never remembered.
+        return "_entry_points" not in vars(self)
+
+    def declarations(self) -> list[Declaration]:
+        """Name, suffixes and priority of every entry-point plugin, importing as few as possible.
+
+        From the remembered declarations (:mod:`scitiff_readers.plugincache`) when they are
+        up to date; otherwise every plugin is imported once and the result remembered.
+        In-process registrations are not included (see :meth:`runtime`).
+        """
+        with self._lock:
+            if self._declared is None:
+                stored = load_declarations(self.group) if self._remembers() else None
+                if stored is None:
+                    stored = [self._declare(info) for info in self._discovered_infos().values()]
+                    if self._remembers():
+                        store_declarations(self.group, stored)
+                self._declared = stored
+            return list(self._declared)
+
+    @staticmethod
+    def _declare(info: PluginInfo[T]) -> Declaration:
+        file, mtime = module_stamp(info.cls.__module__)
+        return Declaration(info.name, info.entry_point or "", info.distribution, info.version,
+                           info.suffixes, info.priority, file, mtime)
+
+    def runtime(self) -> Mapping[str, PluginInfo[T]]:
+        """Plugins registered in this process (they shadow entry points of the same name)."""
+        with self._lock:
+            return MappingProxyType(dict(self._runtime))
+
+    def load_declared(self, decl: Declaration) -> PluginInfo[T] | None:
+        """Import the plugin of one declaration (``None``, with a warning, if it is broken)."""
+        with self._lock:
+            if self._discovered is not None and decl.name in self._discovered:
+                return self._discovered[decl.name]
+            if decl.name not in self._loaded_one:
+                ep = metadata.EntryPoint(name=decl.name, value=decl.value, group=self.group)
+                info = self._load(ep)
+                if info is not None:
+                    info = PluginInfo(info.name, info.cls, decl.distribution, decl.version, info.origin,
+                                      info.entry_point)
+                self._loaded_one[decl.name] = info
+            return self._loaded_one[decl.name]
 
     def _scan(self) -> list[metadata.EntryPoint]:
         """The group's entry points, read once (reading them costs milliseconds)."""
@@ -118,12 +166,15 @@ class PluginRegistry(Generic[T]):
                 found[ep.name] = info
         return found
 
+    def _discovered_infos(self) -> dict[str, PluginInfo[T]]:
+        if self._discovered is None:
+            self._discovered = self._discover()
+        return self._discovered
+
     def all(self) -> Mapping[str, PluginInfo[T]]:
         """Every plugin, entry points first, then in-process registrations."""
         with self._lock:
-            if self._discovered is None:
-                self._discovered = self._discover()
-            merged = dict(self._discovered)
+            merged = dict(self._discovered_infos())
             for name, info in self._runtime.items():
                 merged[name] = info
             return MappingProxyType(merged)
@@ -134,6 +185,7 @@ class PluginRegistry(Generic[T]):
             self._discovered = None
             self._loaded_one.clear()
             self._scanned = None
+            self._declared = None
 
     def register(self, cls: T, *, name: str | None = None, clobber: bool = False) -> None:
         """Register ``cls`` in this process under ``name`` (default ``cls.name``)."""

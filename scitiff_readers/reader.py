@@ -18,18 +18,19 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
-import xarray as xr
 
 from .chunking import normalize_chunk_bytes
+from .compat import PeerCompatibleAPI
 from .coords import PhysicalPixelSizes
 from .dimensions import Dimensions
+from .eager import read_regions
 from .errors import ResolutionLevelError, SceneIndexError
 from .image import Image
-from .lazy import read_regions, to_dask
 from .selection import parse_selection
 
 if TYPE_CHECKING:
     import dask.array as da
+    import xarray as xr
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
@@ -50,6 +51,8 @@ COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
     {
         # Target size of one dask chunk: bytes or a string such as "64 MiB".
         "chunk_bytes": None,
+        # Keep files open between calls (fast); False: no handle stays open after a call (bioio).
+        "keep_handles": True,
     }
 )
 
@@ -67,7 +70,7 @@ def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
     return merged or None
 
 
-class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
+class Reader(PeerCompatibleAPI, ABC):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -82,8 +85,11 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         A registered reader name (see :func:`scitiff_readers.list_readers`) or a
         Reader class, to skip automatic selection.
     **options
-        Reader options: ``chunk_bytes`` (target dask chunk size, default 32 MiB)
-        and the backend's own options (its ``options`` class attribute). Unknown
+        Reader options: ``chunk_bytes`` (target dask chunk size, default 32 MiB),
+        ``keep_handles`` (default ``True``: files stay open between calls, so
+        repeated reads pay no re-open; ``False``: no file handle stays open after
+        any call, as bioio guarantees, at the cost of opening the file for every
+        read) and the backend's own options (its ``options`` class attribute). Unknown
         options raise :class:`TypeError` listing the valid ones.
 
     Raises
@@ -130,6 +136,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                 **options: Any) -> Reader:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
+            if reader is None and not isinstance(path, (str, os.PathLike)):
+                from .arrays import ArrayReader, is_array_input
+
+                if is_array_input(path):
+                    # aicsimageio's ArrayLikeReader: numpy, dask or xarray data (or a list of them).
+                    return super().__new__(ArrayReader)
             from .registry import select_reader
 
             chosen = select_reader(path, reader, storage_options=_storage_options(options))
@@ -145,16 +157,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                  **options: Any) -> None:
-        from .byteaccess import as_location
-
         storage_options = _storage_options(options)
         options.pop("storage_options", None)
         options.pop("fs_kwargs", None)
-        # Absolute, so pickled readers and graphs work in workers with another cwd; a URL
-        # or fsspec OpenFile becomes a RemotePath (see scitiff_readers.byteaccess).
-        self._path = as_location(path, storage_options)  # type: ignore[assignment]
-        if not self._path.exists():
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self._path))
+        # Read by _resolve_path: a URL or fsspec OpenFile becomes a RemotePath with these options.
+        self._sr_storage_options = storage_options
+        self._path = self._resolve_path(path)
         valid = {**COMMON_OPTIONS, **type(self).options}
         unknown = sorted(set(options) - set(valid))
         if unknown:
@@ -169,12 +177,34 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         self._sr_level = 0
         self._sr_images: dict[tuple[int, int], Image] = {}
         self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
+        self._sr_raw_dask_cache: dict[tuple[int, int], da.Array] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
         self._open()
         self._sr_scene = int(self._default_scene())
+        self._sr_release()
+
+    def _sr_release(self) -> None:
+        """With ``keep_handles=False``, close every file handle at the end of an API call."""
+        if not self._options["keep_handles"]:
+            self.close()
 
     # ---------------------------------------------------------------- backend API
+    def _resolve_path(self, path: Any) -> Path:
+        """The absolute path to open; :class:`FileNotFoundError` if it does not exist.
+
+        Absolute, so pickled readers and graphs work in workers with another cwd.
+        A URL or ``fsspec`` ``OpenFile`` becomes a
+        :class:`~scitiff_readers.byteaccess.RemotePath` (with ``storage_options``).
+        Readers of in-memory data override it.
+        """
+        from .byteaccess import as_location
+
+        resolved = as_location(path, getattr(self, "_sr_storage_options", None))
+        if not resolved.exists():
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(resolved))
+        return resolved
+
     @_backend_hook
     def _open(self) -> None:
         """Parse the file's structure and metadata once (never its pixels)."""
@@ -190,6 +220,13 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         """Describe scene ``scene`` at resolution level ``level`` (from metadata only)."""
         raise NotImplementedError
 
+    def _scene_ids(self) -> Sequence[str] | None:
+        """Stable identifiers of the scenes (e.g. OME ``Image@ID``), if the format has them.
+
+        :meth:`set_scene` accepts them besides the names; default ``None`` (none).
+        """
+        return None
+
     def _default_scene(self) -> int:
         """Index of the scene that is current after opening (default 0)."""
         return 0
@@ -198,7 +235,7 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         """Number of resolution levels of ``scene`` (default 1)."""
         return 1
 
-    def _close(self) -> None:  # noqa: B027 - optional hook
+    def _close(self) -> None:
         """Release backend resources beyond the pixel sources' file handles."""
 
     @property
@@ -264,7 +301,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         return self._sr_scene
 
     def set_scene(self, scene: int | str) -> None:
-        """Make ``scene`` (an index or a name) current; the resolution level resets to 0."""
+        """Make ``scene`` current; the resolution level resets to 0.
+
+        ``scene`` is an index, a scene identifier where the format has them (an OME
+        ``Image@ID`` such as ``"Image:1"``, as aicsimageio and bioio name scenes; always
+        accepted) or a name from :attr:`scenes` (accepted when no other scene has it).
+        """
         scenes = self.scenes
         if isinstance(scene, (int, np.integer)) and not isinstance(scene, bool):
             index = int(scene)
@@ -274,17 +316,29 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
                     f"{len(scenes)} scene(s), indices 0 to {len(scenes) - 1}"
                 )
         else:
-            matches = [i for i, s in enumerate(scenes) if s == str(scene)]
-            if not matches:
-                shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
-                raise SceneIndexError(f"{self._path}: no scene named {scene!r}; scenes: {shown}")
-            if len(matches) > 1:
-                raise SceneIndexError(
-                    f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
-                )
-            index = matches[0]
+            index = self._scene_index_of(str(scene))
         self._sr_scene = index
         self._sr_level = 0
+
+    def _scene_index_of(self, scene: str) -> int:
+        """The index of the scene with identifier ``scene``, else with that (unique) name."""
+        ids = self._scene_ids()
+        if ids is not None:
+            by_id = [i for i, s in enumerate(ids) if s == scene]
+            if len(by_id) == 1:
+                return by_id[0]
+        scenes = self.scenes
+        matches = [i for i, s in enumerate(scenes) if s == scene]
+        if not matches:
+            shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
+            known_ids = "" if ids is None else "; scene IDs: " + ", ".join(map(repr, list(ids)[:10]))
+            raise SceneIndexError(f"{self._path}: no scene named {scene!r}; scenes: {shown}{known_ids}")
+        if len(matches) > 1:
+            raise SceneIndexError(
+                f"{self._path}: scene name {scene!r} is used by scenes {matches}; select by index"
+                + ("" if ids is None else " or by ID")
+            )
+        return matches[0]
 
     @property
     def resolution_levels(self) -> tuple[int, ...]:
@@ -346,6 +400,8 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
 
     def _make_dataarray(self, data: Any) -> xr.DataArray:
         image = self.image()
+        import xarray as xr  # here, not at import: reading planes never needs it
+
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
@@ -362,14 +418,26 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         key = (self._sr_scene, self._sr_level)
         cached = self._sr_dask_cache.get(key)
         if cached is None:
-            array = to_dask(self.image().source, self._sr_chunk_bytes, name=f"{self.name}-s{key[0]}-l{key[1]}")
-            cached = self._sr_dask_cache[key] = self._make_dataarray(array)
+            cached = self._sr_dask_cache[key] = self._make_dataarray(self.dask_data)
         return cached
 
     @property
     def dask_data(self) -> da.Array:
-        """The current scene / level as a dask array."""
-        return self.xarray_dask_data.data
+        """The current scene / level as a dask array (the same one :attr:`xarray_dask_data` wraps)."""
+        key = (self._sr_scene, self._sr_level)
+        cached = self._sr_raw_dask_cache.get(key)
+        if cached is None:
+            # Imports dask only now, and not xarray: get_image_dask_data needs no labels.
+            from .lazy import to_dask
+
+            name = f"{self.name}-s{key[0]}-l{key[1]}"
+            source = self.image().source
+            if not self._options["keep_handles"]:
+                from .transient import TransientSource
+
+                source = TransientSource(source)
+            cached = self._sr_raw_dask_cache[key] = to_dask(source, self._sr_chunk_bytes, name=name)
+        return cached
 
     @property
     def xarray_data(self) -> xr.DataArray:
@@ -397,6 +465,12 @@ class Reader(ABC):  # noqa: B024 - abstract hooks are declared via _backend_hook
         **selection
             Per dim: an int, a list of ints or a slice, e.g. ``T=0, C=[0, 2]``.
         """
+        try:
+            return self._get_image_data(dimension_order_out, selection)
+        finally:
+            self._sr_release()
+
+    def _get_image_data(self, dimension_order_out: str | None, selection: dict[str, Any]) -> np.ndarray:
         source = self.image().source
         plane = self._single_plane_region(source, dimension_order_out, selection)
         if plane is not None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ReaderNotFoundError, UnsupportedFormatError
+from .plugincache import Declaration
 from .plugins import PluginInfo, PluginRegistry
 from .reader import Reader
 
@@ -132,11 +133,33 @@ def select_reader(path: str | os.PathLike[str], reader: str | type[Reader] | Non
         if not (isinstance(cls, type) and issubclass(cls, Reader)):
             raise TypeError(f"reader must be a registered name or a Reader subclass, got {reader!r}")
         return cls
-    for info, _ in _candidates(p):
+    for info in _ranked_lazily(p):
         ok, _reason = _sniff(info.cls, p)
         if ok:
             return info.cls
     raise UnsupportedFormatError(_unsupported_message(p))
+
+
+def _ranked_lazily(path: Path) -> Iterator[PluginInfo[type[Reader]]]:
+    """Readers in selection order, each imported only when its turn comes.
+
+    The order is :func:`_candidates`' (suffix match, then priority, then name), taken
+    from the plugins' remembered declarations, so a process that opens an OME-TIFF
+    imports the readers ranked before the one that accepts it, not every plugin.
+    """
+    name = path.name.lower()
+    runtime = _readers.runtime()
+    ranked: list[tuple[bool, int, str, Declaration | PluginInfo[type[Reader]]]] = []
+    for decl in _readers.declarations():
+        if decl.name not in runtime:
+            ranked.append((any(name.endswith(s) for s in decl.suffixes), decl.priority, decl.name, decl))
+    for info in runtime.values():
+        ranked.append((_suffix_match(path, info.cls), info.priority, info.name, info))
+    ranked.sort(key=lambda item: (not item[0], -item[1], item[2]))
+    for *_, entry in ranked:
+        loaded = _readers.load_declared(entry) if isinstance(entry, Declaration) else entry
+        if loaded is not None:
+            yield loaded
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["normalize_unit", "to_micrometre_factor"]
+__all__ = ["normalize_unit", "to_micrometre_factor", "to_seconds_factor"]
 
 _ALIASES: dict[str, str] = {
     "um": "µm",
@@ -76,3 +76,20 @@ def to_micrometre_factor(unit: str | None) -> float | None:
     """Factor that converts a length in ``unit`` to micrometres, or ``None``."""
     canonical = normalize_unit(unit)
     return None if canonical is None else _TO_UM.get(canonical)
+
+
+_TO_S: dict[str, float] = {
+    "ps": 1e-12,
+    "ns": 1e-9,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
+
+
+def to_seconds_factor(unit: str | None) -> float | None:
+    """Factor that converts a time in ``unit`` to seconds, or ``None`` if ``unit`` is not a time."""
+    canonical = normalize_unit(unit)
+    return None if canonical is None else _TO_S.get(canonical)

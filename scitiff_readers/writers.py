@@ -15,13 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import DimensionSelectionError, WriterNotFoundError
 from .files import atomic_output
 from .plugins import PluginInfo, PluginRegistry
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["WRITERS_GROUP", "Writer", "list_writers", "register_writer", "to_canonical", "write"]
 
@@ -94,7 +95,8 @@ def to_canonical(data: xr.DataArray) -> xr.DataArray:
     """Return ``data`` with dims renamed to upper case and ordered ``TCZYX(S)``.
 
     Any subset of ``t, c, z, y, x, s`` (either case) is accepted; missing dims are
-    added with size 1. Other dims raise :class:`DimensionSelectionError`.
+    added with size 1. Other dims raise :class:`DimensionSelectionError`. Coordinates
+    over several dims keep their own dim order.
     """
     extra = [d for d in data.dims if len(str(d)) != 1 or str(d).upper() not in "TCZYXS"]
     if extra:
@@ -107,7 +109,8 @@ def to_canonical(data: xr.DataArray) -> xr.DataArray:
     missing = [d for d in order if d not in upper.dims]
     if missing:
         upper = upper.expand_dims(missing)
-    return upper.transpose(*order)
+    # Coordinates keep their own dim order (a ``pixel-id`` over ``X, Y`` stays so).
+    return upper.transpose(*order, transpose_coords=False)
 
 
 def write(

@@ -96,3 +96,36 @@ class ImportSuite:
         from scitiff_readers import select_reader
 
         return select_reader(self.path)
+
+
+class ColdStartSuite:
+    """Fresh-process cost of the first open and the first plane (what a CLI call or a new worker pays).
+
+    Each ``timeraw_`` program runs in a new interpreter (asv times the whole program,
+    imports included). ``benchmarks/cold_start.py`` gives the same figures phase by
+    phase, beside the peers of each case.
+    """
+
+    params = [sorted(CASES)]
+    param_names = ["case"]
+    timeout = 600
+
+    def _spec(self, name: str) -> str:
+        case = CASES[name]
+        path = str(case.make(benchmark_data_dir()))
+        return f"Reader({path!r}, reader={case.reader!r}, **{dict(case.options)!r})"
+
+    def _plane(self, name: str, call: str, tail: str = "") -> str:
+        plane = dict(CASES[name].plane)
+        return (f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
+                f"r.{call}('YX' + ('S' if 'S' in r.dims.order else ''), **{plane!r}){tail}\n")
+
+    def timeraw_open(self, name: str) -> str:
+        return (f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
+                "(r.dims, r.physical_pixel_sizes, r.channel_names)\n")
+
+    def timeraw_open_one_plane(self, name: str) -> str:
+        return self._plane(name, "get_image_data")
+
+    def timeraw_open_one_plane_dask(self, name: str) -> str:
+        return self._plane(name, "get_image_dask_data", ".compute()")

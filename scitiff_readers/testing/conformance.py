@@ -400,6 +400,20 @@ class ReaderConformance:
             _ = reader.get_image_data()
         assert open_handles_under(case.path) == []
 
+    def test_no_handle_kept_between_calls_without_keep_handles(self, case: SampleCase) -> None:
+        # bioio's guarantee, offered by the keep_handles=False option: nothing stays open
+        # after opening, after an eager read or after a lazy compute, and pixels are unchanged.
+        reader = _open(case, self.reader_cls, keep_handles=False)
+        assert open_handles_under(case.path) == []
+        order = "YX" + ("S" if "S" in reader.dims.order else "")
+        plane = reader.get_image_data(order)
+        assert open_handles_under(case.path) == []
+        lazy = reader.get_image_dask_data(order).compute()
+        assert open_handles_under(case.path) == []
+        with _open(case, self.reader_cls) as kept:
+            _assert_pixels_equal(plane, kept.get_image_data(order), "keep_handles=False eager plane")
+            _assert_pixels_equal(lazy, kept.get_image_data(order), "keep_handles=False lazy plane")
+
     def test_repr_names_reader_and_path(self, case: SampleCase) -> None:
         with _open(case, self.reader_cls) as reader:
             text = repr(reader)

@@ -300,6 +300,16 @@ def _tiles(tmp_path: Path, overlap: int) -> tuple[Path, dict[tuple[int, int], np
     return write_images(tmp_path, "tiles", images, summary), tiles
 
 
+def _ndstorage_stitched(path: Path, channel: str) -> np.ndarray:
+    """ndstorage's ``as_array(stitched=True)`` of one channel."""
+    ds = open_reference(path)
+    ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
+    try:
+        return np.asarray(ds.as_array(stitched=True, channel=channel).compute(scheduler="threads"))
+    finally:
+        ds.close()
+
+
 def test_tiles_are_scenes_by_default(tmp_path: Path) -> None:
     path, tiles = _tiles(tmp_path, 4)
     with NDTiffReader(path) as r:
@@ -312,12 +322,7 @@ def test_tiles_are_scenes_by_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize("overlap", [0, 4, 3])
 def test_stitching_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
     path, _ = _tiles(tmp_path, overlap)
-    ds = open_reference(path)
-    ds._full_resolution = True  # ndstorage only knows this for pyramid datasets
-    try:
-        ref = ds.as_array(stitched=True, channel="B").compute(scheduler="threads")
-    finally:
-        ds.close()
+    ref = _ndstorage_stitched(path, "B")
     with NDTiffReader(path, stitch=True) as r:
         assert len(r.scenes) == 1
         ours = r.get_image_data("YX", C=1)
@@ -532,3 +537,42 @@ def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tu
         assert first * cell + offset == start  # output pixel 0 is level pixel `start`
         assert (first + count) * cell >= stop > (first + count - 1) * cell
         assert origin == start * f - lo * cell0 and abs(origin) < f
+
+
+# ---------------------------------------------------------- aicsimageio mosaic API
+@pytest.mark.parametrize("overlap", [0, 4, 3])
+def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
+    path, _ = _tiles(tmp_path, overlap)
+    stitched = _ndstorage_stitched(path, "B")
+    with NDTiffReader(path) as r:
+        assert r.mosaic_tile_dims is not None and r.mosaic_tile_dims["Y", "X"] == (10, 12)
+        positions = r.get_mosaic_tile_positions(C=1)
+        assert len(positions) == len(r.scenes) == 5
+        crop_y, crop_x = overlap // 2, overlap // 2
+        cell_y, cell_x = 10 - overlap, 12 - overlap
+        for s, (top, left) in enumerate(positions):
+            r.set_scene(s)
+            tile = r.get_image_data("YX", C=1)
+            # The cropped part of each tile is where the position says in ndstorage's mosaic.
+            kept = stitched[top + crop_y: top + crop_y + cell_y, left + crop_x: left + crop_x + cell_x]
+            np.testing.assert_array_equal(kept, tile[crop_y: crop_y + cell_y, crop_x: crop_x + cell_x])
+            assert r.get_mosaic_tile_position(s) == (top, left)
+        mosaic = r.mosaic_data
+        assert mosaic.shape == (1, 2, 1, *stitched.shape)
+        np.testing.assert_array_equal(mosaic[0, 1, 0], stitched)
+        np.testing.assert_array_equal(r.mosaic_dask_data[0, 1, 0].compute(), stitched)
+        assert r.mosaic_xarray_dask_data.dims == ("T", "C", "Z", "Y", "X")
+        with pytest.raises(DimensionSelectionError, match="out of range"):
+            r.get_mosaic_tile_position(5)
+    with NDTiffReader(path, reconstruct_mosaic=True) as r:
+        assert len(r.scenes) == 1 and r.mosaic_tile_dims is None  # already stitched, as stitch=True
+        np.testing.assert_array_equal(r.get_image_data("YX", C=1), stitched)
+        with pytest.raises(DimensionSelectionError, match="not a tile of a mosaic"):
+            r.get_mosaic_tile_positions()
+
+
+def test_bioio_mosaic_check_passes(tmp_path: Path) -> None:
+    test_utilities = pytest.importorskip("bioio_base.test_utilities")
+    path, _ = _tiles(tmp_path, 4)
+    with NDTiffReader(path) as tiles, NDTiffReader(path, stitch=True) as stitched:
+        test_utilities.run_reader_mosaic_checks(tiles, stitched, tiles.scenes[2], stitched.scenes[0])

@@ -305,3 +305,60 @@ def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
                 np.testing.assert_allclose(r.coords["T"].values, [15.0, 22.5, 27.5])
                 assert "T_bounds" not in r.coords
                 assert sc.identical(r.to_scipp(), _ref(path))
+
+
+@needs_shared
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
+def test_to_scipp_datagroup_is_scitiffs_own_and_saves_with_scitiff(path: Path, tmp_path: Path) -> None:
+    ref = scitiff.load_scitiff(path)
+    with Reader(path) as r:
+        group = r.to_scipp(only_image=False)
+    assert sc.identical(group, ref)
+    assert type(group["daq"]) is type(ref["daq"]) and type(group["process"]) is type(ref["process"])
+    scitiff.io.save_scitiff(group, tmp_path / "ours.tiff")
+    scitiff.io.save_scitiff(ref, tmp_path / "theirs.tiff")
+    assert sc.identical(scitiff.load_scitiff(tmp_path / "ours.tiff"), scitiff.load_scitiff(tmp_path / "theirs.tiff"))
+
+
+@pytest.mark.parametrize("selection", [
+    {"T": slice(1, 4)}, {"T": 2}, {"t": slice(-2, None)}, {"Y": slice(2, 7), "X": 3}, {"T": slice(0, 1)},
+])
+def test_to_scipp_selection_equals_slicing_load_scitiff(tof: Path, stdevs_mask: Path,
+                                                         selection: dict[str, Any]) -> None:
+    for path in (tof, stdevs_mask):
+        full = _ref(path)
+        expected = full
+        for key, value in selection.items():
+            dim = key.lower()
+            if dim in expected.dims:
+                expected = expected[dim, value]
+        with Reader(path) as r:
+            got = r.to_scipp(**selection)
+        assert sc.identical(got, expected), (path.name, selection)
+
+
+def test_to_scipp_selection_errors_are_typed(tof: Path) -> None:
+    from scitiff_readers import DimensionSelectionError
+
+    with Reader(tof) as r:
+        with pytest.raises(DimensionSelectionError, match="T=9 is out of range"):
+            r.to_scipp(T=9)
+        with pytest.raises(DimensionSelectionError, match="step-1"):
+            r.to_scipp(T=slice(0, 4, 2))
+        with pytest.raises(DimensionSelectionError, match="not 'C'"):
+            r.to_scipp(C=0)
+
+
+def test_writing_back_keeps_a_2d_coordinates_dim_order(tmp_path: Path) -> None:
+    data = sc.DataArray(
+        sc.array(dims=["t", "y", "x"], values=np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4), unit="counts"),
+        coords={"pixel-id": sc.array(dims=["x", "y"], values=np.arange(12).reshape(4, 3)),
+                "t": sc.array(dims=["t"], values=[0.0, 1.5], unit="s")})
+    original = tmp_path / "pixel-id.tiff"
+    scitiff.io.save_scitiff(data, original)
+    with Reader(original) as r:
+        assert r.coords["pixel-id"].dims == ("X", "Y")
+        r.save(tmp_path / "copy.tiff")
+    a, b = scitiff.load_scitiff(original), scitiff.load_scitiff(tmp_path / "copy.tiff")
+    assert b["image"].coords["pixel-id"].dims == ("x", "y")
+    assert sc.identical(a["image"], b["image"])

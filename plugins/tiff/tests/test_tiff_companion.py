@@ -79,7 +79,7 @@ def test_companion_metadata_is_used_from_any_entry_point(tmp_path: Path, entry: 
     with Reader(tmp_path / entry) as reader:
         assert reader.reader_name == "ome-tiff"
         assert reader.companion_file == tmp_path / "exp.companion.ome"
-        assert reader.metadata == ds["xml"]
+        assert reader.ome_xml == ds["xml"]
         assert reader.scenes == ("stack", "overview")
         assert reader.dims.C == 2 and reader.dims.Z == 4
         np.testing.assert_array_equal(reader.get_image_data("CZYX"), reference[0])

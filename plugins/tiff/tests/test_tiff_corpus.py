@@ -7,7 +7,7 @@ the OME scene model, bioio-ome-tiff's convention of one scene per OME ``Image``)
 * OME-TIFF (and OME companion files): one scene per OME ``Image``; each scene's pixels (every
   resolution level) equal tifffile's matching ``ome`` series arranged as ``TCZYX(S)``; physical
   sizes are the ``Pixels@PhysicalSize*`` values (``None`` where absent); channel names are
-  ``Channel@Name`` with the documented ``C0, C1, ...`` fallback. A file of a multi-file dataset
+  ``Channel@Name``, else the channel's ``ID`` (as bioio-ome-tiff names them). A file of a multi-file dataset
   that holds only ``BinaryOnly`` is judged by the file or companion its ``MetadataFile`` names:
   the whole dataset must read from any of its files.
 * Other TIFF (ImageJ, tifffile "shaped", plain): one scene per tifffile series, one resolution
@@ -316,7 +316,7 @@ def _check_ome(path: Path, ome: Any, scenes: list[list[np.ndarray]]) -> list[str
                                 f"tifffile has {len(levels)}")
                 levels = levels[:1]
             _guarded(problems, where, _check_channel_names, reader,
-                     [c.name or f"C{i}" for i, c in enumerate(px.channels)])
+                     [c.name or c.id for c in px.channels])
             _guarded(problems, where, _check_sizes, reader,
                      (px.physical_size_z, px.physical_size_y, px.physical_size_x),
                      (px.physical_size_z_unit, px.physical_size_y_unit, px.physical_size_x_unit))

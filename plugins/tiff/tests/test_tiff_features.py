@@ -66,7 +66,7 @@ def test_malformed_ome_xml_warns_and_reads_pixels(tmp_path: Path) -> None:
     with pytest.warns(OmeXmlWarning, match="broken.ome.tif"), Reader(path) as reader:
         assert reader.reader_name == "ome-tiff"
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(path))
-        assert reader.metadata == broken
+        assert reader.ome_xml == broken
         with pytest.warns(OmeXmlWarning):
             ome = reader.ome_metadata
         assert ome is not None

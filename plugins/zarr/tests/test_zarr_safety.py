@@ -162,10 +162,18 @@ def test_wrong_transform_length(tmp_path: Path) -> None:
 
 def test_group_without_multiscales_is_not_ome_zarr(tmp_path: Path) -> None:
     group = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
-    group.attrs["ome"] = {"version": "0.5", "plate": {"wells": []}}
+    group.attrs["ome"] = {"version": "0.5", "other": {}}
     assert OmeZarrReader.can_open(tmp_path / "g.zarr") is False
-    with pytest.raises(MetadataError, match="HCS plate"):
+    with pytest.raises(MetadataError, match="without 'multiscales'"):
         OmeZarrReader(tmp_path / "g.zarr")
+
+
+def test_plate_without_wells_is_a_clear_error(tmp_path: Path) -> None:
+    group = zarr.open_group(str(tmp_path / "p.zarr"), mode="w", zarr_format=3)
+    group.attrs["ome"] = {"version": "0.5", "plate": {"wells": []}}
+    assert OmeZarrReader.can_open(tmp_path / "p.zarr") is True  # an HCS plate is ours
+    with pytest.raises(MetadataError, match="the plate lists no wells"):
+        OmeZarrReader(tmp_path / "p.zarr")
 
 
 def test_sources_pickle_small_and_reopen(tmp_path: Path) -> None:

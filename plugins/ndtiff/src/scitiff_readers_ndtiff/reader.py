@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scitiff_readers.byteaccess import as_location, is_remote, read_head
-from scitiff_readers.coords import PhysicalPixelSizes, coordinate
+from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec
 from scitiff_readers.errors import (
     CorruptFileError,
     DimensionSelectionError,
@@ -73,13 +73,20 @@ class NDTiffReader(Reader):
         Lay ``row`` / ``column`` tiles out as one mosaic per scene, cropping half
         the tile overlap on each side (like ``ndstorage``'s ``as_array(stitched=True)``),
         instead of one scene per tile. Default False.
+    reconstruct_mosaic
+        aicsimageio / bioio's name for ``stitch`` (when given, it wins).
+
+    Tiles as scenes answer the aicsimageio / bioio mosaic API: ``mosaic_tile_dims``,
+    ``get_mosaic_tile_position(s)`` (where each tile's first pixel lies in the
+    stitched mosaic) and ``mosaic_dask_data`` / ``mosaic_data`` (the stitched
+    mosaic the current tile belongs to, as ``stitch=True`` reads it).
     """
 
     name: ClassVar[str] = "ndtiff"
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".index")
     priority: ClassVar[int] = 90
     description: ClassVar[str] = "NDTiff datasets (Micro-Manager, pycro-manager, Micro-Magellan), v2 and v3"
-    options: ClassVar[Any] = MappingProxyType({"stitch": False})
+    options: ClassVar[Any] = MappingProxyType({"stitch": False, "reconstruct_mosaic": None})
 
     # ------------------------------------------------------------------ sniffing
     @classmethod
@@ -109,7 +116,8 @@ class NDTiffReader(Reader):
 
     # ------------------------------------------------------------------- opening
     def _open(self) -> None:
-        self._stitch = bool(self._options["stitch"])
+        wanted = self._options["reconstruct_mosaic"]
+        self._stitch = bool(self._options["stitch"] if wanted is None else wanted)
         self._layout = locate(self._path)
         self._level_cache: dict[int, Level] = {}
         level0 = self._level_data(0)
@@ -418,8 +426,8 @@ class NDTiffReader(Reader):
             # Downsampled pixels are centred on the full-resolution pixels they average.
             origin_y = (grid.origin_y + (f - 1) / 2) * size
             origin_x = (grid.origin_x + (f - 1) / 2) * size
-            coords["Y"] = coordinate("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
-            coords["X"] = coordinate("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
+            coords["Y"] = coordinate_spec("Y", origin_y + np.arange(shape[3]) * y_step, _UNITS_UM)
+            coords["X"] = coordinate_spec("X", origin_x + np.arange(shape[4]) * x_step, _UNITS_UM)
         # Z: index x z-step, else the per-image intended / actual Z position.
         z_values = self._values.get("z")
         z_step = _number(summary.get("z-step_um"))
@@ -427,22 +435,22 @@ class NDTiffReader(Reader):
             raw = np.asarray([v if isinstance(v, int) else i for i, v in enumerate(z_values)])
             coords["z_index"] = (("Z",), np.asarray(z_values, dtype=object if raw.dtype == object else None))
             if z_step:
-                coords["Z"] = coordinate("Z", raw * z_step, _UNITS_UM)
+                coords["Z"] = coordinate_spec("Z", raw * z_step, _UNITS_UM)
             else:
                 pos = self._per_value_metadata(numbers0, index0[:, 2], len(z_values),
                                                ("ZPosition_um_Intended", "ZPositionUm", "ZPosition_um"), level0)
-                coords["Z"] = coordinate("Z", pos, _UNITS_UM) if pos is not None else coordinate("Z", z_values)
+                coords["Z"] = coordinate_spec("Z", pos, _UNITS_UM) if pos is not None else coordinate_spec("Z", z_values)
         # T: index x interval, else the per-image elapsed time.
         t_values = self._values.get("time")
         if t_values is not None and t_values != [None]:
             coords["t_index"] = (("T",), np.asarray(t_values))
             interval = _number(summary.get("Interval_ms"))
             if interval and all(isinstance(v, int) for v in t_values):
-                coords["T"] = coordinate("T", np.asarray(t_values) * interval, "ms")
+                coords["T"] = coordinate_spec("T", np.asarray(t_values) * interval, "ms")
             else:
                 times = self._per_value_metadata(numbers0, index0[:, 0], len(t_values), ("ElapsedTime-ms",),
                                                  level0)
-                coords["T"] = coordinate("T", times, "ms") if times is not None else coordinate("T", t_values)
+                coords["T"] = coordinate_spec("T", times, "ms") if times is not None else coordinate_spec("T", t_values)
         # The scene's values of its selecting axes, as scalar coordinates.
         for axis, value in zip(self._scene_axes, self._scene_keys[scene], strict=True):
             name = axis if axis not in ("T", "C", "Z", "Y", "X", "S") else f"{axis}_axis"
@@ -451,9 +459,9 @@ class NDTiffReader(Reader):
         pps = PhysicalPixelSizes(z_size, y_step, x_step,
                                  (_UNITS_UM if z_size else None, _UNITS_UM if y_step else None,
                                   _UNITS_UM if x_step else None))
-        if z_size is None and "Z" in coords and coords["Z"].attrs.get("units"):
+        if z_size is None and "Z" in coords and coords["Z"][2].get("units"):
             pps = PhysicalPixelSizes(None, y_step, x_step, (None, pps.units.Y, pps.units.X))
-            zc = coords["Z"].values
+            zc = coords["Z"][1]
             if len(zc) >= 2:
                 d = np.diff(zc.astype(float))
                 if np.allclose(d, d[0]):
@@ -509,9 +517,49 @@ class NDTiffReader(Reader):
             return None
         return level.image_metadata(int(numbers[wanted[0]]))
 
+    def _mosaic(self) -> Any:
+        """The tiles of the mosaic the current scene (a tile) belongs to, at full resolution."""
+        from scitiff_readers.compat import MosaicTiles
+
+        if self._stitch or not self._tiles:
+            return None
+        key = dict(zip(self._scene_axes, self._scene_keys[self.current_scene_index], strict=True))
+        if type(key.get("row")) is not int or type(key.get("column")) is not int:
+            return None
+        others = {a: v for a, v in key.items() if a not in TILE_AXES}
+        members: list[dict[str, int]] = []
+        for k in self._scene_keys:
+            m = dict(zip(self._scene_axes, k, strict=True))
+            row, column = m["row"], m["column"]
+            if type(row) is int and type(column) is int and all(m[a] == v for a, v in others.items()):
+                members.append({"row": row, "column": column})
+        r0 = min(v for v in self._values["row"] if type(v) is int)
+        c0 = min(v for v in self._values["column"] if type(v) is int)
+        h, w = self.image(self.current_scene_index, 0).source.shape[3:5]
+        cell_h, cell_w = h - self._overlap[0], w - self._overlap[1]
+        # Stitching crops floor(overlap / 2) before each tile: a tile's first pixel lies that
+        # far before its cell (so the first row and column of tiles start at negative positions).
+        positions = [((m["row"] - r0) * cell_h - self._overlap[0] // 2,
+                      (m["column"] - c0) * cell_w - self._overlap[1] // 2) for m in members]
+        return MosaicTiles((h, w), positions, lambda: self._stitched_view(others))
+
+    def _stitched_view(self, others: dict[str, Any]) -> Any:
+        stitched = self.__dict__.get("_stitched_reader")
+        if stitched is None:
+            options = {k: v for k, v in self._sr_given_options.items() if k not in ("stitch", "reconstruct_mosaic")}
+            stitched = self.__dict__["_stitched_reader"] = NDTiffReader(self._path, stitch=True, **options)
+        for index, key in enumerate(stitched._scene_keys):
+            if dict(zip(stitched._scene_axes, key, strict=True)) == others:
+                stitched.set_scene(index)
+                return stitched.xarray_dask_data
+        raise MetadataError(f"{self._path}: no stitched mosaic holds the tile {self.current_scene!r}")
+
     def _close(self) -> None:
         for level in self._level_cache.values():
             level.close()
+        stitched = self.__dict__.get("_stitched_reader")
+        if stitched is not None:
+            stitched.close()
 
     # --------------------------------------------------------------------- demo
     @classmethod

@@ -102,7 +102,8 @@ def cases() -> list[Any]:
             peers=(
                 Peer("scitiff.load_scitiff", full_read=_scitiff_full, full_read_lazy=None),
                 Peer("tifffile", open=_tifffile_open, one_plane=_tifffile_plane, full_read=_tifffile_full,
-                     full_read_lazy=_tifffile_lazy),
+                     full_read_lazy=_tifffile_lazy, imports=("tifffile",),
+                     plane_program=lambda p: f"import tifffile\ntifffile.imread({str(p)!r}, key=150)\n"),
             ),
             nbytes=n_t * n_y * n_x * 4,
         )

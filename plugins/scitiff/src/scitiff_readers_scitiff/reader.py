@@ -365,16 +365,23 @@ class SciTiffReader(Reader):
         return ds
 
     # --------------------------------------------------------------------- scipp
-    def to_scipp(self, *, squeeze: bool = True, only_image: bool = True) -> Any:
+    def to_scipp(self, *, squeeze: bool = True, only_image: bool = True, **selection: Any) -> Any:
         """The image as a ``scipp.DataArray`` equal to ``scitiff.load_scitiff(path, only_image=True)``.
 
         Channels are resolved (variances from ``stdevs``, mask ``scitiff-mask``) if
         this reader resolves them. With ``only_image=False`` a ``scipp.DataGroup`` like
-        ``load_scitiff``'s default is returned. Needs the ``scipp`` extra.
+        ``load_scitiff``'s default is returned; its ``daq`` and ``process`` are
+        scitiff's own model objects when scitiff is installed, so the group can be
+        saved with ``scitiff.io.save_scitiff``. Needs the ``scipp`` extra.
+
+        ``selection`` reads part of a large stack: an int or a step-1 slice per dim
+        ``T``, ``Z``, ``Y``, ``X`` (either case), e.g. ``T=slice(10, 20)``. The result
+        equals ``load_scitiff(...)[...]`` indexed the same way (coordinates, bin edges
+        and masks sliced by scipp), but only the selected pixels are read.
         """
         from .scipp_interop import to_scipp
 
-        return to_scipp(self, squeeze=squeeze, only_image=only_image)
+        return to_scipp(self, squeeze=squeeze, only_image=only_image, **selection)
 
 
 def _imagej_sizes(imagej: dict[str, Any], ifd: FirstIfd, path: Path) -> tuple[int, int, int, int, int]:

@@ -48,7 +48,12 @@ class MissingOmeFileError(CorruptFileError, FileNotFoundError):
 class OmeTiffReader(TiffScenes, Reader):
     """Read OME-TIFF files: every OME ``Image`` is a scene, pyramids are resolution levels.
 
-    Coordinates: ``C`` holds the channel names (``C0, C1, ...`` when unnamed);
+    Scenes are named by ``Image@Name`` (by ``Image@ID`` when unnamed);
+    :meth:`~scitiff_readers.Reader.set_scene` also accepts every ``Image@ID``
+    (``"Image:0"``), as aicsimageio and bioio do. :attr:`metadata` is the
+    ``ome_types.OME`` model (parsed on first access), :attr:`ome_xml` the raw XML.
+
+    Coordinates: ``C`` holds the channel names (the channel's ``ID`` when unnamed, as bioio);
     ``Z``, ``Y`` and ``X`` are ``origin + index * PhysicalSize`` with the size's unit
     (the origin is the first plane's ``Position``, when given); ``T`` holds the
     per-plane ``DeltaT`` when every time point has one, else ``index *
@@ -387,6 +392,9 @@ class OmeTiffReader(TiffScenes, Reader):
         """The OME ``Image`` IDs of the scenes (stable identifiers, e.g. ``"Image:0"``)."""
         return tuple(info.id if info else f"Image:{i}" for i, info in enumerate(self._infos))
 
+    def _scene_ids(self) -> Sequence[str]:
+        return self.scene_ids
+
     def _image(self, scene: int, level: int) -> Image:
         source, base = self._level_sources(scene, level)
         info = self._infos[scene]
@@ -406,7 +414,10 @@ class OmeTiffReader(TiffScenes, Reader):
             if t is not None:
                 coords["T"] = t
             if info.channel_names and len(info.channel_names) == source.shape[1]:
-                names = [n if n else f"C{i}" for i, n in enumerate(info.channel_names)]
+                # Unnamed channels are called by their OME ID, as bioio does (C<i> without one).
+                ids = info.channel_ids + [None] * (len(info.channel_names) - len(info.channel_ids))
+                names = [n or cid or f"C{i}" for i, (n, cid) in enumerate(zip(info.channel_names, ids,
+                                                                                strict=True))]
         pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
         level_id = self._level_ids[scene][level] if level < len(self._level_ids[scene]) else None
         attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
@@ -418,8 +429,16 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ---------------------------------------------------------------- metadata
     @property
-    def metadata(self) -> str:
-        """The raw OME-XML string of the file."""
+    def metadata(self) -> Any:
+        """The OME-XML as an ``ome_types.OME`` model, as aicsimageio and bioio give (see :attr:`ome_metadata`).
+
+        The raw XML string is :attr:`ome_xml`.
+        """
+        return self.ome_metadata
+
+    @property
+    def ome_xml(self) -> str:
+        """The raw OME-XML string of the file (or of its companion file)."""
         return self._xml
 
     @property

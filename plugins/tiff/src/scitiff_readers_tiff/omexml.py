@@ -52,6 +52,8 @@ class OmeImageInfo:
     physical_size: dict[str, tuple[float, str]] = field(default_factory=dict)
     time_increment: tuple[float, str] | None = None
     channel_names: list[str | None] = field(default_factory=list)
+    #: ``Channel@ID`` of every channel (the name when a channel has none, as in bioio).
+    channel_ids: list[str | None] = field(default_factory=list)
     channel_samples: list[int] = field(default_factory=list)
     #: The ``Plane`` elements coordinates use: ``TheC = 0`` and ``TheT = 0`` or ``TheZ = 0``.
     planes: list[OmePlane] = field(default_factory=list)
@@ -149,6 +151,7 @@ def parse_ome_xml(
             info.time_increment = (ti, px.get("TimeIncrementUnit") or _DEFAULT_TIME_UNIT)
         for ch in _children(px, "Channel"):
             info.channel_names.append(ch.get("Name"))
+            info.channel_ids.append(ch.get("ID"))
             info.channel_samples.append(max(1, _int(ch.get("SamplesPerPixel"), 1)))
         for pl in _children(px, "Plane"):
             # Coordinates need only the planes of the first channel along T (at Z=0) and

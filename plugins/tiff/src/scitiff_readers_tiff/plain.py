@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
+from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
@@ -114,7 +114,7 @@ class TiffReader(TiffScenes, Reader):
             axis = "TCZYX".index(dim)
             n = source.shape[axis]
             factor = level_factor(base.shape[axis], n) if dim in "ZYX" else 1.0
-            coords[dim] = uniform_coordinate(dim, n, step * factor, -origin * step, unit)
+            coords[dim] = uniform_coordinate_spec(dim, n, step * factor, -origin * step, unit)
             if dim in steps:
                 steps[dim], units[dim] = step * factor, normalize_unit(unit)
         if self._imagej is not None and scene == 0:

@@ -61,6 +61,17 @@ class OmeTiffWriter(Writer):
 
     name: ClassVar[str] = "ome-tiff"
     suffixes: ClassVar[tuple[str, ...]] = (".ome.tif", ".ome.tiff")
+
+    @staticmethod
+    def save(data: Any, uri: Any, **kwargs: Any) -> Path:
+        """The ``OmeTiffWriter.save(data, uri, dim_order=..., ...)`` of aicsimageio and bioio-ome-tiff.
+
+        See :func:`scitiff_readers_tiff.savecompat.save`.
+        """
+        from .savecompat import save
+
+        return save(data, uri, **kwargs)
+
     priority: ClassVar[int] = 50
     options: ClassVar[Any] = MappingProxyType({
         "compression": None, "tile": None, "bigtiff": None,

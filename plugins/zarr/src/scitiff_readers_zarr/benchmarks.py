@@ -121,7 +121,12 @@ def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int,
     def full_read(p: Path) -> Any:
         return _zarr_array(array_path(p), pipeline)[:]
 
-    return Peer(name, open=open_, one_plane=one_plane, full_read=full_read)
+    def program(p: Path) -> str:
+        return f"import zarr\nzarr.open_array({str(array_path(p))!r}, mode='r')[{plane!r}]\n"
+
+    # The whole-program timing uses zarr's default codec pipeline only.
+    return Peer(name, open=open_, one_plane=one_plane, full_read=full_read, imports=("zarr",),
+                plane_program=program if pipeline == DEFAULT_PIPELINE else None)
 
 
 def _bioio_peer(array_path: Any = None) -> Any:
@@ -139,6 +144,7 @@ def _bioio_peer(array_path: Any = None) -> Any:
         one_plane=lambda p: image(p).get_image_data("YX", T=0, C=0, Z=10),
         full_read=lambda p: image(p).data,
         full_read_lazy=lambda p: image(p).dask_data.compute(),
+        imports=("bioio", "bioio_ome_zarr"),
     )
 
 
@@ -155,6 +161,8 @@ def _visor_py_peer() -> Any:
         open=lambda p: load(p).shape,
         one_plane=lambda p: load(p)[0, 0, 10],
         full_read=lambda p: load(p)[:],
+        imports=("visor",),
+        plane_program=lambda p: f"import visor\nvisor.Image({str(p)!r}, 'raw', 'slice_1_10x').load('0')[0, 0, 10]\n",
     )
 
 

@@ -140,6 +140,26 @@ def zarr_metadata(node: Node) -> dict[str, Any]:
     return {**node.meta, "attributes": dict(node.attrs)}
 
 
+def node_dtype(node: Node) -> Any:
+    """The numpy dtype an array node's metadata declares, or ``None`` if numpy cannot say.
+
+    Plain numeric types (``"<u2"`` in v2, ``"uint16"`` in v3) need no zarr; anything
+    else (v3 extension types, structured v2 types) is left to zarr to interpret.
+    """
+    import numpy as np
+
+    raw = node.meta.get("dtype" if node.zarr_format == 2 else "data_type")
+    if not isinstance(raw, str):
+        return None
+    try:
+        dtype = np.dtype(raw)
+    except TypeError:
+        return None
+    if node.zarr_format == 2 and not dtype.isnative and dtype.itemsize > 1:
+        return None  # zarr decides how it presents non-native v2 byte orders
+    return dtype
+
+
 def array_chunks(node: Node) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
     """``(chunks, shards)`` of an array node from its metadata (shards ``None`` if unsharded)."""
     meta = node.meta

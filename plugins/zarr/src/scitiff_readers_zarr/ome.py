@@ -10,9 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import xarray as xr
-
-from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
+from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
 from scitiff_readers.errors import MetadataError
 from scitiff_readers.units import normalize_unit
 
@@ -221,15 +219,20 @@ def compose(transform_lists: Sequence[Sequence[Mapping[str, Any]]], ndim: int,
 def spatial_coords(
     ms: Multiscale, level: int, letters: str, array_shape: Sequence[int], where: Path | str,
     time_always: bool = False,
-) -> tuple[dict[str, xr.Variable], PhysicalPixelSizes, dict[str, float]]:
+) -> tuple[dict[str, tuple[Any, ...]], PhysicalPixelSizes, dict[str, float]]:
     """Coordinates of Z, Y, X (and T if it is time) for one level.
 
     Returns the coordinates, the physical pixel sizes and the per-letter scale
     (the level's full voxel size, also for axes without a unit).
     """
     ndim = len(ms.axes)
-    scale, offset = compose([ms.datasets[level].transforms, ms.transforms], ndim, where)
-    coords: dict[str, xr.Variable] = {}
+    transforms = [ms.datasets[level].transforms, ms.transforms]
+    scale, offset = compose(transforms, ndim, where)
+    if not any(t.get("type") == "scale" for ts in transforms for t in ts):
+        # NGFF 0.1 / 0.2 and old bioformats2raw output state no pixel size: report none
+        # (as for a TIFF without sizes), not an invented 1.0, and leave the dims as indices.
+        return {}, PhysicalPixelSizes(None, None, None), {letter: 1.0 for letter in letters if letter != "_"}
+    coords: dict[str, tuple[Any, ...]] = {}
     steps: dict[str, float] = {}
     sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
     units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
@@ -240,11 +243,11 @@ def spatial_coords(
         steps[letter] = scale[i]
         unit = normalize_unit(axis.unit)
         if letter in "ZYX":
-            coords[letter] = uniform_coordinate(letter, int(array_shape[i]), scale[i], offset[i], unit)
+            coords[letter] = uniform_coordinate_spec(letter, int(array_shape[i]), scale[i], offset[i], unit)
             sizes[letter] = scale[i]
             units[letter] = unit
         elif letter == "T" and ((axis.type or "").lower() == "time" or unit is not None or time_always):
-            coords["T"] = uniform_coordinate("T", int(array_shape[i]), scale[i], offset[i], unit)
+            coords["T"] = uniform_coordinate_spec("T", int(array_shape[i]), scale[i], offset[i], unit)
     pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], units=(units["Z"], units["Y"], units["X"]))
     return coords, pps, steps
 

@@ -15,7 +15,8 @@ from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .nodes import Node, read_node, subfolders, try_read_node, zarr_metadata
+from .hcs import is_hcs_group, plate_fields
+from .nodes import Node, array_chunks, node_dtype, read_node, subfolders, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
@@ -29,6 +30,8 @@ class ZarrImage(NamedTuple):
     multiscale: Multiscale
     attrs: Mapping[str, Any]
     attrs_file: Path
+    #: Facts about the image beyond its group (HCS: plate row and column, field, well).
+    extra: Mapping[str, Any] = MappingProxyType({})
 
 
 def _layout_version(attrs: Mapping[str, Any]) -> Any:
@@ -42,7 +45,7 @@ def is_ome_zarr_group(path: Path) -> bool:
     if node is None or node.kind != "group":
         return False
     ms, _ = find_multiscales(node.attrs)
-    return bool(ms) or _layout_version(node.attrs) is not None
+    return bool(ms) or _layout_version(node.attrs) is not None or is_hcs_group(node.attrs)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -126,21 +129,32 @@ def discover_images(root: Path) -> tuple[Node, list[ZarrImage]]:
     default = re.sub(r"(\.ome)?\.zarr$", "", root.name, flags=re.IGNORECASE) or root.name
     if _layout_version(node.attrs) is not None:
         images = _bioformats2raw_images(root, node)
+    elif is_hcs_group(node.attrs) and not find_multiscales(node.attrs)[0]:
+        images = _hcs_images(root, node)
     else:
         images = images_in_group(root, "", node, default)
     if not images:
-        ome, _ = ome_attrs(node.attrs)
-        what = "an HCS plate" if "plate" in ome else "a well" if "well" in ome else "a zarr group"
         raise MetadataError(
-            f"{node.attrs_file or root}: {what} without 'multiscales'; this reader reads OME-Zarr images "
-            "(multiscales) and the bioformats2raw layout (HCS plates are not supported: open a "
-            "field's image group directly)"
+            f"{node.attrs_file or root}: a zarr group without 'multiscales'; this reader reads OME-Zarr "
+            "images (multiscales), HCS plates and wells, and the bioformats2raw layout"
         )
     for im in images:
         check_dataset_paths(root, im)
     names = _unique([im.name for im in images])
-    return node, [ZarrImage(n, im.rel, im.multiscale, im.attrs, im.attrs_file) for n, im in zip(
-        names, images, strict=True)]
+    return node, [im._replace(name=n) for n, im in zip(names, images, strict=True)]
+
+
+def _hcs_images(root: Path, node: Node) -> list[ZarrImage]:
+    """One scene per field of view of a plate (or well): ``row/column/field``."""
+    out: list[ZarrImage] = []
+    for name, rel, facts in plate_fields(root, node):
+        child = read_node(resolve_inside(root, rel, what="well image path"))
+        found = images_in_group(root, rel, child, name)
+        if not found:
+            raise MetadataError(f"{child.attrs_file or child.path}: field {name!r} has no multiscales")
+        out.extend(f._replace(name=name if len(found) == 1 else f"{name}_{i}", extra=facts)
+                   for i, f in enumerate(found))
+    return out
 
 
 def check_dataset_paths(root: Path, image: ZarrImage) -> None:
@@ -148,6 +162,12 @@ def check_dataset_paths(root: Path, image: ZarrImage) -> None:
     for dataset in image.multiscale.datasets:
         rel = posixpath.join(image.rel, dataset.path) if image.rel else dataset.path
         resolve_inside(root, rel, what=f"multiscales dataset path (in {image.attrs_file})")
+
+
+class _Declared(NamedTuple):
+    """A dtype as :func:`~.source.checked_dtype` expects it on an array."""
+
+    dtype: Any
 
 
 def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_extra: Any,
@@ -176,15 +196,23 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
             f"{node.attrs_file or path}: resolution level {level} (dataset path {dataset.path!r}) "
             "is a group, not an array"
         )
-    # zarr builds the array from the parsed document (no second read of the files).
-    array = open_zarr_array(path, fmt, pipeline, zarr_metadata(node))
-    letters = axis_letters(ms.axes, array.shape, image.attrs_file)
-    dtype = checked_dtype(array, path)
+    metadata = zarr_metadata(node)
+    declared = node_dtype(node)
+    if declared is not None:
+        # Shape, dtype and storage from our own parse: zarr (a 0.1-0.3 s import in a
+        # fresh process) loads only when pixels are read, from this same document.
+        shape, array = node.shape, None
+        chunks, shards = array_chunks(node)
+        dtype, storage = checked_dtype(_Declared(declared), path), shards or chunks
+    else:
+        # A type only zarr can interpret: open it now (it also validates the document).
+        array = open_zarr_array(path, fmt, pipeline, metadata)
+        shape, dtype, storage = array.shape, checked_dtype(array, path), array_storage(array)
+    letters = axis_letters(ms.axes, shape, image.attrs_file)
     token = array_token(path, token_extra, level, pipeline)
-    source = ZarrArraySource(path, fmt, letters, array.shape, dtype, array_storage(array), token,
-                             pipeline, array)
+    source = ZarrArraySource(path, fmt, letters, shape, dtype, storage, token, pipeline, array, metadata)
     coords: dict[str, Any] = {}
-    spatial, pps, _ = spatial_coords(ms, level, letters, array.shape, image.attrs_file, time_always)
+    spatial, pps, _ = spatial_coords(ms, level, letters, shape, image.attrs_file, time_always)
     coords.update(spatial)
     if extra_coords:
         coords.update(extra_coords)
@@ -200,9 +228,12 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
 class OmeZarrReader(Reader):
     """OME-Zarr images: NGFF 0.4 (Zarr v2) and 0.5 (Zarr v3), and the bioformats2raw layout.
 
-    Scenes are the multiscale images (several ``multiscales`` entries, or the
-    series of a bioformats2raw dataset); their ``datasets`` are the resolution
-    levels. Axes map to ``TCZYX`` by name and type (absent dims have size 1);
+    Scenes are the multiscale images (several ``multiscales`` entries, the series
+    of a bioformats2raw dataset, or the fields of view of an HCS plate or well,
+    named ``row/column/field``); their ``datasets`` are the resolution levels.
+    Label images are linked arrays of their image (:attr:`labels`), not scenes.
+    Without a ``scale`` transform the file states no pixel size: the sizes are
+    ``None`` and the dims have no coordinates. Axes map to ``TCZYX`` by name and type (absent dims have size 1);
     scale and translation transforms become coordinates with units; ``omero``
     channel labels name ``C``.
 
@@ -249,7 +280,8 @@ class OmeZarrReader(Reader):
         return len(self._zimages[scene].multiscale.datasets)
 
     def _image(self, scene: int, level: int) -> Image:
-        return build_image(self._root, self._zimages[scene], level, self._pipeline, scene)
+        image = self._zimages[scene]
+        return build_image(self._root, image, level, self._pipeline, scene, attrs=image.extra)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -260,6 +292,63 @@ class OmeZarrReader(Reader):
     def scene_attributes(self) -> dict[str, Any]:
         """Attributes of the current scene's multiscales group."""
         return dict(self._zimages[self.current_scene_index].attrs)
+
+    @property
+    def field_metadata(self) -> dict[str, Any]:
+        """HCS plates: the current field's plate row and column, field path, acquisition and well metadata.
+
+        Empty for images that are not fields of a plate or well.
+        """
+        return dict(self._zimages[self.current_scene_index].extra)
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """Names of the label images of the current scene (its ``labels`` group), in the listed order."""
+        return tuple(self._label_images())
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The label images of the current scene at the current resolution level, as lazy DataArrays.
+
+        Keys are the label names; a label image without the current level gives its
+        full resolution. Coordinates, units and dims are as for the image itself.
+        """
+        import xarray as xr
+
+        from scitiff_readers.lazy import to_dask
+
+        out = {}
+        for name, zimage in self._label_images().items():
+            level = min(self.current_resolution_level, len(zimage.multiscale.datasets) - 1)
+            image = build_image(self._root, zimage, level, self._pipeline, ("labels", zimage.rel))
+            array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-labels")
+            coords = {k: v for k, v in image.resolved_coords().items() if k != "C"}
+            out[name] = xr.DataArray(array, dims=tuple(image.source.dims), coords=coords,
+                                     attrs=dict(image.attrs), name=name)
+        return out
+
+    def _label_images(self) -> dict[str, ZarrImage]:
+        scene = self._zimages[self.current_scene_index]
+        rel = posixpath.join(scene.rel, "labels") if scene.rel else "labels"
+        node = try_read_node(self._root / rel)
+        if node is None:
+            return {}
+        ome, _ = ome_attrs(node.attrs)
+        names = ome.get("labels")
+        if not isinstance(names, list):
+            return {}
+        out: dict[str, ZarrImage] = {}
+        for name in names:
+            if not isinstance(name, str):
+                continue
+            label_rel = posixpath.join(rel, name)
+            group = resolve_inside(self._root, label_rel, what="label image path")
+            found = images_in_group(self._root, label_rel, read_node(group), name)
+            for image in found:
+                check_dataset_paths(self._root, image)
+            if found:
+                out[name] = found[0]
+        return out
 
     @property
     def ome_xml(self) -> str | None:

@@ -222,9 +222,10 @@ class _LazyArrays:
         # Open handles belong to this process: a pickled cache arrives empty.
         return (_LazyArrays, ())
 
-    def for_read(self, key: Any, path: Path, zarr_format: int, pipeline: str, nbytes: int) -> Any:
+    def for_read(self, key: Any, path: Path, zarr_format: int, pipeline: str, nbytes: int,
+                 metadata: Mapping[str, Any] | None = None) -> Any:
         """The handle to read ``nbytes`` with: zarr-python's pipeline or zarrs (see ``pipeline``)."""
-        base = self.get(key, lambda: open_zarr_array(path, zarr_format, pipeline))
+        base = self.get(key, lambda: open_zarr_array(path, zarr_format, pipeline, metadata))
         sharded = getattr(base, "shards", None) is not None
         if pipeline == "auto" and (sharded or nbytes >= ZARRS_MIN_BYTES):
             return self.get((key, "zarrs"), lambda: with_zarrs(base) or base)
@@ -281,7 +282,8 @@ class ZarrArraySource(PixelSource):
     """
 
     def __init__(self, path: Path, zarr_format: int, axes: str, array_shape: Sequence[int], dtype: Any,
-                 storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None) -> None:
+                 storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None,
+                 metadata: Mapping[str, Any] | None = None) -> None:
         if len(axes) != len(array_shape):
             raise ValueError(f"axes {axes!r} do not match array shape {tuple(array_shape)}")
         letters = axes.replace("_", "")
@@ -307,6 +309,9 @@ class ZarrArraySource(PixelSource):
         self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
+        # The parsed metadata document: the array opens from it on first read, without
+        # reading its files again (see open_zarr_array).
+        self._metadata = dict(metadata) if metadata is not None else None
         if array is not None:
             # The reader opened it already (to learn shape, dtype, chunks): keep it.
             self._arrays.get(0, lambda: array)
@@ -321,7 +326,7 @@ class ZarrArraySource(PixelSource):
         return self.pipeline != "zarr"
 
     def _array(self, nbytes: int) -> Any:
-        return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes)
+        return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes, self._metadata)
 
     def _index(self, region: Region) -> tuple[slice, ...]:
         return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)

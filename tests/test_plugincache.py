@@ -1,0 +1,103 @@
+"""The remembered plugin declarations: a fresh process imports only the readers it sniffs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scitiff_readers.plugincache import Declaration, load_declarations, store_declarations
+
+tifffile = pytest.importorskip("tifffile")
+
+_PROGRAM = textwrap.dedent(
+    """
+    import json, sys
+    from scitiff_readers import Reader
+    r = Reader(sys.argv[1])
+    plane = r.get_image_data("YX", T=0, C=0, Z=0)
+    print(json.dumps({
+        "reader": r.reader_name,
+        "sum": int(plane.sum()),
+        "plugins": sorted(m for m in sys.modules if m.startswith("scitiff_readers_") and "." not in m),
+        "heavy": sorted(m for m in ("dask", "xarray", "pandas", "zarr", "pydantic", "scipp") if m in sys.modules),
+    }))
+    """
+)
+
+
+def _run(path: Path, cache: Path, **env: str) -> dict[str, object]:
+    full_env = {**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache), **env}
+    out = subprocess.run([sys.executable, "-c", _PROGRAM, str(path)], capture_output=True, text=True,
+                         check=True, env=full_env)
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture
+def ome_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    data = np.arange(2 * 3 * 16 * 16, dtype=np.uint16).reshape(2, 3, 16, 16)
+    path = tmp_path / "x.ome.tif"
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZCYX"})
+    return path, data
+
+
+def test_second_process_imports_only_the_plugins_it_sniffs(tmp_path: Path, ome_file: tuple[Path, np.ndarray]) -> None:
+    path, data = ome_file
+    cache = tmp_path / "cache"
+    first = _run(path, cache)
+    assert list(cache.glob("plugins-scitiff_readers.readers-*.json"))
+    second = _run(path, cache)
+    assert first["reader"] == second["reader"] == "ome-tiff"
+    assert first["sum"] == second["sum"] == int(data[0, 0].sum())  # tifffile wrote these pixels
+    # The first process imported every plugin to learn their declarations; the second
+    # only those ranked before the OME-TIFF reader (SciTiff, NDTiff) and the TIFF plugin.
+    assert "scitiff_readers_zarr" in first["plugins"]
+    assert second["plugins"] == ["scitiff_readers_ndtiff", "scitiff_readers_scitiff", "scitiff_readers_tiff"]
+    # Reading one plane needs neither dask nor xarray (nor pandas, zarr, pydantic, scipp).
+    assert second["heavy"] == []
+
+
+def test_disabled_cache_writes_nothing(tmp_path: Path, ome_file: tuple[Path, np.ndarray]) -> None:
+    path, _ = ome_file
+    cache = tmp_path / "cache"
+    result = _run(path, cache, SCITIFF_READERS_PLUGIN_CACHE="0")
+    assert result["reader"] == "ome-tiff"
+    assert "scitiff_readers_zarr" in result["plugins"]
+    assert not cache.exists()
+
+
+def test_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path, ome_file: tuple[Path, np.ndarray]) -> None:
+    path, _ = ome_file
+    cache = tmp_path / "cache"
+    _run(path, cache)
+    (stored,) = cache.glob("plugins-*.json")
+    stored.write_text("{not json")
+    assert _run(path, cache)["reader"] == "ome-tiff"
+    assert json.loads(stored.read_text())["plugins"]  # rewritten whole
+
+
+def test_declarations_round_trip_and_go_stale_with_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCITIFF_READERS_CACHE_DIR", str(tmp_path))
+    module = tmp_path / "plugin_mod.py"
+    module.write_text("x = 1\n")
+    stat = module.stat()
+    decl = Declaration("demo", "plugin_mod:Demo", "demo-dist", "1.0", (".demo",), 5, str(module), stat.st_mtime_ns)
+    store_declarations("test.group", [decl])
+    assert load_declarations("test.group") == [decl]
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the plugin was edited
+    assert load_declarations("test.group") is None
+
+
+def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("SCITIFF_READERS_CACHE_DIR", str(blocker / "sub"))  # a folder inside a file
+    store_declarations("test.group", [])
+    assert load_declarations("test.group") is None
