@@ -33,6 +33,7 @@ import io
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,6 +57,8 @@ BLOCK_SIZE = 64 * 2**10
 MAX_BLOCKS = 64
 #: Ranges closer than this are fetched as one request.
 MERGE_GAP = 16 * 2**10
+#: Seconds a remote "not found" is remembered (reader selection probes the same absent names).
+MISSING_TTL = 2.0
 #: Seconds before a stalled connection or read fails (HTTP), unless the user sets a timeout.
 DEFAULT_TIMEOUT = 60.0
 
@@ -323,7 +326,16 @@ class RemotePath:
         cached = _infos.get(self.url)
         if cached is not None:
             return cached
-        info = dict(self._call("getting the file's size", "info"))
+        missing = _missing.get(self.url)
+        if missing is not None and time.monotonic() - missing < MISSING_TTL:
+            raise FileNotFoundError(2, "No such file or directory (remote)", str(self))
+        try:
+            info = dict(self._call("getting the file's size", "info"))
+        except FileNotFoundError:
+            # Selecting a reader probes the same absent names (zarr.json, .zattrs, NDTiff.index)
+            # several times; each probe costs a request or two.
+            _missing.put(self.url, time.monotonic())
+            raise
         if info.get("type") == "file":
             _infos.put(self.url, info)
         return info
@@ -778,6 +790,7 @@ class _Lru:
 _remote_files = _Lru(32)
 _infos = _Lru(1024)
 _known_locations = _Lru(256)
+_missing = _Lru(1024)
 
 
 def forget_remote_state() -> None:
@@ -785,6 +798,7 @@ def forget_remote_state() -> None:
     _remote_files.clear()
     _infos.clear()
     _known_locations.clear()
+    _missing.clear()
 
 
 def open_bytes(path: Any) -> Any:
