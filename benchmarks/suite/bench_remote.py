@@ -13,11 +13,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import remote_side_by_side as remote  # noqa: E402
+import remote_side_by_side as remote
 
-from scitiff_readers import Reader  # noqa: E402
-from scitiff_readers.byteaccess import forget_remote_state  # noqa: E402
-from scitiff_readers.testing.httpserver import RangeServer  # noqa: E402
+from scitiff_readers import Reader
+from scitiff_readers.byteaccess import forget_remote_state
+from scitiff_readers.testing.httpserver import RangeServer
 
 
 class RemoteSuite:
