@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--ops", default="open,plane,full")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--markdown", default=None, help="also write a Markdown table to this file")
     args = parser.parse_args()
     rows = []
     for name, spec in CASES.items():
@@ -199,6 +200,27 @@ def main() -> None:
                     print(_format(row), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(rows))
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table (time: median of the processes; requests and bytes of the last)."""
+    lines = ["| case | file MiB | operation | reader | time ms | requests | MiB moved | pixels |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: | --- |"]
+    reference: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if "checksum" in row and row["impl"] == "ours":
+            reference[(row["case"], row["op"])] = row["checksum"]
+    for row in rows:
+        head = f"| {row['case']} | {row['file_bytes'] / 2**20:.1f} | {row['op']} | {row['impl']} |"
+        if "error" in row:
+            lines.append(f"{head} failed: {row['error'][:60].replace('|', '/')} | | | |")
+            continue
+        same = "" if row["op"] == "open" else (
+            "=" if reference.get((row["case"], row["op"])) == row["checksum"] else "differs")
+        lines.append(f"{head} {row['seconds'] * 1000:.0f} | {row['requests']} | {row['bytes'] / 2**20:.2f} | {same} |")
+    return "\n".join(lines) + "\n"
 
 
 def _format(row: dict[str, Any]) -> str:

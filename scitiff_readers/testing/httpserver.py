@@ -113,6 +113,13 @@ class _Server(ThreadingHTTPServer):
         self.bytes_sent = 0
         self._lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing a connection early (it had enough of a whole-file GET) is normal.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def count(self, nbytes: int) -> None:
         with self._lock:
             self.requests += 1
