@@ -403,12 +403,11 @@ class RemotePath:
         """The whole file decoded."""
         return self.read_bytes().decode(encoding, errors)
 
-    def open(self, mode: str = "rb") -> io.BufferedReader:
+    def open(self, mode: str = "rb") -> io.RawIOBase:
         """A seekable binary file object reading through the shared :class:`RemoteFile`."""
-        if mode not in ("r", "rb"):
-            raise ValueError(f"{self}: remote files are read-only")
-        raw = RangeStream(open_bytes(self))
-        return io.BufferedReader(raw, buffer_size=BLOCK_SIZE) if mode == "r" else raw  # type: ignore[return-value]
+        if mode != "rb":
+            raise ValueError(f"{self}: remote files open read-only and binary ('rb'), not {mode!r}")
+        return RangeStream(open_bytes(self))
 
 
 Location = Path | RemotePath
