@@ -1,12 +1,16 @@
-"""Developer sessions: ``nox -s tests lint typecheck docs demo bench``.
+"""Developer sessions: ``nox -s tests lint typecheck docs demo bench plugin_alone wheels``.
 
 ``tests`` installs the core and every plugin under ``plugins/`` (each with its
 ``test`` extra, which brings the format's reference implementation) into one
-environment and runs the whole suite.
+environment and runs the whole suite. ``plugin_alone`` and ``wheels`` install like
+a user, into fresh environments, to catch dependencies a distribution uses but does
+not declare.
 """
 
 from __future__ import annotations
 
+import email.parser
+import zipfile
 from pathlib import Path
 
 import nox
@@ -72,3 +76,84 @@ def bench(session: nox.Session) -> None:
     """Side-by-side timings against tifffile / bioio / reference readers (numbers in the log)."""
     _install_all(session, core_extra="bench")
     session.run("python", "benchmarks/side_by_side.py", *session.posargs)
+
+
+@nox.session(name="napari_screenshot")
+def napari_screenshot(session: nox.Session) -> None:
+    """Render a real file with the napari plugin (needs xvfb-run): the docs image and the rendering test."""
+    _install_all(session)
+    sample = SHARED_DATA / "corpus" / "tlnagy+exampletiffs" / "ometiff_testdata" / "singles" / \
+        "181003_multi_pos_time_course_1_MMStack.ome.tif"
+    xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24"]
+    env = {"QT_QPA_PLATFORM": "offscreen"}  # Qt offscreen, OpenGL through the X server xvfb-run starts
+    session.run(*xvfb, "python", "plugins/napari/screenshot.py", str(sample),
+                "docs/_static/napari-multi-position.png", env=env, external=True)
+    session.run(*xvfb, "python", "-m", "pytest", "-q", "plugins/napari", "-k", "screenshot", env=env,
+                external=True)
+
+
+def _build_wheels(session: nox.Session) -> dict[str, Path]:
+    """Wheels of the core and every plugin in ``dist/``: distribution name -> wheel file."""
+    out = ROOT / "dist"
+    for old in out.glob("scitiff_readers*.whl"):
+        old.unlink()
+    session.install("pip>=24")
+    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), ".",
+                *(str(p.relative_to(ROOT)) for p in PLUGINS))
+    wheels = {}
+    for wheel in sorted(out.glob("scitiff_readers*.whl")):
+        with zipfile.ZipFile(wheel) as zf:
+            meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            meta = email.parser.Parser().parsestr(zf.read(meta_name).decode())
+        wheels[meta["Name"]] = wheel
+    return wheels
+
+
+def _closure(wheels: dict[str, Path], name: str) -> list[str]:
+    """``name`` and the distributions of this repository it requires, from the wheels' metadata."""
+    seen: list[str] = []
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        with zipfile.ZipFile(wheels[current]) as zf:
+            meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            meta = email.parser.Parser().parsestr(zf.read(meta_name).decode())
+        for req in meta.get_all("Requires-Dist") or []:
+            if "extra ==" in req:
+                continue
+            dep = req.split(";")[0].strip()
+            dep_name = dep.split("@")[0].split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip()
+            if dep_name in wheels:
+                todo.append(dep_name)
+    return seen
+
+
+def _smoke(session: nox.Session, distributions: list[str]) -> None:
+    session.run("python", str(ROOT / ".ci" / "smoke.py"), str(SHARED_DATA), *distributions)
+
+
+@nox.session(reuse_venv=False)
+@nox.parametrize("plugin", [p.name for p in PLUGINS])
+def plugin_alone(session: nox.Session, plugin: str) -> None:
+    """The core plus one plugin (and the plugins it declares) in a fresh venv: import all, read a sample.
+
+    Installs the built wheels, not the source trees, so only what each distribution
+    declares is installed.
+    """
+    wheels = _build_wheels(session)
+    name = f"scitiff-readers-{plugin}"
+    needed = _closure(wheels, name)
+    session.install(*(str(wheels[n]) for n in needed))
+    _smoke(session, needed)
+
+
+@nox.session(reuse_venv=False)
+def wheels(session: nox.Session) -> None:
+    """Build a wheel of every distribution, install them all into a clean venv and read each format."""
+    built = _build_wheels(session)
+    session.install(*(str(w) for w in built.values()))
+    session.run("scitiff-readers", "plugins")
+    _smoke(session, list(built))

@@ -28,6 +28,14 @@ peers; their speed-up columns say how many times faster ``ours`` is than the bas
 
     python benchmarks/side_by_side.py --case tiff --baseline ../baseline
 
+Writing: ``--convert`` converts a 2 GiB OME-TIFF to OME-Zarr 0.5 with pyramid levels
+(``--convert-levels``, full resolution included) with ours, ``bioio-convert`` and
+ome-zarr-py in turn, and reports time, peak memory, and whether pixels and units
+came through (see ``benchmarks/convert_bench.py``).
+
+    python benchmarks/side_by_side.py --convert --convert-levels 2
+    python benchmarks/side_by_side.py --convert --convert-only ours,bioio-convert --repeat 3
+
 ``--cold`` runs the cold-start benchmark instead (``benchmarks/cold_start.py``: every
 sample a fresh process, phases timed apart, whole processes timed from outside).
 
@@ -499,6 +507,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", nargs=3, metavar=("CASE", "IMPL", "OP"), help=argparse.SUPPRESS)
     parser.add_argument("--check-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--convert", action="store_true",
+                        help="measure converting a 2 GiB OME-TIFF to OME-Zarr against bioio-convert and ome-zarr-py")
+    parser.add_argument("--convert-levels", type=int, default=2, help="levels of the converted pyramids (>= 1)")
+    parser.add_argument("--convert-timeout", type=float, default=1800.0, help="seconds before a converter is stopped")
+    parser.add_argument("--convert-only", default="", help="only these converters (comma-separated: ours, "
+                        "bioio-convert, ome-zarr-py); --repeat times each, in turn")
     parser.add_argument("--cold", action="store_true",
                         help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
     args = parser.parse_args(argv)
@@ -516,6 +530,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
 
+    if args.convert:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from convert_bench import run as run_convert
+
+        only = [w for w in args.convert_only.split(",") if w] or None
+        rows = run_convert(benchmark_data_dir(), levels=args.convert_levels, timeout=args.convert_timeout,
+                           only=only, repeat=args.repeat if only else 1)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
+        return 0
     words = [w for w in args.case.split(",") if w] or [""]
     cases = [c for c in benchmark_cases() if any(w in c.name for w in words)]
     folder = benchmark_data_dir()

@@ -30,6 +30,7 @@ from .errors import (
     ScitiffReadersError,
     ScitiffReadersWarning,
     UnsupportedFormatError,
+    UnsupportedWriteError,
     WriterNotFoundError,
 )
 from .image import Image
@@ -67,6 +68,7 @@ __all__ = [
     "ScitiffReadersError",
     "ScitiffReadersWarning",
     "UnsupportedFormatError",
+    "UnsupportedWriteError",
     "Writer",
     "WriterNotFoundError",
     "__version__",

@@ -21,6 +21,7 @@ __all__ = [
     "ScitiffReadersError",
     "ScitiffReadersWarning",
     "UnsupportedFormatError",
+    "UnsupportedWriteError",
     "WriterNotFoundError",
 ]
 
@@ -59,6 +60,10 @@ class ReaderNotFoundError(ScitiffReadersError, LookupError):
 
 class WriterNotFoundError(ScitiffReadersError, LookupError):
     """No registered writer handles the requested format or suffix."""
+
+
+class UnsupportedWriteError(ScitiffReadersError, ValueError):
+    """The chosen writer's format cannot hold what was asked (several scenes, pyramid levels, ...)."""
 
 
 class MissingDependencyError(ScitiffReadersError, ImportError):

@@ -236,10 +236,34 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         yield tmp
-        os.replace(tmp, target)
+        _replace(tmp, target)
     finally:
-        if tmp.exists():
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink()
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; a folder (an OME-Zarr) or a folder in the way is set aside first.
+
+    ``os.replace`` swaps files atomically but cannot replace a non-empty folder, nor
+    a file with a folder: the old target is renamed aside, the new one renamed in,
+    and only then is the old one deleted (if the second rename fails, the old one is
+    put back).
+    """
+    if not (tmp.is_dir() or target.is_dir()) or not (target.exists() or target.is_symlink()):
+        os.replace(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.old")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    _remove(old)

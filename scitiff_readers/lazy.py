@@ -34,14 +34,7 @@ from .eager import _offsets, block_regions, read_regions
 from .sources import PixelSource, Region
 
 # block_regions and read_regions stay importable from here for existing callers.
-__all__ = ["SourceArray", "block_regions", "graphs_built", "read_regions", "to_dask"]
-
-_graphs_built = 0
-
-
-def graphs_built() -> int:
-    """Number of dask arrays built from sources in this process (for laziness tests)."""
-    return _graphs_built
+__all__ = ["SourceArray", "block_regions", "read_regions", "to_dask"]
 
 
 def _read_block(source: PixelSource, region: Region) -> np.ndarray:
@@ -50,8 +43,6 @@ def _read_block(source: PixelSource, region: Region) -> np.ndarray:
 
 def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers") -> SourceArray:
     """Return a dask array over ``source`` with the core's chunking policy."""
-    global _graphs_built
-    _graphs_built += 1
     chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
     chunks = regular_chunks(source.shape, chunk)
     token = f"{name}-{tokenize(source.token, chunk)}"

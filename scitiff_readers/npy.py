@@ -23,6 +23,7 @@ from .files import SharedFile
 from .image import Image
 from .reader import Reader
 from .sources import PixelSource, Region
+from .tokens import file_token
 
 __all__ = ["NpyReader"]
 
@@ -166,8 +167,7 @@ class NpyReader(Reader):
                 f"{self._file.size - offset}; the file is truncated"
             )
         self._header = {"dtype": dtype.str, "shape": shape, "offset": offset}
-        stat = self._path.stat()
-        token = f"npy-{self._path.resolve()}-{stat.st_mtime_ns}-{stat.st_size}"
+        token = file_token("npy", self._path)
         self._source = NpySource(self._file, offset, dtype, shape, axes, token)
 
     def _scene_names(self) -> Sequence[str]:

@@ -513,11 +513,17 @@ class Reader(PeerCompatibleAPI, ABC):
                 array = array[(slice(None),) * d + (index,)]
         return sel.finish(array)
 
-    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        """Write the current scene / level with a registered writer (see :func:`write`)."""
+    def save(self, path: str | os.PathLike[str], *, scenes: int | str | Sequence[int | str] | None = None,
+             **options: Any) -> Path:
+        """Write the file's scenes (default: every scene, at full resolution) with a registered writer.
+
+        ``scenes`` picks scenes by index or name; the other keywords (``format``,
+        ``overwrite``, ``split_scenes``, ``progress``, ``levels`` and the writer's
+        options) are those of :func:`scitiff_readers.write`.
+        """
         from .writers import write
 
-        return write(self.xarray_dask_data, path, **options)
+        return write(self, path, scenes=scenes, **options)
 
     # ----------------------------------------------------------------- lifecycle
     def close(self) -> None:

@@ -21,45 +21,19 @@ in a new process.
 
 from __future__ import annotations
 
-import functools
-import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .dimensions import dims_for_ndim
 
-__all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region", "pixel_read_count"]
+__all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 
 #: A hyper-rectangle in canonical order: one ``slice(start, stop)`` (step 1) per dim.
 Region = tuple[slice, ...]
-
-_read_count_lock = threading.Lock()
-_reads = 0
-
-
-def pixel_read_count() -> int:
-    """Number of pixel reads done by any source in this process (for laziness tests)."""
-    return _reads
-
-
-def _count(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a pixel-reading method so the conformance suite can prove laziness."""
-    if getattr(method, "_counts_pixel_reads", False):
-        return method
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _reads
-        with _read_count_lock:
-            _reads += 1
-        return method(*args, **kwargs)
-
-    wrapper._counts_pixel_reads = True  # type: ignore[attr-defined]
-    return wrapper
 
 
 class PixelSource(ABC):
@@ -83,13 +57,8 @@ class PixelSource(ABC):
     #: call, instead of being split across the core's threads.
     decodes_in_parallel: bool = False
 
-    _PIXEL_METHODS = ("read", "read_into", "read_plane")
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name in cls._PIXEL_METHODS:
-            if name in cls.__dict__:
-                setattr(cls, name, _count(cls.__dict__[name]))
         # read() and read_into() default to each other: a concrete source must
         # implement at least one of them.
         if not getattr(cls, "__abstractmethods__", None) and (

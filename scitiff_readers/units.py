@@ -25,6 +25,8 @@ _ALIASES: dict[str, str] = {
     "meter": "m",
     "metre": "m",
     "pm": "pm",
+    "inch": "inch",
+    "inches": "inch",
     "å": "Å",
     "angstrom": "Å",
     "s": "s",
@@ -55,6 +57,7 @@ _TO_UM: dict[str, float] = {
     "mm": 1e3,
     "cm": 1e4,
     "m": 1e6,
+    "inch": 25400.0,  # TIFF ResolutionUnit 2 and ImageJ's "inch"
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,3 +87,83 @@ def test_demo_runs_every_installed_reader(capsys: pytest.CaptureFixture[str], tm
     out = capsys.readouterr().out
     assert "npy       sample.npy" in out
     assert "does not exist" in out
+
+
+# ------------------------------------------------------------------ scripts
+def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scitiff_readers.cli", *args], capture_output=True, text=True,
+                          **kwargs)
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    done = _cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"scitiff-readers {version('scitiff-readers')}"
+
+
+def test_info_json_has_the_documented_keys(npy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(npy_file), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"path", "reader", "reader_class", "scene_count", "scenes"}
+    assert doc["reader"] == "npy" and doc["scene_count"] == 1
+    (scene,) = doc["scenes"]
+    assert set(scene) == {"index", "name", "level_count", "levels"}
+    (level,) = scene["levels"]
+    assert set(level) == {"level", "dims", "shape", "dtype", "chunks", "channels", "physical_pixel_sizes", "coords"}
+    assert level["dims"] == "TCZYX" and level["shape"] == [1, 2, 3, 8, 6] and level["dtype"] == "uint16"
+    assert level["channels"] == ["C0", "C1"]
+    assert level["physical_pixel_sizes"]["Z"] == {"value": None, "unit": None}
+    assert level["coords"]["C"]["values"] == ["C0", "C1"]
+
+
+def test_info_scene_by_name_or_index(multiscene_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(multiscene_file), "--scene", "beads", "--json", "--all-levels"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(s["index"], s["name"]) for s in doc["scenes"]] == [(1, "beads")]
+    assert len(doc["scenes"][0]["levels"]) == doc["scenes"][0]["level_count"]
+    assert main(["info", str(multiscene_file), "--scene", "1", "--scene", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("scene 1: 'beads'") < out.index("scene 0:")
+    assert main(["info", str(multiscene_file), "--scene", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("scitiff-readers: error:") and "no scene named 'nope'" in err
+    assert main(["info", str(multiscene_file), "--scene", "7"]) == 1
+    assert "out of range" in capsys.readouterr().err
+
+
+def test_plugins_json(npy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plugins", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    npy = next(r for r in doc["readers"] if r["name"] == "npy")
+    assert set(npy) == {"name", "version", "priority", "suffixes", "distribution", "description"}
+    assert npy["suffixes"] == [".npy"]
+    for writer in doc["writers"]:
+        assert set(writer) == {"name", "version", "priority", "suffixes", "distribution", "max_scenes", "levels",
+                               "options"}
+    assert main(["plugins", str(npy_file), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"name": "npy", "opens": True} == {k: v for k, v in next(
+        r for r in report["readers"] if r["name"] == "npy").items() if k != "reason"}
+
+
+def test_piped_into_head_ends_quietly(npy_file: Path) -> None:
+    """A reader of our output that goes away early: no traceback, no 'Broken pipe' message."""
+    proc = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from scitiff_readers.cli import main; time.sleep(0.5); "
+        f"sys.exit(main(['info', {str(npy_file)!r}, '--json']))")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like head after its lines
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
+
+
+def test_unexpected_errors_are_one_line(tmp_path: Path) -> None:
+    npy = tmp_path / "obj.npy"
+    np.save(npy, np.array([object()], dtype=object), allow_pickle=True)
+    done = _cli("info", str(npy))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -12,8 +12,10 @@ import dask
 import numpy as np
 import pytest
 
+import scitiff_readers.lazy as lazy_engine
 from scitiff_readers.lazy import block_regions, read_regions, to_dask
-from scitiff_readers.sources import ArraySource, PlaneSource, Region, pixel_read_count
+from scitiff_readers.sources import ArraySource, PlaneSource, Region
+from scitiff_readers.testing.counters import count_reads
 
 
 class CountingPlanes(PlaneSource):
@@ -121,11 +123,29 @@ def test_concurrent_dask_computes_on_threads() -> None:
         np.testing.assert_array_equal(r, expected(src.shape))
 
 
-def test_pixel_read_counter_counts_subclass_reads() -> None:
+def test_pixel_read_counter_counts_subclass_reads_only_inside_its_block() -> None:
     src = ArraySource(np.ones((4, 4)), "YX")
-    before = pixel_read_count()
-    src.read((slice(0, 1),) * 3 + (slice(0, 4), slice(0, 4)))
-    assert pixel_read_count() == before + 1
+    region = (slice(0, 1),) * 3 + (slice(0, 4), slice(0, 4))
+    with count_reads() as counts:
+        src.read(region)
+        assert counts.pixel_reads == 1
+        lazy_engine.to_dask(src, target_bytes=16)
+        assert counts.graphs_built == 1
+
+        class LateSource(PlaneSource):  # defined while counting: wrapped on creation
+            def read_plane(self, t: int, c: int, z: int, ys: slice, xs: slice) -> np.ndarray:
+                return np.zeros((2, 2), np.uint8)
+
+        late = LateSource((1, 1, 1, 2, 2), np.uint8)
+        late.read((*region[:3], slice(0, 2), slice(0, 2)))
+        assert counts.pixel_reads >= 2  # read() and the read_plane() calls under it
+        inside = counts.pixel_reads
+    src.read(region)
+    late.read_plane(0, 0, 0, slice(0, 2), slice(0, 2))
+    lazy_engine.to_dask(src, target_bytes=16)
+    assert (counts.pixel_reads, counts.graphs_built) == (inside, 1)
+    assert not getattr(ArraySource.read, "_sr_counting", False)
+    assert not getattr(LateSource.read_plane, "_sr_counting", False)
 
 
 def test_array_source_axes_validation() -> None:

@@ -17,8 +17,7 @@ from scitiff_readers import (
     SceneIndexError,
     ScitiffReadersError,
 )
-from scitiff_readers.lazy import graphs_built
-from scitiff_readers.sources import pixel_read_count
+from scitiff_readers.testing.counters import count_reads
 
 from .conftest import MultiSceneReader, scene_array
 
@@ -60,19 +59,19 @@ def test_missing_file(tmp_path: Path, multiscene_reader_cls: type[Reader]) -> No
 
 
 def test_dims_shape_dtype_are_metadata_only(multiscene_file: Path) -> None:
-    reads, graphs = pixel_read_count(), graphs_built()
-    r = Reader(multiscene_file)
-    assert r.dims.order == "TCZYX"
-    assert (r.dims.T, r.dims.C, r.dims.Z, r.dims.Y, r.dims.X) == (2, 3, 4, 32, 24)
-    assert r.dims["Y", "X"] == (32, 24)
-    assert r.shape == (2, 3, 4, 32, 24)
-    assert r.dtype == np.uint16
-    assert r.channel_names == ["DAPI", "GFP", "RFP"]
-    pps = r.physical_pixel_sizes
-    assert pps == pytest.approx((0.5, 0.2, 0.2))
-    assert pps.units == ("µm", "µm", "µm")
-    assert r.scenes == ("cells", "beads")
-    assert (pixel_read_count(), graphs_built()) == (reads, graphs)
+    with count_reads() as counts:
+        r = Reader(multiscene_file)
+        assert r.dims.order == "TCZYX"
+        assert (r.dims.T, r.dims.C, r.dims.Z, r.dims.Y, r.dims.X) == (2, 3, 4, 32, 24)
+        assert r.dims["Y", "X"] == (32, 24)
+        assert r.shape == (2, 3, 4, 32, 24)
+        assert r.dtype == np.uint16
+        assert r.channel_names == ["DAPI", "GFP", "RFP"]
+        pps = r.physical_pixel_sizes
+        assert pps == pytest.approx((0.5, 0.2, 0.2))
+        assert pps.units == ("µm", "µm", "µm")
+        assert r.scenes == ("cells", "beads")
+    assert (counts.pixel_reads, counts.graphs_built) == (0, 0)
 
 
 def test_xarray_coordinates_units_and_attrs(multiscene_file: Path) -> None:

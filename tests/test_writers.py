@@ -121,3 +121,91 @@ def test_writer_may_receive_the_final_target(tmp_path: Path) -> None:
         _writers.unregister("test-target")
     assert seen["target"] == out == tmp_path / "a.tgt"
     assert seen["path"] != out and seen["path"].parent == tmp_path
+
+
+# ------------------------------------------------------------------ scenes, progress, folders
+class FolderWriter(Writer):
+    """Any number of scenes per output: one .npy per scene inside a folder."""
+
+    name: ClassVar[str] = "test-folder"
+    suffixes: ClassVar[tuple[str, ...]] = (".npyd",)
+    max_scenes: ClassVar[int | None] = None
+    options: ClassVar[dict[str, Any]] = {"levels": 0}
+
+    @classmethod
+    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+        raise AssertionError("several-scene writers get _write_scenes")
+
+    @classmethod
+    def _write_scenes(cls, scenes: Any, path: Path, *, target: Path, progress: Any, **options: Any) -> None:
+        path.mkdir()
+        for i, scene in enumerate(scenes):
+            np.save(path / f"{i}-{scene.name}.npy", scene.data.values)
+            progress.advance(scene.data.nbytes)
+
+
+@pytest.fixture
+def folder_writer() -> Any:
+    _writers.register(FolderWriter, clobber=True)
+    yield FolderWriter
+    _writers.unregister("test-folder")
+
+
+def test_reader_save_writes_every_scene_or_those_chosen(tmp_path: Path, multiscene_file: Path,
+                                                        folder_writer: Any) -> None:
+    with scitiff_readers.Reader(multiscene_file) as r:
+        names = list(r.scenes)
+        expected = []
+        for i in range(len(names)):
+            r.set_scene(i)
+            expected.append(r.data)
+        r.set_scene(1)
+        out = r.save(tmp_path / "all.npyd")
+        assert r.current_scene_index == 1  # the reader's scene is kept
+        files = sorted(out.iterdir())
+        assert [f.name for f in files] == [f"{i}-{n}.npy" for i, n in enumerate(names)]
+        for f, e in zip(files, expected, strict=True):
+            np.testing.assert_array_equal(np.load(f), e)
+        picked = r.save(tmp_path / "picked.npyd", scenes=[names[1], 0])
+        assert sorted(f.name for f in picked.iterdir()) == [f"0-{names[1]}.npy", f"1-{names[0]}.npy"]
+        with pytest.raises(scitiff_readers.SceneIndexError, match="no scene named 'nope'"):
+            r.save(tmp_path / "x.npyd", scenes="nope")
+        with pytest.raises(scitiff_readers.SceneIndexError, match="out of range"):
+            r.save(tmp_path / "x.npyd", scenes=9)
+        # One scene per file: a clear error, or one file per scene in a folder.
+        with pytest.raises(scitiff_readers.UnsupportedWriteError, match="holds 1 image per file"):
+            r.save(tmp_path / "x.npy")
+        split = r.save(tmp_path / "split", split_scenes=True, format="test-npy")
+        assert sorted(f.name for f in split.iterdir()) == sorted(f"{n}.npy" for n in names)
+        one = r.save(tmp_path / "one.npy", scenes=names[0])
+        np.testing.assert_array_equal(np.load(one).reshape(expected[0].shape), expected[0])
+    assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_levels_and_progress(tmp_path: Path, folder_writer: Any) -> None:
+    data = xr.DataArray(np.zeros((4, 5), dtype="uint16"), dims=("y", "x"))
+    with pytest.raises(scitiff_readers.UnsupportedWriteError, match="stores no resolution levels"):
+        write(data, tmp_path / "a.npy", levels=2)
+    write(data, tmp_path / "b.npy", levels=0)  # no pyramid asked: fine for any writer
+    seen: list[tuple[int, int]] = []
+    write([data, data * 2], tmp_path / "c.npyd", progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(0, 80), (40, 80), (80, 80)]
+    seen.clear()
+    write(data, tmp_path / "d.npy", progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(0, 40), (40, 40)]
+
+
+def test_overwrite_replaces_a_folder_atomically(tmp_path: Path, folder_writer: Any) -> None:
+    data = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+    out = write({"a": data, "b": data}, tmp_path / "o.npyd")
+    with pytest.raises(OutputExistsError):
+        write({"c": data}, out)
+    write({"c": data * 2}, out, overwrite=True)
+    assert [f.name for f in out.iterdir()] == ["0-c.npy"]
+    # A file in the way of a folder, and a folder in the way of a file.
+    (tmp_path / "f.npyd").write_bytes(b"old")
+    write({"c": data}, tmp_path / "f.npyd", overwrite=True)
+    assert (tmp_path / "f.npyd").is_dir()
+    write(data, tmp_path / "o.npyd", format="test-npy", overwrite=True)
+    assert (tmp_path / "o.npyd").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npyd", "o.npyd"]

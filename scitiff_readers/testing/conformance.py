@@ -8,8 +8,12 @@ several samples) returning a :class:`~scitiff_readers.testing.SampleCase`::
         reader_name = "myformat"
 
         @pytest.fixture(params=["small", "rgb"])
-        def case(self, request, tmp_path):
-            return make_case(request.param, tmp_path)
+        def case(self, request, sample_cache):
+            return sample_cache(request.param, lambda folder: make_case(request.param, folder))
+
+``sample_cache`` builds each sample once per test session (in a folder of its
+own) and hands the same :class:`~scitiff_readers.testing.SampleCase` to every
+test of the class; a ``case`` fixture may also build into ``tmp_path`` per test.
 
 Extra foreign files (files of neighbouring formats the reader must refuse) come
 from overriding the ``extra_foreign_paths`` fixture; they are checked together
@@ -18,9 +22,13 @@ with :func:`common_foreign_paths`.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,14 +37,17 @@ import pytest
 
 from ..byteaccess import hidden_posix_calls
 from ..errors import SceneIndexError, UnsupportedFormatError
-from ..lazy import graphs_built
 from ..reader import Reader
 from ..registry import get_reader_class, list_readers, select_reader
-from ..sources import pixel_read_count
 from .cases import SampleCase
+from .counters import count_reads
 from .handles import open_handles_under
+from .samplecache import SampleCache
 
 __all__ = ["ReaderConformance", "common_foreign_paths"]
+
+#: Readers whose cold open (fresh process, no dask / xarray imported) was checked in this session.
+_COLD_CHECKED: set[str] = set()
 
 
 def common_foreign_paths(folder: Path) -> list[Path]:
@@ -117,12 +128,37 @@ class ReaderConformance:
     reader_name: ClassVar[str]
     #: Set to False for readers registered in-process rather than by entry point.
     expect_entry_point: ClassVar[bool] = True
+    #: Tests that get a sample of their own rather than the session's: the local
+    #: cluster's scheduler runs in this process and keeps the reader it unpickled
+    #: (an open file) for a while after the test, which later handle checks of a
+    #: shared sample would see.
+    _OWN_SAMPLE_TESTS: ClassVar[frozenset[str]] = frozenset({"test_compute_on_distributed_cluster"})
 
     # ------------------------------------------------------------------ fixtures
     @pytest.fixture
     def case(self) -> SampleCase:
         """Override: return (or parametrise over) the samples."""
         raise NotImplementedError("subclasses of ReaderConformance must define a 'case' fixture")
+
+    @pytest.fixture
+    def sample_cache(
+        self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Callable[[str, Callable[[Path], SampleCase]], SampleCase]:
+        """``sample_cache(key, build)``: the sample ``key`` of this class, built once per session.
+
+        ``build(folder)`` writes the sample into an empty folder and returns its
+        :class:`~scitiff_readers.testing.SampleCase`.
+        """
+        if request.function.__name__ in self._OWN_SAMPLE_TESTS:
+            own = tmp_path_factory.mktemp("own-sample")
+            return lambda key, build: build(own)
+        cache = SampleCache.of_session(request.config, tmp_path_factory)
+        owner = f"{type(self).__module__}.{type(self).__qualname__}"
+
+        def cached(key: str, build: Callable[[Path], SampleCase]) -> SampleCase:
+            return cache.get(f"{owner}::{key}", build)
+
+        return cached
 
     @pytest.fixture
     def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:
@@ -201,15 +237,41 @@ class ReaderConformance:
             self.reader_cls(tmp_path / "does-not-exist.tif")
 
     # ------------------------------------------------------------------ laziness
+    def test_plane_reads_import_neither_dask_nor_xarray(self, case: SampleCase) -> None:
+        """A fresh process that opens the file and reads one plane imports no dask, xarray or pandas."""
+        if not self.expect_entry_point:
+            pytest.skip("a fresh process only finds readers installed through entry points")
+        # A fresh interpreter per check costs about half a second: once per reader per session.
+        if self.reader_name in _COLD_CHECKED:
+            pytest.skip(f"checked on an earlier sample of {self.reader_name!r} in this session")
+        _COLD_CHECKED.add(self.reader_name)
+        program = (
+            "import json, sys\n"
+            "from scitiff_readers import Reader\n"
+            "r = Reader(sys.argv[1], reader=sys.argv[2], **json.loads(sys.argv[3]))\n"
+            "(r.dims, r.scenes, r.physical_pixel_sizes, r.channel_names)\n"
+            "r.get_image_data('YX' + ('S' if 'S' in r.dims.order else ''))\n"
+            "print(json.dumps(sorted(m for m in ('dask', 'xarray', 'pandas') if m in sys.modules)))\n"
+        )
+        try:
+            options = json.dumps(dict(case.options))
+        except TypeError:
+            pytest.skip("this sample's options do not pass to another process")
+        out = subprocess.run([sys.executable, "-c", program, str(case.path), self.reader_name, options],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == [], (
+            f"{self.reader_name}: opening and reading one plane imported these (a lazy view was never asked for)")
+
     def test_open_and_metadata_read_no_pixels(self, case: SampleCase) -> None:
-        reads, graphs = pixel_read_count(), graphs_built()
-        with _open(case, self.reader_cls) as reader:
+        with count_reads() as counts, _open(case, self.reader_cls) as reader:
             _ = (reader.dims, reader.shape, reader.dtype, reader.scenes, reader.channel_names,
                  reader.physical_pixel_sizes, reader.coords, reader.resolution_levels, repr(reader))
-            assert pixel_read_count() == reads, "opening or metadata access read pixels"
-            assert graphs_built() == graphs, "metadata access built a dask graph"
+            assert counts.pixel_reads == 0, "opening or metadata access read pixels"
+            assert counts.graphs_built == 0, "metadata access built a dask graph"
             lazy = reader.xarray_dask_data
-            assert pixel_read_count() == reads, "building the dask array read pixels"
+            assert counts.pixel_reads == 0, "building the dask array read pixels"
+            assert counts.graphs_built >= 1, "the lazy array was not built by the core's engine"
             assert lazy.chunks is not None
 
     # ------------------------------------------------------------ shape & meta
@@ -390,6 +452,24 @@ class ReaderConformance:
             np.testing.assert_array_equal(clone_future.result(), expected)
 
     # --------------------------------------------------------------- file handles
+    def test_xarray_engine_and_everyday_operations(self, case: SampleCase, tmp_path: Path) -> None:
+        """The xarray engine gives the view; sel / interp / coarsen / resample / netCDF / zarr work on it.
+
+        One test for both: building the sample is most of the cost.
+        """
+        import xarray as xr
+
+        from .xarray_ops import check_everyday_operations
+
+        with _open(case, self.reader_cls) as reader:
+            view = reader.xarray_dask_data
+            with xr.open_dataarray(case.path, engine="scitiff_readers", scene=case.scene, level=case.level,
+                                   reader=self.reader_name, reader_options=dict(case.options), chunks={}) as got:
+                assert got.name == reader.current_scene
+                xr.testing.assert_identical(got.rename(view.name), view)
+                assert got.chunks == view.chunks, f"{got.chunks} != {view.chunks}"
+            check_everyday_operations(view, case.expected.reference_array(), tmp_path)
+
     def test_no_handle_left_open_after_close(self, case: SampleCase) -> None:
         reader = _open(case, self.reader_cls)
         _ = reader.data

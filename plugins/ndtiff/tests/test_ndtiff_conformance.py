@@ -168,8 +168,8 @@ class TestNDTiffConformance(ReaderConformance):
     reader_name = "ndtiff"
 
     @pytest.fixture(params=list(CASES))
-    def case(self, request: pytest.FixtureRequest, tmp_path: Path) -> SampleCase:
-        return CASES[request.param](tmp_path)
+    def case(self, request: pytest.FixtureRequest, sample_cache: Any) -> SampleCase:
+        return sample_cache(request.param, CASES[request.param])
 
     @pytest.fixture
     def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:

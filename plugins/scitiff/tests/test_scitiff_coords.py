@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from scitiff_readers import Reader
@@ -51,12 +50,12 @@ def test_tof_axis_bin_edges_become_centres_and_bounds(tof: Path) -> None:
         t = da.coords["T"]
         np.testing.assert_allclose(t.values, (edges[:-1] + edges[1:]) / 2)
         assert t.attrs == {"units": "µs", "bounds": "T_bounds"}
-        bounds = da.coords["T_bounds"]
-        assert bounds.dims == ("T",)
-        assert bounds.attrs == {"units": "µs"}
-        assert all(isinstance(iv, pd.Interval) and iv.closed == "left" for iv in bounds.values)
-        assert [iv.left for iv in bounds.values] == edges[:-1].tolist()
-        assert [iv.right for iv in bounds.values] == edges[1:].tolist()
+        assert "T_bounds" not in da.coords  # a (T, 2) variable cannot be a DataArray coordinate
+        for pair_name, expected in (("T_bounds_start", edges[:-1]), ("T_bounds_end", edges[1:])):
+            column = da.coords[pair_name]
+            assert column.dims == ("T",) and column.dtype == np.float64
+            assert column.attrs == {"units": "µs"}
+            np.testing.assert_array_equal(column.values, expected)  # exact, not recomputed
         exact = r.bin_edges("T")
         assert exact.dims == ("T_edges",)
         np.testing.assert_array_equal(exact.values, edges)
@@ -85,9 +84,9 @@ def test_coordinate_dtypes_units_and_kinds(tof: Path) -> None:
         start = da.coords["start_time"]
         assert start.dims == () and start.dtype == np.dtype("datetime64[s]")
         assert start.values == ref.coords["start_time"].value == np.datetime64("2025-03-04T05:06:07")
-        assert start.attrs == {"units": "s"}
+        assert start.attrs == {}  # the dtype carries the unit; xarray's encoders write "units" themselves
         frames = da.coords["frame_time"]
-        assert frames.dims == ("T",) and frames.dtype == np.dtype("datetime64[s]")
+        assert frames.dims == ("T",) and frames.dtype == np.dtype("datetime64[s]") and frames.attrs == {}
         np.testing.assert_array_equal(frames.values, ref.coords["frame_time"].values)
         pid = da.coords["pixel-id"]
         assert pid.dims == ("X", "Y") and pid.dtype == np.int64  # int64 stored as JSON floats
@@ -267,7 +266,8 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
         tof = r.coords["tof"]
         assert tof.dims == ("T", "X") and tof.attrs == {"units": "µs", "bounds": "tof_bounds"}
         np.testing.assert_allclose(tof.values, (edges[:-1] + edges[1:]) / 2)
-        assert r.coords["tof_bounds"].values[2, 3].right == edges[3, 3]
+        assert r.coords["tof_bounds_end"].dims == ("T", "X")
+        assert r.coords["tof_bounds_end"].values[2, 3] == edges[3, 3]
         np.testing.assert_array_equal(r.bin_edges("tof").values, edges)
         # masks are named after the mask; one that clashes with a coordinate gets "_mask"
         assert r.coords["x"].dtype == bool and r.coords["x"].values.tolist() == [False, True, False, False]
@@ -283,8 +283,6 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
 
 
 def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
-    from scitiff_readers import ScitiffReadersWarning
-
     for name, edges in (("decreasing", [40.0, 30.0, 15.0, 0.0]), ("unordered", [0.0, 30.0, 15.0, 40.0])):
         image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[3, 2, 2], dtype="float32"),
                              coords={"t": sc.array(dims=["t"], values=edges, unit="ms")})
@@ -293,18 +291,35 @@ def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
         if name == "decreasing":
             with Reader(path) as r:
                 np.testing.assert_allclose(r.coords["T"].values, [35.0, 22.5, 7.5])
-                first = r.coords["T_bounds"].values[0]
-                assert (first.left, first.right, first.closed) == (30.0, 40.0, "right")
-                np.testing.assert_array_equal(r.bin_edges("T").values, edges)
-                r.save(tmp_path / "copy.tiff")
-            np.testing.assert_array_equal(_ref(tmp_path / "copy.tiff").coords["t"].values, edges)
+                # data order: bin 0 starts at 40 and ends at 30
+                assert (r.coords["T_bounds_start"].values[0], r.coords["T_bounds_end"].values[0]) == (40.0, 30.0)
         else:
-            with pytest.warns(ScitiffReadersWarning, match="neither increasing nor decreasing"):
-                r = Reader(path)
-            with r:
+            with Reader(path) as r:
                 np.testing.assert_allclose(r.coords["T"].values, [15.0, 22.5, 27.5])
-                assert "T_bounds" not in r.coords
                 assert sc.identical(r.to_scipp(), _ref(path))
+        with Reader(path) as r:
+            np.testing.assert_array_equal(r.bin_edges("T").values, edges)
+            r.save(tmp_path / f"{name}-copy.tiff")
+        np.testing.assert_array_equal(_ref(tmp_path / f"{name}-copy.tiff").coords["t"].values, edges)
+
+
+def test_bounds_survive_coarsen_and_netcdf(tof: Path, tmp_path: Path) -> None:
+    import xarray as xr
+
+    edges = _ref(tof, squeeze=False).coords["t"].values
+    with Reader(tof) as r:
+        view = r.xarray_dask_data
+        merged = view.coarsen(T=2, coord_func={"T_bounds_start": "min", "T_bounds_end": "max"}).sum()
+        np.testing.assert_array_equal(merged["T_bounds_start"].values, edges[:-1:2])
+        np.testing.assert_array_equal(merged["T_bounds_end"].values, edges[2::2])
+        np.testing.assert_allclose(merged.values, _ref(tof, squeeze=False).values.reshape(3, 2, 1, 1, 12, 10)
+                                   .sum(axis=1).transpose(0, 2, 1, 3, 4))
+        target = tmp_path / "view.nc"
+        view.to_dataset(name="image").to_netcdf(target, engine="h5netcdf")
+        with xr.open_dataset(target, engine="h5netcdf") as back:
+            np.testing.assert_array_equal(back["T_bounds_start"].values, edges[:-1])
+            assert back["T_bounds_end"].attrs["units"] == "µs" and back["T"].attrs["bounds"] == "T_bounds"
+            np.testing.assert_array_equal(back["frame_time"].values, view["frame_time"].values)
 
 
 @needs_shared

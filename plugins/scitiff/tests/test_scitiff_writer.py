@@ -168,8 +168,8 @@ def test_streams_dask_data_block_by_block(tmp_path: Path, monkeypatch: pytest.Mo
     in_flight: list[int] = []
     original = writer_module._pages
 
-    def pages(data: Any, dtype: Any) -> Any:
-        for page in original(data, dtype):
+    def pages(data: Any, dtype: Any, *rest: Any) -> Any:
+        for page in original(data, dtype, *rest):
             in_flight.append(len(computed))
             yield page
 

@@ -219,8 +219,8 @@ class TestOmeTiffConformance(ReaderConformance):
     reader_name = "ome-tiff"
 
     @pytest.fixture(params=CASES)
-    def case(self, request: pytest.FixtureRequest, tmp_path: Path) -> SampleCase:
-        return make_case(request.param, tmp_path)
+    def case(self, request: pytest.FixtureRequest, sample_cache: Any) -> SampleCase:
+        return sample_cache(request.param, lambda folder: make_case(request.param, folder))
 
     @pytest.fixture
     def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:

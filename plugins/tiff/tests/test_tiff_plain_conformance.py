@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -95,8 +96,8 @@ class TestTiffConformance(ReaderConformance):
     reader_name = "tiff"
 
     @pytest.fixture(params=CASES)
-    def case(self, request: pytest.FixtureRequest, tmp_path: Path) -> SampleCase:
-        return make_case(request.param, tmp_path)
+    def case(self, request: pytest.FixtureRequest, sample_cache: Any) -> SampleCase:
+        return sample_cache(request.param, lambda folder: make_case(request.param, folder))
 
     @pytest.fixture
     def extra_foreign_paths(self, tmp_path: Path) -> list[Path]:

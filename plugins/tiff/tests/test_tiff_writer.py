@@ -248,3 +248,28 @@ def test_pyramid_reads_the_input_once_for_all_levels(tmp_path: Path) -> None:
     for k in range(1, 4):
         np.testing.assert_array_equal(levels[k], _reference_mean(values, 2**k))
     assert [f.name for f in tmp_path.iterdir()] == ["p.ome.tif"], "temporary level files are removed"
+
+
+def test_several_scenes_become_ome_images_with_their_own_pyramids(tmp_path: Path) -> None:
+    import xarray as xr
+
+    from scitiff_readers import Reader, write
+
+    a = xr.DataArray(np.arange(2 * 40 * 30, dtype=np.uint16).reshape(2, 40, 30), dims=("C", "Y", "X"),
+                     coords={"C": ["dapi", "gfp"]})
+    b = xr.DataArray(np.arange(3 * 20 * 24, dtype=np.uint8).reshape(3, 20, 24), dims=("Z", "Y", "X"))
+    seen: list[int] = []
+    out = write({"first": a, "second": b}, tmp_path / "two.ome.tif", levels=1, progress=lambda d, t: seen.append(d))
+    assert seen[-1] == a.nbytes + b.nbytes
+    with tifffile.TiffFile(out) as tf:
+        assert len(tf.series) == 2
+        np.testing.assert_array_equal(tf.series[0].asarray().reshape(a.shape), a.values)
+        np.testing.assert_array_equal(tf.series[1].asarray().reshape(b.shape), b.values)
+        assert [len(s.levels) for s in tf.series] == [2, 2]
+        assert [s.name for s in tf.series] == ["first", "second"]
+        assert tf.series[1].levels[1].shape[-2:] == (10, 12)
+    with Reader(out) as r:
+        assert len(r.scenes) == 2
+        assert r.channel_names == ["dapi", "gfp"]
+        r.set_scene(1)
+        np.testing.assert_array_equal(r.get_image_data("ZYX"), b.values)

@@ -23,6 +23,7 @@ import numpy as np
 from scitiff_readers.byteaccess import is_remote, open_bytes, positioned_read
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.files import SharedFile, resolve_inside
+from scitiff_readers.tokens import file_token
 
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
@@ -131,7 +132,7 @@ def load_level(folder: Path) -> Level:
         an image or its metadata lies beyond the end of its file.
     """
     index_path = folder / INDEX_NAME
-    st_index = index_path.stat()
+    index_path.stat()  # a missing index is a FileNotFoundError naming it, before parsing
     table = parse_index(index_path)
     files: list[SharedFile] = []
     sizes: list[int] = []
@@ -152,7 +153,7 @@ def load_level(folder: Path) -> Level:
         sizes.append(st.st_size)
     if len(table):
         _check_ranges(index_path, table, np.asarray(sizes, dtype=np.int64))
-    token = f"{folder.resolve()}:{st_index.st_mtime_ns}:{st_index.st_size}"
+    token = file_token("ndtiff", folder, stamp_from=(index_path,))
     return Level(folder, table, tuple(files), token)
 
 

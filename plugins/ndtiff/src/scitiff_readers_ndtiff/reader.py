@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,9 +30,16 @@ from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, 
 from .mosaic import Grid, single_image, stitched
 from .source import NDTiffSource
 
+if TYPE_CHECKING:
+    from scitiff_readers.display import ChannelDisplay
+
 __all__ = ["NDTiffReader"]
 
 _UNITS_UM = "µm"
+#: Micro-Manager's per-channel display settings, beside the index at the dataset root.
+DISPLAY_SETTINGS = "display_settings.txt"
+# A real one is a few hundred bytes per channel; a larger file is not display settings.
+_DISPLAY_SETTINGS_MAX = 1 << 20
 
 
 def _number(value: Any) -> float | None:
@@ -469,6 +476,36 @@ class NDTiffReader(Reader):
         return coords, pps
 
     # ------------------------------------------------------------ public extras
+    def channel_display(self) -> list[ChannelDisplay] | None:
+        """Micro-Manager's ``display_settings.txt`` per channel of the current scene, if the dataset has it.
+
+        ``Min`` / ``Max`` are the contrast limits, ``Color`` (Java ARGB) the colour,
+        ``Active`` the visibility; channels are matched by name.
+        """
+        import json
+
+        from scitiff_readers.display import ChannelDisplay, argb_int_to_rgb
+
+        path = self._layout.root / DISPLAY_SETTINGS
+        if not path.is_file() or path.stat().st_size > _DISPLAY_SETTINGS_MAX:
+            return None
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(settings, dict):
+            return None
+        out = []
+        for name in self.channel_names:
+            entry = settings.get(name)
+            entry = entry if isinstance(entry, dict) else {}
+            low, high = _number(entry.get("Min")), _number(entry.get("Max"))
+            color = entry.get("Color")
+            active = entry.get("Active")
+            out.append(ChannelDisplay(
+                color=argb_int_to_rgb(color) if type(color) is int else None,
+                contrast_limits=(low, high) if low is not None and high is not None and high > low else None,
+                visible=active if isinstance(active, bool) else None,
+            ))
+        return out
+
     @property
     def metadata(self) -> dict[str, Any]:
         """The summary metadata (JSON header of the dataset's TIFF files)."""

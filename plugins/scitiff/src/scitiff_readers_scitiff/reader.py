@@ -140,7 +140,7 @@ class SciTiffReader(Reader):
 
     def _build(self) -> None:
         from .channels import ChannelSubsetSource, channel_roles
-        from .xcoords import metadata_coords
+        from .xcoords import metadata_coords, take_channels
 
         if self._model is None:
             self._fallback_image()
@@ -162,7 +162,7 @@ class SciTiffReader(Reader):
             self._view_image = self._raw_image
             return
         keep = self._roles["intensities"]
-        coords = {n: (v.isel(C=slice(keep, keep + 1)) if "C" in v.dims else v) for n, v in meta.coords.items()}
+        coords = {n: take_channels(v, [keep]) for n, v in meta.coords.items()}
         self._view_image = Image(source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords,
                                  attrs=attrs, name=name)
 
@@ -298,71 +298,53 @@ class SciTiffReader(Reader):
         """The N + 1 edges of a bin-edge coordinate (``"T"`` or any coordinate with bounds)."""
         import xarray as xr
 
-        from .xcoords import bin_edges
+        from .xcoords import bounds_pair_edges, bounds_pair_names
 
         coords = self.coords
         bounds_name = coords[name].attrs.get("bounds") if name in coords else None
-        if bounds_name is None or bounds_name not in coords:
+        start_name, end_name = bounds_pair_names(str(bounds_name))
+        if bounds_name is None or start_name not in coords or end_name not in coords:
             raise KeyError(f"{self._path}: coordinate {name!r} is not a bin-edge coordinate")
-        bounds = coords[bounds_name]
-        edge_dim = next(str(d) for d in bounds.dims if str(d) in ("T", "Z", "C", "Y", "X"))
-        edges = bin_edges(bounds, edge_dim)
-        dims = tuple(f"{d}_edges" if d == edge_dim else d for d in bounds.dims)
-        return xr.Variable(dims, edges, attrs=dict(bounds.attrs))
+        start, end = coords[start_name], coords[end_name]
+        edge_dim = next(str(d) for d in start.dims if str(d) in ("T", "Z", "C", "Y", "X"))
+        edges = bounds_pair_edges(start, end, edge_dim)
+        dims = tuple(f"{d}_edges" if d == edge_dim else d for d in start.dims)
+        return xr.Variable(dims, edges, attrs=dict(start.attrs))
 
-    def save(self, path: str | os.PathLike[str], **options: Any) -> Path:
-        """Write this image, as SciTiff unless ``format=`` says otherwise.
+    def save(self, path: str | os.PathLike[str], *, scenes: Any = None, **options: Any) -> Path:
+        """Write this image: as SciTiff to a plain ``.tif`` / ``.tiff`` path (or with ``format="scitiff"``).
 
         SciTiff output keeps ``daq``, ``process``, ``extra`` and the raw ``stdevs`` /
-        ``mask`` channels of the file.
+        ``mask`` channels of the file. Other suffixes (``.ome.tif``, ``.ome.zarr``)
+        and formats use their writers, as :meth:`Reader.save` does.
         """
         from scitiff_readers.writers import write
 
-        options.setdefault("format", "scitiff")
+        name = os.fspath(path).lower()
+        if "format" not in options and name.endswith((".tif", ".tiff")) and ".ome." not in name:
+            options["format"] = "scitiff"
+        if options.get("format") != "scitiff":
+            return super().save(path, scenes=scenes, **options)
         data = self.xarray_dask_data
-        if options["format"] == "scitiff":
-            if self._roles is not None:
-                data = self.raw_channels
-            if self._model is not None:
-                options.setdefault("daq", self._model.daq)
-                options.setdefault("process", self._model.process)
-                options.setdefault("extra", self._model.extra)
-        return write(data, path, **options)
+        if self._roles is not None:
+            data = self.raw_channels
+        if self._model is not None:
+            options.setdefault("daq", self._model.daq)
+            options.setdefault("process", self._model.process)
+            options.setdefault("extra", self._model.extra)
+        return write(data, path, scenes=scenes, **options)
 
     def to_cf_dataset(self, name: str | None = None) -> xr.Dataset:
-        """The lazy view as an ``xarray.Dataset`` with CF-style bounds, ready for netCDF / zarr.
+        """The lazy view as an ``xarray.Dataset`` with CF bounds, ready for netCDF / zarr.
 
-        Each bin-edge coordinate keeps its centres and ``attrs["bounds"]``; the bounds
-        become a ``(..., "bnds")`` variable of lower and upper edges (the CF layout,
-        which a DataArray cannot hold). The ``units`` attribute of datetime coordinates
-        is dropped (CF encoding writes its own).
+        Each bin-edge coordinate keeps its centres and ``attrs["bounds"]``; its
+        ``<bounds>_start`` / ``<bounds>_end`` coordinates become the CF ``(..., "bnds")``
+        bounds variable named by that attribute (a layout a DataArray cannot hold).
         """
-        import numpy as np
-        import xarray as xr
-
-        from .xcoords import bin_edges
+        from .xcoords import cf_bounds_dataset
 
         view = self.xarray_dask_data
-        label = name or (str(view.name) if view.name is not None else "image")
-        bounds = {str(n): str(c.attrs["bounds"]) for n, c in view.coords.items()
-                  if "bounds" in c.attrs and c.attrs["bounds"] in view.coords}
-        ds = view.drop_vars(list(bounds.values())).to_dataset(name=label)
-        for centre, bname in bounds.items():
-            bvar = view.coords[bname].variable
-            edge_dim = next(str(d) for d in bvar.dims if str(d) in ("T", "Z", "C", "Y", "X"))
-            axis = list(bvar.dims).index(edge_dim)
-            edges = bin_edges(bvar, edge_dim)
-            if ds[centre].dtype.kind == "M":
-                edges = edges.astype(ds[centre].dtype)
-            n = edges.shape[axis] - 1
-            lower = np.take(edges, np.arange(n), axis=axis)
-            upper = np.take(edges, np.arange(1, n + 1), axis=axis)
-            ds = ds.assign_coords({bname: xr.Variable((*bvar.dims, "bnds"), np.stack([lower, upper], axis=-1),
-                                                      attrs=dict(bvar.attrs))})
-        for coord in ds.coords.values():
-            if coord.dtype.kind == "M":
-                coord.attrs.pop("units", None)
-        return ds
+        return cf_bounds_dataset(view, name or (str(view.name) if view.name is not None else "image"))
 
     # --------------------------------------------------------------------- scipp
     def to_scipp(self, *, squeeze: bool = True, only_image: bool = True, **selection: Any) -> Any:

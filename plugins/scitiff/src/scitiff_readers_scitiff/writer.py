@@ -9,8 +9,9 @@ The DataArray may have any subset of the dims ``t, z, c, y, x`` in either case;
 missing dims become size 1 and the pixels are stored in SciTiff's ``t, z, c, y, x``
 page order. Coordinates go to the ``scitiffmeta`` JSON exactly as the reader maps
 them (see :mod:`.xcoords`): index coordinates of ``T, Z, C, Y, X`` become ``t, z,
-c, y, x``; a coordinate with ``attrs["bounds"]`` naming an interval coordinate is
-written as bin edges; boolean coordinates become masks; 0-D coordinates scalars;
+c, y, x``; a coordinate with ``attrs["bounds"]`` whose bins are given (by the
+``<bounds>_start`` / ``<bounds>_end`` coordinates of the view, or by a coordinate of
+:class:`pandas.Interval` named ``<bounds>``) is written as bin edges; boolean coordinates become masks; 0-D coordinates scalars;
 ``attrs["units"]`` the unit; the DataArray's ``attrs["units"]`` and ``name`` the
 data unit and name. Dask-backed data is computed block by block while the pages
 are written; the file appears under its name only when complete.
@@ -31,9 +32,10 @@ import numpy as np
 import xarray as xr
 
 from scitiff_readers.errors import ScitiffReadersWarning
+from scitiff_readers.slabs import Progress
 from scitiff_readers.writers import Writer, write
 
-from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges
+from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
 
 __all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
            "scitiff_metadata_dict"]
@@ -80,7 +82,7 @@ class SciTiffWriter(Writer):
     )
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+    def _write(cls, data: xr.DataArray, path: Path, *, progress: Progress | None = None, **options: Any) -> None:
         import tifffile
 
         target = _target_name(path)
@@ -98,6 +100,7 @@ class SciTiffWriter(Writer):
                 "the metadata of int16 images (scipp has no int16) and falls back to bare pixels; "
                 "scitiff_readers reads them completely. Use dtype='float32' for scitiff/scipp users.",
                 SciTiffInt16Warning, stacklevel=4)
+        input_bytes = int(data.nbytes)
         data = _with_channels(data, options["stdevs"], dtype, target)
         meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
                                      extra=options["extra"])
@@ -105,7 +108,7 @@ class SciTiffWriter(Writer):
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(
             path,
-            _pages(data, dtype),
+            _pages(data, dtype, progress, input_bytes),
             shape=(t, z, c, y, x),
             dtype=dtype,
             imagej=True,
@@ -183,8 +186,12 @@ def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: 
     return out.assign_coords(C=("C", labels))
 
 
-def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
-    """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time."""
+def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None = None,
+           input_bytes: int = 0) -> Iterator[np.ndarray]:
+    """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time.
+
+    ``progress`` advances by each block's share of ``input_bytes`` as its pages are handed out.
+    """
     array = data.data
     t, c, z, y, x = array.shape
     frame = c * z * y * x * dtype.itemsize
@@ -192,6 +199,9 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[np.ndarray]:
     for t0 in range(0, t, step):
         block = np.asarray(array[t0:t0 + step])  # computes a dask block
         block = block.astype(dtype, copy=False).transpose(0, 2, 1, 3, 4)
+        # Counted when handed over: tifffile need not ask again after the last page.
+        if progress is not None:
+            progress.advance(-(-input_bytes * block.shape[0] // t))
         for frame_block in block:
             for zc in frame_block:
                 yield from (np.ascontiguousarray(page) for page in zc)
@@ -277,7 +287,8 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
     sizes = dict(zip(data.dims, data.shape, strict=True))
     coords: dict[str, Any] = {}
     masks: dict[str, Any] = {}
-    consumed = {str(v.attrs["bounds"]) for v in data.coords.values() if "bounds" in v.attrs}
+    consumed = {n for v in data.coords.values() if "bounds" in v.attrs
+                for n in (str(v.attrs["bounds"]), *bounds_pair_names(str(v.attrs["bounds"])))}
     has_lower_c = "c" in data.coords
     for raw_name, coord in data.coords.items():
         name = str(raw_name)
@@ -296,14 +307,18 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
             out_name = _LOWER[name]
         else:
             out_name = str(var.attrs.get("scitiff_name", name))
-        if bounds is not None and bounds in data.coords:
-            bvar = data.coords[bounds].variable
+        pair = bounds_pair_names(str(bounds))
+        if bounds is not None and (bounds in data.coords or all(n in data.coords for n in pair)):
+            bvar = data.coords[bounds if bounds in data.coords else pair[0]].variable
             edge_dim = next((d for d in bvar.dims if d in sizes), None)
             if edge_dim is None:
                 raise ValueError(f"bounds coordinate {bounds!r} has no image dim")
             attrs = {k: v for k, v in var.attrs.items() if k != "bounds"}
             try:
-                edges = bin_edges(bvar, edge_dim)
+                if bounds in data.coords:  # pandas.Interval bins (e.g. from groupby_bins)
+                    edges = bin_edges(bvar, edge_dim)
+                else:
+                    edges = bounds_pair_edges(bvar, data.coords[pair[1]].variable, edge_dim)
             except ValueError as exc:
                 warnings.warn(f"coordinate {name!r}: {exc}; writing the bin centres instead of edges",
                               ScitiffReadersWarning, stacklevel=5)

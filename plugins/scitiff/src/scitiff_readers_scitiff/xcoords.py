@@ -10,12 +10,17 @@ Reading (:func:`metadata_coords`):
   ``datetime64`` ISO strings become ``datetime64[<unit>]`` at the unit's
   resolution, strings stay strings, masks are booleans.
 * ``attrs["units"]`` is the scitiff unit string (``"µs"``, ``"mm"``); a null unit
-  gives no ``units`` attribute.
+  gives no ``units`` attribute, and neither do ``datetime64`` coordinates: their
+  dtype carries the unit, and xarray's netCDF / zarr encoders write their own
+  ``units`` attribute (they refuse a variable that already has one).
 * Bin edges (N + 1 values along a dim of size N): the coordinate holds the bin
-  centres and ``attrs["bounds"]`` names a companion coordinate ``<name>_bounds``
-  whose values are :class:`pandas.Interval` objects (closed on the left, as scipp
-  bins are), following the CF ``bounds`` attribute and xarray's own representation
-  of bins (``groupby_bins``). The original edges are exact in the intervals.
+  centres and ``attrs["bounds"]`` names the CF bounds variable ``<name>_bounds``.
+  A DataArray cannot hold that ``(N, 2)`` variable (its second dim is not a dim of
+  the image), so the view carries its two columns as numeric coordinates along the
+  same dims: ``<name>_bounds_start`` (edge ``i``) and ``<name>_bounds_end`` (edge
+  ``i + 1``), in data order, with the coordinate's units. They are exact, survive
+  ``sel`` / ``isel`` / ``coarsen`` / netCDF and zarr, and
+  :func:`bounds_pair_edges` turns adjacent bins back into the N + 1 edges.
 * Masks become boolean coordinates named after the mask (``<name>_mask`` if a
   coordinate already has that name) with ``attrs["scitiff_role"] = "mask"``.
   Renamed coordinates and masks keep their SciTiff name in ``attrs["scitiff_name"]``.
@@ -25,25 +30,28 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
-
-from scitiff_readers.errors import ScitiffReadersWarning
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from .schema import ImageMetadata
 
 __all__ = [
+    "BOUNDS_END",
+    "BOUNDS_START",
     "BOUNDS_SUFFIX",
     "DIM_NAMES",
     "MASK_ROLE",
     "MetadataCoords",
     "bin_edges",
+    "bounds_pair_edges",
+    "bounds_pair_names",
+    "cf_bounds_dataset",
     "datetime_unit",
     "metadata_coords",
     "variable_values",
@@ -53,6 +61,9 @@ __all__ = [
 DIM_NAMES: Mapping[str, str] = {"t": "T", "z": "Z", "c": "C", "y": "Y", "x": "X"}
 #: Suffix of the coordinate holding the bins of a bin-edge coordinate.
 BOUNDS_SUFFIX = "_bounds"
+#: Suffixes (after the bounds name) of the coordinates holding the two CF bound columns.
+BOUNDS_START = "_start"
+BOUNDS_END = "_end"
 #: ``attrs["scitiff_role"]`` of coordinates that are SciTiff masks.
 MASK_ROLE = "mask"
 
@@ -99,34 +110,37 @@ def _midpoints(edges: np.ndarray, axis: int) -> np.ndarray:
     return lo + (hi.astype(np.float64) - lo) / 2.0
 
 
-def _intervals(edges: np.ndarray, axis: int) -> np.ndarray:
-    """Bins as intervals: ``[e0, e1)`` for increasing edges, ``(e1, e0]`` for decreasing ones.
+def bounds_pair_names(bounds_name: str) -> tuple[str, str]:
+    """The view's coordinates holding the start and end edges of the bins of ``bounds_name``."""
+    return f"{bounds_name}{BOUNDS_START}", f"{bounds_name}{BOUNDS_END}"
+
+
+def _bounds_pair(edges: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    n = edges.shape[axis] - 1
+    return np.take(edges, np.arange(n), axis=axis), np.take(edges, np.arange(1, n + 1), axis=axis)
+
+
+def bounds_pair_edges(start: xr.Variable | xr.DataArray, end: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
+    """The N + 1 edges of bins given by their start and end edges along ``dim``.
 
     Raises
     ------
     ValueError
-        If the edges are neither increasing nor decreasing.
+        If the bins are not adjacent (e.g. after selecting every other bin or coarsening).
     """
-    import pandas as pd
-
-    moved = np.moveaxis(edges, axis, -1)
-    out = np.empty((*moved.shape[:-1], moved.shape[-1] - 1), dtype=object)
-    for index in np.ndindex(*moved.shape[:-1]):
-        row: Any = moved[index]
-        steps = np.diff(row)
-        if row.dtype.kind == "M":
-            row = pd.to_datetime(row)
-        if np.all(steps >= steps.dtype.type(0)):
-            out[index] = list(pd.IntervalIndex.from_breaks(row, closed="left"))
-        elif np.all(steps <= steps.dtype.type(0)):
-            out[index] = list(pd.IntervalIndex.from_arrays(row[1:], row[:-1], closed="right"))
-        else:
-            raise ValueError("bin edges that are neither increasing nor decreasing have no intervals")
-    return np.moveaxis(out, -1, axis)
+    axis = list(start.dims).index(dim)
+    lo = np.moveaxis(np.asarray(start.values), axis, -1)
+    hi = np.moveaxis(np.asarray(end.transpose(*start.dims).values), axis, -1)
+    if lo.shape[-1] > 1 and not np.array_equal(hi[..., :-1], lo[..., 1:]):
+        raise ValueError(f"the bins along {dim} are not adjacent; they have no common edges")
+    return np.moveaxis(np.concatenate([lo, hi[..., -1:]], axis=-1), -1, axis)
 
 
 def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
-    """The N + 1 edges of a ``<name>_bounds`` coordinate (intervals) along ``dim``.
+    """The N + 1 edges of a coordinate of :class:`pandas.Interval` bins along ``dim``.
+
+    Such coordinates come from xarray's ``groupby_bins`` (and from this reader before
+    the bounds became numeric); the writer still accepts them.
 
     Raises
     ------
@@ -150,16 +164,50 @@ def bin_edges(bounds: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
     return np.moveaxis(edges, -1, axis)
 
 
+def cf_bounds_dataset(view: xr.DataArray, name: str) -> xr.Dataset:
+    """``view`` as a Dataset whose bounds pairs are CF ``(..., "bnds")`` bounds coordinates."""
+    import xarray as xr
+
+    pairs = {}
+    for coord in view.coords.values():
+        bounds_name = coord.attrs.get("bounds")
+        if bounds_name is not None:
+            start_name, end_name = bounds_pair_names(str(bounds_name))
+            if start_name in view.coords and end_name in view.coords:
+                pairs[str(bounds_name)] = (start_name, end_name)
+    ds = view.drop_vars([n for pair in pairs.values() for n in pair]).to_dataset(name=name)
+    for bounds_name, (start_name, end_name) in pairs.items():
+        start, end = view.coords[start_name].variable, view.coords[end_name].variable
+        stacked = np.stack([start.values, end.transpose(*start.dims).values], axis=-1)
+        ds = ds.assign_coords({bounds_name: xr.Variable((*start.dims, "bnds"), stacked, attrs=dict(start.attrs))})
+    return ds
+
+
+CoordSpec = tuple[tuple[str, ...], np.ndarray, dict[str, Any]]
+
+
+def take_channels(spec: CoordSpec, keep: list[int]) -> CoordSpec:
+    """``spec`` with only the channels ``keep`` along ``C`` (unchanged without a ``C`` dim)."""
+    dims, values, attrs = spec
+    if "C" not in dims:
+        return spec
+    return dims, np.take(values, keep, axis=dims.index("C")), attrs
+
+
 @dataclass
 class MetadataCoords:
     """Coordinates built from SciTiff metadata, ready for :class:`scitiff_readers.Image`."""
 
-    coords: dict[str, xr.Variable] = field(default_factory=dict)
+    #: ``name -> (dims, values, attrs)``: the Image makes xarray variables of them only when
+    #: coordinates are asked for, so opening a file and reading planes never imports xarray.
+    coords: dict[str, CoordSpec] = field(default_factory=dict)
     channel_names: list[str] | None = None
 
 
-def _attrs(unit: str | None, **extra: Any) -> dict[str, Any]:
-    attrs: dict[str, Any] = {} if unit is None else {"units": unit}
+def _attrs(unit: str | None, dtype: np.dtype[Any] | None = None, **extra: Any) -> dict[str, Any]:
+    # datetime64 / timedelta64 values carry their unit; xarray's encoders add ``units`` themselves.
+    keep = unit is not None and (dtype is None or dtype.kind not in "mM")
+    attrs: dict[str, Any] = {"units": unit} if keep else {}
     attrs.update(extra)
     return attrs
 
@@ -185,25 +233,20 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
             renamed = {"scitiff_name": name}
         if edge_axis is not None:
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
-            centres = _midpoints(values, edge_axis)
-            try:
-                bins = _intervals(values, edge_axis)
-            except ValueError as exc:
-                warnings.warn(f"coordinate {name!r}: {exc}; the view holds the bin centres only "
-                              "(to_scipp() keeps the edges)", ScitiffReadersWarning, stacklevel=6)
-                out.coords[target] = xr.Variable(dims, centres, attrs=_attrs(var.unit, **renamed))
-            else:
-                out.coords[target] = xr.Variable(dims, centres,
-                                                 attrs=_attrs(var.unit, bounds=bounds_name, **renamed))
-                out.coords[bounds_name] = xr.Variable(dims, bins, attrs=_attrs(var.unit))
-                taken.add(bounds_name)
+            start_name, end_name = bounds_pair_names(bounds_name)
+            lo, hi = _bounds_pair(values, edge_axis)
+            out.coords[target] = (dims, _midpoints(values, edge_axis),
+                                  _attrs(var.unit, values.dtype, bounds=bounds_name, **renamed))
+            out.coords[start_name] = (dims, lo, _attrs(var.unit, values.dtype))
+            out.coords[end_name] = (dims, hi, _attrs(var.unit, values.dtype))
+            taken.update((start_name, end_name))
         elif is_index and name == "c" and var.dtype != "string":
             # Channel labels are strings in the view; keep the typed values beside them.
             out.channel_names = [str(v) for v in values.tolist()]
             target = "c"
-            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit))
+            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype))
         else:
-            out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, **renamed))
+            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, **renamed))
         taken.add(target)
     c_scalar = image.coords.get("c")
     if c_scalar is not None and len(c_scalar.dims) == 0 and sizes["c"] == 1 and c_scalar.dtype == "string":
@@ -212,6 +255,6 @@ def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataC
         target, renamed = (name, {}) if name not in taken else (f"{name}_mask", {"scitiff_name": name})
         values = variable_values(var).astype(bool)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
-        out.coords[target] = xr.Variable(dims, values, attrs=_attrs(var.unit, scitiff_role=MASK_ROLE, **renamed))
+        out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, scitiff_role=MASK_ROLE, **renamed))
         taken.add(target)
     return out

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.units import normalize_unit
+from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = ["calibration", "imagej_channel_names", "imagej_info", "imagej_unit", "resolution", "to_float"]
 
-#: Micrometres per TIFF ResolutionUnit (2: inch, 3: centimetre; 1, "none", has no length).
-_UM_PER_RESOLUTION_UNIT = {2: 25400.0, 3: 10000.0}
+#: Micrometres per TIFF ResolutionUnit (2: inch, 3: centimetre; 1, "none", has no length),
+#: from the core's one table of length factors.
+_UM_PER_RESOLUTION_UNIT = {code: to_micrometre_factor(unit) for code, unit in ((2, "inch"), (3, "cm"))}
 
 
 def to_float(value: Any) -> float | None:
@@ -39,8 +40,6 @@ def imagej_unit(unit: Any) -> str | None:
     text = str(unit).strip()
     if text.lower() in ("", "pixel", "pixels", "none"):
         return None
-    if text.lower() in ("inch", "inches"):
-        return "inch"
     return normalize_unit(text.replace("\\u00B5", "µ").replace("\\u00b5", "µ"))
 
 
@@ -117,7 +116,8 @@ def calibration(
 
 def _inch_in_um(value: float, unit: str) -> tuple[float, str]:
     """A length in inches as micrometres (one rule with the resolution tags); others unchanged."""
-    return (value * _UM_PER_RESOLUTION_UNIT[2], "µm") if unit == "inch" else (value, unit)
+    factor = to_micrometre_factor(unit) if unit == "inch" else None
+    return (value * factor, "µm") if factor is not None else (value, unit)
 
 
 def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:

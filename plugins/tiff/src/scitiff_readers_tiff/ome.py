@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from .common import (
 )
 from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
+
+if TYPE_CHECKING:
+    from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
 
@@ -452,6 +455,27 @@ class OmeTiffReader(TiffScenes, Reader):
         if cached is None:
             cached = self.__dict__["_ome"] = _ome_model(self._xml, self._image_infos, self._path)
         return cached
+
+    def channel_display(self) -> list[ChannelDisplay] | None:
+        """Channel ``Color`` (when the XML gives one) and ``EmissionWavelength`` in nm of the current scene."""
+        from scitiff_readers.display import ChannelDisplay
+
+        info = self._infos[self.current_scene_index]
+        images = self.ome_metadata.images if info is not None else []
+        image = next((im for im in images if im.id == info.id), None) if info is not None else None
+        if image is None or len(image.pixels.channels) != self.dims.C:
+            return None
+        out = []
+        for channel in image.pixels.channels:
+            color = None
+            if "color" in channel.model_fields_set and channel.color is not None:
+                r, g, b = channel.color.as_rgb_tuple(alpha=False)
+                color = (r / 255, g / 255, b / 255)
+            wave = channel.emission_wavelength
+            unit = getattr(channel.emission_wavelength_unit, "value", None)
+            out.append(ChannelDisplay(color=color, wavelength_nm=float(wave) if wave is not None and unit == "nm"
+                                      else None))
+        return out
 
     @classmethod
     def demo_sample(cls, folder: Path) -> Path:

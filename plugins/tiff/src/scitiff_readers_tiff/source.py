@@ -22,7 +22,6 @@ How a plane is read:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import mmap
 import os
@@ -36,6 +35,7 @@ import numpy as np
 from scitiff_readers.byteaccess import as_location, file_argument, is_remote, open_bytes
 from scitiff_readers.errors import CorruptFileError, MetadataError
 from scitiff_readers.sources import PlaneSource, Region
+from scitiff_readers.tokens import file_token
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
 
@@ -655,20 +655,4 @@ def _index_array(values: Any, dtype: Any) -> np.ndarray:
 
 def tiff_token(path: Path, *parts: Any) -> str:
     """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``."""
-    if is_remote(path):
-        try:
-            info = path.info()  # type: ignore[attr-defined]
-            stamp = f"{info.get('ETag') or info.get('LastModified') or info.get('mtime') or ''}-{info['size']}"
-        except OSError:
-            stamp = "missing"
-        # The URL shown without secrets, plus a digest of the whole URL to keep tokens distinct.
-        digest = hashlib.sha1(path.url.encode()).hexdigest()[:12]  # type: ignore[attr-defined]
-        return "-".join(["tiff", str(path), digest, stamp, *map(str, parts)])
-    try:
-        st = os.stat(path)
-        stamp = f"{st.st_mtime_ns}-{st.st_size}"
-    except OSError:
-        stamp = "missing"
-    # abspath, not realpath: resolving symbolic links costs more than the rest of a
-    # small file's open, and two names for one file only cost dask a shared graph.
-    return "-".join(["tiff", os.path.abspath(path), stamp, *map(str, parts)])
+    return file_token("tiff", path, *parts)

@@ -12,9 +12,8 @@ them be written, after the full-resolution pages.
 
 from __future__ import annotations
 
-import itertools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -23,8 +22,10 @@ import numpy as np
 import xarray as xr
 
 from scitiff_readers.errors import MetadataError
+from scitiff_readers.pyramid import Pyramid
+from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
 from scitiff_readers.units import normalize_unit
-from scitiff_readers.writers import Writer
+from scitiff_readers.writers import SceneData, Writer
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
@@ -35,6 +36,8 @@ _OME_TYPES = frozenset({"i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8", "c8", "c
 class OmeTiffWriter(Writer):
     """Write OME-TIFF with tifffile.
 
+    Several scenes become several OME ``Image`` elements (series) of one file.
+
     Options
     -------
     compression
@@ -44,11 +47,11 @@ class OmeTiffWriter(Writer):
     bigtiff
         Force BigTIFF on (``True``) or off (``False``); default: BigTIFF when the
         pixels exceed ~4 GB.
-    subresolutions
+    levels
         Number of reduced-resolution pyramid levels written as SubIFDs of every
         plane (default 0: no pyramid). Level ``k`` is ``ceil(Y / f**k) x ceil(X / f**k)``
         pixels; pyramids are always tiled (default tile 256 x 256, smaller for
-        small images).
+        small images). ``subresolutions`` is the same option under its tifffile name.
     downsample
         The factor ``f`` between consecutive levels (integer >= 2, default 2).
     downsample_method
@@ -56,7 +59,8 @@ class OmeTiffWriter(Writer):
         ``f**k x f**k`` block of full-resolution pixels it covers (fewer at the
         right and bottom edges), rounded to the nearest integer (halves to even)
         for integer types; ``"nearest"``: every ``f**k``-th pixel
-        (``data[..., ::f**k, ::f**k]``), for labels and masks.
+        (``data[..., ::f**k, ::f**k]``), for labels and masks. See
+        :mod:`scitiff_readers.pyramid`.
     """
 
     name: ClassVar[str] = "ome-tiff"
@@ -73,17 +77,45 @@ class OmeTiffWriter(Writer):
         return save(data, uri, **kwargs)
 
     priority: ClassVar[int] = 50
+    max_scenes: ClassVar[int | None] = None
     options: ClassVar[Any] = MappingProxyType({
-        "compression": None, "tile": None, "bigtiff": None,
-        "subresolutions": 0, "downsample": 2, "downsample_method": "mean",
+        "compression": None, "tile": None, "bigtiff": None, "levels": 0,
+        "subresolutions": None, "downsample": 2, "downsample_method": "mean",
     })
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None, **options: Any) -> None:
+    def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None,
+               progress: Progress | None = None, **options: Any) -> None:
+        where = target if target is not None else path
+        cls._write_scenes([SceneData(str(data.name or "image"), data)], path, target=where,
+                          progress=progress or Progress(int(data.nbytes)), **options)
+
+    @classmethod
+    def _write_scenes(cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress,
+                      **options: Any) -> None:
         import tifffile
 
-        where = target if target is not None else path
+        total = sum(int(np.prod(s.data.shape, dtype=np.int64)) * np.dtype(s.data.dtype).itemsize
+                    for s in scenes)
+        bigtiff = options.get("bigtiff")
+        if bigtiff is None:
+            bigtiff = total > _BIGTIFF_BYTES
+        plans = [_ScenePlan.make(scene, options, target) for scene in scenes]
+        with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw:
+            for plan in plans:
+                plan.write(tw, path.parent, progress)
 
+
+class _ScenePlan:
+    """One scene's pixels, metadata and page layout, validated before anything is written."""
+
+    def __init__(self, data: xr.DataArray, metadata: dict[str, Any], pyramid: Pyramid,
+                 common: dict[str, Any]) -> None:
+        self.data, self.metadata, self.pyramid, self.common = data, metadata, pyramid, common
+
+    @classmethod
+    def make(cls, scene: SceneData, options: Mapping[str, Any], where: Path) -> _ScenePlan:
+        data = scene.data
         axes = "".join(str(d) for d in data.dims)
         shape = tuple(int(n) for n in data.shape)
         dtype = np.dtype(data.dtype)
@@ -96,55 +128,38 @@ class OmeTiffWriter(Writer):
         samples = shape[5] if has_s else 1
         metadata = ome_metadata_from_coords(data)
         metadata["axes"] = axes
-        bigtiff = options.get("bigtiff")
-        if bigtiff is None:
-            bigtiff = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > _BIGTIFF_BYTES
-        levels, factor, method = _pyramid_options(options, shape, where)
+        if "Name" not in metadata:
+            metadata["Name"] = scene.name
+        levels, name = options.get("levels", 0), "levels"
+        if options.get("subresolutions") is not None:
+            if levels:
+                raise ValueError(f"{where}: pass levels or subresolutions (the same option), not both")
+            levels, name = options["subresolutions"], "subresolutions"
+        pyramid = Pyramid.checked(shape, levels, options.get("downsample", 2),
+                                  options.get("downsample_method", "mean"), where, name)
         tile = options.get("tile")
         tile = tuple(int(v) for v in tile) if tile is not None else None
-        if levels and tile is None:
+        if pyramid.levels and tile is None:
             tile = _default_tile(shape)
         photometric = "rgb" if has_s and samples in (3, 4) and dtype in (np.uint8, np.uint16) else "minisblack"
         common: dict[str, Any] = {
             "dtype": dtype, "photometric": photometric, "planarconfig": "contig" if has_s else None,
             "tile": tile, "compression": options.get("compression"),
         }
-        with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw, \
-                _LevelSpool(shape, dtype, levels, factor, method, path.parent) as spool:
-            tw.write(_pages(data.data, shape, tile, spool.add), shape=shape, subifds=levels or None,
-                     metadata=metadata, **common)
+        return cls(data, metadata, pyramid, common)
+
+    def write(self, tw: Any, folder: Path, progress: Progress) -> None:
+        shape = tuple(int(n) for n in self.data.shape)
+        tile = self.common["tile"]
+        levels = self.pyramid.levels
+        with _LevelSpool(self.pyramid, np.dtype(self.data.dtype), folder) as spool:
+            tw.write(_pages(self.data.data, shape, tile, spool.add, progress), shape=shape,
+                     subifds=levels or None, metadata=self.metadata, **self.common)
             for level in spool.levels:
-                tw.write(_pages(level, level.shape, tile), shape=level.shape, subfiletype=1, **common)
+                tw.write(_pages(level, level.shape, tile), shape=level.shape, subfiletype=1, **self.common)
 
 
-_METHODS = ("mean", "nearest")
 _MAX_TILE = 256
-
-
-def _pyramid_options(options: dict[str, Any], shape: tuple[int, ...], where: Path) -> tuple[int, int, str]:
-    """Validated ``(subresolutions, downsample, downsample_method)``."""
-    levels, factor, method = options.get("subresolutions", 0), options.get("downsample", 2), options.get(
-        "downsample_method", "mean")
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
-        raise ValueError(f"{where}: subresolutions must be an integer >= 0, got {levels!r}")
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
-        raise ValueError(f"{where}: downsample must be an integer >= 2, got {factor!r}")
-    if method not in _METHODS:
-        raise ValueError(f"{where}: downsample_method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
-    ny, nx = shape[3], shape[4]
-    if levels and int(factor) ** int(levels) > max(ny, nx):
-        raise ValueError(
-            f"{where}: {levels} subresolutions with downsample={factor} would shrink the {ny} x {nx} "
-            f"image below one pixel (largest possible: {_max_levels(max(ny, nx), int(factor))})"
-        )
-    return int(levels), int(factor), str(method)
-
-
-def _max_levels(n: int, factor: int) -> int:
-    k = 0
-    while factor ** (k + 1) <= n:
-        k += 1
-    return k
 
 
 def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -154,37 +169,31 @@ def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
 
 def _pages(
     array: Any, shape: tuple[int, ...], tile: tuple[int, ...] | None,
-    on_block_row: Callable[[int, int, np.ndarray], None] | None = None,
+    on_slab: Callable[[Slab, np.ndarray], None] | None = None, progress: Progress | None = None,
 ) -> Iterator[np.ndarray]:
-    planes = _planes(array, shape, on_block_row)
+    planes = _planes(array, shape, on_slab, progress)
     return _tiles(planes, tile) if tile is not None else planes
 
 
-def _level_shape(shape: tuple[int, ...], factor: int) -> tuple[int, ...]:
-    return (*shape[:3], -(-shape[3] // factor), -(-shape[4] // factor), *shape[5:])
-
-
 class _LevelSpool:
-    """Pyramid levels ``1..N``, reduced from each full-resolution block-row as it is written.
+    """Pyramid levels ``1..N``, reduced from each full-resolution slab as it is written.
 
     TIFF wants every full-resolution page before the first reduced one, so the levels
     are kept in temporary ``.npy`` memory maps beside the output (at most a third of
     the input's size for factor 2) and written afterwards; the input itself is read
-    once. Means are built from running block sums (``f x f`` sums of the level above),
-    which equal the ``f**k x f**k`` block sums of full resolution exactly.
+    once.
     """
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any], count: int, factor: int, method: str,
-                 folder: Path) -> None:
-        self.factor, self.method, self.dtype = factor, method, dtype
+    def __init__(self, pyramid: Pyramid, dtype: np.dtype[Any], folder: Path) -> None:
+        self.pyramid = pyramid
         self.levels: list[np.ndarray] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if count:
+        if pyramid.levels:
             self._tmp = tempfile.TemporaryDirectory(dir=folder, prefix=".pyramid-")
-            for k in range(1, count + 1):
+            for k in range(1, pyramid.levels + 1):
                 self.levels.append(np.lib.format.open_memmap(
                     Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
-                    shape=_level_shape(shape, factor**k)))
+                    shape=pyramid.level_shape(k)))
 
     def __enter__(self) -> _LevelSpool:
         return self
@@ -194,70 +203,32 @@ class _LevelSpool:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def add(self, t0: int, c0: int, block_row: np.ndarray) -> None:
-        """Reduce one ``(t, c, Z, Y, X[, S])`` block-row of full resolution into every level."""
+    def add(self, where: Slab, slab: np.ndarray) -> None:
+        """Reduce one full-resolution slab into every level."""
         if not self.levels:
             return
-        where = (slice(t0, t0 + block_row.shape[0]), slice(c0, c0 + block_row.shape[1]))
-        if self.method == "nearest":
-            for k, level in enumerate(self.levels, start=1):
-                step = self.factor**k
-                level[where] = block_row[:, :, :, ::step, ::step]
-            return
-        sums = block_row.astype(np.complex128 if np.iscomplexobj(block_row) else np.float64)
-        counts = [np.ones(n) for n in block_row.shape[3:5]]
-        for level in self.levels:
-            starts = [np.arange(0, n, self.factor) for n in sums.shape[3:5]]
-            sums = np.add.reduceat(np.add.reduceat(sums, starts[0], axis=3), starts[1], axis=4)
-            counts = [np.add.reduceat(c, st) for c, st in zip(counts, starts, strict=True)]
-            area = np.multiply.outer(*counts).reshape(sums.shape[3:5] + (1,) * (sums.ndim - 5))
-            level[where] = _cast_mean(sums / area, self.dtype)
-
-
-def _cast_mean(mean: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """Means back to the pixel type: integers rounded to nearest (halves to even), bool by majority."""
-    if dtype == np.bool_:
-        return mean >= 0.5
-    if np.issubdtype(dtype, np.integer):
-        return np.rint(mean).astype(dtype)
-    return mean.astype(dtype)
+        for level, reduced in zip(self.levels, self.pyramid.reduce(slab), strict=True):
+            level[where] = reduced
 
 
 def _planes(
     array: Any, shape: tuple[int, ...],
-    on_block_row: Callable[[int, int, np.ndarray], None] | None = None,
+    on_slab: Callable[[Slab, np.ndarray], None] | None = None, progress: Progress | None = None,
 ) -> Iterator[np.ndarray]:
-    """Planes in ``T, C, Z`` order, computing one block-row of a dask array at a time.
+    """Planes in ``T, C, Z`` order, computing one slab of a dask array at a time.
 
-    ``on_block_row(t0, c0, block_row)`` sees each block-row before its planes are handed
-    out (for a numpy input, each ``(t, c)`` pair is a block-row).
+    ``on_slab(where, slab)`` sees each slab before its planes are handed out.
     """
-    chunks = getattr(array, "chunks", None)
-    if chunks is None:
-        arr = np.asarray(array)
-        for t in range(shape[0]):
-            for c in range(shape[1]):
-                if on_block_row is not None:
-                    on_block_row(t, c, arr[t:t + 1, c:c + 1])
-                for z in range(shape[2]):
-                    yield np.ascontiguousarray(arr[t, c, z])
-        return
-    import dask
-
-    t_edges = np.cumsum((0, *chunks[0]))
-    c_edges = np.cumsum((0, *chunks[1]))
-    for t0, t1 in itertools.pairwise(t_edges):
-        for c0, c1 in itertools.pairwise(c_edges):
-            # One block-row: the dask chunks covering these T and C ranges, all Z,
-            # computed together (parallel reads), then handed out plane by plane.
-            (slab,) = dask.compute(array[t0:t1, c0:c1])
-            if on_block_row is not None:
-                on_block_row(int(t0), int(c0), slab)
-            for t in range(t1 - t0):
-                for c in range(c1 - c0):
-                    for z in range(shape[2]):
-                        yield np.ascontiguousarray(slab[t, c, z])
-            del slab
+    slabs = plan_slabs(shape, np.dtype(array.dtype).itemsize, getattr(array, "chunks", None))
+    for where, slab in iter_slabs(array, slabs):
+        if on_slab is not None:
+            on_slab(where, slab)
+        for index in np.ndindex(*slab.shape[:3]):
+            plane = np.ascontiguousarray(slab[index])
+            # Counted as handed over: tifffile stops asking after the last plane.
+            if progress is not None:
+                progress.advance(plane.nbytes)
+            yield plane
 
 
 def _tiles(planes: Iterator[np.ndarray], tile: tuple[int, ...]) -> Iterator[np.ndarray]:

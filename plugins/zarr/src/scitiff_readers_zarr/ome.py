@@ -6,11 +6,13 @@ OME-Zarr multiscales with VISoR-specific axes and attributes).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
+from scitiff_readers.display import ChannelDisplay, hex_to_rgb
 from scitiff_readers.errors import MetadataError
 from scitiff_readers.units import normalize_unit
 
@@ -252,8 +254,7 @@ def spatial_coords(
     return coords, pps, steps
 
 
-def omero_channel_names(attrs: Mapping[str, Any], count: int) -> list[str] | None:
-    """Channel labels from the ``omero`` block, when it names every channel."""
+def _omero_channels(attrs: Mapping[str, Any], count: int) -> list[Any] | None:
     ome, _ = ome_attrs(attrs)
     omero = ome.get("omero") if isinstance(ome, Mapping) else None
     if not isinstance(omero, Mapping):
@@ -262,6 +263,42 @@ def omero_channel_names(attrs: Mapping[str, Any], count: int) -> list[str] | Non
         return None
     channels = omero.get("channels")
     if not isinstance(channels, list) or len(channels) != count:
+        return None
+    return channels
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) else None
+
+
+def omero_channel_display(attrs: Mapping[str, Any], count: int) -> list[ChannelDisplay] | None:
+    """Colour (``color``), contrast (``window`` ``start`` / ``end``) and ``active`` per omero channel."""
+    channels = _omero_channels(attrs, count)
+    if channels is None:
+        return None
+    out = []
+    for ch in channels:
+        ch = ch if isinstance(ch, Mapping) else {}
+        color = ch.get("color")
+        try:
+            rgb = hex_to_rgb(color) if isinstance(color, str) else None
+        except ValueError:
+            rgb = None
+        window = ch.get("window")
+        window = window if isinstance(window, Mapping) else {}
+        low, high = _finite(window.get("start")), _finite(window.get("end"))
+        active = ch.get("active")
+        out.append(ChannelDisplay(color=rgb, contrast_limits=(low, high) if low is not None and high is not None
+                                  and high > low else None,
+                                  visible=active if isinstance(active, bool) else None))
+    return out
+
+
+def omero_channel_names(attrs: Mapping[str, Any], count: int) -> list[str] | None:
+    """Channel labels from the ``omero`` block, when it names every channel."""
+    channels = _omero_channels(attrs, count)
+    if channels is None:
         return None
     names = []
     for i, ch in enumerate(channels):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from scitiff_readers.byteaccess import as_location, is_remote
 from scitiff_readers.errors import MetadataError, UnsupportedFormatError
@@ -18,6 +18,9 @@ from scitiff_readers.reader import Reader
 from .hcs import is_hcs_group, plate_fields
 from .nodes import Node, array_chunks, node_dtype, read_node, subfolders, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
+
+if TYPE_CHECKING:
+    from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
 
@@ -174,6 +177,7 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
                 extra_coords: Mapping[str, Any] | None = None, channel_names: Sequence[str] | None = None,
                 attrs: Mapping[str, Any] | None = None, time_always: bool = False) -> Image:
     """Describe one level of one multiscale image (opens its zarr array once)."""
+    from .ngffmeta import restore_extras
     from .ome import axis_letters, omero_channel_names, spatial_coords
     from .source import ZarrArraySource, array_storage, array_token, checked_dtype, open_zarr_array
 
@@ -214,11 +218,15 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
     coords: dict[str, Any] = {}
     spatial, pps, _ = spatial_coords(ms, level, letters, shape, image.attrs_file, time_always)
     coords.update(spatial)
+    # What our writer kept beside the NGFF metadata (irregular or unit-less steps,
+    # non-index coordinates, attributes); only coordinates of this level's sizes.
+    kept_coords, kept_attrs = restore_extras(image.attrs, dict(zip("TCZYX", source.shape, strict=False)))
+    coords.update(kept_coords)
     if extra_coords:
         coords.update(extra_coords)
     names = list(channel_names) if channel_names is not None else omero_channel_names(image.attrs,
                                                                                     source.shape[1])
-    all_attrs = {"ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
+    all_attrs = {**kept_attrs, "ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
                  "dataset_path": dataset.path}
     all_attrs.update(attrs or {})
     return Image(source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
@@ -292,6 +300,12 @@ class OmeZarrReader(Reader):
     def scene_attributes(self) -> dict[str, Any]:
         """Attributes of the current scene's multiscales group."""
         return dict(self._zimages[self.current_scene_index].attrs)
+
+    def channel_display(self) -> list[ChannelDisplay] | None:
+        """The current scene's ``omero`` channel colours, windows and visibility (see :mod:`scitiff_readers.display`)."""
+        from .ome import omero_channel_display
+
+        return omero_channel_display(self._zimages[self.current_scene_index].attrs, self.dims.C)
 
     @property
     def field_metadata(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
+from scitiff_readers.tokens import file_token
 
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
@@ -424,12 +425,5 @@ def checked_dtype(array: Any, path: Path) -> np.dtype[Any]:
 
 
 def array_token(path: Path, *extra: Any) -> str:
-    """A stable dask token: the array path, its metadata file's mtime, and ``extra``."""
-    stamp = 0
-    for name in ("zarr.json", ".zarray"):
-        try:
-            stamp = (path / name).stat().st_mtime_ns
-            break
-        except OSError:
-            continue
-    return "-".join(str(x) for x in ("zarr", path.resolve(), stamp, *extra))
+    """A stable dask token: the array path, its metadata file's mtime and size, and ``extra``."""
+    return file_token("zarr", path, *extra, stamp_from=(path / "zarr.json", path / ".zarray"))
