@@ -49,8 +49,10 @@ def file_token(kind: str, path: str | os.PathLike[str], *parts: Any,
 
 
 def _remote_token(kind: str, path: Any, parts: tuple[Any, ...], stamp_from: Iterable[Any] | None) -> str:
-    """The token of a remote location: its URL shown without secrets, a digest of the full URL,
-    and the server's ETag / modification time and size of the first ``stamp_from`` that exists.
+    """The token of a remote location.
+
+    Its URL shown without secrets, a digest of the full URL, and the server's ETag /
+    modification time and size of the first ``stamp_from`` that exists.
     """
     import hashlib
 
