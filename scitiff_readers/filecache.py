@@ -52,7 +52,7 @@ def file_stamp(path: str | os.PathLike[str]) -> Identity | None:
     """
     try:
         st = os.stat(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # TypeError: a remote location (no stamp, never cached)
         return None
     if not stat.S_ISREG(st.st_mode):
         return None

@@ -1,8 +1,12 @@
 """File access shared by backends: per-process handles, safe paths, atomic output.
 
 * :class:`SharedFile` opens a file once per process, reads with ``os.pread`` (no
-  shared file position, so any number of threads may read at once), offers a
-  read-only memory map, pickles as its path and re-opens after unpickling.
+  shared file position, so any number of threads may read at once; where the OS has
+  no ``pread``, a seek and read under a lock, see
+  :func:`scitiff_readers.byteaccess.positioned_read`), offers a read-only memory map,
+  pickles as its path and re-opens after unpickling. It is the local
+  :class:`~scitiff_readers.byteaccess.ByteSource`; remote files have
+  :class:`~scitiff_readers.byteaccess.RemoteFile`.
 * :func:`resolve_inside` is the one place that turns a path found *inside* a
   dataset (an NDTiff index file name, a zarr dataset path) into a real path, and
   refuses anything that would leave the dataset folder.
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
@@ -37,9 +42,14 @@ class SharedFile:
         The file to read.
     """
 
+    #: Local files can be memory-mapped.
+    mappable = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        # Serialises seek + read where the OS has no pread (see byteaccess.positioned_read).
+        self._seek_lock = threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
         self._mmap: mmap.mmap | None = None
@@ -95,7 +105,7 @@ class SharedFile:
                 f"the end of the file ({self.size} bytes); the file is truncated or "
                 "its index is corrupt"
             )
-        data = os.pread(self._descriptor(), length, offset)
+        data = positioned_read(self._descriptor(), length, offset, self._seek_lock)
         if len(data) != length:
             raise CorruptFileError(
                 f"{self.path}: short read ({len(data)} of {length} bytes at offset {offset})"
@@ -111,14 +121,17 @@ class SharedFile:
                 f"of the file ({self.size} bytes); the file is truncated or its index is corrupt"
             )
         view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
-        fd = self._descriptor()
-        done = 0
-        while done < length:
-            # preadv may return less than asked (signals, >2 GiB requests): continue.
-            got = os.preadv(fd, [view[done:done + (1 << 30)]], offset + done)
-            if got <= 0:
-                raise CorruptFileError(f"{self.path}: unexpected end of file at offset {offset + done}")
-            done += got
+        done = positioned_readinto(self._descriptor(), view, offset, self._seek_lock)
+        if done < length:
+            raise CorruptFileError(f"{self.path}: unexpected end of file at offset {offset + done}")
+
+    def read_at_most(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes at ``offset`` (fewer at the end of the file)."""
+        return positioned_read(self._descriptor(), max(0, length), offset, self._seek_lock)
+
+    def read_ranges(self, ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> list[bytes]:
+        """The bytes of each ``(offset, length)`` (one positioned read each: local reads are cheap)."""
+        return [self.pread(offset, length) for offset, length in ranges]
 
     def memmap(self) -> mmap.mmap:
         """A copy-on-write memory map of the whole file, shared by all threads.
@@ -146,8 +159,10 @@ class SharedFile:
         # Ask the kernel to map this range ahead: touching a fresh mapping page by page
         # otherwise costs one fault per 4 KiB and makes large copies several times slower.
         start = offset - offset % mmap.PAGESIZE
-        with contextlib.suppress(OSError, ValueError):
-            mapped.madvise(mmap.MADV_WILLNEED, start, offset + count * dt.itemsize - start)
+        advice = getattr(mmap, "MADV_WILLNEED", None)  # POSIX only (not on Windows)
+        if advice is not None:
+            with contextlib.suppress(OSError, ValueError):
+                mapped.madvise(advice, start, offset + count * dt.itemsize - start)
         return np.frombuffer(mapped, dtype=dt, count=count, offset=offset).reshape(shape)
 
     def close(self) -> None:
@@ -180,13 +195,21 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
     Absolute paths, ``..`` components and symbolic links that lead outside ``root``
     raise :class:`CorruptFileError`; nothing outside ``root`` is opened.
     """
-    root_path = Path(root).resolve()
     text = str(relative).replace("\\", "/")
     if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\x00" in text:
         raise CorruptFileError(
             f"{root}: the {what} {relative!r} found in the dataset is absolute or empty; "
             "dataset paths must be relative to the dataset folder"
         )
+    if is_remote(root):
+        # No symbolic links behind a URL: refusing ".." components is enough.
+        if any(part == ".." for part in text.split("/")) or "://" in text:
+            raise CorruptFileError(
+                f"{root}: the {what} {relative!r} found in the dataset points outside the "
+                "dataset folder; refusing to open it"
+            )
+        return root / text  # type: ignore[operator, no-any-return]
+    root_path = Path(root).resolve()
     try:
         candidate = (root_path / text).resolve()
     except (OSError, RuntimeError) as exc:  # a name too long, a link loop

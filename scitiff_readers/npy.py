@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .byteaccess import open_bytes
 from .coords import PhysicalPixelSizes, uniform_coordinate
 from .errors import CorruptFileError, MetadataError, SceneIndexError
 from .files import SharedFile
@@ -141,17 +142,12 @@ class NpyReader(Reader):
     @classmethod
     def can_open(cls, path: Any) -> bool:
         """True for files starting with the ``.npy`` magic bytes."""
-        try:
-            p = Path(path)
-            if not p.is_file():
-                return False
-            with open(p, "rb") as fh:
-                return fh.read(6) == _MAGIC
-        except OSError:
-            return False
+        from .byteaccess import read_head
+
+        return read_head(path, 6) == _MAGIC
 
     def _open(self) -> None:
-        self._file = SharedFile(self._path)
+        self._file = open_bytes(self._path)
         head = self._file.pread(0, min(self._file.size, 65536 + 12))
         dtype, shape, fortran, offset = _parse_header(self._path, head)
         if fortran and len(shape) > 1:

@@ -65,11 +65,17 @@ def _nbytes(region: Sequence[slice], dtype: np.dtype[Any]) -> int:
     return size
 
 
-def _restore(cls: type[Reader], path: str, options: dict[str, Any], scene: int, level: int) -> Reader:
+def _restore(cls: type[Reader], path: Any, options: dict[str, Any], scene: int, level: int) -> Reader:
     reader = cls(path, **options)
     reader.set_scene(scene)
     reader.set_resolution_level(level)
     return reader
+
+
+def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
+    """``storage_options=`` (fsspec's name) or ``fs_kwargs=`` (bioio's name), merged."""
+    merged = {**(options.get("fs_kwargs") or {}), **(options.get("storage_options") or {})}
+    return merged or None
 
 
 class Reader(PeerCompatibleAPI, ABC):
@@ -146,7 +152,7 @@ class Reader(PeerCompatibleAPI, ABC):
                     return super().__new__(ArrayReader)
             from .registry import select_reader
 
-            chosen = select_reader(path, reader)
+            chosen = select_reader(path, reader, storage_options=_storage_options(options))
             return super().__new__(chosen)
         if reader is not None:
             from .registry import get_reader_class
@@ -159,6 +165,11 @@ class Reader(PeerCompatibleAPI, ABC):
 
     def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                  **options: Any) -> None:
+        storage_options = _storage_options(options)
+        options.pop("storage_options", None)
+        options.pop("fs_kwargs", None)
+        # Read by _resolve_path: a URL or fsspec OpenFile becomes a RemotePath with these options.
+        self._sr_storage_options = storage_options
         self._path = self._resolve_path(path)
         valid = {**COMMON_OPTIONS, **type(self).options}
         unknown = sorted(set(options) - set(valid))
@@ -194,9 +205,13 @@ class Reader(PeerCompatibleAPI, ABC):
         """The absolute path to open; :class:`FileNotFoundError` if it does not exist.
 
         Absolute, so pickled readers and graphs work in workers with another cwd.
+        A URL or ``fsspec`` ``OpenFile`` becomes a
+        :class:`~scitiff_readers.byteaccess.RemotePath` (with ``storage_options``).
         Readers of in-memory data override it.
         """
-        resolved = Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
+        from .byteaccess import as_location
+
+        resolved = as_location(path, getattr(self, "_sr_storage_options", None))
         if not resolved.exists():
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(resolved))
         return resolved
@@ -247,8 +262,11 @@ class Reader(PeerCompatibleAPI, ABC):
         The default accepts any existing path whose name ends with one of
         :attr:`suffixes`; backends override it with a content sniff.
         """
-        name = os.fspath(path).lower().rstrip("/\\")
-        return any(name.endswith(s) for s in cls.suffixes) and os.path.exists(path)
+        from .byteaccess import as_location
+
+        location = as_location(path)
+        name = location.name.lower()
+        return any(name.endswith(s) for s in cls.suffixes) and location.exists()
 
     @classmethod
     def demo_sample(cls, folder: Path) -> Path | None:
@@ -553,7 +571,9 @@ class Reader(PeerCompatibleAPI, ABC):
         self.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), str(self._path), self._sr_given_options, self._sr_scene, self._sr_level))
+        # A remote path pickles without its secrets (RemotePath.__getstate__).
+        path: Any = str(self._path) if isinstance(self._path, Path) else self._path
+        return (_restore, (type(self), path, self._sr_given_options, self._sr_scene, self._sr_level))
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ReaderNotFoundError, UnsupportedFormatError
 from .plugincache import Declaration
@@ -116,7 +117,8 @@ def _require_exists(path: Path) -> None:
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
 
 
-def select_reader(path: str | os.PathLike[str], reader: str | type[Reader] | None = None) -> type[Reader]:
+def select_reader(path: str | os.PathLike[str], reader: str | type[Reader] | None = None, *,
+                  storage_options: dict[str, Any] | None = None) -> type[Reader]:
     """Return the Reader class that will read ``path``.
 
     Raises
@@ -128,7 +130,7 @@ def select_reader(path: str | os.PathLike[str], reader: str | type[Reader] | Non
     UnsupportedFormatError
         If no reader (or not the requested one) can open ``path``.
     """
-    p = Path(os.fspath(path)).expanduser()
+    p = _location(path, storage_options)
     _require_exists(p)
     if reader is not None:
         cls = get_reader_class(reader) if isinstance(reader, str) else reader
@@ -179,13 +181,19 @@ class Feasibility:
         return f"{self.reader}: {verdict} ({self.reason})"
 
 
+def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
+    from .byteaccess import as_location
+
+    return as_location(path, storage_options)  # type: ignore[return-value]
+
+
 def feasibility_report(path: str | os.PathLike[str], *, try_open: bool = True) -> dict[str, Feasibility]:
     """For each installed reader: can it open ``path``, and if not, why.
 
     With ``try_open`` (default), readers whose sniff accepts the file also open it,
     so a file that is recognised but broken reports the error.
     """
-    p = Path(os.fspath(path)).expanduser()
+    p = _location(path)
     _require_exists(p)
     report: dict[str, Feasibility] = {}
     for info, suffix_ok in _candidates(p):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from typing import Any
 
+from .byteaccess import is_remote, open_bytes, positioned_read
 from .filecache import MISSING, FileCache, file_identity
 
 __all__ = ["FirstIfd", "read_first_ifd", "tiff_head"]
@@ -72,8 +74,9 @@ class FirstIfd:
         return f"{self.byteorder}{kind}{self.bits_per_sample // 8}"
 
 
-def _read_at(fd: int, offset: int, length: int) -> bytes:
-    data = os.pread(fd, length, offset)
+def _read_at(fd: Any, offset: int, length: int) -> bytes:
+    # ``fd``: a descriptor, or a remote file's ``read_at_most`` (read-ahead blocks).
+    data = fd(offset, length) if callable(fd) else positioned_read(fd, length, offset)
     if len(data) != length:
         raise ValueError(f"truncated TIFF: wanted {length} bytes at {offset}, got {len(data)}")
     return data
@@ -89,10 +92,15 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
     OSError
         If it cannot be read.
     """
-    fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
+    fd: Any
+    if is_remote(path):
+        remote = open_bytes(path)
+        fd, size = remote.read_at_most, remote.size
+    else:
+        fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_BINARY", 0))
         size = os.fstat(fd).st_size
-        head = os.pread(fd, 16, 0)
+    try:
+        head = fd(0, 16) if callable(fd) else positioned_read(fd, 16, 0)
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
             raise ValueError("not a TIFF file (no II/MM byte-order mark)")
         bo = "<" if head[:2] == b"II" else ">"
@@ -168,7 +176,8 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
             head=bytes(head),
         )
     finally:
-        os.close(fd)
+        if not callable(fd):
+            os.close(fd)
 
 
 _heads = FileCache("TIFF first IFD")

@@ -31,6 +31,10 @@ def file_token(kind: str, path: str | os.PathLike[str], *parts: Any,
         index or metadata file); the first one that exists is used. Default: ``path``.
         ``"missing"`` when none exists.
     """
+    from .byteaccess import is_remote
+
+    if is_remote(path):
+        return _remote_token(kind, path, parts, stamp_from)
     stamp = "missing"
     for candidate in stamp_from if stamp_from is not None else (path,):
         try:
@@ -42,3 +46,24 @@ def file_token(kind: str, path: str | os.PathLike[str], *parts: Any,
     # abspath, not realpath: resolving symbolic links costs more than the rest of a
     # small file's open, and two names for one file only cost dask a shared graph.
     return "-".join([kind, os.path.abspath(path), stamp, *map(str, parts)])
+
+
+def _remote_token(kind: str, path: Any, parts: tuple[Any, ...], stamp_from: Iterable[Any] | None) -> str:
+    """The token of a remote location.
+
+    Its URL shown without secrets, a digest of the full URL, and the server's ETag /
+    modification time and size of the first ``stamp_from`` that exists.
+    """
+    import hashlib
+
+    stamp = "missing"
+    for candidate in stamp_from if stamp_from is not None else (path,):
+        try:
+            info = candidate.info()
+        except OSError:
+            continue
+        changed = info.get("ETag") or info.get("LastModified") or info.get("mtime") or ""
+        stamp = f"{changed}-{info.get('size')}"
+        break
+    digest = hashlib.sha1(path.url.encode()).hexdigest()[:12]
+    return "-".join([kind, str(path), digest, stamp, *map(str, parts)])

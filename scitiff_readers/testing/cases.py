@@ -56,6 +56,9 @@ class SampleCase:
         Which scene (index or name) and level ``expected`` describes.
     auto_select
         Whether ``Reader(path)`` without ``reader=`` must pick this backend.
+    remote
+        Whether the sample reads from a URL (else opening its URL must raise
+        :class:`~scitiff_readers.errors.UnsupportedFormatError`).
     """
 
     path: Path
@@ -65,3 +68,4 @@ class SampleCase:
     level: int = 0
     auto_select: bool = True
     id: str = ""
+    remote: bool = True

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from ..byteaccess import hidden_posix_calls
 from ..errors import SceneIndexError, UnsupportedFormatError
 from ..reader import Reader
 from ..registry import get_reader_class, list_readers, select_reader
@@ -115,6 +116,18 @@ def _open(case: SampleCase, cls: type[Reader], **extra: Any) -> Reader:
     return reader
 
 
+def _comparable(metadata: Any, root: str) -> str:
+    """Metadata as JSON text (models through their dict form), with the dataset's location ``root`` blanked."""
+    import json
+
+    for method in ("model_dump", "to_dict"):
+        dump = getattr(metadata, method, None)
+        if callable(dump):
+            metadata = dump()
+            break
+    return json.dumps(metadata, default=repr, sort_keys=True).replace(root, "<root>")
+
+
 def _assert_pixels_equal(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
@@ -175,6 +188,24 @@ class ReaderConformance:
         """A two-process local dask cluster, started once per test process."""
         pytest.importorskip("distributed")
         return _shared_client()
+
+    @pytest.fixture(autouse=True, params=["posix", "portable"])
+    def io_calls(self, request: pytest.FixtureRequest) -> Any:
+        """Every test runs twice: with the OS's POSIX calls, and with them hidden (as on Windows).
+
+        ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
+        the test (:func:`scitiff_readers.byteaccess.hidden_posix_calls`), so the
+        portable positioned reads are what the test exercises.
+        """
+        if request.param == "posix":
+            yield request.param
+            return
+        if "dask_client" in request.fixturenames:
+            pytest.skip("worker processes of the cluster cannot see calls hidden in this process")
+        if request.node.name.startswith("test_remote_"):
+            pytest.skip("remote reads go through fsspec, not the local positioned reads")
+        with hidden_posix_calls():
+            yield request.param
 
     @property
     def reader_cls(self) -> type[Reader]:
@@ -486,6 +517,67 @@ class ReaderConformance:
             text = repr(reader)
             assert self.reader_name in text
             assert os.path.abspath(os.fspath(case.path)) in text
+
+    # ---------------------------------------------------------------- remote
+    @staticmethod
+    def _served(case: SampleCase) -> tuple[Path, str]:
+        """The folder to serve (two levels up: dataset folder names are scene names) and the relative URL."""
+        path = Path(os.path.abspath(case.path))
+        root = path.parent.parent
+        return root, path.relative_to(root).as_posix()
+
+    def _remote(self, case: SampleCase, server: Any, **extra: Any) -> Reader:
+        reader = self.reader_cls(server.url(self._served(case)[1]), **{**dict(case.options), **extra})
+        reader.set_scene(case.scene)
+        reader.set_resolution_level(case.level)
+        return reader
+
+    def test_remote_read_equals_local(self, case: SampleCase) -> None:
+        """Over a range-capable HTTP server on loopback: scenes, dims, pixels, coords, metadata as local."""
+        pytest.importorskip("aiohttp")
+        from .httpserver import RangeServer
+
+        root, rel = self._served(case)
+        if not case.remote:
+            with RangeServer(root) as server, pytest.raises(UnsupportedFormatError, match="URL"):
+                self._remote(case, server)
+            return
+        with RangeServer(root) as server, _open(case, self.reader_cls) as local:
+            with self._remote(case, server) as remote:
+                assert remote.scenes == local.scenes
+                assert remote.dims == local.dims
+                assert remote.dtype == local.dtype
+                assert remote.channel_names == local.channel_names
+                assert remote.physical_pixel_sizes == local.physical_pixel_sizes
+                for scene in range(min(len(local.scenes), 3)):
+                    local.set_scene(scene)
+                    remote.set_scene(scene)
+                    want = local.xarray_dask_data
+                    got = remote.xarray_dask_data
+                    assert got.dims == want.dims
+                    for name in want.coords:
+                        np.testing.assert_array_equal(got.coords[name].values, want.coords[name].values,
+                                                      err_msg=f"coordinate {name}")
+                        assert got.coords[name].attrs == want.coords[name].attrs, f"attrs of {name}"
+                    _assert_pixels_equal(got.values, want.values, f"remote scene {scene}")
+                # Equal but for where the dataset is (some metadata names its own path).
+                assert _comparable(remote.metadata, server.base_url) == _comparable(local.metadata, str(root))
+            if case.auto_select:
+                with Reader(server.url(rel), **dict(case.options)) as chosen:
+                    assert chosen.reader_name == self.reader_name
+
+    def test_remote_reader_pickles_and_computes_on_cluster(self, case: SampleCase, dask_client: Any) -> None:
+        """A reader of a URL and its dask graph pickle and compute in worker processes."""
+        pytest.importorskip("aiohttp")
+        if not case.remote:
+            pytest.skip("the sample is not readable from a URL (test_remote_read_equals_local checks the refusal)")
+        from .httpserver import RangeServer
+
+        with RangeServer(self._served(case)[0]) as server, self._remote(case, server) as remote:
+            expected = remote.data
+            np.testing.assert_array_equal(dask_client.compute(remote.dask_data).result(), expected)
+            clone = dask_client.submit(lambda r: r.get_image_data(), remote)
+            np.testing.assert_array_equal(clone.result(), expected)
 
     def test_foreign_file_is_unsupported_through_dispatch(self, tmp_path: Path) -> None:
         path = tmp_path / "foreign.txt"

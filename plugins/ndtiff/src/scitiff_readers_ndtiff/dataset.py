@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote, open_bytes, positioned_read
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.files import SharedFile, resolve_inside
 from scitiff_readers.tokens import file_token
@@ -27,7 +28,7 @@ from scitiff_readers.tokens import file_token
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
 
-__all__ = ["DatasetFile", "Level", "load_level"]
+__all__ = ["DatasetFile", "Level", "data_file", "load_level"]
 
 # The NDTiff/TIFF header occupies the first 28 bytes: no pixels can start there.
 _MIN_OFFSET = 8
@@ -73,12 +74,12 @@ class Level:
             by_file.setdefault(int(t.file_id[n]), []).append(i)
         for file_id, where in by_file.items():
             path = self.files[file_id].path
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            reader = _MetadataReader(path)
             try:
                 for i in where:
                     n = numbers[i]
                     offset, length = int(t.metadata_offset[n]), int(t.metadata_length[n])
-                    raw = os.pread(fd, length, offset)
+                    raw = reader.read(offset, length)
                     if len(raw) != length:
                         raise CorruptFileError(f"{path}: the metadata of image {t.axes[n]} is truncated")
                     try:
@@ -89,13 +90,36 @@ class Level:
                         ) from exc
                     out[i] = value if isinstance(value, dict) else {"value": value}
             finally:
-                os.close(fd)
+                reader.close()
         return out
 
     def close(self) -> None:
         """Close every file of this level (they re-open on the next read)."""
         for f in self.files:
             f.close()
+
+
+class _MetadataReader:
+    """Positioned reads through a short-lived descriptor (local) or the shared remote file."""
+
+    def __init__(self, path: Any) -> None:
+        self._remote = open_bytes(path) if is_remote(path) else None
+        self._fd = None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self._remote is not None:
+            return self._remote.read_at_most(offset, length)  # type: ignore[no-any-return]
+        return positioned_read(self._fd, length, offset)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def data_file(path: Any) -> Any:
+    """The byte source of one image file: a :class:`DatasetFile`, or a shared remote file."""
+    return open_bytes(path) if is_remote(path) else DatasetFile(path)
 
 
 def load_level(folder: Path) -> Level:
@@ -116,7 +140,7 @@ def load_level(folder: Path) -> Level:
     for i, name in enumerate(table.file_names):
         real = resolve_inside(folder, name, what="image file name")
         try:
-            st = os.stat(real)
+            st = real.stat()
         except FileNotFoundError:
             raise CorruptFileError(
                 f"{index_path}: {int(counts[i])} image(s) of this dataset are stored in {name!r}, "
@@ -125,7 +149,7 @@ def load_level(folder: Path) -> Level:
             ) from None
         if not stat.S_ISREG(st.st_mode):
             raise CorruptFileError(f"{index_path}: the image file {name!r} is not a regular file")
-        files.append(DatasetFile(real))
+        files.append(data_file(real))
         sizes.append(st.st_size)
     if len(table):
         _check_ranges(index_path, table, np.asarray(sizes, dtype=np.int64))

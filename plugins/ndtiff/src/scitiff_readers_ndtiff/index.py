@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
 
 __all__ = [
@@ -135,7 +136,7 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         it are returned.
     """
     if data is None:
-        data = Path(path).read_bytes()
+        data = path.read_bytes() if is_remote(path) else Path(path).read_bytes()
     order = _byteorder(data)
     u32 = struct.Struct(order + "I")
     tail = struct.Struct(order + "8I")
@@ -234,7 +235,7 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         )
     table = np.array(rows, dtype=np.int64).reshape(len(rows), 7)
     return IndexTable(
-        path=Path(path),
+        path=path if is_remote(path) else Path(path),
         byteorder=order,
         axes=tuple(axes_list),
         file_names=tuple(file_names),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scitiff_readers.byteaccess import is_remote, read_head
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
 from scitiff_readers.files import SharedFile
 
@@ -70,8 +71,7 @@ class Header:
 
 
 def _tif_head(path: Path, n: int = 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
+    return read_head(path, n)
 
 
 def _magic(head: bytes) -> int | None:
@@ -97,11 +97,21 @@ def _is_v1_tif(path: Path) -> bool:
 def _level_folders(root: Path) -> tuple[Path, ...]:
     """``Full resolution`` and ``Downsampled_x2``, ``_x4`` ... as long as they are complete."""
     found: dict[int, Path] = {}
-    with os.scandir(root) as it:
-        for entry in it:
-            m = _DOWNSAMPLED.match(entry.name)
-            if m and entry.is_dir():
-                found[int(m.group(1))] = Path(entry.path)
+    if is_remote(root):
+        # A remote folder is listed only where the file system can (not every HTTP server).
+        try:
+            for sub in root.iterdir():
+                m = _DOWNSAMPLED.match(sub.name)
+                if m:
+                    found[int(m.group(1))] = sub
+        except OSError:
+            pass
+    else:
+        with os.scandir(root) as it:
+            for entry in it:
+                m = _DOWNSAMPLED.match(entry.name)
+                if m and entry.is_dir():
+                    found[int(m.group(1))] = Path(entry.path)
     levels = [root / FULL_RESOLUTION]
     factor = 2
     while factor in found and (found[factor] / INDEX_NAME).is_file():
@@ -127,7 +137,7 @@ def locate(path: Path) -> Layout:
     UnsupportedFormatError
         If ``path`` is not part of an NDTiff v2/v3 dataset (v1 gets its own message).
     """
-    p = Path(path)
+    p = path if is_remote(path) else Path(path)
     folder = p if p.is_dir() else p.parent
     if (folder / INDEX_NAME).is_file():
         if folder.name == FULL_RESOLUTION or _DOWNSAMPLED.match(folder.name):

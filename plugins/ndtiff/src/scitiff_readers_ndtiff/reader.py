@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from scitiff_readers.byteaccess import as_location, is_remote, read_head
 from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec
 from scitiff_readers.errors import (
     CorruptFileError,
@@ -25,7 +26,7 @@ from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
-from .dataset import DatasetFile, Level, load_level
+from .dataset import Level, data_file, load_level
 from .index import PIXEL_TYPES
 from .layout import FULL_RESOLUTION, INDEX_NAME, Header, is_ndtiff_tif, locate, looks_like_v1, read_header
 from .mosaic import Grid, single_image, stitched
@@ -60,14 +61,14 @@ _NO_TILE = np.iinfo(np.int64).min
 
 def _index_looks_valid(path: Path) -> bool:
     """Whether ``path`` is a file that starts with an NDTiff index entry (a JSON object)."""
-    if not path.is_file():
-        return False
-    if os.path.islink(path) or os.path.islink(path.parent):
-        # Never read through a link while sniffing: if it leads out of the dataset,
-        # opening refuses it with a clear error (and reads nothing).
-        return True
-    with open(path, "rb") as fh:
-        head = fh.read(5)
+    if not is_remote(path):
+        if not path.is_file():
+            return False
+        if os.path.islink(path) or os.path.islink(path.parent):
+            # Never read through a link while sniffing: if it leads out of the dataset,
+            # opening refuses it with a clear error (and reads nothing).
+            return True
+    head = read_head(path, 5)
     return len(head) == 5 and head[4:5] == b"{" and (
         0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
 
@@ -108,7 +109,7 @@ class NDTiffReader(Reader):
     def can_open(cls, path: Any) -> bool:
         """Whether ``path`` is an NDTiff dataset folder, its index or one of its TIFF files."""
         try:
-            p = Path(os.fspath(path))
+            p = as_location(path)
             # One stat for "folder or file": every TIFF reader's sniff runs on each .tif.
             mode = p.stat().st_mode
             if stat.S_ISDIR(mode):
@@ -120,6 +121,10 @@ class NDTiffReader(Reader):
             if name == INDEX_NAME.lower():
                 return _index_looks_valid(p)
             if name.endswith((".tif", ".tiff")):
+                if is_remote(p):
+                    # The file's first bytes are already fetched (shared read-ahead); a missing
+                    # index costs requests.
+                    return is_ndtiff_tif(p) and _index_looks_valid(p.parent / INDEX_NAME)
                 return _index_looks_valid(p.parent / INDEX_NAME) and is_ndtiff_tif(p)
             return False
         except Exception:  # noqa: BLE001 - sniffing must never raise for foreign files
@@ -143,7 +148,7 @@ class NDTiffReader(Reader):
                 "written any image yet, or the index is empty)"
             )
         # A throw-away handle: opening (and restoring a pickled reader) keeps no file open.
-        first = DatasetFile(level0.files[int(table.file_id[0])].path)
+        first = data_file(level0.files[int(table.file_id[0])].path)
         try:
             self._header: Header = read_header(first)
         finally:

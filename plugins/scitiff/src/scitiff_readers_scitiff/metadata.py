@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import MetadataError
 from scitiff_readers.tiffhead import FirstIfd
 
@@ -58,7 +59,7 @@ class SciTiffMetadataError(MetadataError):
 
     def __init__(self, path: str | os.PathLike[str], problems: Sequence[tuple[str, str]],
                  what: str = "invalid SciTiff metadata") -> None:
-        self.path = os.fspath(path)
+        self.path = str(path) if is_remote(path) else os.fspath(path)
         self.problems = list(problems)
         self.json_path = self.problems[0][0] if self.problems else "$"
         shown = "; ".join(f"at {p}: {m}" for p, m in self.problems[:5])

@@ -128,9 +128,11 @@ def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """
     import tifffile
 
+    from scitiff_readers.byteaccess import file_argument
+
     from .common import guard_ifd_chain
 
-    with guard_ifd_chain(tifffile.TiffFile(path), path) as tif:
+    with guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path) as tif:
         page = tif.pages.first
         desc = page.description if isinstance(page.description, str) else None
         if not tif.is_imagej:

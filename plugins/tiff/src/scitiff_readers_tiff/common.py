@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from scitiff_readers.byteaccess import file_argument, location_size, read_head
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
 from scitiff_readers.guards import library_errors
 from scitiff_readers.tiffhead import FirstIfd, tiff_head
@@ -28,14 +29,7 @@ TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a regular, non-empty file starting with a TIFF header."""
-    try:
-        p = Path(path)
-        if not p.is_file():
-            return False
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return False
+    head = read_head(path, 8)
     return len(head) == 8 and head[:4] in TIFF_MAGICS
 
 
@@ -48,12 +42,13 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
     import tifffile
 
     try:
-        tif = tifffile.TiffFile(path, omexml=omexml, **flags) if omexml else tifffile.TiffFile(path, **flags)
+        source = file_argument(path)  # a path, or a file object reading a remote file's ranges
+        tif = tifffile.TiffFile(source, omexml=omexml, **flags) if omexml else tifffile.TiffFile(source, **flags)
         if tif.is_mmstack and flags.get("is_ome", True) is not False and tif.is_ome:
             # Micro-Manager files carry OME-XML: their OME images (one per position)
             # are the truth, not tifffile's MMStack series that stacks positions as an axis.
             tif.close()
-            tif = tifffile.TiffFile(path, omexml=omexml, is_mmstack=False, **flags)
+            tif = tifffile.TiffFile(file_argument(path), omexml=omexml, is_mmstack=False, **flags)
         guard_ifd_chain(tif, path)
     except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
@@ -112,7 +107,7 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
         logger.removeHandler(handler)
     problems = handler.problems
     if problems:
-        size = os.path.getsize(path) if os.path.exists(path) else 0
+        size = location_size(path) or 0
         warnings.warn(
             f"{path}: the file is damaged or truncated ({size} bytes); pages or metadata beyond the "
             f"damage are missing and only what tifffile could read is returned. tifffile reports: "
@@ -192,7 +187,7 @@ def sniff_tiff(path: str | os.PathLike[str], accept: Callable[[Any], bool]) -> b
     try:
         import tifffile
 
-        with guard_ifd_chain(tifffile.TiffFile(path), Path(path)) as tif:
+        with guard_ifd_chain(tifffile.TiffFile(file_argument(path)), Path(str(path))) as tif:
             return has_pages(tif) and bool(accept(tif))
     except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
         return False

@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+from scitiff_readers.byteaccess import as_location, read_head
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.files import resolve_inside
 
@@ -45,14 +46,10 @@ def binary_only_target(xml: str) -> str | None:
 
 def is_companion_file(path: str | os.PathLike[str]) -> bool:
     """A ``*.ome`` text file starting with an OME-XML root element (cheap: reads 4 KB)."""
-    p = Path(path)
+    p = as_location(path)
     if not p.name.lower().endswith(COMPANION_SUFFIX) or not p.is_file() or looks_like_tiff(p):
         return False
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(_HEAD_BYTES)
-    except OSError:
-        return False
+    head = read_head(p, _HEAD_BYTES)
     return _OME_ROOT.search(head) is not None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import file_argument
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
@@ -101,7 +102,7 @@ class PageLookup:
             tif = self._tif = None
         if tif is None:
             stamp = file_stamp(self.path)
-            tif = guard_ifd_chain(tifffile.TiffFile(self.path), self.path)
+            tif = guard_ifd_chain(tifffile.TiffFile(file_argument(self.path)), self.path)
             self._keep(tif, stamp)
         else:
             tif.filehandle.open()

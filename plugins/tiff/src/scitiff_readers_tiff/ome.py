@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.coords import PhysicalPixelSizes
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 from scitiff_readers.filecache import cacheable, file_stamp
@@ -333,6 +334,13 @@ class OmeTiffReader(TiffScenes, Reader):
             for name in info.files:
                 if name == own:
                     continue
+                if is_remote(self._path):
+                    # tifffile opens the other files of a dataset by local path name.
+                    raise UnsupportedFormatError(
+                        f"{self._path}: a multi-file OME-TIFF dataset (image {info.id} has planes in "
+                        f"{name!r}); reading multi-file datasets from URLs is not supported yet: "
+                        "copy the dataset folder to a local disk"
+                    )
                 real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
                 if not real.is_file():
                     self._missing_files.setdefault(info.id, []).append(name)

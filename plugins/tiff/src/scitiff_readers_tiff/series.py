@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import as_location, file_argument
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
 from .common import guard_ifd_chain
@@ -81,7 +82,7 @@ def series_source(
     dataoffset = series.dataoffset
     if dataoffset is not None and not axes.sub_dims and lay0.may_be_row_major:
         # Pages stored back to back (tifffile knows where without reading every IFD).
-        source = TiffPageSource.back_to_back(Path(keyframe.parent.filehandle.path), lay0, page_grid,
+        source = TiffPageSource.back_to_back(as_location(keyframe.parent.filehandle.path), lay0, page_grid,
                                              int(dataoffset), nplanes, full_shape, token)
     else:
         try:
@@ -259,7 +260,7 @@ def hyperstack_source(
     """
     import tifffile
 
-    path = Path(path)
+    path = as_location(path)
     shape = tuple(int(v) for v in shape)
     if sorted(page_order) != sorted("TZC"):
         raise ValueError(f"page_order must be a permutation of 'TZC', got {page_order!r}")
@@ -267,7 +268,7 @@ def hyperstack_source(
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
     try:
-        tif = guard_ifd_chain(tifffile.TiffFile(path), path)
+        tif = guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path)
     except tifffile.TiffFileError as exc:
         raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
     with tif:

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import as_location, file_argument, is_remote, open_bytes
 from scitiff_readers.errors import CorruptFileError, MetadataError
-from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PlaneSource, Region
 from scitiff_readers.tokens import file_token
 
@@ -55,7 +55,7 @@ class _Decoder:
     def __init__(self, path: Path, ifd_offset: int) -> None:
         import tifffile
 
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(file_argument(path)) as tif:
             tif.filehandle.seek(ifd_offset)
             page = tifffile.TiffPage(tif, index=0)
             # The decode closure captures the page's properties, not the file handle.
@@ -125,7 +125,8 @@ class TiffPageSource(PlaneSource):
                 raise MetadataError(
                     f"{files[lay.file]}: page shape {lay.shaped} does not match the image shape {self.shape}"
                 )
-        self.files = tuple(SharedFile(p) for p in files)
+        # Local files or remote ones (scitiff_readers.byteaccess): only how bytes are fetched differs.
+        self.files = tuple(open_bytes(p) for p in files)
         self.layouts = tuple(layouts)
         self.grid = np.ascontiguousarray(grid, dtype=np.int64)
         # Index arrays are kept as given when they have the right dtype (broadcast views
@@ -251,7 +252,7 @@ class TiffPageSource(PlaneSource):
         if not len(self.seg_offsets):
             return 0, 0
         ends = self.seg_offsets + self.seg_counts
-        sizes = [os.path.getsize(f.path) if f.path.exists() else 0 for f in self.files]
+        sizes = [_size_or_zero(f) for f in self.files]
         if int(ends.max()) <= min(sizes):  # the common case, without per-page work
             return 0, 0
         if len(sizes) == 1:
@@ -286,7 +287,7 @@ class TiffPageSource(PlaneSource):
     def read(self, region: Region) -> np.ndarray:
         """Pixels of ``region``; big strided regions are zero-copy copy-on-write views."""
         nbytes = math.prod(s.stop - s.start for s in region) * self.dtype.itemsize
-        if self._strided is not None and nbytes >= VIEW_MIN_BYTES:
+        if self._strided is not None and nbytes >= VIEW_MIN_BYTES and self.files[self._strided[0]].mappable:
             return self._map_region(region)
         return super().read(region)
 
@@ -462,6 +463,9 @@ class TiffPageSource(PlaneSource):
             jobs: list[tuple[int, list[int], int | None]] = [(s, [0], k) for k, s in enumerate(wanted)]
         else:
             jobs = [(0, wanted, None)]
+        # First every intersecting segment, then their bytes in one batch (one request for a
+        # remote file's nearby segments, see byteaccess.RemoteFile.read_ranges), then decode.
+        todo: list[tuple[Any, int, int, int, int, int, int, int, list[int], int | None]] = []
         for s_plane, contig_sel, out_s in jobs:
             for r in range(ys.start // sl, (ys.stop - 1) // sl + 1):
                 for q in range(xs.start // sw, (xs.stop - 1) // sw + 1):
@@ -476,21 +480,25 @@ class TiffPageSource(PlaneSource):
                     if nbytes == 0:
                         target[...] = self.fill_value
                         continue
-                    offset = int(self.seg_offsets[first + index])
-                    data = shared.pread(offset, nbytes)
-                    try:
-                        seg, _, _ = dec.decode(data, index, jpegtables=dec.jpegtables)
-                    except Exception as exc:
-                        raise CorruptFileError(
-                            f"{shared.path}: cannot decode strip/tile {index} of a page at offset "
-                            f"{offset}: {type(exc).__name__}: {exc}"
-                        ) from exc
-                    # (depth, rows, columns, contiguous samples) of this segment
-                    block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]
-                    if keep_s and out_s is None:
-                        target[...] = block[..., contig_sel]
-                    else:
-                        target[...] = block[..., contig_sel[0]]
+                    todo.append((target, index, int(self.seg_offsets[first + index]), nbytes,
+                                 y0, x0, oy0, oy1, contig_sel, out_s))
+        datas = shared.read_ranges([(job[2], job[3]) for job in todo]) if todo else []
+        for (target, index, offset, _, y0, x0, oy0, oy1, contig_sel, out_s), data in zip(todo, datas, strict=True):
+            ox0 = max(xs.start, x0)
+            ox1 = min(xs.stop, x0 + sw, width)
+            try:
+                seg, _, _ = dec.decode(data, index, jpegtables=dec.jpegtables)
+            except Exception as exc:
+                raise CorruptFileError(
+                    f"{shared.path}: cannot decode strip/tile {index} of a page at offset "
+                    f"{offset}: {type(exc).__name__}: {exc}"
+                ) from exc
+            # (depth, rows, columns, contiguous samples) of this segment
+            block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]
+            if keep_s and out_s is None:
+                target[...] = block[..., contig_sel]
+            else:
+                target[...] = block[..., contig_sel[0]]
 
     def close(self) -> None:
         """Close the files' descriptors and maps (they re-open on the next read)."""
@@ -570,7 +578,7 @@ class TiffPageSource(PlaneSource):
                 fi = file_index.get(path)
                 if fi is None:
                     fi = file_index[path] = len(files)
-                    files.append(Path(path))
+                    files.append(as_location(path))  # type: ignore[arg-type]
                 key = page.keyframe if page.keyframe is not None else page
                 lk = (fi, id(key))
                 li = layout_index.get(lk)
@@ -630,6 +638,14 @@ class TiffPageSource(PlaneSource):
             shape,
             token,
         )
+
+
+def _size_or_zero(file: Any) -> int:
+    try:
+        # A local size from stat: asking the SharedFile would open (and keep) a descriptor.
+        return int(file.size) if is_remote(file.path) else os.path.getsize(file.path)
+    except OSError:
+        return 0
 
 
 def _index_array(values: Any, dtype: Any) -> np.ndarray:

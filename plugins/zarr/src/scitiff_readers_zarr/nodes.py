@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, MetadataError
 from scitiff_readers.guards import check_inside, load_json
 
-__all__ = ["Node", "has_zarr_metadata", "read_json", "read_node", "try_read_node", "zarr_metadata"]
+__all__ = ["Node", "has_zarr_metadata", "read_json", "read_node", "subfolders", "try_read_node", "zarr_metadata"]
 
 #: Largest metadata document we parse (real ones are a few KiB; a huge "zarr.json"
 #: is not metadata, and parsing it could take a long time).
@@ -66,10 +67,22 @@ class Node(NamedTuple):
         return tuple(int(s) for s in self.meta.get("shape", ()))
 
 
+def subfolders(path: Any) -> list[tuple[str, Any]]:
+    """``(name, path)`` of the sub-folders of ``path``.
+
+    Remote folders are listed where the file system can (S3, an HTTP server's listing);
+    every entry is returned, so callers check what they need (zarr metadata, a name).
+    """
+    if is_remote(path):
+        return [(entry.name, entry) for entry in path.iterdir()]
+    with os.scandir(path) as entries:
+        return [(e.name, Path(e.path)) for e in entries if e.is_dir()]
+
+
 def has_zarr_metadata(path: Path) -> bool:
     """Whether ``path`` is a folder holding zarr node metadata (cheap, never raises)."""
     try:
-        return any(os.path.isfile(path / name) for name in ("zarr.json", ".zgroup", ".zarray", ".zattrs"))
+        return any((path / name).is_file() for name in ("zarr.json", ".zgroup", ".zarray", ".zattrs"))
     except OSError:
         return False
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -10,13 +9,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from scitiff_readers.byteaccess import as_location, is_remote
 from scitiff_readers.errors import MetadataError, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
 from .hcs import is_hcs_group, plate_fields
-from .nodes import Node, array_chunks, node_dtype, read_node, try_read_node, zarr_metadata
+from .nodes import Node, array_chunks, node_dtype, read_node, subfolders, try_read_node, zarr_metadata
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _bioformats2raw_images(root: Path, node: Node) -> list[ZarrImage]:
             series = list(listed)
     if series is None:
         # No OME/ series list: the numbered child groups, in numeric order.
-        series = sorted((e.name for e in os.scandir(root) if e.is_dir() and e.name.isdigit()), key=int)
+        series = sorted((name for name, _ in subfolders(root) if name.isdigit()), key=int)
     names = _ome_xml_image_names(ome_dir / "METADATA.ome.xml")
     out: list[ZarrImage] = []
     for k, s in enumerate(series):
@@ -113,7 +113,7 @@ def _ome_xml_image_names(path: Path) -> list[str] | None:
         import xml.etree.ElementTree as ET
 
         names = []
-        for _, elem in ET.iterparse(path, events=("end",)):
+        for _, elem in ET.iterparse(path.open("rb") if is_remote(path) else path, events=("end",)):
             if elem.tag.rsplit("}", 1)[-1] == "Image":
                 names.append(elem.get("Name") or elem.get("ID") or "")
                 elem.clear()
@@ -263,8 +263,9 @@ class OmeZarrReader(Reader):
     def can_open(cls, path: Any) -> bool:
         """Whether ``path`` is a zarr group with OME multiscales or the bioformats2raw layout."""
         try:
-            p = Path(os.fspath(path))
-            return p.is_dir() and is_ome_zarr_group(p)
+            p = as_location(path)
+            # A remote folder may not be listable (object stores over HTTP): its metadata decides.
+            return (is_remote(p) or p.is_dir()) and is_ome_zarr_group(p)
         except Exception:  # noqa: BLE001 - sniffing never raises
             return False
 
@@ -274,7 +275,7 @@ class OmeZarrReader(Reader):
         root = self._path
         if root.is_file() and root.name in ("zarr.json", ".zattrs", ".zgroup"):
             root = root.parent
-        if not root.is_dir():
+        if not is_remote(root) and not root.is_dir():
             raise UnsupportedFormatError(f"{self._path}: an OME-Zarr image is a folder, this is a file")
         self._root = root
         self._pipeline = resolve_pipeline(self._options["codec_pipeline"])

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from scitiff_readers.sources import PixelSource, Region
 from scitiff_readers.tokens import file_token
@@ -85,7 +86,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
     array = array_from_metadata(path, metadata) if metadata is not None else None
     if array is None:
         try:
-            array = zarr.open_array(str(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
+            array = zarr.open_array(store_for(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
         except Exception as exc:  # zarr raises many types for broken metadata
             raise CorruptFileError(
                 f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
@@ -108,14 +109,25 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
     try:
         import zarr
         from zarr.core.array import AsyncArray
-        from zarr.storage import LocalStore, StorePath
+        from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
         inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
-                           store_path=StorePath(LocalStore(path, read_only=True)))
+                           store_path=StorePath(store_for(path)))
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
         return None
+
+
+def store_for(path: Any) -> Any:
+    """A read-only zarr store: local folders, or zarr's own fsspec store for a remote location."""
+    if is_remote(path):
+        from zarr.storage import FsspecStore
+
+        return FsspecStore.from_url(path.url, storage_options=path.options_with_secrets or None, read_only=True)
+    from zarr.storage import LocalStore
+
+    return LocalStore(path, read_only=True)
 
 
 def with_zarrs(array: Any) -> Any | None:
@@ -125,7 +137,7 @@ def with_zarrs(array: Any) -> Any | None:
     this handle only: zarr's process-wide configuration is not changed (unlike
     ``zarr.config.set``, which visor-py uses).
     """
-    if not _zarrs_can_read(array):
+    if not _zarrs_can_read(array) or not _local_store(array):
         return None
     try:
         import zarr
@@ -143,6 +155,16 @@ def with_zarrs(array: Any) -> Any | None:
         return zarr.Array(clone)
     except Exception:  # noqa: BLE001 - any problem: keep zarr-python's own pipeline
         return None
+
+
+def _local_store(array: Any) -> bool:
+    """Whether ``array`` reads from a local folder.
+
+    zarrs drives a remote (fsspec) store from its own threads and stalls there;
+    fetching, not decoding, dominates remote reads anyway.
+    """
+    store = getattr(getattr(getattr(array, "_async_array", None), "store_path", None), "store", None)
+    return type(store).__name__ == "LocalStore"
 
 
 def _zarrs_can_read(array: Any) -> bool:
@@ -270,7 +292,7 @@ class ZarrArraySource(PixelSource):
         letters = axes.replace("_", "")
         if set(letters) - set(_CANON) or len(set(letters)) != len(letters):
             raise ValueError(f"bad axes {axes!r}")
-        self.path = Path(path)
+        self.path = path if is_remote(path) else Path(path)
         self.zarr_format = int(zarr_format)
         self.axes = axes
         self.array_shape = tuple(int(s) for s in array_shape)
@@ -349,7 +371,7 @@ class GridSource(PixelSource):
     def __init__(self, paths: Sequence[Sequence[Path | None]], zarr_format: int, zyx_shape: Sequence[int],
                  dtype: Any, storage: Sequence[int], token: str, pipeline: str = "zarr",
                  fill_value: float = 0) -> None:
-        self.paths = [[None if p is None else Path(p) for p in row] for row in paths]
+        self.paths = [[None if p is None else p if is_remote(p) else Path(p) for p in row] for row in paths]
         self.zarr_format = int(zarr_format)
         self.dtype = np.dtype(dtype)
         self.pipeline = pipeline

@@ -20,7 +20,6 @@ coordinates; channels map to ``C``.
 from __future__ import annotations
 
 import math
-import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -28,13 +27,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from scitiff_readers.byteaccess import as_location
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
 from scitiff_readers.files import resolve_inside
 from scitiff_readers.guards import check_allocation
 from scitiff_readers.image import Image
 from scitiff_readers.reader import Reader
 
-from .nodes import Node, has_zarr_metadata, read_json, read_node, try_read_node
+from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
 from .ome import Multiscale, find_multiscales, parse_multiscale
 
 __all__ = ["VisorReader", "VisorWarning"]
@@ -107,8 +107,7 @@ def _is_sample_dir(p: Path) -> bool:
     try:
         if any((p / name).is_dir() for name in _ORIGINAL_IMAGES):
             return True
-        with os.scandir(p) as entries:
-            return any(e.is_dir() and _TYPE_DIR.match(e.name) for e in entries)
+        return any(_TYPE_DIR.match(name) for name, _ in subfolders(p))
     except OSError:
         return False
 
@@ -140,7 +139,7 @@ class VisorReader(Reader):
     def can_open(cls, path: Any) -> bool:
         """Whether ``path`` is a VISoR sample folder or a VISoR image (cheap, never raises)."""
         try:
-            p = Path(os.fspath(path))
+            p = as_location(path)
             if not p.is_dir():
                 return False
             if _is_sample_dir(p):
@@ -286,9 +285,7 @@ class VisorReader(Reader):
         level0 = resolve_inside(image, ms.datasets[0].path, what="multiscales dataset path")
         if not level0.is_dir():
             raise MetadataError(f"{node.attrs_file}: resolution level folder {level0} is missing")
-        with os.scandir(level0) as entries:
-            groups = sorted((e.name for e in entries if e.is_dir() and has_zarr_metadata(Path(e.path))),
-                            key=_natural)
+        groups = sorted((name for name, sub in subfolders(level0) if has_zarr_metadata(sub)), key=_natural)
         kind = "raw" if image.name == "visor_raw_image.zarr" else "reconstructed"
         visor = _visor_block(node.attrs)
         scenes: list[_Scene] = []
@@ -477,8 +474,7 @@ class VisorReader(Reader):
     def _original_channels(self, s: _Scene, groups: Sequence[Path]) -> list[str]:
         found: set[str] = set()
         for g in groups:
-            with os.scandir(g) as entries:
-                found.update(e.name for e in entries if e.is_dir() and has_zarr_metadata(Path(e.path)))
+            found.update(name for name, sub in subfolders(g) if has_zarr_metadata(sub))
         declared = s.visor.get("channels")
         order: list[str] = []
         if isinstance(declared, list):

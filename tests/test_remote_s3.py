@@ -1,0 +1,140 @@
+"""Reading from S3: moto's S3 server in server mode on 127.0.0.1, reached through s3fs.
+
+Every format is uploaded as written by its reference writer (tifffile, NDTiff
+samples from Micro-Manager, OME-Zarr from ome-zarr-py) and must read from
+``s3://`` exactly as from the local copy: dims, pixels, coordinates.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from scitiff_readers import Reader
+
+pytest.importorskip("s3fs")
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+tifffile = pytest.importorskip("tifffile")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BUCKET = "scitiff-readers-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3() -> Any:
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield endpoint, client
+    finally:
+        server.stop()
+
+
+def _options(endpoint: str) -> dict[str, Any]:
+    return {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint,
+                                                                      "region_name": "us-east-1"}}
+
+
+def _upload(client: Any, local: Path, prefix: str) -> str:
+    if local.is_file():
+        client.upload_file(str(local), BUCKET, f"{prefix}/{local.name}")
+    else:
+        for root, _, files in os.walk(local):
+            for name in files:
+                full = Path(root) / name
+                key = f"{prefix}/{local.name}/{full.relative_to(local).as_posix()}"
+                client.upload_file(str(full), BUCKET, key)
+    return f"s3://{BUCKET}/{prefix}/{local.name}"
+
+
+def _assert_same(remote: Any, local: Any) -> None:
+    assert remote.reader_name == local.reader_name
+    assert remote.scenes == local.scenes
+    assert remote.dims == local.dims
+    got, want = remote.xarray_dask_data, local.xarray_dask_data
+    for name in want.coords:
+        np.testing.assert_array_equal(got.coords[name].values, want.coords[name].values, err_msg=name)
+        assert got.coords[name].attrs == want.coords[name].attrs
+    np.testing.assert_array_equal(got.values, want.values)
+
+
+def _samples(tmp: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(1)
+    pyramid = tmp / "pyramid.ome.tif"
+    data = rng.integers(0, 4000, (3, 256, 256), dtype=np.uint16)
+    with tifffile.TiffWriter(pyramid) as tif:
+        tif.write(data, subifds=1, metadata={"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5},
+                  tile=(128, 128), compression="zlib")
+        tif.write(data[:, ::2, ::2], subfiletype=1, tile=(128, 128), compression="zlib")
+    imagej = tmp / "hyperstack.tif"
+    tifffile.imwrite(imagej, rng.integers(0, 255, (2, 3, 32, 32), dtype=np.uint8), imagej=True,
+                     resolution=(2.0, 2.0), metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um"})
+    out = {"ome-tiff pyramid": pyramid, "imagej": imagej}
+    shared = {
+        "ndtiff v3": SHARED / "ndtiff" / "v3" / "ndtiffv3.0_test",
+        "scitiff": SHARED / "scitiff" / "scitiff-26.1.0.tiff",
+        "ome-zarr": SHARED / "corpus" / "hms-dbmi+viv" / "packages" / "loaders" / "tests" / "fixtures"
+        / "ome-zarr" / "blobs_image_v04.ome.zarr",
+        "visor": SHARED / "visor" / "VISOR001.vsr",
+    }
+    out.update({k: v for k, v in shared.items() if v.exists()})
+    return out
+
+
+def test_every_format_reads_from_s3_as_locally(s3: Any, tmp_path: Path) -> None:
+    endpoint, client = s3
+    samples = _samples(tmp_path)
+    assert {"ome-tiff pyramid", "imagej"} <= set(samples)
+    for i, (what, local_path) in enumerate(samples.items()):
+        url = _upload(client, local_path, f"s{i}")
+        with Reader(url, storage_options=_options(endpoint)) as remote, Reader(local_path) as local:
+            _assert_same(remote, local)
+            if local.resolution_levels != (0,):
+                remote.set_resolution_level(1)
+                local.set_resolution_level(1)
+                np.testing.assert_array_equal(remote.data, local.data, err_msg=f"{what} level 1")
+
+
+def test_pickled_s3_reader_finds_credentials_in_the_environment(s3: Any, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets are not pickled: the copy finds them where s3fs looks (here the environment)."""
+    endpoint, client = s3
+    path = tmp_path / "small.tif"
+    tifffile.imwrite(path, np.arange(256, dtype=np.uint16).reshape(16, 16))
+    url = _upload(client, path, "pickle")
+    with Reader(url, storage_options=_options(endpoint)) as remote:
+        blob = pickle.dumps(remote)
+        graph = pickle.dumps(remote.dask_data)
+    assert b"testing" not in blob and b"testing" not in graph
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    from scitiff_readers.byteaccess import forget_remote_state
+
+    forget_remote_state()
+    clone = pickle.loads(blob)
+    np.testing.assert_array_equal(clone.get_image_data("YX"), tifffile.imread(path))
+    np.testing.assert_array_equal(pickle.loads(graph).compute()[0, 0, 0], tifffile.imread(path))
+
+
+def test_missing_s3_key_is_file_not_found(s3: Any) -> None:
+    endpoint, _ = s3
+    with pytest.raises(FileNotFoundError, match=r"nothing\.tif"):
+        Reader(f"s3://{BUCKET}/nothing.tif", storage_options=_options(endpoint))
