@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .byteaccess import is_remote
 from .errors import ReaderNotFoundError, UnsupportedFormatError
 from .plugincache import Declaration
 from .plugins import PluginInfo, PluginRegistry
@@ -110,7 +111,7 @@ def _sniff(cls: type[Reader], path: Path) -> tuple[bool, str | None]:
 
 def _require_exists(path: Path) -> None:
     if not path.exists():
-        if os.path.lexists(path):
+        if not is_remote(path) and os.path.lexists(path):
             from .errors import CorruptFileError
 
             raise CorruptFileError(f"{path}: a symbolic link that loops or leads to nothing")

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.byteaccess import is_remote, positioned_read
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.guards import check_inside, typed_error
 
@@ -82,8 +83,11 @@ class ChunkGuard:
     """Guards the reads of one zarr array stored in ``folder`` (see the module docstring)."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self._real = os.path.realpath(self.folder)
+        # Behind a URL there are no links to follow and the chunk files are zarr's to
+        # fetch: only the typing of decode errors applies.
+        self.remote = is_remote(folder)
+        self.folder = folder if self.remote else Path(folder)
+        self._real = "" if self.remote else os.path.realpath(self.folder)
         self._checked: dict[str, tuple[int, int]] = {}
         self._dirs: set[str] = set()
         self._layouts: dict[int, _Layout] = {}
@@ -112,9 +116,10 @@ class ChunkGuard:
     def read(self, array: Any, index: tuple[slice, ...], out: np.ndarray,
              read: Callable[[Any, tuple[slice, ...], np.ndarray], None]) -> None:
         """Check the files of ``index``, then ``read(array, index, out)`` with its errors typed."""
-        lay = self._layout(array)
-        for _, key in self.keys(array, index):
-            self._check(lay, key)
+        if not self.remote:
+            lay = self._layout(array)
+            for _, key in self.keys(array, index):
+                self._check(lay, key)
         try:
             read(array, index, out)
         except Exception as exc:
@@ -180,14 +185,14 @@ class ChunkGuard:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             if lay.blosc:
-                self._check_frame(lay, path, os.pread(fd, 16, 0), size, "")
+                self._check_frame(lay, path, positioned_read(fd, 16, 0), size, "")
                 return
             if size < lay.index_bytes:
                 raise CorruptFileError(
                     f"{path}: the shard has {size} bytes, fewer than its index needs ({lay.index_bytes}); "
                     "it is truncated"
                 )
-            raw = os.pread(fd, lay.index_bytes, size - lay.index_bytes)
+            raw = positioned_read(fd, lay.index_bytes, size - lay.index_bytes)
             entries = np.frombuffer(raw, dtype="<u8", count=(lay.index_bytes // 16) * 2).reshape(-1, 2)
             for n, (offset, nbytes) in enumerate(entries.tolist()):
                 if offset == _MISSING and nbytes == _MISSING:
@@ -197,7 +202,7 @@ class ChunkGuard:
                         f"{path}: inner chunk {n} of the shard lies at bytes {offset}-{offset + nbytes}, beyond "
                         f"the {size - lay.index_bytes} bytes of chunk data; the shard is truncated or corrupt"
                     )
-                self._check_frame(lay, path, os.pread(fd, 16, offset), nbytes, f" (inner chunk {n})")
+                self._check_frame(lay, path, positioned_read(fd, 16, offset), nbytes, f" (inner chunk {n})")
         finally:
             os.close(fd)
 
