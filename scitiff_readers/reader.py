@@ -543,7 +543,10 @@ class Reader(PeerCompatibleAPI, ABC):
         for d, index in enumerate(sel.dask_index()):
             if not (isinstance(index, slice) and index == slice(0, array.shape[d])):
                 array = array[(slice(None),) * d + (index,)]
-        return sel.finish(array)
+        from .lazy import local_array
+
+        # compute() without importing distributed when no client can exist (lazy.LocalArray).
+        return local_array(sel.finish(array))
 
     def save(self, path: str | os.PathLike[str], *, scenes: int | str | Sequence[int | str] | None = None,
              **options: Any) -> Path:
