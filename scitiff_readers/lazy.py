@@ -109,7 +109,7 @@ class LocalArray(da.Array):
             scheduler = _scheduler_without_client(self)
             if scheduler is not None:
                 kwargs["scheduler"] = scheduler
-        return super().persist(**kwargs)
+        return local_array(super().persist(**kwargs))
 
 
 def local_array(array: da.Array) -> da.Array:
