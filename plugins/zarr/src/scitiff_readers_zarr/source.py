@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,10 +26,17 @@ from scitiff_readers.tokens import file_token
 
 from .chunkguard import ChunkGuard
 
+if TYPE_CHECKING:
+    from .directchunks import DirectReader
+
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
 _CANON = "TCZYX"
 
+
+#: Reads of at most this many bytes of the array layouts :mod:`.directchunks` knows
+#: are decoded without zarr (a plane or a dask block); bigger ones go through zarr.
+DIRECT_MAX_BYTES = 8 * 2**20
 
 #: Under ``codec_pipeline="auto"``, reads of unsharded arrays of at least this many
 #: bytes use zarrs; smaller ones (a plane) use zarr-python's pipeline, which starts
@@ -351,8 +358,31 @@ class ZarrArraySource(PixelSource):
         whose axes are not in ``TCZYX`` order decode without a temporary (except
         with zarrs when that view is not C-contiguous, see :func:`_read_array_into`).
         """
+        direct = self._direct(out.nbytes)
+        if direct is not None:
+            direct.read_into(self._native_view(out), self._index(region))
+            return
         array = self._array(out.nbytes)
         self._guard.read(array, self._index(region), self._native_view(out), _read_array_into)
+
+    def _direct(self, nbytes: int) -> DirectReader | None:
+        """The zarr-free reader of this array, for reads up to :data:`DIRECT_MAX_BYTES`.
+
+        A plane of a fresh process then costs no zarr import (see :mod:`.directchunks`);
+        bigger reads, remote arrays and layouts it does not know go through zarr.
+        """
+        if nbytes > DIRECT_MAX_BYTES or self._metadata is None or is_remote(self.path):
+            return None
+        reader = self.__dict__.get("_direct_reader", False)
+        if reader is False:
+            from .directchunks import DirectReader, direct_layout
+
+            layout = direct_layout(self._metadata)
+            ok = (layout is not None and layout.shape == self.array_shape
+                  and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("="))
+            reader = DirectReader(self.path, layout) if ok and layout is not None else None
+            self.__dict__["_direct_reader"] = reader
+        return reader
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""
