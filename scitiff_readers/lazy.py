@@ -98,6 +98,7 @@ class LocalArray(da.Array):
     """
 
     def compute(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.compute`, without importing ``distributed`` to find no client."""
         if "scheduler" not in kwargs and "get" not in kwargs:
             scheduler = _scheduler_without_client(self)
             if scheduler is not None:
@@ -105,6 +106,7 @@ class LocalArray(da.Array):
         return super().compute(**kwargs)
 
     def persist(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.persist`; the result is a :class:`LocalArray` too."""
         if "scheduler" not in kwargs and "get" not in kwargs:
             scheduler = _scheduler_without_client(self)
             if scheduler is not None:

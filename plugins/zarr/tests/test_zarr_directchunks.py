@@ -23,10 +23,10 @@ zarr = pytest.importorskip("zarr")
 pytest.importorskip("imagecodecs")
 numcodecs = pytest.importorskip("numcodecs")
 
+from scitiff_readers_zarr.directchunks import DirectReader, direct_layout  # noqa: E402
 from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec  # noqa: E402
 
 from scitiff_readers.errors import CorruptFileError  # noqa: E402
-from scitiff_readers_zarr.directchunks import DirectReader, direct_layout  # noqa: E402
 
 
 def _metadata(folder: Path) -> dict[str, Any]:
