@@ -18,21 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tifffile
 
 pydantic = pytest.importorskip("pydantic")
 
 from scitiff_readers_scitiff.quickschema import QuickMetadata, quick_metadata  # noqa: E402
 from scitiff_readers_scitiff.schema import SciTiffMetadata  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "scitiff"
-SHARED_FILES = sorted(SHARED.glob("*.tiff")) if SHARED.is_dir() else []
-needs_shared = pytest.mark.skipif(not SHARED_FILES, reason=f"real SciTiff samples not found in {SHARED}")
+#: The real SciTiff files beside the repository, one per released schema version.
+SHARED_FILES = sorted((Path(__file__).resolve().parents[4] / "shared" / "data" / "scitiff").glob("*.tiff"))
+needs_shared = pytest.mark.skipif(not SHARED_FILES, reason="the shared SciTiff samples (../shared) are absent")
 
 
 def _doc(path: Path) -> dict[str, Any]:
+    """The file's ``scitiffmeta`` JSON, as tifffile reads the ImageJ description."""
+    import tifffile
+
     with tifffile.TiffFile(path) as tif:
-        return json.loads(tif.imagej_metadata["scitiffmeta"])
+        doc: dict[str, Any] = json.loads(tif.imagej_metadata["scitiffmeta"])
+    return doc
 
 
 def _generated() -> dict[str, Any]:
