@@ -169,7 +169,7 @@ def _run(impl: str, op: str, server: Any, rel: str, plane: dict[str, int]) -> di
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     from scitiff_readers.testing.httpserver import RangeServer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", default=None)
     parser.add_argument("--markdown", default=None, help="also write a Markdown table to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for name, spec in CASES.items():
         if args.case and not any(c in name for c in args.case.split(",")):
@@ -202,6 +202,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.markdown:
         Path(args.markdown).write_text(markdown(rows))
+    return 0
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -232,4 +233,4 @@ def _format(row: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -432,7 +432,9 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         return path
     if isinstance(path, Path):
         return Path(os.path.abspath(path.expanduser()))
-    if hasattr(path, "fs") and hasattr(path, "path") and hasattr(path, "open"):  # fsspec OpenFile
+    if hasattr(path, "fs") and hasattr(path, "path") and (hasattr(path, "open") or hasattr(path, "read")):
+        # An fsspec OpenFile, or a file fsspec opened (AbstractBufferedFile, LocalFileOpener):
+        # read its URL through its file system (concurrent ranges), not through the object.
         fs = path.fs
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         if protocol in ("file", "local"):
@@ -450,6 +452,11 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         if known is not None and not storage_options:
             return known
         return RemotePath(path, storage_options)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        from .fileobjects import is_file_object, location_of
+
+        if is_file_object(path):
+            return location_of(path)
     if storage_options:
         raise TypeError(f"storage_options were given for the local path {os.fspath(path)!r}; "
                         "they apply to URLs only")
