@@ -133,6 +133,13 @@ def _filesystem(protocol: str, options: Mapping[str, Any], url: str) -> Any:
         import fsspec
     except ImportError as exc:  # pragma: no cover - fsspec is a core dependency
         raise MissingDependencyError(f"{redact(url)}: reading URLs needs fsspec: pip install fsspec") from exc
+    from .fileobjects import PROTOCOL, FileObjectError
+
+    if protocol == PROTOCOL:
+        # A file object's location comes with its file system; without it (unpickled
+        # in another process) the object is out of reach.
+        raise FileObjectError(f"{url}: this location is a file object of another process; readers of "
+                              "file objects cannot be sent to other processes (open a path or URL instead)")
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except (ImportError, ValueError) as exc:

@@ -23,18 +23,48 @@ import io
 import threading
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from .errors import ScitiffReadersError
+from .errors import MetadataError, ScitiffReadersError, UnsupportedFormatError
 
-__all__ = ["PROTOCOL", "FileObjectError", "is_file_object", "location_of"]
+__all__ = ["LIMITS", "PROTOCOL", "FileObjectError", "is_file_object", "is_file_object_location", "location_of",
+           "reader_limits"]
 
 #: The URL scheme of file-object locations (``scitiff-fileobj://<id>/<name>``).
 PROTOCOL = "scitiff-fileobj"
 
 
+#: What a file object cannot hold, for error messages.
+LIMITS = ("formats stored as folders or as several files (NDTiff, OME-Zarr, VISoR, multi-file OME-TIFF) "
+          "need a path or URL, not a file object")
+
+
 class FileObjectError(ScitiffReadersError, ValueError):
     """A file object that cannot be read (not binary, not seekable), or used where it cannot be."""
+
+
+def is_file_object_location(path: Any) -> bool:
+    """Whether ``path`` is a location made by :func:`location_of`."""
+    return str(getattr(path, "protocol", "")) == PROTOCOL
+
+
+@contextmanager
+def reader_limits(path: Any, reader: str) -> Iterator[None]:
+    """Around a reader's open: on a file object, "no such file / not this format" says why.
+
+    A backend of a folder format looks for files beside the one it was given, which a
+    file object does not have; its error becomes an :class:`UnsupportedFormatError`
+    that says so.
+    """
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError, UnsupportedFormatError, MetadataError) as exc:
+        if not is_file_object_location(path) or isinstance(exc, FileObjectError):
+            raise
+        raise UnsupportedFormatError(f"{path}: the {reader!r} reader cannot read this file object ({exc}); "
+                                     f"{LIMITS}") from exc
 
 
 def is_file_object(obj: Any) -> bool:
@@ -166,7 +196,7 @@ def location_of(fh: Any) -> Any:
         entry = _Entry(fh, name)
     except (OSError, ValueError, AttributeError) as exc:
         raise FileObjectError(f"{fh!r}: cannot find the size of the file object ({exc})") from exc
-    key = uuid.uuid4().hex
+    key = uuid.uuid4().hex[:16]
     _entries[key] = entry
     if _fs_class is None:
         import fsspec

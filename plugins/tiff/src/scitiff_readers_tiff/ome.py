@@ -172,10 +172,13 @@ class OmeTiffReader(TiffScenes, Reader):
                 tif.close()
 
     def _missing_error(self, i: int, info: OmeImageInfo | None, missing: Sequence[str]) -> MissingOmeFileError:
+        from scitiff_readers.fileobjects import LIMITS, is_file_object_location
+
+        advice = LIMITS if is_file_object_location(self._path) else (
+            "copy the whole multi-file OME-TIFF dataset into one folder")
         return MissingOmeFileError(
             f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
-            f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
-            "copy the whole multi-file OME-TIFF dataset into one folder"
+            f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; {advice}"
         )
 
     def _open_remote_multifile(self, tif: Any, infos: list[OmeImageInfo]) -> None:
