@@ -337,7 +337,10 @@ class RemotePath:
         if missing is not None and time.monotonic() - missing < MISSING_TTL:
             raise FileNotFoundError(2, "No such file or directory (remote)", str(self))
         try:
-            info = dict(self._call("getting the file's size", "info"))
+            if self._http:
+                info = self._probe()
+            else:
+                info = dict(self._call("getting the file's size", "info"))
         except FileNotFoundError:
             # Selecting a reader probes the same absent names (zarr.json, .zattrs, NDTiff.index)
             # several times; each probe costs a request or two.
@@ -345,6 +348,23 @@ class RemotePath:
             raise
         if info.get("type") == "file":
             _infos.put(self.url, info)
+        return info
+
+    def _probe(self) -> dict[str, Any]:
+        """HTTP: size and first block in one request (:mod:`scitiff_readers.httpprobe`)."""
+        from .httpprobe import probe
+
+        try:
+            info, head = probe(self.fs, self.fs_path, BLOCK_SIZE)
+        except (MissingDependencyError, TypeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every aiohttp / network failure is typed here
+            raise _wrap_error(exc, self.url, "getting the file's size") from None
+        if info.get("size") is not None and (head or info["size"] == 0):
+            found = _remote_files.get(self.url)
+            if found is None or found.path._options != self._options:
+                found = open_bytes(self)
+            found.seed(int(info["size"]), head)
         return info
 
     @property
@@ -648,6 +668,19 @@ class RemoteFile:
                 )
         fetched.add(len(spans), sum(len(d) for d in data))
         return list(data)
+
+    def seed(self, size: int, head: bytes) -> None:
+        """Take the size and the first bytes of the file, fetched by a probe of its location."""
+        with self._lock:
+            self._size = size
+            whole = len(head) // BLOCK_SIZE
+            if len(head) == size and len(head) % BLOCK_SIZE:
+                whole += 1  # the last block of a small file is complete when shorter
+            for b in range(whole):
+                self._blocks[b] = head[b * BLOCK_SIZE:(b + 1) * BLOCK_SIZE]
+                self._blocks.move_to_end(b)
+            while len(self._blocks) > MAX_BLOCKS:
+                self._blocks.popitem(last=False)
 
     def _small(self, offset: int, length: int) -> bytes:
         first, last = offset // BLOCK_SIZE, (offset + length - 1) // BLOCK_SIZE
