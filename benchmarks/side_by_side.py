@@ -530,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import remote_side_by_side
 
-        ops = args.ops if args.ops != ",".join(OPS) else "open,plane,full"
+        ops = args.ops if args.ops != ",".join(OPS) else "open,plane,full,full_read"
         remote_argv = ["--case", args.case, "--ops", ops, "--repeat", str(args.repeat)]
         remote_argv += (["--json", args.json] if args.json else []) + (
             ["--markdown", args.markdown] if args.markdown else [])
