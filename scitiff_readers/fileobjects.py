@@ -19,6 +19,7 @@ their file system directly.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import uuid
@@ -204,8 +205,6 @@ def location_of(fh: Any) -> Any:
         _fs_class = _filesystem_class()
         fsspec.register_implementation(PROTOCOL, _fs_class, clobber=True)
     location = RemotePath(f"{PROTOCOL}://{key}/{name}", fs=_fs_class(key))
-    try:
+    with contextlib.suppress(TypeError):  # an object without weak references: not remembered
         _locations[fh] = key
-    except TypeError:
-        pass
     return location

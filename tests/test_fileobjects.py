@@ -83,7 +83,7 @@ FORMATS = ["ome-tiff", "imagej", "plain", "npy", "scitiff"]
 
 def _object(kind: str, path: Path, server: RangeServer) -> Any:
     if kind == "open":
-        return open(path, "rb")  # noqa: SIM115 - closed by the test
+        return open(path, "rb")
     if kind == "bytesio":
         return io.BytesIO(path.read_bytes())
     if kind == "fsspec-local":
@@ -129,7 +129,7 @@ def test_file_object_location_names_the_file(samples: dict[str, Any]) -> None:
     path = samples["ome-tiff"][0]
     with open(path, "rb") as fh, Reader(fh) as reader:
         assert reader.reader_name == "ome-tiff"
-        assert str(reader._path).endswith("/x.ome.tif")  # noqa: SLF001
+        assert str(reader._path).endswith("/x.ome.tif")
         assert "x.ome.tif" in repr(reader)
 
 
@@ -171,9 +171,9 @@ def test_multi_file_ome_tiff_from_a_file_object_names_the_limit() -> None:
         pytest.skip("../shared/data missing")
     from scitiff_readers_tiff.ome import MissingOmeFileError
 
-    with open(master, "rb") as fh, Reader(fh) as reader:
-        with pytest.raises(MissingOmeFileError, match="multifile-Z2.ome.tiff.*need a path or URL"):
-            reader.get_image_data("YX", Z=1)
+    with open(master, "rb") as fh, Reader(fh) as reader, \
+            pytest.raises(MissingOmeFileError, match=r"multifile-Z2\.ome\.tiff.*need a path or URL"):
+        reader.get_image_data("YX", Z=1)
 
 
 def test_reader_of_a_file_object_pickles_within_the_process_only(samples: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError
 
 pytest.importorskip("aiohttp")
-from scitiff_readers.testing.httpserver import RangeServer  # noqa: E402
+from scitiff_readers.testing.httpserver import RangeServer
 
 MULTIPLES = (Path(__file__).resolve().parents[3].parent / "shared" / "data" / "corpus" / "tlnagy+exampletiffs"
              / "ometiff_testdata" / "multiples")
@@ -95,9 +95,9 @@ def test_names_leading_out_of_the_dataset_folder_are_refused(name: str, tmp_path
 
 def test_missing_file_of_a_remote_dataset_is_named(tmp_path: Path) -> None:
     data = _dataset(tmp_path, "gone.ome.tif")
-    with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader:
-        with pytest.raises(MissingOmeFileError, match="gone.ome.tif"):
-            reader.get_image_data("YX", T=1)
+    with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader, \
+            pytest.raises(MissingOmeFileError, match=r"gone\.ome\.tif"):
+        reader.get_image_data("YX", T=1)
     tifffile.imwrite(tmp_path / "gone.ome.tif", data[1], metadata=None)
     with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader:
         np.testing.assert_array_equal(reader.get_image_data("TYX"), data)

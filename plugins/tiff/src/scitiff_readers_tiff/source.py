@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from scitiff_readers.byteaccess import RemoteAccessError, as_location, file_argument, is_remote, open_bytes
-from scitiff_readers.fileobjects import FileObjectError
 from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.fileobjects import FileObjectError
 from scitiff_readers.sources import PlaneSource, Region
 from scitiff_readers.tokens import file_token
 
