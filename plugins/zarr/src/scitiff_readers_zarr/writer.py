@@ -271,7 +271,8 @@ class _ImagePlan:
         highs = np.full(shape[1], -np.inf)
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
         with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
-            for where, slab in iter_slabs(self.data.data, slabs):
+            # reuse: each slab is stored and reduced before the next one is asked for.
+            for where, slab in iter_slabs(self.data.data, slabs, reuse=True):
                 if stop.is_set():
                     raise _Stopped
                 # Levels are reduced (and display windows widened) in a second thread
