@@ -275,19 +275,20 @@ class _ImagePlan:
             for where, slab in iter_slabs(self.data.data, slabs, reuse=True):
                 if stop.is_set():
                     raise _Stopped
-                # Levels are reduced (and display windows widened) in a second thread
-                # while zarr stores full resolution.
-                reduced = pool.submit(self._reduce, slab, where, lows, highs)
+                # Levels are reduced (and display windows widened) and stored in a
+                # second thread while zarr stores full resolution.
+                reduced = pool.submit(self._reduce, slab, where, lows, highs, arrays[1:])
                 arrays[0][where] = slab
-                for array, level in zip(arrays[1:], reduced.result(), strict=True):
-                    array[where] = level
+                reduced.result()
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
 
-    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray) -> list[np.ndarray]:
+    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray,
+                arrays: Sequence[Any]) -> None:
         _window(slab, where, lows, highs)
-        return self.pyramid.reduce(slab)
+        for array, level in zip(arrays, self.pyramid.reduce(slab), strict=True):
+            array[where] = level
 
     def _write_metadata(self, group: Any, lows: np.ndarray, highs: np.ndarray) -> None:
         data, pyramid = self.data, self.pyramid
