@@ -42,6 +42,12 @@ _COMPRESSIONS = ("blosc-zstd", "blosc-lz4", "blosc-zlib", "zstd", "gzip", "none"
 _CHUNK_BYTES = 2 * 2**20
 #: Largest shard chosen by default.
 _SHARD_BYTES = 64 * 2**20
+#: Blosc block size (bytes). Blosc's automatic choice for zstd at level 1 is small
+#: (tens of KiB): 256 KiB blocks compress twice as fast and a little smaller on
+#: microscopy stacks (measured: 457 -> 916 MiB/s per core, ratio 2.43 -> 2.42 on the
+#: benchmark's noisy uint16; 286 -> 463 MiB/s, ratio 1.64 -> 1.68 on a real 1024 x
+#: 1024 camera frame). Readers need no setting: the block size is in every chunk's header.
+_BLOSC_BLOCK = 256 * 2**10
 _AXES = ("t", "c", "z", "y", "x")
 
 
@@ -155,7 +161,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
 
         if name.startswith("blosc-"):
             return numcodecs.Blosc(cname=name[6:], clevel=1 if level is None else level,
-                                   shuffle=numcodecs.Blosc.SHUFFLE)
+                                   shuffle=numcodecs.Blosc.SHUFFLE, blocksize=_BLOSC_BLOCK)
         if name == "zstd":
             return numcodecs.Zstd(level=3 if level is None else level)
         return numcodecs.GZip(level=6 if level is None else level)
@@ -163,7 +169,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
 
     if name.startswith("blosc-"):
         return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]
-                          shuffle="shuffle")
+                          shuffle="shuffle", blocksize=_BLOSC_BLOCK)
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
     return GzipCodec(level=6 if level is None else level)
@@ -265,22 +271,24 @@ class _ImagePlan:
         highs = np.full(shape[1], -np.inf)
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
         with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
-            for where, slab in iter_slabs(self.data.data, slabs):
+            # reuse: each slab is stored and reduced before the next one is asked for.
+            for where, slab in iter_slabs(self.data.data, slabs, reuse=True):
                 if stop.is_set():
                     raise _Stopped
-                # Levels are reduced (and display windows widened) in a second thread
-                # while zarr stores full resolution.
-                reduced = pool.submit(self._reduce, slab, where, lows, highs)
+                # Levels are reduced (and display windows widened) and stored in a
+                # second thread while zarr stores full resolution.
+                reduced = pool.submit(self._reduce, slab, where, lows, highs, arrays[1:])
                 arrays[0][where] = slab
-                for array, level in zip(arrays[1:], reduced.result(), strict=True):
-                    array[where] = level
+                reduced.result()
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
 
-    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray) -> list[np.ndarray]:
+    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray,
+                arrays: Sequence[Any]) -> None:
         _window(slab, where, lows, highs)
-        return self.pyramid.reduce(slab)
+        for array, level in zip(arrays, self.pyramid.reduce(slab), strict=True):
+            array[where] = level
 
     def _write_metadata(self, group: Any, lows: np.ndarray, highs: np.ndarray) -> None:
         data, pyramid = self.data, self.pyramid
