@@ -14,9 +14,11 @@ __all__ = [
     "ImageTooLargeError",
     "MetadataError",
     "MissingDependencyError",
+    "OptionError",
     "OutputExistsError",
     "PluginLoadWarning",
     "ReaderNotFoundError",
+    "RemoteAccessError",
     "ResolutionLevelError",
     "SceneIndexError",
     "ScitiffReadersError",
@@ -71,8 +73,20 @@ class MissingDependencyError(ScitiffReadersError, ImportError):
     """An optional dependency needed for this feature is not installed."""
 
 
+class OptionError(ScitiffReadersError, TypeError, ValueError):
+    """A reader option is unknown or has a bad value; the message names the option and what it takes.
+
+    Both a :class:`TypeError` (what Python raises for an unexpected keyword argument)
+    and a :class:`ValueError` (a bad value), so either ``except`` catches it.
+    """
+
+
 class OutputExistsError(ScitiffReadersError, FileExistsError):
     """A write would replace an existing file and ``overwrite`` was not set."""
+
+
+class RemoteAccessError(ScitiffReadersError, OSError):
+    """Reading a remote file failed (network error, timeout, refused, server error)."""
 
 
 class ScitiffReadersWarning(UserWarning):

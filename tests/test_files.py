@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scitiff_readers import CorruptFileError, OutputExistsError
-from scitiff_readers.files import SharedFile, atomic_output, resolve_inside
+from scitiff_readers._files import SharedFile, atomic_output, resolve_inside
 from scitiff_readers.testing import open_handles_under
 
 

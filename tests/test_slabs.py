@@ -8,7 +8,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from scitiff_readers.slabs import Progress, iter_slabs, plan_slabs
+from scitiff_readers._slabs import Progress, iter_slabs, plan_slabs
 
 
 def _covers_in_order(slabs: list[tuple[slice, slice, slice]], shape: tuple[int, ...]) -> None:

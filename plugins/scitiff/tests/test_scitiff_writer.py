@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, write
-from scitiff_readers.writers import list_writers
+from scitiff_readers.backend import list_writers
 
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")

@@ -16,8 +16,8 @@ from importlib import metadata
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
+from ._plugincache import Declaration, load_declarations, module_stamp, store_declarations
 from .errors import PluginLoadWarning
-from .plugincache import Declaration, load_declarations, module_stamp, store_declarations
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
@@ -70,7 +70,7 @@ class PluginRegistry(Generic[T]):
     def declarations(self) -> list[Declaration]:
         """Name, suffixes and priority of every entry-point plugin, importing as few as possible.
 
-        From the remembered declarations (:mod:`scitiff_readers.plugincache`) when they are
+        From the remembered declarations (:mod:`scitiff_readers._plugincache`) when they are
         up to date; otherwise every plugin is imported once and the result remembered.
         In-process registrations are not included (see :meth:`runtime`).
         """

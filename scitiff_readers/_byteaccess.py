@@ -12,7 +12,7 @@ URL an installed fsspec implementation serves (``http(s)://``, ``s3://``,
   ``str``/``repr`` nor in error messages, and are dropped when it is pickled: a
   worker re-creates the file system from its environment (as fsspec does).
 * :func:`open_bytes` gives a :class:`ByteSource` for a location:
-  :class:`scitiff_readers.files.SharedFile` for a local file (``pread`` and memory
+  :class:`scitiff_readers._files.SharedFile` for a local file (``pread`` and memory
   maps where the OS has them, a portable positioned read elsewhere) or
   :class:`RemoteFile`, which reads through fsspec: several ranges at once are merged
   and fetched together (``cat_ranges``, concurrent on async file systems), small
@@ -43,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .errors import CorruptFileError, MissingDependencyError, ScitiffReadersError
+from .errors import CorruptFileError, MissingDependencyError, RemoteAccessError, ScitiffReadersError
 
 __all__ = [
     "ByteSource", "RemoteAccessError", "RemoteFile", "RemotePath", "as_location", "file_argument",
@@ -70,10 +70,6 @@ _PROTOCOL_PACKAGES = {
 }
 _SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.I)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
-
-
-class RemoteAccessError(ScitiffReadersError, OSError):
-    """Reading a remote file failed (network error, timeout, refused, server error)."""
 
 
 def is_url(path: Any) -> bool:
@@ -518,21 +514,21 @@ class ByteSource(Protocol):
     path: Any
 
     @property
-    def size(self) -> int: ...  # noqa: D102
+    def size(self) -> int: ...
 
     @property
-    def is_open(self) -> bool: ...  # noqa: D102
+    def is_open(self) -> bool: ...
 
     @property
-    def mappable(self) -> bool: ...  # noqa: D102
+    def mappable(self) -> bool: ...
 
-    def pread(self, offset: int, length: int) -> bytes: ...  # noqa: D102
+    def pread(self, offset: int, length: int) -> bytes: ...
 
-    def readinto(self, offset: int, out: np.ndarray) -> None: ...  # noqa: D102
+    def readinto(self, offset: int, out: np.ndarray) -> None: ...
 
-    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]: ...  # noqa: D102
+    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]: ...
 
-    def close(self) -> None: ...  # noqa: D102
+    def close(self) -> None: ...
 
 
 class _Counter:
@@ -809,7 +805,7 @@ def open_bytes(path: Any) -> Any:
             found = RemoteFile(path)
             _remote_files.put(path.url, found)
         return found
-    from .files import SharedFile
+    from ._files import SharedFile
 
     return SharedFile(path)
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .byteaccess import is_remote
+from ._byteaccess import is_remote
+from ._plugincache import Declaration
+from ._plugins import PluginInfo, PluginRegistry
+from ._reader import Reader
 from .errors import ReaderNotFoundError, UnsupportedFormatError
-from .plugincache import Declaration
-from .plugins import PluginInfo, PluginRegistry
-from .reader import Reader
 
 __all__ = [
     "READERS_GROUP",
@@ -183,7 +183,7 @@ class Feasibility:
 
 
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
-    from .byteaccess import as_location
+    from ._byteaccess import as_location
 
     return as_location(path, storage_options)  # type: ignore[return-value]
 
