@@ -50,6 +50,11 @@ from .errors import (
     WriterNotFoundError,
 )
 
+# Documentation and reprs name the user-facing classes where users import them from.
+for _obj in (ChannelDisplay, Dimensions, PhysicalPixelSizes, Reader, Writer, channel_display):
+    _obj.__module__ = __name__
+del _obj
+
 try:
     __version__ = _version("scitiff-readers")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree

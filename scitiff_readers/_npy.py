@@ -21,7 +21,7 @@ from ._byteaccess import open_bytes
 from ._coords import PhysicalPixelSizes, uniform_coordinate
 from ._files import SharedFile
 from ._image import Image
-from ._options import ReaderOptions
+from ._options import ArrayLayoutOptions
 from ._reader import Reader
 from ._sources import ArraySource, Region
 from ._tokens import file_token
@@ -106,21 +106,14 @@ def _parse_header(path: Path, head: bytes) -> tuple[np.dtype[Any], tuple[int, ..
 
 
 @dataclass(frozen=True)
-class NpyOptions(ReaderOptions):
+class NpyOptions(ArrayLayoutOptions):
     """Options of :class:`NpyReader` (see its docstring)."""
 
-    dim_order: str | None = None
-    channel_names: Sequence[str] | None = None
     physical_pixel_sizes: Sequence[float | None] | None = None
     units: str = "µm"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, str),
-                    "letters of TCZYXS, one per axis")
-        self.expect("channel_names", self.channel_names is None
-                    or (not isinstance(self.channel_names, str) and all(isinstance(n, str) for n in self.channel_names)),
-                    "a list of strings")
         self.expect("physical_pixel_sizes", self.physical_pixel_sizes is None
                     or (not isinstance(self.physical_pixel_sizes, str) and len(self.physical_pixel_sizes) == 3),
                     "three sizes (Z, Y, X), None where unknown")

@@ -25,7 +25,7 @@ A backend declares::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
@@ -34,7 +34,7 @@ import numpy as np
 
 from .errors import OptionError
 
-__all__ = ["ReaderOptions", "options_class"]
+__all__ = ["ArrayLayoutOptions", "ReaderOptions", "options_class"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,32 @@ class ReaderOptions:
     def as_dict(self) -> dict[str, Any]:
         """The options as a ``{name: value}`` dict (defaults filled in)."""
         return {name: getattr(self, name) for name in self.names()}
+
+
+@dataclass(frozen=True)
+class ArrayLayoutOptions(ReaderOptions):
+    """Options of readers of unlabelled arrays: which axis is which, and the channel names.
+
+    Attributes
+    ----------
+    dim_order
+        The array's axes as letters of ``TCZYXS``, one per axis (default: guessed, see
+        :func:`~scitiff_readers.backend.parse_dim_order`).
+    channel_names
+        Names for the ``C`` dim.
+    """
+
+    dim_order: str | None = None
+    channel_names: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, str),
+                    "letters of TCZYXS, one per axis")
+        names = self.channel_names
+        self.expect("channel_names", names is None
+                    or (not isinstance(names, str) and all(isinstance(n, str) for n in names)),
+                    "a list of strings")
 
 
 def options_class(owner: str, defaults: Mapping[str, Any]) -> type[ReaderOptions]:

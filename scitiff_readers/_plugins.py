@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from types import MappingProxyType
@@ -218,6 +218,16 @@ class PluginRegistry(Generic[T]):
                     return self.all().get(name)
                 self._loaded_one[name] = self._load(matches[0])
             return self._loaded_one[name]
+
+    def require(self, name: str, not_found: Callable[[str], Exception]) -> T:
+        """The class registered as ``name``; else raise ``not_found(installed)``.
+
+        ``installed`` lists the installed names (``"a, b"``, or ``"none"``) for the message.
+        """
+        info = self.get(name)
+        if info is None:
+            raise not_found(", ".join(sorted(self.all())) or "none")
+        return info.cls
 
     def __repr__(self) -> str:
         return f"PluginRegistry(group={self.group!r}, names={list(self.all())})"

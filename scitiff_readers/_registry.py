@@ -73,13 +73,9 @@ def unregister_reader(name: str) -> None:
 
 def get_reader_class(name: str) -> type[Reader]:
     """The Reader class registered as ``name``."""
-    info = _readers.get(name)
-    if info is None:
-        raise ReaderNotFoundError(
-            f"no reader named {name!r} is installed; installed readers: "
-            f"{', '.join(sorted(list_readers())) or 'none'}{_install_hint_for_name(name)}"
-        )
-    return info.cls
+    return _readers.require(name, lambda installed: ReaderNotFoundError(
+        f"no reader named {name!r} is installed; installed readers: {installed}{_install_hint_for_name(name)}"
+    ))
 
 
 def _suffix_match(path: Path, cls: type[Reader]) -> bool:

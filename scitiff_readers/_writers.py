@@ -106,15 +106,11 @@ def register_writer(cls: type[Writer], *, clobber: bool = False) -> None:
 
 
 def _choose(path: Path, format: str | None) -> type[Writer]:  # noqa: A002
-    writers = list_writers()
     if format is not None:
-        info = writers.get(format)
-        if info is None:
-            raise WriterNotFoundError(
-                f"{path}: no writer for format {format!r}; installed writers: "
-                f"{', '.join(sorted(writers)) or 'none'}"
-            )
-        return info.cls
+        return _writers.require(format, lambda installed: WriterNotFoundError(
+            f"{path}: no writer for format {format!r}; installed writers: {installed}"
+        ))
+    writers = list_writers()
     name = path.name.lower()
     matches = [
         (max(len(s) for s in info.cls.suffixes if name.endswith(s)), info.priority, info.cls)

@@ -11,7 +11,8 @@ The names, by what a backend does with them:
 
 Describe a format
     :class:`Reader` (the base class a backend subclasses), :class:`ReaderOptions`
-    (the base of a backend's typed option object), :class:`Image` (one scene at one
+    (the base of a backend's typed option object; :class:`ArrayLayoutOptions` adds
+    ``dim_order`` and ``channel_names``), :class:`Image` (one scene at one
     level), coordinates (:func:`coordinate`, :func:`coordinate_spec`,
     :func:`uniform_coordinate`, :func:`uniform_coordinate_spec`,
     :func:`default_channel_names`, :class:`PhysicalPixelSizes`), axis letters
@@ -77,7 +78,7 @@ from ._filecache import MISSING, FileCache, cacheable, file_stamp
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
 from ._image import Image
-from ._options import ReaderOptions
+from ._options import ArrayLayoutOptions, ReaderOptions
 from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MISSING",
+    "ArrayLayoutOptions",
     "ArraySource",
     "AxisMap",
     "BenchmarkCase",
@@ -155,6 +157,14 @@ __all__ = [
     "uniform_coordinate_spec",
     "write",
 ]
+
+
+# Documentation and reprs name these classes where plugins import them, not by the
+# private module that defines them (pickle finds them here too).
+for _cls in (ArrayLayoutOptions, ArraySource, AxisMap, BenchmarkCase, FileCache, FirstIfd, Image, MosaicTiles, Peer,
+             PixelSource, PlaneSource, Progress, Pyramid, ReaderOptions, SceneData, SharedFile):
+    _cls.__module__ = __name__
+del _cls
 
 
 def __getattr__(name: str) -> Any:

@@ -12,18 +12,16 @@ with higher priority.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from scitiff_readers.backend import (
+    ArrayLayoutOptions,
     Image,
     PhysicalPixelSizes,
     Reader,
-    ReaderOptions,
     normalize_unit,
     parse_dim_order,
     uniform_coordinate_spec,
@@ -37,22 +35,6 @@ __all__ = ["TiffReader"]
 
 # tifffile series axis letters that are already canonical.
 _TIFFFILE_LETTERS = set("TCZYXSIQPRHEALVMBOGFDKNJW")
-
-
-@dataclass(frozen=True)
-class TiffOptions(ReaderOptions):
-    """Options of :class:`TiffReader` (see its docstring)."""
-
-    dim_order: str | None = None
-    channel_names: Sequence[str] | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, str),
-                    "letters of TCZYXS, one per axis")
-        self.expect("channel_names", self.channel_names is None
-                    or (not isinstance(self.channel_names, str) and all(isinstance(n, str) for n in self.channel_names)),
-                    "a list of strings")
 
 
 class TiffReader(TiffScenes, Reader):
@@ -73,8 +55,8 @@ class TiffReader(TiffScenes, Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
     priority: ClassVar[int] = 0
     description: ClassVar[str] = "ImageJ hyperstacks and plain TIFF (tifffile), calibrated coordinates"
-    Options = TiffOptions
-    _opts: TiffOptions
+    Options = ArrayLayoutOptions
+    _opts: ArrayLayoutOptions
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
