@@ -189,23 +189,38 @@ class ReaderConformance:
         pytest.importorskip("distributed")
         return _shared_client()
 
-    @pytest.fixture(autouse=True, params=["posix", "portable"])
+    #: The tests that run a second time with the POSIX calls hidden: those whose reads go
+    #: through the positioned-read paths (every pixel path, threads, pickled copies, handle
+    #: release). Rerunning the metadata-only rules would only double the suite's time.
+    _PORTABLE_TESTS: ClassVar[frozenset[str]] = frozenset({
+        "test_pixels_equal_reference",
+        "test_whole_lazy_compute_in_storage_units",
+        "test_selections_lazy_equal_eager_equal_reference",
+        "test_concurrent_reads_from_threads",
+        "test_pickle_round_trip",
+        "test_no_handle_left_open_after_close",
+    })
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Parametrise the pixel-reading tests over ``io_calls``: ``posix`` and ``portable``."""
+        if metafunc.function.__name__ in self._PORTABLE_TESTS:
+            metafunc.parametrize("io_calls", ["posix", "portable"], indirect=True)
+
+    @pytest.fixture(autouse=True)
     def io_calls(self, request: pytest.FixtureRequest) -> Any:
-        """Every test runs twice: with the OS's POSIX calls, and with them hidden (as on Windows).
+        """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
         the test (:func:`scitiff_readers._byteaccess.hidden_posix_calls`), so the
-        portable positioned reads are what the test exercises.
+        portable positioned reads are what the test exercises. The other tests run
+        once, with the POSIX calls.
         """
-        if request.param == "posix":
-            yield request.param
+        mode = getattr(request, "param", "posix")
+        if mode == "posix":
+            yield mode
             return
-        if "dask_client" in request.fixturenames:
-            pytest.skip("worker processes of the cluster cannot see calls hidden in this process")
-        if request.node.name.startswith("test_remote_"):
-            pytest.skip("remote reads go through fsspec, not the local positioned reads")
         with hidden_posix_calls():
-            yield request.param
+            yield mode
 
     @property
     def reader_cls(self) -> type[Reader]:
