@@ -12,7 +12,7 @@ URL an installed fsspec implementation serves (``http(s)://``, ``s3://``,
   ``str``/``repr`` nor in error messages, and are dropped when it is pickled: a
   worker re-creates the file system from its environment (as fsspec does).
 * :func:`open_bytes` gives a :class:`ByteSource` for a location:
-  :class:`scitiff_readers._files.SharedFile` for a local file (``pread`` and memory
+  :class:`scitiff_readers.backend.SharedFile` for a local file (``pread`` and memory
   maps where the OS has them, a portable positioned read elsewhere) or
   :class:`RemoteFile`, which reads through fsspec: several ranges at once are merged
   and fetched together (``cat_ranges``, concurrent on async file systems), small

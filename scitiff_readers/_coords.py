@@ -47,7 +47,7 @@ def coordinate_spec(
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
     """Like :func:`coordinate`, as a ``(dims, values, attrs)`` tuple.
 
-    :class:`~scitiff_readers._image.Image` accepts such tuples and makes the variables
+    :class:`~scitiff_readers.backend.Image` accepts such tuples and makes the variables
     only when coordinates are asked for, so opening a file and reading pixels never
     pays for building xarray objects.
     """

@@ -3,7 +3,7 @@
 * :class:`SharedFile` opens a file once per process, reads with ``os.pread`` (no
   shared file position, so any number of threads may read at once; where the OS has
   no ``pread``, a seek and read under a lock, see
-  :func:`scitiff_readers._byteaccess.positioned_read`), offers a read-only memory map,
+  :func:`scitiff_readers.backend.positioned_read`), offers a read-only memory map,
   pickles as its path and re-opens after unpickling. It is the local
   :class:`~scitiff_readers._byteaccess.ByteSource`; remote files have
   :class:`~scitiff_readers._byteaccess.RemoteFile`.

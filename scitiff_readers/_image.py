@@ -53,7 +53,7 @@ class Image:
     coords
         Coordinates by name: index coordinates on ``T``, ``C``, ``Z``, ``Y``, ``X``
         and any non-index coordinates (a name not among the dims). Values are
-        :class:`xarray.Variable` (see :func:`scitiff_readers._coords.coordinate`),
+        :class:`xarray.Variable` (see :func:`scitiff_readers.backend.coordinate`),
         ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence.
     channel_names
         Names of the channels; default: the ``C`` coordinate, else ``C0, C1, ...``.

@@ -140,7 +140,7 @@ def _physical_memory() -> int | None:
 
 
 class SourceArray(da.Array):
-    """A dask array over a :class:`~scitiff_readers._sources.PixelSource`.
+    """A dask array over a :class:`~scitiff_readers.backend.PixelSource`.
 
     It behaves exactly like a :class:`dask.array.Array` (every operation on it returns
     plain dask arrays). The one difference: computing or persisting the whole array

@@ -5,7 +5,7 @@ so selecting a reader used to open the file once per backend. :func:`tiff_head`
 reads the TIFF header, the first image file directory and its ImageDescription
 (tag 270, where OME-XML and ImageJ metadata live) in two or three small reads with
 ``struct`` -- no tifffile import, no walk of the page chain, no pixels -- and keeps
-the result in a :class:`~scitiff_readers._filecache.FileCache`, so the backends'
+the result in a :class:`~scitiff_readers.backend.FileCache`, so the backends'
 sniffs share one parse per file (re-parsed whenever the file changes).
 
 The backends still use tifffile for everything beyond sniffing.

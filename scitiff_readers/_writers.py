@@ -51,7 +51,7 @@ class Writer(ABC):
     whose format holds several (``max_scenes`` other than 1) also overrides
     :meth:`_write_scenes`. Writers that make pyramids declare a ``levels`` option
     (and ``downsample`` / ``downsample_method``) and reduce with
-    :class:`scitiff_readers._pyramid.Pyramid`.
+    :class:`scitiff_readers.backend.Pyramid`.
     """
 
     #: Format name used with ``write(..., format=name)``.
@@ -73,7 +73,7 @@ class Writer(ABC):
         ``path`` is a temporary file beside the target. A writer that declares a
         keyword-only parameter ``target`` also receives the final path, to name it
         in messages or metadata, and one that declares ``progress`` receives a
-        :class:`~scitiff_readers._slabs.Progress` to advance by the bytes it writes.
+        :class:`~scitiff_readers.backend.Progress` to advance by the bytes it writes.
         """
 
     @classmethod

@@ -2,7 +2,7 @@
 
 The read path of the library carries no instrumentation. :func:`count_reads`
 installs counting wrappers around the pixel-reading methods (``read``,
-``read_into``, ``read_plane``) of every :class:`~scitiff_readers._sources.PixelSource`
+``read_into``, ``read_plane``) of every :class:`~scitiff_readers.backend.PixelSource`
 subclass, and around the lazy engine's graph builder, for the duration of a
 ``with`` block, and removes them afterwards::
 
