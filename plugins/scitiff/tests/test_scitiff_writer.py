@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, write
-from scitiff_readers.backend import list_writers
+from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, list_writers, write
 
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")
