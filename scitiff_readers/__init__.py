@@ -33,6 +33,7 @@ from ._writers import Writer, list_writers, register_writer, write
 from .errors import (
     CorruptFileError,
     DimensionSelectionError,
+    FileObjectError,
     ImageTooLargeError,
     MetadataError,
     MissingDependencyError,
@@ -64,6 +65,7 @@ __all__ = [
     "ChannelDisplay",
     "CorruptFileError",
     "DimensionSelectionError",
+    "FileObjectError",
     "ImageTooLargeError",
     "Dimensions",
     "Image",

@@ -28,7 +28,8 @@ Read pixels
 Read bytes safely
     Local files and fsspec URLs (:func:`as_location`, :func:`is_remote`,
     :func:`open_bytes`, :func:`positioned_read`, :func:`read_head`,
-    :func:`file_argument`, :func:`location_size`), :class:`SharedFile`,
+    :func:`file_argument`, :func:`location_size`; file objects:
+    :func:`is_file_object_location`, :data:`FILE_OBJECT_LIMITS`), :class:`SharedFile`,
     :func:`resolve_inside`, :func:`atomic_output`, guards against hostile files
     (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
     :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
@@ -75,6 +76,8 @@ from ._coords import (
 from ._display import ChannelDisplay, argb_int_to_rgb, hex_to_rgb, rgba_int_to_rgb
 from ._eager import read_regions
 from ._filecache import MISSING, FileCache, cacheable, file_stamp
+from ._fileobjects import LIMITS as FILE_OBJECT_LIMITS
+from ._fileobjects import is_file_object_location
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
 from ._image import Image
@@ -92,6 +95,7 @@ if TYPE_CHECKING:
     from ._lazy import to_dask
 
 __all__ = [
+    "FILE_OBJECT_LIMITS",
     "MISSING",
     "ArrayLayoutOptions",
     "ArraySource",
@@ -127,6 +131,7 @@ __all__ = [
     "coordinate_spec",
     "default_channel_names",
     "file_argument",
+    "is_file_object_location",
     "file_stamp",
     "file_token",
     "hex_to_rgb",

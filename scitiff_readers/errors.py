@@ -11,6 +11,7 @@ __all__ = [
     "CorruptFileError",
     "CorruptFileWarning",
     "DimensionSelectionError",
+    "FileObjectError",
     "ImageTooLargeError",
     "MetadataError",
     "MissingDependencyError",
@@ -39,6 +40,10 @@ class UnsupportedFormatError(ScitiffReadersError, ValueError):
 
 class CorruptFileError(ScitiffReadersError, ValueError):
     """The file is recognised but its structure is broken or unsafe to follow."""
+
+
+class FileObjectError(ScitiffReadersError, ValueError):
+    """A file object that cannot be read (not binary, not seekable), or used where it cannot be."""
 
 
 class MetadataError(ScitiffReadersError, ValueError):

@@ -41,7 +41,7 @@ from scitiff_readers.backend import (
     is_remote,
     open_bytes,
 )
-from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.errors import CorruptFileError, FileObjectError, MetadataError, RemoteAccessError
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
 
@@ -425,8 +425,8 @@ class TiffPageSource(PlaneSource):
                     lay = self.layouts[layout_index]
                     try:
                         dec = _Decoder(self.files[lay.file].path, lay.ifd_offset)
-                    except FileNotFoundError:
-                        raise
+                    except (FileNotFoundError, RemoteAccessError, FileObjectError, PermissionError):
+                        raise  # the file cannot be reached: not damage
                     except Exception as exc:
                         raise CorruptFileError(
                             f"{self.files[lay.file].path}: cannot rebuild the page decoder from the IFD at "
