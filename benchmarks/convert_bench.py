@@ -195,7 +195,7 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
 
 
 if __name__ == "__main__":
-    from scitiff_readers.benchmarking import benchmark_data_dir
+    from scitiff_readers._benchmarking import benchmark_data_dir
 
     run(benchmark_data_dir(), levels=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
         only=sys.argv[2].split(",") if len(sys.argv) > 2 else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scitiff_readers.chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
+from scitiff_readers._chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
 
 MiB = 2**20
 

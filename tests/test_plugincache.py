@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scitiff_readers.plugincache import Declaration, load_declarations, store_declarations
+from scitiff_readers._plugincache import Declaration, load_declarations, store_declarations
 
 tifffile = pytest.importorskip("tifffile")
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from scitiff_readers import Reader
-from scitiff_readers.slabs import Progress, iter_slabs, plan_slabs
-from scitiff_readers.writers import to_canonical
+from scitiff_readers._slabs import Progress, iter_slabs, plan_slabs
+from scitiff_readers._writers import to_canonical
 
 
 def _covers_in_order(slabs: list[tuple[slice, slice, slice]], shape: tuple[int, ...]) -> None:

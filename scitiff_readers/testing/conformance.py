@@ -36,10 +36,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from ..byteaccess import hidden_posix_calls
+from .._byteaccess import hidden_posix_calls
+from .._reader import Reader
+from .._registry import get_reader_class, list_readers, select_reader
 from ..errors import SceneIndexError, UnsupportedFormatError
-from ..reader import Reader
-from ..registry import get_reader_class, list_readers, select_reader
 from .cases import SampleCase
 from .counters import count_reads
 from .handles import open_handles_under
@@ -216,7 +216,7 @@ class ReaderConformance:
         """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
-        the test (:func:`scitiff_readers.byteaccess.hidden_posix_calls`), so the
+        the test (:func:`scitiff_readers._byteaccess.hidden_posix_calls`), so the
         portable positioned reads are what the test exercises. The other tests run
         once, with the POSIX calls.
         """

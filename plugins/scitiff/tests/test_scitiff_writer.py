@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, UnsupportedWriteError, write
-from scitiff_readers.writers import list_writers
+from scitiff_readers import (
+    DimensionSelectionError,
+    OutputExistsError,
+    Reader,
+    UnsupportedWriteError,
+    list_writers,
+    write,
+)
 
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")

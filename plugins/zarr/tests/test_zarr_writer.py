@@ -16,7 +16,7 @@ import zarr
 
 import scitiff_readers
 from scitiff_readers import OutputExistsError, Reader, UnsupportedWriteError, write
-from scitiff_readers.coords import uniform_coordinate
+from scitiff_readers.backend import uniform_coordinate
 
 
 def _image(shape: tuple[int, ...] = (2, 3, 5, 64, 48), dtype: str = "uint16", seed: int = 0) -> xr.DataArray:

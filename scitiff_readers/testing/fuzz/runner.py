@@ -267,7 +267,7 @@ def _preload(workdir: Path) -> None:
     import importlib
 
     import scitiff_readers
-    from scitiff_readers.registry import list_readers
+    from scitiff_readers._registry import list_readers
 
     list_readers()
     for name in ("dask.array", "xarray", "tifffile", "zarr", "zarr.codecs", "zarr.storage", "numcodecs",

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import FirstIfd, is_remote
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.tiffhead import FirstIfd
 
 if TYPE_CHECKING:
     from .quickschema import QuickMetadata

@@ -37,9 +37,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from scitiff_readers.byteaccess import positioned_read
+from scitiff_readers.backend import check_inside, positioned_read
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.guards import check_inside
 
 __all__ = ["DirectLayout", "DirectReader", "direct_layout"]
 

@@ -1,9 +1,9 @@
 """The ``ome-zarr`` writer: DataArrays (one or several scenes) to OME-Zarr, streamed, with pyramids.
 
 NGFF 0.5 on Zarr v3 (the default; shards optional) or NGFF 0.4 on Zarr v2. The input
-is read once, in slabs of whole planes (:mod:`scitiff_readers.slabs`); each slab is
+is read once, in slabs of whole planes (:mod:`scitiff_readers.backend`); each slab is
 stored at full resolution and reduced into every pyramid level
-(:mod:`scitiff_readers.pyramid`, the same reduction as the OME-TIFF writer) before
+(:mod:`scitiff_readers.backend`, the same reduction as the OME-TIFF writer) before
 the next one, which a background thread computes meanwhile. Memory stays near two
 slabs plus the codecs' buffers, whatever the input's size. Metadata (axes with
 units, scale and translation per level, ``omero`` channels with the display windows
@@ -27,10 +27,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.backend import Progress, Pyramid, SceneData, Slab, Writer, iter_slabs, plan_slabs
 from scitiff_readers.errors import MetadataError, MissingDependencyError
-from scitiff_readers.pyramid import Pyramid
-from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
-from scitiff_readers.writers import SceneData, Writer
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
 
@@ -74,7 +72,7 @@ class OmeZarrWriter(Writer):
         smaller along ``Y`` and ``X``.
     downsample, downsample_method
         The factor between levels (default 2) and ``"mean"`` (default) or
-        ``"nearest"``; see :mod:`scitiff_readers.pyramid`.
+        ``"nearest"``; see :mod:`scitiff_readers.backend`.
     channel_colors
         Display colours of the channels (hex ``"RRGGBB"``); default white for
         one channel, red/green/blue for RGB, a palette otherwise.
@@ -301,7 +299,7 @@ class _ImagePlan:
             "type": "mean" if pyramid.method == "mean" else "nearest",
             "metadata": {"description": f"{pyramid.factor}x{pyramid.factor} block "
                                         f"{'means' if pyramid.method == 'mean' else 'sampling'} along y, x",
-                         "method": "scitiff_readers.pyramid.Pyramid",
+                         "method": "scitiff_readers.backend.Pyramid",
                          "kwargs": {"factor": pyramid.factor, "method": pyramid.method}},
         }
         windows = [(float(lo), float(hi)) if lo <= hi else (0.0, 0.0)

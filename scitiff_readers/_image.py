@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from .coords import PhysicalPixelSizes, coordinate, default_channel_names
-from .dimensions import Dimensions
-from .sources import PixelSource
+from ._coords import PhysicalPixelSizes, coordinate, default_channel_names
+from ._dimensions import Dimensions
+from ._sources import PixelSource
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
     import xarray as xr
@@ -53,7 +53,7 @@ class Image:
     coords
         Coordinates by name: index coordinates on ``T``, ``C``, ``Z``, ``Y``, ``X``
         and any non-index coordinates (a name not among the dims). Values are
-        :class:`xarray.Variable` (see :func:`scitiff_readers.coords.coordinate`),
+        :class:`xarray.Variable` (see :func:`scitiff_readers.backend.coordinate`),
         ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence.
     channel_names
         Names of the channels; default: the ``C`` coordinate, else ``C0, C1, ...``.

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ._sources import Region
 from .errors import DimensionSelectionError
-from .sources import Region
 
 __all__ = ["Selection", "parse_selection"]
 

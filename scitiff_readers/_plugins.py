@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
+from ._plugincache import Declaration, load_declarations, module_stamp, store_declarations
 from .errors import PluginLoadWarning
-from .plugincache import Declaration, load_declarations, module_stamp, store_declarations
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
@@ -70,7 +70,7 @@ class PluginRegistry(Generic[T]):
     def declarations(self) -> list[Declaration]:
         """Name, suffixes and priority of every entry-point plugin, importing as few as possible.
 
-        From the remembered declarations (:mod:`scitiff_readers.plugincache`) when they are
+        From the remembered declarations (:mod:`scitiff_readers._plugincache`) when they are
         up to date; otherwise every plugin is imported once and the result remembered.
         In-process registrations are not included (see :meth:`runtime`).
         """
@@ -230,6 +230,16 @@ class PluginRegistry(Generic[T]):
                     return self.all().get(name)
                 self._loaded_one[name] = self._load(matches[0])
             return self._loaded_one[name]
+
+    def require(self, name: str, not_found: Callable[[str], Exception]) -> T:
+        """The class registered as ``name``; else raise ``not_found(installed)``.
+
+        ``installed`` lists the installed names (``"a, b"``, or ``"none"``) for the message.
+        """
+        info = self.get(name)
+        if info is None:
+            raise not_found(", ".join(sorted(self.all())) or "none")
+        return info.cls
 
     def __repr__(self) -> str:
         return f"PluginRegistry(group={self.group!r}, names={list(self.all())})"

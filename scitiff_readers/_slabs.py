@@ -5,7 +5,7 @@ Writers never load the whole input: :func:`plan_slabs` cuts it into slabs of abo
 cut along ``Z`` at multiples of what the output needs (a zarr chunk or shard depth);
 :func:`iter_slabs` computes them in order, the next one in a background thread while
 the writer stores the current one, so at most two slabs are in memory. A lazy array
-straight from a reader (:class:`scitiff_readers.lazy.SourceArray`) is read without
+straight from a reader (:class:`scitiff_readers._lazy.SourceArray`) is read without
 dask: each slab's blocks go from the pixel source straight into the slab (in parallel
 threads), with no per-slab graph and no join copy, optionally into two buffers reused
 in turn (no fresh memory for the kernel to clear for every slab).
@@ -183,7 +183,7 @@ def _direct_reader(array: Any, slabs: Sequence[Slab], reuse: bool) -> Callable[[
     dtype = np.dtype(array.dtype)
     if tuple(source.shape) != tuple(array.shape) or np.dtype(source.dtype) != dtype:
         return None
-    from .eager import read_regions  # no dask, no xarray
+    from ._eager import read_regions  # no dask, no xarray
 
     rest = tuple(slice(0, int(n)) for n in array.shape[3:])
     buffers: list[np.ndarray] = []

@@ -1,4 +1,4 @@
-"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers.eager`).
+"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers._eager`).
 
 One graph layer per array: the source object is a single graph key that every
 block task depends on, so a distributed scheduler ships it to each worker once
@@ -30,9 +30,9 @@ from dask.base import tokenize
 from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 
-from .chunking import chunk_shape, regular_chunks
-from .eager import _offsets, block_regions, read_regions
-from .sources import PixelSource, Region
+from ._chunking import chunk_shape, regular_chunks
+from ._eager import _offsets, block_regions, read_regions
+from ._sources import PixelSource, Region
 
 # block_regions and read_regions stay importable from here for existing callers.
 __all__ = ["LocalArray", "SourceArray", "block_regions", "local_array", "read_regions", "to_dask"]
@@ -197,7 +197,7 @@ def _physical_memory() -> int | None:
 
 
 class SourceArray(LocalArray):
-    """A dask array over a :class:`~scitiff_readers.sources.PixelSource`.
+    """A dask array over a :class:`~scitiff_readers.backend.PixelSource`.
 
     It behaves exactly like a :class:`dask.array.Array` (every operation on it returns
     plain dask arrays). The one difference: computing or persisting the whole array
