@@ -68,7 +68,7 @@ _PROTOCOL_PACKAGES = {
     "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs", "adl": "adlfs", "sftp": "paramiko", "ssh": "paramiko",
     "hf": "huggingface_hub", "webdav": "webdav4", "oci": "ocifs", "gdrive": "gdrivefs", "dropbox": "dropboxdrivefs",
 }
-_SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.I)
+_SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.IGNORECASE)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
 
@@ -254,13 +254,12 @@ class RemotePath:
     def parent(self) -> RemotePath:
         """The containing folder."""
         head, _ = self._split()
-        if head.endswith(":/") or head.endswith(":"):  # the root of the URL
+        if head.endswith((":/", ":")):  # the root of the URL
             return self
         return self._child(head)
 
     def _child(self, url: str) -> RemotePath:
-        child = RemotePath(url, self._options, fs=self._fs)
-        return child
+        return RemotePath(url, self._options, fs=self._fs)
 
     def __truediv__(self, other: str | os.PathLike[str]) -> RemotePath:
         part = os.fspath(other).replace("\\", "/").strip("/")
@@ -422,7 +421,7 @@ def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> 
     ``is_file``, ``is_dir``, ``stat``, ``read_bytes``, ``open``), so backend code
     handles both without a union type at every step.
     """
-    return cast(Path, _as_location(path, storage_options))
+    return cast("Path", _as_location(path, storage_options))
 
 
 def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Location:

@@ -10,12 +10,13 @@ Everything heavy is imported when used.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DimensionSelectionError
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     import dask.array as da
     import numpy as np
     import xarray as xr

@@ -21,14 +21,16 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
 

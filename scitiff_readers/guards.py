@@ -29,12 +29,14 @@ import errno
 import json
 import os
 import struct
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CorruptFileError, ImageTooLargeError, MetadataError, ScitiffReadersError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["check_allocation", "check_inside", "library_errors", "load_json", "memory_limit", "typed_error"]
 

@@ -17,10 +17,11 @@ import numpy as np
 
 from .coords import PhysicalPixelSizes, coordinate, default_channel_names
 from .dimensions import Dimensions
-from .sources import PixelSource
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
     import xarray as xr
+
+    from .sources import PixelSource
 
 __all__ = ["Image"]
 

@@ -20,8 +20,7 @@ import itertools
 import os
 import threading
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
@@ -31,7 +30,11 @@ from dask.highlevelgraph import HighLevelGraph
 
 from .chunking import chunk_shape, regular_chunks
 from .eager import _offsets, block_regions, read_regions
-from .sources import PixelSource, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .sources import PixelSource, Region
 
 # block_regions and read_regions stay importable from here for existing callers.
 __all__ = ["SourceArray", "block_regions", "read_regions", "to_dask"]

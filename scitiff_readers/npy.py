@@ -9,21 +9,24 @@ Arrays with fewer than five dims are read as their trailing dims (``YX``,
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .byteaccess import open_bytes
 from .coords import PhysicalPixelSizes, uniform_coordinate
 from .errors import CorruptFileError, MetadataError, SceneIndexError
-from .files import SharedFile
 from .image import Image
 from .reader import Reader
 from .sources import PixelSource, Region
 from .tokens import file_token
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from .files import SharedFile
 
 __all__ = ["NpyReader"]
 

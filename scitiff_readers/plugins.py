@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import PluginLoadWarning
 from .plugincache import Declaration, load_declarations, module_stamp, store_declarations
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 

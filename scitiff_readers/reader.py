@@ -12,26 +12,28 @@ from __future__ import annotations
 import errno
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
 from .chunking import normalize_chunk_bytes
 from .compat import PeerCompatibleAPI
-from .coords import PhysicalPixelSizes
-from .dimensions import Dimensions
 from .eager import read_regions
 from .errors import ImageTooLargeError, ResolutionLevelError, SceneIndexError
 from .guards import check_allocation, library_errors
-from .image import Image
 from .selection import parse_selection
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import dask.array as da
     import xarray as xr
+
+    from .coords import PhysicalPixelSizes
+    from .dimensions import Dimensions
+    from .image import Image
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
@@ -141,7 +143,7 @@ class Reader(PeerCompatibleAPI, ABC):
             raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
 
     def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
-                **options: Any) -> Reader:
+                **options: Any) -> Self:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
             if reader is None and not isinstance(path, (str, os.PathLike)):
@@ -564,7 +566,7 @@ class Reader(PeerCompatibleAPI, ABC):
             image.source.close()
         self._close()
 
-    def __enter__(self) -> Reader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

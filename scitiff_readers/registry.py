@@ -12,16 +12,18 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .byteaccess import is_remote
 from .errors import ReaderNotFoundError, UnsupportedFormatError
 from .plugincache import Declaration
 from .plugins import PluginInfo, PluginRegistry
 from .reader import Reader
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
 
 __all__ = [
     "READERS_GROUP",

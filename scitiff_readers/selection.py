@@ -10,14 +10,17 @@ read their bounding box and subsample.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import DimensionSelectionError
-from .sources import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .sources import Region
 
 __all__ = ["Selection", "parse_selection"]
 

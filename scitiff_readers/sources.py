@@ -24,13 +24,15 @@ from __future__ import annotations
 import functools
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .dimensions import dims_for_ndim
 from .guards import typed_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import DimensionSelectionError, MetadataError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .reader import Reader
 
 __all__ = ["generate_stack"]

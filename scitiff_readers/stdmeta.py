@@ -9,7 +9,6 @@ same OME elements bioio reads).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -19,6 +18,8 @@ import numpy as np
 from .units import normalize_unit, to_micrometre_factor, to_seconds_factor
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .reader import Reader
 
 __all__ = [

@@ -17,8 +17,7 @@ plugin machinery only, never by ``import scitiff_readers``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -30,7 +29,11 @@ from .eager import read_regions
 from .errors import ScitiffReadersError
 from .reader import Reader
 from .registry import select_reader
-from .sources import PixelSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .sources import PixelSource
 
 __all__ = ["ScitiffReadersBackendEntrypoint", "open_reader_dataset"]
 

@@ -28,7 +28,9 @@ def test_plans_cover_every_plane_in_tcz_order_within_budget(chunks: object) -> N
         n = (ts.stop - ts.start) * (cs.stop - cs.start) * (zs.stop - zs.start)
         assert n * plane <= max(target, 4 * plane)
         if zs != slice(0, 64):  # a slab that splits Z holds one t and one c, cut at multiples of z_align
-            assert ts.stop - ts.start == 1 and cs.stop - cs.start == 1 and zs.start % 4 == 0
+            assert ts.stop - ts.start == 1
+            assert cs.stop - cs.start == 1
+            assert zs.start % 4 == 0
 
 
 def test_plans_follow_dask_chunks_when_they_fit() -> None:
@@ -51,7 +53,8 @@ def test_iter_slabs_computes_each_block_once_and_in_order() -> None:
     assert [w for w, _ in got] == slabs
     for where, slab in got:
         np.testing.assert_array_equal(slab, base[where])
-    assert len(calls) == 8 and len(set(calls)) == 4  # each (t, c) chunk pair: two Z chunks
+    assert len(calls) == 8
+    assert len(set(calls)) == 4
 
 
 def test_iter_slabs_stops_computing_when_closed() -> None:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import lazy, reader
-from ..sources import PixelSource
+from scitiff_readers import lazy, reader
+from scitiff_readers.sources import PixelSource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 __all__ = ["ReadCounts", "count_reads"]
 

@@ -8,10 +8,12 @@ window), and the written files read back by xarray itself.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["PANDAS_TIME_UNITS", "check_everyday_operations"]
 

@@ -13,10 +13,8 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +25,10 @@ from scitiff_readers.tokens import file_token
 
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["DatasetFile", "Level", "data_file", "load_level"]
 

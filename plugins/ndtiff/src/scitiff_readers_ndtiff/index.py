@@ -18,15 +18,17 @@ from __future__ import annotations
 import json
 import struct
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.byteaccess import is_remote
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "PIXEL_TYPES",

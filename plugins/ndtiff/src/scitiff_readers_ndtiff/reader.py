@@ -6,8 +6,6 @@ import math
 import os
 import stat
 import warnings
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,6 +31,9 @@ from .mosaic import Grid, single_image, stitched
 from .source import NDTiffSource
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["NDTiffReader"]
@@ -223,7 +224,7 @@ class NDTiffReader(Reader):
             parts = []
             for axis, value in zip(self._scene_axes, key, strict=True):
                 label = labels.get(value) if axis == "position" else None
-                parts.append(label if label else f"{axis}={value}")
+                parts.append(label or f"{axis}={value}")
             names.append(", ".join(parts))
         seen: dict[str, int] = {}
         unique = []

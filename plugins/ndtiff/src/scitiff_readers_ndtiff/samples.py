@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["sample_image", "write_images", "write_sample"]
 

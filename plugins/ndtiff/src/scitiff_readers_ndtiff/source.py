@@ -9,15 +9,18 @@ the caller's array: one copy, no temporaries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PixelSource, Region
 
 from .mosaic import Mosaic, spans
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scitiff_readers.files import SharedFile
 
 __all__ = ["NDTiffSource"]
 

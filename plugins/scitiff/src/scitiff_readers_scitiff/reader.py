@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +28,9 @@ from .metadata import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     import xarray as xr
 
     from scitiff_readers.sources import PixelSource

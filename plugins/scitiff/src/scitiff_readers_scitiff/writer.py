@@ -21,21 +21,24 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
 from scitiff_readers.errors import ScitiffReadersWarning
-from scitiff_readers.slabs import Progress
 from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
+    from scitiff_readers.slabs import Progress
 
 __all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
            "scitiff_metadata_dict"]

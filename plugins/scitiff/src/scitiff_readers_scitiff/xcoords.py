@@ -30,13 +30,14 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import xarray as xr
 
     from .schema import ImageMetadata

@@ -6,10 +6,12 @@ bioio with the ``bioio-ome-tiff`` plugin.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 

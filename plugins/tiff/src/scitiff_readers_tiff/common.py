@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scitiff_readers.byteaccess import file_argument, location_size, read_head
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
 from scitiff_readers.guards import library_errors
 from scitiff_readers.tiffhead import FirstIfd, tiff_head
 from scitiff_readers.units import normalize_unit, to_micrometre_factor
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",

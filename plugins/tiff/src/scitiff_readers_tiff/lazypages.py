@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,9 +25,14 @@ from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
 from .common import guard_ifd_chain
-from .omeplan import ImagePlan
-from .omexml import OmeImageInfo
 from .source import TiffPageSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from .omeplan import ImagePlan
+    from .omexml import OmeImageInfo
 
 __all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 

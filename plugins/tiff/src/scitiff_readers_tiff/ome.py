@@ -10,11 +10,8 @@ through :mod:`.source`.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 import weakref
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -40,6 +37,10 @@ from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]

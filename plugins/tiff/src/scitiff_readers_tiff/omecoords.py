@@ -7,7 +7,7 @@ them builds no arrays.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,7 +15,9 @@ from scitiff_readers.coords import coordinate_spec, uniform_coordinate_spec
 from scitiff_readers.units import normalize_unit
 
 from .common import time_factor, unit_factor
-from .omexml import OmeImageInfo
+
+if TYPE_CHECKING:
+    from .omexml import OmeImageInfo
 
 __all__ = ["space_coordinate", "time_coordinate"]
 

@@ -11,10 +11,8 @@ with higher priority.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +24,10 @@ from scitiff_readers.units import normalize_unit
 
 from .calibration import calibration, imagej_channel_names, resolution
 from .common import TiffScenes, damage_reported, level_factor, open_tiff, sniff_head
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
 
 __all__ = ["TiffReader"]
 

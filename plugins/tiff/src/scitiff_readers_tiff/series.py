@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +30,10 @@ from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, Metadat
 from .common import guard_ifd_chain
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["hyperstack_source", "series_source"]
 

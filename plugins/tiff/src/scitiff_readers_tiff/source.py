@@ -26,9 +26,7 @@ import math
 import mmap
 import os
 import threading
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +36,10 @@ from scitiff_readers.sources import PlaneSource, Region
 from scitiff_readers.tokens import file_token
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["TiffPageSource", "tiff_token"]
 

@@ -13,19 +13,22 @@ them be written, after the full-resolution pages.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
-import xarray as xr
 
 from scitiff_readers.errors import MetadataError
 from scitiff_readers.pyramid import Pyramid
 from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
 from scitiff_readers.units import normalize_unit
 from scitiff_readers.writers import SceneData, Writer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    import xarray as xr
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
@@ -195,7 +198,7 @@ class _LevelSpool:
                     Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
                     shape=pyramid.level_shape(k)))
 
-    def __enter__(self) -> _LevelSpool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -25,15 +25,17 @@ import os
 import stat
 import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.byteaccess import is_remote, positioned_read
 from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.guards import check_inside, typed_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["ChunkGuard"]
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -20,6 +18,9 @@ from .nodes import Node, array_chunks, node_dtype, read_node, subfolders, try_re
 from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
     from scitiff_readers.display import ChannelDisplay
 
 __all__ = ["OmeZarrReader", "ZarrImage", "build_image"]

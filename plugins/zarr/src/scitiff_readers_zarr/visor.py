@@ -23,9 +23,8 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scitiff_readers.byteaccess import as_location
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
@@ -36,6 +35,9 @@ from scitiff_readers.reader import Reader
 
 from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
 from .ome import Multiscale, find_multiscales, parse_multiscale
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["VisorReader", "VisorWarning"]
 

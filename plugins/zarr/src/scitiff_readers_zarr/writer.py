@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
-import xarray as xr
 
 from scitiff_readers.errors import MetadataError, MissingDependencyError
 from scitiff_readers.pyramid import Pyramid
@@ -33,6 +30,12 @@ from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
 from scitiff_readers.writers import SceneData, Writer
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    import xarray as xr
 
 __all__ = ["OmeZarrWriter", "parse_compression"]
 

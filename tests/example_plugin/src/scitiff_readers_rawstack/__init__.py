@@ -9,10 +9,8 @@ Layout of a ``.rawstack`` file::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +18,10 @@ from scitiff_readers import CorruptFileError, Image, PhysicalPixelSizes, Reader
 from scitiff_readers.coords import uniform_coordinate
 from scitiff_readers.files import SharedFile
 from scitiff_readers.sources import PlaneSource
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["RawStackReader", "write_rawstack"]
 
