@@ -38,12 +38,15 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from .errors import CorruptFileError, MissingDependencyError, ScitiffReadersError
+
+if TYPE_CHECKING:
+    from .files import SharedFile
 
 __all__ = [
     "ByteSource", "RemoteAccessError", "RemoteFile", "RemotePath", "as_location", "file_argument",
@@ -224,7 +227,7 @@ class RemotePath:
         return {"url": _without_password(self.url), "options": _public_options(self._options)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], state["options"])  # type: ignore[misc]
+        type(self).__init__(self, state["url"], state["options"])
 
     # -- pure path operations ---------------------------------------------------
     def _split(self) -> tuple[str, str]:
@@ -585,7 +588,7 @@ class RemoteFile:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        type(self).__init__(self, state["path"])
 
     @property
     def size(self) -> int:
@@ -760,20 +763,23 @@ class RangeStream(io.RawIOBase):
 
 # One RemoteFile per URL and process: the backends' sniffs and the open share the
 # read-ahead blocks, so selecting a reader and opening a remote TIFF cost a few requests.
-class _Lru:
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_V]):
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._items: OrderedDict[str, _V] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> _V | None:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: _V) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -785,10 +791,10 @@ class _Lru:
             self._items.clear()
 
 
-_remote_files = _Lru(32)
-_infos = _Lru(1024)
-_known_locations = _Lru(256)
-_missing = _Lru(1024)
+_remote_files: _Lru[RemoteFile] = _Lru(32)
+_infos: _Lru[dict[str, Any]] = _Lru(1024)
+_known_locations: _Lru[RemotePath] = _Lru(256)
+_missing: _Lru[float] = _Lru(1024)  # when the URL was last found missing (time.monotonic)
 
 
 def forget_remote_state() -> None:
@@ -799,7 +805,11 @@ def forget_remote_state() -> None:
     _missing.clear()
 
 
-def open_bytes(path: Any) -> Any:
+@overload
+def open_bytes(path: RemotePath) -> RemoteFile: ...
+@overload
+def open_bytes(path: str | os.PathLike[str]) -> SharedFile: ...
+def open_bytes(path: RemotePath | str | os.PathLike[str]) -> RemoteFile | SharedFile:
     """A :class:`ByteSource` for ``path``: ``SharedFile`` for local files, :class:`RemoteFile` else."""
     if isinstance(path, RemotePath):
         _known_locations.put(path.url, path)

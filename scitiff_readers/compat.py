@@ -171,7 +171,8 @@ class PeerCompatibleAPI:
     @property
     def mosaic_dask_data(self) -> da.Array:
         """The stitched mosaic as a dask array."""
-        return self.mosaic_xarray_dask_data.data
+        data: da.Array = self.mosaic_xarray_dask_data.data
+        return data
 
     @property
     def mosaic_xarray_data(self) -> xr.DataArray:

@@ -30,7 +30,7 @@ from .byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
 
@@ -56,14 +56,14 @@ class SharedFile:
         self._pid: int | None = None
         self._mmap: mmap.mmap | None = None
         self._size: int | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[int, int], SharedFile] | None = None
 
     # -- pickling: the path only; handles are re-opened on first use --------------
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        type(self).__init__(self, state["path"])
 
     def _descriptor(self) -> int:
         pid = os.getpid()
@@ -131,7 +131,7 @@ class SharedFile:
         """Up to ``length`` bytes at ``offset`` (fewer at the end of the file)."""
         return positioned_read(self._descriptor(), max(0, length), offset, self._seek_lock)
 
-    def read_ranges(self, ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> list[bytes]:
+    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """The bytes of each ``(offset, length)`` (one positioned read each: local reads are cheap)."""
         return [self.pread(offset, length) for offset, length in ranges]
 

@@ -64,7 +64,7 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
     inherits the builtin a caller would expect (``ValueError`` or ``MemoryError``).
     """
     if isinstance(exc, (ScitiffReadersError, FileNotFoundError, PermissionError)):
-        return exc  # type: ignore[return-value]
+        return exc
     if isinstance(exc, RecursionError):
         return MetadataError(f"{path}: {what}: the metadata is nested too deeply to be real ({_short(exc)})")
     if isinstance(exc, MemoryError):
@@ -72,7 +72,7 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
             f"{path}: {what}: the sizes the file declares need more memory than is available ({_short(exc)})"
         )
     if isinstance(exc, OSError) and exc.errno is not None and exc.errno not in _PATH_ERRNOS:
-        return exc  # type: ignore[return-value]  # a real I/O failure (EIO, ENOSPC ...), not the file's fault
+        return exc  # a real I/O failure (EIO, ENOSPC ...), not the file's fault
     if isinstance(exc, (OverflowError, struct.error, ZeroDivisionError, IndexError, KeyError, TypeError)):
         return CorruptFileError(f"{path}: {what}: a size, offset or field of the file is invalid ({_short(exc)})")
     return CorruptFileError(f"{path}: {what}: the file is damaged or not what it claims to be ({_short(exc)})")

@@ -20,7 +20,7 @@ import itertools
 import os
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import dask.array as da
 import numpy as np
@@ -32,7 +32,7 @@ from .chunking import chunk_shape, regular_chunks
 from .eager import _offsets, block_regions, read_regions
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from .sources import PixelSource, Region
 
@@ -86,7 +86,7 @@ class _OutputArray:
         return {"shape": self.shape, "dtype": self.dtype.str}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["shape"], state["dtype"])  # type: ignore[misc]
+        type(self).__init__(self, state["shape"], state["dtype"])
 
     def array(self) -> np.ndarray:
         if self._array is None:
@@ -155,7 +155,16 @@ class SourceArray(da.Array):
     _sr_source_key: str
     _sr_regions: dict[Any, Region]
 
-    def __dask_optimize__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def __new__(
+        cls, dask: Mapping[Any, Any], name: str, chunks: Any, dtype: Any = None, meta: Any = None,
+        shape: Any = None,
+    ) -> Self:
+        """Same arguments as :class:`dask.array.Array`."""
+        # dask's Array.__new__ is unannotated: this typed twin makes the construction checkable.
+        array: Self = da.Array.__new__(cls, dask, name, chunks, dtype, meta, shape)
+        return array
+
+    def __dask_optimize__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
         direct = self._direct_graph(dsk, keys)
         if direct is not None:
             return direct

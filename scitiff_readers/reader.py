@@ -142,8 +142,9 @@ class Reader(PeerCompatibleAPI, ABC):
         if clash:
             raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
 
-    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
-                **options: Any) -> Self:
+    # Not Self: called on the base class, it returns an instance of the backend it selects.
+    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,  # noqa: PYI034
+                **options: Any) -> Reader:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
             if reader is None and not isinstance(path, (str, os.PathLike)):

@@ -187,7 +187,7 @@ class Feasibility:
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
     from .byteaccess import as_location
 
-    return as_location(path, storage_options)  # type: ignore[return-value]
+    return as_location(path, storage_options)
 
 
 def feasibility_report(path: str | os.PathLike[str], *, try_open: bool = True) -> dict[str, Feasibility]:

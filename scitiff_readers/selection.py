@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -19,6 +19,8 @@ from .errors import DimensionSelectionError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    import dask.array as da
 
     from .sources import Region
 
@@ -38,7 +40,11 @@ class Selection:
         """Shape in canonical order, before reordering."""
         return tuple(len(i) for i in self.indices)
 
-    def finish(self, block: Any) -> Any:
+    @overload
+    def finish(self, block: np.ndarray) -> np.ndarray: ...
+    @overload
+    def finish(self, block: da.Array) -> da.Array: ...
+    def finish(self, block: np.ndarray | da.Array) -> np.ndarray | da.Array:
         """Transpose a canonical-order block into ``order`` and drop the other dims."""
         drop = tuple(i for i, d in enumerate(self.dims) if d not in self.order)
         if drop:

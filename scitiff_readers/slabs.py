@@ -124,10 +124,10 @@ def iter_slabs(array: Any, slabs: Sequence[Slab]) -> Iterator[tuple[Slab, np.nda
         for slab in slabs:
             yield slab, arr[slab]
         return
-    import dask
+    from dask.base import compute as dask_compute
 
     def compute(slab: Slab) -> np.ndarray:
-        (out,) = dask.compute(array[slab])
+        (out,) = dask_compute(array[slab])
         return np.asarray(out)
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-slab")

@@ -97,7 +97,7 @@ def count_reads() -> Iterator[ReadCounts]:
 
     original_init_subclass = PixelSource.__dict__["__init_subclass__"]
 
-    def init_subclass(cls: type[PixelSource], **kwargs: Any) -> None:
+    def init_subclass(cls: type[PixelSource], /, **kwargs: Any) -> None:
         original_init_subclass.__func__(cls, **kwargs)
         with lock:
             wrap_class(cls)

@@ -85,7 +85,8 @@ class IndexTable:
     def image_nbytes(self) -> np.ndarray:
         """Bytes of pixels of every entry (int64)."""
         bpp = np.array([PIXEL_TYPES[int(t)][2] for t in range(len(PIXEL_TYPES))], dtype=np.int64)
-        return self.width * self.height * bpp[self.pixel_type]
+        nbytes: np.ndarray = self.width * self.height * bpp[self.pixel_type]
+        return nbytes
 
 
 def _byteorder(data: bytes) -> str:

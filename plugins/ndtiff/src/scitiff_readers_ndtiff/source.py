@@ -91,7 +91,7 @@ class NDTiffSource(PixelSource):
             dtype, shape = np.dtype(np.uint8), (h, w)
         else:
             dtype, shape = np.dtype(self.byteorder + "u2"), (h, w)
-        return self.files[self.file_id[number]].array(int(self.pixel_offset[number]), dtype, shape)
+        return self.files[int(self.file_id[number])].array(int(self.pixel_offset[number]), dtype, shape)
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Copy the pixels of ``region`` from the memory-mapped files into ``out``."""

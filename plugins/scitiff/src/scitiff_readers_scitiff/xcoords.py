@@ -104,11 +104,14 @@ def variable_values(var: Any) -> np.ndarray:
 def _midpoints(edges: np.ndarray, axis: int) -> np.ndarray:
     lo = np.take(edges, np.arange(edges.shape[axis] - 1), axis=axis)
     hi = np.take(edges, np.arange(1, edges.shape[axis]), axis=axis)
+    mid: np.ndarray
     if edges.dtype.kind == "M":
-        return lo + (hi - lo) // 2
+        mid = lo + (hi - lo) // 2
+        return mid
     if edges.dtype.kind not in "iuf":
         raise TypeError(f"bin edges of dtype {edges.dtype} have no centres")
-    return lo + (hi.astype(np.float64) - lo) / 2.0
+    mid = lo + (hi.astype(np.float64) - lo) / 2.0
+    return mid
 
 
 def bounds_pair_names(bounds_name: str) -> tuple[str, str]:

@@ -165,7 +165,7 @@ def cached_fast_open(path: Path, identity: Any) -> FastOpen | None:
     if identity is None:
         return None
     state = fast_open_cache.get(path, identity)
-    return None if state is MISSING else state  # type: ignore[no-any-return]
+    return None if state is MISSING else state
 
 
 class LazyPageSource(TiffPageSource):
@@ -228,8 +228,9 @@ class LazyPageSource(TiffPageSource):
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:
-        planes = self.grid[region[0], region[1], region[2]].ravel()
-        return planes[planes >= 0]
+        planes: np.ndarray = self.grid[region[0], region[1], region[2]].ravel()
+        present: np.ndarray = planes[planes >= 0]
+        return present
 
     def _ensure(self, planes: np.ndarray) -> None:
         if planes.size and not self.resolved[planes].all():

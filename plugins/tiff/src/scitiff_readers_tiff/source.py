@@ -580,7 +580,7 @@ class TiffPageSource(PlaneSource):
                 fi = file_index.get(path)
                 if fi is None:
                     fi = file_index[path] = len(files)
-                    files.append(as_location(path))  # type: ignore[arg-type]
+                    files.append(as_location(path))
                 key = page.keyframe if page.keyframe is not None else page
                 lk = (fi, id(key))
                 li = layout_index.get(lk)

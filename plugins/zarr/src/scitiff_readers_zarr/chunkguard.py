@@ -99,7 +99,7 @@ class ChunkGuard:
         return {"folder": self.folder}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["folder"])  # type: ignore[misc]
+        type(self).__init__(self, state["folder"])
 
     def _layout(self, array: Any) -> _Layout:
         found = self._layouts.get(id(array))

@@ -424,6 +424,7 @@ def checked_dtype(array: Any, path: Path) -> np.dtype[Any]:
     """The array's numpy dtype; refuse dtypes that are not pixels (strings, objects)."""
     from scitiff_readers.errors import MetadataError
 
+    dtype: np.dtype[Any]
     try:
         dtype = np.dtype(array.dtype)
     except TypeError:
