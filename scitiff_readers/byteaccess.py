@@ -442,7 +442,7 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         url = fs.unstrip_protocol(path.path)
         return RemotePath(url, dict(getattr(fs, "storage_options", {}) or {}), fs=fs)
     if isinstance(path, str) and is_url(path):
-        protocol = _URL_RE.match(path).group(1).lower()  # type: ignore[union-attr]
+        protocol = _URL_RE.match(path).group(1).lower()  # type: ignore[union-attr]  # is_url(path) just matched the same pattern
         if protocol in ("file", "local"):
             from urllib.parse import unquote
             from urllib.request import url2pathname
@@ -472,7 +472,8 @@ def positioned_read(fd: int, length: int, offset: int, lock: threading.Lock | No
     """
     pread = getattr(os, "pread", None)  # looked up per call: tests hide it
     if pread is not None:
-        return pread(fd, length, offset)  # type: ignore[no-any-return]
+        data: bytes = pread(fd, length, offset)
+        return data
     with lock if lock is not None else _global_seek_lock:
         os.lseek(fd, offset, os.SEEK_SET)
         chunks = []
@@ -654,7 +655,7 @@ class RemoteFile:
                     self._blocks.move_to_end(b)
                 while len(self._blocks) > MAX_BLOCKS:
                     self._blocks.popitem(last=False)
-        joined = b"".join(have[b] for b in range(first, last + 1))  # type: ignore[misc]
+        joined = b"".join(have[b] for b in range(first, last + 1))  # type: ignore[misc]  # every missing block was filled just above
         skip = offset - first * BLOCK_SIZE
         return joined[skip:skip + length]
 

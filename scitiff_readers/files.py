@@ -122,7 +122,7 @@ class SharedFile:
                 f"{self.path}: a read of {length} bytes at offset {offset} goes beyond the end "
                 f"of the file ({self.size} bytes); the file is truncated or its index is corrupt"
             )
-        view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+        view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy's stubs do not declare ndarray a Buffer under this Python
         done = positioned_readinto(self._descriptor(), view, offset, self._seek_lock)
         if done < length:
             raise CorruptFileError(f"{self.path}: unexpected end of file at offset {offset + done}")
@@ -210,7 +210,7 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
                 f"{root}: the {what} {relative!r} found in the dataset points outside the "
                 "dataset folder; refusing to open it"
             )
-        return root / text  # type: ignore[operator, no-any-return]
+        return root / text  # type: ignore[operator, no-any-return]  # root is a RemotePath here (is_remote), whose / gives a RemotePath
     root_path = Path(root).resolve()
     try:
         candidate = (root_path / text).resolve()

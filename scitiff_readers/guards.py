@@ -160,7 +160,7 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str], wha
     if is_remote(path) or is_remote(root):
         # No symbolic links behind a URL; names found in files are checked for ".."
         # by resolve_inside where they are joined to the dataset's location.
-        return path  # type: ignore[return-value]
+        return path  # type: ignore[return-value]  # a RemotePath, which stands in for Path (same operators and methods)
     p = Path(path)
     try:
         real = Path(os.path.realpath(p, strict=True))

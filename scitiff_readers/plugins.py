@@ -149,7 +149,7 @@ class PluginRegistry(Generic[T]):
                 PluginLoadWarning,
                 stacklevel=5,
             )
-        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)  # type: ignore[arg-type]
+        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)  # type: ignore[arg-type]  # cls is checked above to be a subclass of self.base (T); issubclass cannot narrow to a TypeVar
 
     def _discover(self) -> dict[str, PluginInfo[T]]:
         found: dict[str, PluginInfo[T]] = {}

@@ -59,7 +59,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise typed from exc
 
-    wrapper._guards_pixel_reads = True  # type: ignore[attr-defined]
+    wrapper._guards_pixel_reads = True  # type: ignore[attr-defined]  # a marker attribute on the function object
     return wrapper
 
 

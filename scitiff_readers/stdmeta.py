@@ -217,7 +217,7 @@ def _ome_model(reader: Reader) -> Any:
     if model is None:
         return None
     try:
-        return reader.ome_metadata  # type: ignore[attr-defined]
+        return reader.ome_metadata  # type: ignore[attr-defined]  # only OME backends define it: the getattr on the class above checked this one does
     except Exception as exc:  # noqa: BLE001 - standard metadata is best effort, as in bioio
         log.warning("%s: no OME metadata for standard_metadata: %s", reader.path, exc)
         return None

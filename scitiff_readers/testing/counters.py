@@ -85,7 +85,7 @@ def count_reads() -> Iterator[ReadCounts]:
                     counts._add_read()
                     return method(*args, **kwargs)
 
-                counting._sr_counting = True  # type: ignore[attr-defined]
+                counting._sr_counting = True  # type: ignore[attr-defined]  # a marker attribute on the function object
                 return counting
 
             setattr(cls, name, make(method))
@@ -102,7 +102,7 @@ def count_reads() -> Iterator[ReadCounts]:
         with lock:
             wrap_class(cls)
 
-    PixelSource.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment,method-assign]
+    PixelSource.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment,method-assign]  # instrumentation: patched for the test, restored by the restore list
     restore.append(functools.partial(setattr, PixelSource, "__init_subclass__", original_init_subclass))
 
     original_to_dask = lazy.to_dask

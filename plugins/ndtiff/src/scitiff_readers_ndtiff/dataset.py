@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from scitiff_readers.byteaccess import RemoteFile
+
 __all__ = ["DatasetFile", "Level", "data_file", "load_level"]
 
 # The NDTiff/TIFF header occupies the first 28 bytes: no pixels can start there.
@@ -105,13 +107,15 @@ class _MetadataReader:
     """Positioned reads through a short-lived descriptor (local) or the shared remote file."""
 
     def __init__(self, path: Any) -> None:
-        self._remote = open_bytes(path) if is_remote(path) else None
+        self._remote: RemoteFile | None = open_bytes(path) if is_remote(path) else None
         self._fd = None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
     def read(self, offset: int, length: int) -> bytes:
         if self._remote is not None:
-            return self._remote.read_at_most(offset, length)  # type: ignore[no-any-return]
-        return positioned_read(self._fd, length, offset)  # type: ignore[arg-type]
+            return self._remote.read_at_most(offset, length)
+        if self._fd is None:
+            raise ValueError(f"read of {length} bytes at {offset} after close()")
+        return positioned_read(self._fd, length, offset)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -251,7 +251,7 @@ def _variable(var: xr.Variable, where: str, force_dtype: str | None = None) -> d
     elif kind == "M":
         resolution = np.datetime_data(values.dtype)[0]
         dtype, unit = "datetime64", _scitiff_unit(resolution)
-        out = np.datetime_as_string(values, unit=resolution).tolist()  # type: ignore[call-overload]
+        out = np.datetime_as_string(values, unit=resolution).tolist()  # type: ignore[call-overload]  # numpy wants a Literal unit; resolution is the unit of this datetime64 dtype
     elif kind in "US" or (kind == "O" and all(isinstance(v, str) for v in values.ravel().tolist())):
         if values.ndim == 2:
             raise ValueError(f"coordinate {where!r}: 2-D string coordinates are not allowed in SciTiff")

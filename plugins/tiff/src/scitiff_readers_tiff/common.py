@@ -154,7 +154,7 @@ def guard_ifd_chain(tif: Any, path: Path) -> Any:
         done[0] = len(offsets)
         return result
 
-    guarded_seek._sr_guard = True  # type: ignore[attr-defined]
+    guarded_seek._sr_guard = True  # type: ignore[attr-defined]  # a marker attribute on the function object
     with contextlib.suppress(AttributeError):
         pages._seek = guarded_seek  # the instance attribute shadows TiffPages._seek
     return tif

@@ -316,7 +316,7 @@ class OmeTiffReader(TiffScenes, Reader):
         else:
             groups = [[i] for i in range(len(self._infos))]
         self._level_ids = [
-            [self._infos[k].id if self._infos[k] is not None else None for k in g] for g in groups  # type: ignore[union-attr]
+            [info.id if (info := self._infos[k]) is not None else None for k in g] for g in groups
         ]
         if any(len(g) > 1 for g in groups):
             errors = self._errors

@@ -163,9 +163,8 @@ class _AxesPlan:
                     f"{path}: series axis {a!r} (size {n}) has no place in TCZYX; map it with dim_order="
                 )
             groups[target].append(i)
-        canon = tuple(math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
-        return cls(shape[:split], tuple(sub_dims), grid_shape, groups, canon, samples_to_s,  # type: ignore[arg-type]
-                   mapping)
+        t, c, z = (math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
+        return cls(shape[:split], tuple(sub_dims), grid_shape, groups, (t, c, z), samples_to_s, mapping)
 
     def canonical(self, values: np.ndarray) -> np.ndarray:
         """``values`` over the grid axes, transposed into the canonical groups and merged."""

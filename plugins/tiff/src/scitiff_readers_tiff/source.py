@@ -271,14 +271,14 @@ class TiffPageSource(PlaneSource):
 
     def _strided_view(self, buffer: Any, start: int, region: Region) -> np.ndarray:
         """View of ``region`` in ``buffer`` (which maps the file from byte ``start``)."""
-        _, base, strides = self._strided  # type: ignore[misc]
+        _, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         offset = base - start + sum(s.start * st for s, st in zip(region, strides, strict=True))
         shape = tuple(s.stop - s.start for s in region)
         return np.ndarray(shape, dtype=self.dtype, buffer=buffer, offset=offset, strides=strides)
 
     def _region_span(self, region: Region) -> tuple[int, int]:
         """First and one-past-last byte of ``region`` in the file (strided layout)."""
-        _, base, strides = self._strided  # type: ignore[misc]
+        _, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         lo = base + sum(s.start * st for s, st in zip(region, strides, strict=True))
         hi = (
             base + sum((s.stop - 1) * st for s, st in zip(region, strides, strict=True)) + self.dtype.itemsize
@@ -300,7 +300,7 @@ class TiffPageSource(PlaneSource):
         reader's ``close()`` never has to wait for arrays handed to users, and the
         array is writeable without touching the file.
         """
-        file_index = self._strided[0]  # type: ignore[index]
+        file_index = self._strided[0]  # type: ignore[index]  # only called when _strided is set (see read_into)
         shared = self.files[file_index]
         lo, hi = self._region_span(region)
         if hi > shared.size:
@@ -334,7 +334,7 @@ class TiffPageSource(PlaneSource):
 
         Returns False (nothing read) when the region or ``out`` does not allow it.
         """
-        file_index, base, strides = self._strided  # type: ignore[misc]
+        file_index, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         lay = self.layouts[0]
         rt, rc, rz, ys, xs = region[:5]
         full = ys == slice(0, self.shape[3]) and xs == slice(0, self.shape[4])
@@ -496,7 +496,7 @@ class TiffPageSource(PlaneSource):
                     f"{offset}: {type(exc).__name__}: {exc}"
                 ) from exc
             # (depth, rows, columns, contiguous samples) of this segment
-            block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]
+            block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]  # imagecodecs returns an array, or raises (caught above)
             if keep_s and out_s is None:
                 target[...] = block[..., contig_sel]
             else:

@@ -167,7 +167,8 @@ _MAX_TILE = 256
 
 def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
     """256 x 256, or the image's size rounded up to 16 when it is smaller (tiles are multiples of 16)."""
-    return tuple(min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])  # type: ignore[return-value]
+    y, x = (min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])
+    return y, x
 
 
 def _pages(

@@ -397,4 +397,4 @@ def write_ngff(path: Path, data: Any, version: str = "0.4") -> None:
     if version == "0.4":
         group.attrs["omero"] = omero
     else:
-        group.attrs["ome"] = {**dict(group.attrs["ome"]), "omero": omero}  # type: ignore[arg-type]
+        group.attrs["ome"] = {**dict(group.attrs["ome"]), "omero": omero}  # type: ignore[arg-type]  # the "ome" attribute ome-zarr-py just wrote is a JSON object

@@ -88,6 +88,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
     array = array_from_metadata(path, metadata) if metadata is not None else None
     if array is None:
         try:
+            # zarr_format is 2 or 3 (read from the metadata that found the array); zarr wants the Literal.
             array = zarr.open_array(store_for(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
         except Exception as exc:  # zarr raises many types for broken metadata
             raise CorruptFileError(
@@ -114,7 +115,7 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
         from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
-        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
+        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]  # zarr overloads on TypedDicts of v2/v3 documents; this is a parsed .zarray/zarr.json, refused by zarr if wrong
                            store_path=StorePath(store_for(path)))
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
@@ -240,7 +241,7 @@ class _LazyArrays:
 def _ndbuffer(view: np.ndarray) -> Any:
     from zarr.core.buffer.cpu import NDBuffer
 
-    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]
+    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]  # numpy's ndarray does not match zarr's NDArrayLike protocol exactly (overloaded all/reshape); zarr's own CPU buffer wraps ndarrays
 
 
 def uses_zarrs(array: Any) -> bool:
@@ -323,7 +324,7 @@ class ZarrArraySource(PixelSource):
             self._arrays.get(0, lambda: array)
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute; this source decides per instance
         """Big reads go through zarrs, which decodes the chunks of one call on its own threads.
 
         Concurrent zarrs calls from Python threads run one after the other, so the

@@ -165,7 +165,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if name.startswith("blosc-"):
-        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]
+        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]  # cname comes from the codec names we offer (blosc-lz4, blosc-zstd ...), all valid BloscCname values
                           shuffle="shuffle")
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
