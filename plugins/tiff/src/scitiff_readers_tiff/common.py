@@ -69,6 +69,7 @@ class _TifffileReports(logging.Handler):
         super().__init__(logging.WARNING)
         self.thread = thread
         self.problems: list[str] = []
+        self._missing_first = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread != self.thread:
@@ -77,6 +78,11 @@ class _TifffileReports(logging.Handler):
         # Missing files of a multi-file set are the reader's to report (MissingOmeFileError);
         # a member that is present but unreadable (truncated, not a TIFF) is damage.
         if "FileNotFoundError" in message or "No such file" in message:
+            self._missing_first = not self.problems
+            return
+        # tifffile logs the first failing member of an OME set, then "failed to read N files":
+        # when that first member was missing, the count is about missing files too, not damage.
+        if self._missing_first and "OME series failed to read" in message and message.endswith(" files"):
             return
         if message not in self.problems:
             self.problems.append(message)
