@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import threading
 import warnings
+
+# At runtime on purpose: Sphinx evaluates the annotations of the public methods, and an
+# unresolved `Mapping[str, PluginInfo[T]]` makes it look `T` up as a name (an ambiguous link).
+from collections.abc import Mapping  # noqa: TC003
 from dataclasses import dataclass
 from importlib import metadata
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import PluginLoadWarning
 from .plugincache import Declaration, load_declarations, module_stamp, store_declarations
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
