@@ -24,11 +24,15 @@ import io
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import MetadataError, ScitiffReadersError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .byteaccess import RemotePath
 
 __all__ = ["LIMITS", "PROTOCOL", "FileObjectError", "is_file_object", "is_file_object_location", "location_of",
            "reader_limits"]
@@ -164,7 +168,7 @@ _fs_class: type | None = None
 _locations: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
-def location_of(fh: Any) -> Any:
+def location_of(fh: Any) -> RemotePath:
     """A :class:`~scitiff_readers.byteaccess.RemotePath` reading the binary file object ``fh``.
 
     Raises

@@ -10,6 +10,7 @@ through :mod:`.source`.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 import weakref
 from types import MappingProxyType
@@ -37,7 +38,6 @@ from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Sequence
     from pathlib import Path
 
