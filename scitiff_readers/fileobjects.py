@@ -117,7 +117,7 @@ _entries: weakref.WeakValueDictionary[str, _Entry] = weakref.WeakValueDictionary
 def _filesystem_class() -> type:
     from fsspec import AbstractFileSystem
 
-    class FileObjectFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    class FileObjectFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is untyped: its base class is Any to mypy
         """The one-file "file system" of a file object: ``scitiff-fileobj://<id>/<name>``."""
 
         protocol = PROTOCOL

@@ -391,7 +391,7 @@ class GridSource(PixelSource):
         self._guards: dict[tuple[int, int], ChunkGuard] = {}
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute
         """Remote stacks: whole regions per call, as :attr:`ZarrArraySource.decodes_in_parallel`."""
         return any(p is not None and is_remote(p) for row in self.paths for p in row)
 
