@@ -11,12 +11,14 @@ of the ``dim_order=`` option that readers of unlabelled arrays take.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import MetadataError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["AxisMap", "parse_dim_order"]
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PluginLoadWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = ["BENCHMARKS_GROUP", "BenchmarkCase", "Peer", "benchmark_cases", "benchmark_data_dir", "plane_tcz"]
 

@@ -38,12 +38,15 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from .errors import CorruptFileError, MissingDependencyError, RemoteAccessError, ScitiffReadersError
+
+if TYPE_CHECKING:
+    from ._files import SharedFile
 
 __all__ = [
     "ByteSource", "RemoteAccessError", "RemoteFile", "RemotePath", "as_location", "file_argument",
@@ -68,7 +71,7 @@ _PROTOCOL_PACKAGES = {
     "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs", "adl": "adlfs", "sftp": "paramiko", "ssh": "paramiko",
     "hf": "huggingface_hub", "webdav": "webdav4", "oci": "ocifs", "gdrive": "gdrivefs", "dropbox": "dropboxdrivefs",
 }
-_SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.I)
+_SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.IGNORECASE)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
 
@@ -227,7 +230,7 @@ class RemotePath:
         return {"url": _without_password(self.url), "options": _public_options(self._options)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], state["options"])  # type: ignore[misc]
+        type(self).__init__(self, state["url"], state["options"])
 
     # -- pure path operations ---------------------------------------------------
     def _split(self) -> tuple[str, str]:
@@ -257,13 +260,12 @@ class RemotePath:
     def parent(self) -> RemotePath:
         """The containing folder."""
         head, _ = self._split()
-        if head.endswith(":/") or head.endswith(":"):  # the root of the URL
+        if head.endswith((":/", ":")):  # the root of the URL
             return self
         return self._child(head)
 
     def _child(self, url: str) -> RemotePath:
-        child = RemotePath(url, self._options, fs=self._fs)
-        return child
+        return RemotePath(url, self._options, fs=self._fs)
 
     def __truediv__(self, other: str | os.PathLike[str]) -> RemotePath:
         part = os.fspath(other).replace("\\", "/").strip("/")
@@ -445,7 +447,7 @@ def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> 
     ``is_file``, ``is_dir``, ``stat``, ``read_bytes``, ``open``), so backend code
     handles both without a union type at every step.
     """
-    return cast(Path, _as_location(path, storage_options))
+    return cast("Path", _as_location(path, storage_options))
 
 
 def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Location:
@@ -465,7 +467,7 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         url = fs.unstrip_protocol(path.path)
         return RemotePath(url, dict(getattr(fs, "storage_options", {}) or {}), fs=fs)
     if isinstance(path, str) and is_url(path):
-        protocol = _URL_RE.match(path).group(1).lower()  # type: ignore[union-attr]
+        protocol = _URL_RE.match(path).group(1).lower()  # type: ignore[union-attr]  # is_url(path) just matched the same pattern
         if protocol in ("file", "local"):
             from urllib.parse import unquote
             from urllib.request import url2pathname
@@ -500,7 +502,8 @@ def positioned_read(fd: int, length: int, offset: int, lock: threading.Lock | No
     """
     pread = getattr(os, "pread", None)  # looked up per call: tests hide it
     if pread is not None:
-        return pread(fd, length, offset)  # type: ignore[no-any-return]
+        data: bytes = pread(fd, length, offset)
+        return data
     with lock if lock is not None else _global_seek_lock:
         os.lseek(fd, offset, os.SEEK_SET)
         chunks = []
@@ -616,7 +619,7 @@ class RemoteFile:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        type(self).__init__(self, state["path"])
 
     @property
     def size(self) -> int:
@@ -695,7 +698,7 @@ class RemoteFile:
                     self._blocks.move_to_end(b)
                 while len(self._blocks) > MAX_BLOCKS:
                     self._blocks.popitem(last=False)
-        joined = b"".join(have[b] for b in range(first, last + 1))  # type: ignore[misc]
+        joined = b"".join(have[b] for b in range(first, last + 1))  # type: ignore[misc]  # every missing block was filled just above
         skip = offset - first * BLOCK_SIZE
         return joined[skip:skip + length]
 
@@ -804,20 +807,23 @@ class RangeStream(io.RawIOBase):
 
 # One RemoteFile per URL and process: the backends' sniffs and the open share the
 # read-ahead blocks, so selecting a reader and opening a remote TIFF cost a few requests.
-class _Lru:
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_V]):
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._items: OrderedDict[str, _V] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> _V | None:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: _V) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -829,10 +835,10 @@ class _Lru:
             self._items.clear()
 
 
-_remote_files = _Lru(32)
-_infos = _Lru(1024)
-_known_locations = _Lru(256)
-_missing = _Lru(1024)
+_remote_files: _Lru[RemoteFile] = _Lru(32)
+_infos: _Lru[dict[str, Any]] = _Lru(1024)
+_known_locations: _Lru[RemotePath] = _Lru(256)
+_missing: _Lru[float] = _Lru(1024)  # when the URL was last found missing (time.monotonic)
 
 
 def forget_remote_state() -> None:
@@ -843,7 +849,11 @@ def forget_remote_state() -> None:
     _missing.clear()
 
 
-def open_bytes(path: Any) -> Any:
+@overload
+def open_bytes(path: RemotePath) -> RemoteFile: ...
+@overload
+def open_bytes(path: str | os.PathLike[str]) -> SharedFile: ...
+def open_bytes(path: RemotePath | str | os.PathLike[str]) -> RemoteFile | SharedFile:
     """A :class:`ByteSource` for ``path``: ``SharedFile`` for local files, :class:`RemoteFile` else."""
     if isinstance(path, RemotePath):
         _known_locations.put(path.url, path)

@@ -10,7 +10,10 @@ chunks where storage is tiled.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "chunk_shape", "normalize_chunk_bytes", "regular_chunks"]
 

@@ -10,12 +10,13 @@ Everything heavy is imported when used.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DimensionSelectionError
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     import dask.array as da
     import numpy as np
     import xarray as xr
@@ -170,7 +171,8 @@ class PeerCompatibleAPI:
     @property
     def mosaic_dask_data(self) -> da.Array:
         """The stitched mosaic as a dask array."""
-        return self.mosaic_xarray_dask_data.data
+        data: da.Array = self.mosaic_xarray_dask_data.data
+        return data
 
     @property
     def mosaic_xarray_data(self) -> xr.DataArray:

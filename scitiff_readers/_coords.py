@@ -6,8 +6,7 @@ same way: values in their natural dtype, ``attrs["units"]`` only when known.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -15,6 +14,8 @@ from ._guards import check_allocation
 from ._units import normalize_unit
 
 if TYPE_CHECKING:  # xarray is imported when a variable is first built, not with the package
+    from collections.abc import Sequence
+
     import xarray as xr
 
 __all__ = [
@@ -99,7 +100,7 @@ class PixelUnits(tuple[str | None, str | None, str | None]):
 
     __slots__ = ()
 
-    def __new__(cls, Z: str | None, Y: str | None, X: str | None) -> PixelUnits:  # noqa: N803
+    def __new__(cls, Z: str | None, Y: str | None, X: str | None) -> Self:  # noqa: N803
         return super().__new__(cls, (normalize_unit(Z), normalize_unit(Y), normalize_unit(X)))
 
     @property
@@ -118,7 +119,8 @@ class PixelUnits(tuple[str | None, str | None, str | None]):
         return self[2]
 
 
-class PhysicalPixelSizes(tuple[float | None, float | None, float | None]):
+# A tuple subclass cannot have non-empty __slots__, and `units` needs a per-instance slot: __dict__.
+class PhysicalPixelSizes(tuple[float | None, float | None, float | None]):  # noqa: SLOT001
     """Pixel sizes ``(Z, Y, X)`` with their units.
 
     It unpacks like aicsimageio's named tuple (``z, y, x = r.physical_pixel_sizes``)
@@ -134,7 +136,7 @@ class PhysicalPixelSizes(tuple[float | None, float | None, float | None]):
         Y: float | None,  # noqa: N803
         X: float | None,  # noqa: N803
         units: Sequence[str | None] | str | None = None,
-    ) -> PhysicalPixelSizes:
+    ) -> Self:
         """Sizes ``Z, Y, X``; ``units`` is one unit for all three or one per dim."""
         obj = super().__new__(cls, (_opt_float(Z), _opt_float(Y), _opt_float(X)))
         if units is None or isinstance(units, str):

@@ -25,7 +25,7 @@ def _summary(path: Path) -> str:
     with Reader(path) as reader:
         opened = (time.perf_counter() - start) * 1e3
         lazy = reader.xarray_dask_data
-        plane_index = {d: 0 for d in "TCZ"}
+        plane_index = dict.fromkeys("TCZ", 0)
         plane = reader.get_image_data("YX" + ("S" if "S" in reader.dims.order else ""), **plane_index)
         coords = ", ".join(
             f"{n}[{v.attrs['units']}]" if "units" in v.attrs else str(n) for n, v in lazy.coords.items()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["CANONICAL_DIMS", "DIMS_WITH_SAMPLES", "Dimensions", "dims_for_ndim"]
 

@@ -9,9 +9,11 @@ field left ``None`` means the file does not say.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["ChannelDisplay", "argb_int_to_rgb", "channel_display", "hex_to_rgb", "rgba_int_to_rgb"]
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ._chunking import chunk_shape, regular_chunks
 from ._sources import PixelSource, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    import numpy as np
+
+    from ._sources import PixelSource, Region
 
 __all__ = ["block_regions", "read_regions"]
 

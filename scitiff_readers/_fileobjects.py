@@ -24,11 +24,15 @@ import io
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import FileObjectError, MetadataError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._byteaccess import RemotePath
 
 __all__ = ["LIMITS", "PROTOCOL", "FileObjectError", "is_file_object", "is_file_object_location", "location_of",
            "reader_limits"]
@@ -109,7 +113,7 @@ _entries: weakref.WeakValueDictionary[str, _Entry] = weakref.WeakValueDictionary
 def _filesystem_class() -> type:
     from fsspec import AbstractFileSystem
 
-    class FileObjectFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    class FileObjectFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is untyped: its base class is Any to mypy
         """The one-file "file system" of a file object: ``scitiff-fileobj://<id>/<name>``."""
 
         protocol = PROTOCOL
@@ -160,7 +164,7 @@ _fs_class: type | None = None
 _locations: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
-def location_of(fh: Any) -> Any:
+def location_of(fh: Any) -> RemotePath:
     """A :class:`~scitiff_readers._byteaccess.RemotePath` reading the binary file object ``fh``.
 
     Raises

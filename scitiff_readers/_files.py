@@ -21,14 +21,16 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
 
@@ -54,14 +56,14 @@ class SharedFile:
         self._pid: int | None = None
         self._mmap: mmap.mmap | None = None
         self._size: int | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[int, int], SharedFile] | None = None
 
     # -- pickling: the path only; handles are re-opened on first use --------------
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        type(self).__init__(self, state["path"])
 
     def _descriptor(self) -> int:
         pid = os.getpid()
@@ -120,7 +122,7 @@ class SharedFile:
                 f"{self.path}: a read of {length} bytes at offset {offset} goes beyond the end "
                 f"of the file ({self.size} bytes); the file is truncated or its index is corrupt"
             )
-        view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+        view = memoryview(out.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy's stubs do not declare ndarray a Buffer under this Python
         done = positioned_readinto(self._descriptor(), view, offset, self._seek_lock)
         if done < length:
             raise CorruptFileError(f"{self.path}: unexpected end of file at offset {offset + done}")
@@ -129,7 +131,7 @@ class SharedFile:
         """Up to ``length`` bytes at ``offset`` (fewer at the end of the file)."""
         return positioned_read(self._descriptor(), max(0, length), offset, self._seek_lock)
 
-    def read_ranges(self, ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> list[bytes]:
+    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """The bytes of each ``(offset, length)`` (one positioned read each: local reads are cheap)."""
         return [self.pread(offset, length) for offset, length in ranges]
 
@@ -216,7 +218,7 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
                 f"{root}: the {what} {relative!r} found in the dataset points outside the "
                 "dataset folder; refusing to open it"
             )
-        return root / text  # type: ignore[operator, no-any-return]
+        return root / text  # type: ignore[operator, no-any-return]  # root is a RemotePath here (is_remote), whose / gives a RemotePath
     root_path = Path(root).resolve()
     try:
         candidate = (root_path / text).resolve()

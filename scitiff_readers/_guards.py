@@ -29,12 +29,14 @@ import errno
 import json
 import os
 import struct
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CorruptFileError, ImageTooLargeError, MetadataError, ScitiffReadersError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["check_allocation", "check_inside", "library_errors", "load_json", "memory_limit", "typed_error"]
 
@@ -62,7 +64,7 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
     inherits the builtin a caller would expect (``ValueError`` or ``MemoryError``).
     """
     if isinstance(exc, (ScitiffReadersError, FileNotFoundError, PermissionError)):
-        return exc  # type: ignore[return-value]
+        return exc
     if isinstance(exc, RecursionError):
         return MetadataError(f"{path}: {what}: the metadata is nested too deeply to be real ({_short(exc)})")
     if isinstance(exc, MemoryError):
@@ -70,7 +72,7 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
             f"{path}: {what}: the sizes the file declares need more memory than is available ({_short(exc)})"
         )
     if isinstance(exc, OSError) and exc.errno is not None and exc.errno not in _PATH_ERRNOS:
-        return exc  # type: ignore[return-value]  # a real I/O failure (EIO, ENOSPC ...), not the file's fault
+        return exc  # a real I/O failure (EIO, ENOSPC ...), not the file's fault
     if isinstance(exc, (OverflowError, struct.error, ZeroDivisionError, IndexError, KeyError, TypeError)):
         return CorruptFileError(f"{path}: {what}: a size, offset or field of the file is invalid ({_short(exc)})")
     return CorruptFileError(f"{path}: {what}: the file is damaged or not what it claims to be ({_short(exc)})")
@@ -158,7 +160,7 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str], wha
     if is_remote(path) or is_remote(root):
         # No symbolic links behind a URL; names found in files are checked for ".."
         # by resolve_inside where they are joined to the dataset's location.
-        return path  # type: ignore[return-value]
+        return path  # type: ignore[return-value]  # a RemotePath, which stands in for Path (same operators and methods)
     p = Path(path)
     try:
         real = Path(os.path.realpath(p, strict=True))

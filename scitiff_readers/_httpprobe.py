@@ -67,4 +67,4 @@ def probe(fs: Any, url: str, nbytes: int) -> tuple[dict[str, Any], bytes]:
     """
     from fsspec.asyn import sync
 
-    return sync(fs.loop, _probe, fs, url, nbytes)  # type: ignore[no-any-return]
+    return sync(fs.loop, _probe, fs, url, nbytes)  # type: ignore[no-any-return]  # fsspec's sync is untyped; _probe returns the annotated tuple

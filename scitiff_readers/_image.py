@@ -17,10 +17,12 @@ import numpy as np
 
 from ._coords import PhysicalPixelSizes, coordinate, default_channel_names
 from ._dimensions import Dimensions
-from ._sources import PixelSource
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
     import xarray as xr
+
+    from ._sources import PixelSource
+
 
 __all__ = ["Image"]
 

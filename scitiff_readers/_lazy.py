@@ -21,8 +21,7 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import dask.array as da
 import numpy as np
@@ -33,6 +32,11 @@ from dask.highlevelgraph import HighLevelGraph
 from ._chunking import chunk_shape, regular_chunks
 from ._eager import _offsets, block_regions, read_regions
 from ._sources import PixelSource, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ._sources import PixelSource, Region
 
 # block_regions and read_regions stay importable from here for existing callers.
 __all__ = ["LocalArray", "SourceArray", "block_regions", "local_array", "read_regions", "to_dask"]
@@ -103,7 +107,7 @@ class LocalArray(da.Array):
             scheduler = _scheduler_without_client(self)
             if scheduler is not None:
                 kwargs["scheduler"] = scheduler
-        return super().compute(**kwargs)
+        return super().compute(**kwargs)  # type: ignore[no-untyped-call]  # dask's DaskMethodsMixin is unannotated
 
     def persist(self, **kwargs: Any) -> Any:
         """As :meth:`dask.array.Array.persist`; the result is a :class:`LocalArray` too."""
@@ -111,14 +115,14 @@ class LocalArray(da.Array):
             scheduler = _scheduler_without_client(self)
             if scheduler is not None:
                 kwargs["scheduler"] = scheduler
-        return local_array(super().persist(**kwargs))
+        return local_array(super().persist(**kwargs))  # type: ignore[no-untyped-call]  # unannotated in dask
 
 
 def local_array(array: da.Array) -> da.Array:
     """``array`` as a :class:`LocalArray` (the same graph, name, chunks and meta)."""
     if isinstance(array, LocalArray):
         return array
-    return LocalArray(array.dask, array.name, array.chunks, meta=array._meta)
+    return LocalArray(array.dask, array.name, array.chunks, meta=array._meta)  # type: ignore[no-untyped-call]  # dask.array.Array.__new__ is unannotated
 
 
 class _OutputArray:
@@ -140,7 +144,7 @@ class _OutputArray:
         return {"shape": self.shape, "dtype": self.dtype.str}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["shape"], state["dtype"])  # type: ignore[misc]
+        type(self).__init__(self, state["shape"], state["dtype"])
 
     def array(self) -> np.ndarray:
         if self._array is None:
@@ -209,7 +213,16 @@ class SourceArray(LocalArray):
     _sr_source_key: str
     _sr_regions: dict[Any, Region]
 
-    def __dask_optimize__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def __new__(
+        cls, dask: Mapping[Any, Any], name: str, chunks: Any, dtype: Any = None, meta: Any = None,
+        shape: Any = None,
+    ) -> Self:
+        """Same arguments as :class:`dask.array.Array`."""
+        # dask's Array.__new__ is unannotated: this typed twin makes the construction checkable.
+        array: Self = da.Array.__new__(cls, dask, name, chunks, dtype, meta, shape)
+        return array
+
+    def __dask_optimize__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
         direct = self._direct_graph(dsk, keys)
         if direct is not None:
             return direct

@@ -12,20 +12,26 @@ import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ._axes import parse_dim_order
 from ._byteaccess import open_bytes
 from ._coords import PhysicalPixelSizes, uniform_coordinate
-from ._files import SharedFile
 from ._image import Image
 from ._options import ArrayLayoutOptions
 from ._reader import Reader
 from ._sources import ArraySource, Region
 from ._tokens import file_token
 from .errors import CorruptFileError, MetadataError, SceneIndexError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ._files import SharedFile
+
 
 __all__ = ["NpyReader"]
 

@@ -25,14 +25,16 @@ A backend declares::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import OptionError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["ArrayLayoutOptions", "ReaderOptions", "options_class"]
 
@@ -148,5 +150,4 @@ def options_class(owner: str, defaults: Mapping[str, Any]) -> type[ReaderOptions
     subclass to check them.
     """
     fields = [(name, Any, dataclasses.field(default=value)) for name, value in defaults.items()]
-    made = dataclasses.make_dataclass(f"{owner}Options", fields, bases=(ReaderOptions,), frozen=True)
-    return made
+    return dataclasses.make_dataclass(f"{owner}Options", fields, bases=(ReaderOptions,), frozen=True)

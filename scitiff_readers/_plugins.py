@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+
+# At runtime on purpose: Sphinx evaluates the annotations of the public methods, and an
+# unresolved `Mapping[str, PluginInfo[T]]` makes it look `T` up as a name (an ambiguous link).
 from dataclasses import dataclass
 from importlib import metadata
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._plugincache import Declaration, load_declarations, module_stamp, store_declarations
 from .errors import PluginLoadWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
@@ -154,7 +159,7 @@ class PluginRegistry(Generic[T]):
                 PluginLoadWarning,
                 stacklevel=5,
             )
-        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)  # type: ignore[arg-type]
+        return PluginInfo(ep.name, cls, dist_name, version, "entry point", ep.value)  # type: ignore[arg-type]  # cls is checked above to be a subclass of self.base (T); issubclass cannot narrow to a TypeVar
 
     def _discover(self) -> dict[str, PluginInfo[T]]:
         found: dict[str, PluginInfo[T]] = {}

@@ -166,7 +166,7 @@ def _block_sums(a: np.ndarray, f: int, dtype: Any) -> np.ndarray:
     rows = np.add(a[0::f], a[1::f], dtype=dtype)
     for i in range(2, f):
         rows += a[i::f]
-    out = np.add(rows[:, 0::f], rows[:, 1::f])
+    out: np.ndarray = np.add(rows[:, 0::f], rows[:, 1::f])
     for i in range(2, f):
         out += rows[:, i::f]
     return out

@@ -12,27 +12,30 @@ from __future__ import annotations
 import errno
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
 from ._chunking import normalize_chunk_bytes
 from ._compat import PeerCompatibleAPI
-from ._coords import PhysicalPixelSizes
-from ._dimensions import Dimensions
 from ._eager import read_regions
 from ._guards import check_allocation, library_errors
-from ._image import Image
 from ._options import ReaderOptions, options_class
 from ._selection import parse_selection
 from .errors import ImageTooLargeError, ResolutionLevelError, SceneIndexError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import dask.array as da
     import xarray as xr
+
+    from ._coords import PhysicalPixelSizes
+    from ._dimensions import Dimensions
+    from ._image import Image
+
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
 
@@ -148,7 +151,8 @@ class Reader(PeerCompatibleAPI, ABC):
                 raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
             cls.Options = options_class(cls.__name__, cls.options)
 
-    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
+    # Not Self: called on the base class, it returns an instance of the backend it selects.
+    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,  # noqa: PYI034
                 **options: Any) -> Reader:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
@@ -571,7 +575,7 @@ class Reader(PeerCompatibleAPI, ABC):
             image.source.close()
         self._close()
 
-    def __enter__(self) -> Reader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,16 +12,18 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._byteaccess import is_remote
 from ._plugincache import Declaration
 from ._plugins import PluginInfo, PluginRegistry
 from ._reader import Reader
 from .errors import ReaderNotFoundError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
 
 __all__ = [
     "READERS_GROUP",
@@ -181,7 +183,7 @@ class Feasibility:
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
     from ._byteaccess import as_location
 
-    return as_location(path, storage_options)  # type: ignore[return-value]
+    return as_location(path, storage_options)
 
 
 def feasibility_report(path: str | os.PathLike[str], *, try_open: bool = True) -> dict[str, Feasibility]:

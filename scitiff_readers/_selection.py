@@ -10,14 +10,20 @@ read their bounding box and subsample.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from ._sources import Region
 from .errors import DimensionSelectionError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import dask.array as da
+
+    from ._sources import Region
 
 __all__ = ["Selection", "parse_selection"]
 
@@ -35,7 +41,11 @@ class Selection:
         """Shape in canonical order, before reordering."""
         return tuple(len(i) for i in self.indices)
 
-    def finish(self, block: Any) -> Any:
+    @overload
+    def finish(self, block: np.ndarray) -> np.ndarray: ...
+    @overload
+    def finish(self, block: da.Array) -> da.Array: ...
+    def finish(self, block: np.ndarray | da.Array) -> np.ndarray | da.Array:
         """Transpose a canonical-order block into ``order`` and drop the other dims."""
         drop = tuple(i for i, d in enumerate(self.dims) if d not in self.order)
         if drop:

@@ -158,10 +158,10 @@ def iter_slabs(array: Any, slabs: Sequence[Slab], *, reuse: bool = False) -> Ite
 
 
 def _dask_reader(array: Any) -> Callable[[int, Slab], np.ndarray]:
-    import dask
+    from dask.base import compute as dask_compute
 
     def compute(i: int, slab: Slab) -> np.ndarray:
-        (out,) = dask.compute(array[slab])
+        (out,) = dask_compute(array[slab])
         return np.asarray(out)
 
     return compute

@@ -24,14 +24,16 @@ from __future__ import annotations
 import functools
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._axes import AxisMap
 from ._dimensions import dims_for_ndim
 from ._guards import typed_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 
@@ -58,7 +60,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise typed from exc
 
-    wrapper._guards_pixel_reads = True  # type: ignore[attr-defined]
+    wrapper._guards_pixel_reads = True  # type: ignore[attr-defined]  # a marker attribute on the function object
     return wrapper
 
 

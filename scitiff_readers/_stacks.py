@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import DimensionSelectionError, MetadataError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._reader import Reader
+
 
 __all__ = ["generate_stack"]
 

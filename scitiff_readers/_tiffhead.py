@@ -195,7 +195,7 @@ def tiff_head(path: str | os.PathLike[str]) -> FirstIfd | None:
     identity = file_identity(path)
     cached = _heads.get(path, identity) if identity is not None else MISSING
     if cached is not MISSING:
-        return cached  # type: ignore[return-value]
+        return cached  # type: ignore[return-value]  # the cache holds only what this function stored: FirstIfd or None
     try:
         result: FirstIfd | None = read_first_ifd(path)
     except (OSError, ValueError, struct.error):

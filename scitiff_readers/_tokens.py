@@ -8,8 +8,10 @@ rewritten in place gets a new token, because its modification time or size chang
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["file_token"]
 

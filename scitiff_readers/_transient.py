@@ -11,10 +11,12 @@ share, or close, each other's handles.
 from __future__ import annotations
 
 import pickle
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ._sources import PixelSource, Region
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["TransientSource"]
 

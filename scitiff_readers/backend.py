@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Any
 from ._axes import AxisMap, parse_dim_order
 from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
 from ._byteaccess import (
+    RemoteFile,
+    RemotePath,
     as_location,
     file_argument,
     is_remote,
@@ -116,6 +118,8 @@ __all__ = [
     "ReaderOptions",
     "Region",
     "SceneData",
+    "RemoteFile",
+    "RemotePath",
     "SharedFile",
     "Slab",
     "Writer",

@@ -21,7 +21,9 @@ def test_big_tiled_planes_become_sub_plane_chunks_aligned_to_tiles() -> None:
     # 16384 x 16384 uint16 plane = 512 MiB, tiles 256x256 = 128 KiB.
     shape = (1, 1, 1, 16384, 16384)
     chunk = chunk_shape(shape, (1, 1, 1, 256, 256), 2, 32 * MiB)
-    assert chunk[4] == 16384 and chunk[3] % 256 == 0 and chunk[3] < 16384
+    assert chunk[4] == 16384
+    assert chunk[3] % 256 == 0
+    assert chunk[3] < 16384
     assert chunk[3] * chunk[4] * 2 <= 32 * MiB
 
 

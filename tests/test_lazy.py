@@ -199,7 +199,9 @@ def test_whole_compute_reads_blocks_straight_into_the_result(scheduler: str) -> 
     result = arr.compute(scheduler=scheduler)
     np.testing.assert_array_equal(result, expected(src.shape))
     assert src.methods == ["read_into"] * 6, "no block read into its own buffer, no join copy"
-    assert result.flags.owndata and result.flags.writeable and result.flags.c_contiguous
+    assert result.flags.owndata
+    assert result.flags.writeable
+    assert result.flags.c_contiguous
 
 
 def test_whole_compute_results_are_independent() -> None:

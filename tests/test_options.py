@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from collections.abc import Sequence
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -15,6 +13,10 @@ import pytest
 from scitiff_readers import OptionError, Reader, ScitiffReadersError
 from scitiff_readers._npy import NpyOptions, NpyReader
 from scitiff_readers.backend import ReaderOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -28,7 +30,8 @@ def test_options_are_typed_and_defaulted(npy: Path) -> None:
     r = Reader(npy, dim_order="zyx", chunk_bytes="1 MiB")
     assert isinstance(r._opts, NpyOptions)
     assert (r._opts.dim_order, r._opts.units, r._opts.keep_handles) == ("zyx", "µm", True)
-    assert r.dims.order == "TCZYX" and r.dims.Z == 2
+    assert r.dims.order == "TCZYX"
+    assert r.dims.Z == 2
     assert dict(r.reader_options) == {"chunk_bytes": "1 MiB", "keep_handles": True, "dim_order": "zyx",
                                       "channel_names": None, "physical_pixel_sizes": None, "units": "µm"}
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -44,7 +47,8 @@ def test_unknown_option_names_it_and_the_valid_ones(npy: Path) -> None:
     # Still the TypeError Python raises for an unexpected keyword, and a library error.
     with pytest.raises(TypeError):
         Reader(npy, colour="red")
-    assert issubclass(OptionError, ScitiffReadersError) and issubclass(OptionError, ValueError)
+    assert issubclass(OptionError, ScitiffReadersError)
+    assert issubclass(OptionError, ValueError)
 
 
 @pytest.mark.parametrize(("options", "message"), [

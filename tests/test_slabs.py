@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -13,6 +13,9 @@ import pytest
 from scitiff_readers import Reader
 from scitiff_readers._slabs import Progress, iter_slabs, plan_slabs
 from scitiff_readers._writers import to_canonical
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _covers_in_order(slabs: list[tuple[slice, slice, slice]], shape: tuple[int, ...]) -> None:
@@ -32,7 +35,9 @@ def test_plans_cover_every_plane_in_tcz_order_within_budget(chunks: object) -> N
         n = (ts.stop - ts.start) * (cs.stop - cs.start) * (zs.stop - zs.start)
         assert n * plane <= max(target, 4 * plane)
         if zs != slice(0, 64):  # a slab that splits Z holds one t and one c, cut at multiples of z_align
-            assert ts.stop - ts.start == 1 and cs.stop - cs.start == 1 and zs.start % 4 == 0
+            assert ts.stop - ts.start == 1
+            assert cs.stop - cs.start == 1
+            assert zs.start % 4 == 0
 
 
 def test_plans_follow_dask_chunks_when_they_fit() -> None:
@@ -55,7 +60,8 @@ def test_iter_slabs_computes_each_block_once_and_in_order() -> None:
     assert [w for w, _ in got] == slabs
     for where, slab in got:
         np.testing.assert_array_equal(slab, base[where])
-    assert len(calls) == 8 and len(set(calls)) == 4  # each (t, c) chunk pair: two Z chunks
+    assert len(calls) == 8
+    assert len(set(calls)) == 4
 
 
 def test_iter_slabs_stops_computing_when_closed() -> None:
@@ -91,7 +97,8 @@ def test_slabs_of_a_readers_lazy_array_are_read_straight_from_its_source(tmp_pat
             assert where == expected
             np.testing.assert_array_equal(slab, base[where])
         # reuse: two buffers in turn; otherwise every slab is its own array
-        assert np.shares_memory(reused[0], reused[2]) and not np.shares_memory(reused[0], reused[1])
+        assert np.shares_memory(reused[0], reused[2])
+        assert not np.shares_memory(reused[0], reused[1])
         assert not any(np.shares_memory(a, b) for (_, a), (_, b) in itertools.combinations(fresh, 2))
         # any other dask array (here one derived from the reader's) is computed by dask
         derived = array + np.uint16(1)

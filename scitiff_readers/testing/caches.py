@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from .. import _filecache as filecache
+from scitiff_readers import _filecache as filecache
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["let_files_age", "short_cache_window"]
 

@@ -29,21 +29,26 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
 
-from .._byteaccess import hidden_posix_calls
-from .._reader import Reader
-from .._registry import get_reader_class, list_readers, select_reader
-from ..errors import SceneIndexError, UnsupportedFormatError
+from scitiff_readers._byteaccess import hidden_posix_calls
+from scitiff_readers._reader import Reader
+from scitiff_readers._registry import get_reader_class, list_readers, select_reader
+from scitiff_readers.errors import SceneIndexError, UnsupportedFormatError
+
 from .cases import SampleCase
 from .counters import count_reads
 from .handles import open_handles_under
 from .samplecache import SampleCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .cases import SampleCase
 
 __all__ = ["ReaderConformance", "common_foreign_paths"]
 

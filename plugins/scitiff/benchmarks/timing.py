@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _time_interleaved(funcs: list[Callable[[], Any]], repeat: int) -> list[list[float]]:

@@ -43,13 +43,15 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .mutators import Case, mutate
 from .seeds import Seed, write_outside, write_seeds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["FAILURES", "OUTCOMES", "CaseResult", "format_table", "run_campaign", "summarize"]
 

@@ -25,7 +25,7 @@ class ReaderMetadata(bioio_base.reader_metadata.ReaderMetadata):
         return True
 
     @staticmethod
-    def get_reader() -> type[bioio_base.reader.Reader]:  # type: ignore[override]
+    def get_reader() -> type[bioio_base.reader.Reader]:  # type: ignore[override]  # bioio_base annotates it as an instance but calls it for the class (bioio's own plugins return classes)
         """The bioio Reader class."""
         from .reader import Reader
 

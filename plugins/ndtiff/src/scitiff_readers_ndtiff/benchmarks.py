@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 

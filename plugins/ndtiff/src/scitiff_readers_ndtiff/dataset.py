@@ -13,10 +13,8 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +30,12 @@ from scitiff_readers.errors import CorruptFileError
 
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from scitiff_readers.backend import RemoteFile
 
 __all__ = ["DatasetFile", "Level", "data_file", "load_level"]
 
@@ -108,13 +112,15 @@ class _MetadataReader:
     """Positioned reads through a short-lived descriptor (local) or the shared remote file."""
 
     def __init__(self, path: Any) -> None:
-        self._remote = open_bytes(path) if is_remote(path) else None
+        self._remote: RemoteFile | None = open_bytes(path) if is_remote(path) else None
         self._fd = None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
     def read(self, offset: int, length: int) -> bytes:
         if self._remote is not None:
-            return self._remote.read_at_most(offset, length)  # type: ignore[no-any-return]
-        return positioned_read(self._fd, length, offset)  # type: ignore[arg-type]
+            return self._remote.read_at_most(offset, length)
+        if self._fd is None:
+            raise ValueError(f"read of {length} bytes at {offset} after close()")
+        return positioned_read(self._fd, length, offset)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -39,7 +39,11 @@ from .mosaic import Grid, single_image, stitched
 from .source import NDTiffSource
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from scitiff_readers.backend import ChannelDisplay
+
 
 __all__ = ["NDTiffReader"]
 
@@ -243,7 +247,7 @@ class NDTiffReader(Reader):
             parts = []
             for axis, value in zip(self._scene_axes, key, strict=True):
                 label = labels.get(value) if axis == "position" else None
-                parts.append(label if label else f"{axis}={value}")
+                parts.append(label or f"{axis}={value}")
             names.append(", ".join(parts))
         seen: dict[str, int] = {}
         unique = []

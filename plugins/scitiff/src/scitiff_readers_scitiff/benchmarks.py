@@ -8,8 +8,10 @@ and ``tifffile``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BENCH_SHAPE", "cases", "make_benchmark_file"]
 

@@ -29,6 +29,9 @@ from .metadata import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     import xarray as xr
 
     from scitiff_readers.backend import PixelSource

@@ -6,10 +6,12 @@ bioio with the ``bioio-ome-tiff`` plugin.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 
@@ -157,7 +159,8 @@ def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
         import zarr
 
         with tifffile.imread(p, aszarr=True) as store:
-            return da.from_zarr(zarr.open(store, mode="r")).compute()
+            pixels: np.ndarray = da.from_zarr(zarr.open(store, mode="r")).compute()
+            return pixels
 
     def open_(p: Path) -> Any:
         # series[0] is the work of shaping the file: our open does the same.

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scitiff_readers.backend import (
     FirstIfd,
@@ -23,6 +21,10 @@ from scitiff_readers.backend import (
     to_micrometre_factor,
 )
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
@@ -73,6 +75,7 @@ class _TifffileReports(logging.Handler):
         super().__init__(logging.WARNING)
         self.thread = thread
         self.problems: list[str] = []
+        self._missing_first = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread != self.thread:
@@ -81,6 +84,11 @@ class _TifffileReports(logging.Handler):
         # Missing files of a multi-file set are the reader's to report (MissingOmeFileError);
         # a member that is present but unreadable (truncated, not a TIFF) is damage.
         if "FileNotFoundError" in message or "No such file" in message:
+            self._missing_first = not self.problems
+            return
+        # tifffile logs the first failing member of an OME set, then "failed to read N files":
+        # when that first member was missing, the count is about missing files too, not damage.
+        if self._missing_first and "OME series failed to read" in message and message.endswith(" files"):
             return
         if message not in self.problems:
             self.problems.append(message)
@@ -158,7 +166,7 @@ def guard_ifd_chain(tif: Any, path: Path) -> Any:
         done[0] = len(offsets)
         return result
 
-    guarded_seek._sr_guard = True  # type: ignore[attr-defined]
+    guarded_seek._sr_guard = True  # type: ignore[attr-defined]  # a marker attribute on the function object
     with contextlib.suppress(AttributeError):
         pages._seek = guarded_seek  # the instance attribute shadows TiffPages._seek
     return tif

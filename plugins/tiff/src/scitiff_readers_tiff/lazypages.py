@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,9 +24,14 @@ from scitiff_readers.backend import MISSING, FileCache, file_argument, file_stam
 from scitiff_readers.errors import CorruptFileError
 
 from .common import guard_ifd_chain
-from .omeplan import ImagePlan
-from .omexml import OmeImageInfo
 from .source import TiffPageSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from .omeplan import ImagePlan
+    from .omexml import OmeImageInfo
 
 __all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
@@ -161,7 +164,7 @@ def cached_fast_open(path: Path, identity: Any) -> FastOpen | None:
     if identity is None:
         return None
     state = fast_open_cache.get(path, identity)
-    return None if state is MISSING else state  # type: ignore[no-any-return]
+    return None if state is MISSING else state
 
 
 class LazyPageSource(TiffPageSource):
@@ -224,8 +227,9 @@ class LazyPageSource(TiffPageSource):
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:
-        planes = self.grid[region[0], region[1], region[2]].ravel()
-        return planes[planes >= 0]
+        planes: np.ndarray = self.grid[region[0], region[1], region[2]].ravel()
+        present: np.ndarray = planes[planes >= 0]
+        return present
 
     def _ensure(self, planes: np.ndarray) -> None:
         if planes.size and not self.resolved[planes].all():

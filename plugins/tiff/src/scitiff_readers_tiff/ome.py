@@ -44,7 +44,11 @@ from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from scitiff_readers.backend import ChannelDisplay
+
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
 
@@ -370,7 +374,7 @@ class OmeTiffReader(TiffScenes, Reader):
         else:
             groups = [[i] for i in range(len(self._infos))]
         self._level_ids = [
-            [self._infos[k].id if self._infos[k] is not None else None for k in g] for g in groups  # type: ignore[union-attr]
+            [info.id if (info := self._infos[k]) is not None else None for k in g] for g in groups
         ]
         if any(len(g) > 1 for g in groups):
             errors = self._errors

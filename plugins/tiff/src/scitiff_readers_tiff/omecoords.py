@@ -7,14 +7,16 @@ them builds no arrays.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.backend import coordinate_spec, normalize_unit, uniform_coordinate_spec
 
 from .common import time_factor, unit_factor
-from .omexml import OmeImageInfo
+
+if TYPE_CHECKING:
+    from .omexml import OmeImageInfo
 
 __all__ = ["space_coordinate", "time_coordinate"]
 

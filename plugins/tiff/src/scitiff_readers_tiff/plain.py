@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,10 @@ from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedF
 
 from .calibration import calibration, imagej_channel_names, resolution
 from .common import TiffScenes, damage_reported, level_factor, open_tiff, sniff_head
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
 
 __all__ = ["TiffReader"]
 

@@ -16,9 +16,7 @@ datasets are read locally only (a remote scene has one level).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,8 +24,13 @@ from scitiff_readers.backend import resolve_inside
 from scitiff_readers.errors import CorruptFileError, MetadataError
 
 from .common import open_tiff
-from .omexml import OmeImageInfo
 from .source import TiffPageSource
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from .omexml import OmeImageInfo
 
 __all__ = ["DatasetFiles", "image_source", "is_multifile"]
 

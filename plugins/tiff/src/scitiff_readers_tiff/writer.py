@@ -13,13 +13,11 @@ them be written, after the full-resolution pages.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
-import xarray as xr
 
 from scitiff_readers.backend import (
     Progress,
@@ -32,6 +30,11 @@ from scitiff_readers.backend import (
     plan_slabs,
 )
 from scitiff_readers.errors import MetadataError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    import xarray as xr
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
@@ -170,7 +173,8 @@ _MAX_TILE = 256
 
 def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
     """256 x 256, or the image's size rounded up to 16 when it is smaller (tiles are multiples of 16)."""
-    return tuple(min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])  # type: ignore[return-value]
+    y, x = (min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])
+    return y, x
 
 
 def _pages(
@@ -201,7 +205,7 @@ class _LevelSpool:
                     Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
                     shape=pyramid.level_shape(k)))
 
-    def __enter__(self) -> _LevelSpool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,10 +8,12 @@ bioio-ome-zarr.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 
@@ -25,7 +27,8 @@ DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 def _plane(t: int, c: int, z: int, shape: tuple[int, int], noise: np.ndarray) -> np.ndarray:
     y, x = np.indices(shape, dtype=np.uint32)
     base = (x * 3 + y * 5 + t * 7 + c * 11 + z * 13) % 2048
-    return (base + np.roll(noise, z * 17 + c * 5 + t, axis=1)).astype(np.uint16)
+    plane: np.ndarray = (base + np.roll(noise, z * 17 + c * 5 + t, axis=1)).astype(np.uint16)
+    return plane
 
 
 def _make_ome(version: str) -> Any:

@@ -25,14 +25,16 @@ import os
 import stat
 import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.backend import check_inside, is_remote, positioned_read, typed_error
 from scitiff_readers.errors import CorruptFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["ChunkGuard"]
 
@@ -96,7 +98,7 @@ class ChunkGuard:
         return {"folder": self.folder}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["folder"])  # type: ignore[misc]
+        type(self).__init__(self, state["folder"])
 
     def _layout(self, array: Any) -> _Layout:
         found = self._layouts.get(id(array))

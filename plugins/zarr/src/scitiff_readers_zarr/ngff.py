@@ -11,16 +11,19 @@ writer kept beside the NGFF metadata.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scitiff_readers.backend import Image, resolve_inside
 from scitiff_readers.errors import MetadataError
 
 from .nodes import array_chunks, node_dtype, read_node, zarr_metadata
-from .ome import Multiscale
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from .ome import Multiscale
 
 __all__ = ["ZarrImage", "build_image", "check_dataset_paths"]
 

@@ -243,7 +243,7 @@ def _restore_values(record: Mapping[str, Any]) -> np.ndarray:
     dtype = str(record.get("dtype", ""))
     values = record.get("values")
     shape = tuple(int(n) for n in record.get("shape", ()))
-    if dtype.startswith("<M") or dtype.startswith(">M") or dtype.startswith("datetime64"):
+    if dtype.startswith(("<M", ">M", "datetime64")):
         return np.asarray(values, dtype="datetime64[ns]").reshape(shape)
     if dtype.startswith("timedelta64"):
         return np.asarray(values, dtype=np.int64).astype("timedelta64[ns]").reshape(shape)

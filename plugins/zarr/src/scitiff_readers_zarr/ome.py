@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scitiff_readers.backend import (
     ChannelDisplay,
@@ -19,6 +18,9 @@ from scitiff_readers.backend import (
     uniform_coordinate_spec,
 )
 from scitiff_readers.errors import MetadataError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "Axis",

@@ -18,7 +18,11 @@ from .ome import find_multiscales, ome_attrs, parse_multiscale
 from .options import ZarrOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
     from scitiff_readers.backend import ChannelDisplay
+
 
 __all__ = ["OmeZarrReader"]
 
@@ -310,4 +314,4 @@ def write_ngff(path: Path, data: Any, version: str = "0.4") -> None:
     if version == "0.4":
         group.attrs["omero"] = omero
     else:
-        group.attrs["ome"] = {**dict(group.attrs["ome"]), "omero": omero}  # type: ignore[arg-type]
+        group.attrs["ome"] = {**dict(group.attrs["ome"]), "omero": omero}  # type: ignore[arg-type]  # the "ome" attribute ome-zarr-py just wrote is a JSON object

@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -29,6 +28,8 @@ from scitiff_readers.errors import CorruptFileError, MissingDependencyError
 from .chunkguard import ChunkGuard
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from .directchunks import DirectReader
 
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
@@ -94,6 +95,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
     array = array_from_metadata(path, metadata) if metadata is not None else None
     if array is None:
         try:
+            # zarr_format is 2 or 3 (read from the metadata that found the array); zarr wants the Literal.
             array = zarr.open_array(store_for(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
         except Exception as exc:  # zarr raises many types for broken metadata
             raise CorruptFileError(
@@ -120,7 +122,7 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
         from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
-        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
+        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]  # zarr overloads on TypedDicts of v2/v3 documents; this is a parsed .zarray/zarr.json, refused by zarr if wrong
                            store_path=StorePath(store_for(path)))
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
@@ -246,7 +248,7 @@ class _LazyArrays:
 def _ndbuffer(view: np.ndarray) -> Any:
     from zarr.core.buffer.cpu import NDBuffer
 
-    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]
+    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]  # numpy's ndarray does not match zarr's NDArrayLike protocol exactly (overloaded all/reshape); zarr's own CPU buffer wraps ndarrays
 
 
 def uses_zarrs(array: Any) -> bool:
@@ -310,7 +312,7 @@ class ZarrArraySource(ArraySource):
             self._arrays.get(0, lambda: array)
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute; this source decides per instance
         """Big reads go through zarrs, which decodes the chunks of one call on its own threads.
 
         Concurrent zarrs calls from Python threads run one after the other, so the
@@ -363,7 +365,7 @@ class ZarrArraySource(ArraySource):
                   and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("="))
             reader = DirectReader(self.path, layout) if ok and layout is not None else None
             self.__dict__["_direct_reader"] = reader
-        return reader
+        return cast("DirectReader | None", reader)
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""
@@ -396,7 +398,7 @@ class GridSource(PixelSource):
         self._guards: dict[tuple[int, int], ChunkGuard] = {}
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute
         """Remote stacks: whole regions per call, as :attr:`ZarrArraySource.decodes_in_parallel`."""
         return any(p is not None and is_remote(p) for row in self.paths for p in row)
 
@@ -438,6 +440,7 @@ def checked_dtype(array: Any, path: Path) -> np.dtype[Any]:
     """The array's numpy dtype; refuse dtypes that are not pixels (strings, objects)."""
     from scitiff_readers.errors import MetadataError
 
+    dtype: np.dtype[Any]
     try:
         dtype = np.dtype(array.dtype)
     except TypeError:

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scitiff_readers.backend import Image, Reader, as_location, check_allocation, resolve_inside
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
@@ -33,6 +33,9 @@ from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, Unsuppo
 from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
 from .ome import Multiscale, find_multiscales, parse_multiscale
 from .options import ZarrOptions
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["VisorReader", "VisorWarning"]
 
@@ -203,7 +206,7 @@ class VisorReader(Reader):
             if only is not None:
                 scenes.append(self._image_scene(only, self._type_of(only)))
             else:
-                scenes.extend(self._sample_scenes(sample, only_type))  # type: ignore[arg-type]
+                scenes.extend(self._sample_scenes(sample, only_type))  # type: ignore[arg-type]  # only is None, so a sample folder was found (sample is None only together with only)
             self.layout = self._detect_layout(scenes)
         if not scenes:
             raise MetadataError(f"{path}: the VISoR sample holds no images")
@@ -259,7 +262,7 @@ class VisorReader(Reader):
         for found in type_dirs:
             # Symbolic links leading out of the sample are refused like paths in metadata.
             folder = resolve_inside(sample, found.name, what="image folder")
-            kind = _TYPE_DIR.match(folder.name).group("type")  # type: ignore[union-attr]
+            kind = _TYPE_DIR.match(folder.name).group("type")  # type: ignore[union-attr]  # type_dirs kept only names that match, and resolve_inside keeps the name
             selected = self._selected_names() if kind == "raw" else None
             if selected is not None:
                 for name in selected:
@@ -360,7 +363,7 @@ class VisorReader(Reader):
                             attrs={"visor_image_type": s.image_type, "visor_layout": self.layout})
         source = image.source
         coords = dict(image.coords)
-        coords.update(self._stack_coords(s, source.shape[0], "T" in source.axes))  # type: ignore[attr-defined]
+        coords.update(self._stack_coords(s, source.shape[0], "T" in source.axes))  # type: ignore[attr-defined]  # a ZarrSource here (build_image of a VISoR OME-Zarr node), which has axes
         names, wavelengths = self._channels(s, source.shape[1])
         if wavelengths is not None:
             coords["wavelength"] = ("C", wavelengths, {"units": "nm"})

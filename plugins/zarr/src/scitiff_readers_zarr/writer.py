@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
-import xarray as xr
 
 from scitiff_readers.backend import Progress, Pyramid, SceneData, Slab, Writer, iter_slabs, plan_slabs
 from scitiff_readers.errors import MetadataError, MissingDependencyError
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    import xarray as xr
 
 __all__ = ["OmeZarrWriter", "parse_compression"]
 
@@ -166,7 +169,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if name.startswith("blosc-"):
-        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]
+        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]  # cname comes from the codec names we offer (blosc-lz4, blosc-zstd ...), all valid BloscCname values
                           shuffle="shuffle", blocksize=_BLOSC_BLOCK)
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
