@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,12 @@ from scitiff_readers.errors import CorruptFileError
 from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
 from .common import guard_ifd_chain
+from .ifd import IfdChain
 from .omeplan import ImagePlan
 from .omexml import OmeImageInfo
 from .source import TiffPageSource
 
-__all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
+__all__ = ["FastOpen", "IfdLookup", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
 #: ``_raw_start`` of a page whose offsets this source has not judged yet.
 _UNJUDGED = -2
@@ -87,6 +88,27 @@ class PageLookup:
                 self._tif.filehandle.close()
 
     @contextmanager
+    def segment_reader(self, keyframe: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+        """A function giving the strip / tile offsets and byte counts of an IFD (by number).
+
+        Call with :attr:`lock` held. The function raises ``IndexError`` for an IFD the
+        file does not have; tifffile's errors on a damaged file become
+        :class:`~scitiff_readers.errors.CorruptFileError`.
+        """
+        import tifffile
+
+        try:
+            with self.pages(keyframe) as pages:
+
+                def segments(ifd: int) -> tuple[Any, Any]:
+                    page = pages[ifd]
+                    return page.dataoffsets, page.databytecounts
+
+                yield segments
+        except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
+            raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
+
+    @contextmanager
     def pages(self, keyframe: int) -> Iterator[Any]:
         """``tifffile.TiffPages`` of the file, reading frames against page ``keyframe``.
 
@@ -111,6 +133,47 @@ class PageLookup:
         # Frames are read against a keyframe of the same structure: the image's first page.
         pages.set_keyframe(keyframe)
         yield pages
+
+
+class IfdLookup:
+    """Looks up pages of one TIFF file by reading their IFDs by hand (:mod:`.ifd`): no tifffile.
+
+    The lookup of the open that built no ``TiffFile``; the same interface as
+    :class:`PageLookup`. The IFD offsets walked so far are kept (until the file
+    changes), and the handle stays open until :meth:`release`.
+    """
+
+    keeps_tiff = False
+
+    def __init__(self, path: Path, chain: IfdChain | None = None, stamp: Any = None) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self._chain = chain if stamp is not None else None
+        self._stamp = stamp
+
+    def release(self) -> None:
+        """Close the file handle if it is open (the next look-up re-opens it)."""
+        with self.lock:
+            if self._chain is not None:
+                self._chain.close()
+
+    @contextmanager
+    def segment_reader(self, keyframe: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+        """As :meth:`PageLookup.segment_reader` (``keyframe`` is not needed here)."""
+        chain = self._chain
+        stamp = file_stamp(self.path)
+        if chain is not None and stamp != self._stamp:
+            # The file changed since its chain was walked (rewritten, truncated): walk it again.
+            chain.close()
+            chain = None
+        if chain is None:
+            try:
+                chain = IfdChain(self.path)
+            except ValueError as exc:
+                raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
+            self._chain, self._stamp = chain, stamp
+            weakref.finalize(self, chain.close)
+        yield chain.segments
 
 
 @dataclass(frozen=True)
@@ -192,6 +255,9 @@ class LazyPageSource(TiffPageSource):
             shared = SharedPages.empty(plan, PageLookup(path))
         # Set before the base class decides its fast paths (see _find_fast_paths).
         self.resolved = shared.resolved
+        self._lookup = shared.lookup
+        # Unpickled, the source looks pages up the same way (a class pickles by name).
+        self._lookup_class: type[PageLookup | IfdLookup] = type(shared.lookup)
         # The offsets arrays are the shared ones (not copies): a page looked up through
         # any reader of this unchanged file is known to all of them.
         super().__init__(
@@ -200,12 +266,11 @@ class LazyPageSource(TiffPageSource):
             shared.seg_offsets, shared.seg_counts, plan.shape, token,
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
-        self._lookup = shared.lookup
 
     def _init_runtime(self) -> None:
         super()._init_runtime()
-        if "_lookup" not in self.__dict__:  # unpickled: look pages up through a TiffFile of our own
-            self._lookup = PageLookup(self.files[0].path)
+        if "_lookup" not in self.__dict__:  # unpickled: a look-up of our own
+            self._lookup = self._lookup_class(self.files[0].path)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -251,36 +316,28 @@ class LazyPageSource(TiffPageSource):
         super()._plane_into(out, plane, ys, xs, ss)
 
     def _resolve(self, planes: np.ndarray) -> None:
-        import tifffile
-
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
-        try:
-            with self._lookup.pages(int(self.plane_ifd.min())) as pages:
-                for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
-                    ifd = int(self.plane_ifd[p])
-                    try:
-                        page = pages[ifd]
-                    except IndexError as exc:
-                        raise CorruptFileError(
-                            f"{path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
-                            "(the file is truncated or its OME-XML is wrong)"
-                        ) from exc
-                    offsets, counts = page.dataoffsets, page.databytecounts
-                    if len(offsets) != nseg:
-                        raise CorruptFileError(
-                            f"{path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
-                            f"{nseg}; pages of one OME image must share their structure"
-                        )
-                    first = int(self.plane_first[p])
-                    self.seg_offsets[first:first + nseg] = offsets
-                    self.seg_counts[first:first + nseg] = counts
-                    # Set last: other threads and readers trust a plane's offsets once it is resolved.
-                    self.resolved[p] = True
-        except CorruptFileError:
-            raise
-        except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
-            raise CorruptFileError(f"{path}: cannot read the page index: {exc}") from exc
+        with self._lookup.segment_reader(int(self.plane_ifd.min())) as segments_of:
+            for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
+                ifd = int(self.plane_ifd[p])
+                try:
+                    offsets, counts = segments_of(ifd)
+                except IndexError as exc:
+                    raise CorruptFileError(
+                        f"{path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
+                        "(the file is truncated or its OME-XML is wrong)"
+                    ) from exc
+                if len(offsets) != nseg or len(counts) != nseg:
+                    raise CorruptFileError(
+                        f"{path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
+                        f"{nseg}; pages of one OME image must share their structure"
+                    )
+                first = int(self.plane_first[p])
+                self.seg_offsets[first:first + nseg] = offsets
+                self.seg_counts[first:first + nseg] = counts
+                # Set last: other threads and readers trust a plane's offsets once it is resolved.
+                self.resolved[p] = True
 
     # ------------------------------------------------------------------ reading
     def read(self, region: Any) -> np.ndarray:

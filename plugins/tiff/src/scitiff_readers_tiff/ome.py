@@ -104,6 +104,8 @@ class OmeTiffReader(TiffScenes, Reader):
             self._companion: Path | None = None
             self._use_fast(state)
             return
+        if self._open_own_parse(stamp, identity):
+            return
         tif, infos, notes = self._open_with_metadata()
         kept = False
         try:
@@ -272,6 +274,64 @@ class OmeTiffReader(TiffScenes, Reader):
         # Everything in the state comes from this one file (no sibling files: single-file
         # only), so it stays valid exactly as long as the file's identity does.
         fast_open_cache.put(self._path, identity, state, state.nbytes)
+        self._use_fast(state)
+        return True
+
+    def _open_own_parse(self, stamp: Any, identity: Any) -> bool:
+        """The single-file fast open from IFDs read by hand (:mod:`.ifd`): no ``TiffFile`` built.
+
+        For the common OME-TIFF -- a local file, its OME-XML in the first page, every
+        plane in this file, pages of the plain kinds :mod:`.ifd` reads -- this is all
+        an open does: the first IFD, the OME-XML, the plan. Anything else returns
+        ``False`` before any warning or state, and the open goes through tifffile.
+        """
+        from .companion import COMPANION_SUFFIX, binary_only_target
+        from .ifd import IfdChain
+        from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
+        from .omeplan import plan_pages
+        from .source import tiff_token
+
+        path = self._path
+        if is_remote(path) or path.name.lower().endswith(COMPANION_SUFFIX):
+            return False
+        try:
+            chain = IfdChain(path)
+        except (ValueError, OSError):
+            return False  # tifffile's open says what is wrong
+        try:
+            first = chain.page(0)
+            if first is None or not first.is_ome or binary_only_target(first.description) is not None:
+                return False
+            # tifffile reads NDTiff files (which carry OME-XML) their own way.
+            if (path.parent / "NDTiff.index").exists():
+                return False
+            xml = first.description
+            notes: list[str] = []
+            infos = parse_ome_xml(xml, str(path), notes, own_name=path.name)
+            if not infos or _tiffdata_problem(infos) is not None:
+                return False
+            if any(info.files and info.files != [path.name] for info in infos):
+                return False
+            plans = plan_pages(chain.page, infos, path)
+            if plans is None:
+                return False
+        except (CorruptFileError, OSError):
+            return False  # a damaged chain: tifffile reads what it can and reports the damage
+        finally:
+            chain.close()
+        self._companion = None
+        self._xml = xml
+        self._check_referenced_files(infos)
+        _warn_notes(notes)
+        # Later page look-ups continue this chain walk (unless the file changes).
+        lookup = IfdLookup(path, chain, stamp)
+        state = FastOpen(
+            xml=xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
+            pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
+        )
+        if identity is not None:
+            fast_open_cache.put(path, identity, state, state.nbytes)
         self._use_fast(state)
         return True
 
