@@ -150,6 +150,11 @@ class IfdLookup:
         self.lock = threading.Lock()
         self._chain = chain if stamp is not None else None
         self._stamp = stamp
+        if chain is not None:
+            # Whoever drops the last reference without release(): close the file then.
+            weakref.finalize(self, chain.close)
+            if self._chain is None:
+                chain.close()  # no stamp: the walk cannot be trusted later
 
     def release(self) -> None:
         """Close the file handle if it is open (the next look-up re-opens it)."""

@@ -298,12 +298,13 @@ class OmeTiffReader(TiffScenes, Reader):
             chain = IfdChain(path)
         except (ValueError, OSError):
             return False  # tifffile's open says what is wrong
+        taken = False
         try:
             first = chain.page(0)
             if first is None or not first.is_ome or binary_only_target(first.description) is not None:
                 return False
             # tifffile reads NDTiff files (which carry OME-XML) their own way.
-            if (path.parent / "NDTiff.index").exists():
+            if os.path.exists(os.path.join(os.path.dirname(path), "NDTiff.index")):
                 return False
             xml = first.description
             notes: list[str] = []
@@ -315,16 +316,23 @@ class OmeTiffReader(TiffScenes, Reader):
             plans = plan_pages(chain.page, infos, path)
             if plans is None:
                 return False
+            taken = True
         except (CorruptFileError, OSError):
             return False  # a damaged chain: tifffile reads what it can and reports the damage
         finally:
-            chain.close()
+            if not taken:
+                chain.close()
         self._companion = None
         self._xml = xml
-        self._check_referenced_files(infos)
-        _warn_notes(notes)
-        # Later page look-ups continue this chain walk (unless the file changes).
+        # Later page look-ups continue this chain walk (unless the file changes), through
+        # its handle, kept open until the reader is closed.
         lookup = IfdLookup(path, chain, stamp)
+        try:
+            self._check_referenced_files(infos)
+        except BaseException:
+            lookup.release()
+            raise
+        _warn_notes(notes)
         state = FastOpen(
             xml=xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
             tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
