@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
-
-from scitiff_readers import Reader
-from scitiff_readers.errors import CorruptFileError
 from scitiff_readers_tiff.ifd import IfdChain
 from scitiff_readers_tiff.layout import page_layout
 from scitiff_readers_tiff.lazypages import IfdLookup, PageLookup
+
+from scitiff_readers import Reader
+from scitiff_readers.errors import CorruptFileError
 
 CORPUS = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "corpus"))
 

@@ -115,7 +115,7 @@ class IfdPage:
 
     @property
     def is_ome(self) -> bool:
-        """tifffile's rule: the ImageDescription of the first page ends with ``OME>``."""
+        """Tifffile's rule: the ImageDescription of the first page ends with ``OME>``."""
         return bool(self.description) and self.description[-10:].strip().endswith("OME>")
 
 
@@ -384,7 +384,7 @@ _SEGMENT_TAGS = frozenset({273, 279, 324, 325})
 
 
 def _rows_per_strip(entries: dict[int, tuple[int, int, bytes]], one: Any) -> int:
-    """tifffile's ``rowsperstrip``: the whole image unless one RowsPerStrip value says fewer."""
+    """Tifffile's ``rowsperstrip``: the whole image unless one RowsPerStrip value says fewer."""
     length = int(one(257, 0))
     if 278 not in entries or entries[278][1] != 1:
         return length
