@@ -188,10 +188,10 @@ class SharedPages:
     seg_offsets: np.ndarray
     seg_counts: np.ndarray
     resolved: np.ndarray
-    lookup: PageLookup
+    lookup: PageLookup | IfdLookup
 
     @classmethod
-    def empty(cls, plan: ImagePlan, lookup: PageLookup) -> SharedPages:
+    def empty(cls, plan: ImagePlan, lookup: PageLookup | IfdLookup) -> SharedPages:
         """Nothing looked up yet."""
         n = int((plan.ifd_grid >= 0).sum())
         nseg = max(1, plan.segments)
