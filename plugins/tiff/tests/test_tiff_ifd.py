@@ -284,3 +284,16 @@ def test_not_a_tiff_is_a_value_error(tmp_path: Path) -> None:
     path.write_bytes(b"GIF89a" + bytes(20))
     with pytest.raises(ValueError, match="not a TIFF"):
         IfdChain(path)
+
+
+def test_a_first_ifd_outside_the_file_is_left_to_tifffile(tmp_path: Path) -> None:
+    path, _ = _two_pages(tmp_path)
+    with open(path, "r+b") as fh:
+        fh.seek(4)
+        fh.write(struct.pack("<I", 2**31))
+    chain = IfdChain(path)
+    with pytest.raises(IndexError):
+        chain.page(0)
+    chain.close()
+    with pytest.raises(CorruptFileError, match=r"a\.ome\.tif"):  # what the tifffile open says
+        Reader(path, reader="ome-tiff")

@@ -317,7 +317,7 @@ class OmeTiffReader(TiffScenes, Reader):
             if plans is None:
                 return False
             taken = True
-        except (CorruptFileError, OSError):
+        except (CorruptFileError, OSError, IndexError):
             return False  # a damaged chain: tifffile reads what it can and reports the damage
         finally:
             if not taken:
