@@ -60,6 +60,8 @@ _MAX_TAGS = 4096
 _IFD_READ = 1024
 #: Bytes read to step over an IFD: its count and next pointer for up to 20 tags.
 _WALK_READ = 256
+#: Bytes read at once while walking the chain: IFDs of pages this close share one read.
+_WALK_BLOCK = 16384
 
 
 @dataclass(frozen=True)
@@ -231,13 +233,41 @@ class IfdChain:
         CorruptFileError
             When the chain loops or an IFD is cut off by the end of the file.
         """
-        while len(self.offsets) <= index and not self._ended:
-            last = self.offsets[-1]
-            nxt = self._next.get(last)
+        offsets = self.offsets
+        if index < len(offsets):
+            return offsets[index]
+        # The hot loop of a look-up far into a big file (one IFD per page): kept tight.
+        known, seen, size = self._next, self._seen, self.size
+        pread = getattr(os, "pread", None)  # looked up per walk: tests hide it
+        fd = self._handle()
+        count_of, pointer_at = self._count.unpack_from, self._pointer.unpack_from
+        cs, es, ps = self._count.size, self._entry.size, self._pointer.size
+        # Small pages lie close together: one read of a block serves the IFDs inside it
+        # (what tifffile's buffered reads do), as bytes indexed relative to ``start``.
+        block, start, gap = b"", 0, 0
+        while len(offsets) <= index and not self._ended:
+            last = offsets[-1]
+            nxt = known.get(last)
             if nxt is None:
-                nxt = self._next_pointer(last)
-            self._add(nxt, len(self.offsets))
-        if index >= len(self.offsets):
+                rel = last - start
+                if not 0 <= rel <= len(block) - _WALK_READ:
+                    # A block only while IFDs come close together; far apart, just the IFD.
+                    length = _WALK_BLOCK if 0 < gap <= _WALK_BLOCK // 4 else _WALK_READ
+                    block = pread(fd, length, last) if pread is not None else b""
+                    start, rel = last, 0
+                at = rel + cs + count_of(block, rel)[0] * es if len(block) - rel >= cs else -1
+                if rel <= at <= len(block) - ps:
+                    nxt = int(pointer_at(block, at)[0])
+                    known[last] = nxt
+                else:  # a long IFD, the end of the file, or no pread: the careful way
+                    nxt = self._next_pointer(last)
+            if 8 <= nxt < size and nxt not in seen:
+                gap = nxt - last
+                seen.add(nxt)
+                offsets.append(nxt)
+            else:
+                self._add(nxt, len(offsets))  # the end of the chain, or damage
+        if index >= len(offsets):
             raise IndexError(f"{self.path} has {len(self.offsets)} IFDs, not {index + 1}")
         return self.offsets[index]
 
