@@ -90,8 +90,6 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _open_pages(self) -> None:
         from .lazypages import cached_fast_open
-        from .series import series_source
-        from .source import tiff_token
 
         self._lookups: tuple[Any, ...] = ()
 
@@ -106,6 +104,9 @@ class OmeTiffReader(TiffScenes, Reader):
             return
         if self._open_own_parse(stamp, identity):
             return
+        from .series import series_source
+        from .source import tiff_token
+
         tif, infos, notes = self._open_with_metadata()
         kept = False
         try:
@@ -365,14 +366,14 @@ class OmeTiffReader(TiffScenes, Reader):
         Before: one entry of ``_infos`` / ``_sources`` / ``_errors`` per OME image.
         After: one per scene; ``_level_ids`` keeps the OME image id of every level.
         """
-        from .levels import LevelCandidate, series_level_groups
-
         self._image_infos: list[OmeImageInfo | None] = list(self._infos)
         self._level_ids: list[list[str | None]]
         if len(self._infos) == 1:  # the common case: nothing to group
             self._level_ids = [[self._infos[0].id if self._infos[0] is not None else None]]
             self._names = self._scene_labels(series_names)
             return
+        from .levels import LevelCandidate, series_level_groups
+
         if self._options["series_levels"]:
             pixels = [
                 LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
