@@ -64,7 +64,7 @@ def assert_ifd_parse_matches(path: Path) -> int:
             for i in sorted({*range(min(count, _PAGES)), count - 1}):
                 page = pages[i]
                 assert chain.offset(i) == page.offset, (path, i)
-                offsets, counts = chain.segments(i)
+                offsets, counts = chain.segments(i, len(page.dataoffsets))
                 assert tuple(offsets) == tuple(page.dataoffsets), (path, i)
                 assert tuple(counts) == tuple(page.databytecounts), (path, i)
                 ours = chain.page(i)
@@ -260,7 +260,7 @@ def test_an_ifd_claiming_too_many_tags_raises(tmp_path: Path) -> None:
         fh.write(struct.pack("<H", 60000))
     chain = IfdChain(path)
     with pytest.raises(CorruptFileError, match="claims 60000 tags"):
-        chain.segments(1)
+        chain.segments(1, 1)
     chain.close()
 
 
@@ -275,7 +275,7 @@ def test_values_beyond_the_end_leave_the_page_to_tifffile(tmp_path: Path) -> Non
     chain = IfdChain(path)
     assert chain.page(0) is None
     with pytest.raises(CorruptFileError, match="no readable strip or tile offsets"):
-        chain.segments(0)
+        chain.segments(0, 40)
     chain.close()
 
 
@@ -297,3 +297,18 @@ def test_a_first_ifd_outside_the_file_is_left_to_tifffile(tmp_path: Path) -> Non
     chain.close()
     with pytest.raises(CorruptFileError, match=r"a\.ome\.tif"):  # what the tifffile open says
         Reader(path, reader="ome-tiff")
+
+
+def test_a_hostile_offset_count_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.ome.tif"
+    tifffile.imwrite(path, np.zeros((40, 8), "uint8"), ome=True, rowsperstrip=1)
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[0].tags[273]
+    with open(path, "r+b") as fh:  # StripOffsets claims 2**31 values
+        fh.seek(tag.offset + 4)
+        fh.write(struct.pack("<I", 2**31))
+    chain = IfdChain(path)
+    assert chain.page(0) is None  # left to tifffile
+    with pytest.raises(CorruptFileError, match="2147483648 values where at most 40"):
+        chain.segments(0, 40)
+    chain.close()

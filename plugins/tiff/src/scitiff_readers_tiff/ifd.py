@@ -277,7 +277,10 @@ class IfdChain:
         cs, ps = self._count.size, self._pointer.size
         if len(raw) < cs:
             raise CorruptFileError(f"{self.path}: the IFD at offset {offset} is cut off by the end of the file")
-        at = cs + self._count.unpack_from(raw)[0] * self._entry.size
+        count = self._count.unpack_from(raw)[0]
+        if count > _MAX_TAGS:
+            raise CorruptFileError(f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt")
+        at = cs + count * self._entry.size
         if len(raw) < at + ps:
             raw = self._pread(ps, offset + at)
             at = 0
@@ -298,12 +301,18 @@ class IfdChain:
                 entries[tag] = (typ, count, value)
         return entries
 
-    def _values(self, entry: tuple[int, int, bytes]) -> tuple[int, ...]:
-        """An integer tag's values (read from where the entry points when they do not fit in it)."""
+    def _values(self, entry: tuple[int, int, bytes], limit: int) -> tuple[int, ...]:
+        """An integer tag's values (read from where the entry points when they do not fit in it).
+
+        More than ``limit`` values is damage (a count field claiming millions of values
+        of a scalar tag): ``ValueError`` before anything proportional to it is read.
+        """
         typ, count, value = entry
         code = _INT_CODES.get(typ)
         if code is None:
             raise ValueError(f"type {typ} is not an integer type")
+        if count > limit:
+            raise ValueError(f"{count} values where at most {limit} make sense")
         nbytes = count * _TYPE_SIZES[typ]
         if nbytes > len(value):
             at = self._pointer.unpack(value)[0]
@@ -356,13 +365,13 @@ class IfdChain:
         def one(tag: int, default: int) -> int:
             if tag not in entries:
                 return default
-            values = self._values(entries[tag])
+            values = self._values(entries[tag], _SCALAR_VALUES)
             return int(values[0]) if values else default
 
         def uniform(tag: int, default: int, spp: int) -> int | None:
             if tag not in entries:
                 return default
-            values = self._values(entries[tag])[:spp]
+            values = self._values(entries[tag], max(spp, _SCALAR_VALUES))[:spp]
             if not values or any(v != values[0] for v in values):
                 return None
             return int(values[0])
@@ -374,6 +383,21 @@ class IfdChain:
         fmt = uniform(339, 1, spp)
         tiled = 322 in entries
         description = self._text(entries[270]) if 270 in entries else None
+        offsets_tag, counts_tag = (324, 325) if tiled else (273, 279)
+        if offsets_tag not in entries or counts_tag not in entries:
+            return None
+        # Read the offsets only when their number is the one the size tags need (no
+        # allocation for a hostile count; tifffile corrects and reports mismatches).
+        width, length, planar = one(256, 0), one(257, 0), one(284, 1)
+        sep = spp if planar == 2 else 1
+        if tiled:
+            tw, tl = one(322, 0), one(323, 0)
+            segments = sep * -(-length // tl) * -(-width // tw) if tw > 0 and tl > 0 else -1
+        else:
+            rows = _rows_per_strip(entries, one)
+            segments = sep * -(-length // rows) if rows > 0 else -1
+        if segments <= 0 or entries[offsets_tag][1] != segments or entries[counts_tag][1] != segments:
+            return None
         page = IfdPage(
             parent=self.parent, offset=offset, imagewidth=one(256, 0), imagelength=one(257, 0),
             samplesperpixel=spp, bitspersample=bps or 0, sampleformat=fmt or 0,
@@ -381,28 +405,30 @@ class IfdChain:
             planarconfig=one(284, 1), photometric=one(262, 0),
             rowsperstrip=0 if tiled else _rows_per_strip(entries, one),
             tilewidth=one(322, 0), tilelength=one(323, 0),
-            dataoffsets=self._values(entries[324 if tiled else 273]) if (324 if tiled else 273) in entries else (),
-            databytecounts=self._values(entries[325 if tiled else 279]) if (325 if tiled else 279) in entries else (),
+            dataoffsets=self._values(entries[offsets_tag], segments),
+            databytecounts=self._values(entries[counts_tag], segments),
             description=description or "",
             tiledepth=one(32998, 1), imagedepth=one(32997, 1),
         )
         return page if _simple_reason(page) is None else None
 
-    def segments(self, index: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Offsets and byte counts of the strips or tiles of IFD ``index``.
+    def segments(self, index: int, expected: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Offsets and byte counts of the ``expected`` strips or tiles of IFD ``index``.
 
         Raises
         ------
         IndexError
             As :meth:`offset`.
         CorruptFileError
-            When the IFD is damaged (no or unreadable offsets, a loop in the chain).
+            When the IFD is damaged (no, unreadable or not ``expected`` offsets, a loop
+            in the chain).
         """
         offset = self.offset(index)
         entries = self._entries(offset, _SEGMENT_TAGS)
         keys = (324, 325) if 324 in entries else (273, 279)
         try:
-            offsets, counts = self._values(entries[keys[0]]), self._values(entries[keys[1]])
+            offsets = self._values(entries[keys[0]], expected)
+            counts = self._values(entries[keys[1]], expected)
         except (KeyError, ValueError, struct.error) as exc:
             raise CorruptFileError(
                 f"{self.path}: IFD {index} (offset {offset}) has no readable strip or tile offsets ({exc})"
@@ -411,6 +437,8 @@ class IfdChain:
 
 
 _SEGMENT_TAGS = frozenset({273, 279, 324, 325})
+#: Values of a tag read as one number (width, compression ...): more is damage.
+_SCALAR_VALUES = 16
 
 
 def _rows_per_strip(entries: dict[int, tuple[int, int, bytes]], one: Any) -> int:

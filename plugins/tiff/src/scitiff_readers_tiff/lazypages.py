@@ -88,10 +88,11 @@ class PageLookup:
                 self._tif.filehandle.close()
 
     @contextmanager
-    def segment_reader(self, keyframe: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+    def segment_reader(self, keyframe: int, expected: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
         """A function giving the strip / tile offsets and byte counts of an IFD (by number).
 
-        Call with :attr:`lock` held. The function raises ``IndexError`` for an IFD the
+        Pages of the image have ``expected`` strips or tiles (the caller checks). Call
+        with :attr:`lock` held. The function raises ``IndexError`` for an IFD the
         file does not have; tifffile's errors on a damaged file become
         :class:`~scitiff_readers.errors.CorruptFileError`.
         """
@@ -163,8 +164,12 @@ class IfdLookup:
                 self._chain.close()
 
     @contextmanager
-    def segment_reader(self, keyframe: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
-        """As :meth:`PageLookup.segment_reader` (``keyframe`` is not needed here)."""
+    def segment_reader(self, keyframe: int, expected: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+        """As :meth:`PageLookup.segment_reader` (``keyframe`` is not needed here).
+
+        An IFD listing other than ``expected`` strips or tiles raises
+        :class:`~scitiff_readers.errors.CorruptFileError` before its values are read.
+        """
         chain = self._chain
         stamp = file_stamp(self.path)
         if chain is not None and stamp != self._stamp:
@@ -178,7 +183,10 @@ class IfdLookup:
                 raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
             self._chain, self._stamp = chain, stamp
             weakref.finalize(self, chain.close)
-        yield chain.segments
+        def segments(ifd: int) -> tuple[Any, Any]:
+            return chain.segments(ifd, expected)
+
+        yield segments
 
 
 @dataclass(frozen=True)
@@ -323,7 +331,7 @@ class LazyPageSource(TiffPageSource):
     def _resolve(self, planes: np.ndarray) -> None:
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
-        with self._lookup.segment_reader(int(self.plane_ifd.min())) as segments_of:
+        with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
             for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
                 ifd = int(self.plane_ifd[p])
                 try:
