@@ -190,7 +190,9 @@ class Reader(PeerCompatibleAPI, ABC):
         self._sr_scenes: tuple[str, ...] | None = None
         # The backstop for hostile files: whatever a library raises while parsing
         # becomes a typed error naming the file (see scitiff_readers.guards).
-        with library_errors(self._path, "opening the file"):
+        from .fileobjects import reader_limits
+
+        with library_errors(self._path, "opening the file"), reader_limits(self._path, self.name):
             self._open()
         self._sr_scene = int(self._default_scene())
         self._sr_release()
@@ -543,7 +545,10 @@ class Reader(PeerCompatibleAPI, ABC):
         for d, index in enumerate(sel.dask_index()):
             if not (isinstance(index, slice) and index == slice(0, array.shape[d])):
                 array = array[(slice(None),) * d + (index,)]
-        return sel.finish(array)
+        from .lazy import local_array
+
+        # compute() without importing distributed when no client can exist (lazy.LocalArray).
+        return local_array(sel.finish(array))
 
     def save(self, path: str | os.PathLike[str], *, scenes: int | str | Sequence[int | str] | None = None,
              **options: Any) -> Path:

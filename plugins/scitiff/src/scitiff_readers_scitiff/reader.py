@@ -26,6 +26,7 @@ from .metadata import (
     check_against_file,
     has_scitiffmeta,
     parse_description,
+    read_metadata,
     validate_metadata,
 )
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from scitiff_readers.sources import PixelSource
 
+    from .quickschema import QuickMetadata
     from .schema import SciTiffMetadata
 
 __all__ = ["SciTiffFallbackWarning", "SciTiffReader"]
@@ -119,14 +121,16 @@ class SciTiffReader(Reader):
         self._ifd = ifd
         parsed = parse_description(ifd.description)
         self._imagej = parsed.imagej
-        self._model: SciTiffMetadata | None = None
+        # Usually the pydantic-free QuickMetadata: the models are built on first use of
+        # .metadata (importing pydantic and building them costs more than the open).
+        self._model: SciTiffMetadata | QuickMetadata | None = None
         self._raw_json: dict[str, Any] | None = None
         try:
             if parsed.scitiffmeta is None:
                 raise SciTiffMetadataError(
                     self._path, [("$", "the first page's ImageDescription has no 'scitiffmeta=' line")],
                     what="no SciTiff metadata")
-            model, raw = validate_metadata(self._path, parsed.scitiffmeta)
+            model, raw = read_metadata(self._path, parsed.scitiffmeta)
             check_against_file(self._path, model, ifd, parsed.imagej)
         except MetadataError as exc:
             if mode == "raise":
@@ -207,12 +211,19 @@ class SciTiffReader(Reader):
         A :class:`~scitiff_readers_scitiff.schema.SciTiffMetadata` with ``image``,
         ``daq``, ``extra``, ``process`` and ``schema_version``.
         """
-        return self._model if self._model is not None else dict(self._imagej)
+        model = self.scitiff_metadata
+        return model if model is not None else dict(self._imagej)
 
     @property
     def scitiff_metadata(self) -> SciTiffMetadata | None:
         """The validated ``scitiffmeta`` block, or ``None`` when read in fallback mode."""
-        return self._model
+        from .quickschema import QuickMetadata
+
+        if not isinstance(self._model, QuickMetadata):
+            return self._model
+        model, _ = validate_metadata(self._path, self._imagej["scitiffmeta"])
+        self._model = model
+        return model
 
     @property
     def scitiff_json(self) -> dict[str, Any] | None:
@@ -328,10 +339,11 @@ class SciTiffReader(Reader):
         data = self.xarray_dask_data
         if self._roles is not None:
             data = self.raw_channels
-        if self._model is not None:
-            options.setdefault("daq", self._model.daq)
-            options.setdefault("process", self._model.process)
-            options.setdefault("extra", self._model.extra)
+        model = self.scitiff_metadata
+        if model is not None:
+            options.setdefault("daq", model.daq)
+            options.setdefault("process", model.process)
+            options.setdefault("extra", model.extra)
         return write(data, path, scenes=scenes, **options)
 
     def to_cf_dataset(self, name: str | None = None) -> xr.Dataset:
