@@ -9,17 +9,19 @@ same OME elements bioio reads).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .units import normalize_unit, to_micrometre_factor, to_seconds_factor
+from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
 
 if TYPE_CHECKING:
-    from .reader import Reader
+    from collections.abc import Sequence
+
+    from ._reader import Reader
+
 
 __all__ = [
     "DimensionProperties",
@@ -216,7 +218,7 @@ def _ome_model(reader: Reader) -> Any:
     if model is None:
         return None
     try:
-        return reader.ome_metadata  # type: ignore[attr-defined]
+        return reader.ome_metadata  # type: ignore[attr-defined]  # only OME backends define it: the getattr on the class above checked this one does
     except Exception as exc:  # noqa: BLE001 - standard metadata is best effort, as in bioio
         log.warning("%s: no OME metadata for standard_metadata: %s", reader.path, exc)
         return None

@@ -9,7 +9,7 @@ The backend chooses the reader through the registry exactly like ``Reader(path)`
 Each scene is one data variable named after the scene, with the coordinates and
 attributes of ``Reader(path).xarray_dask_data``. Pixels are read through the
 backend's pixel source only when indexed; ``chunks={}`` gives dask arrays chunked
-like ``xarray_dask_data`` (whole storage units, see :mod:`scitiff_readers.chunking`),
+like ``xarray_dask_data`` (whole storage units, see :mod:`scitiff_readers._chunking`),
 any other ``chunks=`` is honoured by xarray. This module is imported by xarray's
 plugin machinery only, never by ``import scitiff_readers``.
 """
@@ -17,20 +17,24 @@ plugin machinery only, never by ``import scitiff_readers``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
-from .chunking import chunk_shape
-from .eager import read_regions
+from ._chunking import chunk_shape
+from ._eager import read_regions
+from ._reader import Reader
+from ._registry import select_reader
+from ._sources import PixelSource
 from .errors import ScitiffReadersError
-from .reader import Reader
-from .registry import select_reader
-from .sources import PixelSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ._sources import PixelSource
 
 __all__ = ["ScitiffReadersBackendEntrypoint", "open_reader_dataset"]
 
@@ -51,7 +55,10 @@ class SourceBackendArray(BackendArray):
         return self._reader.image(self._scene, self._level).source
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
-        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.BASIC, self._read)
+        out: np.ndarray = indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._read
+        )
+        return out
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
         # BASIC indexing: ints and slices. Read the step-1 bounding region, then step / drop in numpy.
@@ -74,7 +81,8 @@ class SourceBackendArray(BackendArray):
         out = np.empty(tuple(s.stop - s.start for s in region), dtype=self.dtype)
         if out.size:
             read_regions(source, [(tuple(region), out)], self._reader.chunk_bytes)
-        return out[tuple(after)]
+        picked: np.ndarray = out[tuple(after)]
+        return picked
 
 
 def _preferred_chunks(reader: Reader, scene: int, level: int) -> tuple[int, ...]:
@@ -165,7 +173,7 @@ class ScitiffReadersBackendEntrypoint(BackendEntrypoint):
     url = "https://scitiff-readers.readthedocs.io/en/latest/xarray.html"
     open_dataset_parameters = ("filename_or_obj", "drop_variables", "scene", "level", "reader", "reader_options")
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
 
 from scitiff_readers import Image, Reader, register_reader, unregister_reader
-from scitiff_readers.coords import coordinate, uniform_coordinate
-from scitiff_readers.sources import ArraySource
+from scitiff_readers._coords import coordinate, uniform_coordinate
+from scitiff_readers._sources import ArraySource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

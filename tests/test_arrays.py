@@ -11,7 +11,7 @@ import xarray as xr
 
 import scitiff_readers
 from scitiff_readers import MetadataError, PhysicalPixelSizes, Reader
-from scitiff_readers.arrays import ArrayReader
+from scitiff_readers._arrays import ArrayReader
 
 bioio = pytest.importorskip("bioio")
 
@@ -34,8 +34,10 @@ def _ref(image: object, **kwargs: object) -> object:
 def test_array_input_reads_like_bioio(data: object, dim_order: str | None) -> None:
     ref = _ref(data, dim_order=dim_order)
     r = Reader(data, dim_order=dim_order)
-    assert isinstance(r, ArrayReader) and r.reader_name == "array"
-    assert r.dims.order == ref.dims.order and r.shape == ref.shape
+    assert isinstance(r, ArrayReader)
+    assert r.reader_name == "array"
+    assert r.dims.order == ref.dims.order
+    assert r.shape == ref.shape
     assert r.dtype == ref.dtype
     assert r.scenes == tuple(ref.scenes) == ("Image:0",)
     if "C" in (dim_order or "TCZYX"[-np.ndim(data):]):
@@ -54,7 +56,8 @@ def test_list_input_is_one_scene_per_array() -> None:
     for scene in ref.scenes:
         ref.set_scene(scene)
         r.set_scene(scene)
-        assert r.shape == ref.shape and r.channel_names == list(ref.channel_names)
+        assert r.shape == ref.shape
+        assert r.channel_names == list(ref.channel_names)
         np.testing.assert_array_equal(r.data, ref.data)
 
 
@@ -65,7 +68,8 @@ def test_xarray_input_keeps_its_dims_coordinates_and_attrs() -> None:
                        attrs={"origin": "test"})
     ref = _ref(arr.copy())
     r = Reader(arr)
-    assert r.dims.order == ref.dims.order and r.channel_names == list(ref.channel_names) == ["DAPI", "GFP"]
+    assert r.dims.order == ref.dims.order
+    assert r.channel_names == list(ref.channel_names) == ["DAPI", "GFP"]
     np.testing.assert_array_equal(r.data, ref.data)
     np.testing.assert_array_equal(r.coords["X"].values, arr.coords["X"].values)
     assert r.coords["X"].attrs["units"] == "µm"
@@ -73,7 +77,8 @@ def test_xarray_input_keeps_its_dims_coordinates_and_attrs() -> None:
     assert r.metadata == {"origin": "test"}
     # Lower-case dims are taken too (bioio needs upper case).
     lower = Reader(arr.rename({d: d.lower() for d in arr.dims}))
-    assert lower.dims.order == "TCZYX" and lower.channel_names == ["DAPI", "GFP"]
+    assert lower.dims.order == "TCZYX"
+    assert lower.channel_names == ["DAPI", "GFP"]
     np.testing.assert_array_equal(lower.data, ref.data)
 
 

@@ -11,13 +11,13 @@ import pickle
 import socket
 import threading
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from scitiff_readers import Reader
-from scitiff_readers.byteaccess import (
+from scitiff_readers._byteaccess import (
     RemoteAccessError,
     RemotePath,
     as_location,
@@ -28,13 +28,16 @@ from scitiff_readers.byteaccess import (
     positioned_readinto,
     redact,
 )
+from scitiff_readers._files import SharedFile
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError, ScitiffReadersError
-from scitiff_readers.files import SharedFile
 
 tifffile = pytest.importorskip("tifffile")
 pytest.importorskip("aiohttp")
 
 from scitiff_readers.testing.httpserver import RangeServer  # noqa: E402
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -54,7 +57,8 @@ def test_positioned_reads_equal_with_and_without_posix_calls(tmp_path: Path) -> 
         out = bytearray(50_000)
         positioned_readinto(fd, memoryview(out), 7)
         with hidden_posix_calls():
-            assert not hasattr(os, "pread") and not hasattr(os, "preadv")
+            assert not hasattr(os, "pread")
+            assert not hasattr(os, "preadv")
             assert positioned_read(fd, 1000, 12345) == with_posix == data[12345:13345]
             out2 = bytearray(50_000)
             assert positioned_readinto(fd, memoryview(out2), 7) == 50_000
@@ -210,10 +214,13 @@ def test_secrets_stay_out_of_reprs_errors_and_pickles(tmp_path: Path, server: Ra
     url = server.url("a.tif").replace("http://", "http://me:pa55word@") + "?X-Amz-Signature=s1gnature"
     loc = RemotePath(url, options)
     for text in (str(loc), repr(loc), redact(url)):
-        assert "s3cr3t" not in text and "s1gnature" not in text and "pa55word" not in text
+        assert "s3cr3t" not in text
+        assert "s1gnature" not in text
+        assert "pa55word" not in text
     blob = pickle.dumps(loc)
     # A presigned URL's query string is its address and travels with it; passwords and options' secrets do not.
-    assert b"s3cr3t" not in blob and b"pa55word" not in blob
+    assert b"s3cr3t" not in blob
+    assert b"pa55word" not in blob
     assert pickle.loads(blob).storage_options == {"headers": {}, "client_kwargs": {"trust_env": False}}
     with Reader(server.url("a.tif"), storage_options=options) as r:
         assert "s3cr3t" not in repr(r)
@@ -243,9 +250,13 @@ def test_remote_path_api(server: RangeServer, tmp_path: Path) -> None:
     (tmp_path / "d" / "f.txt").write_text("hello")
     folder = as_location(server.url("d"))
     assert isinstance(folder, RemotePath)
-    assert folder.is_dir() and not folder.is_file()
+    assert folder.is_dir()
+    assert not folder.is_file()
     child = folder / "f.txt"
-    assert child.is_file() and child.read_text() == "hello" and child.suffix == ".txt"
-    assert child.parent == folder and child.name == "f.txt"
+    assert child.is_file()
+    assert child.read_text() == "hello"
+    assert child.suffix == ".txt"
+    assert child.parent == folder
+    assert child.name == "f.txt"
     assert [p.name for p in folder.iterdir()] == ["f.txt"]
     assert not (folder / "missing").exists()

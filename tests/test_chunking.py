@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scitiff_readers.chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
+from scitiff_readers._chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
 
 MiB = 2**20
 
@@ -21,7 +21,9 @@ def test_big_tiled_planes_become_sub_plane_chunks_aligned_to_tiles() -> None:
     # 16384 x 16384 uint16 plane = 512 MiB, tiles 256x256 = 128 KiB.
     shape = (1, 1, 1, 16384, 16384)
     chunk = chunk_shape(shape, (1, 1, 1, 256, 256), 2, 32 * MiB)
-    assert chunk[4] == 16384 and chunk[3] % 256 == 0 and chunk[3] < 16384
+    assert chunk[4] == 16384
+    assert chunk[3] % 256 == 0
+    assert chunk[3] < 16384
     assert chunk[3] * chunk[4] * 2 <= 32 * MiB
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from scitiff_readers.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -37,14 +39,17 @@ def test_info_with_units(tmp_path: Path, multiscene_file: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert "Z            (Z) [µm]: 10 .. 11.5 (4 values)" in out
     assert "stage_x      (T) [mm]: 1 .. 2 (2 values)" in out
-    assert "scene 1: 'beads'" in out and "level 2:" in out
+    assert "scene 1: 'beads'" in out
+    assert "level 2:" in out
     assert "pixel size: Z=0.5 µm, Y=0.2 µm, X=0.2 µm" in out
 
 
 def test_plugins_lists_readers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "npy" in out and ".npy" in out and "scitiff-readers" in out
+    assert "npy" in out
+    assert ".npy" in out
+    assert "scitiff-readers" in out
 
 
 def test_plugins_path_reports_feasibility(npy_file: Path, tmp_path: Path,
@@ -99,19 +104,23 @@ def test_version() -> None:
     from importlib.metadata import version
 
     done = _cli("--version")
-    assert done.returncode == 0 and done.stdout.strip() == f"scitiff-readers {version('scitiff-readers')}"
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"scitiff-readers {version('scitiff-readers')}"
 
 
 def test_info_json_has_the_documented_keys(npy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(npy_file), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"path", "reader", "reader_class", "scene_count", "scenes"}
-    assert doc["reader"] == "npy" and doc["scene_count"] == 1
+    assert doc["reader"] == "npy"
+    assert doc["scene_count"] == 1
     (scene,) = doc["scenes"]
     assert set(scene) == {"index", "name", "level_count", "levels"}
     (level,) = scene["levels"]
     assert set(level) == {"level", "dims", "shape", "dtype", "chunks", "channels", "physical_pixel_sizes", "coords"}
-    assert level["dims"] == "TCZYX" and level["shape"] == [1, 2, 3, 8, 6] and level["dtype"] == "uint16"
+    assert level["dims"] == "TCZYX"
+    assert level["shape"] == [1, 2, 3, 8, 6]
+    assert level["dtype"] == "uint16"
     assert level["channels"] == ["C0", "C1"]
     assert level["physical_pixel_sizes"]["Z"] == {"value": None, "unit": None}
     assert level["coords"]["C"]["values"] == ["C0", "C1"]
@@ -127,7 +136,8 @@ def test_info_scene_by_name_or_index(multiscene_file: Path, capsys: pytest.Captu
     assert out.index("scene 1: 'beads'") < out.index("scene 0:")
     assert main(["info", str(multiscene_file), "--scene", "nope"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("scitiff-readers: error:") and "no scene named 'nope'" in err
+    assert err.startswith("scitiff-readers: error:")
+    assert "no scene named 'nope'" in err
     assert main(["info", str(multiscene_file), "--scene", "7"]) == 1
     assert "out of range" in capsys.readouterr().err
 
@@ -153,7 +163,8 @@ def test_piped_into_head_ends_quietly(npy_file: Path) -> None:
         "import sys, time; from scitiff_readers.cli import main; time.sleep(0.5); "
         f"sys.exit(main(['info', {str(npy_file)!r}, '--json']))")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     proc.stdout.close()  # like head after its lines
     err = proc.stderr.read().decode()
     proc.stderr.close()
@@ -166,4 +177,5 @@ def test_unexpected_errors_are_one_line(tmp_path: Path) -> None:
     np.save(npy, np.array([object()], dtype=object), allow_pickle=True)
     done = _cli("info", str(npy))
     assert done.returncode != 0
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import tifffile
 
-from scitiff_readers.filecache import MISSING, FileCache, clear_file_caches, file_identity, file_stamp
+from scitiff_readers._filecache import MISSING, FileCache, clear_file_caches, file_identity, file_stamp
+from scitiff_readers._tiffhead import read_first_ifd, tiff_head
 from scitiff_readers.testing import let_files_age, short_cache_window
-from scitiff_readers.tiffhead import read_first_ifd, tiff_head
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)
@@ -79,10 +82,12 @@ def test_cache_is_bounded_by_entries_and_bytes(tmp_path: Path) -> None:
     cache = FileCache("test", max_entries=2, max_bytes=100)
     for p in paths[:3]:
         cache.put(p, file_identity(p), p.name, nbytes=10)
-    assert len(cache) == 2 and cache.get(paths[0]) is MISSING  # least recently used dropped
+    assert len(cache) == 2
+    assert cache.get(paths[0]) is MISSING
     assert cache.get(paths[1]) == "1.bin"
     cache.put(paths[3], file_identity(paths[3]), "big", nbytes=95)
-    assert cache.get(paths[3]) == "big" and len(cache) == 1
+    assert cache.get(paths[3]) == "big"
+    assert len(cache) == 1
     cache.put(paths[0], file_identity(paths[0]), "too big", nbytes=101)
     assert cache.get(paths[0]) is MISSING
     clear_file_caches()
@@ -96,7 +101,8 @@ def test_tiff_head_matches_tifffile_and_follows_rewrites(tmp_path: Path) -> None
     head = tiff_head(path)
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
-        assert head is not None and head.is_ome == tif.is_ome is True
+        assert head is not None
+        assert head.is_ome == tif.is_ome is True
         assert (head.width, head.height) == (page.imagewidth, page.imagelength) == (30, 20)
         assert head.descriptions[0].decode() == page.description
     assert head.numpy_dtype == "<u2"
@@ -104,7 +110,9 @@ def test_tiff_head_matches_tifffile_and_follows_rewrites(tmp_path: Path) -> None
     # Rewritten in place as an ImageJ file: the next look-up parses the new content.
     tifffile.imwrite(path, np.zeros((3, 10, 12), np.float32), imagej=True)
     new = tiff_head(path)
-    assert new is not None and not new.is_ome and new.description.startswith(b"ImageJ=")
+    assert new is not None
+    assert not new.is_ome
+    assert new.description.startswith(b"ImageJ=")
     assert (new.width, new.height, new.numpy_dtype) == (12, 10, "<f4")
 
 

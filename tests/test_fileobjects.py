@@ -13,22 +13,24 @@ import io
 import pickle
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from scitiff_readers import Reader
+from scitiff_readers._fileobjects import FileObjectError
 from scitiff_readers.errors import ScitiffReadersError, UnsupportedFormatError
-from scitiff_readers.fileobjects import FileObjectError
 
 tifffile = pytest.importorskip("tifffile")
 fsspec = pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")
 
 from scitiff_readers.testing.httpserver import RangeServer  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SERVED: list[Path] = []  # the folder the module's server serves
@@ -184,4 +186,5 @@ def test_reader_of_a_file_object_pickles_within_the_process_only(samples: dict[s
     code = "import pickle, sys; pickle.loads(sys.stdin.buffer.read()).get_image_data('YX')"
     out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, timeout=120)
     assert out.returncode != 0
-    assert b"FileObjectError" in out.stderr and b"cannot be sent to other processes" in out.stderr
+    assert b"FileObjectError" in out.stderr
+    assert b"cannot be sent to other processes" in out.stderr

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import pickle
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from scitiff_readers import CorruptFileError, OutputExistsError
-from scitiff_readers.files import SharedFile, atomic_output, resolve_inside
+from scitiff_readers._files import SharedFile, atomic_output, resolve_inside
 from scitiff_readers.testing import open_handles_under
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_shared_file_reads_views_and_closes(tmp_path: Path) -> None:
@@ -52,7 +55,8 @@ def test_shared_file_pickles_as_path_and_threads_share_it(tmp_path: Path) -> Non
     f = SharedFile(path)
     f.pread(0, 1)
     clone = pickle.loads(pickle.dumps(f))
-    assert not clone.is_open and clone.path == path
+    assert not clone.is_open
+    assert clone.path == path
     results: list[bytes] = []
     threads = [threading.Thread(target=lambda i=i: results.append(f.pread(i * 256, 256))) for i in range(16)]
     for t in threads:
@@ -80,7 +84,7 @@ def test_resolve_inside_refuses_escapes(tmp_path: Path) -> None:
 
 
 def test_resolve_inside_a_url_refuses_escapes_also_percent_encoded() -> None:
-    from scitiff_readers.byteaccess import RemotePath
+    from scitiff_readers._byteaccess import RemotePath
 
     root = RemotePath("http://127.0.0.1:9/data/ds")
     assert str(resolve_inside(root, "sub/ok.tif")) == "http://127.0.0.1:9/data/ds/sub/ok.tif"
@@ -95,12 +99,14 @@ def test_resolve_inside_a_url_refuses_escapes_also_percent_encoded() -> None:
 def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
     target = tmp_path / "out.bin"
     with atomic_output(target) as tmp:
-        assert tmp.parent == tmp_path and tmp != target
+        assert tmp.parent == tmp_path
+        assert tmp != target
         tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new"
     with pytest.raises(OutputExistsError, match="overwrite=True"), atomic_output(target):
         pass
-    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as tmp:
+    # The failure must happen inside the block, after a partial write: that is what is tested.
+    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as tmp:  # noqa: PT012
         tmp.write_bytes(b"half")
         raise RuntimeError("writer failed")
     assert target.read_bytes() == b"new", "a failed write leaves the target untouched"

@@ -1,4 +1,4 @@
-"""scitiff_readers.guards: typed library errors, allocation bounds, path confinement, JSON nesting."""
+"""scitiff_readers._guards: typed library errors, allocation bounds, path confinement, JSON nesting."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import json
 import os
 import struct
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from scitiff_readers._guards import check_allocation, check_inside, library_errors, load_json, typed_error
 from scitiff_readers.errors import CorruptFileError, ImageTooLargeError, MetadataError, ScitiffReadersError
-from scitiff_readers.guards import check_allocation, check_inside, library_errors, load_json, typed_error
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(
@@ -33,7 +36,8 @@ def test_library_errors_become_typed_errors_naming_file_and_place(raised, expect
     with pytest.raises(expected, match=r"^/data/x\.tif: decoding chunk 0/1: ") as info, \
             library_errors("/data/x.tif", "decoding chunk 0/1"):
         raise raised
-    assert isinstance(info.value, ScitiffReadersError) and isinstance(info.value, builtin)
+    assert isinstance(info.value, ScitiffReadersError)
+    assert isinstance(info.value, builtin)
     assert info.value.__cause__ is raised
     assert type(raised).__name__ in str(info.value)
 
@@ -49,7 +53,8 @@ def test_own_errors_and_real_io_errors_pass_unchanged(kept) -> None:
 
 def test_long_library_messages_are_cut() -> None:
     error = typed_error(OSError(errno.ENAMETOOLONG, "x" * 5000), "f", "opening")
-    assert len(str(error)) < 500 and "characters)" in str(error)
+    assert len(str(error)) < 500
+    assert "characters)" in str(error)
 
 
 def test_check_allocation_refuses_more_than_memory_before_allocating() -> None:

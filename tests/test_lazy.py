@@ -14,9 +14,9 @@ import dask
 import numpy as np
 import pytest
 
-import scitiff_readers.lazy as lazy_engine
-from scitiff_readers.lazy import block_regions, read_regions, to_dask
-from scitiff_readers.sources import ArraySource, PlaneSource, Region
+import scitiff_readers._lazy as lazy_engine
+from scitiff_readers._lazy import block_regions, read_regions, to_dask
+from scitiff_readers._sources import ArraySource, PlaneSource, Region
 from scitiff_readers.testing.counters import count_reads
 
 
@@ -199,7 +199,9 @@ def test_whole_compute_reads_blocks_straight_into_the_result(scheduler: str) -> 
     result = arr.compute(scheduler=scheduler)
     np.testing.assert_array_equal(result, expected(src.shape))
     assert src.methods == ["read_into"] * 6, "no block read into its own buffer, no join copy"
-    assert result.flags.owndata and result.flags.writeable and result.flags.c_contiguous
+    assert result.flags.owndata
+    assert result.flags.writeable
+    assert result.flags.c_contiguous
 
 
 def test_whole_compute_results_are_independent() -> None:
@@ -245,7 +247,7 @@ def test_whole_compute_inside_xarray_and_persist() -> None:
 
 
 def test_unoptimized_or_too_large_computes_fall_back_to_dask(monkeypatch: pytest.MonkeyPatch) -> None:
-    import scitiff_readers.lazy as lazy
+    import scitiff_readers._lazy as lazy
 
     src, arr = _recording()
     np.testing.assert_array_equal(arr.compute(optimize_graph=False), expected(src.shape))
@@ -262,7 +264,7 @@ def test_whole_compute_on_process_scheduler_joins_copies() -> None:
 
 
 def test_finalize_refuses_views_at_the_wrong_place() -> None:
-    from scitiff_readers.lazy import _finalize_direct
+    from scitiff_readers._lazy import _finalize_direct
 
     base = np.empty((2, 4), dtype=np.int64)
     base[...] = np.arange(8).reshape(2, 4)
@@ -317,8 +319,8 @@ def test_compute_in_a_fresh_process_imports_no_distributed() -> None:
     # look for a client; with none possible, LocalArray names the default scheduler.
     program = (
         "import sys\nimport numpy as np\n"
-        "from scitiff_readers.lazy import local_array, to_dask\n"
-        "from scitiff_readers.sources import ArraySource\n"
+        "from scitiff_readers._lazy import local_array, to_dask\n"
+        "from scitiff_readers._sources import ArraySource\n"
         "data = np.arange(2 * 3 * 1 * 16 * 16, dtype=np.uint16).reshape(2, 3, 1, 16, 16)\n"
         "whole = to_dask(ArraySource(data, 'TCZYX', (1, 1, 1, 16, 16)), target_bytes=16 * 16 * 2)\n"
         "plane = local_array(whole[1, 2, 0])\n"

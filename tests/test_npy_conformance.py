@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from scitiff_readers import CorruptFileError, MetadataError
+from scitiff_readers._npy import NpyReader
 from scitiff_readers.cli import main
-from scitiff_readers.npy import NpyReader
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _ramp(shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -104,4 +106,6 @@ class TestNpyBadInput:
         path.write_bytes(path.read_bytes()[:-10])
         assert main(["info", str(path)]) == 1
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and "truncated" in err and str(path) in err
+        assert len(err.splitlines()) == 1
+        assert "truncated" in err
+        assert str(path) in err

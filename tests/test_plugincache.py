@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from scitiff_readers.plugincache import Declaration, load_declarations, store_declarations
+from scitiff_readers._plugincache import Declaration, load_declarations, store_declarations
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 tifffile = pytest.importorskip("tifffile")
 

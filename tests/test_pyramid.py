@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scitiff_readers.pyramid import Pyramid, level_shape, max_levels
+from scitiff_readers._pyramid import Pyramid, level_shape, max_levels
 
 
 def _reference_means(a: np.ndarray, block: int) -> np.ndarray:
@@ -36,7 +36,8 @@ def test_block_means_match_a_direct_computation(dtype: str, factor: int) -> None
             np.testing.assert_array_equal(level, expected)
         else:
             np.testing.assert_allclose(level, expected.astype(dtype), rtol=1e-6)
-        assert level.shape == level_shape(a.shape, factor**k) and level.dtype == a.dtype
+        assert level.shape == level_shape(a.shape, factor**k)
+        assert level.dtype == a.dtype
 
 
 def test_halves_round_to_even_and_bool_by_majority() -> None:

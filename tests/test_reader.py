@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -20,6 +20,9 @@ from scitiff_readers import (
 from scitiff_readers.testing.counters import count_reads
 
 from .conftest import MultiSceneReader, scene_array
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_base_class_dispatches_to_backend(multiscene_file: Path) -> None:
@@ -47,7 +50,9 @@ def test_unknown_options_list_valid_ones(multiscene_file: Path) -> None:
     with pytest.raises(TypeError) as info:
         Reader(multiscene_file, colour="blue")
     message = str(info.value)
-    assert "'colour'" in message and "chunk_bytes" in message and "duplicate_names" in message
+    assert "'colour'" in message
+    assert "chunk_bytes" in message
+    assert "duplicate_names" in message
 
 
 def test_missing_file(tmp_path: Path, multiscene_reader_cls: type[Reader]) -> None:
@@ -106,7 +111,8 @@ def test_set_scene_by_index_and_name(multiscene_file: Path) -> None:
     r.set_scene("beads")
     assert (r.current_scene, r.current_scene_index) == ("beads", 1)
     assert r.current_resolution_level == 0, "changing scene resets the level"
-    assert r.shape == (1, 1, 2, 10, 12) and r.dtype == np.float32
+    assert r.shape == (1, 1, 2, 10, 12)
+    assert r.dtype == np.float32
     assert r.channel_names == ["C0"]
     assert tuple(r.physical_pixel_sizes) == (None, None, None)
     np.testing.assert_array_equal(r.data, scene_array(1, 0))
@@ -215,7 +221,8 @@ def test_pickle_keeps_scene_level_and_options(multiscene_file: Path) -> None:
 def test_context_manager_and_repr(multiscene_file: Path) -> None:
     with Reader(multiscene_file) as r:
         text = repr(r)
-    assert "multiscene" in text and str(multiscene_file) in text
+    assert "multiscene" in text
+    assert str(multiscene_file) in text
 
 
 def test_chunk_bytes_option_controls_chunking(multiscene_file: Path) -> None:
@@ -223,7 +230,8 @@ def test_chunk_bytes_option_controls_chunking(multiscene_file: Path) -> None:
     small = Reader(multiscene_file, chunk_bytes=plane)
     assert small.dask_data.chunks[:3] == ((1, 1), (1, 1, 1), (1, 1, 1, 1))
     big = Reader(multiscene_file, chunk_bytes=plane * 4)
-    assert big.dask_data.chunks[2] == (4,) and big.dask_data.chunks[1] == (1, 1, 1)
+    assert big.dask_data.chunks[2] == (4,)
+    assert big.dask_data.chunks[1] == (1, 1, 1)
     with pytest.raises(ValueError, match="positive"):
         Reader(multiscene_file, chunk_bytes=0)
 
@@ -231,14 +239,15 @@ def test_chunk_bytes_option_controls_chunking(multiscene_file: Path) -> None:
 def test_relative_paths_become_absolute(multiscene_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(multiscene_file.parent)
     r = Reader(multiscene_file.name)
-    assert r.path == multiscene_file and r.path.is_absolute()
+    assert r.path == multiscene_file
+    assert r.path.is_absolute()
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_selection_runs_match_a_plain_loop(seed: int) -> None:
     # The vectorised run finder against the obvious loop, on random index lists
     # (repeats, reversals, gaps): eager reads group planes by these runs.
-    from scitiff_readers.selection import _contiguous_runs
+    from scitiff_readers._selection import _contiguous_runs
 
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, 20, size=int(rng.integers(0, 40)))

@@ -22,8 +22,8 @@ from scitiff_readers import (
     list_readers,
     select_reader,
 )
-from scitiff_readers.plugins import PluginRegistry
-from scitiff_readers.registry import _readers
+from scitiff_readers._plugins import PluginRegistry
+from scitiff_readers._registry import _readers
 
 from .conftest import MultiSceneReader
 
@@ -107,7 +107,7 @@ def test_import_does_not_load_plugins() -> None:
                              "scitiff_readers_ndtiff", "scitiff_readers_scitiff", "distributed")
                  if m in sys.modules]
         print(heavy)
-        print(scitiff_readers.registry._readers._discovered is None)
+        print(scitiff_readers._registry._readers._discovered is None)
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -142,8 +142,10 @@ def test_broken_plugin_warns_and_others_keep_working(tmp_path: Path, fake_entry_
     with pytest.warns(PluginLoadWarning) as record:
         readers = list_readers()
     messages = " ".join(str(w.message) for w in record)
-    assert "'broken'" in messages and "no_such_module_xyz" in messages
-    assert "'notreader'" in messages and "not a subclass" in messages
+    assert "'broken'" in messages
+    assert "no_such_module_xyz" in messages
+    assert "'notreader'" in messages
+    assert "not a subclass" in messages
     assert list(readers) == ["generic"]
     path = tmp_path / "x.tif"
     path.write_bytes(b"II*\x00")
@@ -201,7 +203,8 @@ def test_feasibility_report_opens_candidates(tmp_path: Path, multiscene_reader_c
     path = tmp_path / "a.ms"
     path.write_bytes(b"MULTISCENE\n")
     report = feasibility_report(path)
-    assert report["multiscene"].opens and report["multiscene"].suffix_match
+    assert report["multiscene"].opens
+    assert report["multiscene"].suffix_match
     assert not report["npy"].can_open
     assert "content not recognised" in report["npy"].reason
     with pytest.raises(FileNotFoundError):

@@ -23,7 +23,8 @@ def _pair(images: list[np.ndarray]) -> tuple[Reader, object]:
 def test_stacks_equal_bioio(method: str, kwargs: dict) -> None:
     r, ref = _pair(SCENES)
     ours, theirs = getattr(r, method)(**kwargs), getattr(ref, method)(**kwargs)
-    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    assert ours.shape == theirs.shape
+    assert ours.dtype == theirs.dtype
     assert isinstance(ours, da.Array) == isinstance(theirs, da.Array) or "xarray" in method
     np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
     if "xarray" in method:

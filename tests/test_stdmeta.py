@@ -48,10 +48,13 @@ def test_time_from_a_uniform_t_coordinate_with_a_unit() -> None:
     assert r.scale.T == 0.25
     assert r.dimension_properties.T == ("time", "ms")
     meta = r.standard_metadata
-    assert meta.timelapse is True and meta.timelapse_interval == timedelta(milliseconds=250)
+    assert meta.timelapse is True
+    assert meta.timelapse_interval == timedelta(milliseconds=250)
     assert meta.total_time_duration == timedelta(milliseconds=750)
     uneven = Reader(arr.assign_coords(T=("T", [0.0, 1.0, 3.0, 6.0], {"units": "s"})))
-    assert uneven.time_interval is None and uneven.scale.T is None
+    assert uneven.time_interval is None
+    assert uneven.scale.T is None
     assert uneven.standard_metadata.timelapse_interval == timedelta(seconds=2)  # the average, as bioio
     no_unit = Reader(arr.assign_coords(T=("T", [0.0, 1.0, 2.0, 3.0])))
-    assert no_unit.time_interval is None and no_unit.dimension_properties.T == (None, None)
+    assert no_unit.time_interval is None
+    assert no_unit.dimension_properties.T == (None, None)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -11,7 +10,10 @@ import xarray as xr
 
 import scitiff_readers
 from scitiff_readers import DimensionSelectionError, OutputExistsError, Writer, WriterNotFoundError, write
-from scitiff_readers.writers import _choose, _writers, to_canonical
+from scitiff_readers._writers import _choose, _writers, to_canonical
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class NpyWriter(Writer):
@@ -44,7 +46,8 @@ def _writers_registered() -> Any:
 def test_to_canonical_any_case_and_subset() -> None:
     arr = xr.DataArray(np.zeros((3, 4, 5)), dims=("z", "y", "x"))
     out = to_canonical(arr)
-    assert out.dims == ("T", "C", "Z", "Y", "X") and out.shape == (1, 1, 3, 4, 5)
+    assert out.dims == ("T", "C", "Z", "Y", "X")
+    assert out.shape == (1, 1, 3, 4, 5)
     rgb = xr.DataArray(np.zeros((4, 5, 3)), dims=("Y", "X", "S"))
     assert to_canonical(rgb).dims == ("T", "C", "Z", "Y", "X", "S")
     swapped = xr.DataArray(np.zeros((2, 3)), dims=("x", "c"))
@@ -120,7 +123,8 @@ def test_writer_may_receive_the_final_target(tmp_path: Path) -> None:
     finally:
         _writers.unregister("test-target")
     assert seen["target"] == out == tmp_path / "a.tgt"
-    assert seen["path"] != out and seen["path"].parent == tmp_path
+    assert seen["path"] != out
+    assert seen["path"].parent == tmp_path
 
 
 # ------------------------------------------------------------------ scenes, progress, folders

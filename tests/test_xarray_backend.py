@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -13,6 +13,9 @@ from scitiff_readers.testing.counters import count_reads
 from scitiff_readers.xarray_backend import ScitiffReadersBackendEntrypoint
 
 from .conftest import MAGIC, SHARED_DATA, scene_array
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENGINE = "scitiff_readers"
 CORPUS = SHARED_DATA / "corpus"
@@ -41,7 +44,8 @@ def test_open_dataarray_is_the_readers_view(multiscene: Path) -> None:
             xr.testing.assert_identical(da, view)
             assert da.chunks == view.chunks  # chunks={}: the reader's storage-unit chunks
             np.testing.assert_array_equal(da.values, scene_array(0, 0))
-            assert da["Z"].attrs == {"units": "µm"} and da.attrs == {"units": "counts"}
+            assert da["Z"].attrs == {"units": "µm"}
+            assert da.attrs == {"units": "counts"}
 
 
 def test_scene_by_name_and_level(multiscene: Path) -> None:
@@ -60,7 +64,8 @@ def test_scene_by_name_and_level(multiscene: Path) -> None:
 
 def test_chunks_are_honoured(multiscene: Path) -> None:
     with xr.open_dataarray(multiscene, engine=ENGINE, scene=0, chunks={"Y": 10, "Z": 4}) as da:
-        assert da.chunks[2] == (4,) and da.chunks[3] == (10, 10, 10, 2)
+        assert da.chunks[2] == (4,)
+        assert da.chunks[3] == (10, 10, 10, 2)
         np.testing.assert_array_equal(da.compute().values, scene_array(0, 0))
 
 
@@ -73,7 +78,8 @@ def test_open_dataset_every_scene(multiscene: Path) -> None:
         np.testing.assert_array_equal(ds["beads"].values, scene_array(1, 0))
         assert ds["stage_x_0"].attrs == {"units": "mm"}
     with xr.open_dataset(multiscene, engine=ENGINE, scene=1) as one:
-        assert list(one.data_vars) == ["beads"] and one["beads"].dims == ("T", "C", "Z", "Y", "X")
+        assert list(one.data_vars) == ["beads"]
+        assert one["beads"].dims == ("T", "C", "Z", "Y", "X")
     with pytest.raises(ValueError, match="more than one data variable"):
         xr.open_dataarray(multiscene, engine=ENGINE)
 

@@ -29,21 +29,26 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
 
-from ..byteaccess import hidden_posix_calls
-from ..errors import SceneIndexError, UnsupportedFormatError
-from ..reader import Reader
-from ..registry import get_reader_class, list_readers, select_reader
+from scitiff_readers._byteaccess import hidden_posix_calls
+from scitiff_readers._reader import Reader
+from scitiff_readers._registry import get_reader_class, list_readers, select_reader
+from scitiff_readers.errors import SceneIndexError, UnsupportedFormatError
+
 from .cases import SampleCase
 from .counters import count_reads
 from .handles import open_handles_under
 from .samplecache import SampleCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .cases import SampleCase
 
 __all__ = ["ReaderConformance", "common_foreign_paths"]
 
@@ -216,7 +221,7 @@ class ReaderConformance:
         """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
-        the test (:func:`scitiff_readers.byteaccess.hidden_posix_calls`), so the
+        the test (:func:`scitiff_readers._byteaccess.hidden_posix_calls`), so the
         portable positioned reads are what the test exercises. The other tests run
         once, with the POSIX calls.
         """

@@ -2,7 +2,7 @@
 
 The read path of the library carries no instrumentation. :func:`count_reads`
 installs counting wrappers around the pixel-reading methods (``read``,
-``read_into``, ``read_plane``) of every :class:`~scitiff_readers.sources.PixelSource`
+``read_into``, ``read_plane``) of every :class:`~scitiff_readers.backend.PixelSource`
 subclass, and around the lazy engine's graph builder, for the duration of a
 ``with`` block, and removes them afterwards::
 
@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import lazy, reader
-from ..sources import PixelSource
+from scitiff_readers import _lazy as lazy
+from scitiff_readers import _reader as reader
+from scitiff_readers._sources import PixelSource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 __all__ = ["ReadCounts", "count_reads"]
 
@@ -83,7 +86,7 @@ def count_reads() -> Iterator[ReadCounts]:
                     counts._add_read()
                     return method(*args, **kwargs)
 
-                counting._sr_counting = True  # type: ignore[attr-defined]
+                counting._sr_counting = True  # type: ignore[attr-defined]  # a marker attribute on the function object
                 return counting
 
             setattr(cls, name, make(method))
@@ -95,12 +98,12 @@ def count_reads() -> Iterator[ReadCounts]:
 
     original_init_subclass = PixelSource.__dict__["__init_subclass__"]
 
-    def init_subclass(cls: type[PixelSource], **kwargs: Any) -> None:
+    def init_subclass(cls: type[PixelSource], /, **kwargs: Any) -> None:
         original_init_subclass.__func__(cls, **kwargs)
         with lock:
             wrap_class(cls)
 
-    PixelSource.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment,method-assign]
+    PixelSource.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment,method-assign]  # instrumentation: patched for the test, restored by the restore list
     restore.append(functools.partial(setattr, PixelSource, "__init_subclass__", original_init_subclass))
 
     original_to_dask = lazy.to_dask

@@ -22,9 +22,11 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 __all__ = ["RangeServer"]
 
@@ -175,7 +177,7 @@ class RangeServer:
         self._server.server_close()
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> RangeServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

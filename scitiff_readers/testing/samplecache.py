@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .cases import SampleCase
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from .cases import SampleCase
 
 __all__ = ["SampleCache"]
 

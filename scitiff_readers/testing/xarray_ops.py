@@ -8,15 +8,19 @@ window), and the written files read back by xarray itself.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = ["PANDAS_TIME_UNITS", "check_everyday_operations"]
 
-#: Time units of the view (after :func:`scitiff_readers.units.normalize_unit`) -> pandas units.
-PANDAS_TIME_UNITS = {"ns": "ns", "µs": "us", "ms": "ms", "s": "s", "min": "min", "h": "h"}
+#: Time units of the view (after :func:`scitiff_readers.backend.normalize_unit`) -> pandas units.
+PANDAS_TIME_UNITS: dict[str, Literal["ns", "us", "ms", "s", "min", "h"]] = {
+    "ns": "ns", "µs": "us", "ms": "ms", "s": "s", "min": "min", "h": "h",
+}
 
 # Keep the files written and the pixels computed small whatever the sample's size.
 _WINDOW = 4
@@ -96,7 +100,7 @@ def _time_index(small: Any) -> Any:
     if "T" in small.indexes and small["T"].dtype.kind in "iuf":
         unit = PANDAS_TIME_UNITS.get(str(small["T"].attrs.get("units")))
         if unit is not None:
-            return small.assign_coords(T=pd.to_timedelta(small["T"].values, unit=unit))
+            return small.assign_coords(T=pd.to_timedelta(np.asarray(small["T"].values), unit=unit))
     return None
 
 

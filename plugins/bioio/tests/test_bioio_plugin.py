@@ -29,7 +29,8 @@ def test_entry_point_exposes_reader_metadata() -> None:
     ours = {p.entrypoint.name for entries in plugins.values() for p in entries}
     assert "bioio-scitiff-readers" in ours
     assert {".vsr", ".tif", ".zarr"} <= set(ReaderMetadata.get_supported_extensions())
-    assert ReaderMetadata.supports_directory_images() and ReaderMetadata.get_reader() is Reader
+    assert ReaderMetadata.supports_directory_images()
+    assert ReaderMetadata.get_reader() is Reader
 
 
 def test_ndtiff_dataset_folder_through_bioimage() -> None:
@@ -54,7 +55,8 @@ def test_ndtiff_dataset_folder_through_bioimage() -> None:
 
 def test_visor_scenes_through_bioimage() -> None:
     image = bioio.BioImage(VISOR)
-    assert isinstance(image.reader, Reader) and image.reader.reader_name == "visor"
+    assert isinstance(image.reader, Reader)
+    assert image.reader.reader_name == "visor"
     test_utilities.run_multi_scene_image_read_checks(
         ImageContainer=Reader, image=VISOR, first_scene_id="slice_1_10x", first_scene_shape=(2, 2, 4, 4, 4),
         first_scene_dtype=np.dtype("uint16"), second_scene_id=1, second_scene_shape=(2, 2, 4, 4, 4),
@@ -67,7 +69,8 @@ def test_scitiff_coordinates_and_units_through_bioimage() -> None:
     scitiff = pytest.importorskip("scitiff")
     reference = scitiff.load_scitiff(SCITIFF, squeeze=False, only_image=True)
     image = bioio.BioImage(SCITIFF)  # bioio-ome-tiff refuses it (no OME-XML); ours reads it
-    assert isinstance(image.reader, Reader) and image.reader.reader_name == "scitiff"
+    assert isinstance(image.reader, Reader)
+    assert image.reader.reader_name == "scitiff"
     test_utilities.run_image_container_checks(
         image_container=image.reader, set_scene="Image:0", expected_scenes=("Image:0",),
         expected_current_scene="Image:0", expected_shape=(4, 1, 2, 10, 10), expected_dtype=np.dtype("float32"),

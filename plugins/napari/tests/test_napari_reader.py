@@ -19,8 +19,7 @@ napari_components = pytest.importorskip("napari.components")
 from scitiff_readers_napari import layer_data, napari_get_reader  # noqa: E402
 from scitiff_readers_napari.colors import wavelength_to_rgb  # noqa: E402
 
-from scitiff_readers import Reader  # noqa: E402
-from scitiff_readers.registry import list_readers  # noqa: E402
+from scitiff_readers import Reader, list_readers  # noqa: E402
 from scitiff_readers.testing.counters import count_reads  # noqa: E402
 
 PLUGIN = "scitiff-readers-napari"
@@ -48,7 +47,8 @@ def test_manifest_is_valid_and_its_command_imports() -> None:
     manifest = npe2.PluginManifest.from_distribution(PLUGIN)
     manifest.validate_imports()
     (reader,) = manifest.contributions.readers
-    assert reader.accepts_directories and reader.filename_patterns == ["*"]
+    assert reader.accepts_directories
+    assert reader.filename_patterns == ["*"]
     assert npe2.PluginManager.instance().get_manifest(PLUGIN).name == PLUGIN
 
 
@@ -112,7 +112,8 @@ def test_pyramid_is_multiscale_and_rgb() -> None:
         levels = [level.shape for level in tif.series[0].levels]
         full = tif.series[0].levels[0].asarray()
     (layer,) = _open(PYRAMID)
-    assert layer.multiscale and layer.rgb
+    assert layer.multiscale
+    assert layer.rgb
     assert [tuple(d.shape[-3:]) for d in layer.data] == [tuple(s[-3:]) for s in levels]
     np.testing.assert_array_equal(np.asarray(layer.data[0]).reshape(full.shape), full)
 
@@ -148,8 +149,10 @@ def test_wavelengths_map_to_their_colours() -> None:
     assert wavelength_to_rgb(405)[2] > 0.5 > wavelength_to_rgb(405)[1]  # violet
     assert wavelength_to_rgb(488) == pytest.approx((0.0, 0.96, 1.0))  # cyan-green
     assert wavelength_to_rgb(561) == pytest.approx((51 / 70, 1.0, 0.0))  # yellow-green
-    assert wavelength_to_rgb(640)[0] == 1.0 and wavelength_to_rgb(640)[2] == 0.0  # red
-    assert wavelength_to_rgb(300) is None and wavelength_to_rgb(float("nan")) is None
+    assert wavelength_to_rgb(640)[0] == 1.0
+    assert wavelength_to_rgb(640)[2] == 0.0
+    assert wavelength_to_rgb(300) is None
+    assert wavelength_to_rgb(float("nan")) is None
 
 
 @needs_shared
@@ -171,7 +174,8 @@ def test_ome_zarr_omero_window_and_colour() -> None:
     layers = _open(store)
     assert [layer.name for layer in layers] == [omero["label"]]
     (layer,) = layers
-    assert layer.multiscale and tuple(layer.contrast_limits) == (omero["window"]["start"], omero["window"]["end"])
+    assert layer.multiscale
+    assert tuple(layer.contrast_limits) == (omero["window"]["start"], omero["window"]["end"])
     np.testing.assert_allclose(layer.colormap.colors[-1][:3], [int(omero["color"][i:i + 2], 16) / 255
                                                                for i in (0, 2, 4)], atol=1e-6)
 

@@ -125,7 +125,8 @@ def test_uint8_and_uint16_dtypes(tmp_path: Path) -> None:
     p8 = write_sample(tmp_path, "u8", times=2, channels=(0,), zs=2, dtype=np.uint8)
     p16 = write_sample(tmp_path, "u16", times=2, channels=(0,), zs=2, dtype=np.uint16)
     with NDTiffReader(p8) as r8, NDTiffReader(p16) as r16:
-        assert r8.dtype == np.uint8 and r16.dtype == np.uint16
+        assert r8.dtype == np.uint8
+        assert r16.dtype == np.uint16
         np.testing.assert_array_equal(r8.get_image_data("YX", T=1, Z=1), sample_image(1, 0, 1, 32, 32, np.uint8))
         np.testing.assert_array_equal(r16.get_image_data("YX", T=1, Z=1), sample_image(1, 0, 1, 32, 32))
         assert r8.xarray_dask_data.attrs["bits_per_sample"] == 8
@@ -225,7 +226,8 @@ def test_coordinates_without_calibration_have_no_units(tmp_path: Path) -> None:
     images = [({"time": t}, sample_image(t, 0, 0, 4, 4), {}) for t in range(2)]
     with NDTiffReader(write_images(tmp_path, "raw", images)) as r:
         coords = r.xarray_dask_data.coords
-        assert list(coords["T"].values) == [0, 1] and "units" not in coords["T"].attrs
+        assert list(coords["T"].values) == [0, 1]
+        assert "units" not in coords["T"].attrs
         assert "Y" not in coords
         assert r.physical_pixel_sizes == (None, None, None)
 
@@ -313,7 +315,8 @@ def _ndstorage_stitched(path: Path, channel: str) -> np.ndarray:
 def test_tiles_are_scenes_by_default(tmp_path: Path) -> None:
     path, tiles = _tiles(tmp_path, 4)
     with NDTiffReader(path) as r:
-        assert len(r.scenes) == 5 and r.scenes[0] == "row=0, column=-1"
+        assert len(r.scenes) == 5
+        assert r.scenes[0] == "row=0, column=-1"
         assert r.resolution_levels == (0,)
         r.set_scene("row=1, column=0")
         np.testing.assert_array_equal(r.get_image_data("YX", C=1), tiles[1, 0] + 1)
@@ -443,15 +446,17 @@ def test_demo_sample_and_benchmark_case(tmp_path: Path) -> None:
     path = NDTiffReader.demo_sample(tmp_path)
     with Reader(path) as r:
         assert r.reader_name == "ndtiff"
-        assert r.dims.order == "TCZYX" and r.shape == (2, 2, 3, 48, 64)
+        assert r.dims.order == "TCZYX"
+        assert r.shape == (2, 2, 3, 48, 64)
         assert r.channel_names == ["DAPI", "GFP"]
-    from scitiff_readers.benchmarking import benchmark_cases
+    from scitiff_readers.backend import benchmark_cases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         names = {c.name: c for c in benchmark_cases()}
     case = names["ndtiff-tcz-uint16"]
-    assert case.reader == "ndtiff" and case.nbytes == 10 * 3 * 20 * 512 * 512 * 2
+    assert case.reader == "ndtiff"
+    assert case.nbytes == 10 * 3 * 20 * 512 * 512 * 2
     assert [p.name for p in case.peers] == ["ndstorage"]
 
 
@@ -536,7 +541,8 @@ def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tu
         assert 0 <= offset < cell
         assert first * cell + offset == start  # output pixel 0 is level pixel `start`
         assert (first + count) * cell >= stop > (first + count - 1) * cell
-        assert origin == start * f - lo * cell0 and abs(origin) < f
+        assert origin == start * f - lo * cell0
+        assert abs(origin) < f
 
 
 # ---------------------------------------------------------- aicsimageio mosaic API
@@ -545,7 +551,8 @@ def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> 
     path, _ = _tiles(tmp_path, overlap)
     stitched = _ndstorage_stitched(path, "B")
     with NDTiffReader(path) as r:
-        assert r.mosaic_tile_dims is not None and r.mosaic_tile_dims["Y", "X"] == (10, 12)
+        assert r.mosaic_tile_dims is not None
+        assert r.mosaic_tile_dims["Y", "X"] == (10, 12)
         positions = r.get_mosaic_tile_positions(C=1)
         assert len(positions) == len(r.scenes) == 5
         crop_y, crop_x = overlap // 2, overlap // 2
@@ -565,7 +572,8 @@ def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> 
         with pytest.raises(DimensionSelectionError, match="out of range"):
             r.get_mosaic_tile_position(5)
     with NDTiffReader(path, reconstruct_mosaic=True) as r:
-        assert len(r.scenes) == 1 and r.mosaic_tile_dims is None  # already stitched, as stitch=True
+        assert len(r.scenes) == 1
+        assert r.mosaic_tile_dims is None
         np.testing.assert_array_equal(r.get_image_data("YX", C=1), stitched)
         with pytest.raises(DimensionSelectionError, match="not a tile of a mosaic"):
             r.get_mosaic_tile_positions()

@@ -7,9 +7,8 @@ import json
 import os
 import struct
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -20,6 +19,9 @@ from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersError
 from scitiff_readers.testing import open_handles_under
 from scitiff_readers.testing.counters import count_reads
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytest.importorskip("ndstorage")
 
@@ -81,7 +83,7 @@ def opened_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(os, "open", os_open)
     monkeypatch.setattr(builtins, "open", py_open)
-    yield seen
+    return seen
 
 
 def _outside(tmp_path: Path) -> Path:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _time_interleaved(funcs: list[Callable[[], Any]], repeat: int) -> list[list[float]]:
@@ -42,7 +44,7 @@ def main() -> None:
     from scitiff_readers_scitiff.benchmarks import BENCH_SHAPE, make_benchmark_file
 
     from scitiff_readers import Reader
-    from scitiff_readers.benchmarking import benchmark_data_dir
+    from scitiff_readers.backend import benchmark_data_dir
 
     path = make_benchmark_file(benchmark_data_dir())
     nbytes = 4 * BENCH_SHAPE[0] * BENCH_SHAPE[1] * BENCH_SHAPE[2]

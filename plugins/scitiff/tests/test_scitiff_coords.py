@@ -53,7 +53,8 @@ def test_tof_axis_bin_edges_become_centres_and_bounds(tof: Path) -> None:
         assert "T_bounds" not in da.coords  # a (T, 2) variable cannot be a DataArray coordinate
         for pair_name, expected in (("T_bounds_start", edges[:-1]), ("T_bounds_end", edges[1:])):
             column = da.coords[pair_name]
-            assert column.dims == ("T",) and column.dtype == np.float64
+            assert column.dims == ("T",)
+            assert column.dtype == np.float64
             assert column.attrs == {"units": "µs"}
             np.testing.assert_array_equal(column.values, expected)  # exact, not recomputed
         exact = r.bin_edges("T")
@@ -79,39 +80,51 @@ def test_coordinate_dtypes_units_and_kinds(tof: Path) -> None:
             assert coord.attrs == {"units": "mm"}
             assert coord.dtype == np.float64
         wl = da.coords["wavelength"]
-        assert wl.dims == ("T",) and wl.attrs == {"units": "Å"}
+        assert wl.dims == ("T",)
+        assert wl.attrs == {"units": "Å"}
         np.testing.assert_array_equal(wl.values, ref.coords["wavelength"].values)
         start = da.coords["start_time"]
-        assert start.dims == () and start.dtype == np.dtype("datetime64[s]")
+        assert start.dims == ()
+        assert start.dtype == np.dtype("datetime64[s]")
         assert start.values == ref.coords["start_time"].value == np.datetime64("2025-03-04T05:06:07")
         assert start.attrs == {}  # the dtype carries the unit; xarray's encoders write "units" themselves
         frames = da.coords["frame_time"]
-        assert frames.dims == ("T",) and frames.dtype == np.dtype("datetime64[s]") and frames.attrs == {}
+        assert frames.dims == ("T",)
+        assert frames.dtype == np.dtype("datetime64[s]")
+        assert frames.attrs == {}
         np.testing.assert_array_equal(frames.values, ref.coords["frame_time"].values)
         pid = da.coords["pixel-id"]
-        assert pid.dims == ("X", "Y") and pid.dtype == np.int64  # int64 stored as JSON floats
+        assert pid.dims == ("X", "Y")
+        assert pid.dtype == np.int64
         np.testing.assert_array_equal(pid.values, ref.coords["pixel-id"].values)
         assert pid.attrs == {"units": "dimensionless"}
         det = da.coords["detector"]
-        assert det.dims == () and det.values == "timepix3" and "units" not in det.attrs
+        assert det.dims == ()
+        assert det.values == "timepix3"
+        assert "units" not in det.attrs
         # masks: booleans named after the mask, no units
         bad = da.coords["bad_frames"]
-        assert bad.dims == ("T",) and bad.dtype == bool
+        assert bad.dims == ("T",)
+        assert bad.dtype == bool
         np.testing.assert_array_equal(bad.values, ref.masks["bad_frames"].values)
         stop = da.coords["beam_stop"]
-        assert stop.dims == ("Y", "X") and stop.dtype == bool
+        assert stop.dims == ("Y", "X")
+        assert stop.dtype == bool
         np.testing.assert_array_equal(stop.values, ref.masks["beam_stop"].values)
         assert stop.attrs == {"scitiff_role": "mask"}
         # c is the scitiff channel coordinate: one channel "intensities"
         assert r.channel_names == ["intensities"]
-        assert r.physical_pixel_sizes.Y == pytest.approx(0.5) and r.physical_pixel_sizes.units.Y == "mm"
+        assert r.physical_pixel_sizes.Y == pytest.approx(0.5)
+        assert r.physical_pixel_sizes.units.Y == "mm"
 
 
 def test_pixels_transposed_from_tzcyx(stdevs_mask: Path) -> None:
     raw = _ref(stdevs_mask, squeeze=False, resolve_channels=False)
-    assert raw.dims == ("t", "z", "c", "y", "x") and raw.sizes["c"] == 3
+    assert raw.dims == ("t", "z", "c", "y", "x")
+    assert raw.sizes["c"] == 3
     with Reader(stdevs_mask, resolve_channels=False) as r:
-        assert r.dims.order == "TCZYX" and r.shape == (3, 3, 2, 8, 9)
+        assert r.dims.order == "TCZYX"
+        assert r.shape == (3, 3, 2, 8, 9)
         np.testing.assert_array_equal(r.data, raw.values.transpose(0, 2, 1, 3, 4))
         assert r.channel_names == ["intensities", "stdevs", "mask"]
         assert r.channel_roles is None
@@ -128,12 +141,14 @@ def test_channel_convention_resolved_like_scitiff(stdevs_mask: Path) -> None:
         np.testing.assert_array_equal(r.data[:, 0], ref.values)
         # nothing is lost: stdevs, variances and the mask stay available, lazily
         stdevs = r.stdevs
-        assert stdevs is not None and stdevs.attrs["units"] == "counts"
+        assert stdevs is not None
+        assert stdevs.attrs["units"] == "counts"
         np.testing.assert_allclose(stdevs.values[:, 0] ** 2, ref.variances, rtol=1e-6)
         np.testing.assert_allclose(r.variances.values[:, 0], ref.variances, rtol=1e-6)
         assert r.variances.attrs["units"] == "counts**2"
         mask = r.mask
-        assert mask.name == "scitiff-mask" and mask.dtype == bool
+        assert mask.name == "scitiff-mask"
+        assert mask.dtype == bool
         np.testing.assert_array_equal(mask.values[:, 0], ref.masks["scitiff-mask"].values)
         assert r.raw_channels.sizes["C"] == 3
 
@@ -143,7 +158,9 @@ def test_plain_channel_names_are_not_resolved() -> None:
         pytest.skip(f"real SciTiff samples not found in {SHARED}")
     with Reader(SHARED / "scitiff-25.3.0.tiff") as r:
         assert r.channel_names == ["R", "G", "B"]
-        assert r.channel_roles is None and r.stdevs is None and r.mask is None
+        assert r.channel_roles is None
+        assert r.stdevs is None
+        assert r.mask is None
 
 
 @needs_shared
@@ -158,8 +175,11 @@ def test_real_files_every_schema_version(path: Path) -> None:
         np.testing.assert_array_equal(r.data, ref.values.transpose(0, 2, 1, 3, 4))
         da = r.xarray_dask_data
         t = da.coords["T"]
-        assert t.dtype == np.int64 and t.values.tolist() == [0, 1, 2, 3] and t.attrs == {"units": "s"}
-        assert da.coords["Z"].values.tolist() == [10, 20] and da.coords["Z"].attrs == {"units": "mm"}
+        assert t.dtype == np.int64
+        assert t.values.tolist() == [0, 1, 2, 3]
+        assert t.attrs == {"units": "s"}
+        assert da.coords["Z"].values.tolist() == [10, 20]
+        assert da.coords["Z"].attrs == {"units": "mm"}
         np.testing.assert_array_equal(da.coords["C"].values, ref.coords["c"].values)
         assert "units" not in da.coords["C"].attrs
         assert da.attrs == {"units": "counts"}
@@ -168,7 +188,8 @@ def test_real_files_every_schema_version(path: Path) -> None:
         if tuple(int(v) for v in version.split(".")) >= (25, 7, 0):
             assert "daq" in r.scitiff_json
         if version == "26.1.0":
-            assert meta.daq.facility == "scitiff-dev" and meta.daq.simulated is True
+            assert meta.daq.facility == "scitiff-dev"
+            assert meta.daq.simulated is True
             assert meta.extra["string-value"] == "string-value"
             assert meta.extra["scipp-scalar-datetime"]["dtype"] == "datetime64"
 
@@ -212,7 +233,9 @@ def test_numeric_channel_coordinate_is_kept_beside_labels(tmp_path: Path) -> Non
     with Reader(path) as r:
         assert r.channel_names == ["450.0", "550.0", "650.0"]
         c = r.coords["c"]
-        assert c.dims == ("C",) and c.values.tolist() == [450.0, 550.0, 650.0] and c.attrs == {"units": "nm"}
+        assert c.dims == ("C",)
+        assert c.values.tolist() == [450.0, 550.0, 650.0]
+        assert c.attrs == {"units": "nm"}
         assert sc.identical(r.to_scipp(), scitiff.load_scitiff(path, only_image=True))
 
 
@@ -236,7 +259,8 @@ def test_cf_dataset_round_trips_through_netcdf(tof: Path, tmp_path: Path) -> Non
         ds = r.to_cf_dataset()
         assert list(ds.data_vars) == ["image"]
         bounds = ds.coords["T_bounds"]
-        assert bounds.dims == ("T", "bnds") and bounds.attrs == {"units": "µs"}
+        assert bounds.dims == ("T", "bnds")
+        assert bounds.attrs == {"units": "µs"}
         edges = ref.coords["t"].values
         np.testing.assert_array_equal(bounds.values[:, 0], edges[:-1])
         np.testing.assert_array_equal(bounds.values[:, 1], edges[1:])
@@ -264,22 +288,27 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
     scitiff.save_scitiff(image, path)
     with Reader(path) as r:
         tof = r.coords["tof"]
-        assert tof.dims == ("T", "X") and tof.attrs == {"units": "µs", "bounds": "tof_bounds"}
+        assert tof.dims == ("T", "X")
+        assert tof.attrs == {"units": "µs", "bounds": "tof_bounds"}
         np.testing.assert_allclose(tof.values, (edges[:-1] + edges[1:]) / 2)
         assert r.coords["tof_bounds_end"].dims == ("T", "X")
         assert r.coords["tof_bounds_end"].values[2, 3] == edges[3, 3]
         np.testing.assert_array_equal(r.bin_edges("tof").values, edges)
         # masks are named after the mask; one that clashes with a coordinate gets "_mask"
-        assert r.coords["x"].dtype == bool and r.coords["x"].values.tolist() == [False, True, False, False]
+        assert r.coords["x"].dtype == bool
+        assert r.coords["x"].values.tolist() == [False, True, False, False]
         tof_mask = r.coords["tof_mask"]
-        assert tof_mask.dims == ("T",) and tof_mask.values.tolist() == [True, False, False]
+        assert tof_mask.dims == ("T",)
+        assert tof_mask.values.tolist() == [True, False, False]
         assert tof_mask.attrs == {"scitiff_role": "mask", "scitiff_name": "tof"}
         assert sc.identical(r.to_scipp(), scitiff.load_scitiff(path, only_image=True))
         r.save(tmp_path / "copy.tiff")
     a = scitiff.load_scitiff(path, only_image=True)
     b = scitiff.load_scitiff(tmp_path / "copy.tiff", only_image=True)
-    assert sc.identical(a.coords["tof"], b.coords["tof"]) and b.coords.is_edges("tof", "t")
-    assert sc.identical(a.masks["x"], b.masks["x"]) and sc.identical(a.masks["tof"], b.masks["tof"])
+    assert sc.identical(a.coords["tof"], b.coords["tof"])
+    assert b.coords.is_edges("tof", "t")
+    assert sc.identical(a.masks["x"], b.masks["x"])
+    assert sc.identical(a.masks["tof"], b.masks["tof"])
 
 
 def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
@@ -318,7 +347,8 @@ def test_bounds_survive_coarsen_and_netcdf(tof: Path, tmp_path: Path) -> None:
         view.to_dataset(name="image").to_netcdf(target, engine="h5netcdf")
         with xr.open_dataset(target, engine="h5netcdf") as back:
             np.testing.assert_array_equal(back["T_bounds_start"].values, edges[:-1])
-            assert back["T_bounds_end"].attrs["units"] == "µs" and back["T"].attrs["bounds"] == "T_bounds"
+            assert back["T_bounds_end"].attrs["units"] == "µs"
+            assert back["T"].attrs["bounds"] == "T_bounds"
             np.testing.assert_array_equal(back["frame_time"].values, view["frame_time"].values)
 
 
@@ -329,7 +359,8 @@ def test_to_scipp_datagroup_is_scitiffs_own_and_saves_with_scitiff(path: Path, t
     with Reader(path) as r:
         group = r.to_scipp(only_image=False)
     assert sc.identical(group, ref)
-    assert type(group["daq"]) is type(ref["daq"]) and type(group["process"]) is type(ref["process"])
+    assert type(group["daq"]) is type(ref["daq"])
+    assert type(group["process"]) is type(ref["process"])
     scitiff.io.save_scitiff(group, tmp_path / "ours.tiff")
     scitiff.io.save_scitiff(ref, tmp_path / "theirs.tiff")
     assert sc.identical(scitiff.load_scitiff(tmp_path / "ours.tiff"), scitiff.load_scitiff(tmp_path / "theirs.tiff"))

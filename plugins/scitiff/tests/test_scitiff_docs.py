@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not PAGE.is_file(), reason=f"{PAGE} not found (n
 
 
 def _blocks(lang: str, text: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_schema_in_docs_is_current() -> None:

@@ -122,7 +122,8 @@ def _typed(value: Any) -> Any:
 
 def _same_variable(quick: Any, model: Any) -> None:
     assert (quick.unit, quick.dtype) == (model.unit, model.dtype)
-    assert quick.dims == tuple(model.dims) and quick.shape == tuple(model.shape)
+    assert quick.dims == tuple(model.dims)
+    assert quick.shape == tuple(model.shape)
     assert _typed(quick.values) == _typed(model.values)
 
 
@@ -158,7 +159,8 @@ def test_generated_document_takes_the_quick_path() -> None:
     quick = _assert_agrees(_generated())
     assert quick is not None
     assert quick.image.coords["t"].values == [1.0, 2.5, 4.0, 8.0, 9.25]
-    assert quick.image.coords["energy"].values == 3 and type(quick.image.coords["energy"].values) is int
+    assert quick.image.coords["energy"].values == 3
+    assert type(quick.image.coords["energy"].values) is int
 
 
 def test_mutated_documents_never_accepted_when_the_models_reject() -> None:
@@ -176,7 +178,8 @@ def test_mutated_documents_never_accepted_when_the_models_reject() -> None:
         except pydantic.ValidationError:
             verdicts["rejected"] += 1
     # Both kinds occur, so the comparison above was exercised on each side.
-    assert verdicts["quick"] > 300 and verdicts["rejected"] > 300, verdicts
+    assert verdicts["quick"] > 300, verdicts
+    assert verdicts["rejected"] > 300, verdicts
 
 
 def test_coercions_left_to_the_models() -> None:

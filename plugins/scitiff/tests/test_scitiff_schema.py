@@ -115,7 +115,8 @@ def test_full_26_7_metadata_written_by_scitiff(tmp_path: Path) -> None:
     with Reader(path) as r:
         meta = r.metadata
         assert meta.schema_version == scitiff.__version__
-        assert meta.daq.facility == ["ESS"] and meta.daq.source_type == "neutron"
+        assert meta.daq.facility == ["ESS"]
+        assert meta.daq.source_type == "neutron"
         assert meta.daq.principal_investigators[0].orcid == "0000-0002-1825-0097"
         assert meta.daq.source.neutron_type == "long-pulse"
         assert meta.daq.source.wavelength_range[1].values == 9.5
@@ -125,7 +126,8 @@ def test_full_26_7_metadata_written_by_scitiff(tmp_path: Path) -> None:
         assert meta.process.result_type == "NORMALIZED"
         assert meta.process.processing_steps == ["dark", "flat"]
         assert meta.process.coordinate_descriptions == {"t": "time of flight"}
-        assert meta.extra["note"] == "hi" and meta.extra["temperature"]["unit"] == "K"
+        assert meta.extra["note"] == "hi"
+        assert meta.extra["temperature"]["unit"] == "K"
         group = r.to_scipp(only_image=False)
         assert sc.identical(group["extra"]["temperature"], sc.scalar(293.0, unit="K"))
 
@@ -216,14 +218,16 @@ def test_invalid_metadata_names_file_and_json_path(case: str, tmp_path: Path) ->
     assert isinstance(err, SciTiffMetadataError)
     assert str(path) in str(err)
     assert err.json_path == where, err.problems
-    assert where in str(err) and "metadata_errors='fallback'" in str(err)
+    assert where in str(err)
+    assert "metadata_errors='fallback'" in str(err)
 
 
 def test_broken_json(tmp_path: Path) -> None:
     path = _write(tmp_path / "broken.tiff", '{"image": {"data": {"unit": "counts",')
     with pytest.raises(SciTiffMetadataError, match=r"not valid JSON") as info:
         Reader(path)
-    assert info.value.json_path == "$" and str(path) in str(info.value)
+    assert info.value.json_path == "$"
+    assert str(path) in str(info.value)
 
 
 @pytest.mark.parametrize("case", ["broken-json", "planes-vs-pages", "values-length"])
@@ -233,9 +237,11 @@ def test_fallback_reads_plain_imagej_with_a_warning(case: str, tmp_path: Path) -
     with pytest.warns(SciTiffFallbackWarning, match="plain ImageJ"):
         reader = Reader(path, metadata_errors="fallback")
     with reader:
-        assert reader.is_fallback and reader.scitiff_metadata is None
+        assert reader.is_fallback
+        assert reader.scitiff_metadata is None
         assert isinstance(reader.metadata_error, SciTiffMetadataError)
-        assert reader.metadata["images"] == 8 and "scitiffmeta" in reader.metadata
+        assert reader.metadata["images"] == 8
+        assert "scitiffmeta" in reader.metadata
         assert reader.shape == (4, 1, 2, 3, 5)
         np.testing.assert_array_equal(reader.data, tifffile.imread(path).reshape(4, 2, 1, 3, 5)
                                       .transpose(0, 2, 1, 3, 4))
@@ -304,7 +310,8 @@ def test_mangled_json_gives_documented_errors_only(tmp_path: Path) -> None:
             outcomes["opened"] += 1
         except (MetadataError, CorruptFileError):
             outcomes["metadata error"] += 1
-    assert outcomes["metadata error"] > 20 and outcomes["opened"] > 5
+    assert outcomes["metadata error"] > 20
+    assert outcomes["opened"] > 5
 
 
 def test_plain_imagej_file_forced_through_the_scitiff_reader(tmp_path: Path) -> None:
@@ -330,7 +337,8 @@ def test_deeply_nested_scitiffmeta_is_a_metadata_error(tmp_path: Path, depth: in
     path = tmp_path / "deep.tiff"
     write_demo_sample(path)
     text = description_of(path)
-    assert text is not None and "{" in text
+    assert text is not None
+    assert "{" in text
     at = text.index("{")
     replace_description(path, text[:at + 1] + '"deep": ' + "[" * depth + "]" * depth + "," + text[at + 1:])
     with pytest.raises(MetadataError), Reader(path) as r:

@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, write
-from scitiff_readers.writers import list_writers
+from scitiff_readers import (
+    DimensionSelectionError,
+    OutputExistsError,
+    Reader,
+    UnsupportedWriteError,
+    list_writers,
+    write,
+)
 
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")
@@ -59,7 +65,8 @@ def test_any_subset_of_dims_any_case(dims: str, tmp_path: Path) -> None:
             expected = expected.expand_dims(d)
     expected = expected.transpose("t", "z", "c", "y", "x")
     np.testing.assert_array_equal(ref.values, expected.values)
-    assert ref.unit == sc.Unit("counts") and ref.name == "img"
+    assert ref.unit == sc.Unit("counts")
+    assert ref.name == "img"
     for d in data.dims:
         low = d.lower()
         if d not in data.coords:
@@ -76,7 +83,8 @@ def test_any_subset_of_dims_any_case(dims: str, tmp_path: Path) -> None:
         assert r.reader_name == "scitiff"
         view = r.xarray_dask_data
         np.testing.assert_array_equal(view.values, expected.values.transpose(0, 2, 1, 3, 4))
-        assert view.name == "img" and view.attrs == {"units": "counts"}
+        assert view.name == "img"
+        assert view.attrs == {"units": "counts"}
 
 
 def test_coordinates_masks_datetimes_strings_2d(tmp_path: Path) -> None:
@@ -94,19 +102,23 @@ def test_coordinates_masks_datetimes_strings_2d(tmp_path: Path) -> None:
     )
     path = save_scitiff(data, tmp_path / "rich.tiff")
     ref = _load(path)
-    assert ref.coords["start"].value == np.datetime64("2025-01-02T03:04:05") and ref.coords["start"].unit == "s"
+    assert ref.coords["start"].value == np.datetime64("2025-01-02T03:04:05")
+    assert ref.coords["start"].unit == "s"
     np.testing.assert_array_equal(ref.coords["stamps"].values, data.coords["stamps"].values)
     assert ref.coords["stamps"].unit == "ms"
     assert ref.coords["label"].value == "run 7"
     np.testing.assert_array_equal(ref.coords["ids"].values, np.arange(20).reshape(4, 5))
-    assert ref.coords["ids"].dtype == sc.DType.int64 and ref.coords["ids"].dims == ("y", "x")
+    assert ref.coords["ids"].dtype == sc.DType.int64
+    assert ref.coords["ids"].dims == ("y", "x")
     # 2-D coordinates keep their own dim order, as scitiff.save_scitiff writes them.
     assert ref.coords["gain"].dims == ("x", "y")
     np.testing.assert_allclose(ref.coords["gain"].values, data.coords["gain"].values)
-    assert ref.coords["temperature"].value == 293.5 and ref.coords["temperature"].unit == "K"
+    assert ref.coords["temperature"].value == 293.5
+    assert ref.coords["temperature"].unit == "K"
     np.testing.assert_array_equal(ref.masks["bad_t"].values, [False, True, False])
     np.testing.assert_array_equal(ref.masks["roi"].values, np.eye(4, 5, dtype=bool))
-    assert "bad_t" not in ref.coords and "roi" not in ref.coords
+    assert "bad_t" not in ref.coords
+    assert "roi" not in ref.coords
 
 
 def test_bin_edges_round_trip_through_our_view(tmp_path: Path) -> None:
@@ -117,7 +129,8 @@ def test_bin_edges_round_trip_through_our_view(tmp_path: Path) -> None:
     a, b = _load(original), _load(copy)
     assert b.coords.is_edges("t")
     assert sc.identical(a.data, b.data)
-    assert set(a.coords) == set(b.coords) and set(a.masks) == set(b.masks)
+    assert set(a.coords) == set(b.coords)
+    assert set(a.masks) == set(b.masks)
     for name in a.coords:
         assert sc.identical(a.coords[name], b.coords[name].transpose(list(a.coords[name].dims))), name
     for name in a.masks:
@@ -149,7 +162,8 @@ def test_daq_process_extra_options(tmp_path: Path) -> None:
                         process=scitiff.ImageProcessMetadata(result_type="NORMALIZED"),
                         extra={"note": "hello", "exposure": xr.Variable((), 2.5, {"units": "s"})})
     group = scitiff.load_scitiff(path)
-    assert group["daq"].facility == ["ESS"] and group["daq"].simulated is True
+    assert group["daq"].facility == ["ESS"]
+    assert group["daq"].simulated is True
     assert group["process"].result_type == "NORMALIZED"
     assert group["extra"]["note"] == "hello"
     assert sc.identical(group["extra"]["exposure"], sc.scalar(2.5, unit="s"))
@@ -178,7 +192,8 @@ def test_streams_dask_data_block_by_block(tmp_path: Path, monkeypatch: pytest.Mo
     with dask.config.set(scheduler="threads"):  # in this process, even if a distributed client exists
         path = write(lazy, tmp_path / "stream.tiff", format="scitiff")
     # pages are written while later frames are not yet computed: at most one block ahead
-    assert in_flight == [2, 2, 4, 4, 6, 6] and sorted(computed) == list(range(6))
+    assert in_flight == [2, 2, 4, 4, 6, 6]
+    assert sorted(computed) == list(range(6))
     np.testing.assert_array_equal(_load(path).values[:, 0, 0], values)
 
 
@@ -214,7 +229,8 @@ def test_int16_is_written_and_read_back_by_us(tmp_path: Path) -> None:
 
 def test_writer_registration_and_priority() -> None:
     info = list_writers()["scitiff"]
-    assert info.cls is SciTiffWriter and info.origin == "entry point"
+    assert info.cls is SciTiffWriter
+    assert info.origin == "entry point"
     assert SciTiffWriter.priority < 0  # .tif/.tiff default to the other TIFF writers; use format="scitiff"
 
 
@@ -308,3 +324,32 @@ def test_errors_name_the_target_not_the_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(TypeError) as info:
         save_scitiff(_data("yx", "float64"), target)
     assert str(info.value).startswith(f"{target}:")
+
+
+def test_scenes_levels_progress_where_the_format_allows(tmp_path: Path) -> None:
+    """One image per file: several scenes need split_scenes (or scenes=), pyramids are refused; progress counts."""
+    first = _data("tzcyx")
+    second = (first * 2).rename("second")
+    scenes = {"first": first, "second": second}
+    with pytest.raises(UnsupportedWriteError, match=r"holds 1 image per file and 2 scenes.*split_scenes"):
+        write(scenes, tmp_path / "two.tiff", format="scitiff")
+    with pytest.raises(UnsupportedWriteError, match=r"stores no resolution levels \(levels=1\)"):
+        write(first, tmp_path / "levels.tiff", format="scitiff", levels=1)
+    seen: list[tuple[int, int]] = []
+    folder = write(scenes, tmp_path / "split", format="scitiff", split_scenes=True,
+                   progress=lambda done, total: seen.append((done, total)))
+    total = first.nbytes + second.nbytes
+    assert seen[0] == (0, total)
+    assert seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert sorted(p.name for p in folder.iterdir()) == ["first.tif", "second.tif"]
+    for name, data in scenes.items():
+        np.testing.assert_array_equal(_load(folder / f"{name}.tif").values,
+                                      data.transpose("t", "z", "c", "y", "x").values)
+    one = write(scenes, tmp_path / "one.tiff", format="scitiff", scenes="second")
+    np.testing.assert_array_equal(_load(one).values, second.transpose("t", "z", "c", "y", "x").values)
+    with pytest.raises(OutputExistsError):
+        write(scenes, one, format="scitiff", scenes=0)
+    write(scenes, one, format="scitiff", scenes=0, overwrite=True)
+    np.testing.assert_array_equal(_load(one).values, first.transpose("t", "z", "c", "y", "x").values)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tiff", "split"]

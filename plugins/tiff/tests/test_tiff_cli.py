@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pytest
 import tifffile
 
 from scitiff_readers.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 def test_truncated_file_warns_once_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

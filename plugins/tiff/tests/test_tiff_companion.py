@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,6 +12,9 @@ from scitiff_readers_tiff.ome import MissingOmeFileError
 
 from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 
@@ -81,7 +84,8 @@ def test_companion_metadata_is_used_from_any_entry_point(tmp_path: Path, entry: 
         assert reader.companion_file == tmp_path / "exp.companion.ome"
         assert reader.ome_xml == ds["xml"]
         assert reader.scenes == ("stack", "overview")
-        assert reader.dims.C == 2 and reader.dims.Z == 4
+        assert reader.dims.C == 2
+        assert reader.dims.Z == 4
         np.testing.assert_array_equal(reader.get_image_data("CZYX"), reference[0])
         assert reader.channel_names == ["DAPI", "GFP"]
         np.testing.assert_allclose(reader.coords["Z"].values, np.arange(4) * 1.5)
@@ -99,7 +103,8 @@ def test_missing_companion_is_a_typed_error_naming_both_files(tmp_path: Path) ->
     (tmp_path / "exp.companion.ome").unlink()
     with pytest.raises(MissingOmeFileError, match=r"a\.ome\.tif.*exp\.companion\.ome") as info:
         Reader(tmp_path / "a.ome.tif")
-    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ScitiffReadersError)
+    assert isinstance(info.value, FileNotFoundError)
+    assert isinstance(info.value, ScitiffReadersError)
     # The pages are still readable without OME metadata, as the message says.
     with Reader(tmp_path / "a.ome.tif", reader="tiff") as plain:
         np.testing.assert_array_equal(plain.get_image_data("ZYX"), tifffile.imread(tmp_path / "a.ome.tif"))
@@ -170,8 +175,9 @@ def test_truncated_companion_warns_and_leaves_the_pages_readable(tmp_path: Path)
     ds = _dataset(tmp_path)
     xml = str(ds["xml"])
     (tmp_path / "exp.companion.ome").write_text(xml[: len(xml) // 2], encoding="utf-8")
-    with pytest.warns(OmeXmlWarning, match=r"exp\.companion\.ome: the OME-XML is not well-formed"), \
-            Reader(tmp_path / "a.ome.tif") as reader:
+    with pytest.warns(OmeXmlWarning, match=r"exp\.companion\.ome: the OME-XML is not well-formed"):
+        reader = Reader(tmp_path / "a.ome.tif")
+    with reader:
         assert reader.companion_file == tmp_path / "exp.companion.ome"
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(tmp_path / "a.ome.tif"))
     with pytest.warns(OmeXmlWarning), \

@@ -176,8 +176,9 @@ def _companion_planes(folder: Path, pixels: Any) -> np.ndarray:
         step *= sizes[d]
     out = None
     for block in pixels.tiff_data_blocks:
-        assert block.uuid is not None and block.uuid.file_name and block.plane_count, \
-            "reference: TiffData without file name or PlaneCount"
+        assert block.uuid is not None, "reference: TiffData without UUID"
+        assert block.uuid.file_name, "reference: TiffData without file name"
+        assert block.plane_count, "reference: TiffData without PlaneCount"
         start = block.first_z * strides["Z"] + block.first_t * strides["T"] + block.first_c * strides["C"]
         for k in range(block.plane_count):
             plane = tifffile.imread(folder / block.uuid.file_name, key=block.ifd + k)
@@ -303,8 +304,8 @@ def _check_ome(path: Path, ome: Any, scenes: list[list[np.ndarray]]) -> list[str
         if reader.reader_name != "ome-tiff":
             problems.append(f"picked reader {reader.reader_name!r}, expected 'ome-tiff'")
         if len(reader.scenes) != len(ome.images):
-            return [*problems, f"{len(reader.scenes)} scenes {reader.scenes}, the OME-XML has "
-                               f"{len(ome.images)} Image(s) {[i.id for i in ome.images]}"]
+            return [*problems, (f"{len(reader.scenes)} scenes {reader.scenes}, the OME-XML has "
+                               f"{len(ome.images)} Image(s) {[i.id for i in ome.images]}")]
         if hasattr(reader, "scene_ids") and tuple(reader.scene_ids) != tuple(i.id for i in ome.images):
             problems.append(f"scene_ids {reader.scene_ids}, expected {[i.id for i in ome.images]}")
         for s, (image, levels) in enumerate(zip(ome.images, scenes, strict=True)):
@@ -333,8 +334,8 @@ def _check_tiff(path: Path) -> list[str]:
             problems.append(f"picked reader {reader.reader_name!r}, expected 'tiff'")
         series = tif.series
         if len(reader.scenes) != len(series):
-            return [*problems, f"{len(reader.scenes)} scenes, tifffile has {len(series)} series "
-                               f"{[(s.kind, s.axes, s.shape) for s in series]}"]
+            return [*problems, (f"{len(reader.scenes)} scenes, tifffile has {len(series)} series "
+                               f"{[(s.kind, s.axes, s.shape) for s in series]}")]
         labels = (tif.imagej_metadata or {}).get("Labels") if tif.is_imagej else None
         for s, one in enumerate(series):
             where = f"scene {s} (tifffile {one.kind} {one.axes} {one.shape})"

@@ -24,10 +24,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -36,6 +35,9 @@ from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
 from scitiff_readers import Reader
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 # ------------------------------------------------------------------ expected values
 

@@ -46,7 +46,8 @@ def test_missing_multifile_part_is_a_clear_error(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "part2.ome.tif", np.full((6, 8), 7, np.uint8), metadata=None)
     with Reader(master) as reader:
         data = reader.get_image_data("ZYX")
-        assert data[0].min() == 1 and data[1].min() == 7
+        assert data[0].min() == 1
+        assert data[1].min() == 7
 
 
 def test_multifile_name_escaping_the_folder_is_refused(tmp_path: Path) -> None:
@@ -63,7 +64,9 @@ def test_malformed_ome_xml_warns_and_reads_pixels(tmp_path: Path) -> None:
     data = np.arange(3 * 6 * 8, dtype=np.uint16).reshape(3, 6, 8)
     broken = '<?xml version="1.0"?><OME><Image ID="Image:0"><Pixels SizeX="8"></Image></OME>'
     tifffile.imwrite(path, data, description=broken, metadata=None, photometric="minisblack")
-    with pytest.warns(OmeXmlWarning, match="broken.ome.tif"), Reader(path) as reader:
+    with pytest.warns(OmeXmlWarning, match="broken.ome.tif"):
+        reader = Reader(path)
+    with reader:
         assert reader.reader_name == "ome-tiff"
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(path))
         assert reader.ome_xml == broken
@@ -82,7 +85,9 @@ def test_non_conforming_values_warn_and_keep_the_rest(tmp_path: Path) -> None:
         "</Pixels></Image></OME>"
     )
     tifffile.imwrite(path, np.zeros((6, 8), np.uint8), description=xml, metadata=None)
-    with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"), Reader(path) as reader:
+    with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"):
+        reader = Reader(path)
+    with reader:
         assert reader.physical_pixel_sizes.X is None
         assert reader.physical_pixel_sizes.Y == 0.5
         assert reader.channel_names == ["only"]
@@ -154,7 +159,8 @@ def test_dim_order_and_channel_names_are_checked(tmp_path: Path) -> None:
     with pytest.raises(MetadataError, match="dim_order"):
         Reader(path, reader="tiff", dim_order="TZYX")
     with Reader(path, reader="tiff", dim_order="TYX") as reader:
-        assert reader.dims.T == 4 and reader.dims.Z == 1
+        assert reader.dims.T == 4
+        assert reader.dims.Z == 1
         assert reader.reader_options["dim_order"] == "TYX"
     with Reader(path, reader="tiff", channel_names=["a", "b"]) as reader, pytest.raises(MetadataError, match="2 names"):
         _ = reader.channel_names
@@ -166,7 +172,8 @@ def test_hyperstack_source_api(tmp_path: Path) -> None:
     data = np.arange(2 * 3 * 4 * 16 * 20, dtype=np.float32).reshape(2, 3, 4, 16, 20)  # T Z C Y X
     tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TZCYX", "spacing": 1.5})
     source = hyperstack_source(path, (2, 4, 3, 16, 20), page_order="TZC")
-    assert isinstance(source, TiffPageSource) and source.is_strided
+    assert isinstance(source, TiffPageSource)
+    assert source.is_strided
     assert source.storage_chunks == (1, 1, 1, 16, 20)
     full = tuple(slice(0, n) for n in source.shape)
     np.testing.assert_array_equal(source.read(full), data.transpose(0, 2, 1, 3, 4))
@@ -180,7 +187,9 @@ def test_hyperstack_source_api(tmp_path: Path) -> None:
     clone.close()
     source.close()
     meta, description = imagej_info(path)
-    assert meta is not None and meta["spacing"] == 1.5 and description.startswith("ImageJ=")
+    assert meta is not None
+    assert meta["spacing"] == 1.5
+    assert description.startswith("ImageJ=")
     with pytest.raises(MetadataError):
         hyperstack_source(path, (2, 4, 3, 16, 21))
 
@@ -251,7 +260,8 @@ def test_single_file_ome_opens_from_the_xml_and_looks_pages_up_lazily(tmp_path: 
         np.testing.assert_array_equal(clone.read_plane(0, 0, 12, slice(0, 8), slice(0, 6)), data[12])
         clone.close()
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), data)
-        assert source.resolved.all() and source.is_strided
+        assert source.resolved.all()
+        assert source.is_strided
 
 
 def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
@@ -271,7 +281,10 @@ def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
         got = reader.get_image_data("CZYX")
     reference = tifffile.imread(path)  # tifffile's OME series: axes 'CZYX'
     np.testing.assert_array_equal(got, reference)
-    assert got[1, 1, 0, 0] == 11 and got[0, 0, 0, 0] == 22 and got[0, 1, 0, 0] == 33 and got[1, 0, 0, 0] == 44
+    assert got[1, 1, 0, 0] == 11
+    assert got[0, 0, 0, 0] == 22
+    assert got[0, 1, 0, 0] == 33
+    assert got[1, 0, 0, 0] == 44
 
 
 def test_scene_whose_file_is_missing_stays_a_scene_and_raises_clearly(tmp_path: Path) -> None:
@@ -445,7 +458,8 @@ def test_resolution_tags_one_rule(tmp_path: Path, resolution: float, unit: str, 
         if um is None:
             assert (pps.Y, pps.X) == (None, None)
         else:
-            assert pps.X == pytest.approx(um) and pps.Y == pytest.approx(um)
+            assert pps.X == pytest.approx(um)
+            assert pps.Y == pytest.approx(um)
             assert r.xarray_dask_data.coords["X"].attrs["units"] == "µm"
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -14,8 +12,12 @@ from scitiff_readers_tiff.lazypages import fast_open_cache
 from scitiff_readers_tiff.omexml import OmeXmlWarning
 
 from scitiff_readers import Reader
-from scitiff_readers.filecache import MISSING
+from scitiff_readers.backend import MISSING
 from scitiff_readers.testing import let_files_age, open_handles_under, short_cache_window
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +113,9 @@ def test_ome_xml_problems_are_warned_at_every_open(tmp_path: Path) -> None:
     tifffile.imwrite(path, np.full((6, 8), 3, np.uint8), description=xml, metadata=None)
     _age()
     for _ in range(2):  # the second open re-uses the parse and still warns
-        with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"), Reader(path) as reader:
+        with pytest.warns(OmeXmlWarning, match="PhysicalSizeX"):
+            reader = Reader(path)
+        with reader:
             assert reader.channel_names == ["only"]
             assert reader.get_image_data("YX").max() == 3
     assert fast_open_cache.get(path) is not MISSING

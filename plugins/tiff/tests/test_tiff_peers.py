@@ -115,7 +115,8 @@ def test_metadata_is_the_ome_model_and_raw_xml_stays(two_scenes: Path) -> None:
         meta = r.metadata
         assert isinstance(meta, ome_types.OME)
         assert meta is r.metadata is r.ome_metadata  # parsed once, on first access
-        assert meta.images[0].id == "Image:0" and meta.images[1].name == "second"
+        assert meta.images[0].id == "Image:0"
+        assert meta.images[1].name == "second"
         assert meta == ref.metadata == ome_types.from_xml(r.ome_xml)
         assert r.ome_xml == tifffile.TiffFile(two_scenes).ome_metadata
 
@@ -143,7 +144,8 @@ def test_corpus_names_channels_sizes_and_standard_metadata_as_bioio(rel: str) ->
             r.set_scene(scene_id)
             assert r.channel_names == list(ref.channel_names)
             assert tuple(r.physical_pixel_sizes) == tuple(ref.physical_pixel_sizes)
-            assert r.dims.order == ref.dims.order and r.shape == ref.shape
+            assert r.dims.order == ref.dims.order
+            assert r.shape == ref.shape
             ours, theirs = dataclasses.asdict(r.standard_metadata), dataclasses.asdict(ref.standard_metadata)
             assert list(ours) == list(theirs)
             # Time fields: measured from the first time point to the last (the documented
@@ -175,7 +177,9 @@ def test_scale_time_interval_and_dimension_properties(two_scenes: Path) -> None:
         assert r.scale == (None, None, None, pixels[0].pixels.physical_size_y, pixels[0].pixels.physical_size_x)
         assert r.time_interval is None
         props = r.dimension_properties
-        assert props.X == ("space", "µm") and props.Z == (None, None) and props.T == (None, None)
+        assert props.X == ("space", "µm")
+        assert props.Z == (None, None)
+        assert props.T == (None, None)
         r.set_scene("Image:1")
         assert r.time_interval == timedelta(milliseconds=pixels[1].pixels.time_increment)
         assert r.scale.T == pytest.approx(0.0025)

@@ -9,7 +9,6 @@ request, also when percent-encoded (a server decodes ``%2E%2E`` to ``..``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,12 @@ from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError
 
 pytest.importorskip("aiohttp")
+from typing import TYPE_CHECKING
+
 from scitiff_readers.testing.httpserver import RangeServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MULTIPLES = (Path(__file__).resolve().parents[3].parent / "shared" / "data" / "corpus" / "tlnagy+exampletiffs"
              / "ometiff_testdata" / "multiples")

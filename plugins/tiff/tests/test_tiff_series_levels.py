@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 import tifffile
 
 from scitiff_readers import Reader
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _base() -> np.ndarray:
@@ -44,7 +46,8 @@ def test_series_of_decreasing_size_are_levels_of_one_scene(tmp_path: Path, scale
     path = tmp_path / "flat.ome.tif"
     _write_flattened(path, scaled)
     with tifffile.TiffFile(path) as tif:
-        assert len(tif.series) == 4 and not tif.series[0].is_pyramidal  # tifffile: four series
+        assert len(tif.series) == 4
+        assert not tif.series[0].is_pyramidal
         reference = [s.asarray() for s in tif.series]
     with Reader(path) as reader:
         assert reader.scenes == ("Image0", "label image")
@@ -168,8 +171,8 @@ def _ashlar_legacy_xml(filename: str, shapes: list[tuple[int, int]], channels: i
     """
     uuid = "urn:uuid:4c1e7c0e-7e2f-4a51-9b8c-3a0e2f1d9a77"
     parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuid}">'
+        ('<?xml version="1.0" encoding="UTF-8"?>'
+        f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuid}">')
     ]
     ifd = 0
     for level, (size_y, size_x) in enumerate(shapes):
@@ -229,7 +232,8 @@ def test_ashlar_legacy_faas_pyramid_is_one_scene_with_levels(tmp_path: Path) -> 
         assert reader.resolution_levels == (0, 1, 2, 3)
         for k, level in enumerate(levels):
             reader.set_resolution_level(k)
-            assert reader.dims.C == channels and reader.shape[-2:] == level.shape[1:]
+            assert reader.dims.C == channels
+            assert reader.shape[-2:] == level.shape[1:]
             np.testing.assert_array_equal(reader.get_image_data("CYX"), level)
             np.testing.assert_array_equal(reader.xarray_dask_data.isel(T=0, Z=0).values, level)
             step = pixel_size * 2**k  # the intended factor, not 300 / 38

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -15,6 +15,9 @@ import xarray as xr
 import scitiff_readers
 from scitiff_readers import Reader
 from scitiff_readers.errors import OutputExistsError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _coords(shape: tuple[int, ...]) -> dict[str, xr.Variable]:
@@ -94,7 +97,9 @@ def test_rgb_tiled_compressed_and_format_option(tmp_path: Path) -> None:
     out = scitiff_readers.write(arr, tmp_path / "rgb.tif", format="ome-tiff", tile=(16, 32), compression="zlib")
     with tifffile.TiffFile(out) as tif:
         page = tif.pages.first
-        assert page.is_tiled and page.compression == 8 and page.photometric == 2
+        assert page.is_tiled
+        assert page.compression == 8
+        assert page.photometric == 2
         np.testing.assert_array_equal(tif.asarray(), rgb)
     with Reader(out) as reader:
         assert reader.dims.order == "TCZYXS"
@@ -102,7 +107,8 @@ def test_rgb_tiled_compressed_and_format_option(tmp_path: Path) -> None:
         assert reader.image().source.storage_chunks == (1, 1, 1, 16, 32, 3)
     with Reader(out, chunk_bytes=2000) as small:
         # Sub-plane chunks follow the tiles.
-        assert small.dask_data.chunks[3] == (16, 16, 8) and small.dask_data.chunks[4] == (32, 18)
+        assert small.dask_data.chunks[3] == (16, 16, 8)
+        assert small.dask_data.chunks[4] == (32, 18)
         np.testing.assert_array_equal(small.dask_data.compute()[0, 0], rgb)
 
 
@@ -273,3 +279,24 @@ def test_several_scenes_become_ome_images_with_their_own_pyramids(tmp_path: Path
         assert r.channel_names == ["dapi", "gfp"]
         r.set_scene(1)
         np.testing.assert_array_equal(r.get_image_data("ZYX"), b.values)
+
+
+def test_ctrl_c_while_converting_leaves_the_old_output_and_nothing_else(tmp_path: Path) -> None:
+    """A real SIGINT to ``scitiff-readers convert`` writing OME-TIFF: exit 130, no traceback, no partial file."""
+    import sys
+
+    from scitiff_readers.testing.interrupt import interrupt_while_writing
+
+    src = tmp_path / "big.ome.tif"
+    tifffile.imwrite(src, np.random.default_rng(3).integers(0, 60000, (64, 512, 512), dtype=np.uint16),
+                     ome=True, metadata={"axes": "ZYX"})
+    old = tmp_path / "out.ome.tif"
+    tifffile.imwrite(old, np.ones((4, 4), np.uint16), ome=True)
+    before = old.read_bytes()
+    code, err = interrupt_while_writing([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
+                                         str(old), "--overwrite", "--levels", "1", "--compression", "zlib",
+                                         "--no-progress"], tmp_path)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "out.ome.tif"]
+    assert old.read_bytes() == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import zarr
@@ -11,6 +11,9 @@ from scitiff_readers_zarr.testing import zarr_reference
 from scitiff_readers_zarr.visor import VisorReader
 
 from scitiff_readers import Reader
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_visor_demo_sample(tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ import json
 import random
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -27,6 +26,9 @@ from scitiff_readers_zarr.directchunks import DirectReader, direct_layout  # noq
 from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec  # noqa: E402
 
 from scitiff_readers.errors import CorruptFileError  # noqa: E402
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _metadata(folder: Path) -> dict[str, Any]:
@@ -122,11 +124,11 @@ def test_reads_like_zarr(tmp_path: Path, case: dict[str, Any]) -> None:
 
 def test_layouts_it_does_not_claim_are_left_to_zarr(tmp_path: Path) -> None:
     made = {
-        "f-order": dict(zarr_format=2, order="F", compressors=None, filters=None),
-        "v2-filters": dict(zarr_format=2, filters=[numcodecs.Delta(dtype="u2")], compressors=None),
-        "v2-zlib": dict(zarr_format=2, compressors=numcodecs.Zlib(), filters=None),
-        "v3-gzip": dict(zarr_format=3, compressors=zarr.codecs.GzipCodec()),
-        "v3-transpose": dict(zarr_format=3, filters=[zarr.codecs.TransposeCodec(order=(1, 0))], compressors=None),
+        "f-order": {"zarr_format": 2, "order": "F", "compressors": None, "filters": None},
+        "v2-filters": {"zarr_format": 2, "filters": [numcodecs.Delta(dtype="u2")], "compressors": None},
+        "v2-zlib": {"zarr_format": 2, "compressors": numcodecs.Zlib(), "filters": None},
+        "v3-gzip": {"zarr_format": 3, "compressors": zarr.codecs.GzipCodec()},
+        "v3-transpose": {"zarr_format": 3, "filters": [zarr.codecs.TransposeCodec(order=(1, 0))], "compressors": None},
     }
     for name, kwargs in made.items():
         zarr.create_array(str(tmp_path / name), shape=(8, 8), chunks=(4, 4), dtype="uint16", **kwargs)

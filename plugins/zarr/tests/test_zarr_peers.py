@@ -176,7 +176,8 @@ def test_plate_opens_at_the_root_with_one_scene_per_field(plate: Path) -> None:
             facts = r.field_metadata
             assert (facts["plate_row"], facts["plate_column"], facts["field"]) == (row, column, field)
             assert facts["well"]["images"] == [{"path": f, "acquisition": 0} for f in FIELDS]
-            assert facts["acquisition"] == 0 and facts["plate_name"] == meta["name"] == "test plate"
+            assert facts["acquisition"] == 0
+            assert facts["plate_name"] == meta["name"] == "test plate"
             assert r.xarray_dask_data.attrs["plate_row"] == row
             assert tuple(r.physical_pixel_sizes)[1:] == (0.5, 0.5)
         r.set_scene("B/2/1")
@@ -198,7 +199,8 @@ def test_plate_labels_are_linked_arrays_of_their_field(plate: Path) -> None:
         x_scale = group.attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"][-1]
         np.testing.assert_array_equal(labels.coords["X"].values, np.arange(ref.shape[-1]) * x_scale)
         r.set_scene("A/1/1")
-        assert r.label_names == () and r.labels == {}
+        assert r.label_names == ()
+        assert r.labels == {}
 
 
 def test_a_well_opens_with_one_scene_per_field(plate: Path) -> None:
@@ -237,7 +239,8 @@ def test_scale_time_interval_and_dimension_properties_as_bioio_ome_zarr(tmp_path
         assert r.time_interval.total_seconds() == theirs_interval
         assert (r.scale.T, r.scale.Z, r.scale.Y, r.scale.X) == (theirs_scale.T, theirs_scale.Z, theirs_scale.Y,
                                                                theirs_scale.X)
-        assert r.scale.C is None and theirs_scale.C == 1.0
+        assert r.scale.C is None
+        assert theirs_scale.C == 1.0
         ours = r.dimension_properties
         for d in "TZYX":
             mine, peer = getattr(ours, d), getattr(theirs_props, d)

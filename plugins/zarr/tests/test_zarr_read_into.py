@@ -7,8 +7,7 @@ buffers that are whole arrays, contiguous views and strided views of a larger ar
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -17,6 +16,9 @@ from scitiff_readers_zarr import source as source_module
 from scitiff_readers_zarr.testing import zarr_reference
 
 from scitiff_readers import Reader
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FILL = 7
 SHAPE = (2, 3, 10, 21, 19)  # T, C, Z, Y, X: no axis is a multiple of the shard or chunk
@@ -101,7 +103,8 @@ def test_read_into_views_of_a_larger_array(image: Path, pipeline: str, name: str
         assert view.flags.c_contiguous
         source.read_into(view, region)
         np.testing.assert_array_equal(view, _expected(image, region))
-        assert (big[0] == 54321).all() and (big[-1] == 54321).all()
+        assert (big[0] == 54321).all()
+        assert (big[-1] == 54321).all()
         # Strided: the block sits inside a wider Y, X frame (as in a dask result).
         frame = np.full((*size[:3], size[3] + 3, size[4] + 5), 54321, dtype=source.dtype)
         view = frame[:, :, :, 1:1 + size[3], 2:2 + size[4]]
@@ -140,7 +143,8 @@ def test_contiguous_buffers_are_decoded_into_directly(image: Path, pipeline: str
         big = np.zeros((size[0] + 1, *size[1:]), dtype=source.dtype)
         view = big[1:]
         source.read_into(view, region)
-        assert len(spy.outs) == 1 and spy.outs[0] is not None
+        assert len(spy.outs) == 1
+        assert spy.outs[0] is not None
         assert np.shares_memory(spy.outs[0], big)  # zarr wrote into the caller's buffer
         np.testing.assert_array_equal(view, _expected(image, region))
 
@@ -155,7 +159,8 @@ def test_strided_buffers_are_decoded_into_directly_by_zarr_python(
         frame = np.zeros((*size[:4], size[4] + 4), dtype=source.dtype)
         view = frame[..., 4:]
         source.read_into(view, region)
-        assert len(spy.outs) == 1 and spy.outs[0] is not None
+        assert len(spy.outs) == 1
+        assert spy.outs[0] is not None
         assert np.shares_memory(spy.outs[0], frame)
         np.testing.assert_array_equal(view, _expected(image, region))
 
@@ -181,7 +186,8 @@ def test_transposed_axes_decode_into_the_callers_buffer(tmp_path: Path, pipeline
         np.testing.assert_array_equal(out, reference[region])
         assert (out[..., 2:] == -3).all()  # x 5..8 were never written
         if pipeline == "zarr":
-            assert spy.outs[0] is not None and np.shares_memory(spy.outs[0], out)
+            assert spy.outs[0] is not None
+            assert np.shares_memory(spy.outs[0], out)
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)

@@ -6,7 +6,7 @@ import json
 import os
 import pickle
 import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -18,6 +18,9 @@ from scitiff_readers_zarr.visor_writer import write_visor_2024_11_3, write_visor
 
 from scitiff_readers import CorruptFileError, MetadataError, Reader
 from scitiff_readers.errors import ImageTooLargeError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _ngff(path: Path, dataset_path: str = "0", zarr_format: int = 3) -> Path:
@@ -78,7 +81,9 @@ def test_missing_chunks_read_as_fill_value(tmp_path: Path, zarr_format: int) -> 
     with Reader(path) as r:
         data = r.get_image_data("YX")
         np.testing.assert_array_equal(data, zarr_reference(path / "0"))
-        assert (data[:3, :4] == 1).all() and (data[3:] == 9).all() and (data[:, 4:] == 9).all()
+        assert (data[:3, :4] == 1).all()
+        assert (data[3:] == 9).all()
+        assert (data[:, 4:] == 9).all()
         np.testing.assert_array_equal(r.dask_data.compute()[0, 0, 0], data)
 
 
@@ -205,7 +210,8 @@ def test_axes_in_unusual_order_are_transposed(tmp_path: Path) -> None:
     arr[...] = np.arange(7 * 2 * 5 * 3, dtype="uint16").reshape(7, 2, 1, 5, 3)
     expected = zarr_reference(tmp_path / "odd.zarr" / "0")[:, :, 0].transpose(1, 3, 2, 0)[None]
     with Reader(tmp_path / "odd.zarr") as r:
-        assert r.dims.order == "TCZYX" and r.shape == (1, 2, 3, 5, 7)
+        assert r.dims.order == "TCZYX"
+        assert r.shape == (1, 2, 3, 5, 7)
         np.testing.assert_array_equal(r.data, expected)
         np.testing.assert_array_equal(r.dask_data.compute(), expected)
         np.testing.assert_array_equal(r.get_image_data("YX", C=1, Z=2), expected[0, 1, 2])
@@ -352,7 +358,8 @@ def test_visor_shard_linked_out_is_refused(tmp_path: Path) -> None:
     shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
     shard.unlink()
     os.symlink(twin / shard.relative_to(sample), shard)
-    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"), Reader(sample) as r:
+    # The refusal may come at open or at the read of the scene holding the shard: either is right.
+    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"), Reader(sample) as r:  # noqa: PT012
         for scene in range(len(r.scenes)):
             r.set_scene(scene)
             r.get_image_data()
@@ -362,7 +369,8 @@ def test_visor_truncated_shard_is_refused(tmp_path: Path) -> None:
     sample = write_visor_2025(tmp_path / "S.vsr")
     shard = next(p for p in sorted(sample.rglob("*")) if p.is_file() and "/c/" in str(p))
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    with pytest.raises(CorruptFileError), Reader(sample) as r:
+    # The refusal may come at open or at the read of the scene holding the shard: either is right.
+    with pytest.raises(CorruptFileError), Reader(sample) as r:  # noqa: PT012
         for scene in range(len(r.scenes)):
             r.set_scene(scene)
             r.get_image_data()
@@ -378,7 +386,8 @@ def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
             meta.write_text(json.dumps(doc))
             changed += 1
     assert changed
-    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"), Reader(sample) as r:
+    # Refused at open, at the coordinates or at the read: the test accepts the first that refuses.
+    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"), Reader(sample) as r:  # noqa: PT012
         _ = r.coords
         r.get_image_data()
 

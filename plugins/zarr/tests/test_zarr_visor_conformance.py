@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -14,6 +14,9 @@ from scitiff_readers_zarr.testing import zarr_reference as zarr_read
 
 from scitiff_readers import MetadataError
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 VISOR001 = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor"
                                  / "VISOR001.vsr"))
@@ -41,8 +44,8 @@ def _shared_case(which: str) -> SampleCase:
     raw = VISOR001 / "visor_raw_images"
     stacks = {"T": (["stack_1", "stack_2"], None), "stack_x": ([20264.7, 20264.7], UM),
               "stack_y": ([61258.1, 63258.1], UM)}
-    common = dict(shape=(2, 2, 4, 4, 4), dtype="uint16", resolution_levels=(0,),
-                  physical_pixel_sizes=(3.5, 1.03, 1.03), pixel_size_units=(UM, UM, UM))
+    common = {"shape": (2, 2, 4, 4, 4), "dtype": "uint16", "resolution_levels": (0,),
+                  "physical_pixel_sizes": (3.5, 1.03, 1.03), "pixel_size_units": (UM, UM, UM)}
     if which == "raw0":
         ref: Callable[[], np.ndarray] = lambda: zarr_read(raw / "slice_1_10x.zarr" / "0")  # noqa: E731
         return SampleCase(VISOR001, Expected(
@@ -333,7 +336,8 @@ def test_scene_names_and_channels_match_visor_py(which: str, visor_samples: dict
                     for t, label in enumerate(labels):
                         assert image.label_to_index("stack", str(label)) == t
                 else:  # a reconstructed image: no stacks
-                    assert "T" not in r.xarray_dask_data.coords and r.dims.T == 1
+                    assert "T" not in r.xarray_dask_data.coords
+                    assert r.dims.T == 1
                 for c, wavelength in enumerate(r.channel_names):
                     assert image.label_to_index("channel", wavelength) == c
                 np.testing.assert_array_equal(r.data.reshape(image.load("0").shape),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
@@ -16,7 +15,10 @@ import zarr
 
 import scitiff_readers
 from scitiff_readers import OutputExistsError, Reader, UnsupportedWriteError, write
-from scitiff_readers.coords import uniform_coordinate
+from scitiff_readers.backend import uniform_coordinate
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _image(shape: tuple[int, ...] = (2, 3, 5, 64, 48), dtype: str = "uint16", seed: int = 0) -> xr.DataArray:
@@ -67,7 +69,8 @@ def test_round_trip_with_zarr_and_our_reader(tmp_path: Path, version: str) -> No
     else:
         assert json.loads((out / "0" / "zarr.json").read_text())["dimension_names"] == list("tczyx")
     with Reader(out) as r:
-        assert r.reader_name == "ome-zarr" and r.resolution_levels == (0, 1, 2)
+        assert r.reader_name == "ome-zarr"
+        assert r.resolution_levels == (0, 1, 2)
         np.testing.assert_array_equal(r.data, data.values)
         assert r.channel_names == ["ch0", "ch1", "ch2"]
         for d in "TZYX":
@@ -101,12 +104,14 @@ def test_read_back_by_bioio_ome_zarr(tmp_path: Path, version: str) -> None:
     data = _image()
     out = write(data, tmp_path / "a.ome.zarr", version=version, levels=1)
     image = BioImage(out, reader=bioio_ome_zarr.Reader)
-    assert image.dims.order == "TCZYX" and image.shape == data.shape
+    assert image.dims.order == "TCZYX"
+    assert image.shape == data.shape
     np.testing.assert_array_equal(image.data, data.values)
     assert list(image.channel_names) == ["ch0", "ch1", "ch2"]
     assert tuple(image.physical_pixel_sizes) == (2.0, 0.5, 0.25)
     props = image.dimension_properties
-    assert str(props.X.unit) == "micrometer" and str(props.Z.unit) == "micrometer"
+    assert str(props.X.unit) == "micrometer"
+    assert str(props.Z.unit) == "micrometer"
     assert image.resolution_levels == (0, 1)
 
 
@@ -123,13 +128,33 @@ def test_sharded_and_compression_choices(tmp_path: Path) -> None:
     np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[...], data.values)
     plain = write(data, tmp_path / "n.ome.zarr", compression="none", version="0.4", chunks=(-1, 16, 16))
     zarray = json.loads((plain / "0" / ".zarray").read_text())
-    assert zarray["compressor"] is None and zarray["chunks"] == [1, 1, 9, 16, 16]
+    assert zarray["compressor"] is None
+    assert zarray["chunks"] == [1, 1, 9, 16, 16]
     np.testing.assert_array_equal(zarr.open_array(str(plain / "0"), mode="r")[...], data.values)
     with pytest.raises(ValueError, match="compression must be one of"):
         write(data, tmp_path / "x.ome.zarr", compression="lzw")
     with pytest.raises(ValueError, match="shards need Zarr v3"):
         write(data, tmp_path / "x.ome.zarr", version="0.4", shards="auto")
     assert not (tmp_path / "x.ome.zarr").exists()
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_default_compression_is_blosc_zstd_with_256_kib_blocks(tmp_path: Path, version: str) -> None:
+    data = _image((1, 1, 8, 256, 256))  # one 1 MiB chunk
+    out = write(data, tmp_path / "b.ome.zarr", version=version)
+    if version == "0.4":
+        config = json.loads((out / "0" / ".zarray").read_text())["compressor"]
+        chunk = out / "0" / "0" / "0" / "0" / "0" / "0"
+    else:
+        (codec,) = [c for c in json.loads((out / "0" / "zarr.json").read_text())["codecs"] if c["name"] == "blosc"]
+        config = codec["configuration"]
+        chunk = out / "0" / "c" / "0" / "0" / "0" / "0" / "0"
+    assert (config["cname"], config["clevel"], config["blocksize"]) == ("zstd", 1, 256 * 1024)
+    assert config["shuffle"] in ("shuffle", 1)
+    # Blosc's header (bytes 4-16: uncompressed size, block size, compressed size) as the chunk file has it.
+    nbytes, blocksize, cbytes = np.frombuffer(chunk.read_bytes()[4:16], "<u4")
+    assert (nbytes, blocksize, cbytes) == (2**20, 256 * 1024, chunk.stat().st_size)
+    np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[...], data.values)
 
 
 def test_pyramid_equals_the_ome_tiff_writers(tmp_path: Path) -> None:
@@ -166,7 +191,8 @@ def test_all_scenes_in_the_bioformats2raw_layout(tmp_path: Path) -> None:
         assert list(back.scenes) == names
         back.set_scene(names[1])
         np.testing.assert_array_equal(back.get_image_data("ZYX"), b)
-        assert back.physical_pixel_sizes.X == 0.5 and back.physical_pixel_sizes.units.X == "µm"
+        assert back.physical_pixel_sizes.X == 0.5
+        assert back.physical_pixel_sizes.units.X == "µm"
         back.set_scene(0)
         assert back.channel_names == ["x", "y", "z"]
     # ome-zarr-py and bioio-ome-zarr read images, not the layout: each series is one.
@@ -207,7 +233,8 @@ def test_extras_keep_what_ngff_cannot_say(tmp_path: Path) -> None:
         np.testing.assert_array_equal(coords["exposure"].values, [12.5])
         assert float(coords["stage"].values) == 4.0
         attrs = r.xarray_dask_data.attrs
-        assert attrs["units"] == "counts" and attrs["detector"] == {"gain": 2}
+        assert attrs["units"] == "counts"
+        assert attrs["detector"] == {"gain": 2}
 
 
 def test_rgb_samples_become_channels(tmp_path: Path) -> None:
@@ -230,7 +257,8 @@ def test_streams_in_bounded_slabs_and_reports_progress(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     write(lazy, tmp_path / "p.ome.zarr", chunks=(2, 64, 64), progress=lambda d, t: seen.append((d, t)))
     assert sum(computed) == data.nbytes  # every block computed exactly once
-    assert seen[0] == (0, data.nbytes) and seen[-1] == (data.nbytes, data.nbytes)
+    assert seen[0] == (0, data.nbytes)
+    assert seen[-1] == (data.nbytes, data.nbytes)
     assert all(a[0] <= b[0] for a, b in itertools.pairwise(seen))
 
 

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .runner import FAILURES, format_table, run_campaign, summarize
+from .runner import FAILURES, CaseResult, format_table, run_campaign, summarize
 from .seeds import FORMATS
 
 
@@ -38,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     log = args.log.open("a") if args.log else None
     started = time.monotonic()
 
-    def progress(res: object) -> None:
+    def progress(res: CaseResult) -> None:
         nonlocal failures
         if log is not None:
             log.write(json.dumps(res.__dict__) + "\n")
             log.flush()
-        if getattr(res, "outcome", "") in FAILURES:
+        if res.outcome in FAILURES:
             failures += 1
-            print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)  # type: ignore[attr-defined]
+            print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
         results = run_campaign(args.workdir or Path(tmp), args.cases, args.formats, workers=args.workers,

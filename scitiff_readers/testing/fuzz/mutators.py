@@ -17,8 +17,10 @@ import shutil
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["MUTATORS", "Case", "description_of", "mutate", "replace_description", "tiff_ifds"]
 

@@ -43,13 +43,15 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .mutators import Case, mutate
 from .seeds import Seed, write_outside, write_seeds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["FAILURES", "OUTCOMES", "CaseResult", "format_table", "run_campaign", "summarize"]
 
@@ -267,7 +269,7 @@ def _preload(workdir: Path) -> None:
     import importlib
 
     import scitiff_readers
-    from scitiff_readers.registry import list_readers
+    from scitiff_readers._registry import list_readers
 
     list_readers()
     for name in ("dask.array", "xarray", "tifffile", "zarr", "zarr.codecs", "zarr.storage", "numcodecs",

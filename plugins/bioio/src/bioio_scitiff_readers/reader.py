@@ -9,18 +9,21 @@ attributes; the differences from bioio's own readers are listed in the docs
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import xarray as xr
 from bioio_base import exceptions, io
 from bioio_base import reader as bioio_reader
 from bioio_base.types import PhysicalPixelSizes
 from fsspec.implementations.local import LocalFileSystem
 
 from scitiff_readers import Reader as ScitiffReader
+from scitiff_readers import select_reader
 from scitiff_readers.errors import ScitiffReadersError
-from scitiff_readers.registry import select_reader
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    import xarray as xr
 
 __all__ = ["Reader"]
 

@@ -5,22 +5,23 @@ channel (``"<scene> :: <channel>"`` when the file has several scenes); the data 
 the reader's dask arrays of every resolution level (``multiscale``); ``scale`` and
 ``translate`` come from the coordinates, ``units`` from their ``units`` attribute,
 ``axis_labels`` are the dims; contrast limits and colours come from the file's display
-settings (:mod:`scitiff_readers.display`) or a channel wavelength, else contrast limits
+settings (:mod:`scitiff_readers.backend`) or a channel wavelength, else contrast limits
 are computed on one plane of the lowest level. RGB(A) samples make RGB layers.
 Nothing here imports napari: the result is plain layer data tuples.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers import Reader
-from scitiff_readers.display import ChannelDisplay, channel_display
+from scitiff_readers import ChannelDisplay, Reader, channel_display
 
 from .colors import DEFAULT_COLORS, wavelength_to_rgb
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["LayerDataTuple", "layer_data", "scene_layer_data"]
 
@@ -133,7 +134,7 @@ def scene_layer_data(reader: Reader, prefix: str = "") -> LayerDataTuple:
     coords = reader.coords
     sizes = reader.physical_pixel_sizes
     steps = {"Z": sizes.Z, "Y": sizes.Y, "X": sizes.X}
-    axes = [d for d in dims if d not in "C" and not (rgb and d == "S")]
+    axes = [d for d in dims if d != "C" and not (rgb and d == "S")]
     shape = dict(zip(dims, levels[0].shape, strict=True))
     scale, translate, units = [], [], []
     for d in axes:

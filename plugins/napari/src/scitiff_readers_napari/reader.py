@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from scitiff_readers import select_reader
 from scitiff_readers.errors import ScitiffReadersError
-from scitiff_readers.registry import select_reader
 
 from .layers import LayerDataTuple, layer_data
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["napari_get_reader", "read_paths"]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 
@@ -64,7 +66,7 @@ def _ndstorage_lazy(path: Path) -> np.ndarray:
 
 def cases() -> list[Any]:
     """One 315 MB T x C x Z dataset written by ndstorage; peer: ndstorage."""
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     peer = Peer("ndstorage", open=_ndstorage_open, one_plane=_ndstorage_one,
                 full_read=_ndstorage_lazy, full_read_lazy=_ndstorage_lazy, imports=("ndstorage",),

@@ -1,7 +1,7 @@
 """One resolution level of an NDTiff dataset: its parsed, checked index and files.
 
 Every file name in the index is resolved with
-:func:`scitiff_readers.files.resolve_inside` (nothing outside the level folder is
+:func:`scitiff_readers.backend.resolve_inside` (nothing outside the level folder is
 ever opened) and every image's byte range is checked against its file's size
 when the level is loaded, so a corrupt index fails early with a clear message and
 never makes a read allocate an absurd buffer.
@@ -13,20 +13,29 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote, open_bytes, positioned_read
+from scitiff_readers.backend import (
+    SharedFile,
+    file_token,
+    is_remote,
+    open_bytes,
+    positioned_read,
+    resolve_inside,
+)
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.files import SharedFile, resolve_inside
-from scitiff_readers.tokens import file_token
 
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from scitiff_readers.backend import RemoteFile
 
 __all__ = ["DatasetFile", "Level", "data_file", "load_level"]
 
@@ -103,13 +112,15 @@ class _MetadataReader:
     """Positioned reads through a short-lived descriptor (local) or the shared remote file."""
 
     def __init__(self, path: Any) -> None:
-        self._remote = open_bytes(path) if is_remote(path) else None
+        self._remote: RemoteFile | None = open_bytes(path) if is_remote(path) else None
         self._fd = None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
     def read(self, offset: int, length: int) -> bytes:
         if self._remote is not None:
-            return self._remote.read_at_most(offset, length)  # type: ignore[no-any-return]
-        return positioned_read(self._fd, length, offset)  # type: ignore[arg-type]
+            return self._remote.read_at_most(offset, length)
+        if self._fd is None:
+            raise ValueError(f"read of {length} bytes at {offset} after close()")
+        return positioned_read(self._fd, length, offset)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -18,15 +18,17 @@ from __future__ import annotations
 import json
 import struct
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import is_remote
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "PIXEL_TYPES",
@@ -83,7 +85,8 @@ class IndexTable:
     def image_nbytes(self) -> np.ndarray:
         """Bytes of pixels of every entry (int64)."""
         bpp = np.array([PIXEL_TYPES[int(t)][2] for t in range(len(PIXEL_TYPES))], dtype=np.int64)
-        return self.width * self.height * bpp[self.pixel_type]
+        nbytes: np.ndarray = self.width * self.height * bpp[self.pixel_type]
+        return nbytes
 
 
 def _byteorder(data: bytes) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scitiff_readers.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["sample_image", "write_images", "write_sample"]
 
@@ -62,8 +64,16 @@ def write_images(
         ) from exc
     with contextlib.redirect_stdout(io.StringIO()):
         ds = NDTiffDataset(str(folder), summary_metadata=dict(summary or {}), name=name, writable=True)
+        # ndstorage's file writer opens a reader of its own file that it never closes (a
+        # ResourceWarning when the writer is dropped): collect them and close them here.
+        writer_readers: dict[int, Any] = {}
         for axes, pixels, metadata in images:
             ds.put_image(dict(axes), pixels, dict(metadata))
+            reader = getattr(ds.current_writer, "reader", None)
+            if reader is not None:
+                writer_readers[id(reader)] = reader
+        for reader in writer_readers.values():
+            reader.close()
         ds.finish()
         path = Path(ds.path)
         ds.close()

@@ -9,15 +9,17 @@ the caller's array: one copy, no temporaries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.files import SharedFile
-from scitiff_readers.sources import PixelSource, Region
+from scitiff_readers.backend import PixelSource, Region, SharedFile
 
 from .mosaic import Mosaic, spans
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 __all__ = ["NDTiffSource"]
 
@@ -88,7 +90,7 @@ class NDTiffSource(PixelSource):
             dtype, shape = np.dtype(np.uint8), (h, w)
         else:
             dtype, shape = np.dtype(self.byteorder + "u2"), (h, w)
-        return self.files[self.file_id[number]].array(int(self.pixel_offset[number]), dtype, shape)
+        return self.files[int(self.file_id[number])].array(int(self.pixel_offset[number]), dtype, shape)
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Copy the pixels of ``region`` from the memory-mapped files into ``out``."""

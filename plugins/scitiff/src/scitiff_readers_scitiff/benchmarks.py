@@ -8,8 +8,10 @@ and ``tifffile``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BENCH_SHAPE", "cases", "make_benchmark_file"]
 
@@ -90,7 +92,7 @@ def _scitiff_full(path: Path) -> Any:
 
 def cases() -> list[Any]:
     """The SciTiff benchmark cases."""
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     n_t, n_y, n_x = BENCH_SHAPE
     return [

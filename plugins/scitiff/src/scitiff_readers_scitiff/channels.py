@@ -11,12 +11,14 @@ intensities.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from scitiff_readers.backend import PixelSource, Region
 
-from scitiff_readers.sources import PixelSource, Region
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
 
 __all__ = ["CHANNEL_ROLES", "ChannelSubsetSource", "channel_roles"]
 

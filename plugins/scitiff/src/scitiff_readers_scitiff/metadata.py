@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import FirstIfd, is_remote
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.tiffhead import FirstIfd
 
 if TYPE_CHECKING:
+    from scitiff_readers.backend import FirstIfd
+
     from .quickschema import QuickMetadata
     from .schema import SciTiffMetadata
 
@@ -222,22 +223,22 @@ def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | Qu
         problems.append(("$.image.data.dtype",
                          f"says {data.dtype!r} but the TIFF pages hold {np.dtype(file_dtype).name}"))
     if ifd.samples_per_pixel != 1:
-        problems.append(("$.image.data.shape", f"the TIFF pages have {ifd.samples_per_pixel} samples per "
-                         "pixel; SciTiff images are single-sample"))
+        problems.append(("$.image.data.shape", (f"the TIFF pages have {ifd.samples_per_pixel} samples per "
+                         "pixel; SciTiff images are single-sample")))
     if ifd.height is not None and ifd.width is not None and (sizes["y"], sizes["x"]) != (ifd.height, ifd.width):
-        problems.append(("$.image.data.shape", f"y, x = {sizes['y']}, {sizes['x']} but the TIFF pages are "
-                         f"{ifd.height} x {ifd.width} pixels"))
+        problems.append(("$.image.data.shape", (f"y, x = {sizes['y']}, {sizes['x']} but the TIFF pages are "
+                         f"{ifd.height} x {ifd.width} pixels")))
     planes = sizes["t"] * sizes["z"] * sizes["c"]
     images = imagej.get("images", 1)
     if isinstance(images, int) and images != planes:
-        problems.append(("$.image.data.shape", f"t * z * c = {planes} planes but the ImageJ header "
-                         f"says images={images}"))
+        problems.append(("$.image.data.shape", (f"t * z * c = {planes} planes but the ImageJ header "
+                         f"says images={images}")))
     for group, variables in (("coords", image.coords), ("masks", image.masks)):
         for name, var in variables.items():
             where = f"$.image.{group}{_quoted(name)}"
             if var.dtype not in KNOWN_DTYPES:
-                problems.append((where + ".dtype", f"unsupported dtype {var.dtype!r}; expected one of "
-                                 f"{', '.join(sorted(KNOWN_DTYPES))}"))
+                problems.append((where + ".dtype", (f"unsupported dtype {var.dtype!r}; expected one of "
+                                 f"{', '.join(sorted(KNOWN_DTYPES))}")))
             unknown = [d for d in var.dims if d not in sizes]
             if unknown:
                 problems.append((where + ".dims", f"dims {unknown} are not image dims (t, z, c, y, x)"))
@@ -249,11 +250,11 @@ def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | Qu
             wrong = [(d, n) for d, n in zip(var.dims, var.shape, strict=True) if n not in (sizes[d], sizes[d] + 1)]
             if wrong or len(edges) > 1 or (group == "masks" and edges):
                 want = ", ".join(f"{d}: {sizes[d]}" for d in var.dims)
-                problems.append((where + ".shape", f"shape {list(var.shape)} does not fit the image sizes "
-                                 f"({want}{'' if group == 'masks' else '; bin edges may have one more'})"))
+                problems.append((where + ".shape", (f"shape {list(var.shape)} does not fit the image sizes "
+                                 f"({want}{'' if group == 'masks' else '; bin edges may have one more'})")))
             elif edges and var.dtype in ("string", "bool"):
-                problems.append((where + ".shape", f"{var.dtype} values cannot be bin edges (shape "
-                                 f"{list(var.shape)}, image {', '.join(f'{d}: {sizes[d]}' for d in var.dims)})"))
+                problems.append((where + ".shape", (f"{var.dtype} values cannot be bin edges (shape "
+                                 f"{list(var.shape)}, image {', '.join(f'{d}: {sizes[d]}' for d in var.dims)})")))
             values = var.values
             flat = values if isinstance(values, list) else [values]
             if var.dtype != "string" and var.dtype != "datetime64" and any(isinstance(v, str) for v in flat):

@@ -18,9 +18,11 @@ files and generated documents, valid and invalid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["QuickImage", "QuickImageData", "QuickMetadata", "QuickVariable", "quick_metadata"]
 

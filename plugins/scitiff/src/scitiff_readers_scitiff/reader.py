@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from scitiff_readers.backend import FirstIfd, Image, Reader, ReaderOptions, read_first_ifd, tiff_head
 from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
-from scitiff_readers.tiffhead import FirstIfd, read_first_ifd, tiff_head
 
 from .metadata import (
     SciTiffMetadataError,
@@ -31,9 +29,12 @@ from .metadata import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     import xarray as xr
 
-    from scitiff_readers.sources import PixelSource
+    from scitiff_readers.backend import PixelSource
 
     from .quickschema import QuickMetadata
     from .schema import SciTiffMetadata
@@ -53,6 +54,20 @@ def _hyperstack_source(path: Path, shape: tuple[int, ...]) -> PixelSource:
 
     # Absolute, so dask workers with another working directory find the file.
     return hyperstack_source(path.absolute(), shape, page_order="TZC")
+
+
+@dataclass(frozen=True)
+class SciTiffOptions(ReaderOptions):
+    """Options of :class:`SciTiffReader` (see its docstring)."""
+
+    resolve_channels: bool = True
+    metadata_errors: str = "raise"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_flag("resolve_channels")
+        self.expect("metadata_errors", self.metadata_errors in _METADATA_ERRORS,
+                    f"one of {', '.join(map(repr, _METADATA_ERRORS))}")
 
 
 class SciTiffReader(Reader):
@@ -81,7 +96,8 @@ class SciTiffReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
     priority: ClassVar[int] = 100
     description: ClassVar[str] = "SciTiff (scipp/scitiff): ImageJ hyperstack + scitiffmeta JSON coordinates"
-    options: ClassVar[Any] = MappingProxyType({"resolve_channels": True, "metadata_errors": "raise"})
+    Options = SciTiffOptions
+    _opts: SciTiffOptions
 
     # ------------------------------------------------------------------ sniffing
     @classmethod
@@ -110,9 +126,7 @@ class SciTiffReader(Reader):
 
     # --------------------------------------------------------------------- open
     def _open(self) -> None:
-        mode = self._options["metadata_errors"]
-        if mode not in _METADATA_ERRORS:
-            raise ValueError(f"metadata_errors must be one of {_METADATA_ERRORS}, got {mode!r}")
+        mode = self._opts.metadata_errors
         try:
             # The sniff's cached parse when the file is unchanged; else parse (and raise) here.
             ifd = tiff_head(self._path) or read_first_ifd(self._path)
@@ -161,7 +175,7 @@ class SciTiffReader(Reader):
         c_coord = image.coords.get("c")
         labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
         labels = labels if isinstance(labels, list) else None
-        self._roles = channel_roles(labels, c) if self._options["resolve_channels"] else None
+        self._roles = channel_roles(labels, c) if self._opts.resolve_channels else None
         if self._roles is None:
             self._view_image = self._raw_image
             return
@@ -263,7 +277,7 @@ class SciTiffReader(Reader):
         if cached is None:
             import xarray as xr
 
-            from scitiff_readers.lazy import to_dask
+            from scitiff_readers.backend import to_dask
 
             image = self._raw_image
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
@@ -329,7 +343,7 @@ class SciTiffReader(Reader):
         ``mask`` channels of the file. Other suffixes (``.ome.tif``, ``.ome.zarr``)
         and formats use their writers, as :meth:`Reader.save` does.
         """
-        from scitiff_readers.writers import write
+        from scitiff_readers.backend import write
 
         name = os.fspath(path).lower()
         if "format" not in options and name.endswith((".tif", ".tiff")) and ".ome." not in name:

@@ -7,10 +7,12 @@ needs ``scitiff`` and ``scipp`` (the ``test`` extra), except
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "tof_edges_us",

@@ -21,21 +21,23 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.backend import Progress, Writer, write
 from scitiff_readers.errors import ScitiffReadersWarning
-from scitiff_readers.slabs import Progress
-from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
 
 __all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
            "scitiff_metadata_dict"]
@@ -145,7 +147,7 @@ def _target_name(path: Path) -> Path:
 # ---------------------------------------------------------------------- pixels
 def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: Path) -> xr.DataArray:
     """Append ``stdevs`` and a full-size mask as channels (scitiff's convention), lazily."""
-    from scitiff_readers.writers import to_canonical
+    from scitiff_readers.backend import to_canonical
 
     full_masks = [str(n) for n, c in data.coords.items()
                   if (c.dtype == bool or c.attrs.get("scitiff_role") == MASK_ROLE) and c.ndim > 2]
@@ -248,7 +250,7 @@ def _variable(var: xr.Variable, where: str, force_dtype: str | None = None) -> d
     elif kind == "M":
         resolution = np.datetime_data(values.dtype)[0]
         dtype, unit = "datetime64", _scitiff_unit(resolution)
-        out = np.datetime_as_string(values, unit=resolution).tolist()  # type: ignore[call-overload]
+        out = np.datetime_as_string(values, unit=resolution).tolist()  # type: ignore[call-overload]  # numpy wants a Literal unit; resolution is the unit of this datetime64 dtype
     elif kind in "US" or (kind == "O" and all(isinstance(v, str) for v in values.ravel().tolist())):
         if values.ndim == 2:
             raise ValueError(f"coordinate {where!r}: 2-D string coordinates are not allowed in SciTiff")

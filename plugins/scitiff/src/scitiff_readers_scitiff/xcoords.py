@@ -30,13 +30,14 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import xarray as xr
 
     from .quickschema import QuickImage
@@ -104,11 +105,14 @@ def variable_values(var: Any) -> np.ndarray:
 def _midpoints(edges: np.ndarray, axis: int) -> np.ndarray:
     lo = np.take(edges, np.arange(edges.shape[axis] - 1), axis=axis)
     hi = np.take(edges, np.arange(1, edges.shape[axis]), axis=axis)
+    mid: np.ndarray
     if edges.dtype.kind == "M":
-        return lo + (hi - lo) // 2
+        mid = lo + (hi - lo) // 2
+        return mid
     if edges.dtype.kind not in "iuf":
         raise TypeError(f"bin edges of dtype {edges.dtype} have no centres")
-    return lo + (hi.astype(np.float64) - lo) / 2.0
+    mid = lo + (hi.astype(np.float64) - lo) / 2.0
+    return mid
 
 
 def bounds_pair_names(bounds_name: str) -> tuple[str, str]:

@@ -6,10 +6,12 @@ bioio with the ``bioio-ome-tiff`` plugin.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 
@@ -146,7 +148,7 @@ def make_tiled_raw_ome(folder: Path) -> Path:
 def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
     import tifffile
 
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def one_plane(p: Path) -> np.ndarray:
         with tifffile.TiffFile(p) as tif:
@@ -157,7 +159,8 @@ def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
         import zarr
 
         with tifffile.imread(p, aszarr=True) as store:
-            return da.from_zarr(zarr.open(store, mode="r")).compute()
+            pixels: np.ndarray = da.from_zarr(zarr.open(store, mode="r")).compute()
+            return pixels
 
     def open_(p: Path) -> Any:
         # series[0] is the work of shaping the file: our open does the same.
@@ -178,7 +181,7 @@ def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
 
 
 def _bioio_peer(plane: dict[str, int]) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def reader(p: Path) -> Any:
         import bioio_ome_tiff
@@ -200,7 +203,7 @@ def _bioio_peer(plane: dict[str, int]) -> Any:
 
 
 def _bioio_plane_reader(reader: Any) -> Any:
-    from scitiff_readers.benchmarking import plane_tcz
+    from scitiff_readers.backend import plane_tcz
 
     def plane_reader(p: Path) -> Any:
         image = reader(p)
@@ -226,7 +229,7 @@ def cases() -> list[Any]:
     (a whole-image read builds a task per page), and tifffile's own lazy path
     (``aszarr`` + dask, 30 s there) is left out too.
     """
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     plane5 = {"T": 0, "C": 0, "Z": 10}
     bioio_50000 = _bioio_peer({"Z": 25000})

@@ -10,12 +10,14 @@ tags' unit, as ImageJ itself reads them.
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.units import normalize_unit, to_micrometre_factor
+from scitiff_readers.backend import normalize_unit, to_micrometre_factor
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["calibration", "imagej_channel_names", "imagej_info", "imagej_unit", "resolution", "to_float"]
 
@@ -128,7 +130,7 @@ def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """
     import tifffile
 
-    from scitiff_readers.byteaccess import file_argument
+    from scitiff_readers.backend import file_argument
 
     from .common import guard_ifd_chain
 

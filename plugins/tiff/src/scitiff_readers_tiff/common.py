@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.byteaccess import file_argument, location_size, read_head
+from scitiff_readers.backend import (
+    FirstIfd,
+    file_argument,
+    library_errors,
+    location_size,
+    normalize_unit,
+    read_head,
+    tiff_head,
+    to_micrometre_factor,
+)
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
-from scitiff_readers.guards import library_errors
-from scitiff_readers.tiffhead import FirstIfd, tiff_head
-from scitiff_readers.units import normalize_unit, to_micrometre_factor
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
@@ -67,6 +75,7 @@ class _TifffileReports(logging.Handler):
         super().__init__(logging.WARNING)
         self.thread = thread
         self.problems: list[str] = []
+        self._missing_first = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread != self.thread:
@@ -75,6 +84,11 @@ class _TifffileReports(logging.Handler):
         # Missing files of a multi-file set are the reader's to report (MissingOmeFileError);
         # a member that is present but unreadable (truncated, not a TIFF) is damage.
         if "FileNotFoundError" in message or "No such file" in message:
+            self._missing_first = not self.problems
+            return
+        # tifffile logs the first failing member of an OME set, then "failed to read N files":
+        # when that first member was missing, the count is about missing files too, not damage.
+        if self._missing_first and "OME series failed to read" in message and message.endswith(" files"):
             return
         if message not in self.problems:
             self.problems.append(message)
@@ -86,7 +100,7 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
 
     Exceptions raised in the block by tifffile (or by code reading its results)
     become :class:`~scitiff_readers.errors.CorruptFileError` naming the file (see
-    :func:`scitiff_readers.guards.library_errors`).
+    :func:`scitiff_readers.backend.library_errors`).
 
     tifffile does not raise on a truncated or damaged file: it logs what it skips (an
     IFD chain pointing beyond the end of the file, a tag value out of the file) and
@@ -152,7 +166,7 @@ def guard_ifd_chain(tif: Any, path: Path) -> Any:
         done[0] = len(offsets)
         return result
 
-    guarded_seek._sr_guard = True  # type: ignore[attr-defined]
+    guarded_seek._sr_guard = True  # type: ignore[attr-defined]  # a marker attribute on the function object
     with contextlib.suppress(AttributeError):
         pages._seek = guarded_seek  # the instance attribute shadows TiffPages._seek
     return tif
@@ -163,7 +177,7 @@ def sniff_head(
 ) -> bool:
     """Whether ``path`` is a TIFF with an image whose first IFD the backend accepts.
 
-    The first IFD comes from :func:`scitiff_readers.tiffhead.tiff_head`, parsed once
+    The first IFD comes from :func:`scitiff_readers.backend.tiff_head`, parsed once
     per file and shared by every TIFF backend's sniff (no tifffile open per sniff).
     Only when that quick parser cannot read a file that starts like a TIFF does this
     fall back to tifffile and ``accept_tif(tifffile.TiffFile)``. Never raises.

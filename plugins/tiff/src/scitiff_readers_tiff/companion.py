@@ -12,23 +12,26 @@ This module finds and reads the companion; the reader hands its XML to tifffile.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scitiff_readers.byteaccess import as_location, read_head
+from scitiff_readers.backend import as_location, read_head, resolve_inside
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.files import resolve_inside
 
 from .common import looks_like_tiff
-from .omexml import OmeImageInfo
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
+    from .omexml import OmeImageInfo
 
 __all__ = ["binary_only_target", "first_present_file", "is_companion_file", "read_companion"]
 
 #: Suffix of companion files (Bio-Formats' convention); ``.ome`` in general.
 COMPANION_SUFFIX = ".ome"
 _HEAD_BYTES = 4096
-_BINARY_ONLY = re.compile(r"<(?:\w+:)?BinaryOnly\b[^>]*?\bMetadataFile\s*=\s*(['\"])(.*?)\1", re.S)
+_BINARY_ONLY = re.compile(r"<(?:\w+:)?BinaryOnly\b[^>]*?\bMetadataFile\s*=\s*(['\"])(.*?)\1", re.DOTALL)
 _OME_ROOT = re.compile(rb"<(?:\w+:)?OME[\s>]")
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from scitiff_readers.byteaccess import positioned_read
+from scitiff_readers.backend import positioned_read
 from scitiff_readers.errors import CorruptFileError
 
 __all__ = ["IfdChain", "IfdPage"]

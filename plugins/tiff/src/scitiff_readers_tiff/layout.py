@@ -127,7 +127,9 @@ def page_layout(page: Any, file_index: int) -> PageLayout:
         When the page's size tags need more strips or tiles than the file lists.
     """
     key = page.keyframe if page.keyframe is not None else page
-    shaped = tuple(int(v) for v in key.shaped)
+    # tifffile's shaped: (separate samples, depth, length, width, contiguous samples)
+    s0, s1, s2, s3, s4 = (int(v) for v in key.shaped)
+    shaped = (s0, s1, s2, s3, s4)
     dtype = np.dtype(key.parent.byteorder + np.dtype(key.dtype).char)
     raw = (
         key.compression == 1
@@ -150,7 +152,7 @@ def page_layout(page: Any, file_index: int) -> PageLayout:
     layout = PageLayout(
         file=file_index,
         ifd_offset=int(key.offset),
-        shaped=shaped,  # type: ignore[arg-type]
+        shaped=shaped,
         dtype=dtype.str,
         segment=segment,
         tiled=tiled,

@@ -6,7 +6,7 @@ pixels are first read (one page for a one-plane read, all pages in one pass for
 anything larger), re-using the ``TiffFile`` parsed at open, kept open until the reader
 is closed. What the open derived from the file (:class:`FastOpen`: OME-XML, plans,
 page offsets found so far) is kept per process in a
-:class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged file again
+:class:`~scitiff_readers.backend.FileCache`, so opening the unchanged file again
 skips the parse; any change to the file invalidates it.
 """
 
@@ -14,23 +14,25 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import file_argument
+from scitiff_readers.backend import MISSING, FileCache, file_argument, file_stamp
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
 from .common import guard_ifd_chain
 from .ifd import IfdChain
-from .omeplan import ImagePlan
-from .omexml import OmeImageInfo
 from .source import TiffPageSource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from .omeplan import ImagePlan
+    from .omexml import OmeImageInfo
 
 __all__ = ["FastOpen", "IfdLookup", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
@@ -56,7 +58,7 @@ class PageLookup:
     tif
         An already parsed ``tifffile.TiffFile`` of ``path`` (open or closed), or ``None``.
     stamp
-        The file's :func:`~scitiff_readers.filecache.file_stamp` taken before ``tif``
+        The file's :func:`~scitiff_readers.backend.file_stamp` taken before ``tif``
         was parsed; ``tif`` is not used once the file's stamp differs.
     """
 
@@ -67,7 +69,7 @@ class PageLookup:
         #: Held while page offsets of this file are looked up and stored.
         self.lock = threading.Lock()
         # The kept TiffFile is used only while the file still has the stamp
-        # (:func:`scitiff_readers.filecache.file_stamp`) taken before it was parsed.
+        # (:func:`scitiff_readers.backend.file_stamp`) taken before it was parsed.
         if tif is not None and stamp is not None:
             self._keep(tif, stamp)
 
@@ -238,7 +240,7 @@ def cached_fast_open(path: Path, identity: Any) -> FastOpen | None:
     if identity is None:
         return None
     state = fast_open_cache.get(path, identity)
-    return None if state is MISSING else state  # type: ignore[no-any-return]
+    return None if state is MISSING else state
 
 
 class LazyPageSource(TiffPageSource):
@@ -303,8 +305,9 @@ class LazyPageSource(TiffPageSource):
 
     # ---------------------------------------------------------------- resolving
     def _planes_in(self, region: Any) -> np.ndarray:
-        planes = self.grid[region[0], region[1], region[2]].ravel()
-        return planes[planes >= 0]
+        planes: np.ndarray = self.grid[region[0], region[1], region[2]].ravel()
+        present: np.ndarray = planes[planes >= 0]
+        return present
 
     def _ensure(self, planes: np.ndarray) -> None:
         if planes.size and not self.resolved[planes].all():

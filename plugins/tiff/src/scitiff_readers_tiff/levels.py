@@ -27,13 +27,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .common import level_factor, unit_factor
-from .omexml import OmeImageInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+    from .omexml import OmeImageInfo
 
 __all__ = ["LevelCandidate", "series_level_groups"]
 

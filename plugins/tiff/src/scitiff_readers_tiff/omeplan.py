@@ -12,15 +12,18 @@ does not cover the planes exactly, pages that do not match the OME sizes -- retu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .layout import PageLayout, page_layout
-from .omexml import OmeImageInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from .omexml import OmeImageInfo
 
 __all__ = ["ImagePlan", "plan_images", "plan_pages"]
 

@@ -10,10 +10,12 @@ as those writers do.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
 
 __all__ = ["save"]
 
@@ -67,8 +69,7 @@ def save(
     """
     import xarray as xr
 
-    from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
-    from scitiff_readers.writers import write
+    from scitiff_readers.backend import PhysicalPixelSizes, uniform_coordinate, write
 
     if ome_xml is not None or channel_colors is not None:
         raise TypeError("OmeTiffWriter.save here makes the OME metadata from its arguments: ome_xml and "

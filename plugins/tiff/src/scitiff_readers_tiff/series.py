@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import as_location, file_argument
+from scitiff_readers.backend import as_location, file_argument
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
 from .common import guard_ifd_chain
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["hyperstack_source", "series_source"]
 
@@ -161,9 +163,8 @@ class _AxesPlan:
                     f"{path}: series axis {a!r} (size {n}) has no place in TCZYX; map it with dim_order="
                 )
             groups[target].append(i)
-        canon = tuple(math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
-        return cls(shape[:split], tuple(sub_dims), grid_shape, groups, canon, samples_to_s,  # type: ignore[arg-type]
-                   mapping)
+        t, c, z = (math.prod(grid_shape[i] for i in groups[d]) for d in _CANONICAL)
+        return cls(shape[:split], tuple(sub_dims), grid_shape, groups, (t, c, z), samples_to_s, mapping)
 
     def canonical(self, values: np.ndarray) -> np.ndarray:
         """``values`` over the grid axes, transposed into the canonical groups and merged."""

@@ -26,19 +26,26 @@ import math
 import mmap
 import os
 import threading
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import RemoteAccessError, as_location, file_argument, is_remote, open_bytes
-from scitiff_readers.errors import CorruptFileError, MetadataError
-from scitiff_readers.fileobjects import FileObjectError
-from scitiff_readers.sources import PlaneSource, Region
-from scitiff_readers.tokens import file_token
+from scitiff_readers.backend import (
+    PlaneSource,
+    Region,
+    as_location,
+    file_argument,
+    file_token,
+    is_remote,
+    open_bytes,
+)
+from scitiff_readers.errors import CorruptFileError, FileObjectError, MetadataError, RemoteAccessError
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["TiffPageSource", "tiff_token"]
 
@@ -126,7 +133,7 @@ class TiffPageSource(PlaneSource):
                 raise MetadataError(
                     f"{files[lay.file]}: page shape {lay.shaped} does not match the image shape {self.shape}"
                 )
-        # Local files or remote ones (scitiff_readers.byteaccess): only how bytes are fetched differs.
+        # Local files or remote ones (scitiff_readers.backend): only how bytes are fetched differs.
         self.files = tuple(open_bytes(p) for p in files)
         self.layouts = tuple(layouts)
         self.grid = np.ascontiguousarray(grid, dtype=np.int64)
@@ -270,14 +277,14 @@ class TiffPageSource(PlaneSource):
 
     def _strided_view(self, buffer: Any, start: int, region: Region) -> np.ndarray:
         """View of ``region`` in ``buffer`` (which maps the file from byte ``start``)."""
-        _, base, strides = self._strided  # type: ignore[misc]
+        _, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         offset = base - start + sum(s.start * st for s, st in zip(region, strides, strict=True))
         shape = tuple(s.stop - s.start for s in region)
         return np.ndarray(shape, dtype=self.dtype, buffer=buffer, offset=offset, strides=strides)
 
     def _region_span(self, region: Region) -> tuple[int, int]:
         """First and one-past-last byte of ``region`` in the file (strided layout)."""
-        _, base, strides = self._strided  # type: ignore[misc]
+        _, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         lo = base + sum(s.start * st for s, st in zip(region, strides, strict=True))
         hi = (
             base + sum((s.stop - 1) * st for s, st in zip(region, strides, strict=True)) + self.dtype.itemsize
@@ -299,7 +306,7 @@ class TiffPageSource(PlaneSource):
         reader's ``close()`` never has to wait for arrays handed to users, and the
         array is writeable without touching the file.
         """
-        file_index = self._strided[0]  # type: ignore[index]
+        file_index = self._strided[0]  # type: ignore[index]  # only called when _strided is set (see read_into)
         shared = self.files[file_index]
         lo, hi = self._region_span(region)
         if hi > shared.size:
@@ -333,7 +340,7 @@ class TiffPageSource(PlaneSource):
 
         Returns False (nothing read) when the region or ``out`` does not allow it.
         """
-        file_index, base, strides = self._strided  # type: ignore[misc]
+        file_index, base, strides = self._strided  # type: ignore[misc]  # only called when _strided is set (checked by the callers)
         lay = self.layouts[0]
         rt, rc, rz, ys, xs = region[:5]
         full = ys == slice(0, self.shape[3]) and xs == slice(0, self.shape[4])
@@ -495,7 +502,7 @@ class TiffPageSource(PlaneSource):
                     f"{offset}: {type(exc).__name__}: {exc}"
                 ) from exc
             # (depth, rows, columns, contiguous samples) of this segment
-            block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]
+            block = seg[depth % sd, oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0]  # type: ignore[index]  # imagecodecs returns an array, or raises (caught above)
             if keep_s and out_s is None:
                 target[...] = block[..., contig_sel]
             else:
@@ -579,7 +586,7 @@ class TiffPageSource(PlaneSource):
                 fi = file_index.get(path)
                 if fi is None:
                     fi = file_index[path] = len(files)
-                    files.append(as_location(path))  # type: ignore[arg-type]
+                    files.append(as_location(path))
                 key = page.keyframe if page.keyframe is not None else page
                 lk = (fi, id(key))
                 li = layout_index.get(lk)

@@ -13,19 +13,28 @@ them be written, after the full-resolution pages.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
-import xarray as xr
 
+from scitiff_readers.backend import (
+    Progress,
+    Pyramid,
+    SceneData,
+    Slab,
+    Writer,
+    iter_slabs,
+    normalize_unit,
+    plan_slabs,
+)
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.pyramid import Pyramid
-from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
-from scitiff_readers.units import normalize_unit
-from scitiff_readers.writers import SceneData, Writer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    import xarray as xr
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
@@ -60,7 +69,7 @@ class OmeTiffWriter(Writer):
         right and bottom edges), rounded to the nearest integer (halves to even)
         for integer types; ``"nearest"``: every ``f**k``-th pixel
         (``data[..., ::f**k, ::f**k]``), for labels and masks. See
-        :mod:`scitiff_readers.pyramid`.
+        :mod:`scitiff_readers.backend`.
     """
 
     name: ClassVar[str] = "ome-tiff"
@@ -164,7 +173,8 @@ _MAX_TILE = 256
 
 def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
     """256 x 256, or the image's size rounded up to 16 when it is smaller (tiles are multiples of 16)."""
-    return tuple(min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])  # type: ignore[return-value]
+    y, x = (min(_MAX_TILE, -(-n // 16) * 16) for n in shape[3:5])
+    return y, x
 
 
 def _pages(
@@ -195,7 +205,7 @@ class _LevelSpool:
                     Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
                     shape=pyramid.level_shape(k)))
 
-    def __enter__(self) -> _LevelSpool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,10 +8,12 @@ bioio-ome-zarr.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["cases"]
 
@@ -25,7 +27,8 @@ DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 def _plane(t: int, c: int, z: int, shape: tuple[int, int], noise: np.ndarray) -> np.ndarray:
     y, x = np.indices(shape, dtype=np.uint32)
     base = (x * 3 + y * 5 + t * 7 + c * 11 + z * 13) % 2048
-    return (base + np.roll(noise, z * 17 + c * 5 + t, axis=1)).astype(np.uint16)
+    plane: np.ndarray = (base + np.roll(noise, z * 17 + c * 5 + t, axis=1)).astype(np.uint16)
+    return plane
 
 
 def _make_ome(version: str) -> Any:
@@ -110,7 +113,7 @@ def _zarr_peers(array_path: Any, plane: tuple[int, int, int]) -> list[Any]:
 
 
 def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int, int]) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def open_(p: Path) -> Any:
         return _zarr_array(array_path(p), pipeline).shape
@@ -130,7 +133,7 @@ def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int,
 
 
 def _bioio_peer(array_path: Any = None) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def image(p: Path) -> Any:
         from bioio import BioImage
@@ -149,7 +152,7 @@ def _bioio_peer(array_path: Any = None) -> Any:
 
 
 def _visor_py_peer() -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def load(p: Path) -> Any:
         import visor
@@ -168,7 +171,7 @@ def _visor_py_peer() -> Any:
 
 def cases() -> list[Any]:
     """The zarr plugin's benchmark cases."""
-    from scitiff_readers.benchmarking import BenchmarkCase
+    from scitiff_readers.backend import BenchmarkCase
 
     nbytes = int(np.prod(OME_SHAPE)) * 2
     out = []

@@ -31,15 +31,16 @@ import math
 import os
 import stat
 import threading
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from scitiff_readers.byteaccess import positioned_read
+from scitiff_readers.backend import check_inside, positioned_read
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.guards import check_inside
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["DirectLayout", "DirectReader", "direct_layout"]
 

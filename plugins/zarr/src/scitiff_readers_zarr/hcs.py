@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from scitiff_readers.backend import resolve_inside
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.files import resolve_inside
 
 from .nodes import Node, read_node
 from .ome import ome_attrs
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["is_hcs_group", "plate_fields", "well_fields"]
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.units import normalize_unit
+from scitiff_readers.backend import normalize_unit
 
 if TYPE_CHECKING:  # the reader imports this module to restore extras: no xarray at open
     import xarray as xr
@@ -41,7 +41,7 @@ __all__ = [
 EXTRAS_KEY = "scitiff_readers"
 _EXTRAS_VERSION = 1
 
-#: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.units.normalize_unit`.
+#: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.backend.normalize_unit`.
 NGFF_UNITS: Mapping[str, str] = {
     "pm": "picometer", "Å": "angstrom", "nm": "nanometer", "µm": "micrometer", "mm": "millimeter",
     "cm": "centimeter", "m": "meter", "ns": "nanosecond", "µs": "microsecond", "ms": "millisecond",
@@ -243,7 +243,7 @@ def _restore_values(record: Mapping[str, Any]) -> np.ndarray:
     dtype = str(record.get("dtype", ""))
     values = record.get("values")
     shape = tuple(int(n) for n in record.get("shape", ()))
-    if dtype.startswith("<M") or dtype.startswith(">M") or dtype.startswith("datetime64"):
+    if dtype.startswith(("<M", ">M", "datetime64")):
         return np.asarray(values, dtype="datetime64[ns]").reshape(shape)
     if dtype.startswith("timedelta64"):
         return np.asarray(values, dtype=np.int64).astype("timedelta64[ns]").reshape(shape)

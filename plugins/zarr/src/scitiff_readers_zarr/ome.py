@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
-from scitiff_readers.display import ChannelDisplay, hex_to_rgb
+from scitiff_readers.backend import (
+    ChannelDisplay,
+    PhysicalPixelSizes,
+    hex_to_rgb,
+    normalize_unit,
+    uniform_coordinate_spec,
+)
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.units import normalize_unit
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "Axis",

@@ -17,25 +17,23 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import ArraySource, PixelSource, Region, file_token, is_remote
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
-from scitiff_readers.sources import PixelSource, Region
-from scitiff_readers.tokens import file_token
 
 from .chunkguard import ChunkGuard
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from .directchunks import DirectReader
 
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
-_CANON = "TCZYX"
 
 
 #: Reads of at most this many bytes of the array layouts :mod:`.directchunks` knows
@@ -97,6 +95,7 @@ def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
     array = array_from_metadata(path, metadata) if metadata is not None else None
     if array is None:
         try:
+            # zarr_format is 2 or 3 (read from the metadata that found the array); zarr wants the Literal.
             array = zarr.open_array(store_for(path), mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
         except Exception as exc:  # zarr raises many types for broken metadata
             raise CorruptFileError(
@@ -123,7 +122,7 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
         from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
-        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]
+        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]  # zarr overloads on TypedDicts of v2/v3 documents; this is a parsed .zarray/zarr.json, refused by zarr if wrong
                            store_path=StorePath(store_for(path)))
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
@@ -249,7 +248,7 @@ class _LazyArrays:
 def _ndbuffer(view: np.ndarray) -> Any:
     from zarr.core.buffer.cpu import NDBuffer
 
-    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]
+    return NDBuffer.from_ndarray_like(view)  # type: ignore[arg-type]  # numpy's ndarray does not match zarr's NDArrayLike protocol exactly (overloaded all/reshape); zarr's own CPU buffer wraps ndarrays
 
 
 def uses_zarrs(array: Any) -> bool:
@@ -272,7 +271,7 @@ def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray) -> N
         out[...] = array.get_basic_selection(index)
 
 
-class ZarrArraySource(PixelSource):
+class ZarrArraySource(ArraySource):
     """One zarr array whose axes map to ``TCZYX``.
 
     Parameters
@@ -298,29 +297,10 @@ class ZarrArraySource(PixelSource):
     def __init__(self, path: Path, zarr_format: int, axes: str, array_shape: Sequence[int], dtype: Any,
                  storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None,
                  metadata: Mapping[str, Any] | None = None) -> None:
-        if len(axes) != len(array_shape):
-            raise ValueError(f"axes {axes!r} do not match array shape {tuple(array_shape)}")
-        letters = axes.replace("_", "")
-        if set(letters) - set(_CANON) or len(set(letters)) != len(letters):
-            raise ValueError(f"bad axes {axes!r}")
         self.path = path if is_remote(path) else Path(path)
         self.zarr_format = int(zarr_format)
-        self.axes = axes
-        self.array_shape = tuple(int(s) for s in array_shape)
-        self.dtype = np.dtype(dtype)
         self.pipeline = pipeline
-        self.shape = tuple(self.array_shape[axes.index(d)] if d in axes else 1 for d in _CANON)
-        self.storage_chunks = tuple(
-            max(1, min(int(storage[axes.index(d)]), self.shape[i])) if d in axes else 1
-            for i, d in enumerate(_CANON)
-        )
-        present = sorted(letters, key=_CANON.index)
-        # How a block in canonical order is seen in the array's own axis order (see
-        # _native_view): drop the dims the array lacks, permute, add its size-1 "_" axes.
-        self._drop = tuple(slice(None) if d in letters else 0 for d in _CANON)
-        perm = tuple(present.index(d) for d in letters)
-        self._to_native = perm if perm != tuple(range(len(perm))) else None
-        self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
+        self._describe(axes, array_shape, dtype, storage)
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         self._guard = ChunkGuard(self.path)
@@ -332,7 +312,7 @@ class ZarrArraySource(PixelSource):
             self._arrays.get(0, lambda: array)
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute; this source decides per instance
         """Big reads go through zarrs, which decodes the chunks of one call on its own threads.
 
         Concurrent zarrs calls from Python threads run one after the other, so the
@@ -346,17 +326,13 @@ class ZarrArraySource(PixelSource):
     def _array(self, nbytes: int) -> Any:
         return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes, self._metadata)
 
-    def _index(self, region: Region) -> tuple[slice, ...]:
-        return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
+    def native_array(self) -> Any:
+        """The zarr array (opened once per process, on first use)."""
+        return self._array(0)
 
-    def _native_view(self, out: np.ndarray) -> np.ndarray:
-        """``out`` (a block in canonical order) as a view in the array's own axis order."""
-        view = out[self._drop]
-        if self._to_native is not None:
-            view = view.transpose(self._to_native)
-        if self._size1_axes:
-            view = np.expand_dims(view, self._size1_axes)
-        return view
+    def read(self, region: Region) -> np.ndarray:
+        """Decode ``region`` into a new array (through :meth:`read_into`: guarded, one zarr call)."""
+        return PixelSource.read(self, region)
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` straight into ``out`` with one zarr call.
@@ -367,10 +343,10 @@ class ZarrArraySource(PixelSource):
         """
         direct = self._direct(out.nbytes)
         if direct is not None:
-            direct.read_into(self._native_view(out), self._index(region))
+            direct.read_into(self.axis_map.native_view(out), self.axis_map.index(region))
             return
         array = self._array(out.nbytes)
-        self._guard.read(array, self._index(region), self._native_view(out), _read_array_into)
+        self._guard.read(array, self.axis_map.index(region), self.axis_map.native_view(out), _read_array_into)
 
     def _direct(self, nbytes: int) -> DirectReader | None:
         """The zarr-free reader of this array, for reads up to :data:`DIRECT_MAX_BYTES`.
@@ -385,11 +361,11 @@ class ZarrArraySource(PixelSource):
             from .directchunks import DirectReader, direct_layout
 
             layout = direct_layout(self._metadata)
-            ok = (layout is not None and layout.shape == self.array_shape
+            ok = (layout is not None and layout.shape == self.native_shape
                   and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("="))
             reader = DirectReader(self.path, layout) if ok and layout is not None else None
             self.__dict__["_direct_reader"] = reader
-        return reader
+        return cast("DirectReader | None", reader)
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""
@@ -422,7 +398,7 @@ class GridSource(PixelSource):
         self._guards: dict[tuple[int, int], ChunkGuard] = {}
 
     @property
-    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]  # the base declares a plain class attribute
         """Remote stacks: whole regions per call, as :attr:`ZarrArraySource.decodes_in_parallel`."""
         return any(p is not None and is_remote(p) for row in self.paths for p in row)
 
@@ -464,6 +440,7 @@ def checked_dtype(array: Any, path: Path) -> np.dtype[Any]:
     """The array's numpy dtype; refuse dtypes that are not pixels (strings, objects)."""
     from scitiff_readers.errors import MetadataError
 
+    dtype: np.dtype[Any]
     try:
         dtype = np.dtype(array.dtype)
     except TypeError:

@@ -1,0 +1,164 @@
+"""What a backend says about one scene at one resolution level.
+
+An :class:`Image` is built from metadata only: the pixel source (an index of the
+file, no pixels), coordinates, channel names and physical sizes. The core turns it
+into the user API (dims, shape, dask and xarray views) without reading pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+from ._coords import PhysicalPixelSizes, coordinate, default_channel_names
+from ._dimensions import Dimensions
+
+if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
+    import xarray as xr
+
+    from ._sources import PixelSource
+
+
+__all__ = ["Image"]
+
+CoordLike = Union["xr.Variable", "xr.DataArray", tuple[Any, ...], np.ndarray, Sequence[Any]]
+
+
+def _xarray_object(value: Any) -> Any:
+    """``value``'s :class:`xarray.Variable` if it is an xarray object, else ``None``.
+
+    An xarray object can only exist once xarray is imported, so this never imports it.
+    """
+    xr_module = sys.modules.get("xarray")
+    if xr_module is None:
+        return None
+    if isinstance(value, xr_module.DataArray):
+        return value.variable
+    if isinstance(value, xr_module.Variable):
+        return value
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class Image:
+    """One scene at one resolution level, described from metadata.
+
+    Parameters
+    ----------
+    source
+        The pixels, in ``TCZYX`` or ``TCZYXS`` order.
+    coords
+        Coordinates by name: index coordinates on ``T``, ``C``, ``Z``, ``Y``, ``X``
+        and any non-index coordinates (a name not among the dims). Values are
+        :class:`xarray.Variable` (see :func:`scitiff_readers.backend.coordinate`),
+        ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence.
+    channel_names
+        Names of the channels; default: the ``C`` coordinate, else ``C0, C1, ...``.
+    physical_pixel_sizes
+        Z, Y and X sizes with units; default: the step of uniform ``Z``/``Y``/``X``
+        coordinates with their ``units``.
+    attrs
+        Attributes of the DataArray (for example ``units`` of the pixel values).
+    name
+        Name of the DataArray.
+    """
+
+    source: PixelSource
+    coords: Mapping[str, CoordLike] = field(default_factory=dict)
+    channel_names: Sequence[str] | None = None
+    physical_pixel_sizes: PhysicalPixelSizes | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    @property
+    def dims(self) -> Dimensions:
+        """Dimension names and sizes."""
+        return Dimensions(self.source.dims, self.source.shape)
+
+    def resolved_coords(self) -> dict[str, xr.Variable]:
+        """Coordinates as variables, with ``C`` always holding the channel names."""
+        return dict(self._coords)
+
+    @functools.cached_property
+    def _coords(self) -> dict[str, xr.Variable]:
+        # Derived once: the Image is immutable and the core caches it per scene / level.
+        order = self.source.dims
+        out: dict[str, xr.Variable] = {}
+        import xarray as xr
+
+        for name, value in self.coords.items():
+            variable = _xarray_object(value)
+            if variable is not None:
+                out[name] = variable
+            elif isinstance(value, tuple):
+                out[name] = xr.Variable(*value)
+            elif name in order:
+                out[name] = coordinate(name, value)
+            else:
+                raise TypeError(f"coordinate {name!r} needs dims: give a Variable or a tuple")
+        out["C"] = xr.Variable(("C",), np.asarray(self.resolved_channel_names(), dtype=object)
+                               , attrs=dict(out["C"].attrs) if "C" in out else {})
+        return out
+
+    def resolved_channel_names(self) -> tuple[str, ...]:
+        """The channel names, falling back to the ``C`` coordinate, then ``C0, C1 ...``."""
+        return self._channel_names
+
+    @functools.cached_property
+    def _channel_names(self) -> tuple[str, ...]:
+        count = self.source.shape[1]
+        if self.channel_names is not None:
+            names = tuple(str(n) for n in self.channel_names)
+        elif "C" in self.coords:
+            c = self.coords["C"]
+            variable = _xarray_object(c)
+            values = variable.values if variable is not None else (c[1] if isinstance(c, tuple) else c)
+            names = tuple(str(v) for v in np.asarray(values).tolist())
+        else:
+            names = default_channel_names(count)
+        if len(names) != count:
+            names = default_channel_names(count)
+        return names
+
+    def resolved_physical_pixel_sizes(self) -> PhysicalPixelSizes:
+        """Explicit sizes if given, else the steps of uniform Z/Y/X coordinates."""
+        return self._physical_pixel_sizes
+
+    @functools.cached_property
+    def _physical_pixel_sizes(self) -> PhysicalPixelSizes:
+        if self.physical_pixel_sizes is not None:
+            return self.physical_pixel_sizes
+        sizes: list[float | None] = []
+        units: list[str | None] = []
+        for dim in "ZYX":
+            # From the raw specs, not self._coords: asking for sizes must not import xarray.
+            values, attrs = self._values_and_attrs(dim)
+            step = None
+            if values is not None and values.ndim == 1 and values.shape[0] >= 2 and np.issubdtype(
+                    values.dtype, np.number):
+                diffs = np.diff(values.astype(np.float64))
+                if np.allclose(diffs, diffs[0], rtol=1e-6, atol=0):
+                    step = float(diffs[0])
+            sizes.append(step)
+            units.append(attrs.get("units") if step is not None else None)
+        return PhysicalPixelSizes(sizes[0], sizes[1], sizes[2], units)
+
+    def _values_and_attrs(self, dim: str) -> tuple[np.ndarray | None, Mapping[str, Any]]:
+        """Values and attributes of the coordinate on ``dim`` as given, without xarray."""
+        value = self.coords.get(dim)
+        if value is None:
+            return None, {}
+        variable = _xarray_object(value)
+        if variable is not None:
+            return np.asarray(variable.values), variable.attrs
+        if isinstance(value, tuple):
+            dims = (value[0],) if isinstance(value[0], str) else tuple(value[0])
+            if dims != (dim,):
+                return None, {}
+            return np.asarray(value[1]), (value[2] if len(value) > 2 and value[2] is not None else {})
+        return np.asarray(value), {}

@@ -1,0 +1,277 @@
+"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers._eager`).
+
+One graph layer per array: the source object is a single graph key that every
+block task depends on, so a distributed scheduler ships it to each worker once
+(never per task), and no task re-opens or re-parses the file.
+
+Computing a whole array (``reader.xarray_dask_data.compute()``) would normally read
+every block into its own buffer and then copy all of them into the result (dask's
+``concatenate3``): twice the memory traffic and twice the peak memory of the
+eager read. :class:`SourceArray` avoids that copy: when the whole array is computed
+its graph is rewritten so every block is read (in parallel, by the scheduler's
+threads) straight into its slot of one output array, which is returned as is.
+Any other use of the array (slicing, reductions, ``map_blocks``) builds plain dask
+arrays on the unchanged per-block graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, Self
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.core import flatten
+from dask.highlevelgraph import HighLevelGraph
+
+from ._chunking import chunk_shape, regular_chunks
+from ._eager import _offsets, block_regions, read_regions
+from ._sources import PixelSource, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ._sources import PixelSource, Region
+
+# block_regions and read_regions stay importable from here for existing callers.
+__all__ = ["LocalArray", "SourceArray", "block_regions", "local_array", "read_regions", "to_dask"]
+
+
+def _read_block(source: PixelSource, region: Region) -> np.ndarray:
+    return source.read(region)
+
+
+def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers") -> SourceArray:
+    """Return a dask array over ``source`` with the core's chunking policy."""
+    chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
+    chunks = regular_chunks(source.shape, chunk)
+    token = f"{name}-{tokenize(source.token, chunk)}"
+    source_key = f"source-{token}"
+    graph: dict[Any, Any] = {source_key: source}
+    regions: dict[Any, Region] = {}
+    offsets = [_offsets(c) for c in chunks]
+    for index in itertools.product(*(range(len(c)) for c in chunks)):
+        region = tuple(
+            slice(offsets[d][i], offsets[d][i + 1]) for d, i in enumerate(index)
+        )
+        regions[(token, *index)] = region
+        graph[(token, *index)] = (_read_block, source_key, region)
+    hlg = HighLevelGraph.from_collections(token, graph, dependencies=())
+    meta = np.empty((0,) * len(source.shape), dtype=source.dtype)
+    array = SourceArray(hlg, token, chunks, meta=meta)
+    array._sr_source_key = source_key
+    array._sr_regions = regions
+    return array
+
+
+def _scheduler_without_client(array: da.Array) -> Any | None:
+    """The scheduler dask would pick for ``array`` when no distributed client can exist, else None.
+
+    With no scheduler configured, every ``compute`` asks ``distributed`` for a current
+    client (``dask.base.get_scheduler``), importing it when it is installed: ~150-450 ms
+    in a fresh process, for nothing when it was never imported (a client cannot exist
+    then). In that case the array's own default is named explicitly, so dask does not
+    look; a one-block array (a plane) is read on the calling thread, as nothing is
+    left for a thread pool to run in parallel. ``None``: let dask decide.
+    """
+    import dask
+
+    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
+        return None
+    if array.npartitions == 1:
+        from dask.local import get_sync
+
+        return get_sync
+    return type(array).__dask_scheduler__
+
+
+class LocalArray(da.Array):
+    """A :class:`dask.array.Array` whose ``compute`` / ``persist`` skip dask's client lookup.
+
+    It is a plain dask array in every other respect (operations on it return plain
+    dask arrays). Only when the caller names no scheduler, none is configured and
+    ``distributed`` was never imported (so no client exists), ``compute`` and
+    ``persist`` name the default scheduler themselves (see
+    :func:`_scheduler_without_client`): the result is the same, without importing
+    ``distributed`` on the first compute.
+    """
+
+    def compute(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.compute`, without importing ``distributed`` to find no client."""
+        if "scheduler" not in kwargs and "get" not in kwargs:
+            scheduler = _scheduler_without_client(self)
+            if scheduler is not None:
+                kwargs["scheduler"] = scheduler
+        return super().compute(**kwargs)  # type: ignore[no-untyped-call]  # dask's DaskMethodsMixin is unannotated
+
+    def persist(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.persist`; the result is a :class:`LocalArray` too."""
+        if "scheduler" not in kwargs and "get" not in kwargs:
+            scheduler = _scheduler_without_client(self)
+            if scheduler is not None:
+                kwargs["scheduler"] = scheduler
+        return local_array(super().persist(**kwargs))  # type: ignore[no-untyped-call]  # unannotated in dask
+
+
+def local_array(array: da.Array) -> da.Array:
+    """``array`` as a :class:`LocalArray` (the same graph, name, chunks and meta)."""
+    if isinstance(array, LocalArray):
+        return array
+    return LocalArray(array.dask, array.name, array.chunks, meta=array._meta)  # type: ignore[no-untyped-call]  # dask.array.Array.__new__ is unannotated
+
+
+class _OutputArray:
+    """The result of one whole-array compute, allocated on first use.
+
+    A graph task creates one per execution, so two computes never share a result,
+    even when dask caches the optimized graph. It pickles as shape and dtype only:
+    a process that receives it (``processes`` / distributed schedulers) allocates its
+    own array, and :func:`_finalize_direct` then falls back to dask's concatenation.
+    """
+
+    def __init__(self, shape: Sequence[int], dtype: str) -> None:
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._array: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"shape": self.shape, "dtype": self.dtype.str}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        type(self).__init__(self, state["shape"], state["dtype"])
+
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            with self._lock:
+                if self._array is None:
+                    # np.empty only reserves address space: blocks not read never cost memory.
+                    self._array = np.empty(self.shape, dtype=self.dtype)
+        return self._array
+
+
+def _read_block_into(source: PixelSource, output: _OutputArray, region: Region) -> np.ndarray:
+    view = output.array()[region]
+    source.read_into(view, region)
+    return view
+
+
+def _read_whole_into(source: PixelSource, shape: Sequence[int], dtype: str) -> _OutputArray:
+    """One call for the whole array, for sources that parallelise their own decoding."""
+    output = _OutputArray(shape, dtype)
+    source.read_into(output.array(), tuple(slice(0, n) for n in shape))
+    return output
+
+
+def _output_block(output: _OutputArray, region: Region) -> np.ndarray:
+    return output.array()[region]
+
+
+def _finalize_direct(results: Any, shape: tuple[int, ...], regions: list[Region]) -> Any:
+    """Return the output array the blocks were read into, or fall back to dask's join.
+
+    The blocks are views of one output only when they were read in one process
+    (threaded or synchronous scheduler); blocks that travelled between processes
+    are copies, and are joined by dask as usual.
+    """
+    blocks = list(flatten(results))
+    base = getattr(blocks[0], "base", None) if blocks else None
+    if isinstance(base, np.ndarray) and base.shape == shape and len(blocks) == len(regions):
+        start = base.__array_interface__["data"][0]
+        if all(
+            isinstance(b, np.ndarray) and b.base is base
+            and b.__array_interface__["data"][0] - start
+            == sum(r.start * st for r, st in zip(region, base.strides, strict=True))
+            for b, region in zip(blocks, regions, strict=True)
+        ):
+            return base
+    return da.core.finalize(results)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class SourceArray(LocalArray):
+    """A dask array over a :class:`~scitiff_readers.backend.PixelSource`.
+
+    It behaves exactly like a :class:`dask.array.Array` (every operation on it returns
+    plain dask arrays). The one difference: computing or persisting the whole array
+    reads each block straight into its place in one result array (the blocks are still
+    read in parallel by the scheduler), so the result costs one copy of the pixels
+    and 1x their size in memory instead of dask's read-then-join 2x.
+    """
+
+    _sr_source_key: str
+    _sr_regions: dict[Any, Region]
+
+    def __new__(
+        cls, dask: Mapping[Any, Any], name: str, chunks: Any, dtype: Any = None, meta: Any = None,
+        shape: Any = None,
+    ) -> Self:
+        """Same arguments as :class:`dask.array.Array`."""
+        # dask's Array.__new__ is unannotated: this typed twin makes the construction checkable.
+        array: Self = da.Array.__new__(cls, dask, name, chunks, dtype, meta, shape)
+        return array
+
+    def __dask_optimize__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        direct = self._direct_graph(dsk, keys)
+        if direct is not None:
+            return direct
+        return da.Array.__dask_optimize__(dsk, keys, **kwargs)
+
+    def __dask_postcompute__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _finalize_direct, (self.shape, list(self._sr_regions.values()))
+
+    def _direct_graph(self, dsk: Any, keys: Any) -> dict[Any, Any] | None:
+        """The read-into-one-output graph, when the whole unmodified array is wanted.
+
+        ``keys`` are either all of this array's block keys (``persist``) or the key of
+        the one finalize task dask adds for ``compute``, which joins all blocks with
+        :func:`_finalize_direct`. Anything else (the array used inside a bigger
+        graph, a subset of blocks) keeps dask's own plan.
+        """
+        regions = getattr(self, "_sr_regions", None)
+        layers = getattr(dsk, "layers", None)
+        if not regions or layers is None or self.name not in layers:
+            return None
+        extra: dict[Any, Any] = {}
+        for name, layer in layers.items():
+            if name == self.name:
+                continue
+            for key, task in layer.items():
+                if getattr(task, "func", None) is not _finalize_direct or set(task.dependencies) != set(regions):
+                    return None
+                extra[key] = task
+        wanted = set(flatten(keys))
+        if wanted != set(extra) and wanted != set(regions):
+            return None
+        try:
+            source = dsk[self._sr_source_key]
+        except KeyError:
+            return None
+        limit = _physical_memory()
+        if limit is not None and self.nbytes > limit:
+            return None  # a full result could not fit anyway; keep dask's block-wise plan
+        # A fresh key per plan: a distributed cluster must never hand one compute's
+        # output array to another.
+        output_key = f"output-{self.name}-{uuid.uuid4().hex}"
+        graph: dict[Any, Any] = {self._sr_source_key: source}
+        if source.decodes_in_parallel:
+            graph[output_key] = (_read_whole_into, self._sr_source_key, list(self.shape), self.dtype.str)
+            for key, region in regions.items():
+                graph[key] = (_output_block, output_key, region)
+        else:
+            graph[output_key] = (_OutputArray, list(self.shape), self.dtype.str)
+            for key, region in regions.items():
+                graph[key] = (_read_block_into, self._sr_source_key, output_key, region)
+        graph.update(extra)
+        return graph
