@@ -171,7 +171,8 @@ def test_ome_open_without_tifffile_reads_like_tifffile(tmp_path: Path, storage: 
                      **_LAYOUTS[storage], **_MORE_CODECS[codec], **_SAMPLES[samples])
     with Reader(path) as r:
         lookups = r._lookups  # type: ignore[attr-defined]
-        assert lookups and all(isinstance(lookup, IfdLookup) for lookup in lookups)
+        assert lookups
+        assert all(isinstance(lookup, IfdLookup) for lookup in lookups)
     check_file(path)
 
 

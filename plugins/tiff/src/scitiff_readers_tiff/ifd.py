@@ -25,12 +25,14 @@ import os
 import struct
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scitiff_readers.backend import positioned_read
 from scitiff_readers.errors import CorruptFileError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["IfdChain", "IfdPage"]
 
