@@ -182,7 +182,14 @@ def check_level(f: Failures, r: Reader, small: Reader, dims: str, exp: np.ndarra
 
 
 def check_file(path: Path) -> None:
-    """Open ``path`` with tifffile and with ``Reader`` and compare every series, level and read path."""
+    """Open ``path`` with tifffile and with ``Reader`` and compare every series, level and read path.
+
+    The hand-written IFD parse (what the OME-TIFF open without tifffile reads) is compared
+    with tifffile's on the file's pages too.
+    """
+    from .test_tiff_ifd import assert_ifd_parse_matches
+
+    assert_ifd_parse_matches(path)
     with tifffile.TiffFile(path) as tif:
         is_ome = bool(tif.is_ome)
         expected = [[(*canonical(level), storage_unit(level)) for level in series.levels]

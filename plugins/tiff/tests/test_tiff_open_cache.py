@@ -179,13 +179,31 @@ def test_reading_plane_after_plane_neither_reparses_nor_reopens_the_file(
         calls["parse"] += 1
         real_init(self, *args, **kwargs)
 
+    from scitiff_readers_tiff import ifd
+
+    real_chain = ifd.IfdChain.__init__
+    real_handle = ifd.IfdChain._handle
+
+    def counting_chain(self: Any, *args: Any, **kwargs: Any) -> None:
+        calls["chain"] += 1
+        real_chain(self, *args, **kwargs)
+
+    def counting_handle(self: Any) -> int:
+        calls["fd"] += self._fd is None  # an os.open of the file
+        return real_handle(self)
+
+    calls.update(chain=0, fd=0)
     monkeypatch.setattr(tifffile_module, "open", counting_open, raising=False)
     monkeypatch.setattr(tifffile.TiffFile, "__init__", counting_init)
+    monkeypatch.setattr(ifd.IfdChain, "__init__", counting_chain)
+    monkeypatch.setattr(ifd.IfdChain, "_handle", counting_handle)
+    # The OME-TIFF open reads the IFDs itself: one walk of the chain through one handle, no TiffFile.
+    opened = {"open": 0, "parse": 0, "chain": 1, "fd": 1}
     with Reader(path) as reader:
-        assert calls == {"open": 1, "parse": 1}  # the open itself
+        assert calls == opened  # the open itself
         for z in range(6):  # each plane's page is looked up on its first read
             np.testing.assert_array_equal(reader.get_image_data("YX", Z=z), data[z])
-        assert calls == {"open": 1, "parse": 1}
+        assert calls == opened
         assert str(path.resolve()) in open_handles_under(tmp_path)
     assert open_handles_under(tmp_path) == []
 

@@ -1,11 +1,13 @@
 """TIFF backends of scitiff_readers: OME-TIFF, ImageJ hyperstacks, plain TIFF, OME-TIFF writer.
 
 Importing this package is cheap: tifffile and ome-types are imported only when a
-file is opened. Every TIFF-based backend of the project (SciTiff included) reads through one
+file needs them (a single-file OME-TIFF of plain pages opens and reads uncompressed planes
+without either). Every TIFF-based backend of the project (SciTiff included) reads through one
 pipeline, a module per step:
 
-1. :mod:`.layout` -- how a page stores its pixels, as tifffile parsed it, and the one
-   decision of the raw fast path;
+1. :mod:`.layout` -- how a page stores its pixels, as tifffile parsed it (or
+   :mod:`.ifd`, the IFDs of plain pages read by hand, for an open without tifffile), and
+   the one decision of the raw fast path;
 2. series mapping -- :mod:`.series` (tifffile series of any flavour: ImageJ, shaped,
    plain, OME via tifffile) and :mod:`.omeplan` (single-file OME-TIFF from its
    ``TiffData``), with :mod:`.calibration` (ImageJ and resolution tags) and

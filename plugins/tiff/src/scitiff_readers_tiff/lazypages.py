@@ -24,16 +24,17 @@ from scitiff_readers.backend import MISSING, FileCache, file_argument, file_stam
 from scitiff_readers.errors import CorruptFileError
 
 from .common import guard_ifd_chain
+from .ifd import IfdChain
 from .source import TiffPageSource
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from .omeplan import ImagePlan
     from .omexml import OmeImageInfo
 
-__all__ = ["FastOpen", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
+__all__ = ["FastOpen", "IfdLookup", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
 
 #: ``_raw_start`` of a page whose offsets this source has not judged yet.
 _UNJUDGED = -2
@@ -89,6 +90,28 @@ class PageLookup:
                 self._tif.filehandle.close()
 
     @contextmanager
+    def segment_reader(self, keyframe: int, expected: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+        """A function giving the strip / tile offsets and byte counts of an IFD (by number).
+
+        Pages of the image have ``expected`` strips or tiles (the caller checks). Call
+        with :attr:`lock` held. The function raises ``IndexError`` for an IFD the
+        file does not have; tifffile's errors on a damaged file become
+        :class:`~scitiff_readers.errors.CorruptFileError`.
+        """
+        import tifffile
+
+        try:
+            with self.pages(keyframe) as pages:
+
+                def segments(ifd: int) -> tuple[Any, Any]:
+                    page = pages[ifd]
+                    return page.dataoffsets, page.databytecounts
+
+                yield segments
+        except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
+            raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
+
+    @contextmanager
     def pages(self, keyframe: int) -> Iterator[Any]:
         """``tifffile.TiffPages`` of the file, reading frames against page ``keyframe``.
 
@@ -115,6 +138,59 @@ class PageLookup:
         yield pages
 
 
+class IfdLookup:
+    """Looks up pages of one TIFF file by reading their IFDs by hand (:mod:`.ifd`): no tifffile.
+
+    The lookup of the open that built no ``TiffFile``; the same interface as
+    :class:`PageLookup`. The IFD offsets walked so far are kept (until the file
+    changes), and the handle stays open until :meth:`release`.
+    """
+
+    keeps_tiff = False
+
+    def __init__(self, path: Path, chain: IfdChain | None = None, stamp: Any = None) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self._chain = chain if stamp is not None else None
+        self._stamp = stamp
+        if chain is not None:
+            # Whoever drops the last reference without release(): close the file then.
+            weakref.finalize(self, chain.close)
+            if self._chain is None:
+                chain.close()  # no stamp: the walk cannot be trusted later
+
+    def release(self) -> None:
+        """Close the file handle if it is open (the next look-up re-opens it)."""
+        with self.lock:
+            if self._chain is not None:
+                self._chain.close()
+
+    @contextmanager
+    def segment_reader(self, keyframe: int, expected: int) -> Iterator[Callable[[int], tuple[Any, Any]]]:
+        """As :meth:`PageLookup.segment_reader` (``keyframe`` is not needed here).
+
+        An IFD listing other than ``expected`` strips or tiles raises
+        :class:`~scitiff_readers.errors.CorruptFileError` before its values are read.
+        """
+        chain = self._chain
+        stamp = file_stamp(self.path)
+        if chain is not None and stamp != self._stamp:
+            # The file changed since its chain was walked (rewritten, truncated): walk it again.
+            chain.close()
+            chain = None
+        if chain is None:
+            try:
+                chain = IfdChain(self.path)
+            except ValueError as exc:
+                raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
+            self._chain, self._stamp = chain, stamp
+            weakref.finalize(self, chain.close)
+        def segments(ifd: int) -> tuple[Any, Any]:
+            return chain.segments(ifd, expected)
+
+        yield segments
+
+
 @dataclass(frozen=True)
 class SharedPages:
     """Page offsets of one OME image, shared by every source of that image (filled lazily)."""
@@ -122,10 +198,10 @@ class SharedPages:
     seg_offsets: np.ndarray
     seg_counts: np.ndarray
     resolved: np.ndarray
-    lookup: PageLookup
+    lookup: PageLookup | IfdLookup
 
     @classmethod
-    def empty(cls, plan: ImagePlan, lookup: PageLookup) -> SharedPages:
+    def empty(cls, plan: ImagePlan, lookup: PageLookup | IfdLookup) -> SharedPages:
         """Nothing looked up yet."""
         n = int((plan.ifd_grid >= 0).sum())
         nseg = max(1, plan.segments)
@@ -194,6 +270,9 @@ class LazyPageSource(TiffPageSource):
             shared = SharedPages.empty(plan, PageLookup(path))
         # Set before the base class decides its fast paths (see _find_fast_paths).
         self.resolved = shared.resolved
+        self._lookup = shared.lookup
+        # Unpickled, the source looks pages up the same way (a class pickles by name).
+        self._lookup_class: type[PageLookup | IfdLookup] = type(shared.lookup)
         # The offsets arrays are the shared ones (not copies): a page looked up through
         # any reader of this unchanged file is known to all of them.
         super().__init__(
@@ -202,12 +281,11 @@ class LazyPageSource(TiffPageSource):
             shared.seg_offsets, shared.seg_counts, plan.shape, token,
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
-        self._lookup = shared.lookup
 
     def _init_runtime(self) -> None:
         super()._init_runtime()
-        if "_lookup" not in self.__dict__:  # unpickled: look pages up through a TiffFile of our own
-            self._lookup = PageLookup(self.files[0].path)
+        if "_lookup" not in self.__dict__:  # unpickled: a look-up of our own
+            self._lookup = self._lookup_class(self.files[0].path)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -254,36 +332,28 @@ class LazyPageSource(TiffPageSource):
         super()._plane_into(out, plane, ys, xs, ss)
 
     def _resolve(self, planes: np.ndarray) -> None:
-        import tifffile
-
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
-        try:
-            with self._lookup.pages(int(self.plane_ifd.min())) as pages:
-                for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
-                    ifd = int(self.plane_ifd[p])
-                    try:
-                        page = pages[ifd]
-                    except IndexError as exc:
-                        raise CorruptFileError(
-                            f"{path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
-                            "(the file is truncated or its OME-XML is wrong)"
-                        ) from exc
-                    offsets, counts = page.dataoffsets, page.databytecounts
-                    if len(offsets) != nseg:
-                        raise CorruptFileError(
-                            f"{path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
-                            f"{nseg}; pages of one OME image must share their structure"
-                        )
-                    first = int(self.plane_first[p])
-                    self.seg_offsets[first:first + nseg] = offsets
-                    self.seg_counts[first:first + nseg] = counts
-                    # Set last: other threads and readers trust a plane's offsets once it is resolved.
-                    self.resolved[p] = True
-        except CorruptFileError:
-            raise
-        except (tifffile.TiffFileError, RuntimeError, ValueError) as exc:
-            raise CorruptFileError(f"{path}: cannot read the page index: {exc}") from exc
+        with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
+            for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
+                ifd = int(self.plane_ifd[p])
+                try:
+                    offsets, counts = segments_of(ifd)
+                except IndexError as exc:
+                    raise CorruptFileError(
+                        f"{path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
+                        "(the file is truncated or its OME-XML is wrong)"
+                    ) from exc
+                if len(offsets) != nseg or len(counts) != nseg:
+                    raise CorruptFileError(
+                        f"{path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
+                        f"{nseg}; pages of one OME image must share their structure"
+                    )
+                first = int(self.plane_first[p])
+                self.seg_offsets[first:first + nseg] = offsets
+                self.seg_counts[first:first + nseg] = counts
+                # Set last: other threads and readers trust a plane's offsets once it is resolved.
+                self.resolved[p] = True
 
     # ------------------------------------------------------------------ reading
     def read(self, region: Any) -> np.ndarray:

@@ -110,8 +110,6 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _open_pages(self) -> None:
         from .lazypages import cached_fast_open
-        from .series import series_source
-        from .source import tiff_token
 
         self._lookups: tuple[Any, ...] = ()
 
@@ -124,6 +122,11 @@ class OmeTiffReader(TiffScenes, Reader):
             self._companion: Path | None = None
             self._use_fast(state)
             return
+        if self._open_own_parse(stamp, identity):
+            return
+        from .series import series_source
+        from .source import tiff_token
+
         tif, infos, notes = self._open_with_metadata()
         kept = False
         try:
@@ -334,6 +337,72 @@ class OmeTiffReader(TiffScenes, Reader):
         self._use_fast(state)
         return True
 
+    def _open_own_parse(self, stamp: Any, identity: Any) -> bool:
+        """The single-file fast open from IFDs read by hand (:mod:`.ifd`): no ``TiffFile`` built.
+
+        For the common OME-TIFF -- a local file, its OME-XML in the first page, every
+        plane in this file, pages of the plain kinds :mod:`.ifd` reads -- this is all
+        an open does: the first IFD, the OME-XML, the plan. Anything else returns
+        ``False`` before any warning or state, and the open goes through tifffile.
+        """
+        from .companion import COMPANION_SUFFIX, binary_only_target
+        from .ifd import IfdChain
+        from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
+        from .omeplan import plan_pages
+        from .source import tiff_token
+
+        path = self._path
+        if is_remote(path) or path.name.lower().endswith(COMPANION_SUFFIX):
+            return False
+        try:
+            chain = IfdChain(path)
+        except (ValueError, OSError):
+            return False  # tifffile's open says what is wrong
+        taken = False
+        try:
+            first = chain.page(0)
+            if first is None or not first.is_ome or binary_only_target(first.description) is not None:
+                return False
+            # tifffile reads NDTiff files (which carry OME-XML) their own way.
+            if os.path.exists(os.path.join(os.path.dirname(path), "NDTiff.index")):
+                return False
+            xml = first.description
+            notes: list[str] = []
+            infos = parse_ome_xml(xml, str(path), notes, own_name=path.name)
+            if not infos or _tiffdata_problem(infos) is not None:
+                return False
+            if any(info.files and info.files != [path.name] for info in infos):
+                return False
+            plans = plan_pages(chain.page, infos, path)
+            if plans is None:
+                return False
+            taken = True
+        except (CorruptFileError, OSError, IndexError):
+            return False  # a damaged chain: tifffile reads what it can and reports the damage
+        finally:
+            if not taken:
+                chain.close()
+        self._companion = None
+        self._xml = xml
+        # Later page look-ups continue this chain walk (unless the file changes), through
+        # its handle, kept open until the reader is closed.
+        lookup = IfdLookup(path, chain, stamp)
+        try:
+            self._check_referenced_files(infos)
+        except BaseException:
+            lookup.release()
+            raise
+        _warn_notes(notes)
+        state = FastOpen(
+            xml=xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
+            pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
+        )
+        if identity is not None:
+            fast_open_cache.put(path, identity, state, state.nbytes)
+        self._use_fast(state)
+        return True
+
     def _use_fast(self, state: Any) -> None:
         from .lazypages import LazyPageSource
 
@@ -356,14 +425,14 @@ class OmeTiffReader(TiffScenes, Reader):
         Before: one entry of ``_infos`` / ``_sources`` / ``_errors`` per OME image.
         After: one per scene; ``_level_ids`` keeps the OME image id of every level.
         """
-        from .levels import LevelCandidate, series_level_groups
-
         self._image_infos: list[OmeImageInfo | None] = list(self._infos)
         self._level_ids: list[list[str | None]]
         if len(self._infos) == 1:  # the common case: nothing to group
             self._level_ids = [[self._infos[0].id if self._infos[0] is not None else None]]
             self._names = self._scene_labels(series_names)
             return
+        from .levels import LevelCandidate, series_level_groups
+
         if self._opts.series_levels:
             pixels = [
                 LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)

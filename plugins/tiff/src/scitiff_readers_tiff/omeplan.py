@@ -20,12 +20,12 @@ import numpy as np
 from .layout import PageLayout, page_layout
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from .omexml import OmeImageInfo
 
-__all__ = ["ImagePlan", "plan_images"]
+__all__ = ["ImagePlan", "plan_images", "plan_pages"]
 
 _OME_DTYPES = {"float": "float32", "double": "float64", "bit": "bool"}
 
@@ -44,17 +44,30 @@ def plan_images(tif: Any, infos: Sequence[OmeImageInfo] | None, path: Path) -> l
     """Plans for every image of a simple single-file OME-TIFF, or ``None`` (use tifffile's series)."""
     if not infos or tif.is_ndtiff:
         return None
+    return plan_pages(tif.pages.__getitem__, infos, path)
+
+
+def plan_pages(
+    page_at: Callable[[int], Any], infos: Sequence[OmeImageInfo] | None, path: Path
+) -> list[ImagePlan] | None:
+    """Like :func:`plan_images`, with the pages from ``page_at(ifd)``.
+
+    ``page_at`` gives a tifffile page or an :class:`.ifd.IfdPage` (or ``None``: a page
+    to be left to tifffile), and raises ``IndexError`` for an IFD the file lacks.
+    """
+    if not infos:
+        return None
     plans = []
     own = path.name.lower()
     for info in infos:
-        plan = _plan_one(tif, info, own)
+        plan = _plan_one(page_at, info, own)
         if plan is None:
             return None
         plans.append(plan)
     return plans
 
 
-def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
+def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> ImagePlan | None:
     order = info.dimension_order[2:]  # fastest first, e.g. "ZCT"
     size = info.size
     blocks = info.tiff_data
@@ -66,10 +79,10 @@ def _plan_one(tif: Any, info: OmeImageInfo, own: str) -> ImagePlan | None:
             return None
     try:
         firsts = [int(b.get("IFD", 0)) for b in blocks]
-        first_page = tif.pages[min(firsts)]
+        first_page = page_at(min(firsts))
     except (ValueError, IndexError, Exception):  # noqa: BLE001 - any oddity: let tifffile decide
         return None
-    if getattr(first_page, "subifds", None) or first_page.shaped[1] != 1:
+    if first_page is None or getattr(first_page, "subifds", None) or first_page.shaped[1] != 1:
         return None
     samples = int(first_page.samplesperpixel)
     if size["C"] % samples or first_page.imagewidth != size["X"] or first_page.imagelength != size["Y"]:
