@@ -427,7 +427,7 @@ class Reader(PeerCompatibleAPI, ABC):
         import xarray as xr  # here, not at import: reading planes never needs it
 
         with library_errors(self._path, "building the coordinates"):
-            coords = image.resolved_coords()
+            coords = image.resolved_coordinates()
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
@@ -462,7 +462,10 @@ class Reader(PeerCompatibleAPI, ABC):
                 from .transient import TransientSource
 
                 source = TransientSource(source)
-            cached = self._sr_raw_dask_cache[key] = to_dask(source, self._sr_chunk_bytes, name=name)
+            try:
+                cached = self._sr_raw_dask_cache[key] = to_dask(source, self._sr_chunk_bytes, name=name)
+            except ImageTooLargeError as exc:  # shared code that does not know the file
+                raise ImageTooLargeError(f"{self._path}: {exc}") from exc
         return cached
 
     @property
@@ -505,8 +508,6 @@ class Reader(PeerCompatibleAPI, ABC):
             out = np.empty(tuple(s.stop - s.start for s in plane), dtype=source.dtype)
             source.read_into(out, plane)
             return out.reshape(out.shape[3:])
-        # Planning indexes every dim: an axis no memory could index is refused first.
-        check_allocation(8 * max(source.shape, default=0), self._path, "indexing the longest dim")
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         # Sizes come from the file: refuse what cannot be held before allocating it.

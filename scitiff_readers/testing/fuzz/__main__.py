@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds before a case counts as hung")
     parser.add_argument("--memory", type=float, default=2.0, help="GiB of address space a case may add")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--start", type=int, default=0, help="number of the first case (to go on with a campaign)")
     parser.add_argument("--keep", type=Path, help="copy failing cases here")
     parser.add_argument("--report", type=Path, help="write every result as JSON here")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
         results = run_campaign(args.workdir or Path(tmp), args.cases, args.formats, workers=args.workers,
                                timeout=args.timeout, memory=int(args.memory * 2**30), seed=args.seed,
-                               keep=args.keep, progress=progress)
+                               keep=args.keep, progress=progress, start_case=args.start)
     table = summarize(results)
     print(format_table(table))
     print(f"{len(results)} cases in {time.monotonic() - started:.0f} s")

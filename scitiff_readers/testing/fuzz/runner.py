@@ -69,6 +69,7 @@ class CaseResult:
     outcome: str
     detail: str = ""
     seconds: float = 0.0
+    cpu: float = 0.0
 
 
 # ------------------------------------------------------------------------ child
@@ -171,7 +172,11 @@ def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_
 
         logging.getLogger("tifffile").addHandler(logging.NullHandler())
         _install_escape_hook(str(outside), path, seen)
-        digests, warned, problem = exercise(path, options)
+        import dask
+
+        # One block is computed per level: threads would only add start-up cost per case.
+        with dask.config.set(scheduler="synchronous"):
+            digests, warned, problem = exercise(path, options)
         result = {"outcome": "silent" if problem else "ok", "detail": problem, "digests": digests,
                   "warned": warned}
     except BaseException as exc:  # noqa: BLE001 - classify everything
@@ -210,6 +215,48 @@ def _fork(func: Callable[[int], None]) -> tuple[int, int]:
 
 
 # ----------------------------------------------------------------------- parent
+@dataclass(frozen=True)
+class _Layout:
+    """A seed's tree, listed once: folders, regular files and links (relative paths)."""
+
+    root: Path
+    dirs: tuple[str, ...]
+    files: tuple[str, ...]
+    links: tuple[tuple[str, str], ...]
+
+
+def _layout(root: Path) -> _Layout:
+    dirs, files, links = [], [], []
+    for here, subdirs, names in os.walk(root):
+        rel = os.path.relpath(here, root)
+        for name in [*subdirs, *names]:
+            full = os.path.join(here, name)
+            item = os.path.normpath(os.path.join(rel, name))
+            if os.path.islink(full):
+                links.append((item, os.readlink(full)))
+            elif os.path.isdir(full):
+                dirs.append(item)
+            else:
+                files.append(item)
+        subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(here, d))]
+    return _Layout(root, tuple(dirs), tuple(files), tuple(links))
+
+
+def _clone(layout: _Layout, target: Path) -> None:
+    """Copy a seed by hard links: one system call per file instead of a copy and its metadata.
+
+    Safe because the mutators never write into a file: they replace it (see
+    ``mutators._write``), so the seed's inodes are never changed.
+    """
+    target.mkdir(parents=True)
+    for d in layout.dirs:
+        os.mkdir(target / d)
+    for f in layout.files:
+        os.link(layout.root / f, target / f)
+    for name, link in layout.links:
+        os.symlink(link, target / name)
+
+
 @dataclass
 class _Running:
     pid: int
@@ -237,7 +284,7 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 continue
             r = running.pop(fd)
             os.close(fd)
-            _, status = os.waitpid(r.pid, 0)
+            _, status, usage = os.wait4(r.pid, 0)
             seconds = time.monotonic() - r.start
             if r.buf:
                 result = json.loads(bytes(r.buf))
@@ -247,6 +294,8 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 result = {"outcome": "crash", "detail": f"killed by signal {signal.Signals(sig).name}"}
             else:
                 result = {"outcome": "crash", "detail": f"exited with status {os.WEXITSTATUS(status)}, no report"}
+            # The child's own CPU time: what a case costs, whatever else the machine runs.
+            result["cpu"] = usage.ru_utime + usage.ru_stime
             done(r.job, result, seconds)
         now = time.monotonic()
         for fd, r in list(running.items()):
@@ -290,6 +339,12 @@ def _preload(workdir: Path) -> None:
     tifffile.imwrite(warm, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "ZYX"})
     with dask.config.set(scheduler="synchronous"):
         exercise(warm, {})
+    # Children inherit the parent's objects copy-on-write; a garbage collection in a
+    # child would touch (and copy) all of them. Frozen objects are never scanned.
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _prepare(workdir: Path, formats: Sequence[str]) -> tuple[list[Seed], Path]:
@@ -325,6 +380,7 @@ def run_campaign(
     seed: int = 0,
     keep: Path | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    start_case: int = 0,
 ) -> list[CaseResult]:
     """Run ``cases`` mutated cases per format; return every result.
 
@@ -348,6 +404,9 @@ def run_campaign(
         Folder where the datasets of failing cases are copied, for reproduction.
     progress
         Called with each result as it arrives.
+    start_case
+        Number of the first case: a campaign stopped at case ``n`` goes on with
+        ``start_case=n`` (each case depends only on ``seed``, format and number).
     """
     import threading
 
@@ -377,7 +436,8 @@ def run_campaign(
     _run_children(seeds, start_baseline, workers, timeout * 3, baseline_done)
 
     by_format = {f: [s for s in seeds if s.format == f] for f in formats}
-    jobs = [(f, n) for n in range(cases) for f in formats]
+    layouts = {s.root: _layout(s.root) for s in seeds}
+    jobs = [(f, n) for n in range(start_case, start_case + cases) for f in formats]
     results: list[CaseResult] = []
     cases_dir = workdir / "cases"
     cases_dir.mkdir(exist_ok=True)
@@ -389,7 +449,7 @@ def run_campaign(
         s = rng.choice(by_format[fmt])
         folder = cases_dir / f"{fmt}-{n}"
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(s.root, folder / "data", symlinks=True)
+        _clone(layouts[s.root], folder / "data")
         case = Case(folder / "data", s.entry, outside)
         what = mutate(fmt, case, rng)
         prepared[job] = (s, case, what, folder)
@@ -401,7 +461,8 @@ def run_campaign(
         damaged = outcome == "ok" and case.kind == "truncate" and not result.get("warned")
         if damaged and result.get("digests") != baselines[f"{s.format}/{s.name}"]:
             outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
-        res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3))
+        res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3),
+                         round(result.get("cpu", 0.0), 4))
         results.append(res)
         if keep is not None and outcome in FAILURES:
             target = keep / f"{job[0]}-{job[1]}"
