@@ -9,6 +9,7 @@ chains) must warn, fail, or read exactly the seed's pixels.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -525,6 +526,13 @@ def _index_bytes(entries: list[tuple[bytes, bytes, list[int]]]) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=16)
+def _bogus_entries(name: bytes, tail: tuple[int, ...]) -> bytes:
+    """100,000 index entries of made-up axes, all pointing at one image (built once per image)."""
+    return _index_bytes([(json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, list(tail))
+                         for k in range(100000)])
+
+
 def ndtiff_index(case: Case, rng: random.Random) -> str:
     index = next(iter(case.root.rglob("NDTiff.index")), None)
     if index is None:
@@ -536,9 +544,8 @@ def ndtiff_index(case: Case, rng: random.Random) -> str:
     i = rng.randrange(len(entries))
     axes, name, tail = entries[i]
     if op == 0:
-        bogus = [(json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, tail) for k in range(100000)]
-        entries += bogus
-        what = "100,000 bogus entries"
+        _write(index, _index_bytes(entries) + _bogus_entries(name, tuple(tail)))
+        return "NDTiff.index: 100,000 bogus entries"
     elif op == 1:
         doc = json.loads(axes)
         key = rng.choice(list(doc) or ["time"])
@@ -568,13 +575,19 @@ def ndtiff_index(case: Case, rng: random.Random) -> str:
 
 
 # ---------------------------------------------------------------------- symlinks
+@functools.lru_cache(maxsize=4096)
+def _outside_named(outside: Path, name: str) -> tuple[Path, ...]:
+    """Decoys named ``name`` (the decoy folder never changes during a campaign: walked once per name)."""
+    return tuple((outside / "copies").rglob(name))
+
+
 def symlink_file(case: Case, rng: random.Random) -> str:
     """Replace a file of the dataset by a link to its twin outside (or to a decoy)."""
     path = _pick_file(case, rng)
     if path is None:
         return "no file"
     rel = path.relative_to(case.root)
-    twins = list((case.outside / "copies").rglob(path.name))
+    twins = list(_outside_named(case.outside, path.name))
     target = rng.choice(twins) if twins else case.outside / "secret.bin"
     path.unlink()
     link = os.path.relpath(target, path.parent) if rng.random() < 0.5 else str(target)
@@ -589,7 +602,7 @@ def symlink_dir(case: Case, rng: random.Random) -> str:
     if not dirs:
         return symlink_file(case, rng)
     path = rng.choice(dirs)
-    twins = [p for p in (case.outside / "copies").rglob(path.name) if p.is_dir()]
+    twins = [p for p in _outside_named(case.outside, path.name) if p.is_dir()]
     if not twins:
         return symlink_file(case, rng)
     shutil.rmtree(path)

@@ -307,11 +307,16 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 done(r.job, {"outcome": "hang", "detail": f"no result after {timeout:.0f} s"}, now - r.start)
 
 
-def _preload(workdir: Path) -> None:
-    """Import the readers and their libraries once, so each forked child starts in milliseconds.
+def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
+    """Import the readers and their libraries and read every seed once, so each forked child starts warm.
 
-    Imports start no threads; nothing here may read data (zarr's event loop and dask's
-    pools must be created in the children, after the fork).
+    What a first read initialises (regular expressions, xarray and pandas indexes,
+    dask graphs, codec registries, zarr's metadata parsing) is then paid once, not
+    per case. No thread may be left running when the children are forked: dask runs
+    synchronously here, Blosc without threads, zarr reads through zarr-python's own
+    pipeline (zarrs would start a native thread pool), and zarr's event loop thread
+    is stopped afterwards (zarr resets it in forked children). The process's thread
+    count is checked from ``/proc``, which native threads cannot hide from.
     """
     import importlib
 
@@ -328,23 +333,55 @@ def _preload(workdir: Path) -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     del scitiff_readers
-    # A first read imports and initialises much more (xarray indexes, dask graphs):
-    # do it here, on a small OME-TIFF, with dask's synchronous scheduler so that no
-    # thread is left running when the children are forked.
     import dask
     import numpy as np
     import tifffile
 
     warm = workdir / "warm.ome.tif"
     tifffile.imwrite(warm, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "ZYX"})
-    with dask.config.set(scheduler="synchronous"):
-        exercise(warm, {})
+    blosc: Any = None
+    with contextlib.suppress(ImportError):
+        import numcodecs.blosc as blosc
+    threads = blosc.use_threads if blosc is not None else None
+    try:
+        if blosc is not None:
+            blosc.use_threads = False
+        with dask.config.set(scheduler="synchronous"):
+            exercise(warm, {})
+            for s in seeds:
+                zarr_based = s.format in ("ome-zarr", "visor")
+                exercise(s.root / s.entry, {**s.options, **({"codec_pipeline": "zarr"} if zarr_based else {})})
+    finally:
+        if blosc is not None:
+            blosc.use_threads = threads
+        with contextlib.suppress(ImportError):
+            from zarr.core.sync import cleanup_resources
+
+            cleanup_resources()
+    _wait_single_threaded()
     # Children inherit the parent's objects copy-on-write; a garbage collection in a
     # child would touch (and copy) all of them. Frozen objects are never scanned.
     import gc
 
     gc.collect()
     gc.freeze()
+
+
+def _wait_single_threaded(timeout: float = 5.0) -> None:
+    """Wait until this process runs one thread (threads being shut down end); refuse to go on otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            count = len(os.listdir("/proc/self/task"))
+        except OSError:  # pragma: no cover - not Linux
+            import threading
+
+            count = threading.active_count()
+        if count == 1:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the warm-up left {count - 1} threads running: forking children would be unsafe")
+        time.sleep(0.01)
 
 
 def _prepare(workdir: Path, formats: Sequence[str]) -> tuple[list[Seed], Path]:
@@ -422,7 +459,7 @@ def run_campaign(
     formats = list(formats or FORMATS)
     workdir.mkdir(parents=True, exist_ok=True)
     seeds, outside = _prepare(workdir, formats)
-    _preload(workdir)
+    _preload(workdir, seeds)
     baselines: dict[str, list[str]] = {}
 
     def start_baseline(s: Seed) -> tuple[int, int]:
