@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .crafted import CraftedCase, crafted_cases
 from .mutators import Case, mutate
 from .seeds import Seed, write_outside, write_seeds
 
@@ -70,6 +71,8 @@ class CaseResult:
     detail: str = ""
     seconds: float = 0.0
     cpu: float = 0.0
+    #: ``"random"`` (a mutation drawn from the seed) or ``"crafted"`` (see :mod:`.crafted`).
+    kind: str = "random"
 
 
 # ------------------------------------------------------------------------ child
@@ -123,6 +126,17 @@ def _corners(reader: Any) -> Any:
     return np.stack([reader.get_image_data(order), reader.get_image_data(order, **last)])
 
 
+def _units(reader: Any) -> int:
+    """Storage units (pages, tiles, chunks) of the current scene / level.
+
+    A declared shape of 65,535 along one axis of 16 x 16 chunks, all missing, is a
+    legal image of 100,000 chunks that zarr reads one by one (tens of seconds):
+    the cost of a big legal read, not a hang, so only its corners are read.
+    """
+    source = reader.image().source
+    return math.prod(-(-int(n) // max(1, int(c))) for n, c in zip(source.shape, source.storage_chunks, strict=False))
+
+
 def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]:
     """Open ``path`` and read everything; return (digests, warned, inconsistency)."""
     import numpy as np
@@ -144,7 +158,7 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
                     # Everything when small; when the file declares a large image (legal: a
                     # sparse zarr store), the first and last planes: a hang is no progress,
                     # not a big legal read.
-                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20
+                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20 and _units(reader) <= 4096
                     whole = reader.get_image_data() if small else _corners(reader)
                     again = reader.get_image_data() if small else _corners(reader)
                     if whole.tobytes() != again.tobytes():
@@ -418,6 +432,8 @@ def run_campaign(
     keep: Path | None = None,
     progress: Callable[[CaseResult], None] | None = None,
     start_case: int = 0,
+    crafted: bool = False,
+    crafted_per_seed: int | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` mutated cases per format; return every result.
 
@@ -444,6 +460,12 @@ def run_campaign(
     start_case
         Number of the first case: a campaign stopped at case ``n`` goes on with
         ``start_case=n`` (each case depends only on ``seed``, format and number).
+    crafted
+        Also run every crafted path-escape case of every seed (:mod:`.crafted`);
+        their results have ``kind="crafted"``.
+    crafted_per_seed
+        At most this many crafted cases per seed, evenly spread over its list (a
+        short smoke); default all.
     """
     import threading
 
@@ -474,35 +496,49 @@ def run_campaign(
 
     by_format = {f: [s for s in seeds if s.format == f] for f in formats}
     layouts = {s.root: _layout(s.root) for s in seeds}
-    jobs = [(f, n) for n in range(start_case, start_case + cases) for f in formats]
+    jobs: list[tuple[str, str, int]] = [("random", f, n) for n in range(start_case, start_case + cases)
+                                        for f in formats]
+    escapes: list[tuple[Seed, CraftedCase]] = []
+    if crafted:
+        for s in seeds:
+            mine = crafted_cases(s, outside)
+            step = max(1, math.ceil(len(mine) / crafted_per_seed)) if crafted_per_seed else 1
+            escapes += [(s, c) for c in mine[::step]]
+        jobs += [("crafted", escapes[k][0].format, k) for k in range(len(escapes))]
     results: list[CaseResult] = []
     cases_dir = workdir / "cases"
     cases_dir.mkdir(exist_ok=True)
-    prepared: dict[tuple[str, int], tuple[Seed, Case, str, Path]] = {}
+    prepared: dict[tuple[str, str, int], tuple[Seed, Case, str, Path]] = {}
 
-    def start(job: tuple[str, int]) -> tuple[int, int]:
-        fmt, n = job
-        rng = random.Random(f"{seed}-{fmt}-{n}")
-        s = rng.choice(by_format[fmt])
-        folder = cases_dir / f"{fmt}-{n}"
+    def start(job: tuple[str, str, int]) -> tuple[int, int]:
+        kind, fmt, n = job
+        folder = cases_dir / f"{kind}-{fmt}-{n}"
         shutil.rmtree(folder, ignore_errors=True)
-        _clone(layouts[s.root], folder / "data")
-        case = Case(folder / "data", s.entry, outside)
-        what = mutate(fmt, case, rng)
+        if kind == "crafted":
+            s, (what, apply) = escapes[n]
+            _clone(layouts[s.root], folder / "data")
+            case = Case(folder / "data", s.entry, outside, kind="escape")
+            apply(case)
+        else:
+            rng = random.Random(f"{seed}-{fmt}-{n}")
+            s = rng.choice(by_format[fmt])
+            _clone(layouts[s.root], folder / "data")
+            case = Case(folder / "data", s.entry, outside)
+            what = mutate(fmt, case, rng)
         prepared[job] = (s, case, what, folder)
         return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd))
 
-    def done(job: tuple[str, int], result: dict[str, Any], seconds: float) -> None:
+    def done(job: tuple[str, str, int], result: dict[str, Any], seconds: float) -> None:
         s, case, what, folder = prepared.pop(job)
         outcome, detail = result["outcome"], result.get("detail", "")
         damaged = outcome == "ok" and case.kind == "truncate" and not result.get("warned")
         if damaged and result.get("digests") != baselines[f"{s.format}/{s.name}"]:
             outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
-        res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3),
-                         round(result.get("cpu", 0.0), 4))
+        res = CaseResult(job[1], s.name, job[2], what, outcome, detail, round(seconds, 3),
+                         round(result.get("cpu", 0.0), 4), job[0])
         results.append(res)
         if keep is not None and outcome in FAILURES:
-            target = keep / f"{job[0]}-{job[1]}"
+            target = keep / f"{job[0]}-{job[1]}-{job[2]}"
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(folder, target, symlinks=True)
             (target / "case.json").write_text(json.dumps({**asdict(res), "entry": s.entry, "options": s.options},
@@ -512,13 +548,14 @@ def run_campaign(
             progress(res)
 
     _run_children(jobs, start, workers, timeout, done)
-    results.sort(key=lambda r: (r.format, r.case))
+    results.sort(key=lambda r: (r.kind, r.format, r.case))
     return results
 
 
-def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
-    """Per format (and ``"total"``): number of cases and of each outcome."""
+def summarize(results: Sequence[CaseResult], kind: str = "random") -> dict[str, dict[str, int]]:
+    """Per format (and ``"total"``): number of cases of ``kind`` and of each outcome."""
     table: dict[str, dict[str, int]] = {}
+    results = [r for r in results if r.kind == kind]
     for fmt in [*sorted({r.format for r in results}), "total"]:
         rows = [r for r in results if fmt == "total" or r.format == fmt]
         counts = Counter(r.outcome for r in rows)
