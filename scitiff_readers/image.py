@@ -203,7 +203,7 @@ def _range_coordinates(name: str, dims: Any, values: UniformValues, attrs: Mappi
     """
     import xarray as xr
 
-    dim = dims if isinstance(dims, str) else tuple(dims)[0]
+    dim = dims if isinstance(dims, str) else next(iter(dims))
     range_index = getattr(xr.indexes, "RangeIndex", None)
     if range_index is None:  # pragma: no cover - old xarray
         return xr.Coordinates({name: xr.Variable(dim, np.asarray(values), dict(attrs))})
