@@ -49,6 +49,8 @@ __all__ = ["ReaderConformance", "common_foreign_paths"]
 
 #: Readers whose cold open (fresh process, no dask / xarray imported) was checked in this session.
 _COLD_CHECKED: set[str] = set()
+#: Readers whose URL reader was computed on the cluster in this session.
+_REMOTE_CLUSTER_CHECKED: set[str] = set()
 
 
 def _handles_before(case: SampleCase) -> list[str]:
@@ -59,8 +61,11 @@ def _handles_before(case: SampleCase) -> list[str]:
     one kept alive elsewhere (a scheduler's cache of an unpickled reader) is not
     this test's to judge.
     """
-    gc.collect()
-    return open_handles_under(case.path)
+    handles = open_handles_under(case.path)
+    if handles:  # a full collection costs tenths of a second: only when something is open
+        gc.collect()
+        handles = open_handles_under(case.path)
+    return handles
 
 
 def common_foreign_paths(folder: Path) -> list[Path]:
@@ -189,23 +194,38 @@ class ReaderConformance:
         pytest.importorskip("distributed")
         return _shared_client()
 
-    @pytest.fixture(autouse=True, params=["posix", "portable"])
+    #: The tests that run a second time with the POSIX calls hidden: those whose reads go
+    #: through the positioned-read paths (every pixel path, threads, pickled copies, handle
+    #: release). Rerunning the metadata-only rules would only double the suite's time.
+    _PORTABLE_TESTS: ClassVar[frozenset[str]] = frozenset({
+        "test_pixels_equal_reference",
+        "test_whole_lazy_compute_in_storage_units",
+        "test_selections_lazy_equal_eager_equal_reference",
+        "test_concurrent_reads_from_threads",
+        "test_pickle_round_trip",
+        "test_no_handle_left_open_after_close",
+    })
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Parametrise the pixel-reading tests over ``io_calls``: ``posix`` and ``portable``."""
+        if metafunc.function.__name__ in self._PORTABLE_TESTS:
+            metafunc.parametrize("io_calls", ["posix", "portable"], indirect=True)
+
+    @pytest.fixture(autouse=True)
     def io_calls(self, request: pytest.FixtureRequest) -> Any:
-        """Every test runs twice: with the OS's POSIX calls, and with them hidden (as on Windows).
+        """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
         the test (:func:`scitiff_readers.byteaccess.hidden_posix_calls`), so the
-        portable positioned reads are what the test exercises.
+        portable positioned reads are what the test exercises. The other tests run
+        once, with the POSIX calls.
         """
-        if request.param == "posix":
-            yield request.param
+        mode = getattr(request, "param", "posix")
+        if mode == "posix":
+            yield mode
             return
-        if "dask_client" in request.fixturenames:
-            pytest.skip("worker processes of the cluster cannot see calls hidden in this process")
-        if request.node.name.startswith("test_remote_"):
-            pytest.skip("remote reads go through fsspec, not the local positioned reads")
         with hidden_posix_calls():
-            yield request.param
+            yield mode
 
     @property
     def reader_cls(self) -> type[Reader]:
@@ -571,6 +591,12 @@ class ReaderConformance:
         pytest.importorskip("aiohttp")
         if not case.remote:
             pytest.skip("the sample is not readable from a URL (test_remote_read_equals_local checks the refusal)")
+        # The local rule computes every sample on the cluster, and test_remote_read_equals_local
+        # reads every sample from the URL: what this adds (pickling a URL reader into a worker
+        # process) does not depend on the layout, so once per reader per session.
+        if self.reader_name in _REMOTE_CLUSTER_CHECKED:
+            pytest.skip(f"checked on an earlier sample of {self.reader_name!r} in this session")
+        _REMOTE_CLUSTER_CHECKED.add(self.reader_name)
         from .httpserver import RangeServer
 
         with RangeServer(self._served(case)[0]) as server, self._remote(case, server) as remote:

@@ -12,14 +12,14 @@ def open_handles_under(path: str | os.PathLike[str]) -> list[str]:
     """Open descriptors and memory maps of files at or under ``path`` (one entry each)."""
     import psutil
 
-    root = Path(path).resolve()
+    # The kernel reports canonical paths (``/proc/self/fd`` links and ``/proc/self/maps``),
+    # so resolving ``path`` once and comparing strings is exact; resolving each of the
+    # process's hundreds of mapped libraries made this check cost tenths of a second.
+    root = os.path.realpath(path)
+    prefix = root.rstrip(os.sep) + os.sep
 
     def inside(p: str) -> bool:
-        try:
-            q = Path(p).resolve()
-        except OSError:
-            return False
-        return q == root or root in q.parents
+        return p == root or p.startswith(prefix)
 
     found = [f.path for f in psutil.Process().open_files() if inside(f.path)]
     maps = Path("/proc/self/maps")
