@@ -353,9 +353,10 @@ def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
 
     warm = workdir / "warm.ome.tif"
     tifffile.imwrite(warm, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "ZYX"})
-    blosc: Any = None
-    with contextlib.suppress(ImportError):
-        import numcodecs.blosc as blosc
+    try:
+        blosc: Any = importlib.import_module("numcodecs.blosc")
+    except ImportError:
+        blosc = None
     threads = blosc.use_threads if blosc is not None else None
     try:
         if blosc is not None:
