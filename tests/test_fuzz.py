@@ -38,7 +38,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
     workers = max(2, min(4, os.cpu_count() or 2))
     subprocess.run(
         [sys.executable, "-m", "scitiff_readers.testing.fuzz", "--cases", str(CASES_PER_FORMAT),
-         "--workers", str(workers), "--timeout", "30", "--seed", "20261129", "--workdir", str(workdir / "work"),
+         "--workers", str(workers), "--timeout", "20", "--seed", "20261129", "--workdir", str(workdir / "work"),
          "--report", str(report), "--crafted", "--crafted-per-seed", str(CRAFTED_PER_SEED)],
         check=False, timeout=600, capture_output=True,
     )
@@ -95,7 +95,7 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
     (outside / "secret.bin").write_bytes(b"x")
     results: dict[str, dict] = {}
 
-    def child(name: str, body: str) -> None:
+    def child(name: str, body: str, wall: float = 2.0, cpu: float = 0) -> None:
         def start(_: object) -> tuple[int, int]:
             def work(fd: int) -> None:
                 runner._install_escape_hook(str(outside), tmp_path / "data", seen := [])
@@ -111,12 +111,16 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
 
             return runner._fork(work)
 
-        runner._run_children([name], start, 1, 2.0, lambda job, res, s: results.__setitem__(job, res))
+        runner._run_children([name], start, 1, wall, lambda job, res, s: results.__setitem__(job, res), cpu)
 
     (tmp_path / "data").mkdir()
     child("escape", "open(outside / 'secret.bin').read()")
     child("hang", "while True: pass")
     child("untyped", "raise RuntimeError('x')")
+    # Judged by the child's own CPU time (RLIMIT_CPU ends it), however long the machine makes it wait.
+    child("cpu", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", 120.0, 1)
     assert results["escape"]["outcome"] == "escape"
     assert results["hang"]["outcome"] == "hang"
     assert results["untyped"]["outcome"] == "untyped"
+    assert results["cpu"] == {**results["cpu"], "outcome": "hang", "detail": "still computing after 1 s of CPU"}
+    assert results["cpu"]["cpu"] > 0.5  # the kernel counts in ticks: about 1 s

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200, help="cases per format (default 200)")
     parser.add_argument("--formats", nargs="*", choices=list(FORMATS), help="formats (default all)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=20.0, help="seconds before a case counts as hung")
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds of CPU before a case counts as hung (or ten times as many of wall time)")
     parser.add_argument("--memory", type=float, default=2.0, help="GiB of address space a case may add")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="number of the first case (to go on with a campaign)")

@@ -174,11 +174,15 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
     return digests, warned, problem
 
 
-def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int) -> None:
+def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int, cpu: float = 0) -> None:
     seen: list[str] = []
     result: dict[str, Any]
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if cpu:
+            # The kernel ends a child that computes longer than this (SIGXCPU): a hang is
+            # judged on the child's own CPU time, whatever share of the machine it gets.
+            resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(cpu), math.ceil(cpu) + 1))
         if memory:
             limit = _vm_size() + memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -281,8 +285,13 @@ class _Running:
 
 
 def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], workers: int, timeout: float,
-                  done: Callable[[Any, dict[str, Any], float], None]) -> None:
-    """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``."""
+                  done: Callable[[Any, dict[str, Any], float], None], cpu: float = 0) -> None:
+    """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``.
+
+    A child is hung when it is still running ``timeout`` seconds after it started, or
+    when it was ended for using more than ``cpu`` seconds of CPU (``RLIMIT_CPU``,
+    set by the child itself).
+    """
     pending = list(jobs)[::-1]
     running: dict[int, _Running] = {}
     while pending or running:
@@ -302,6 +311,8 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
             seconds = time.monotonic() - r.start
             if r.buf:
                 result = json.loads(bytes(r.buf))
+            elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+                result = {"outcome": "hang", "detail": f"still computing after {cpu:.0f} s of CPU"}
             elif os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 # SIGKILL / SIGSEGV from the kernel when the address-space limit bites inside C code.
@@ -449,7 +460,10 @@ def run_campaign(
     workers
         Children running at once.
     timeout
-        Seconds before a child counts as hung.
+        Seconds of CPU before a child counts as hung (``RLIMIT_CPU``); a child
+        that does not finish within ten times as many seconds of wall time (a
+        deadlock uses no CPU) is hung too. On a busy machine a child gets a
+        fraction of a core: judging by its own CPU time keeps slow from hung.
     memory
         Bytes of address space a child may add to what it inherited.
     seed
@@ -486,14 +500,14 @@ def run_campaign(
     baselines: dict[str, list[str]] = {}
 
     def start_baseline(s: Seed) -> tuple[int, int]:
-        return _fork(lambda fd: _child(s.root / s.entry, s.options, outside, memory, fd))
+        return _fork(lambda fd: _child(s.root / s.entry, s.options, outside, memory, fd, timeout * 3))
 
     def baseline_done(s: Seed, result: dict[str, Any], seconds: float) -> None:
         if result["outcome"] != "ok":
             raise RuntimeError(f"seed {s.format}/{s.name} does not read cleanly: {result}")
         baselines[f"{s.format}/{s.name}"] = result["digests"]
 
-    _run_children(seeds, start_baseline, workers, timeout * 3, baseline_done)
+    _run_children(seeds, start_baseline, workers, timeout * 30, baseline_done, timeout * 3)
 
     by_format = {f: [s for s in seeds if s.format == f] for f in formats}
     layouts = {s.root: _layout(s.root) for s in seeds}
@@ -527,7 +541,7 @@ def run_campaign(
             case = Case(folder / "data", s.entry, outside)
             what = mutate(fmt, case, rng)
         prepared[job] = (s, case, what, folder)
-        return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd))
+        return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd, timeout))
 
     def done(job: tuple[str, str, int], result: dict[str, Any], seconds: float) -> None:
         s, case, what, folder = prepared.pop(job)
@@ -548,7 +562,7 @@ def run_campaign(
         if progress is not None:
             progress(res)
 
-    _run_children(jobs, start, workers, timeout, done)
+    _run_children(jobs, start, workers, timeout * 10, done, timeout)
     results.sort(key=lambda r: (r.kind, r.format, r.case))
     return results
 
