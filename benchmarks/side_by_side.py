@@ -36,6 +36,12 @@ came through (see ``benchmarks/convert_bench.py``).
     python benchmarks/side_by_side.py --convert --convert-levels 2
     python benchmarks/side_by_side.py --convert --convert-only ours,bioio-convert --repeat 3
 
+``--remote`` runs the remote benchmark instead (``benchmarks/remote_side_by_side.py``: the
+files served by a range-capable HTTP server on 127.0.0.1; requests, bytes and time of
+open, one plane and a full read, against bioio and tifffile / zarr used directly).
+
+    python benchmarks/side_by_side.py --remote --case zarr
+
 ``--cold`` runs the cold-start benchmark instead (``benchmarks/cold_start.py``: every
 sample a fresh process, phases timed apart, whole processes timed from outside).
 
@@ -515,7 +521,20 @@ def main(argv: list[str] | None = None) -> int:
                         "bioio-convert, ome-zarr-py); --repeat times each, in turn")
     parser.add_argument("--cold", action="store_true",
                         help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
+    parser.add_argument("--remote", action="store_true",
+                        help="the remote benchmark instead: reads over a loopback HTTP server, requests and bytes "
+                        "counted, against bioio, tifffile and zarr (benchmarks/remote_side_by_side.py)")
+    parser.add_argument("--markdown", default=None, help="with --remote: also write a Markdown table to this file")
     args = parser.parse_args(argv)
+    if args.remote:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import remote_side_by_side
+
+        ops = args.ops if args.ops != ",".join(OPS) else "open,plane,full,full_read"
+        remote_argv = ["--case", args.case, "--ops", ops, "--repeat", str(args.repeat)]
+        remote_argv += (["--json", args.json] if args.json else []) + (
+            ["--markdown", args.markdown] if args.markdown else [])
+        return int(remote_side_by_side.main(remote_argv) or 0)
     if args.cold:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import cold_start

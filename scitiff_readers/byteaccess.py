@@ -133,6 +133,13 @@ def _filesystem(protocol: str, options: Mapping[str, Any], url: str) -> Any:
         import fsspec
     except ImportError as exc:  # pragma: no cover - fsspec is a core dependency
         raise MissingDependencyError(f"{redact(url)}: reading URLs needs fsspec: pip install fsspec") from exc
+    from .fileobjects import PROTOCOL, FileObjectError
+
+    if protocol == PROTOCOL:
+        # A file object's location comes with its file system; without it (unpickled
+        # in another process) the object is out of reach.
+        raise FileObjectError(f"{url}: this location is a file object of another process; readers of "
+                              "file objects cannot be sent to other processes (open a path or URL instead)")
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except (ImportError, ValueError) as exc:
@@ -330,7 +337,10 @@ class RemotePath:
         if missing is not None and time.monotonic() - missing < MISSING_TTL:
             raise FileNotFoundError(2, "No such file or directory (remote)", str(self))
         try:
-            info = dict(self._call("getting the file's size", "info"))
+            if self._http:
+                info = self._probe()
+            else:
+                info = dict(self._call("getting the file's size", "info"))
         except FileNotFoundError:
             # Selecting a reader probes the same absent names (zarr.json, .zattrs, NDTiff.index)
             # several times; each probe costs a request or two.
@@ -338,6 +348,23 @@ class RemotePath:
             raise
         if info.get("type") == "file":
             _infos.put(self.url, info)
+        return info
+
+    def _probe(self) -> dict[str, Any]:
+        """HTTP: size and first block in one request (:mod:`scitiff_readers.httpprobe`)."""
+        from .httpprobe import probe
+
+        try:
+            info, head = probe(self.fs, self.fs_path, BLOCK_SIZE)
+        except (MissingDependencyError, TypeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every aiohttp / network failure is typed here
+            raise _wrap_error(exc, self.url, "getting the file's size") from None
+        if info.get("size") is not None and (head or info["size"] == 0):
+            found = _remote_files.get(self.url)
+            if found is None or found.path._options != self._options:
+                found = open_bytes(self)
+            found.seed(int(info["size"]), head)
         return info
 
     @property
@@ -432,7 +459,9 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         return path
     if isinstance(path, Path):
         return Path(os.path.abspath(path.expanduser()))
-    if hasattr(path, "fs") and hasattr(path, "path") and hasattr(path, "open"):  # fsspec OpenFile
+    if hasattr(path, "fs") and hasattr(path, "path") and (hasattr(path, "open") or hasattr(path, "read")):
+        # An fsspec OpenFile, or a file fsspec opened (AbstractBufferedFile, LocalFileOpener):
+        # read its URL through its file system (concurrent ranges), not through the object.
         fs = path.fs
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         if protocol in ("file", "local"):
@@ -450,6 +479,11 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         if known is not None and not storage_options:
             return known
         return RemotePath(path, storage_options)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        from .fileobjects import is_file_object, location_of
+
+        if is_file_object(path):
+            return location_of(path)
     if storage_options:
         raise TypeError(f"storage_options were given for the local path {os.fspath(path)!r}; "
                         "they apply to URLs only")
@@ -634,6 +668,19 @@ class RemoteFile:
                 )
         fetched.add(len(spans), sum(len(d) for d in data))
         return list(data)
+
+    def seed(self, size: int, head: bytes) -> None:
+        """Take the size and the first bytes of the file, fetched by a probe of its location."""
+        with self._lock:
+            self._size = size
+            whole = len(head) // BLOCK_SIZE
+            if len(head) == size and len(head) % BLOCK_SIZE:
+                whole += 1  # the last block of a small file is complete when shorter
+            for b in range(whole):
+                self._blocks[b] = head[b * BLOCK_SIZE:(b + 1) * BLOCK_SIZE]
+                self._blocks.move_to_end(b)
+            while len(self._blocks) > MAX_BLOCKS:
+                self._blocks.popitem(last=False)
 
     def _small(self, offset: int, length: int) -> bytes:
         first, last = offset // BLOCK_SIZE, (offset + length - 1) // BLOCK_SIZE

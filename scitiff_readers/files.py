@@ -202,8 +202,16 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
             "dataset paths must be relative to the dataset folder"
         )
     if is_remote(root):
-        # No symbolic links behind a URL: refusing ".." components is enough.
-        if any(part == ".." for part in text.split("/")) or "://" in text:
+        # No symbolic links behind a URL: refusing ".." components is enough, also once
+        # percent-decoded (as often as a server might: "%2E%2E/" is "../" to it).
+        from urllib.parse import unquote
+
+        decoded = text
+        while unquote(decoded) != decoded:
+            decoded = unquote(decoded)
+        decoded = decoded.replace("\\", "/")
+        if (any(part == ".." for part in decoded.split("/")) or "://" in decoded
+                or decoded.startswith("/")):
             raise CorruptFileError(
                 f"{root}: the {what} {relative!r} found in the dataset points outside the "
                 "dataset folder; refusing to open it"

@@ -190,7 +190,9 @@ class Reader(PeerCompatibleAPI, ABC):
         self._sr_scenes: tuple[str, ...] | None = None
         # The backstop for hostile files: whatever a library raises while parsing
         # becomes a typed error naming the file (see scitiff_readers.guards).
-        with library_errors(self._path, "opening the file"):
+        from .fileobjects import reader_limits
+
+        with library_errors(self._path, "opening the file"), reader_limits(self._path, self.name):
             self._open()
         self._sr_scene = int(self._default_scene())
         self._sr_release()

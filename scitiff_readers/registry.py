@@ -245,6 +245,10 @@ def _unsupported_message(path: Path) -> str:
     else:
         lines.append("No reader plugins are installed.")
     hints = _missing_known_readers(path)
+    from .fileobjects import LIMITS, is_file_object_location
+
+    if is_file_object_location(path):
+        hints.append(f"this is a file object: {LIMITS}")
     if hints:
         lines.append("Hint: " + "; ".join(hints))
     return "\n".join(lines)

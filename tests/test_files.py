@@ -79,6 +79,19 @@ def test_resolve_inside_refuses_escapes(tmp_path: Path) -> None:
         resolve_inside(root, "link.tif")
 
 
+def test_resolve_inside_a_url_refuses_escapes_also_percent_encoded() -> None:
+    from scitiff_readers.byteaccess import RemotePath
+
+    root = RemotePath("http://127.0.0.1:9/data/ds")
+    assert str(resolve_inside(root, "sub/ok.tif")) == "http://127.0.0.1:9/data/ds/sub/ok.tif"
+    assert str(resolve_inside(root, "50%.tif")).endswith("/ds/50%.tif")
+    # A server decodes %2E%2E to "..": "%2E%2E/x" names the folder above, like "../x".
+    for bad in ["../x.tif", "%2E%2E/x.tif", "%2e%2e%2Fx.tif", "%252e%252e/x.tif", "sub/..%5C..%5Cx.tif",
+                "https://elsewhere/x.tif", "/x.tif"]:
+        with pytest.raises(CorruptFileError, match="dataset"):
+            resolve_inside(root, bad, what="file name")
+
+
 def test_atomic_output_renames_on_success_only(tmp_path: Path) -> None:
     target = tmp_path / "out.bin"
     with atomic_output(target) as tmp:

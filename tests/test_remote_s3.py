@@ -138,3 +138,37 @@ def test_missing_s3_key_is_file_not_found(s3: Any) -> None:
     endpoint, _ = s3
     with pytest.raises(FileNotFoundError, match=r"nothing\.tif"):
         Reader(f"s3://{BUCKET}/nothing.tif", storage_options=_options(endpoint))
+
+
+def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(s3: Any, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every format from ``s3://`` on a LocalCluster of two worker processes.
+
+    The workers get the credentials from their environment (secrets are never
+    pickled); the reader and its dask graph travel to them and read from moto. The
+    scheduler (in this process) unpickles the submitted reader, which re-opens its
+    file: it finds the credentials in this process's environment.
+    """
+    pytest.importorskip("distributed")
+    from scitiff_readers.testing.conformance import _shared_client
+
+    endpoint, client = s3
+    dask_client = _shared_client()
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    for name, value in creds.items():
+        monkeypatch.setenv(name, value)
+    # Functions defined here travel by value (a bound method of os.environ would carry a copy).
+    dask_client.run(lambda values: __import__("os").environ.update(values), creds)
+    try:
+        # One sample per backend family that reads bytes differently (TIFF ranges, NDTiff index, zarr store).
+        chosen = {k: v for k, v in _samples(tmp_path).items() if k in ("ome-tiff pyramid", "ndtiff v3", "ome-zarr")}
+        for i, (what, local_path) in enumerate(chosen.items()):
+            url = _upload(client, local_path, f"cluster{i}")
+            with Reader(url, storage_options=_options(endpoint)) as remote, Reader(local_path) as local:
+                expected = local.data
+                np.testing.assert_array_equal(dask_client.compute(remote.dask_data).result(), expected,
+                                              err_msg=f"{what}: dask graph")
+                clone = dask_client.submit(lambda r: r.get_image_data(), remote)
+                np.testing.assert_array_equal(clone.result(), expected, err_msg=f"{what}: pickled reader")
+    finally:
+        dask_client.run(lambda names: [__import__("os").environ.pop(n, None) for n in names], list(creds))

@@ -54,6 +54,14 @@ class RemoteSuite:
         with Reader(self.url) as r:
             _ = r.data
 
+    def track_open_requests(self, paths: dict[str, str], name: str) -> Any:
+        self.server.reset()
+        with Reader(self.url) as r:
+            _ = r.dims
+        return self.server.requests
+
+    track_open_requests.unit = "requests"  # type: ignore[attr-defined]
+
     def track_one_plane_requests(self, paths: dict[str, str], name: str) -> Any:
         with Reader(self.url) as r:
             self.server.reset()

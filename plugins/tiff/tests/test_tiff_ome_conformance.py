@@ -211,7 +211,7 @@ def make_case(name: str, folder: Path) -> SampleCase:
         return SampleCase(path, Expected(
             shape=(2, 2, 1, 16, 20), dtype="uint16", channel_names=["ch0", "ch1"],
             coords={"X": (np.arange(20) * 1.5, "µm")},
-            reference=lambda: tifffile.imread(path)[:, :, None]), remote=False)
+            reference=lambda: tifffile.imread(path)[:, :, None]))
     raise AssertionError(name)
 
 

@@ -115,6 +115,13 @@ class OmeTiffReader(TiffScenes, Reader):
                 lookups: tuple[Any, ...] = self._lookups
                 kept = any(lookup.keeps_tiff for lookup in lookups)
                 return
+            if problem is None and infos and is_remote(self._path):
+                from .remotemulti import is_multifile
+
+                if is_multifile(infos, os.path.basename(str(tif.filehandle.path))):
+                    # tifffile opens a dataset's other files by local path only.
+                    self._open_remote_multifile(tif, infos)
+                    return
             if problem is None:
                 try:
                     all_series = list(tif.series)
@@ -142,11 +149,7 @@ class OmeTiffReader(TiffScenes, Reader):
             for i, (info, series) in enumerate(matched):
                 missing = self._missing_files.get(info.id) if info is not None else None
                 if missing:
-                    self._errors[i] = MissingOmeFileError(
-                        f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
-                        f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; "
-                        "copy the whole multi-file OME-TIFF dataset into one folder"
-                    )
+                    self._errors[i] = self._missing_error(i, info, missing)
                     self._sources.append([])
                     continue
                 if series is None:
@@ -167,6 +170,42 @@ class OmeTiffReader(TiffScenes, Reader):
         finally:
             if not kept:
                 tif.close()
+
+    def _missing_error(self, i: int, info: OmeImageInfo | None, missing: Sequence[str]) -> MissingOmeFileError:
+        from scitiff_readers.fileobjects import LIMITS, is_file_object_location
+
+        advice = LIMITS if is_file_object_location(self._path) else (
+            "copy the whole multi-file OME-TIFF dataset into one folder")
+        return MissingOmeFileError(
+            f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
+            f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; {advice}"
+        )
+
+    def _open_remote_multifile(self, tif: Any, infos: list[OmeImageInfo]) -> None:
+        """A multi-file dataset behind a URL: every image mapped by :mod:`.remotemulti`."""
+        from .remotemulti import DatasetFiles, image_source
+        from .source import tiff_token
+
+        self._infos = list(infos)
+        self._sources = []
+        self._errors = {}
+        files = DatasetFiles(self._path.parent, tif)
+        try:
+            for i, info in enumerate(infos):
+                missing = self._missing_files.get(info.id)
+                if missing:
+                    self._errors[i] = self._missing_error(i, info, missing)
+                    self._sources.append([])
+                    continue
+                try:
+                    token = tiff_token(self._path, "ome", i, 0)
+                    self._sources.append([image_source(info, files, token, self._path)])
+                except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
+                    self._errors[i] = exc
+                    self._sources.append([])
+        finally:
+            files.close()
+        self._finish_scenes([None] * len(infos))
 
     def _open_with_metadata(self) -> tuple[Any, list[OmeImageInfo] | None, list[str]]:
         """The open ``TiffFile`` (told the OME-XML to use), the parsed images and their warnings.
@@ -337,13 +376,6 @@ class OmeTiffReader(TiffScenes, Reader):
             for name in info.files:
                 if name == own:
                     continue
-                if is_remote(self._path):
-                    # tifffile opens the other files of a dataset by local path name.
-                    raise UnsupportedFormatError(
-                        f"{self._path}: a multi-file OME-TIFF dataset (image {info.id} has planes in "
-                        f"{name!r}); reading multi-file datasets from URLs is not supported yet: "
-                        "copy the dataset folder to a local disk"
-                    )
                 real = resolve_inside(self._path.parent, name, what="OME TiffData UUID FileName")
                 if not real.is_file():
                     self._missing_files.setdefault(info.id, []).append(name)

@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import as_location, file_argument, is_remote, open_bytes
+from scitiff_readers.byteaccess import RemoteAccessError, as_location, file_argument, is_remote, open_bytes
 from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.fileobjects import FileObjectError
 from scitiff_readers.sources import PlaneSource, Region
 from scitiff_readers.tokens import file_token
 
@@ -419,8 +420,8 @@ class TiffPageSource(PlaneSource):
                     lay = self.layouts[layout_index]
                     try:
                         dec = _Decoder(self.files[lay.file].path, lay.ifd_offset)
-                    except FileNotFoundError:
-                        raise
+                    except (FileNotFoundError, RemoteAccessError, FileObjectError, PermissionError):
+                        raise  # the file cannot be reached: not damage
                     except Exception as exc:
                         raise CorruptFileError(
                             f"{self.files[lay.file].path}: cannot rebuild the page decoder from the IFD at "

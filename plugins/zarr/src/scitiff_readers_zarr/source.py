@@ -325,9 +325,12 @@ class ZarrArraySource(PixelSource):
         """Big reads go through zarrs, which decodes the chunks of one call on its own threads.
 
         Concurrent zarrs calls from Python threads run one after the other, so the
-        core hands such sources whole regions rather than splitting them.
+        core hands such sources whole regions rather than splitting them. Remote
+        arrays too: one zarr call fetches all the chunks of its region concurrently
+        (zarr's async fsspec store), while one call per chunk from the core's few
+        threads would wait for the round trips a few at a time.
         """
-        return self.pipeline != "zarr"
+        return self.pipeline != "zarr" or is_remote(self.path)
 
     def _array(self, nbytes: int) -> Any:
         return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes, self._metadata)
@@ -383,6 +386,11 @@ class GridSource(PixelSource):
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         self._guards: dict[tuple[int, int], ChunkGuard] = {}
+
+    @property
+    def decodes_in_parallel(self) -> bool:  # type: ignore[override]
+        """Remote stacks: whole regions per call, as :attr:`ZarrArraySource.decodes_in_parallel`."""
+        return any(p is not None and is_remote(p) for row in self.paths for p in row)
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` into ``out``: one zarr call per (stack, channel) array."""

@@ -1,0 +1,138 @@
+"""Multi-file OME-TIFF datasets behind a URL: OME ``TiffData`` mapped to the pages of every file.
+
+Locally, tifffile maps a multi-file dataset itself, but it opens the other files by
+local path name (the folder joined with the ``UUID`` ``FileName``), which cannot
+reach a URL. For a remote dataset this module does the same mapping -- each
+``TiffData`` block puts ``PlaneCount`` consecutive IFDs of its file from ``IFD`` on
+at its ``First*`` plane, planes counted in ``DimensionOrder`` -- with every file
+opened through the byte-access layer (only its IFDs are fetched) and confined to
+the dataset folder (:func:`scitiff_readers.files.resolve_inside`: no ``..``, no
+absolute names, no other URL).
+
+Only full-resolution planes are mapped: SubIFD pyramid levels of multi-file
+datasets are read locally only (a remote scene has one level).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scitiff_readers.errors import CorruptFileError, MetadataError
+from scitiff_readers.files import resolve_inside
+
+from .common import open_tiff
+from .omexml import OmeImageInfo
+from .source import TiffPageSource
+
+__all__ = ["DatasetFiles", "image_source", "is_multifile"]
+
+
+def is_multifile(infos: Sequence[OmeImageInfo], own: str | None) -> bool:
+    """Whether the images name a file other than ``own`` (the TIFF holding the XML)."""
+    return any(name != own for info in infos for name in info.files)
+
+
+class DatasetFiles:
+    """The open TIFF files of one dataset, by ``FileName`` (each opened once, closed together).
+
+    Parameters
+    ----------
+    folder
+        The dataset folder (a :class:`~scitiff_readers.byteaccess.RemotePath`).
+    holder
+        The open ``TiffFile`` the reader started from: blocks naming its file, or no
+        file at all, are its pages.
+    """
+
+    def __init__(self, folder: Path, holder: Any) -> None:
+        self.folder = folder
+        self.holder = holder
+        self.holder_name = os.path.basename(str(holder.filehandle.path))
+        self._opened: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        """The open ``TiffFile`` named ``name`` in the dataset folder."""
+        if not name or name == self.holder_name:
+            return self.holder
+        tif = self._opened.get(name)
+        if tif is None:
+            path = resolve_inside(self.folder, name, what="OME TiffData UUID FileName")
+            tif = self._opened[name] = open_tiff(path, is_ome=False)
+        return tif
+
+    def close(self) -> None:
+        """Close the files this object opened (not the holder)."""
+        for tif in self._opened.values():
+            tif.close()
+        self._opened.clear()
+
+
+def _int(block: dict[str, str], key: str, default: int, where: str) -> int:
+    try:
+        value = int(block.get(key, default))
+    except ValueError:
+        raise MetadataError(f"{where}: TiffData {key}={block.get(key)!r} is not a number") from None
+    if value < 0:
+        raise MetadataError(f"{where}: TiffData {key}={value} is negative")
+    return value
+
+
+def image_source(info: OmeImageInfo, files: DatasetFiles, token: str, where: Path) -> TiffPageSource:
+    """A source over the pages of every file of one OME image (``TCZYX``, plus ``S`` for RGB).
+
+    Planes no ``TiffData`` block covers read as zeros, as tifffile reads them.
+
+    Raises
+    ------
+    MetadataError
+        If a block's numbers are not usable, or no block maps any page.
+    CorruptFileError
+        If a block names IFDs its file does not have, or a file is not a readable TIFF.
+    """
+    blocks = info.tiff_data
+    if not blocks:
+        raise MetadataError(f"{where}: the OME image {info.id} has no TiffData")
+    first = files.get(blocks[0].get("FileName", ""))
+    first_ifd = _int(blocks[0], "IFD", 0, str(where))
+    if first_ifd >= len(first.pages):
+        raise CorruptFileError(f"{where}: the OME image {info.id} starts at IFD {first_ifd}, beyond the file")
+    samples = int(first.pages[first_ifd].samplesperpixel)
+    size = info.size
+    sizes = {"Z": size["Z"], "C": max(1, size["C"] // samples), "T": size["T"]}
+    slow_first = info.dimension_order[2:][::-1]  # e.g. "TCZ" for XYZCT
+    loop_shape = tuple(sizes[d] for d in slow_first)
+    n = int(np.prod(loop_shape))
+    flat = np.full(n, None, dtype=object)
+    for block in blocks:
+        tif = files.get(block.get("FileName", ""))
+        ifd = _int(block, "IFD", 0, str(where))
+        count = _int(block, "PlaneCount", _int(block, "NumPlanes", 1 if "IFD" in block else 0, str(where)),
+                     str(where))
+        try:
+            start = int(np.ravel_multi_index([_int(block, f"First{d}", 0, str(where)) for d in slow_first],
+                                             loop_shape))
+        except ValueError:
+            raise MetadataError(f"{where}: a TiffData block of {info.id} starts outside the image "
+                                f"({ {k: v for k, v in block.items() if k.startswith('First')} })") from None
+        pages = tif.pages
+        if count == 0:  # "all remaining planes" of that file
+            count = len(pages) - ifd
+        count = min(count, n - start)
+        if ifd + count > len(pages):
+            raise CorruptFileError(
+                f"{where}: a TiffData block of {info.id} names IFDs {ifd}-{ifd + count - 1} of "
+                f"{block.get('FileName') or files.holder_name!r}, which has {len(pages)}"
+            )
+        for i in range(count):
+            flat[start + i] = pages[ifd + i]
+    present = [p for p in flat if p is not None]
+    if not present:
+        raise MetadataError(f"{where}: no TiffData block of the OME image {info.id} maps a page")
+    grid = flat.reshape(loop_shape).transpose([slow_first.index(d) for d in "TCZ"])
+    shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
+    return TiffPageSource.from_pages(np.ascontiguousarray(grid), shape, token)
