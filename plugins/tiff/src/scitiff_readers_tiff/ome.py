@@ -241,7 +241,11 @@ class OmeTiffReader(TiffScenes, Reader):
                     "copy the whole dataset into one folder"
                 )
             tif = open_tiff(first, omexml=self._xml)
-            self._check_frames(tif, infos)
+            try:
+                self._check_frames(tif, infos)
+            except BaseException:
+                tif.close()
+                raise
             return tif, infos, notes
         tif = open_tiff(self._path)
         xml = tif.ome_metadata if tif.is_ome else None
