@@ -78,6 +78,19 @@ def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
     return merged or None
 
 
+def _guarded_metadata(fget: Any) -> Any:
+    """``fget`` with its errors typed by :func:`~scitiff_readers.guards.library_errors`."""
+    import functools
+
+    @functools.wraps(fget)
+    def wrapper(self: Any) -> Any:
+        with library_errors(self._path, "reading the metadata"):
+            return fget(self)
+
+    wrapper._sr_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Reader(PeerCompatibleAPI, ABC):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
@@ -139,6 +152,11 @@ class Reader(PeerCompatibleAPI, ABC):
         clash = set(cls.options) & set(COMMON_OPTIONS)
         if clash:
             raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
+        # A backend's metadata property reads what the file says: whatever it raises on a
+        # damaged file becomes a typed error naming the file (like every other boundary).
+        meta = cls.__dict__.get("metadata")
+        if isinstance(meta, property) and meta.fget is not None and not getattr(meta.fget, "_sr_guarded", False):
+            cls.metadata = property(_guarded_metadata(meta.fget), meta.fset, meta.fdel, meta.__doc__)  # type: ignore[method-assign,assignment]
 
     def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
                 **options: Any) -> Reader:

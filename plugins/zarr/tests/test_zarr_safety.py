@@ -431,3 +431,23 @@ def test_huge_sparse_time_axis_opens_lazily_and_reads_by_selection(tmp_path: Pat
             _ = r.dask_data
         with pytest.raises(ImageTooLargeError, match=r"huge\.zarr: indexing T=1099511627776"):
             r.get_image_data("TYX")
+
+
+def test_visor_channels_of_the_wrong_type_in_metadata_are_typed(tmp_path: Path) -> None:
+    """``visor.channels = 2`` (found by the fuzz campaign): reading ``metadata`` raised a bare TypeError."""
+    sample = write_visor_2025(tmp_path / "S.vsr")
+    changed = 0
+    for meta in sample.rglob("zarr.json"):
+        doc = json.loads(meta.read_text())
+        visor = doc.get("attributes", {}).get("visor")
+        if isinstance(visor, dict) and "channels" in visor:
+            visor["channels"] = 2
+            meta.write_text(json.dumps(doc))
+            changed += 1
+    assert changed
+    try:
+        reader = Reader(sample)
+    except CorruptFileError:
+        return  # refused at open: typed as well
+    with reader, pytest.raises(CorruptFileError, match=r"S\.vsr: reading the metadata: .*TypeError"):
+        _ = reader.metadata
