@@ -71,7 +71,7 @@ def _ours_process_code(spec: dict[str, Any], dask: bool) -> str:
 def _peer_code(case: str, peer: str, phase: str) -> str:
     """A program timing one phase of a peer (its callables come from the case)."""
     lookup = (
-        "from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir\n"
+        "from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir\n"
         f"case = {{c.name: c for c in benchmark_cases()}}[{case!r}]\n"
         f"peer = {{p.name: p for p in case.peers}}[{peer!r}]\n"
         "path = case.make(benchmark_data_dir())\n"
@@ -125,7 +125,7 @@ def _ratio(ours: float | None, ref: float | None) -> str:
 
 def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
     """Run the cold benchmark; return one row per (case, implementation)."""
-    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+    from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir
 
     rows: list[dict[str, Any]] = []
     folder = benchmark_data_dir()

@@ -10,7 +10,8 @@ file was read once (warm page cache):
   ``scale_factors`` for ``N`` levels, with the source's pixel sizes and units.
 
 ``N`` counts every level, full resolution included (as ``--num-levels`` does). The
-table gives the wall time and the peak resident memory of the process, and checks
+table gives the wall time, the CPU time (user + system, all threads and child processes)
+and the peak resident memory of the process, and checks
 each output: level count, a plane of full resolution against tifffile, and whether
 the axes kept their units. The source (T=8, C=2, Z=64, 1024 x 1024 uint16, 2 GiB by
 default) is written once with tifffile into ``$SCITIFF_READERS_BENCH_DATA`` (never
@@ -37,8 +38,9 @@ try:
 except subprocess.TimeoutExpired:
     code, err = None, "timeout"
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mib": peak, "returncode": code, "stderr": err}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                  "peak_mib": usage.ru_maxrss / 1024, "returncode": code, "stderr": err}))
 """
 
 _OME_ZARR_PY = r"""
@@ -165,7 +167,8 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
     size = src.stat().st_size / 2**30
     print(f"# convert {src.name} ({size:.2f} GiB) to OME-Zarr 0.5 with {levels} levels (full resolution included); "
           f"median of {repeat}; load average before: {os.getloadavg()[0]:.1f}")
-    print(f"{'impl':<16} {'seconds':>9} {'peak MiB':>9} {'speedup':>8} {'levels':>6} {'pixels':>7}  units")
+    print(f"{'impl':<16} {'seconds':>9} {'cpu s':>8} {'peak MiB':>9} {'speedup':>8} {'levels':>6} {'pixels':>7}  "
+          "units  (every run's seconds)")
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     for round_ in range(repeat):
         names = list(commands) if round_ % 2 == 0 else list(reversed(commands))
@@ -177,20 +180,22 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
         seconds = statistics.median(r["seconds"] for r in results)
         last = results[-1]
         row = {"impl": name, "seconds": seconds, "all_seconds": [r["seconds"] for r in results],
+               "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
                "peak_mib": max(r["peak_mib"] for r in results),
                **{k: last[k] for k in ("levels", "pixels", "units", "returncode")}}
         if name == "ours":
             ours_seconds = seconds
         speed = f"{seconds / ours_seconds:.1f}x" if ours_seconds and name != "ours" else ""
         shown = "> timeout" if last["returncode"] is None else f"{seconds:.1f}"
-        print(f"{name:<16} {shown:>9} {row['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} {row['pixels']:>7}  "
-              f"{row['units']}", flush=True)
+        runs_text = ", ".join(f"{x:.1f}" for x in row["all_seconds"])
+        print(f"{name:<16} {shown:>9} {row['cpu_seconds']:>8.1f} {row['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} "
+              f"{row['pixels']:>7}  {row['units']}  ({runs_text})", flush=True)
         rows.append(row)
     return rows
 
 
 if __name__ == "__main__":
-    from scitiff_readers.benchmarking import benchmark_data_dir
+    from scitiff_readers._benchmarking import benchmark_data_dir
 
     run(benchmark_data_dir(), levels=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
         only=sys.argv[2].split(",") if len(sys.argv) > 2 else None,

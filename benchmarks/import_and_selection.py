@@ -37,7 +37,7 @@ def _selection(folder: Path) -> None:
 import time, statistics
 from pathlib import Path
 import scitiff_readers
-from scitiff_readers.registry import list_readers, select_reader
+from scitiff_readers._registry import list_readers, select_reader
 folder = Path({str(folder)!r})
 t = time.perf_counter(); readers = list_readers(); discovery = time.perf_counter() - t
 print(f"discovery (imports {{len(readers)}} plugin classes): {{discovery * 1e3:.1f}} ms")

@@ -162,7 +162,7 @@ def _current_cases() -> list[Any]:
     """In a baseline worker: this checkout's cases of the module named in ``CASES_FROM_ENV``.
 
     The module is loaded from this checkout's file under an alias inside the baseline's
-    package, so its relative imports and ``scitiff_readers.benchmarking`` come from the
+    package, so its relative imports and ``scitiff_readers._benchmarking`` come from the
     baseline while the case definitions (files, planes, peers) are this checkout's.
     """
     module_name, attr, file = json.loads(os.environ[CASES_FROM_ENV])
@@ -192,7 +192,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
     """Run one operation once in this process; return seconds and peak memory."""
 
     from scitiff_readers import Reader
-    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
+    from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
 
     baseline = Path(os.environ[BASELINE_ENV]) if impl == BASELINE else None
     if baseline is not None:
@@ -212,7 +212,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
 
         def run_open_new() -> Any:
             # As if the file had never been opened in this process: no parse re-used.
-            from scitiff_readers.filecache import clear_file_caches
+            from scitiff_readers._filecache import clear_file_caches
 
             clear_file_caches()
             return run_open()
@@ -223,7 +223,7 @@ def _worker(case_name: str, impl: str, op: str) -> dict[str, Any]:
 
         def run_plane_new() -> Any:
             # As if the file had never been opened in this process: no parse re-used.
-            from scitiff_readers.filecache import clear_file_caches
+            from scitiff_readers._filecache import clear_file_caches
 
             clear_file_caches()
             return run_plane()
@@ -421,7 +421,7 @@ def _case_source(case_name: str) -> tuple[str, str, str]:
     """``(module, attribute, file)`` of the entry point (of this checkout) that defines a case."""
     from importlib import metadata
 
-    from scitiff_readers.benchmarking import BENCHMARKS_GROUP
+    from scitiff_readers._benchmarking import BENCHMARKS_GROUP
 
     for ep in metadata.entry_points(group=BENCHMARKS_GROUP):
         try:
@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_baseline:
         return _check_baseline_process()
 
-    from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir
+    from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir
 
     if args.convert:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

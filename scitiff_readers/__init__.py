@@ -14,29 +14,13 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 from typing import Any
 
-from .compat import imread_dask, imread_xarray, imread_xarray_dask
-from .coords import PhysicalPixelSizes
-from .dimensions import Dimensions
-from .errors import (
-    CorruptFileError,
-    DimensionSelectionError,
-    ImageTooLargeError,
-    MetadataError,
-    MissingDependencyError,
-    OutputExistsError,
-    PluginLoadWarning,
-    ReaderNotFoundError,
-    ResolutionLevelError,
-    SceneIndexError,
-    ScitiffReadersError,
-    ScitiffReadersWarning,
-    UnsupportedFormatError,
-    UnsupportedWriteError,
-    WriterNotFoundError,
-)
-from .image import Image
-from .reader import Reader
-from .registry import (
+from ._compat import imread_dask, imread_xarray, imread_xarray_dask
+from ._coords import PhysicalPixelSizes
+from ._dimensions import Dimensions
+from ._display import ChannelDisplay, channel_display
+from ._image import Image
+from ._reader import Reader
+from ._registry import (
     feasibility_report,
     get_reader_class,
     list_readers,
@@ -45,7 +29,32 @@ from .registry import (
     select_reader,
     unregister_reader,
 )
-from .writers import Writer, list_writers, register_writer, write
+from ._writers import Writer, list_writers, register_writer, write
+from .errors import (
+    CorruptFileError,
+    DimensionSelectionError,
+    FileObjectError,
+    ImageTooLargeError,
+    MetadataError,
+    MissingDependencyError,
+    OptionError,
+    OutputExistsError,
+    PluginLoadWarning,
+    ReaderNotFoundError,
+    RemoteAccessError,
+    ResolutionLevelError,
+    SceneIndexError,
+    ScitiffReadersError,
+    ScitiffReadersWarning,
+    UnsupportedFormatError,
+    UnsupportedWriteError,
+    WriterNotFoundError,
+)
+
+# Documentation and reprs name the user-facing classes where users import them from.
+for _obj in (ChannelDisplay, Dimensions, PhysicalPixelSizes, Reader, Writer, channel_display):
+    _obj.__module__ = __name__
+del _obj
 
 try:
     __version__ = _version("scitiff-readers")
@@ -53,18 +62,22 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "ChannelDisplay",
     "CorruptFileError",
     "DimensionSelectionError",
+    "FileObjectError",
     "ImageTooLargeError",
     "Dimensions",
     "Image",
     "MetadataError",
     "MissingDependencyError",
+    "OptionError",
     "OutputExistsError",
     "PhysicalPixelSizes",
     "PluginLoadWarning",
     "Reader",
     "ReaderNotFoundError",
+    "RemoteAccessError",
     "ResolutionLevelError",
     "SceneIndexError",
     "ScitiffReadersError",
@@ -74,6 +87,7 @@ __all__ = [
     "Writer",
     "WriterNotFoundError",
     "__version__",
+    "channel_display",
     "feasibility_report",
     "get_reader_class",
     "imread",
@@ -94,7 +108,7 @@ __all__ = [
 def imread(path: Any, scene_id: str | int | None = None, **options: Any) -> Any:
     """Read a scene (default the first) of ``path`` into a numpy array (``Reader(path).data``).
 
-    ``path`` may also be array data (see :class:`~scitiff_readers.arrays.ArrayReader`);
+    ``path`` may also be array data (see :class:`~scitiff_readers.Reader`);
     ``scene_id`` is a scene index, ID or name, as in ``bioio.imread``.
     """
     with Reader(path, **options) as reader:

@@ -140,7 +140,7 @@ def _info_json(reader: Any, indices: list[int], all_levels: bool) -> dict[str, A
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .reader import Reader
+    from ._reader import Reader
 
     with Reader(args.path, reader=args.reader) as reader:
         indices = _scene_indices(reader, args.scene, args.all_scenes)
@@ -183,8 +183,8 @@ def _writer_options(cls: Any) -> dict[str, Any]:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from .registry import feasibility_report, list_readers
-    from .writers import list_writers
+    from ._registry import feasibility_report, list_readers
+    from ._writers import list_writers
 
     if args.path is not None:
         report = feasibility_report(args.path)
@@ -231,7 +231,7 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .registry import get_reader_class
+    from ._registry import get_reader_class
 
     cls = get_reader_class(args.reader)
     method = getattr(cls, "metadata_schema", None)
@@ -242,7 +242,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ._demo import run_demo
 
     return run_demo(shared=args.shared)
 
@@ -310,8 +310,8 @@ class _Bar:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .reader import Reader
-    from .writers import _choose, write
+    from ._reader import Reader
+    from ._writers import _choose, write
 
     options = _convert_options(args)
     target = Path(args.dst).expanduser()

@@ -11,12 +11,15 @@ __all__ = [
     "CorruptFileError",
     "CorruptFileWarning",
     "DimensionSelectionError",
+    "FileObjectError",
     "ImageTooLargeError",
     "MetadataError",
     "MissingDependencyError",
+    "OptionError",
     "OutputExistsError",
     "PluginLoadWarning",
     "ReaderNotFoundError",
+    "RemoteAccessError",
     "ResolutionLevelError",
     "SceneIndexError",
     "ScitiffReadersError",
@@ -37,6 +40,10 @@ class UnsupportedFormatError(ScitiffReadersError, ValueError):
 
 class CorruptFileError(ScitiffReadersError, ValueError):
     """The file is recognised but its structure is broken or unsafe to follow."""
+
+
+class FileObjectError(ScitiffReadersError, ValueError):
+    """A file object that cannot be read (not binary, not seekable), or used where it cannot be."""
 
 
 class MetadataError(ScitiffReadersError, ValueError):
@@ -71,8 +78,20 @@ class MissingDependencyError(ScitiffReadersError, ImportError):
     """An optional dependency needed for this feature is not installed."""
 
 
+class OptionError(ScitiffReadersError, TypeError, ValueError):
+    """A reader option is unknown or has a bad value; the message names the option and what it takes.
+
+    Both a :class:`TypeError` (what Python raises for an unexpected keyword argument)
+    and a :class:`ValueError` (a bad value), so either ``except`` catches it.
+    """
+
+
 class OutputExistsError(ScitiffReadersError, FileExistsError):
     """A write would replace an existing file and ``overwrite`` was not set."""
+
+
+class RemoteAccessError(ScitiffReadersError, OSError):
+    """Reading a remote file failed (network error, timeout, refused, server error)."""
 
 
 class ScitiffReadersWarning(UserWarning):

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .units import normalize_unit, to_micrometre_factor, to_seconds_factor
+from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
 
 if TYPE_CHECKING:
-    from .reader import Reader
+    from ._reader import Reader
 
 __all__ = [
     "DimensionProperties",

@@ -9,7 +9,7 @@ The backend chooses the reader through the registry exactly like ``Reader(path)`
 Each scene is one data variable named after the scene, with the coordinates and
 attributes of ``Reader(path).xarray_dask_data``. Pixels are read through the
 backend's pixel source only when indexed; ``chunks={}`` gives dask arrays chunked
-like ``xarray_dask_data`` (whole storage units, see :mod:`scitiff_readers.chunking`),
+like ``xarray_dask_data`` (whole storage units, see :mod:`scitiff_readers._chunking`),
 any other ``chunks=`` is honoured by xarray. This module is imported by xarray's
 plugin machinery only, never by ``import scitiff_readers``.
 """
@@ -25,12 +25,12 @@ import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
-from .chunking import chunk_shape
-from .eager import read_regions
+from ._chunking import chunk_shape
+from ._eager import read_regions
+from ._reader import Reader
+from ._registry import select_reader
+from ._sources import PixelSource
 from .errors import ScitiffReadersError
-from .reader import Reader
-from .registry import select_reader
-from .sources import PixelSource
 
 __all__ = ["ScitiffReadersBackendEntrypoint", "open_reader_dataset"]
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from scitiff_readers import Image, Reader, register_reader, unregister_reader
-from scitiff_readers.coords import coordinate, uniform_coordinate
-from scitiff_readers.sources import ArraySource
+from scitiff_readers._coords import coordinate, uniform_coordinate
+from scitiff_readers._sources import ArraySource
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

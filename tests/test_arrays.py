@@ -11,7 +11,7 @@ import xarray as xr
 
 import scitiff_readers
 from scitiff_readers import MetadataError, PhysicalPixelSizes, Reader
-from scitiff_readers.arrays import ArrayReader
+from scitiff_readers._arrays import ArrayReader
 
 bioio = pytest.importorskip("bioio")
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from scitiff_readers import Reader
-from scitiff_readers.byteaccess import (
+from scitiff_readers._byteaccess import (
     RemoteAccessError,
     RemotePath,
     as_location,
@@ -28,8 +28,8 @@ from scitiff_readers.byteaccess import (
     positioned_readinto,
     redact,
 )
+from scitiff_readers._files import SharedFile
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError, ScitiffReadersError
-from scitiff_readers.files import SharedFile
 
 tifffile = pytest.importorskip("tifffile")
 pytest.importorskip("aiohttp")

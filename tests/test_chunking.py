@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scitiff_readers.chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
+from scitiff_readers._chunking import DEFAULT_CHUNK_BYTES, chunk_shape, normalize_chunk_bytes, regular_chunks
 
 MiB = 2**20
 
@@ -62,7 +62,7 @@ def test_more_blocks_than_a_graph_can_hold_are_refused_before_building() -> None
     """A declared axis of 2**40 (legal in a sparse zarr array): dask itself would build 2**40-entry tuples."""
     import time
 
-    from scitiff_readers.chunking import MAX_BLOCKS, check_block_count
+    from scitiff_readers._chunking import MAX_BLOCKS, check_block_count
     from scitiff_readers.errors import ImageTooLargeError
 
     start = time.perf_counter()

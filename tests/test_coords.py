@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scitiff_readers import coords
-from scitiff_readers.coords import UniformValues, uniform_coordinate_spec
+from scitiff_readers import _coords as coords
+from scitiff_readers._coords import UniformValues, uniform_coordinate_spec
+from scitiff_readers._image import Image
+from scitiff_readers._sources import ArraySource
 from scitiff_readers.errors import ImageTooLargeError
-from scitiff_readers.image import Image
-from scitiff_readers.sources import ArraySource
 
 
 def test_short_uniform_axes_are_arrays() -> None:

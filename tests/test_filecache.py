@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tifffile
 
-from scitiff_readers.filecache import MISSING, FileCache, clear_file_caches, file_identity, file_stamp
+from scitiff_readers._filecache import MISSING, FileCache, clear_file_caches, file_identity, file_stamp
+from scitiff_readers._tiffhead import read_first_ifd, tiff_head
 from scitiff_readers.testing import let_files_age, short_cache_window
-from scitiff_readers.tiffhead import read_first_ifd, tiff_head
 
 
 @pytest.fixture(autouse=True)

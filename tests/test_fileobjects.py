@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from scitiff_readers import Reader
+from scitiff_readers._fileobjects import FileObjectError
 from scitiff_readers.errors import ScitiffReadersError, UnsupportedFormatError
-from scitiff_readers.fileobjects import FileObjectError
 
 tifffile = pytest.importorskip("tifffile")
 fsspec = pytest.importorskip("fsspec")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scitiff_readers import CorruptFileError, OutputExistsError
-from scitiff_readers.files import SharedFile, atomic_output, resolve_inside
+from scitiff_readers._files import SharedFile, atomic_output, resolve_inside
 from scitiff_readers.testing import open_handles_under
 
 
@@ -80,7 +80,7 @@ def test_resolve_inside_refuses_escapes(tmp_path: Path) -> None:
 
 
 def test_resolve_inside_a_url_refuses_escapes_also_percent_encoded() -> None:
-    from scitiff_readers.byteaccess import RemotePath
+    from scitiff_readers._byteaccess import RemotePath
 
     root = RemotePath("http://127.0.0.1:9/data/ds")
     assert str(resolve_inside(root, "sub/ok.tif")) == "http://127.0.0.1:9/data/ds/sub/ok.tif"

@@ -1,4 +1,4 @@
-"""scitiff_readers.guards: typed library errors, allocation bounds, path confinement, JSON nesting."""
+"""scitiff_readers._guards: typed library errors, allocation bounds, path confinement, JSON nesting."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from scitiff_readers._guards import check_allocation, check_inside, library_errors, load_json, typed_error
 from scitiff_readers.errors import CorruptFileError, ImageTooLargeError, MetadataError, ScitiffReadersError
-from scitiff_readers.guards import check_allocation, check_inside, library_errors, load_json, typed_error
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +14,9 @@ import dask
 import numpy as np
 import pytest
 
-import scitiff_readers.lazy as lazy_engine
-from scitiff_readers.lazy import block_regions, read_regions, to_dask
-from scitiff_readers.sources import ArraySource, PlaneSource, Region
+import scitiff_readers._lazy as lazy_engine
+from scitiff_readers._lazy import block_regions, read_regions, to_dask
+from scitiff_readers._sources import ArraySource, PlaneSource, Region
 from scitiff_readers.testing.counters import count_reads
 
 
@@ -243,7 +245,7 @@ def test_whole_compute_inside_xarray_and_persist() -> None:
 
 
 def test_unoptimized_or_too_large_computes_fall_back_to_dask(monkeypatch: pytest.MonkeyPatch) -> None:
-    import scitiff_readers.lazy as lazy
+    import scitiff_readers._lazy as lazy
 
     src, arr = _recording()
     np.testing.assert_array_equal(arr.compute(optimize_graph=False), expected(src.shape))
@@ -260,7 +262,7 @@ def test_whole_compute_on_process_scheduler_joins_copies() -> None:
 
 
 def test_finalize_refuses_views_at_the_wrong_place() -> None:
-    from scitiff_readers.lazy import _finalize_direct
+    from scitiff_readers._lazy import _finalize_direct
 
     base = np.empty((2, 4), dtype=np.int64)
     base[...] = np.arange(8).reshape(2, 4)
@@ -307,3 +309,44 @@ def test_self_parallel_source_is_read_whole_by_a_dask_compute(scheduler: str) ->
     src.regions.clear()
     np.testing.assert_array_equal(arr[1].compute(scheduler=scheduler), expected(src.shape)[1])
     assert len(src.regions) == 2, "a selection still reads only its own blocks"
+
+
+# ------------------------------------------------- compute with no distributed client
+def test_compute_in_a_fresh_process_imports_no_distributed() -> None:
+    # distributed is installed (the test extra): dask's own compute would import it to
+    # look for a client; with none possible, LocalArray names the default scheduler.
+    program = (
+        "import sys\nimport numpy as np\n"
+        "from scitiff_readers._lazy import local_array, to_dask\n"
+        "from scitiff_readers._sources import ArraySource\n"
+        "data = np.arange(2 * 3 * 1 * 16 * 16, dtype=np.uint16).reshape(2, 3, 1, 16, 16)\n"
+        "whole = to_dask(ArraySource(data, 'TCZYX', (1, 1, 1, 16, 16)), target_bytes=16 * 16 * 2)\n"
+        "plane = local_array(whole[1, 2, 0])\n"
+        "assert whole.npartitions > 1 and plane.npartitions == 1, (whole.chunks, plane.chunks)\n"
+        "assert np.array_equal(plane.compute(), data[1, 2, 0])\n"
+        "assert np.array_equal(whole.compute(), data)\n"
+        "assert np.array_equal(whole.persist().compute(), data)\n"
+        "print('distributed' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
+
+
+def test_compute_uses_the_distributed_client_when_there_is_one() -> None:
+    distributed = pytest.importorskip("distributed")
+    data = np.arange(2 * 3 * 1 * 16 * 16, dtype=np.uint16).reshape(2, 3, 1, 16, 16)
+    plane = lazy_engine.local_array(to_dask(ArraySource(data, "TCZYX", (1, 1, 1, 16, 16)), target_bytes=16 * 16 * 2)[1, 2, 0])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:
+        result = plane.compute()
+    np.testing.assert_array_equal(result, data[1, 2, 0])
+    assert stream.data, "the compute did not run on the client's cluster"
+
+
+def test_a_configured_scheduler_is_left_to_dask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    plane = lazy_engine.local_array(to_dask(ArraySource(np.zeros((1, 1, 1, 4, 4), np.uint8), "TCZYX"), 16)[0, 0, 0])
+    assert lazy_engine._scheduler_without_client(plane) is dask.local.get_sync
+    with dask.config.set(scheduler="threads"):
+        assert lazy_engine._scheduler_without_client(plane) is None

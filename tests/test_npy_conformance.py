@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from scitiff_readers import CorruptFileError, MetadataError
+from scitiff_readers._npy import NpyReader
 from scitiff_readers.cli import main
-from scitiff_readers.npy import NpyReader
 from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scitiff_readers.plugincache import Declaration, load_declarations, store_declarations
+from scitiff_readers._plugincache import Declaration, load_declarations, store_declarations
 
 tifffile = pytest.importorskip("tifffile")
 
@@ -101,3 +101,27 @@ def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("SCITIFF_READERS_CACHE_DIR", str(blocker / "sub"))  # a folder inside a file
     store_declarations("test.group", [])
     assert load_declarations("test.group") is None
+
+
+def test_a_named_reader_is_found_without_reading_entry_points(tmp_path: Path,
+                                                              ome_file: tuple[Path, np.ndarray]) -> None:
+    path, data = ome_file
+    cache = tmp_path / "cache"
+    _run(path, cache)  # remembers the declarations
+    # A second process naming its reader: importlib.metadata's scan of every
+    # distribution is made to fail, so the reader must come from the memory.
+    program = textwrap.dedent(
+        """
+        import importlib.metadata, json, sys
+        def refuse(*args, **kwargs):
+            raise AssertionError("entry points were read")
+        importlib.metadata.entry_points = refuse
+        from scitiff_readers import Reader
+        r = Reader(sys.argv[1], reader="ome-tiff")
+        print(json.dumps([r.reader_name, int(r.get_image_data("YX", Z=1, C=2).sum())]))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True,
+                         env={**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["ome-tiff", int(data[1, 2].sum())]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scitiff_readers.pyramid import Pyramid, level_shape, max_levels
+from scitiff_readers._pyramid import Pyramid, level_shape, max_levels
 
 
 def _reference_means(a: np.ndarray, block: int) -> np.ndarray:

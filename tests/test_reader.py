@@ -238,7 +238,7 @@ def test_relative_paths_become_absolute(multiscene_file: Path, monkeypatch: pyte
 def test_selection_runs_match_a_plain_loop(seed: int) -> None:
     # The vectorised run finder against the obvious loop, on random index lists
     # (repeats, reversals, gaps): eager reads group planes by these runs.
-    from scitiff_readers.selection import _contiguous_runs
+    from scitiff_readers._selection import _contiguous_runs
 
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, 20, size=int(rng.integers(0, 40)))

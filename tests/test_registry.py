@@ -22,8 +22,8 @@ from scitiff_readers import (
     list_readers,
     select_reader,
 )
-from scitiff_readers.plugins import PluginRegistry
-from scitiff_readers.registry import _readers
+from scitiff_readers._plugins import PluginRegistry
+from scitiff_readers._registry import _readers
 
 from .conftest import MultiSceneReader
 
@@ -107,7 +107,7 @@ def test_import_does_not_load_plugins() -> None:
                              "scitiff_readers_ndtiff", "scitiff_readers_scitiff", "distributed")
                  if m in sys.modules]
         print(heavy)
-        print(scitiff_readers.registry._readers._discovered is None)
+        print(scitiff_readers._registry._readers._discovered is None)
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -126,7 +126,7 @@ def test_pickled_s3_reader_finds_credentials_in_the_environment(s3: Any, tmp_pat
     assert b"testing" not in blob and b"testing" not in graph
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    from scitiff_readers.byteaccess import forget_remote_state
+    from scitiff_readers._byteaccess import forget_remote_state
 
     forget_remote_state()
     clone = pickle.loads(blob)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
 
-from scitiff_readers.slabs import Progress, iter_slabs, plan_slabs
+from scitiff_readers import Reader
+from scitiff_readers._slabs import Progress, iter_slabs, plan_slabs
+from scitiff_readers._writers import to_canonical
 
 
 def _covers_in_order(slabs: list[tuple[slice, slice, slice]], shape: tuple[int, ...]) -> None:
@@ -66,6 +70,34 @@ def test_iter_slabs_stops_computing_when_closed() -> None:
     next(it)
     it.close()
     assert len(computed) <= 2  # the one handed out and the one computed ahead
+
+
+def test_slabs_of_a_readers_lazy_array_are_read_straight_from_its_source(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    base = np.random.default_rng(0).integers(0, 2**16, (2, 3, 10, 32, 24), dtype=np.uint16)
+    np.save(tmp_path / "a.npy", base)  # numpy writes the file; numpy slices the expected slabs
+    with Reader(tmp_path / "a.npy") as r:
+        array = to_canonical(r.xarray_dask_data).data
+        slabs = plan_slabs(base.shape, 2, array.chunks, z_align=4, target_bytes=4 * 32 * 24 * 2)
+        assert len(slabs) > 4
+        with monkeypatch.context() as m:  # no dask compute: the slabs come from the pixel source
+            m.setattr(dask, "compute", lambda *a, **k: pytest.fail("dask.compute called"))
+            fresh = list(iter_slabs(array, slabs))
+            reused = []
+            for where, slab in iter_slabs(array, slabs, reuse=True):
+                np.testing.assert_array_equal(slab, base[where])
+                reused.append(slab)
+        for (where, slab), expected in zip(fresh, slabs, strict=True):
+            assert where == expected
+            np.testing.assert_array_equal(slab, base[where])
+        # reuse: two buffers in turn; otherwise every slab is its own array
+        assert np.shares_memory(reused[0], reused[2]) and not np.shares_memory(reused[0], reused[1])
+        assert not any(np.shares_memory(a, b) for (_, a), (_, b) in itertools.combinations(fresh, 2))
+        # any other dask array (here one derived from the reader's) is computed by dask
+        derived = array + np.uint16(1)
+        got = list(iter_slabs(derived, plan_slabs(base.shape, 2, derived.chunks), reuse=True))
+        for where, slab in got:
+            np.testing.assert_array_equal(slab, base[where] + np.uint16(1))
 
 
 def test_progress_reports_bytes() -> None:

@@ -11,7 +11,7 @@ import xarray as xr
 
 import scitiff_readers
 from scitiff_readers import DimensionSelectionError, OutputExistsError, Writer, WriterNotFoundError, write
-from scitiff_readers.writers import _choose, _writers, to_canonical
+from scitiff_readers._writers import _choose, _writers, to_canonical
 
 
 class NpyWriter(Writer):

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from scitiff_readers import Reader
-from scitiff_readers.benchmarking import benchmark_data_dir
+from scitiff_readers._benchmarking import benchmark_data_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from convert_bench import make_source

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from scitiff_readers import Reader
-from scitiff_readers.benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
+from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir, plane_tcz
 
 CASES = {case.name: case for case in benchmark_cases()}
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import remote_side_by_side as remote
 
 from scitiff_readers import Reader
-from scitiff_readers.byteaccess import forget_remote_state
+from scitiff_readers._byteaccess import forget_remote_state
 from scitiff_readers.testing.httpserver import RangeServer
 
 

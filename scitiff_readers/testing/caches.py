@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from .. import filecache
+from .. import _filecache as filecache
 
 __all__ = ["let_files_age", "short_cache_window"]
 
@@ -15,7 +15,7 @@ __all__ = ["let_files_age", "short_cache_window"]
 def short_cache_window(seconds: float = 0.2) -> Iterator[float]:
     """Shorten the "recently changed, never cached" window and start with empty caches.
 
-    Files changed less than :data:`scitiff_readers.filecache.RACY_SECONDS` ago are never
+    Files changed less than :data:`scitiff_readers._filecache.RACY_SECONDS` ago are never
     cached; tests shorten that window (instead of sleeping 2 s) and then call
     :func:`let_files_age` when a file must become cacheable.
     """

@@ -36,10 +36,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from ..byteaccess import hidden_posix_calls
+from .._byteaccess import hidden_posix_calls
+from .._reader import Reader
+from .._registry import get_reader_class, list_readers, select_reader
 from ..errors import SceneIndexError, UnsupportedFormatError
-from ..reader import Reader
-from ..registry import get_reader_class, list_readers, select_reader
 from .cases import SampleCase
 from .counters import count_reads
 from .handles import open_handles_under
@@ -216,7 +216,7 @@ class ReaderConformance:
         """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
-        the test (:func:`scitiff_readers.byteaccess.hidden_posix_calls`), so the
+        the test (:func:`scitiff_readers._byteaccess.hidden_posix_calls`), so the
         portable positioned reads are what the test exercises. The other tests run
         once, with the POSIX calls.
         """
@@ -271,7 +271,11 @@ class ReaderConformance:
 
     # ------------------------------------------------------------------ laziness
     def test_plane_reads_import_neither_dask_nor_xarray(self, case: SampleCase) -> None:
-        """A fresh process that opens the file and reads one plane imports no dask, xarray or pandas."""
+        """A fresh process that opens the file and reads one plane imports no dask, xarray or pandas.
+
+        Then the same plane through ``get_image_dask_data(...).compute()`` is equal and,
+        with no distributed client in the process, imports no ``distributed``.
+        """
         if not self.expect_entry_point:
             pytest.skip("a fresh process only finds readers installed through entry points")
         # A fresh interpreter per check costs about half a second: once per reader per session.
@@ -283,8 +287,14 @@ class ReaderConformance:
             "from scitiff_readers import Reader\n"
             "r = Reader(sys.argv[1], reader=sys.argv[2], **json.loads(sys.argv[3]))\n"
             "(r.dims, r.scenes, r.physical_pixel_sizes, r.channel_names)\n"
-            "r.get_image_data('YX' + ('S' if 'S' in r.dims.order else ''))\n"
+            "order = 'YX' + ('S' if 'S' in r.dims.order else '')\n"
+            "plane = r.get_image_data(order)\n"
             "print(json.dumps(sorted(m for m in ('dask', 'xarray', 'pandas') if m in sys.modules)))\n"
+            # The same plane through dask: equal, and with no client around, computing it
+            # must not import distributed (lazy.LocalArray).
+            "import numpy as np\n"
+            "same = bool(np.array_equal(r.get_image_dask_data(order).compute(), plane, equal_nan=plane.dtype.kind in 'fc'))\n"
+            "print(json.dumps([same, 'distributed' in sys.modules]))\n"
         )
         try:
             options = json.dumps(dict(case.options))
@@ -293,8 +303,11 @@ class ReaderConformance:
         out = subprocess.run([sys.executable, "-c", program, str(case.path), self.reader_name, options],
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout.strip().splitlines()[-1]) == [], (
+        lines = out.stdout.strip().splitlines()
+        assert json.loads(lines[-2]) == [], (
             f"{self.reader_name}: opening and reading one plane imported these (a lazy view was never asked for)")
+        assert json.loads(lines[-1]) == [True, False], (
+            f"{self.reader_name}: [dask plane == eager plane, distributed imported] with no client in the process")
 
     def test_open_and_metadata_read_no_pixels(self, case: SampleCase) -> None:
         with count_reads() as counts, _open(case, self.reader_cls) as reader:

@@ -2,7 +2,7 @@
 
 The read path of the library carries no instrumentation. :func:`count_reads`
 installs counting wrappers around the pixel-reading methods (``read``,
-``read_into``, ``read_plane``) of every :class:`~scitiff_readers.sources.PixelSource`
+``read_into``, ``read_plane``) of every :class:`~scitiff_readers.backend.PixelSource`
 subclass, and around the lazy engine's graph builder, for the duration of a
 ``with`` block, and removes them afterwards::
 
@@ -24,8 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import lazy, reader
-from ..sources import PixelSource
+from .. import _lazy as lazy
+from .. import _reader as reader
+from .._sources import PixelSource
 
 __all__ = ["ReadCounts", "count_reads"]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["PANDAS_TIME_UNITS", "check_everyday_operations"]
 
-#: Time units of the view (after :func:`scitiff_readers.units.normalize_unit`) -> pandas units.
+#: Time units of the view (after :func:`scitiff_readers.backend.normalize_unit`) -> pandas units.
 PANDAS_TIME_UNITS = {"ns": "ns", "µs": "us", "ms": "ms", "s": "s", "min": "min", "h": "h"}
 
 # Keep the files written and the pixels computed small whatever the sample's size.

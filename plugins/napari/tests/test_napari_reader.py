@@ -19,8 +19,7 @@ napari_components = pytest.importorskip("napari.components")
 from scitiff_readers_napari import layer_data, napari_get_reader  # noqa: E402
 from scitiff_readers_napari.colors import wavelength_to_rgb  # noqa: E402
 
-from scitiff_readers import Reader  # noqa: E402
-from scitiff_readers.registry import list_readers  # noqa: E402
+from scitiff_readers import Reader, list_readers  # noqa: E402
 from scitiff_readers.testing.counters import count_reads  # noqa: E402
 
 PLUGIN = "scitiff-readers-napari"

@@ -445,7 +445,7 @@ def test_demo_sample_and_benchmark_case(tmp_path: Path) -> None:
         assert r.reader_name == "ndtiff"
         assert r.dims.order == "TCZYX" and r.shape == (2, 2, 3, 48, 64)
         assert r.channel_names == ["DAPI", "GFP"]
-    from scitiff_readers.benchmarking import benchmark_cases
+    from scitiff_readers.backend import benchmark_cases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

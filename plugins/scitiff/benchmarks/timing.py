@@ -42,7 +42,7 @@ def main() -> None:
     from scitiff_readers_scitiff.benchmarks import BENCH_SHAPE, make_benchmark_file
 
     from scitiff_readers import Reader
-    from scitiff_readers.benchmarking import benchmark_data_dir
+    from scitiff_readers.backend import benchmark_data_dir
 
     path = make_benchmark_file(benchmark_data_dir())
     nbytes = 4 * BENCH_SHAPE[0] * BENCH_SHAPE[1] * BENCH_SHAPE[2]

@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scitiff_readers import DimensionSelectionError, OutputExistsError, Reader, write
-from scitiff_readers.writers import list_writers
+from scitiff_readers import (
+    DimensionSelectionError,
+    OutputExistsError,
+    Reader,
+    UnsupportedWriteError,
+    list_writers,
+    write,
+)
 
 sc = pytest.importorskip("scipp")
 scitiff = pytest.importorskip("scitiff")
@@ -308,3 +314,31 @@ def test_errors_name_the_target_not_the_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(TypeError) as info:
         save_scitiff(_data("yx", "float64"), target)
     assert str(info.value).startswith(f"{target}:")
+
+
+def test_scenes_levels_progress_where_the_format_allows(tmp_path: Path) -> None:
+    """One image per file: several scenes need split_scenes (or scenes=), pyramids are refused; progress counts."""
+    first = _data("tzcyx")
+    second = (first * 2).rename("second")
+    scenes = {"first": first, "second": second}
+    with pytest.raises(UnsupportedWriteError, match=r"holds 1 image per file and 2 scenes.*split_scenes"):
+        write(scenes, tmp_path / "two.tiff", format="scitiff")
+    with pytest.raises(UnsupportedWriteError, match=r"stores no resolution levels \(levels=1\)"):
+        write(first, tmp_path / "levels.tiff", format="scitiff", levels=1)
+    seen: list[tuple[int, int]] = []
+    folder = write(scenes, tmp_path / "split", format="scitiff", split_scenes=True,
+                   progress=lambda done, total: seen.append((done, total)))
+    total = first.nbytes + second.nbytes
+    assert seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert sorted(p.name for p in folder.iterdir()) == ["first.tif", "second.tif"]
+    for name, data in scenes.items():
+        np.testing.assert_array_equal(_load(folder / f"{name}.tif").values,
+                                      data.transpose("t", "z", "c", "y", "x").values)
+    one = write(scenes, tmp_path / "one.tiff", format="scitiff", scenes="second")
+    np.testing.assert_array_equal(_load(one).values, second.transpose("t", "z", "c", "y", "x").values)
+    with pytest.raises(OutputExistsError):
+        write(scenes, one, format="scitiff", scenes=0)
+    write(scenes, one, format="scitiff", scenes=0, overwrite=True)
+    np.testing.assert_array_equal(_load(one).values, first.transpose("t", "z", "c", "y", "x").values)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tiff", "split"]

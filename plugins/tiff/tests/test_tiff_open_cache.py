@@ -14,7 +14,7 @@ from scitiff_readers_tiff.lazypages import fast_open_cache
 from scitiff_readers_tiff.omexml import OmeXmlWarning
 
 from scitiff_readers import Reader
-from scitiff_readers.filecache import MISSING
+from scitiff_readers.backend import MISSING
 from scitiff_readers.testing import let_files_age, open_handles_under, short_cache_window
 
 

@@ -273,3 +273,24 @@ def test_several_scenes_become_ome_images_with_their_own_pyramids(tmp_path: Path
         assert r.channel_names == ["dapi", "gfp"]
         r.set_scene(1)
         np.testing.assert_array_equal(r.get_image_data("ZYX"), b.values)
+
+
+def test_ctrl_c_while_converting_leaves_the_old_output_and_nothing_else(tmp_path: Path) -> None:
+    """A real SIGINT to ``scitiff-readers convert`` writing OME-TIFF: exit 130, no traceback, no partial file."""
+    import sys
+
+    from scitiff_readers.testing.interrupt import interrupt_while_writing
+
+    src = tmp_path / "big.ome.tif"
+    tifffile.imwrite(src, np.random.default_rng(3).integers(0, 60000, (64, 512, 512), dtype=np.uint16),
+                     ome=True, metadata={"axes": "ZYX"})
+    old = tmp_path / "out.ome.tif"
+    tifffile.imwrite(old, np.ones((4, 4), np.uint16), ome=True)
+    before = old.read_bytes()
+    code, err = interrupt_while_writing([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
+                                         str(old), "--overwrite", "--levels", "1", "--compression", "zlib",
+                                         "--no-progress"], tmp_path)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "out.ome.tif"]
+    assert old.read_bytes() == before

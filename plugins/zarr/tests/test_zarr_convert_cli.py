@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import zarr
 
 from scitiff_readers import Reader
 from scitiff_readers.cli import main
+from scitiff_readers.testing.interrupt import interrupt_while_writing
 
 
 @pytest.fixture
@@ -98,15 +97,9 @@ def test_progress_bar_and_ctrl_c(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stderr and "16.0M/16.0M" in done.stderr
     # Ctrl-C while writing: exit 130, nothing left behind.
-    proc = subprocess.Popen([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
-                             str(tmp_path / "int.ome.zarr"), "--progress", "--compression", "blosc-zstd:9"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    while not any(p.name.endswith(".partial") for p in tmp_path.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    code, err = interrupt_while_writing([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
+                                         str(tmp_path / "int.ome.zarr"), "--progress", "--compression",
+                                         "blosc-zstd:9"], tmp_path)
+    assert code == 130, err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "ok.ome.zarr"]

@@ -244,6 +244,7 @@ def test_auto_pipeline_uses_zarrs_for_big_reads_only(ome_samples: dict[str, Path
     from scitiff_readers import Reader
 
     monkeypatch.setattr(source_module, "ZARRS_MIN_BYTES", 4000)  # a plane of 16 x 12 x 2 bytes is below
+    monkeypatch.setattr(source_module, "DIRECT_MAX_BYTES", -1)  # the plane through zarr, not directchunks
     path = ome_samples["0.4"]
     with Reader(path, chunk_bytes=2**20) as r:
         src = r.image().source

@@ -16,7 +16,7 @@ import zarr
 
 import scitiff_readers
 from scitiff_readers import OutputExistsError, Reader, UnsupportedWriteError, write
-from scitiff_readers.coords import uniform_coordinate
+from scitiff_readers.backend import uniform_coordinate
 
 
 def _image(shape: tuple[int, ...] = (2, 3, 5, 64, 48), dtype: str = "uint16", seed: int = 0) -> xr.DataArray:
@@ -130,6 +130,25 @@ def test_sharded_and_compression_choices(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="shards need Zarr v3"):
         write(data, tmp_path / "x.ome.zarr", version="0.4", shards="auto")
     assert not (tmp_path / "x.ome.zarr").exists()
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_default_compression_is_blosc_zstd_with_256_kib_blocks(tmp_path: Path, version: str) -> None:
+    data = _image((1, 1, 8, 256, 256))  # one 1 MiB chunk
+    out = write(data, tmp_path / "b.ome.zarr", version=version)
+    if version == "0.4":
+        config = json.loads((out / "0" / ".zarray").read_text())["compressor"]
+        chunk = out / "0" / "0" / "0" / "0" / "0" / "0"
+    else:
+        (codec,) = [c for c in json.loads((out / "0" / "zarr.json").read_text())["codecs"] if c["name"] == "blosc"]
+        config = codec["configuration"]
+        chunk = out / "0" / "c" / "0" / "0" / "0" / "0" / "0"
+    assert (config["cname"], config["clevel"], config["blocksize"]) == ("zstd", 1, 256 * 1024)
+    assert config["shuffle"] in ("shuffle", 1)
+    # Blosc's header (bytes 4-16: uncompressed size, block size, compressed size) as the chunk file has it.
+    nbytes, blocksize, cbytes = np.frombuffer(chunk.read_bytes()[4:16], "<u4")
+    assert (nbytes, blocksize, cbytes) == (2**20, 256 * 1024, chunk.stat().st_size)
+    np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[...], data.values)
 
 
 def test_pyramid_equals_the_ome_tiff_writers(tmp_path: Path) -> None:

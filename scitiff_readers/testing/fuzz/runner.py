@@ -346,7 +346,7 @@ def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
     import importlib
 
     import scitiff_readers
-    from scitiff_readers.registry import list_readers
+    from scitiff_readers._registry import list_readers
 
     list_readers()
     for name in ("dask.array", "xarray", "tifffile", "zarr", "zarr.codecs", "zarr.storage", "numcodecs",

@@ -19,8 +19,8 @@ from bioio_base.types import PhysicalPixelSizes
 from fsspec.implementations.local import LocalFileSystem
 
 from scitiff_readers import Reader as ScitiffReader
+from scitiff_readers import select_reader
 from scitiff_readers.errors import ScitiffReadersError
-from scitiff_readers.registry import select_reader
 
 __all__ = ["Reader"]
 

@@ -14,7 +14,7 @@ class ReaderMetadata(bioio_base.reader_metadata.ReaderMetadata):
     @staticmethod
     def get_supported_extensions() -> list[str]:
         """The suffixes the installed readers declare; the reader still sniffs content."""
-        from scitiff_readers.registry import list_readers
+        from scitiff_readers import list_readers
 
         suffixes = {s for info in list_readers().values() for s in info.cls.suffixes if s}
         return sorted(suffixes)

@@ -5,7 +5,7 @@ channel (``"<scene> :: <channel>"`` when the file has several scenes); the data 
 the reader's dask arrays of every resolution level (``multiscale``); ``scale`` and
 ``translate`` come from the coordinates, ``units`` from their ``units`` attribute,
 ``axis_labels`` are the dims; contrast limits and colours come from the file's display
-settings (:mod:`scitiff_readers.display`) or a channel wavelength, else contrast limits
+settings (:mod:`scitiff_readers.backend`) or a channel wavelength, else contrast limits
 are computed on one plane of the lowest level. RGB(A) samples make RGB layers.
 Nothing here imports napari: the result is plain layer data tuples.
 """
@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers import Reader
-from scitiff_readers.display import ChannelDisplay, channel_display
+from scitiff_readers import ChannelDisplay, Reader, channel_display
 
 from .colors import DEFAULT_COLORS, wavelength_to_rgb
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from scitiff_readers import select_reader
 from scitiff_readers.errors import ScitiffReadersError
-from scitiff_readers.registry import select_reader
 
 from .layers import LayerDataTuple, layer_data
 

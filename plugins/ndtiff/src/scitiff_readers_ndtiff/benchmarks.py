@@ -64,7 +64,7 @@ def _ndstorage_lazy(path: Path) -> np.ndarray:
 
 def cases() -> list[Any]:
     """One 315 MB T x C x Z dataset written by ndstorage; peer: ndstorage."""
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     peer = Peer("ndstorage", open=_ndstorage_open, one_plane=_ndstorage_one,
                 full_read=_ndstorage_lazy, full_read_lazy=_ndstorage_lazy, imports=("ndstorage",),

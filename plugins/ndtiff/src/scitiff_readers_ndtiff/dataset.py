@@ -1,7 +1,7 @@
 """One resolution level of an NDTiff dataset: its parsed, checked index and files.
 
 Every file name in the index is resolved with
-:func:`scitiff_readers.files.resolve_inside` (nothing outside the level folder is
+:func:`scitiff_readers.backend.resolve_inside` (nothing outside the level folder is
 ever opened) and every image's byte range is checked against its file's size
 when the level is loaded, so a corrupt index fails early with a clear message and
 never makes a read allocate an absurd buffer.
@@ -20,10 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote, open_bytes, positioned_read
+from scitiff_readers.backend import (
+    SharedFile,
+    file_token,
+    is_remote,
+    open_bytes,
+    positioned_read,
+    resolve_inside,
+)
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.files import SharedFile, resolve_inside
-from scitiff_readers.tokens import file_token
 
 from .index import PIXEL_TYPES, IndexTable, parse_index
 from .layout import INDEX_NAME

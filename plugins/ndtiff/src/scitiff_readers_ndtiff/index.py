@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import is_remote
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
 
 __all__ = [

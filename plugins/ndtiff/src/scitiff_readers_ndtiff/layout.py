@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scitiff_readers.byteaccess import is_remote, read_head
+from scitiff_readers.backend import SharedFile, is_remote, read_head
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
-from scitiff_readers.files import SharedFile
 
 __all__ = [
     "FULL_RESOLUTION",

@@ -7,23 +7,29 @@ import os
 import stat
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.byteaccess import as_location, is_remote, read_head
-from scitiff_readers.coords import PhysicalPixelSizes, coordinate_spec
+from scitiff_readers.backend import (
+    Image,
+    PhysicalPixelSizes,
+    Reader,
+    ReaderOptions,
+    as_location,
+    check_inside,
+    coordinate_spec,
+    is_remote,
+    read_head,
+)
 from scitiff_readers.errors import (
     CorruptFileError,
     DimensionSelectionError,
     MetadataError,
     ScitiffReadersWarning,
 )
-from scitiff_readers.guards import check_inside
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
 
 from .axes import DIM_AXES, TILE_AXES, distinct_values, scene_axes, value_order
 from .dataset import Level, data_file, load_level
@@ -33,7 +39,7 @@ from .mosaic import Grid, single_image, stitched
 from .source import NDTiffSource
 
 if TYPE_CHECKING:
-    from scitiff_readers.display import ChannelDisplay
+    from scitiff_readers.backend import ChannelDisplay
 
 __all__ = ["NDTiffReader"]
 
@@ -73,6 +79,19 @@ def _index_looks_valid(path: Path) -> bool:
         0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
 
 
+@dataclass(frozen=True)
+class NDTiffOptions(ReaderOptions):
+    """Options of :class:`NDTiffReader` (see its docstring)."""
+
+    stitch: bool = False
+    reconstruct_mosaic: bool | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_flag("stitch")
+        self.expect_flag("reconstruct_mosaic", optional=True)
+
+
 class NDTiffReader(Reader):
     """Read an NDTiff dataset (v2 or v3) lazily as ``T, C, Z, Y, X`` (+ ``S`` for RGB).
 
@@ -102,7 +121,8 @@ class NDTiffReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".index")
     priority: ClassVar[int] = 90
     description: ClassVar[str] = "NDTiff datasets (Micro-Manager, pycro-manager, Micro-Magellan), v2 and v3"
-    options: ClassVar[Any] = MappingProxyType({"stitch": False, "reconstruct_mosaic": None})
+    Options = NDTiffOptions
+    _opts: NDTiffOptions
 
     # ------------------------------------------------------------------ sniffing
     @classmethod
@@ -132,8 +152,8 @@ class NDTiffReader(Reader):
 
     # ------------------------------------------------------------------- opening
     def _open(self) -> None:
-        wanted = self._options["reconstruct_mosaic"]
-        self._stitch = bool(self._options["stitch"] if wanted is None else wanted)
+        wanted = self._opts.reconstruct_mosaic
+        self._stitch = bool(self._opts.stitch if wanted is None else wanted)
         self._layout = locate(self._path)
         # Level folders and their index must be real parts of the dataset, not links out of it.
         for folder in self._layout.levels:
@@ -497,7 +517,7 @@ class NDTiffReader(Reader):
         """
         import json
 
-        from scitiff_readers.display import ChannelDisplay, argb_int_to_rgb
+        from scitiff_readers.backend import ChannelDisplay, argb_int_to_rgb
 
         path = self._layout.root / DISPLAY_SETTINGS
         if not path.is_file() or path.stat().st_size > _DISPLAY_SETTINGS_MAX:
@@ -569,7 +589,7 @@ class NDTiffReader(Reader):
 
     def _mosaic(self) -> Any:
         """The tiles of the mosaic the current scene (a tile) belongs to, at full resolution."""
-        from scitiff_readers.compat import MosaicTiles
+        from scitiff_readers.backend import MosaicTiles
 
         if self._stitch or not self._tiles:
             return None

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.files import SharedFile
-from scitiff_readers.sources import PixelSource, Region
+from scitiff_readers.backend import PixelSource, Region, SharedFile
 
 from .mosaic import Mosaic, spans
 

@@ -90,7 +90,7 @@ def _scitiff_full(path: Path) -> Any:
 
 def cases() -> list[Any]:
     """The SciTiff benchmark cases."""
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     n_t, n_y, n_x = BENCH_SHAPE
     return [

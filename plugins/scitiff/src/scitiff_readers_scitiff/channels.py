@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.sources import PixelSource, Region
+from scitiff_readers.backend import PixelSource, Region
 
 __all__ = ["CHANNEL_ROLES", "ChannelSubsetSource", "channel_roles"]
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import FirstIfd, is_remote
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.tiffhead import FirstIfd
 
 if TYPE_CHECKING:
+    from .quickschema import QuickMetadata
     from .schema import SciTiffMetadata
 
 __all__ = [
@@ -31,8 +31,10 @@ __all__ = [
     "ParsedDescription",
     "SciTiffMetadataError",
     "check_against_file",
+    "decode_metadata",
     "has_scitiffmeta",
     "parse_description",
+    "read_metadata",
     "validate_metadata",
 ]
 
@@ -138,12 +140,8 @@ def _jsonpath(doc: Any, loc: Sequence[Any], missing: bool) -> str:
     return "".join(parts)
 
 
-def validate_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffMetadata, dict[str, Any]]:
-    """Decode and validate the ``scitiffmeta`` JSON text; return the model and the raw dict."""
-    import pydantic
-
-    from .schema import SciTiffMetadata
-
+def decode_metadata(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
+    """Decode the ``scitiffmeta`` JSON text into a dict; raise :class:`SciTiffMetadataError`."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -157,6 +155,37 @@ def validate_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffM
                                    what="unreadable SciTiff metadata") from None
     if not isinstance(doc, dict):
         raise SciTiffMetadataError(path, [("$", f"expected a JSON object, got {type(doc).__name__}")])
+    return doc
+
+
+def read_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any]]:
+    """Decode and validate the ``scitiffmeta`` JSON text, without pydantic when it can.
+
+    A document :func:`.quickschema.quick_metadata` surely accepts gives its
+    :class:`~.quickschema.QuickMetadata` (what opening a file needs; the models accept
+    it too, proven by the tests); anything else is validated by the pydantic models,
+    which raise with their messages, as :func:`validate_metadata`.
+    """
+    from .quickschema import quick_metadata
+
+    doc = decode_metadata(path, text)
+    quick = quick_metadata(doc)
+    if quick is not None:
+        return quick, doc
+    return _validate_doc(path, doc), doc
+
+
+def validate_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffMetadata, dict[str, Any]]:
+    """Decode and validate the ``scitiffmeta`` JSON text; return the model and the raw dict."""
+    doc = decode_metadata(path, text)
+    return _validate_doc(path, doc), doc
+
+
+def _validate_doc(path: str | os.PathLike[str], doc: dict[str, Any]) -> SciTiffMetadata:
+    import pydantic
+
+    from .schema import SciTiffMetadata
+
     try:
         model = SciTiffMetadata.model_validate(doc)
     except pydantic.ValidationError as exc:
@@ -167,14 +196,14 @@ def validate_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffM
         # One problem per path (unions report each alternative).
         unique = list(dict.fromkeys(problems))
         raise SciTiffMetadataError(path, unique) from None
-    return model, doc
+    return model
 
 
 def _quoted(name: str) -> str:
     return f".{name}" if name.isidentifier() else f"[{json.dumps(name)}]"
 
 
-def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata, ifd: FirstIfd,
+def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | QuickMetadata, ifd: FirstIfd,
                        imagej: Mapping[str, Any]) -> None:
     """Check the metadata against the file and itself; raise :class:`SciTiffMetadataError`."""
     problems: list[tuple[str, str]] = []

@@ -12,28 +12,28 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from scitiff_readers.backend import FirstIfd, Image, Reader, ReaderOptions, read_first_ifd, tiff_head
 from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
-from scitiff_readers.tiffhead import FirstIfd, read_first_ifd, tiff_head
 
 from .metadata import (
     SciTiffMetadataError,
     check_against_file,
     has_scitiffmeta,
     parse_description,
+    read_metadata,
     validate_metadata,
 )
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from scitiff_readers.sources import PixelSource
+    from scitiff_readers.backend import PixelSource
 
+    from .quickschema import QuickMetadata
     from .schema import SciTiffMetadata
 
 __all__ = ["SciTiffFallbackWarning", "SciTiffReader"]
@@ -51,6 +51,20 @@ def _hyperstack_source(path: Path, shape: tuple[int, ...]) -> PixelSource:
 
     # Absolute, so dask workers with another working directory find the file.
     return hyperstack_source(path.absolute(), shape, page_order="TZC")
+
+
+@dataclass(frozen=True)
+class SciTiffOptions(ReaderOptions):
+    """Options of :class:`SciTiffReader` (see its docstring)."""
+
+    resolve_channels: bool = True
+    metadata_errors: str = "raise"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_flag("resolve_channels")
+        self.expect("metadata_errors", self.metadata_errors in _METADATA_ERRORS,
+                    f"one of {', '.join(map(repr, _METADATA_ERRORS))}")
 
 
 class SciTiffReader(Reader):
@@ -79,7 +93,8 @@ class SciTiffReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
     priority: ClassVar[int] = 100
     description: ClassVar[str] = "SciTiff (scipp/scitiff): ImageJ hyperstack + scitiffmeta JSON coordinates"
-    options: ClassVar[Any] = MappingProxyType({"resolve_channels": True, "metadata_errors": "raise"})
+    Options = SciTiffOptions
+    _opts: SciTiffOptions
 
     # ------------------------------------------------------------------ sniffing
     @classmethod
@@ -108,9 +123,7 @@ class SciTiffReader(Reader):
 
     # --------------------------------------------------------------------- open
     def _open(self) -> None:
-        mode = self._options["metadata_errors"]
-        if mode not in _METADATA_ERRORS:
-            raise ValueError(f"metadata_errors must be one of {_METADATA_ERRORS}, got {mode!r}")
+        mode = self._opts.metadata_errors
         try:
             # The sniff's cached parse when the file is unchanged; else parse (and raise) here.
             ifd = tiff_head(self._path) or read_first_ifd(self._path)
@@ -119,14 +132,16 @@ class SciTiffReader(Reader):
         self._ifd = ifd
         parsed = parse_description(ifd.description)
         self._imagej = parsed.imagej
-        self._model: SciTiffMetadata | None = None
+        # Usually the pydantic-free QuickMetadata: the models are built on first use of
+        # .metadata (importing pydantic and building them costs more than the open).
+        self._model: SciTiffMetadata | QuickMetadata | None = None
         self._raw_json: dict[str, Any] | None = None
         try:
             if parsed.scitiffmeta is None:
                 raise SciTiffMetadataError(
                     self._path, [("$", "the first page's ImageDescription has no 'scitiffmeta=' line")],
                     what="no SciTiff metadata")
-            model, raw = validate_metadata(self._path, parsed.scitiffmeta)
+            model, raw = read_metadata(self._path, parsed.scitiffmeta)
             check_against_file(self._path, model, ifd, parsed.imagej)
         except MetadataError as exc:
             if mode == "raise":
@@ -157,7 +172,7 @@ class SciTiffReader(Reader):
         c_coord = image.coords.get("c")
         labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
         labels = labels if isinstance(labels, list) else None
-        self._roles = channel_roles(labels, c) if self._options["resolve_channels"] else None
+        self._roles = channel_roles(labels, c) if self._opts.resolve_channels else None
         if self._roles is None:
             self._view_image = self._raw_image
             return
@@ -207,12 +222,19 @@ class SciTiffReader(Reader):
         A :class:`~scitiff_readers_scitiff.schema.SciTiffMetadata` with ``image``,
         ``daq``, ``extra``, ``process`` and ``schema_version``.
         """
-        return self._model if self._model is not None else dict(self._imagej)
+        model = self.scitiff_metadata
+        return model if model is not None else dict(self._imagej)
 
     @property
     def scitiff_metadata(self) -> SciTiffMetadata | None:
         """The validated ``scitiffmeta`` block, or ``None`` when read in fallback mode."""
-        return self._model
+        from .quickschema import QuickMetadata
+
+        if not isinstance(self._model, QuickMetadata):
+            return self._model
+        model, _ = validate_metadata(self._path, self._imagej["scitiffmeta"])
+        self._model = model
+        return model
 
     @property
     def scitiff_json(self) -> dict[str, Any] | None:
@@ -252,7 +274,7 @@ class SciTiffReader(Reader):
         if cached is None:
             import xarray as xr
 
-            from scitiff_readers.lazy import to_dask
+            from scitiff_readers.backend import to_dask
 
             image = self._raw_image
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
@@ -318,7 +340,7 @@ class SciTiffReader(Reader):
         ``mask`` channels of the file. Other suffixes (``.ome.tif``, ``.ome.zarr``)
         and formats use their writers, as :meth:`Reader.save` does.
         """
-        from scitiff_readers.writers import write
+        from scitiff_readers.backend import write
 
         name = os.fspath(path).lower()
         if "format" not in options and name.endswith((".tif", ".tiff")) and ".ome." not in name:
@@ -328,10 +350,11 @@ class SciTiffReader(Reader):
         data = self.xarray_dask_data
         if self._roles is not None:
             data = self.raw_channels
-        if self._model is not None:
-            options.setdefault("daq", self._model.daq)
-            options.setdefault("process", self._model.process)
-            options.setdefault("extra", self._model.extra)
+        model = self.scitiff_metadata
+        if model is not None:
+            options.setdefault("daq", model.daq)
+            options.setdefault("process", model.process)
+            options.setdefault("extra", model.extra)
         return write(data, path, scenes=scenes, **options)
 
     def to_cf_dataset(self, name: str | None = None) -> xr.Dataset:

@@ -105,7 +105,7 @@ def to_scipp(reader: SciTiffReader, *, squeeze: bool = True, only_image: bool = 
     raw = reader._raw_image.source
     region, scipp_index = _selection(reader, selection)
     pixels = np.empty(tuple(r.stop - r.start for r in region), dtype=raw.dtype)
-    from scitiff_readers.eager import read_regions
+    from scitiff_readers.backend import read_regions
 
     read_regions(raw, [(region, pixels)], reader.chunk_bytes)
     tzcyx = pixels.transpose(0, 2, 1, 3, 4)

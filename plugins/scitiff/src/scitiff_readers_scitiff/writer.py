@@ -31,9 +31,8 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.backend import Progress, Writer, write
 from scitiff_readers.errors import ScitiffReadersWarning
-from scitiff_readers.slabs import Progress
-from scitiff_readers.writers import Writer, write
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
 
@@ -145,7 +144,7 @@ def _target_name(path: Path) -> Path:
 # ---------------------------------------------------------------------- pixels
 def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: Path) -> xr.DataArray:
     """Append ``stdevs`` and a full-size mask as channels (scitiff's convention), lazily."""
-    from scitiff_readers.writers import to_canonical
+    from scitiff_readers.backend import to_canonical
 
     full_masks = [str(n) for n, c in data.coords.items()
                   if (c.dtype == bool or c.attrs.get("scitiff_role") == MASK_ROLE) and c.ndim > 2]

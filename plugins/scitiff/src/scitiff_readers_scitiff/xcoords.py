@@ -39,6 +39,7 @@ import numpy as np
 if TYPE_CHECKING:
     import xarray as xr
 
+    from .quickschema import QuickImage
     from .schema import ImageMetadata
 
 __all__ = [
@@ -212,7 +213,7 @@ def _attrs(unit: str | None, dtype: np.dtype[Any] | None = None, **extra: Any) -
     return attrs
 
 
-def metadata_coords(image: ImageMetadata, sizes: Mapping[str, int]) -> MetadataCoords:
+def metadata_coords(image: ImageMetadata | QuickImage, sizes: Mapping[str, int]) -> MetadataCoords:
     """Build the view's coordinates from validated (and consistency-checked) metadata.
 
     ``sizes`` are the sizes of the view's scitiff dims (``c`` may differ from the

@@ -146,7 +146,7 @@ def make_tiled_raw_ome(folder: Path) -> Path:
 def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
     import tifffile
 
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def one_plane(p: Path) -> np.ndarray:
         with tifffile.TiffFile(p) as tif:
@@ -178,7 +178,7 @@ def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
 
 
 def _bioio_peer(plane: dict[str, int]) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def reader(p: Path) -> Any:
         import bioio_ome_tiff
@@ -200,7 +200,7 @@ def _bioio_peer(plane: dict[str, int]) -> Any:
 
 
 def _bioio_plane_reader(reader: Any) -> Any:
-    from scitiff_readers.benchmarking import plane_tcz
+    from scitiff_readers.backend import plane_tcz
 
     def plane_reader(p: Path) -> Any:
         image = reader(p)
@@ -226,7 +226,7 @@ def cases() -> list[Any]:
     (a whole-image read builds a task per page), and tifffile's own lazy path
     (``aszarr`` + dask, 30 s there) is left out too.
     """
-    from scitiff_readers.benchmarking import BenchmarkCase, Peer
+    from scitiff_readers.backend import BenchmarkCase, Peer
 
     plane5 = {"T": 0, "C": 0, "Z": 10}
     bioio_50000 = _bioio_peer({"Z": 25000})

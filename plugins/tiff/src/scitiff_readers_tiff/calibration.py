@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.units import normalize_unit, to_micrometre_factor
+from scitiff_readers.backend import normalize_unit, to_micrometre_factor
 
 __all__ = ["calibration", "imagej_channel_names", "imagej_info", "imagej_unit", "resolution", "to_float"]
 
@@ -128,7 +128,7 @@ def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """
     import tifffile
 
-    from scitiff_readers.byteaccess import file_argument
+    from scitiff_readers.backend import file_argument
 
     from .common import guard_ifd_chain
 

@@ -12,11 +12,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from scitiff_readers.byteaccess import file_argument, location_size, read_head
+from scitiff_readers.backend import (
+    FirstIfd,
+    file_argument,
+    library_errors,
+    location_size,
+    normalize_unit,
+    read_head,
+    tiff_head,
+    to_micrometre_factor,
+)
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
-from scitiff_readers.guards import library_errors
-from scitiff_readers.tiffhead import FirstIfd, tiff_head
-from scitiff_readers.units import normalize_unit, to_micrometre_factor
 
 __all__ = [
     "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
@@ -86,7 +92,7 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
 
     Exceptions raised in the block by tifffile (or by code reading its results)
     become :class:`~scitiff_readers.errors.CorruptFileError` naming the file (see
-    :func:`scitiff_readers.guards.library_errors`).
+    :func:`scitiff_readers.backend.library_errors`).
 
     tifffile does not raise on a truncated or damaged file: it logs what it skips (an
     IFD chain pointing beyond the end of the file, a tag value out of the file) and
@@ -163,7 +169,7 @@ def sniff_head(
 ) -> bool:
     """Whether ``path`` is a TIFF with an image whose first IFD the backend accepts.
 
-    The first IFD comes from :func:`scitiff_readers.tiffhead.tiff_head`, parsed once
+    The first IFD comes from :func:`scitiff_readers.backend.tiff_head`, parsed once
     per file and shared by every TIFF backend's sniff (no tifffile open per sniff).
     Only when that quick parser cannot read a file that starts like a TIFF does this
     fall back to tifffile and ``accept_tif(tifffile.TiffFile)``. Never raises.

@@ -16,9 +16,8 @@ import os
 import re
 from pathlib import Path
 
-from scitiff_readers.byteaccess import as_location, read_head
+from scitiff_readers.backend import as_location, read_head, resolve_inside
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.files import resolve_inside
 
 from .common import looks_like_tiff
 from .omexml import OmeImageInfo

@@ -6,7 +6,7 @@ pixels are first read (one page for a one-plane read, all pages in one pass for
 anything larger), re-using the ``TiffFile`` parsed at open, kept open until the reader
 is closed. What the open derived from the file (:class:`FastOpen`: OME-XML, plans,
 page offsets found so far) is kept per process in a
-:class:`~scitiff_readers.filecache.FileCache`, so opening the unchanged file again
+:class:`~scitiff_readers.backend.FileCache`, so opening the unchanged file again
 skips the parse; any change to the file invalidates it.
 """
 
@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import file_argument
+from scitiff_readers.backend import MISSING, FileCache, file_argument, file_stamp
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.filecache import MISSING, FileCache, file_stamp
 
 from .common import guard_ifd_chain
 from .omeplan import ImagePlan
@@ -55,7 +54,7 @@ class PageLookup:
     tif
         An already parsed ``tifffile.TiffFile`` of ``path`` (open or closed), or ``None``.
     stamp
-        The file's :func:`~scitiff_readers.filecache.file_stamp` taken before ``tif``
+        The file's :func:`~scitiff_readers.backend.file_stamp` taken before ``tif``
         was parsed; ``tif`` is not used once the file's stamp differs.
     """
 
@@ -66,7 +65,7 @@ class PageLookup:
         #: Held while page offsets of this file are looked up and stored.
         self.lock = threading.Lock()
         # The kept TiffFile is used only while the file still has the stamp
-        # (:func:`scitiff_readers.filecache.file_stamp`) taken before it was parsed.
+        # (:func:`scitiff_readers.backend.file_stamp`) taken before it was parsed.
         if tif is not None and stamp is not None:
             self._keep(tif, stamp)
 

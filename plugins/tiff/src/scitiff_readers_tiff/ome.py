@@ -14,19 +14,23 @@ import os
 import warnings
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
-from scitiff_readers.coords import PhysicalPixelSizes
+from scitiff_readers.backend import (
+    Image,
+    PhysicalPixelSizes,
+    Reader,
+    ReaderOptions,
+    cacheable,
+    file_stamp,
+    is_remote,
+    resolve_inside,
+)
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
-from scitiff_readers.filecache import cacheable, file_stamp
-from scitiff_readers.files import resolve_inside
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
 
 from .common import (
     TiffScenes,
@@ -40,13 +44,24 @@ from .omecoords import space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 if TYPE_CHECKING:
-    from scitiff_readers.display import ChannelDisplay
+    from scitiff_readers.backend import ChannelDisplay
 
 __all__ = ["MissingOmeFileError", "OmeTiffReader"]
 
 
 class MissingOmeFileError(CorruptFileError, FileNotFoundError):
     """A multi-file OME-TIFF refers to a file that is not present."""
+
+
+@dataclass(frozen=True)
+class OmeTiffOptions(ReaderOptions):
+    """Options of :class:`OmeTiffReader` (see its docstring)."""
+
+    series_levels: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_flag("series_levels")
 
 
 class OmeTiffReader(TiffScenes, Reader):
@@ -74,7 +89,8 @@ class OmeTiffReader(TiffScenes, Reader):
     #: images (consecutive, same T/C/Z and dtype, Y and X shrinking by one factor) as
     #: resolution levels of one scene (default ``True``); ``False`` keeps every OME
     #: ``Image`` a scene of its own.
-    options: ClassVar[Any] = MappingProxyType({"series_levels": True})
+    Options = OmeTiffOptions
+    _opts: OmeTiffOptions
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
@@ -172,9 +188,9 @@ class OmeTiffReader(TiffScenes, Reader):
                 tif.close()
 
     def _missing_error(self, i: int, info: OmeImageInfo | None, missing: Sequence[str]) -> MissingOmeFileError:
-        from scitiff_readers.fileobjects import LIMITS, is_file_object_location
+        from scitiff_readers.backend import FILE_OBJECT_LIMITS, is_file_object_location
 
-        advice = LIMITS if is_file_object_location(self._path) else (
+        advice = FILE_OBJECT_LIMITS if is_file_object_location(self._path) else (
             "copy the whole multi-file OME-TIFF dataset into one folder")
         return MissingOmeFileError(
             f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
@@ -351,7 +367,7 @@ class OmeTiffReader(TiffScenes, Reader):
             self._level_ids = [[self._infos[0].id if self._infos[0] is not None else None]]
             self._names = self._scene_labels(series_names)
             return
-        if self._options["series_levels"]:
+        if self._opts.series_levels:
             pixels = [
                 LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
                 if levels and i not in self._errors else None
@@ -539,7 +555,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def channel_display(self) -> list[ChannelDisplay] | None:
         """Channel ``Color`` (when the XML gives one) and ``EmissionWavelength`` in nm of the current scene."""
-        from scitiff_readers.display import ChannelDisplay
+        from scitiff_readers.backend import ChannelDisplay
 
         info = self._infos[self.current_scene_index]
         images = self.ome_metadata.images if info is not None else []

@@ -1,7 +1,7 @@
 """OME coordinates: what the OME-XML facts (:mod:`.omexml`) say about ``T``, ``Z``, ``Y`` and ``X``.
 
 Coordinates are returned as specs (``(dims, values, attrs)``, see
-:func:`scitiff_readers.coords.coordinate_spec`) so that an open that never asks for
+:func:`scitiff_readers.backend.coordinate_spec`) so that an open that never asks for
 them builds no arrays.
 """
 
@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.coords import coordinate_spec, uniform_coordinate_spec
-from scitiff_readers.units import normalize_unit
+from scitiff_readers.backend import coordinate_spec, normalize_unit, uniform_coordinate_spec
 
 from .common import time_factor, unit_factor
 from .omexml import OmeImageInfo

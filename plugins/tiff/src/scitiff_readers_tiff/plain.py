@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
+from scitiff_readers.backend import (
+    ArrayLayoutOptions,
+    Image,
+    PhysicalPixelSizes,
+    Reader,
+    normalize_unit,
+    parse_dim_order,
+    uniform_coordinate_spec,
+)
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
-from scitiff_readers.units import normalize_unit
 
 from .calibration import calibration, imagej_channel_names, resolution
 from .common import TiffScenes, damage_reported, level_factor, open_tiff, sniff_head
@@ -51,7 +55,8 @@ class TiffReader(TiffScenes, Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
     priority: ClassVar[int] = 0
     description: ClassVar[str] = "ImageJ hyperstacks and plain TIFF (tifffile), calibrated coordinates"
-    options: ClassVar[Any] = MappingProxyType({"dim_order": None, "channel_names": None})
+    Options = ArrayLayoutOptions
+    _opts: ArrayLayoutOptions
 
     @classmethod
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
@@ -69,7 +74,7 @@ class TiffReader(TiffScenes, Reader):
         from .series import series_source
         from .source import tiff_token
 
-        dim_order = self._options["dim_order"]
+        dim_order = self._opts.dim_order
         # is_ome=False: the plain reader reads this file's pages only. tifffile's OME
         # handling would open every file the OME-XML names (relative, absolute, linked).
         tif = open_tiff(self._path, is_ome=False)
@@ -121,7 +126,7 @@ class TiffReader(TiffScenes, Reader):
                 steps[dim], units[dim] = step * factor, normalize_unit(unit)
         if self._imagej is not None and scene == 0:
             names = imagej_channel_names(self._imagej, source.shape[1])
-        user_names = self._options["channel_names"]
+        user_names = self._opts.channel_names
         if user_names is not None:
             user_names = [str(n) for n in user_names]
             if len(user_names) != source.shape[1]:
@@ -159,15 +164,8 @@ class TiffReader(TiffScenes, Reader):
 
 def _user_axes_map(series: Any, dim_order: str, path: Path) -> dict[str, str]:
     """Map tifffile's loop axes to the user's ``dim_order`` letters."""
-    order = str(dim_order).upper()
+    order = parse_dim_order(dim_order, series.shape, f"{path} (tifffile shapes the series as {series.axes!r})")
     axes = series.axes
-    if len(order) != len(axes):
-        raise MetadataError(
-            f"{path}: dim_order={dim_order!r} has {len(order)} letters but tifffile shapes the "
-            f"series as {axes!r} {series.shape}; give one letter of TCZYXS per axis"
-        )
-    if set(order) - set("TCZYXS") or len(set(order)) != len(order):
-        raise MetadataError(f"{path}: dim_order={dim_order!r} must use distinct letters of TCZYXS")
     mapping: dict[str, str] = {}
     for theirs, ours in zip(axes, order, strict=True):
         if theirs in "YXS" or ours in "YXS":

@@ -6,7 +6,7 @@ reach a URL. For a remote dataset this module does the same mapping -- each
 ``TiffData`` block puts ``PlaneCount`` consecutive IFDs of its file from ``IFD`` on
 at its ``First*`` plane, planes counted in ``DimensionOrder`` -- with every file
 opened through the byte-access layer (only its IFDs are fetched) and confined to
-the dataset folder (:func:`scitiff_readers.files.resolve_inside`: no ``..``, no
+the dataset folder (:func:`scitiff_readers._files.resolve_inside`: no ``..``, no
 absolute names, no other URL).
 
 Only full-resolution planes are mapped: SubIFD pyramid levels of multi-file
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from scitiff_readers.backend import resolve_inside
 from scitiff_readers.errors import CorruptFileError, MetadataError
-from scitiff_readers.files import resolve_inside
 
 from .common import open_tiff
 from .omexml import OmeImageInfo
@@ -43,7 +43,7 @@ class DatasetFiles:
     Parameters
     ----------
     folder
-        The dataset folder (a :class:`~scitiff_readers.byteaccess.RemotePath`).
+        The dataset folder (a :class:`~scitiff_readers._byteaccess.RemotePath`).
     holder
         The open ``TiffFile`` the reader started from: blocks naming its file, or no
         file at all, are its pages.

@@ -67,8 +67,7 @@ def save(
     """
     import xarray as xr
 
-    from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate
-    from scitiff_readers.writers import write
+    from scitiff_readers.backend import PhysicalPixelSizes, uniform_coordinate, write
 
     if ome_xml is not None or channel_colors is not None:
         raise TypeError("OmeTiffWriter.save here makes the OME metadata from its arguments: ome_xml and "

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import as_location, file_argument
+from scitiff_readers.backend import as_location, file_argument
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
 from .common import guard_ifd_chain

@@ -32,11 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import RemoteAccessError, as_location, file_argument, is_remote, open_bytes
-from scitiff_readers.errors import CorruptFileError, MetadataError
-from scitiff_readers.fileobjects import FileObjectError
-from scitiff_readers.sources import PlaneSource, Region
-from scitiff_readers.tokens import file_token
+from scitiff_readers.backend import (
+    PlaneSource,
+    Region,
+    as_location,
+    file_argument,
+    file_token,
+    is_remote,
+    open_bytes,
+)
+from scitiff_readers.errors import CorruptFileError, FileObjectError, MetadataError, RemoteAccessError
 
 from .layout import PageLayout, merge_layouts, page_layout, row_major_starts
 
@@ -126,7 +131,7 @@ class TiffPageSource(PlaneSource):
                 raise MetadataError(
                     f"{files[lay.file]}: page shape {lay.shaped} does not match the image shape {self.shape}"
                 )
-        # Local files or remote ones (scitiff_readers.byteaccess): only how bytes are fetched differs.
+        # Local files or remote ones (scitiff_readers.backend): only how bytes are fetched differs.
         self.files = tuple(open_bytes(p) for p in files)
         self.layouts = tuple(layouts)
         self.grid = np.ascontiguousarray(grid, dtype=np.int64)

@@ -21,11 +21,17 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.backend import (
+    Progress,
+    Pyramid,
+    SceneData,
+    Slab,
+    Writer,
+    iter_slabs,
+    normalize_unit,
+    plan_slabs,
+)
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.pyramid import Pyramid
-from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
-from scitiff_readers.units import normalize_unit
-from scitiff_readers.writers import SceneData, Writer
 
 __all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
 
@@ -60,7 +66,7 @@ class OmeTiffWriter(Writer):
         right and bottom edges), rounded to the nearest integer (halves to even)
         for integer types; ``"nearest"``: every ``f**k``-th pixel
         (``data[..., ::f**k, ::f**k]``), for labels and masks. See
-        :mod:`scitiff_readers.pyramid`.
+        :mod:`scitiff_readers.backend`.
     """
 
     name: ClassVar[str] = "ome-tiff"

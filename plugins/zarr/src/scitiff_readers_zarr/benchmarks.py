@@ -110,7 +110,7 @@ def _zarr_peers(array_path: Any, plane: tuple[int, int, int]) -> list[Any]:
 
 
 def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int, int]) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def open_(p: Path) -> Any:
         return _zarr_array(array_path(p), pipeline).shape
@@ -130,7 +130,7 @@ def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int,
 
 
 def _bioio_peer(array_path: Any = None) -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def image(p: Path) -> Any:
         from bioio import BioImage
@@ -149,7 +149,7 @@ def _bioio_peer(array_path: Any = None) -> Any:
 
 
 def _visor_py_peer() -> Any:
-    from scitiff_readers.benchmarking import Peer
+    from scitiff_readers.backend import Peer
 
     def load(p: Path) -> Any:
         import visor
@@ -168,7 +168,7 @@ def _visor_py_peer() -> Any:
 
 def cases() -> list[Any]:
     """The zarr plugin's benchmark cases."""
-    from scitiff_readers.benchmarking import BenchmarkCase
+    from scitiff_readers.backend import BenchmarkCase
 
     nbytes = int(np.prod(OME_SHAPE)) * 2
     out = []

@@ -6,12 +6,12 @@ chunk: a truncated Blosc chunk decodes bytes past the end of its buffer (heap
 contents, different on every call). Before a region is read, :class:`ChunkGuard`
 
 * refuses a chunk or shard file (or chunk folder) whose real location is outside
-  the array's folder (:func:`scitiff_readers.guards.check_inside`), and
+  the array's folder (:func:`scitiff_readers.backend.check_inside`), and
 * checks the header of every Blosc frame against the bytes present: the frame
   must not claim more compressed bytes than the file (or shard entry) holds, nor
   decode to more bytes than one chunk has.
 
-Then the read runs under :func:`scitiff_readers.guards.library_errors`; when it
+Then the read runs under :func:`scitiff_readers.backend.library_errors`; when it
 fails, the chunk that fails is found and named in the error. Files already
 checked are remembered (by size and modification time), so repeated reads pay
 one ``lstat`` per chunk.
@@ -31,9 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote, positioned_read
+from scitiff_readers.backend import check_inside, is_remote, positioned_read, typed_error
 from scitiff_readers.errors import CorruptFileError
-from scitiff_readers.guards import check_inside, typed_error
 
 __all__ = ["ChunkGuard"]
 

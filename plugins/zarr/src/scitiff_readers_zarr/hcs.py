@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scitiff_readers.backend import resolve_inside
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.files import resolve_inside
 
 from .nodes import Node, read_node
 from .ome import ome_attrs

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.units import normalize_unit
+from scitiff_readers.backend import normalize_unit
 
 if TYPE_CHECKING:  # the reader imports this module to restore extras: no xarray at open
     import xarray as xr
@@ -41,7 +41,7 @@ __all__ = [
 EXTRAS_KEY = "scitiff_readers"
 _EXTRAS_VERSION = 1
 
-#: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.units.normalize_unit`.
+#: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.backend.normalize_unit`.
 NGFF_UNITS: Mapping[str, str] = {
     "pm": "picometer", "Å": "angstrom", "nm": "nanometer", "µm": "micrometer", "mm": "millimeter",
     "cm": "centimeter", "m": "meter", "ns": "nanosecond", "µs": "microsecond", "ms": "millisecond",

@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import check_inside, is_remote, load_json
 from scitiff_readers.errors import CorruptFileError, MetadataError
-from scitiff_readers.guards import check_inside, load_json
 
 __all__ = ["Node", "has_zarr_metadata", "read_json", "read_node", "subfolders", "try_read_node", "zarr_metadata"]
 

@@ -11,10 +11,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from scitiff_readers.coords import PhysicalPixelSizes, uniform_coordinate_spec
-from scitiff_readers.display import ChannelDisplay, hex_to_rgb
+from scitiff_readers.backend import (
+    ChannelDisplay,
+    PhysicalPixelSizes,
+    hex_to_rgb,
+    normalize_unit,
+    uniform_coordinate_spec,
+)
 from scitiff_readers.errors import MetadataError
-from scitiff_readers.units import normalize_unit
 
 __all__ = [
     "Axis",

@@ -6,35 +6,21 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from scitiff_readers.byteaccess import as_location, is_remote
+from scitiff_readers.backend import Image, Reader, as_location, is_remote, resolve_inside
 from scitiff_readers.errors import MetadataError, UnsupportedFormatError
-from scitiff_readers.files import resolve_inside
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
 
 from .hcs import is_hcs_group, plate_fields
-from .nodes import Node, array_chunks, node_dtype, read_node, subfolders, try_read_node, zarr_metadata
-from .ome import Multiscale, find_multiscales, ome_attrs, parse_multiscale
+from .ngff import ZarrImage, build_image, check_dataset_paths
+from .nodes import Node, read_node, subfolders, try_read_node
+from .ome import find_multiscales, ome_attrs, parse_multiscale
+from .options import ZarrOptions
 
 if TYPE_CHECKING:
-    from scitiff_readers.display import ChannelDisplay
+    from scitiff_readers.backend import ChannelDisplay
 
-__all__ = ["OmeZarrReader", "ZarrImage", "build_image"]
-
-
-class ZarrImage(NamedTuple):
-    """One multiscale image found in a zarr hierarchy (a scene)."""
-
-    name: str
-    rel: str  # group path relative to the root, "" for the root itself
-    multiscale: Multiscale
-    attrs: Mapping[str, Any]
-    attrs_file: Path
-    #: Facts about the image beyond its group (HCS: plate row and column, field, well).
-    extra: Mapping[str, Any] = MappingProxyType({})
+__all__ = ["OmeZarrReader"]
 
 
 def _layout_version(attrs: Mapping[str, Any]) -> Any:
@@ -160,79 +146,6 @@ def _hcs_images(root: Path, node: Node) -> list[ZarrImage]:
     return out
 
 
-def check_dataset_paths(root: Path, image: ZarrImage) -> None:
-    """Refuse, at open, any dataset path that would leave the zarr root."""
-    for dataset in image.multiscale.datasets:
-        rel = posixpath.join(image.rel, dataset.path) if image.rel else dataset.path
-        resolve_inside(root, rel, what=f"multiscales dataset path (in {image.attrs_file})")
-
-
-class _Declared(NamedTuple):
-    """A dtype as :func:`~.source.checked_dtype` expects it on an array."""
-
-    dtype: Any
-
-
-def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_extra: Any,
-                extra_coords: Mapping[str, Any] | None = None, channel_names: Sequence[str] | None = None,
-                attrs: Mapping[str, Any] | None = None, time_always: bool = False) -> Image:
-    """Describe one level of one multiscale image (opens its zarr array once)."""
-    from .ngffmeta import restore_extras
-    from .ome import axis_letters, omero_channel_names, spatial_coords
-    from .source import ZarrArraySource, array_storage, array_token, checked_dtype, open_zarr_array
-
-    ms = image.multiscale
-    dataset = ms.datasets[level]
-    rel = posixpath.join(image.rel, dataset.path) if image.rel else dataset.path
-    path = resolve_inside(root, rel, what="multiscales dataset path")
-    if (path / "zarr.json").is_file():
-        fmt = 3
-    elif (path / ".zarray").is_file():
-        fmt = 2
-    else:
-        raise MetadataError(
-            f"{image.attrs_file}: resolution level {level} (dataset path {dataset.path!r}) has no "
-            f"array metadata: {path / 'zarr.json'} and {path / '.zarray'} are missing"
-        )
-    node = read_node(path)  # our own parse: errors name the file
-    if node.kind != "array":
-        raise MetadataError(
-            f"{node.attrs_file or path}: resolution level {level} (dataset path {dataset.path!r}) "
-            "is a group, not an array"
-        )
-    metadata = zarr_metadata(node)
-    declared = node_dtype(node)
-    if declared is not None:
-        # Shape, dtype and storage from our own parse: zarr (a 0.1-0.3 s import in a
-        # fresh process) loads only when pixels are read, from this same document.
-        shape, array = node.shape, None
-        chunks, shards = array_chunks(node)
-        dtype, storage = checked_dtype(_Declared(declared), path), shards or chunks
-    else:
-        # A type only zarr can interpret: open it now (it also validates the document).
-        array = open_zarr_array(path, fmt, pipeline, metadata)
-        shape, dtype, storage = array.shape, checked_dtype(array, path), array_storage(array)
-    letters = axis_letters(ms.axes, shape, image.attrs_file)
-    token = array_token(path, token_extra, level, pipeline)
-    source = ZarrArraySource(path, fmt, letters, shape, dtype, storage, token, pipeline, array, metadata)
-    coords: dict[str, Any] = {}
-    spatial, pps, _ = spatial_coords(ms, level, letters, shape, image.attrs_file, time_always)
-    coords.update(spatial)
-    # What our writer kept beside the NGFF metadata (irregular or unit-less steps,
-    # non-index coordinates, attributes); only coordinates of this level's sizes.
-    kept_coords, kept_attrs = restore_extras(image.attrs, dict(zip("TCZYX", source.shape, strict=False)))
-    coords.update(kept_coords)
-    if extra_coords:
-        coords.update(extra_coords)
-    names = list(channel_names) if channel_names is not None else omero_channel_names(image.attrs,
-                                                                                    source.shape[1])
-    all_attrs = {**kept_attrs, "ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
-                 "dataset_path": dataset.path}
-    all_attrs.update(attrs or {})
-    return Image(source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
-                 attrs=all_attrs, name=image.name)
-
-
 class OmeZarrReader(Reader):
     """OME-Zarr images: NGFF 0.4 (Zarr v2) and 0.5 (Zarr v3), and the bioformats2raw layout.
 
@@ -257,7 +170,8 @@ class OmeZarrReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".zarr", ".ome.zarr")
     priority: ClassVar[int] = 40
     description: ClassVar[str] = "OME-Zarr (NGFF 0.4 / 0.5, Zarr v2 / v3, bioformats2raw layout)"
-    options: ClassVar[Mapping[str, Any]] = MappingProxyType({"codec_pipeline": "auto"})
+    Options = ZarrOptions
+    _opts: ZarrOptions
 
     @classmethod
     def can_open(cls, path: Any) -> bool:
@@ -278,7 +192,7 @@ class OmeZarrReader(Reader):
         if not is_remote(root) and not root.is_dir():
             raise UnsupportedFormatError(f"{self._path}: an OME-Zarr image is a folder, this is a file")
         self._root = root
-        self._pipeline = resolve_pipeline(self._options["codec_pipeline"])
+        self._pipeline = resolve_pipeline(self._opts.codec_pipeline)
         self._root_node, self._zimages = discover_images(root)
 
     def _scene_names(self) -> Sequence[str]:
@@ -302,7 +216,7 @@ class OmeZarrReader(Reader):
         return dict(self._zimages[self.current_scene_index].attrs)
 
     def channel_display(self) -> list[ChannelDisplay] | None:
-        """The current scene's ``omero`` channel colours, windows and visibility (see :mod:`scitiff_readers.display`)."""
+        """The current scene's ``omero`` channel colours, windows and visibility (see :mod:`scitiff_readers.backend`)."""
         from .ome import omero_channel_display
 
         return omero_channel_display(self._zimages[self.current_scene_index].attrs, self.dims.C)
@@ -329,7 +243,7 @@ class OmeZarrReader(Reader):
         """
         import xarray as xr
 
-        from scitiff_readers.lazy import to_dask
+        from scitiff_readers.backend import to_dask
 
         out = {}
         for name, zimage in self._label_images().items():

@@ -1,4 +1,8 @@
-"""Pixel sources over zarr arrays, read through zarr-python 3 (no hand-written decoding).
+"""Pixel sources over zarr arrays, read through zarr-python 3.
+
+Small reads (a plane, a dask block) of the common layouts are decoded without
+importing zarr by :mod:`.directchunks`, proven equal to zarr by its tests; every
+other read goes through zarr.
 
 Arrays are opened once per process, on first read, and kept: no metadata is
 read per chunk. Sources pickle as paths plus the parsed layout and re-open in
@@ -15,21 +19,25 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.byteaccess import is_remote
+from scitiff_readers.backend import ArraySource, PixelSource, Region, file_token, is_remote
 from scitiff_readers.errors import CorruptFileError, MissingDependencyError
-from scitiff_readers.sources import PixelSource, Region
-from scitiff_readers.tokens import file_token
 
 from .chunkguard import ChunkGuard
 
+if TYPE_CHECKING:
+    from .directchunks import DirectReader
+
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
-_CANON = "TCZYX"
 
+
+#: Reads of at most this many bytes of the array layouts :mod:`.directchunks` knows
+#: are decoded without zarr (a plane or a dask block); bigger ones go through zarr.
+DIRECT_MAX_BYTES = 8 * 2**20
 
 #: Under ``codec_pipeline="auto"``, reads of unsharded arrays of at least this many
 #: bytes use zarrs; smaller ones (a plane) use zarr-python's pipeline, which starts
@@ -261,7 +269,7 @@ def _read_array_into(array: Any, index: tuple[slice, ...], out: np.ndarray) -> N
         out[...] = array.get_basic_selection(index)
 
 
-class ZarrArraySource(PixelSource):
+class ZarrArraySource(ArraySource):
     """One zarr array whose axes map to ``TCZYX``.
 
     Parameters
@@ -287,29 +295,10 @@ class ZarrArraySource(PixelSource):
     def __init__(self, path: Path, zarr_format: int, axes: str, array_shape: Sequence[int], dtype: Any,
                  storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None,
                  metadata: Mapping[str, Any] | None = None) -> None:
-        if len(axes) != len(array_shape):
-            raise ValueError(f"axes {axes!r} do not match array shape {tuple(array_shape)}")
-        letters = axes.replace("_", "")
-        if set(letters) - set(_CANON) or len(set(letters)) != len(letters):
-            raise ValueError(f"bad axes {axes!r}")
         self.path = path if is_remote(path) else Path(path)
         self.zarr_format = int(zarr_format)
-        self.axes = axes
-        self.array_shape = tuple(int(s) for s in array_shape)
-        self.dtype = np.dtype(dtype)
         self.pipeline = pipeline
-        self.shape = tuple(self.array_shape[axes.index(d)] if d in axes else 1 for d in _CANON)
-        self.storage_chunks = tuple(
-            max(1, min(int(storage[axes.index(d)]), self.shape[i])) if d in axes else 1
-            for i, d in enumerate(_CANON)
-        )
-        present = sorted(letters, key=_CANON.index)
-        # How a block in canonical order is seen in the array's own axis order (see
-        # _native_view): drop the dims the array lacks, permute, add its size-1 "_" axes.
-        self._drop = tuple(slice(None) if d in letters else 0 for d in _CANON)
-        perm = tuple(present.index(d) for d in letters)
-        self._to_native = perm if perm != tuple(range(len(perm))) else None
-        self._size1_axes = tuple(i for i, a in enumerate(axes) if a == "_")
+        self._describe(axes, array_shape, dtype, storage)
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         self._guard = ChunkGuard(self.path)
@@ -335,17 +324,13 @@ class ZarrArraySource(PixelSource):
     def _array(self, nbytes: int) -> Any:
         return self._arrays.for_read(0, self.path, self.zarr_format, self.pipeline, nbytes, self._metadata)
 
-    def _index(self, region: Region) -> tuple[slice, ...]:
-        return tuple(region[_CANON.index(a)] if a != "_" else slice(0, 1) for a in self.axes)
+    def native_array(self) -> Any:
+        """The zarr array (opened once per process, on first use)."""
+        return self._array(0)
 
-    def _native_view(self, out: np.ndarray) -> np.ndarray:
-        """``out`` (a block in canonical order) as a view in the array's own axis order."""
-        view = out[self._drop]
-        if self._to_native is not None:
-            view = view.transpose(self._to_native)
-        if self._size1_axes:
-            view = np.expand_dims(view, self._size1_axes)
-        return view
+    def read(self, region: Region) -> np.ndarray:
+        """Decode ``region`` into a new array (through :meth:`read_into`: guarded, one zarr call)."""
+        return PixelSource.read(self, region)
 
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Decode ``region`` straight into ``out`` with one zarr call.
@@ -354,8 +339,31 @@ class ZarrArraySource(PixelSource):
         whose axes are not in ``TCZYX`` order decode without a temporary (except
         with zarrs when that view is not C-contiguous, see :func:`_read_array_into`).
         """
+        direct = self._direct(out.nbytes)
+        if direct is not None:
+            direct.read_into(self.axis_map.native_view(out), self.axis_map.index(region))
+            return
         array = self._array(out.nbytes)
-        self._guard.read(array, self._index(region), self._native_view(out), _read_array_into)
+        self._guard.read(array, self.axis_map.index(region), self.axis_map.native_view(out), _read_array_into)
+
+    def _direct(self, nbytes: int) -> DirectReader | None:
+        """The zarr-free reader of this array, for reads up to :data:`DIRECT_MAX_BYTES`.
+
+        A plane of a fresh process then costs no zarr import (see :mod:`.directchunks`);
+        bigger reads, remote arrays and layouts it does not know go through zarr.
+        """
+        if nbytes > DIRECT_MAX_BYTES or self._metadata is None or is_remote(self.path):
+            return None
+        reader = self.__dict__.get("_direct_reader", False)
+        if reader is False:
+            from .directchunks import DirectReader, direct_layout
+
+            layout = direct_layout(self._metadata)
+            ok = (layout is not None and layout.shape == self.native_shape
+                  and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("="))
+            reader = DirectReader(self.path, layout) if ok and layout is not None else None
+            self.__dict__["_direct_reader"] = reader
+        return reader
 
     def close(self) -> None:
         """Forget the opened arrays (they re-open on the next read)."""

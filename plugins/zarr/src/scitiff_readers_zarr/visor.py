@@ -23,19 +23,16 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
-from scitiff_readers.byteaccess import as_location
+from scitiff_readers.backend import Image, Reader, as_location, check_allocation, resolve_inside
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
-from scitiff_readers.files import resolve_inside
-from scitiff_readers.guards import check_allocation
-from scitiff_readers.image import Image
-from scitiff_readers.reader import Reader
 
 from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
 from .ome import Multiscale, find_multiscales, parse_multiscale
+from .options import ZarrOptions
 
 __all__ = ["VisorReader", "VisorWarning"]
 
@@ -112,6 +109,17 @@ def _is_sample_dir(p: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class VisorOptions(ZarrOptions):
+    """Options of :class:`VisorReader` (see its docstring)."""
+
+    image: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("image", self.image is None or isinstance(self.image, str), "an image name such as 'slice_1_10x'")
+
+
 class VisorReader(Reader):
     """VISoR light-sheet samples (every schema version from 2024.11.0 to 2025.6).
 
@@ -132,7 +140,8 @@ class VisorReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".vsr", ".zarr")
     priority: ClassVar[int] = 70
     description: ClassVar[str] = "VISoR light-sheet samples (schemas 2024.11.0 to 2025.6; Zarr v2 / v3)"
-    options: ClassVar[Mapping[str, Any]] = MappingProxyType({"image": None, "codec_pipeline": "auto"})
+    Options = VisorOptions
+    _opts: VisorOptions
 
     # ------------------------------------------------------------------ sniffing
     @classmethod
@@ -159,7 +168,7 @@ class VisorReader(Reader):
     def _open(self) -> None:
         from .source import resolve_pipeline
 
-        self._pipeline = resolve_pipeline(self._options["codec_pipeline"])
+        self._pipeline = resolve_pipeline(self._opts.codec_pipeline)
         path = self._path
         if not path.is_dir():
             raise UnsupportedFormatError(f"{path}: a VISoR sample is a folder, this is a file")
@@ -203,8 +212,8 @@ class VisorReader(Reader):
             if names.count(s.name) > 1:
                 s.name = f"{s.image_type}:{s.name}"
         self._vscenes = scenes
-        wanted = self._options["image"]
-        self._wanted_scene = 0 if wanted is None else self._find_image(str(wanted))
+        wanted = self._opts.image
+        self._wanted_scene = 0 if wanted is None else self._find_image(wanted)
 
     def _read_sample_files(self, sample: Path) -> None:
         if (sample / "info.json").is_file():
@@ -344,7 +353,7 @@ class VisorReader(Reader):
         s = self._vscenes[scene]
         if s.groups:
             return self._original_image(scene, s, level)
-        from .omezarr import ZarrImage, build_image
+        from .ngff import ZarrImage, build_image
 
         zimage = ZarrImage(s.name, "", s.multiscale, s.node.attrs, s.node.attrs_file or s.path)
         image = build_image(s.path, zimage, level, self._pipeline, scene, time_always=False,

@@ -1,9 +1,9 @@
 """The ``ome-zarr`` writer: DataArrays (one or several scenes) to OME-Zarr, streamed, with pyramids.
 
 NGFF 0.5 on Zarr v3 (the default; shards optional) or NGFF 0.4 on Zarr v2. The input
-is read once, in slabs of whole planes (:mod:`scitiff_readers.slabs`); each slab is
+is read once, in slabs of whole planes (:mod:`scitiff_readers.backend`); each slab is
 stored at full resolution and reduced into every pyramid level
-(:mod:`scitiff_readers.pyramid`, the same reduction as the OME-TIFF writer) before
+(:mod:`scitiff_readers.backend`, the same reduction as the OME-TIFF writer) before
 the next one, which a background thread computes meanwhile. Memory stays near two
 slabs plus the codecs' buffers, whatever the input's size. Metadata (axes with
 units, scale and translation per level, ``omero`` channels with the display windows
@@ -27,10 +27,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import xarray as xr
 
+from scitiff_readers.backend import Progress, Pyramid, SceneData, Slab, Writer, iter_slabs, plan_slabs
 from scitiff_readers.errors import MetadataError, MissingDependencyError
-from scitiff_readers.pyramid import Pyramid
-from scitiff_readers.slabs import Progress, Slab, iter_slabs, plan_slabs
-from scitiff_readers.writers import SceneData, Writer
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
 
@@ -42,6 +40,12 @@ _COMPRESSIONS = ("blosc-zstd", "blosc-lz4", "blosc-zlib", "zstd", "gzip", "none"
 _CHUNK_BYTES = 2 * 2**20
 #: Largest shard chosen by default.
 _SHARD_BYTES = 64 * 2**20
+#: Blosc block size (bytes). Blosc's automatic choice for zstd at level 1 is small
+#: (tens of KiB): 256 KiB blocks compress twice as fast and a little smaller on
+#: microscopy stacks (measured: 457 -> 916 MiB/s per core, ratio 2.43 -> 2.42 on the
+#: benchmark's noisy uint16; 286 -> 463 MiB/s, ratio 1.64 -> 1.68 on a real 1024 x
+#: 1024 camera frame). Readers need no setting: the block size is in every chunk's header.
+_BLOSC_BLOCK = 256 * 2**10
 _AXES = ("t", "c", "z", "y", "x")
 
 
@@ -68,7 +72,7 @@ class OmeZarrWriter(Writer):
         smaller along ``Y`` and ``X``.
     downsample, downsample_method
         The factor between levels (default 2) and ``"mean"`` (default) or
-        ``"nearest"``; see :mod:`scitiff_readers.pyramid`.
+        ``"nearest"``; see :mod:`scitiff_readers.backend`.
     channel_colors
         Display colours of the channels (hex ``"RRGGBB"``); default white for
         one channel, red/green/blue for RGB, a palette otherwise.
@@ -155,7 +159,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
 
         if name.startswith("blosc-"):
             return numcodecs.Blosc(cname=name[6:], clevel=1 if level is None else level,
-                                   shuffle=numcodecs.Blosc.SHUFFLE)
+                                   shuffle=numcodecs.Blosc.SHUFFLE, blocksize=_BLOSC_BLOCK)
         if name == "zstd":
             return numcodecs.Zstd(level=3 if level is None else level)
         return numcodecs.GZip(level=6 if level is None else level)
@@ -163,7 +167,7 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
 
     if name.startswith("blosc-"):
         return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]
-                          shuffle="shuffle")
+                          shuffle="shuffle", blocksize=_BLOSC_BLOCK)
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
     return GzipCodec(level=6 if level is None else level)
@@ -265,22 +269,24 @@ class _ImagePlan:
         highs = np.full(shape[1], -np.inf)
         slabs = plan_slabs(shape, dtype.itemsize, getattr(self.data.data, "chunks", None), z_align)
         with ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-levels") as pool:
-            for where, slab in iter_slabs(self.data.data, slabs):
+            # reuse: each slab is stored and reduced before the next one is asked for.
+            for where, slab in iter_slabs(self.data.data, slabs, reuse=True):
                 if stop.is_set():
                     raise _Stopped
-                # Levels are reduced (and display windows widened) in a second thread
-                # while zarr stores full resolution.
-                reduced = pool.submit(self._reduce, slab, where, lows, highs)
+                # Levels are reduced (and display windows widened) and stored in a
+                # second thread while zarr stores full resolution.
+                reduced = pool.submit(self._reduce, slab, where, lows, highs, arrays[1:])
                 arrays[0][where] = slab
-                for array, level in zip(arrays[1:], reduced.result(), strict=True):
-                    array[where] = level
+                reduced.result()
                 progress.advance(slab.nbytes)
                 del slab, reduced
         self._write_metadata(group, lows, highs)
 
-    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray) -> list[np.ndarray]:
+    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray,
+                arrays: Sequence[Any]) -> None:
         _window(slab, where, lows, highs)
-        return self.pyramid.reduce(slab)
+        for array, level in zip(arrays, self.pyramid.reduce(slab), strict=True):
+            array[where] = level
 
     def _write_metadata(self, group: Any, lows: np.ndarray, highs: np.ndarray) -> None:
         data, pyramid = self.data, self.pyramid
@@ -293,7 +299,7 @@ class _ImagePlan:
             "type": "mean" if pyramid.method == "mean" else "nearest",
             "metadata": {"description": f"{pyramid.factor}x{pyramid.factor} block "
                                         f"{'means' if pyramid.method == 'mean' else 'sampling'} along y, x",
-                         "method": "scitiff_readers.pyramid.Pyramid",
+                         "method": "scitiff_readers.backend.Pyramid",
                          "kwargs": {"factor": pyramid.factor, "method": pyramid.method}},
         }
         windows = [(float(lo), float(hi)) if lo <= hi else (0.0, 0.0)

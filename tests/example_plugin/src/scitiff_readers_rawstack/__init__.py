@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
-from scitiff_readers import CorruptFileError, Image, PhysicalPixelSizes, Reader
-from scitiff_readers.coords import uniform_coordinate
-from scitiff_readers.files import SharedFile
-from scitiff_readers.sources import PlaneSource
+from scitiff_readers.backend import (
+    Image,
+    PhysicalPixelSizes,
+    PlaneSource,
+    Reader,
+    ReaderOptions,
+    SharedFile,
+    uniform_coordinate,
+)
+from scitiff_readers.errors import CorruptFileError
 
 __all__ = ["RawStackReader", "write_rawstack"]
 
@@ -45,6 +51,18 @@ class RawStackPlanes(PlaneSource):
         self.file.close()
 
 
+@dataclass(frozen=True)
+class RawStackOptions(ReaderOptions):
+    """Options of :class:`RawStackReader`: ``channel_names`` overrides the header's names."""
+
+    channel_names: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("channel_names", self.channel_names is None or not isinstance(self.channel_names, str),
+                    "a list of strings")
+
+
 class RawStackReader(Reader):
     """Read ``.rawstack`` files."""
 
@@ -52,7 +70,8 @@ class RawStackReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".rawstack",)
     priority: ClassVar[int] = 10
     description: ClassVar[str] = "Example: raw pixel stacks with a JSON header"
-    options: ClassVar[Any] = MappingProxyType({"channel_names": None})
+    Options = RawStackOptions
+    _opts: RawStackOptions
 
     @classmethod
     def can_open(cls, path: Any) -> bool:
@@ -85,7 +104,7 @@ class RawStackReader(Reader):
             "Y": uniform_coordinate("Y", shape[3], y, units="µm"),
             "X": uniform_coordinate("X", shape[4], x, units="µm"),
         }
-        names = self._options["channel_names"] or self._header.get("channels")
+        names = self._opts.channel_names or self._header.get("channels")
         return Image(self._planes, coords=coords, channel_names=names,
                      physical_pixel_sizes=PhysicalPixelSizes(z, y, x, units="µm"))
 

@@ -14,7 +14,7 @@ import pickle
 
 import numpy as np
 
-from .sources import PixelSource, Region
+from ._sources import PixelSource, Region
 
 __all__ = ["TransientSource"]
 

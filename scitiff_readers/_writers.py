@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from ._files import atomic_output
+from ._plugins import PluginInfo, PluginRegistry
+from ._slabs import Progress, ProgressCallback
 from .errors import DimensionSelectionError, SceneIndexError, UnsupportedWriteError, WriterNotFoundError
-from .files import atomic_output
-from .plugins import PluginInfo, PluginRegistry
-from .slabs import Progress, ProgressCallback
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from .reader import Reader
+    from ._reader import Reader
 
 __all__ = ["WRITERS_GROUP", "SceneData", "Writer", "list_writers", "register_writer", "to_canonical", "write"]
 
@@ -51,7 +51,7 @@ class Writer(ABC):
     whose format holds several (``max_scenes`` other than 1) also overrides
     :meth:`_write_scenes`. Writers that make pyramids declare a ``levels`` option
     (and ``downsample`` / ``downsample_method``) and reduce with
-    :class:`scitiff_readers.pyramid.Pyramid`.
+    :class:`scitiff_readers.backend.Pyramid`.
     """
 
     #: Format name used with ``write(..., format=name)``.
@@ -73,7 +73,7 @@ class Writer(ABC):
         ``path`` is a temporary file beside the target. A writer that declares a
         keyword-only parameter ``target`` also receives the final path, to name it
         in messages or metadata, and one that declares ``progress`` receives a
-        :class:`~scitiff_readers.slabs.Progress` to advance by the bytes it writes.
+        :class:`~scitiff_readers.backend.Progress` to advance by the bytes it writes.
         """
 
     @classmethod
@@ -106,15 +106,11 @@ def register_writer(cls: type[Writer], *, clobber: bool = False) -> None:
 
 
 def _choose(path: Path, format: str | None) -> type[Writer]:  # noqa: A002
-    writers = list_writers()
     if format is not None:
-        info = writers.get(format)
-        if info is None:
-            raise WriterNotFoundError(
-                f"{path}: no writer for format {format!r}; installed writers: "
-                f"{', '.join(sorted(writers)) or 'none'}"
-            )
-        return info.cls
+        return _writers.require(format, lambda installed: WriterNotFoundError(
+            f"{path}: no writer for format {format!r}; installed writers: {installed}"
+        ))
+    writers = list_writers()
     name = path.name.lower()
     matches = [
         (max(len(s) for s in info.cls.suffixes if name.endswith(s)), info.priority, info.cls)

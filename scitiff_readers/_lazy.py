@@ -1,4 +1,4 @@
-"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers.eager`).
+"""The lazy engine: pixel sources to dask arrays (eager reads: :mod:`scitiff_readers._eager`).
 
 One graph layer per array: the source object is a single graph key that every
 block task depends on, so a distributed scheduler ships it to each worker once
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -29,12 +30,12 @@ from dask.base import tokenize
 from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 
-from .chunking import check_block_count, chunk_shape, regular_chunks
-from .eager import _offsets, block_regions, read_regions
-from .sources import PixelSource, Region
+from ._chunking import check_block_count, chunk_shape, regular_chunks
+from ._eager import _offsets, block_regions, read_regions
+from ._sources import PixelSource, Region
 
 # block_regions and read_regions stay importable from here for existing callers.
-__all__ = ["SourceArray", "block_regions", "read_regions", "to_dask"]
+__all__ = ["LocalArray", "SourceArray", "block_regions", "local_array", "read_regions", "to_dask"]
 
 
 def _read_block(source: PixelSource, region: Region) -> np.ndarray:
@@ -63,6 +64,62 @@ def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers
     array._sr_source_key = source_key
     array._sr_regions = regions
     return array
+
+
+def _scheduler_without_client(array: da.Array) -> Any | None:
+    """The scheduler dask would pick for ``array`` when no distributed client can exist, else None.
+
+    With no scheduler configured, every ``compute`` asks ``distributed`` for a current
+    client (``dask.base.get_scheduler``), importing it when it is installed: ~150-450 ms
+    in a fresh process, for nothing when it was never imported (a client cannot exist
+    then). In that case the array's own default is named explicitly, so dask does not
+    look; a one-block array (a plane) is read on the calling thread, as nothing is
+    left for a thread pool to run in parallel. ``None``: let dask decide.
+    """
+    import dask
+
+    if "distributed" in sys.modules or dask.config.get("scheduler", None) is not None:
+        return None
+    if array.npartitions == 1:
+        from dask.local import get_sync
+
+        return get_sync
+    return type(array).__dask_scheduler__
+
+
+class LocalArray(da.Array):
+    """A :class:`dask.array.Array` whose ``compute`` / ``persist`` skip dask's client lookup.
+
+    It is a plain dask array in every other respect (operations on it return plain
+    dask arrays). Only when the caller names no scheduler, none is configured and
+    ``distributed`` was never imported (so no client exists), ``compute`` and
+    ``persist`` name the default scheduler themselves (see
+    :func:`_scheduler_without_client`): the result is the same, without importing
+    ``distributed`` on the first compute.
+    """
+
+    def compute(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.compute`, without importing ``distributed`` to find no client."""
+        if "scheduler" not in kwargs and "get" not in kwargs:
+            scheduler = _scheduler_without_client(self)
+            if scheduler is not None:
+                kwargs["scheduler"] = scheduler
+        return super().compute(**kwargs)
+
+    def persist(self, **kwargs: Any) -> Any:
+        """As :meth:`dask.array.Array.persist`; the result is a :class:`LocalArray` too."""
+        if "scheduler" not in kwargs and "get" not in kwargs:
+            scheduler = _scheduler_without_client(self)
+            if scheduler is not None:
+                kwargs["scheduler"] = scheduler
+        return local_array(super().persist(**kwargs))
+
+
+def local_array(array: da.Array) -> da.Array:
+    """``array`` as a :class:`LocalArray` (the same graph, name, chunks and meta)."""
+    if isinstance(array, LocalArray):
+        return array
+    return LocalArray(array.dask, array.name, array.chunks, meta=array._meta)
 
 
 class _OutputArray:
@@ -140,8 +197,8 @@ def _physical_memory() -> int | None:
         return None
 
 
-class SourceArray(da.Array):
-    """A dask array over a :class:`~scitiff_readers.sources.PixelSource`.
+class SourceArray(LocalArray):
+    """A dask array over a :class:`~scitiff_readers.backend.PixelSource`.
 
     It behaves exactly like a :class:`dask.array.Array` (every operation on it returns
     plain dask arrays). The one difference: computing or persisting the whole array

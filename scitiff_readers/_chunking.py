@@ -96,8 +96,8 @@ def check_block_count(shape: Sequence[int], chunk: Sequence[int], path: object =
         memory can hold (dask itself would build a tuple per axis of one entry per
         block and hang on a declared axis of 2**40).
     """
+    from ._guards import check_allocation
     from .errors import ImageTooLargeError
-    from .guards import check_allocation
 
     blocks = math.prod(max(1, -(-int(s) // max(1, int(c)))) for s, c in zip(shape, chunk, strict=True))
     where = f"{path}: " if path is not None else ""

@@ -6,7 +6,7 @@ dataset probes many names (reader selection looks for ``zarr.json``, ``.zattrs``
 ``NDTiff.index`` ... and reads the ones present), so :func:`probe` does both in one
 ranged ``GET``: the status says whether the file exists, ``Content-Range`` (or
 ``Content-Length``) gives its size, and the body is its first block, kept as the
-first read-ahead block (see :class:`scitiff_readers.byteaccess.RemoteFile`). At most
+first read-ahead block (see :class:`scitiff_readers._byteaccess.RemoteFile`). At most
 ``nbytes`` are read even from a server that ignores ``Range``.
 
 It uses the fsspec file system's own aiohttp session (its timeouts, headers and

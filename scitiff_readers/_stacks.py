@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import DimensionSelectionError, MetadataError
 
 if TYPE_CHECKING:
-    from .reader import Reader
+    from ._reader import Reader
 
 __all__ = ["generate_stack"]
 

@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from .chunking import normalize_chunk_bytes
-from .compat import PeerCompatibleAPI
-from .coords import PhysicalPixelSizes
-from .dimensions import Dimensions
-from .eager import read_regions
+from ._chunking import normalize_chunk_bytes
+from ._compat import PeerCompatibleAPI
+from ._coords import PhysicalPixelSizes
+from ._dimensions import Dimensions
+from ._eager import read_regions
+from ._guards import check_allocation, library_errors
+from ._image import Image
+from ._options import ReaderOptions, options_class
+from ._selection import parse_selection
 from .errors import ImageTooLargeError, ResolutionLevelError, SceneIndexError
-from .guards import check_allocation, library_errors
-from .image import Image
-from .selection import parse_selection
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -47,15 +48,8 @@ if TYPE_CHECKING:
 else:
     _backend_hook = abstractmethod
 
-#: Options every reader accepts, with their defaults.
-COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(
-    {
-        # Target size of one dask chunk: bytes or a string such as "64 MiB".
-        "chunk_bytes": None,
-        # Keep files open between calls (fast); False: no handle stays open after a call (bioio).
-        "keep_handles": True,
-    }
-)
+#: Options every reader accepts, with their defaults (the fields of :class:`ReaderOptions`).
+COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(ReaderOptions.defaults())
 
 
 def _nbytes(region: Sequence[slice], dtype: np.dtype[Any]) -> int:
@@ -79,7 +73,7 @@ def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _guarded_metadata(fget: Any) -> Any:
-    """``fget`` with its errors typed by :func:`~scitiff_readers.guards.library_errors`."""
+    """``fget`` with its errors typed by ``library_errors``."""
     import functools
 
     @functools.wraps(fget)
@@ -138,20 +132,34 @@ class Reader(PeerCompatibleAPI, ABC):
     priority: ClassVar[int] = 0
     #: One line shown by ``scitiff-readers plugins``.
     description: ClassVar[str] = ""
-    #: Backend-specific options and their defaults.
+    #: The backend's typed options: a frozen dataclass subclassing :class:`ReaderOptions`
+    #: (``Reader(path, **options)`` builds one, checked, before ``_open``).
+    Options: ClassVar[type[ReaderOptions]] = ReaderOptions
+    #: Backend-specific options and their defaults (derived from :attr:`Options`; a
+    #: backend that declares this mapping instead gets an unchecked option class).
     options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
-    # Backends may read ``self._path`` and ``self._options``; the core's other state
-    # lives in attributes prefixed ``_sr_``, which backends must not use.
+    # Backends read ``self._path`` and ``self._opts`` (an instance of their
+    # :attr:`Options`); the core's other state lives in attributes prefixed ``_sr_``,
+    # which backends must not use.
+    _opts: ReaderOptions
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for suffix in cls.suffixes:
             if not suffix.startswith(".") or suffix != suffix.lower():
                 raise TypeError(f"{cls.__name__}.suffixes: {suffix!r} must be lower-case and start with '.'")
-        clash = set(cls.options) & set(COMMON_OPTIONS)
-        if clash:
-            raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
+        if "Options" in cls.__dict__:
+            if not issubclass(cls.Options, ReaderOptions):
+                raise TypeError(f"{cls.__name__}.Options must subclass scitiff_readers.backend.ReaderOptions")
+            cls.options = MappingProxyType(
+                {k: v for k, v in cls.Options.defaults().items() if k not in COMMON_OPTIONS}
+            )
+        elif "options" in cls.__dict__:
+            clash = set(cls.options) & set(COMMON_OPTIONS)
+            if clash:
+                raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
+            cls.Options = options_class(cls.__name__, cls.options)
         # A backend's metadata property reads what the file says: whatever it raises on a
         # damaged file becomes a typed error naming the file (like every other boundary).
         meta = cls.__dict__.get("metadata")
@@ -163,17 +171,17 @@ class Reader(PeerCompatibleAPI, ABC):
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
             if reader is None and not isinstance(path, (str, os.PathLike)):
-                from .arrays import ArrayReader, is_array_input
+                from ._arrays import ArrayReader, is_array_input
 
                 if is_array_input(path):
                     # aicsimageio's ArrayLikeReader: numpy, dask or xarray data (or a list of them).
                     return super().__new__(ArrayReader)
-            from .registry import select_reader
+            from ._registry import select_reader
 
             chosen = select_reader(path, reader, storage_options=_storage_options(options))
             return super().__new__(chosen)
         if reader is not None:
-            from .registry import get_reader_class
+            from ._registry import get_reader_class
 
             wanted = get_reader_class(reader) if isinstance(reader, str) else reader
             if not issubclass(cls, wanted):
@@ -189,16 +197,10 @@ class Reader(PeerCompatibleAPI, ABC):
         # Read by _resolve_path: a URL or fsspec OpenFile becomes a RemotePath with these options.
         self._sr_storage_options = storage_options
         self._path = self._resolve_path(path)
-        valid = {**COMMON_OPTIONS, **type(self).options}
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__} ({self.name!r}) got unknown option(s) "
-                f"{', '.join(map(repr, unknown))}; valid options: {', '.join(sorted(valid))}"
-            )
+        self._opts = type(self).Options.from_keywords(f"{type(self).__name__} ({self.name!r})", options)
         self._sr_given_options = dict(options)
-        self._options = MappingProxyType({**valid, **options})
-        self._sr_chunk_bytes = normalize_chunk_bytes(self._options["chunk_bytes"])
+        self._options = MappingProxyType(self._opts.as_dict())
+        self._sr_chunk_bytes = normalize_chunk_bytes(self._opts.chunk_bytes)
         self._sr_scene = 0
         self._sr_level = 0
         self._sr_images: dict[tuple[int, int], Image] = {}
@@ -207,8 +209,8 @@ class Reader(PeerCompatibleAPI, ABC):
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
         # The backstop for hostile files: whatever a library raises while parsing
-        # becomes a typed error naming the file (see scitiff_readers.guards).
-        from .fileobjects import reader_limits
+        # becomes a typed error naming the file (see scitiff_readers._guards).
+        from ._fileobjects import reader_limits
 
         with library_errors(self._path, "opening the file"), reader_limits(self._path, self.name):
             self._open()
@@ -217,7 +219,7 @@ class Reader(PeerCompatibleAPI, ABC):
 
     def _sr_release(self) -> None:
         """With ``keep_handles=False``, close every file handle at the end of an API call."""
-        if not self._options["keep_handles"]:
+        if not self._opts.keep_handles:
             self.close()
 
     # ---------------------------------------------------------------- backend API
@@ -226,10 +228,10 @@ class Reader(PeerCompatibleAPI, ABC):
 
         Absolute, so pickled readers and graphs work in workers with another cwd.
         A URL or ``fsspec`` ``OpenFile`` becomes a
-        :class:`~scitiff_readers.byteaccess.RemotePath` (with ``storage_options``).
+        :class:`~scitiff_readers._byteaccess.RemotePath` (with ``storage_options``).
         Readers of in-memory data override it.
         """
-        from .byteaccess import as_location
+        from ._byteaccess import as_location
 
         resolved = as_location(path, getattr(self, "_sr_storage_options", None))
         if not resolved.exists():
@@ -282,7 +284,7 @@ class Reader(PeerCompatibleAPI, ABC):
         The default accepts any existing path whose name ends with one of
         :attr:`suffixes`; backends override it with a content sniff.
         """
-        from .byteaccess import as_location
+        from ._byteaccess import as_location
 
         location = as_location(path)
         name = location.name.lower()
@@ -306,7 +308,7 @@ class Reader(PeerCompatibleAPI, ABC):
 
     @property
     def reader_options(self) -> Mapping[str, Any]:
-        """All options of this reader, with defaults filled in."""
+        """All options of this reader, with defaults filled in (as a mapping; backends use ``self._opts``)."""
         return self._options
 
     @property
@@ -474,12 +476,12 @@ class Reader(PeerCompatibleAPI, ABC):
         cached = self._sr_raw_dask_cache.get(key)
         if cached is None:
             # Imports dask only now, and not xarray: get_image_dask_data needs no labels.
-            from .lazy import to_dask
+            from ._lazy import to_dask
 
             name = f"{self.name}-s{key[0]}-l{key[1]}"
             source = self.image().source
-            if not self._options["keep_handles"]:
-                from .transient import TransientSource
+            if not self._opts.keep_handles:
+                from ._transient import TransientSource
 
                 source = TransientSource(source)
             try:
@@ -564,7 +566,10 @@ class Reader(PeerCompatibleAPI, ABC):
         for d, index in enumerate(sel.dask_index()):
             if not (isinstance(index, slice) and index == slice(0, array.shape[d])):
                 array = array[(slice(None),) * d + (index,)]
-        return sel.finish(array)
+        from ._lazy import local_array
+
+        # compute() without importing distributed when no client can exist (lazy.LocalArray).
+        return local_array(sel.finish(array))
 
     def save(self, path: str | os.PathLike[str], *, scenes: int | str | Sequence[int | str] | None = None,
              **options: Any) -> Path:
@@ -574,7 +579,7 @@ class Reader(PeerCompatibleAPI, ABC):
         ``overwrite``, ``split_scenes``, ``progress``, ``levels`` and the writer's
         options) are those of :func:`scitiff_readers.write`.
         """
-        from .writers import write
+        from ._writers import write
 
         return write(self, path, scenes=scenes, **options)
 

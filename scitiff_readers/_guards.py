@@ -153,7 +153,7 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str], wha
         If ``path`` is, or passes through, a symbolic link that leads outside
         ``root`` (or loops).
     """
-    from .byteaccess import is_remote
+    from ._byteaccess import is_remote
 
     if is_remote(path) or is_remote(root):
         # No symbolic links behind a URL; names found in files are checked for ".."

@@ -31,7 +31,7 @@ def file_token(kind: str, path: str | os.PathLike[str], *parts: Any,
         index or metadata file); the first one that exists is used. Default: ``path``.
         ``"missing"`` when none exists.
     """
-    from .byteaccess import is_remote
+    from ._byteaccess import is_remote
 
     if is_remote(path):
         return _remote_token(kind, path, parts, stamp_from)

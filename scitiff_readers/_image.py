@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from .coords import PhysicalPixelSizes, UniformValues, coordinate, default_channel_names
-from .dimensions import Dimensions
-from .sources import PixelSource
+from ._coords import PhysicalPixelSizes, UniformValues, coordinate, default_channel_names
+from ._dimensions import Dimensions
+from ._sources import PixelSource
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
     import xarray as xr
@@ -53,7 +53,7 @@ class Image:
     coords
         Coordinates by name: index coordinates on ``T``, ``C``, ``Z``, ``Y``, ``X``
         and any non-index coordinates (a name not among the dims). Values are
-        :class:`xarray.Variable` (see :func:`scitiff_readers.coords.coordinate`),
+        :class:`xarray.Variable` (see :func:`scitiff_readers.backend.coordinate`),
         ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence.
     channel_names
         Names of the channels; default: the ``C`` coordinate, else ``C0, C1, ...``.
@@ -87,7 +87,7 @@ class Image:
     def resolved_coordinates(self) -> xr.Coordinates:
         """The coordinates with their indexes, ready for a DataArray.
 
-        Uniform axes too long to hold (:class:`~scitiff_readers.coords.UniformValues`)
+        Uniform axes too long to hold (``UniformValues``)
         get a range index whose values are computed when indexed.
         """
         return self._coordinates
@@ -199,7 +199,7 @@ def _range_coordinates(name: str, dims: Any, values: UniformValues, attrs: Mappi
     """A coordinate of ``values`` backed by xarray's ``RangeIndex`` (computed on demand).
 
     Without it (xarray before 2025.06) the values are materialised, which
-    :class:`~scitiff_readers.coords.UniformValues` refuses beyond memory.
+    ``UniformValues`` refuses beyond memory.
     """
     import xarray as xr
 

@@ -1,9 +1,9 @@
 """Seekable binary file objects (``open(p, "rb")``, ``io.BytesIO``, ...) as locations to read from.
 
-A file object becomes a :class:`~scitiff_readers.byteaccess.RemotePath` on a small
+A file object becomes a :class:`~scitiff_readers._byteaccess.RemotePath` on a small
 fsspec file system of this process (protocol :data:`PROTOCOL`) that serves exactly
 that object: the backends then read it like any URL, through
-:class:`~scitiff_readers.byteaccess.RemoteFile` (read-ahead for headers, exact
+:class:`~scitiff_readers._byteaccess.RemoteFile` (read-ahead for headers, exact
 ranges for pixels), without knowing it is a file object. Reads seek and read under
 a lock and put the object's position back, so the caller's own use of the object
 is undisturbed.
@@ -13,7 +13,7 @@ OME-Zarr, VISoR) and datasets naming other files cannot be read from it, and a
 reader on it cannot be sent to another process (the object stays in this one).
 
 fsspec's own file objects (``fsspec.open(url).open()``, ``fs.open(path)``) are not
-handled here: :func:`scitiff_readers.byteaccess.as_location` reads their URL through
+handled here: :func:`scitiff_readers._byteaccess.as_location` reads their URL through
 their file system directly.
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import MetadataError, ScitiffReadersError, UnsupportedFormatError
+from .errors import FileObjectError, MetadataError, UnsupportedFormatError
 
 __all__ = ["LIMITS", "PROTOCOL", "FileObjectError", "is_file_object", "is_file_object_location", "location_of",
            "reader_limits"]
@@ -40,10 +40,6 @@ PROTOCOL = "scitiff-fileobj"
 #: What a file object cannot hold, for error messages.
 LIMITS = ("formats stored as folders or as several files (NDTiff, OME-Zarr, VISoR, multi-file OME-TIFF) "
           "need a path or URL, not a file object")
-
-
-class FileObjectError(ScitiffReadersError, ValueError):
-    """A file object that cannot be read (not binary, not seekable), or used where it cannot be."""
 
 
 def is_file_object_location(path: Any) -> bool:
@@ -165,7 +161,7 @@ _locations: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def location_of(fh: Any) -> Any:
-    """A :class:`~scitiff_readers.byteaccess.RemotePath` reading the binary file object ``fh``.
+    """A :class:`~scitiff_readers._byteaccess.RemotePath` reading the binary file object ``fh``.
 
     Raises
     ------
@@ -173,7 +169,7 @@ def location_of(fh: Any) -> Any:
         If ``fh`` is a text stream, not seekable, or not readable.
     """
     global _fs_class
-    from .byteaccess import RemotePath
+    from ._byteaccess import RemotePath
 
     try:
         known = _locations.get(fh)

@@ -2,7 +2,7 @@
 
 ``Reader.get_image_data`` and ``Reader.data`` come here. Nothing in this module imports
 dask or xarray, so a script that only reads planes never pays for importing them
-(about half a second in a fresh process); :mod:`scitiff_readers.lazy` builds the dask
+(about half a second in a fresh process); :mod:`scitiff_readers._lazy` builds the dask
 views on the same block boundaries (:func:`block_regions`).
 """
 
@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .chunking import chunk_shape, regular_chunks
-from .sources import PixelSource, Region
+from ._chunking import chunk_shape, regular_chunks
+from ._sources import PixelSource, Region
 
 __all__ = ["block_regions", "read_regions"]
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .coords import PhysicalPixelSizes, uniform_coordinate_spec
+from ._axes import parse_dim_order
+from ._coords import PhysicalPixelSizes, uniform_coordinate_spec
+from ._image import Image
+from ._options import ReaderOptions
+from ._reader import Reader
+from ._sources import ArraySource
 from .errors import MetadataError, SceneIndexError
-from .image import Image
-from .reader import Reader
-from .sources import ArraySource
 
 __all__ = ["ArrayReader", "is_array_input"]
 
@@ -37,14 +39,6 @@ def is_array_input(obj: Any) -> bool:
     if isinstance(obj, (list, tuple)):
         return bool(obj) and all(_is_array(o) for o in obj)
     return _is_array(obj)
-
-
-def _guess(ndim: int) -> str:
-    if ndim == 6:
-        return _LETTERS
-    if 2 <= ndim <= 5:
-        return "TCZYX"[-ndim:]
-    raise MetadataError(f"cannot guess the dims of a {ndim}-D array; pass dim_order= (letters of TCZYXS)")
 
 
 def _per_scene(value: Any, count: int, what: str, is_single: Any) -> list[Any]:
@@ -66,6 +60,25 @@ def _pixel_sizes(value: Any) -> PhysicalPixelSizes | None:
     return PhysicalPixelSizes(z, y, x)
 
 
+@dataclass(frozen=True)
+class ArrayOptions(ReaderOptions):
+    """Options of :class:`ArrayReader` (see its docstring); one value for all scenes or one per scene."""
+
+    dim_order: str | Sequence[str | None] | None = None
+    channel_names: Sequence[str] | Sequence[Sequence[str]] | None = None
+    physical_pixel_sizes: Any = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, (str, list, tuple)),
+                    "letters of TCZYXS, one per axis, or a list with one such string per scene")
+        self.expect("channel_names", self.channel_names is None or isinstance(self.channel_names, (list, tuple)),
+                    "a list of strings, or a list with one such list per scene")
+        self.expect("physical_pixel_sizes", self.physical_pixel_sizes is None
+                    or isinstance(self.physical_pixel_sizes, (PhysicalPixelSizes, Mapping, list, tuple)),
+                    "(Z, Y, X) sizes, a {'Z': .., 'Y': .., 'X': ..} dict or a PhysicalPixelSizes")
+
+
 class ArrayReader(Reader):
     """Array data (numpy, dask, xarray, or a list of them) with the Reader API.
 
@@ -85,9 +98,8 @@ class ArrayReader(Reader):
 
     name: ClassVar[str] = "array"
     description: ClassVar[str] = "in-memory numpy / dask / xarray data"
-    options: ClassVar[Any] = MappingProxyType(
-        {"dim_order": None, "channel_names": None, "physical_pixel_sizes": None}
-    )
+    Options = ArrayOptions
+    _opts: ArrayOptions
 
     def __init__(self, image: Any, reader: Any = None, **options: Any) -> None:
         self._arrays = list(image) if isinstance(image, (list, tuple)) else [image]
@@ -103,10 +115,10 @@ class ArrayReader(Reader):
 
     def _open(self) -> None:
         count = len(self._arrays)
-        orders = _per_scene(self._options["dim_order"], count, "dim_order", lambda v: isinstance(v, str))
-        names = _per_scene(self._options["channel_names"], count, "channel_names",
+        orders = _per_scene(self._opts.dim_order, count, "dim_order", lambda v: isinstance(v, str))
+        names = _per_scene(self._opts.channel_names, count, "channel_names",
                            lambda v: len(v) == 0 or isinstance(v[0], str))
-        pps = _pixel_sizes(self._options["physical_pixel_sizes"])
+        pps = _pixel_sizes(self._opts.physical_pixel_sizes)
         self._images = [self._describe(i, a, orders[i], names[i], pps) for i, a in enumerate(self._arrays)]
 
     def _describe(self, scene: int, data: Any, order: str | None, names: Sequence[str] | None,
@@ -118,20 +130,13 @@ class ArrayReader(Reader):
             if order is None and all(len(d) == 1 and d.upper() in _LETTERS for d in own):
                 order = "".join(own).upper()
             attrs = dict(data.attrs)
-            renamed = dict(zip(own, order or _guess(data.ndim), strict=False))
+            renamed = dict(zip(own, parse_dim_order(order, data.shape, self._path), strict=False))
             for name, coord in data.coords.items():
                 dims = tuple(renamed.get(str(d), str(d)) for d in coord.dims)
                 if all(d in _LETTERS for d in dims):
                     coords[renamed.get(str(name), str(name))] = (dims, coord.values, dict(coord.attrs))
             data = data.data
-        order = (order or _guess(data.ndim)).upper()
-        if len(order) != data.ndim or set(order) - set(_LETTERS) or len(set(order)) != len(order):
-            raise MetadataError(
-                f"dim_order {order!r} does not fit an array of shape {tuple(data.shape)}: give one letter "
-                "of T, C, Z, Y, X, S per dim"
-            )
-        if "Y" not in order or "X" not in order:
-            raise MetadataError(f"dim_order {order!r} has no Y and X dims; images need both")
+        order = parse_dim_order(order, data.shape, self._path)
         chunks = getattr(data, "chunksize", None)  # dask arrays: one block is the storage unit
         source = ArraySource(data, order, storage_chunks=chunks)
         size_c = source.shape[1]

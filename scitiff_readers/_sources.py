@@ -4,7 +4,7 @@ A backend parses its file once at open and describes each scene / level as a
 :class:`PixelSource`: the shape in ``TCZYX`` (or ``TCZYXS``) order, the dtype, the
 natural storage unit (page, tile, zarr chunk or shard) and a thread-safe
 :meth:`PixelSource.read` of any hyper-rectangle. The core's lazy engine
-(:mod:`scitiff_readers.lazy`) turns that into dask arrays and eager reads; backends
+(:mod:`scitiff_readers._lazy`) turns that into dask arrays and eager reads; backends
 never build dask graphs themselves.
 
 Two ready-made bases cover most formats:
@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .dimensions import dims_for_ndim
-from .guards import typed_error
+from ._axes import AxisMap
+from ._dimensions import dims_for_ndim
+from ._guards import typed_error
 
 __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 
@@ -40,7 +41,7 @@ Region = tuple[slice, ...]
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a pixel-reading method: whatever a library raises becomes a typed error naming file and region.
 
-    The backstop for hostile files (see :mod:`scitiff_readers.guards`): no pixel read of
+    The backstop for hostile files (see :mod:`scitiff_readers._guards`): no pixel read of
     any source leaks a library's own exception (``RuntimeError`` from a codec,
     ``struct.error``, ``IndexError`` ...).
     """
@@ -216,6 +217,10 @@ class PlaneSource(PixelSource):
 class ArraySource(PixelSource):
     """Wrap a sliceable array (zarr, numpy, h5py ...) whose axes are a subset of TCZYX(S).
 
+    The axis mapping is :class:`~scitiff_readers.backend.AxisMap`'s; subclasses whose
+    array is opened per process (a memory map, a zarr array) override
+    :meth:`native_array` and call :meth:`_describe` instead of ``__init__``.
+
     Parameters
     ----------
     array
@@ -223,11 +228,14 @@ class ArraySource(PixelSource):
         that is safe to call from several threads (zarr arrays are).
     axes
         The array's own axis order using the letters ``T C Z Y X S``, for example
-        ``"CZYX"``. Letters absent from ``axes`` become size-1 dimensions.
+        ``"CZYX"`` (``"_"`` for a size-1 axis that is no dim). Letters absent from
+        ``axes`` become size-1 dimensions.
     storage_chunks
         The storage unit in the array's own axis order (zarr: ``shards`` or
         ``chunks``); defaults to ``array.chunks`` when present, else the whole array.
     """
+
+    axis_map: AxisMap
 
     def __init__(
         self,
@@ -236,34 +244,25 @@ class ArraySource(PixelSource):
         storage_chunks: Sequence[int] | None = None,
         token: str | None = None,
     ) -> None:
-        if len(axes) != len(array.shape) or len(set(axes)) != len(axes):
-            raise ValueError(f"axes {axes!r} do not match array shape {array.shape}")
-        unknown = set(axes) - set("TCZYXS")
-        if unknown:
-            raise ValueError(f"axes {axes!r} use letters outside TCZYXS: {sorted(unknown)}")
         self.array = array
-        self.axes = axes
-        canonical = "TCZYXS" if "S" in axes else "TCZYX"
-        self._canonical = canonical
-        self.shape = tuple(
-            int(array.shape[axes.index(d)]) if d in axes else 1 for d in canonical
-        )
-        self.dtype = np.dtype(array.dtype)
         native_chunks = storage_chunks or getattr(array, "chunks", None) or array.shape
-        self.storage_chunks = tuple(
-            int(native_chunks[axes.index(d)]) if d in axes else 1 for d in canonical
-        )
-        # The permutation from the array's order (restricted to canonical letters)
-        # to canonical order.
-        present = [d for d in canonical if d in axes]
-        self._transpose = tuple(present.index(a) for a in axes)
-        self._inverse = tuple(axes.index(d) for d in present)
+        self._describe(axes, array.shape, array.dtype, native_chunks)
         if token is not None:
             self.__dict__["_token"] = token
 
+    def _describe(self, axes: str, native_shape: Sequence[int], dtype: Any, native_chunks: Sequence[int]) -> None:
+        """Set :attr:`axes`, :attr:`shape`, :attr:`dtype` and :attr:`storage_chunks` from the array's own."""
+        self.axis_map = AxisMap(axes)
+        self.axes = axes
+        self.native_shape = tuple(int(s) for s in native_shape)
+        self.shape = self.axis_map.shape(self.native_shape)
+        self.dtype = np.dtype(dtype)
+        self.storage_chunks = self.axis_map.chunks(native_chunks, self.native_shape)
+
+    def native_array(self) -> Any:
+        """The wrapped array, in its own axis order."""
+        return self.array
+
     def read(self, region: Region) -> np.ndarray:
         """Slice the wrapped array and reorder the block to canonical order."""
-        index = tuple(region[self._canonical.index(a)] for a in self.axes)
-        block = np.asarray(self.array[index])
-        block = block.transpose(self._inverse)
-        return block.reshape(tuple(s.stop - s.start for s in region))
+        return self.axis_map.to_canonical(self.native_array()[self.axis_map.index(region)], region)

@@ -2,7 +2,7 @@
 
 :class:`PeerCompatibleAPI` is mixed into :class:`~scitiff_readers.Reader`: the
 summary types (:mod:`scitiff_readers.stdmeta`), the scene stacks
-(:mod:`scitiff_readers.stacks`), the mosaic API (answered by backends that know
+(:mod:`scitiff_readers._stacks`), the mosaic API (answered by backends that know
 tiles through :meth:`PeerCompatibleAPI._mosaic`) and ``_fs``. The module-level
 ``imread_*`` functions mirror ``aicsimageio.imread_*`` / ``bioio.imread_*``.
 Everything heavy is imported when used.
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
     import xarray as xr
 
-    from .dimensions import Dimensions
-    from .reader import Reader
+    from ._dimensions import Dimensions
+    from ._reader import Reader
     from .stdmeta import DimensionProperties, Scale, StandardMetadata
 
 __all__ = [
@@ -99,25 +99,25 @@ class PeerCompatibleAPI:
     # ------------------------------------------------------------------ stacks
     def get_stack(self, **kwargs: Any) -> np.ndarray:
         """Every scene stacked along a new first dim ``I`` (bioio's ``get_stack``; options as there)."""
-        from .stacks import generate_stack
+        from ._stacks import generate_stack
 
         return cast("np.ndarray", generate_stack(self._reader(), "data", **kwargs))
 
     def get_dask_stack(self, **kwargs: Any) -> da.Array:
         """Like :meth:`get_stack`, lazily (a dask array)."""
-        from .stacks import generate_stack
+        from ._stacks import generate_stack
 
         return cast("da.Array", generate_stack(self._reader(), "dask_data", **kwargs))
 
     def get_xarray_stack(self, **kwargs: Any) -> xr.DataArray:
         """Like :meth:`get_stack`, as a DataArray with the first scene's coordinates."""
-        from .stacks import generate_stack
+        from ._stacks import generate_stack
 
         return cast("xr.DataArray", generate_stack(self._reader(), "xarray_data", **kwargs))
 
     def get_xarray_dask_stack(self, **kwargs: Any) -> xr.DataArray:
         """Like :meth:`get_xarray_stack`, lazily."""
-        from .stacks import generate_stack
+        from ._stacks import generate_stack
 
         return cast("xr.DataArray", generate_stack(self._reader(), "xarray_dask_data", **kwargs))
 
@@ -139,7 +139,7 @@ class PeerCompatibleAPI:
     @property
     def mosaic_tile_dims(self) -> Dimensions | None:
         """``Dimensions("YX", tile shape)`` when the current scene is a mosaic tile, else ``None``."""
-        from .dimensions import Dimensions
+        from ._dimensions import Dimensions
 
         tiles = self._mosaic()
         return None if tiles is None else Dimensions("YX", tiles.tile_shape)
@@ -184,7 +184,7 @@ class PeerCompatibleAPI:
 
 
 def _open(image: Any, scene_id: str | int | None, **kwargs: Any) -> Reader:
-    from .reader import Reader
+    from ._reader import Reader
 
     reader = Reader(image, **kwargs)
     if scene_id is not None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader import Reader
-from .registry import list_readers
+from ._reader import Reader
+from ._registry import list_readers
 
 __all__ = ["run_demo"]
 

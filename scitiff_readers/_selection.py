@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ._guards import check_allocation
+from ._sources import Region
 from .errors import DimensionSelectionError
-from .guards import check_allocation
-from .sources import Region
 
 __all__ = ["Selection", "parse_selection"]
 

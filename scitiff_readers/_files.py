@@ -3,10 +3,10 @@
 * :class:`SharedFile` opens a file once per process, reads with ``os.pread`` (no
   shared file position, so any number of threads may read at once; where the OS has
   no ``pread``, a seek and read under a lock, see
-  :func:`scitiff_readers.byteaccess.positioned_read`), offers a read-only memory map,
+  :func:`scitiff_readers.backend.positioned_read`), offers a read-only memory map,
   pickles as its path and re-opens after unpickling. It is the local
-  :class:`~scitiff_readers.byteaccess.ByteSource`; remote files have
-  :class:`~scitiff_readers.byteaccess.RemoteFile`.
+  :class:`~scitiff_readers._byteaccess.ByteSource`; remote files have
+  :class:`~scitiff_readers._byteaccess.RemoteFile`.
 * :func:`resolve_inside` is the one place that turns a path found *inside* a
   dataset (an NDTiff index file name, a zarr dataset path) into a real path, and
   refuses anything that would leave the dataset folder.
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .byteaccess import is_remote, positioned_read, positioned_readinto
+from ._byteaccess import is_remote, positioned_read, positioned_readinto
 from .errors import CorruptFileError, OutputExistsError
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]

@@ -10,57 +10,55 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .byteaccess import open_bytes
-from .coords import PhysicalPixelSizes, uniform_coordinate
+from ._axes import parse_dim_order
+from ._byteaccess import open_bytes
+from ._coords import PhysicalPixelSizes, uniform_coordinate
+from ._files import SharedFile
+from ._image import Image
+from ._options import ArrayLayoutOptions
+from ._reader import Reader
+from ._sources import ArraySource, Region
+from ._tokens import file_token
 from .errors import CorruptFileError, MetadataError, SceneIndexError
-from .files import SharedFile
-from .image import Image
-from .reader import Reader
-from .sources import PixelSource, Region
-from .tokens import file_token
 
 __all__ = ["NpyReader"]
 
 _MAGIC = b"\x93NUMPY"
 
 
-class NpySource(PixelSource):
-    """Zero-copy reads of a C-ordered ``.npy`` payload through a shared memory map."""
+class NpySource(ArraySource):
+    """Zero-copy reads of a C-ordered ``.npy`` payload through a shared memory map.
+
+    :meth:`read` (:class:`~scitiff_readers.backend.ArraySource`'s) returns views of the
+    memory map: dask copies chunks once when it joins them, so returning views instead
+    of freshly read buffers halves the memory a full lazy read touches.
+    """
 
     def __init__(self, file: SharedFile, offset: int, dtype: np.dtype[Any], native_shape: tuple[int, ...],
                  axes: str, token: str) -> None:
         self.file = file
         self.offset = offset
-        self.dtype = dtype
-        self.native_shape = native_shape
-        self.axes = axes
-        canonical = "TCZYXS" if "S" in axes else "TCZYX"
-        self._canonical = canonical
-        self.shape = tuple(native_shape[axes.index(d)] if d in axes else 1 for d in canonical)
         # One plane (Y, X[, S]) is the storage unit.
-        self.storage_chunks = tuple(
-            self.shape[i] if d in "YXS" else 1 for i, d in enumerate(canonical)
-        )
+        plane = tuple(size if d in "YXS" else 1 for d, size in zip(axes, native_shape, strict=True))
+        self._describe(axes, native_shape, dtype, plane)
         self.__dict__["_token"] = token
 
-    def _view(self, region: Region) -> np.ndarray:
-        native = self.file.array(self.offset, self.dtype, self.native_shape)
-        present = [d for d in self._canonical if d in self.axes]
-        index = tuple(region[self._canonical.index(a)] for a in self.axes)
-        block = native[index].transpose(tuple(self.axes.index(d) for d in present))
-        return block.reshape(tuple(s.stop - s.start for s in region))
+    def native_array(self) -> np.ndarray:
+        """The file's memory map (opened once per process), in the file's axis order."""
+        return self.file.array(self.offset, self.dtype, self.native_shape)
 
     def _contiguous_offset(self, region: Region) -> int | None:
         """Byte offset of ``region`` if it is one contiguous run of the file, else None."""
-        if [d for d in self._canonical if d in self.axes] != list(self.axes):
+        canonical = self.axis_map.canonical
+        if [d for d in canonical if d in self.axes] != list(self.axes):
             return None  # the file's axis order differs from the canonical layout
-        native = [region[self._canonical.index(a)] for a in self.axes]
+        native = list(self.axis_map.index(region))
         lengths = [sl.stop - sl.start for sl in native]
         if min(lengths, default=1) <= 0:
             return None
@@ -72,21 +70,13 @@ class NpySource(PixelSource):
         flat = int(np.ravel_multi_index(tuple(sl.start for sl in native), self.native_shape))
         return self.offset + flat * self.dtype.itemsize
 
-    def read(self, region: Region) -> np.ndarray:
-        """A zero-copy view of the file's memory map.
-
-        Dask copies chunks once when it joins them; returning views instead of
-        freshly read buffers halves the memory a full lazy read touches.
-        """
-        return self._view(region)
-
     def read_into(self, out: np.ndarray, region: Region) -> None:
         """Fill ``out`` with one ``preadv`` when the region is contiguous in the file."""
         offset = self._contiguous_offset(region) if out.flags.c_contiguous else None
         if offset is not None:
             self.file.readinto(offset, out)
         else:
-            out[...] = self._view(region)
+            out[...] = self.read(region)
 
     def close(self) -> None:
         self.file.close()
@@ -115,6 +105,21 @@ def _parse_header(path: Path, head: bytes) -> tuple[np.dtype[Any], tuple[int, ..
     return dtype, shape, fortran, start + hlen
 
 
+@dataclass(frozen=True)
+class NpyOptions(ArrayLayoutOptions):
+    """Options of :class:`NpyReader` (see its docstring)."""
+
+    physical_pixel_sizes: Sequence[float | None] | None = None
+    units: str = "µm"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("physical_pixel_sizes", self.physical_pixel_sizes is None
+                    or (not isinstance(self.physical_pixel_sizes, str) and len(self.physical_pixel_sizes) == 3),
+                    "three sizes (Z, Y, X), None where unknown")
+        self.expect("units", isinstance(self.units, str), "a unit name such as 'µm'")
+
+
 class NpyReader(Reader):
     """Read a ``.npy`` file as one scene, memory-mapped (reference reader).
 
@@ -135,14 +140,13 @@ class NpyReader(Reader):
     suffixes: ClassVar[tuple[str, ...]] = (".npy",)
     priority: ClassVar[int] = 0
     description: ClassVar[str] = "NumPy .npy arrays (reference reader, memory-mapped)"
-    options: ClassVar[Any] = MappingProxyType(
-        {"dim_order": None, "channel_names": None, "physical_pixel_sizes": None, "units": "µm"}
-    )
+    Options = NpyOptions
+    _opts: NpyOptions
 
     @classmethod
     def can_open(cls, path: Any) -> bool:
         """True for files starting with the ``.npy`` magic bytes."""
-        from .byteaccess import read_head
+        from ._byteaccess import read_head
 
         return read_head(path, 6) == _MAGIC
 
@@ -152,14 +156,7 @@ class NpyReader(Reader):
         dtype, shape, fortran, offset = _parse_header(self._path, head)
         if fortran and len(shape) > 1:
             raise MetadataError(f"{self._path}: Fortran-ordered arrays are not supported; save with C order")
-        axes = self._options["dim_order"]
-        if axes is None:
-            if len(shape) > 6 or len(shape) < 2:
-                raise MetadataError(f"{self._path}: a {len(shape)}-D array needs dim_order=")
-            axes = "TCZYXS" if len(shape) == 6 else "TCZYX"[-len(shape):]
-        axes = str(axes).upper()
-        if len(axes) != len(shape) or set(axes) - set("TCZYXS") or len(set(axes)) != len(axes):
-            raise MetadataError(f"{self._path}: dim_order {axes!r} does not fit shape {shape}")
+        axes = parse_dim_order(self._opts.dim_order, shape, self._path)
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if offset + expected > self._file.size:
             raise CorruptFileError(
@@ -178,16 +175,16 @@ class NpyReader(Reader):
             raise SceneIndexError(f"{self._path}: .npy files have one scene and one level")
         source = self._source
         coords: dict[str, Any] = {}
-        sizes = self._options["physical_pixel_sizes"]
+        sizes = self._opts.physical_pixel_sizes
         pps = None
         if sizes is not None:
-            unit = self._options["units"]
+            unit = self._opts.units
             for dim, step in zip("ZYX", sizes, strict=True):
                 if step is not None:
                     coords[dim] = uniform_coordinate(dim, source.shape["TCZYX".index(dim)], step, units=unit)
             z, y, x = sizes
             pps = PhysicalPixelSizes(z, y, x, units=unit)
-        return Image(source=source, coords=coords, channel_names=self._options["channel_names"],
+        return Image(source=source, coords=coords, channel_names=self._opts.channel_names,
                      physical_pixel_sizes=pps)
 
     @property
@@ -208,7 +205,7 @@ class NpyReader(Reader):
 
 def benchmark_cases() -> list[Any]:
     """Benchmark cases of the reference reader: a 5-D uint16 ``.npy`` of 315 MB."""
-    from .benchmarking import BenchmarkCase, Peer
+    from ._benchmarking import BenchmarkCase, Peer
 
     shape = (10, 3, 20, 512, 512)
 

@@ -4,7 +4,11 @@ Writers never load the whole input: :func:`plan_slabs` cuts it into slabs of abo
 ``target_bytes`` that follow the input's dask chunks along ``T`` and ``C`` and are
 cut along ``Z`` at multiples of what the output needs (a zarr chunk or shard depth);
 :func:`iter_slabs` computes them in order, the next one in a background thread while
-the writer stores the current one, so at most two slabs are in memory.
+the writer stores the current one, so at most two slabs are in memory. A lazy array
+straight from a reader (:class:`scitiff_readers._lazy.SourceArray`) is read without
+dask: each slab's blocks go from the pixel source straight into the slab (in parallel
+threads), with no per-slab graph and no join copy, optionally into two buffers reused
+in turn (no fresh memory for the kernel to clear for every slab).
 :class:`Progress` counts the bytes written for a ``progress(done, total)`` callback.
 
 Slabs come in ``T, C, Z`` order, and a slab that spans several ``T`` or ``C``
@@ -23,11 +27,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_SLAB_BYTES", "Progress", "ProgressCallback", "Slab", "iter_slabs", "plan_slabs"]
+__all__ = ["DEFAULT_SLAB_BYTES", "DIRECT_READ_BYTES", "Progress", "ProgressCallback", "Slab", "iter_slabs", "plan_slabs"]
 
 #: Bytes of one slab by default: with one slab being computed and one being written,
 #: the pixels in flight stay near 64 MiB whatever the size of the input.
 DEFAULT_SLAB_BYTES = 32 * 2**20
+
+#: Bytes of pixels one thread reads at a time when slabs come straight from a pixel
+#: source: a few planes, so that both cores of a small machine read (or decode) at once.
+DIRECT_READ_BYTES = 4 * 2**20
 
 #: ``progress(done, total)``: bytes of full-resolution input written so far, and in all.
 ProgressCallback = Callable[[int, int], None]
@@ -113,31 +121,82 @@ def plan_slabs(shape: Sequence[int], itemsize: int, chunks: Sequence[Sequence[in
     return slabs
 
 
-def iter_slabs(array: Any, slabs: Sequence[Slab]) -> Iterator[tuple[Slab, np.ndarray]]:
+def iter_slabs(array: Any, slabs: Sequence[Slab], *, reuse: bool = False) -> Iterator[tuple[Slab, np.ndarray]]:
     """Compute ``slabs`` of ``array`` (dask or numpy) in order, one ahead in a background thread.
 
     Closing the iterator early (an error or Ctrl-C in the writer) waits for the slab
     being computed, and computes no more.
+
+    Parameters
+    ----------
+    array
+        A canonical numpy or dask array.
+    slabs
+        From :func:`plan_slabs`.
+    reuse
+        Read slabs of a reader's lazy array into two buffers used in turn: a slab
+        handed out is overwritten two slabs later, so the caller must be done with it
+        (and keep no view of it) when it asks for the next one.
     """
     if getattr(array, "chunks", None) is None or not hasattr(array, "dask"):
         arr = np.asarray(array)
         for slab in slabs:
             yield slab, arr[slab]
         return
-    import dask
-
-    def compute(slab: Slab) -> np.ndarray:
-        (out,) = dask.compute(array[slab])
-        return np.asarray(out)
-
+    compute = _direct_reader(array, slabs, reuse) or _dask_reader(array)
     pool = ThreadPoolExecutor(1, thread_name_prefix="scitiff-readers-slab")
     try:
-        pending: Future[np.ndarray] | None = pool.submit(compute, slabs[0]) if slabs else None
+        pending: Future[np.ndarray] | None = pool.submit(compute, 0, slabs[0]) if slabs else None
         for i, slab in enumerate(slabs):
             assert pending is not None
             data = pending.result()
-            pending = pool.submit(compute, slabs[i + 1]) if i + 1 < len(slabs) else None
+            pending = pool.submit(compute, i + 1, slabs[i + 1]) if i + 1 < len(slabs) else None
             yield slab, data
             del data
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_reader(array: Any) -> Callable[[int, Slab], np.ndarray]:
+    import dask
+
+    def compute(i: int, slab: Slab) -> np.ndarray:
+        (out,) = dask.compute(array[slab])
+        return np.asarray(out)
+
+    return compute
+
+
+def _direct_reader(array: Any, slabs: Sequence[Slab], reuse: bool) -> Callable[[int, Slab], np.ndarray] | None:
+    """Slabs read straight from the pixel source of a reader's lazy array, or ``None`` for another array.
+
+    Only the unmodified array of a source qualifies (any dask operation on it gives a
+    plain dask array without ``_sr_source_key``); its blocks are the source's regions.
+    """
+    key = getattr(array, "_sr_source_key", None)
+    if key is None:
+        return None
+    try:
+        source = array.dask[key]
+    except KeyError:
+        return None
+    dtype = np.dtype(array.dtype)
+    if tuple(source.shape) != tuple(array.shape) or np.dtype(source.dtype) != dtype:
+        return None
+    from ._eager import read_regions  # no dask, no xarray
+
+    rest = tuple(slice(0, int(n)) for n in array.shape[3:])
+    buffers: list[np.ndarray] = []
+    if reuse and slabs:
+        largest = max(math.prod(s.stop - s.start for s in slab) for slab in slabs)
+        largest *= math.prod(int(n) for n in array.shape[3:])
+        # np.empty reserves address space; pages are touched (once) by the first reads.
+        buffers = [np.empty(largest, dtype=dtype) for _ in range(2)]
+
+    def compute(i: int, slab: Slab) -> np.ndarray:
+        shape = tuple(s.stop - s.start for s in slab) + tuple(int(n) for n in array.shape[3:])
+        out = buffers[i % 2][: math.prod(shape)].reshape(shape) if buffers else np.empty(shape, dtype=dtype)
+        read_regions(source, [((*slab, *rest), out)], DIRECT_READ_BYTES)
+        return out
+
+    return compute

@@ -12,7 +12,7 @@ URL an installed fsspec implementation serves (``http(s)://``, ``s3://``,
   ``str``/``repr`` nor in error messages, and are dropped when it is pickled: a
   worker re-creates the file system from its environment (as fsspec does).
 * :func:`open_bytes` gives a :class:`ByteSource` for a location:
-  :class:`scitiff_readers.files.SharedFile` for a local file (``pread`` and memory
+  :class:`scitiff_readers.backend.SharedFile` for a local file (``pread`` and memory
   maps where the OS has them, a portable positioned read elsewhere) or
   :class:`RemoteFile`, which reads through fsspec: several ranges at once are merged
   and fetched together (``cat_ranges``, concurrent on async file systems), small
@@ -43,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .errors import CorruptFileError, MissingDependencyError, ScitiffReadersError
+from .errors import CorruptFileError, MissingDependencyError, RemoteAccessError, ScitiffReadersError
 
 __all__ = [
     "ByteSource", "RemoteAccessError", "RemoteFile", "RemotePath", "as_location", "file_argument",
@@ -70,10 +70,6 @@ _PROTOCOL_PACKAGES = {
 }
 _SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.I)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
-
-
-class RemoteAccessError(ScitiffReadersError, OSError):
-    """Reading a remote file failed (network error, timeout, refused, server error)."""
 
 
 def is_url(path: Any) -> bool:
@@ -133,7 +129,7 @@ def _filesystem(protocol: str, options: Mapping[str, Any], url: str) -> Any:
         import fsspec
     except ImportError as exc:  # pragma: no cover - fsspec is a core dependency
         raise MissingDependencyError(f"{redact(url)}: reading URLs needs fsspec: pip install fsspec") from exc
-    from .fileobjects import PROTOCOL, FileObjectError
+    from ._fileobjects import PROTOCOL, FileObjectError
 
     if protocol == PROTOCOL:
         # A file object's location comes with its file system; without it (unpickled
@@ -351,8 +347,8 @@ class RemotePath:
         return info
 
     def _probe(self) -> dict[str, Any]:
-        """HTTP: size and first block in one request (:mod:`scitiff_readers.httpprobe`)."""
-        from .httpprobe import probe
+        """HTTP: size and first block in one request (:mod:`scitiff_readers._httpprobe`)."""
+        from ._httpprobe import probe
 
         try:
             info, head = probe(self.fs, self.fs_path, BLOCK_SIZE)
@@ -480,7 +476,7 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
             return known
         return RemotePath(path, storage_options)
     if not isinstance(path, (str, bytes, os.PathLike)):
-        from .fileobjects import is_file_object, location_of
+        from ._fileobjects import is_file_object, location_of
 
         if is_file_object(path):
             return location_of(path)
@@ -552,21 +548,21 @@ class ByteSource(Protocol):
     path: Any
 
     @property
-    def size(self) -> int: ...  # noqa: D102
+    def size(self) -> int: ...
 
     @property
-    def is_open(self) -> bool: ...  # noqa: D102
+    def is_open(self) -> bool: ...
 
     @property
-    def mappable(self) -> bool: ...  # noqa: D102
+    def mappable(self) -> bool: ...
 
-    def pread(self, offset: int, length: int) -> bytes: ...  # noqa: D102
+    def pread(self, offset: int, length: int) -> bytes: ...
 
-    def readinto(self, offset: int, out: np.ndarray) -> None: ...  # noqa: D102
+    def readinto(self, offset: int, out: np.ndarray) -> None: ...
 
-    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]: ...  # noqa: D102
+    def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]: ...
 
-    def close(self) -> None: ...  # noqa: D102
+    def close(self) -> None: ...
 
 
 class _Counter:
@@ -856,7 +852,7 @@ def open_bytes(path: Any) -> Any:
             found = RemoteFile(path)
             _remote_files.put(path.url, found)
         return found
-    from .files import SharedFile
+    from ._files import SharedFile
 
     return SharedFile(path)
 

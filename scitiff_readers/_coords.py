@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .guards import check_allocation
-from .units import normalize_unit
+from ._guards import check_allocation
+from ._units import normalize_unit
 
 if TYPE_CHECKING:  # xarray is imported when a variable is first built, not with the package
     import xarray as xr
@@ -50,7 +50,7 @@ def coordinate_spec(
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
     """Like :func:`coordinate`, as a ``(dims, values, attrs)`` tuple.
 
-    :class:`~scitiff_readers.image.Image` accepts such tuples and makes the variables
+    :class:`~scitiff_readers.backend.Image` accepts such tuples and makes the variables
     only when coordinates are asked for, so opening a file and reading pixels never
     pays for building xarray objects.
     """

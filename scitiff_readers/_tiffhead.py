@@ -5,7 +5,7 @@ so selecting a reader used to open the file once per backend. :func:`tiff_head`
 reads the TIFF header, the first image file directory and its ImageDescription
 (tag 270, where OME-XML and ImageJ metadata live) in two or three small reads with
 ``struct`` -- no tifffile import, no walk of the page chain, no pixels -- and keeps
-the result in a :class:`~scitiff_readers.filecache.FileCache`, so the backends'
+the result in a :class:`~scitiff_readers.backend.FileCache`, so the backends'
 sniffs share one parse per file (re-parsed whenever the file changes).
 
 The backends still use tifffile for everything beyond sniffing.
@@ -18,8 +18,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from .byteaccess import is_remote, open_bytes, positioned_read
-from .filecache import MISSING, FileCache, file_identity
+from ._byteaccess import is_remote, open_bytes, positioned_read
+from ._filecache import MISSING, FileCache, file_identity
 
 __all__ = ["FirstIfd", "read_first_ifd", "tiff_head"]
 
@@ -186,7 +186,7 @@ _heads = FileCache("TIFF first IFD")
 def tiff_head(path: str | os.PathLike[str]) -> FirstIfd | None:
     """The first IFD of ``path``, or ``None`` if it is not a TIFF this parser can read.
 
-    Cached per file while the file is unchanged (see :mod:`scitiff_readers.filecache`),
+    Cached per file while the file is unchanged (see :mod:`scitiff_readers._filecache`),
     so every TIFF backend's ``can_open`` can call it: the file is parsed once per
     selection. Never raises. ``None`` also for exotic files (a first IFD with more
     than 4096 tags, a truncated IFD): callers that want to be lenient fall back to

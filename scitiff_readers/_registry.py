@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .byteaccess import is_remote
+from ._byteaccess import is_remote
+from ._plugincache import Declaration
+from ._plugins import PluginInfo, PluginRegistry
+from ._reader import Reader
 from .errors import ReaderNotFoundError, UnsupportedFormatError
-from .plugincache import Declaration
-from .plugins import PluginInfo, PluginRegistry
-from .reader import Reader
 
 __all__ = [
     "READERS_GROUP",
@@ -73,13 +73,9 @@ def unregister_reader(name: str) -> None:
 
 def get_reader_class(name: str) -> type[Reader]:
     """The Reader class registered as ``name``."""
-    info = _readers.get(name)
-    if info is None:
-        raise ReaderNotFoundError(
-            f"no reader named {name!r} is installed; installed readers: "
-            f"{', '.join(sorted(list_readers())) or 'none'}{_install_hint_for_name(name)}"
-        )
-    return info.cls
+    return _readers.require(name, lambda installed: ReaderNotFoundError(
+        f"no reader named {name!r} is installed; installed readers: {installed}{_install_hint_for_name(name)}"
+    ))
 
 
 def _suffix_match(path: Path, cls: type[Reader]) -> bool:
@@ -183,7 +179,7 @@ class Feasibility:
 
 
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
-    from .byteaccess import as_location
+    from ._byteaccess import as_location
 
     return as_location(path, storage_options)  # type: ignore[return-value]
 
@@ -245,7 +241,7 @@ def _unsupported_message(path: Path) -> str:
     else:
         lines.append("No reader plugins are installed.")
     hints = _missing_known_readers(path)
-    from .fileobjects import LIMITS, is_file_object_location
+    from ._fileobjects import LIMITS, is_file_object_location
 
     if is_file_object_location(path):
         hints.append(f"this is a file object: {LIMITS}")

@@ -1,0 +1,261 @@
+"""Validating ``scitiffmeta`` without pydantic, for the files a reader meets every day.
+
+Importing pydantic and building the models of :mod:`.schema` costs ~100 ms in a fresh
+process, more than the rest of opening a SciTiff file. This module decides, with
+plain Python, whether a decoded ``scitiffmeta`` document is one the pydantic models
+certainly accept, and if so gives the few fields a reader needs (:class:`QuickMetadata`:
+the image's data description, coordinates, masks and name) with the values pydantic
+would give (numbers of 1-D and 2-D variables as floats, dims and shapes as tuples).
+
+It is deliberately a *sufficient* check, not a second schema: anything it is not
+sure of (a wrong type, a value pydantic would coerce such as ``"5"`` for an int or
+``1`` for a bool, a mixed list) makes :func:`quick_metadata` return ``None``, and the
+caller validates with pydantic, which accepts or reports errors with its messages.
+So a file is never accepted that the models reject, and errors keep their exact
+wording. ``tests`` prove the first half against the models over the shared SciTiff
+files and generated documents, valid and invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["QuickImage", "QuickImageData", "QuickMetadata", "QuickVariable", "quick_metadata"]
+
+#: The image dims, in the fixed on-disk order (as :data:`.schema.IMAGE_DIMS`).
+_IMAGE_DIMS = ("t", "z", "c", "y", "x")
+_PLACEHOLDER_VERSION = "{VERSION_PLACEHOLDER}"
+
+
+class _Unsure(Exception):
+    """The document needs pydantic's verdict."""
+
+
+@dataclass(frozen=True)
+class QuickVariable:
+    """A coordinate or mask, with the attributes of :class:`.schema.ScippVariable1D` & co."""
+
+    unit: str | None
+    dtype: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    values: Any
+
+
+@dataclass(frozen=True)
+class QuickImageData:
+    """The pixel data description (as :class:`.schema.ImageData`)."""
+
+    unit: str | None
+    dtype: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class QuickImage:
+    """The ``image`` block (as :class:`.schema.ImageMetadata`)."""
+
+    data: QuickImageData
+    coords: dict[str, QuickVariable] = field(default_factory=dict)
+    masks: dict[str, QuickVariable] = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class QuickMetadata:
+    """What a reader needs of an accepted ``scitiffmeta`` document."""
+
+    image: QuickImage
+    schema_version: str = _PLACEHOLDER_VERSION
+
+
+def quick_metadata(doc: Any) -> QuickMetadata | None:
+    """The reader's view of ``doc`` if the pydantic models surely accept it, else ``None``.
+
+    ``None`` means "ask pydantic" (:func:`.metadata.validate_metadata`), not "invalid".
+    """
+    try:
+        return _metadata(doc)
+    except _Unsure:
+        return None
+
+
+# ---------------------------------------------------------------- primitives
+def _obj(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _Unsure
+    return value
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Unsure
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: Any) -> int:
+    # Exactly an int: pydantic would also take 5.0 or "5", but then we let it decide.
+    if type(value) is not int:
+        raise _Unsure
+    return value
+
+
+def _number(value: Any) -> float:
+    # bool is an int subclass, and pydantic's float takes it; leave that to pydantic.
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise _Unsure
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise _Unsure
+    return value
+
+
+def _required(block: Mapping[str, Any], key: str) -> Any:
+    if key not in block:
+        raise _Unsure
+    return block[key]
+
+
+def _str_list(value: Any) -> list[str]:
+    return [_str(v) for v in _list(value)]
+
+
+# ------------------------------------------------------------------ variables
+def _variable(value: Any) -> QuickVariable:
+    var = _obj(value)
+    unit = _opt_str(_required(var, "unit"))
+    dtype = _str(_required(var, "dtype"))
+    dims = tuple(_str_list(var.get("dims", [])))
+    if len(dims) == 0:
+        if _list(var.get("shape", [])):
+            raise _Unsure
+        scalar = _required(var, "values")
+        if type(scalar) not in (float, int, str, bool):
+            raise _Unsure
+        return QuickVariable(unit, dtype, (), (), scalar)
+    shape = tuple(_int(n) for n in _list(_required(var, "shape")))
+    raw = _list(_required(var, "values"))
+    if len(dims) == 1:
+        if len(shape) != 1 or len(raw) != shape[0]:
+            raise _Unsure
+        if raw and all(type(v) is str for v in raw):
+            values: list[Any] = list(raw)
+        else:
+            values = [_number(v) for v in raw]
+        return QuickVariable(unit, dtype, dims, shape, values)
+    if len(dims) != 2 or len(shape) != 2 or len(raw) != shape[0]:
+        raise _Unsure
+    rows = [[_number(v) for v in _list(row)] for row in raw]
+    if any(len(row) != shape[1] for row in rows):
+        raise _Unsure
+    return QuickVariable(unit, dtype, dims, shape, rows)
+
+
+def _variables(value: Any) -> dict[str, QuickVariable]:
+    return {_str(name): _variable(var) for name, var in _obj(value).items()}
+
+
+# ---------------------------------------------------------------------- image
+def _image(value: Any) -> QuickImage:
+    image = _obj(value)
+    data = _obj(_required(image, "data"))
+    unit = _opt_str(_required(data, "unit"))
+    dtype = _str(_required(data, "dtype"))
+    dims = tuple(_list(_required(data, "dims")))
+    shape = tuple(_int(n) for n in _list(_required(data, "shape")))
+    if dims != _IMAGE_DIMS or len(shape) != 5 or any(n < 1 for n in shape):
+        raise _Unsure
+    return QuickImage(
+        data=QuickImageData(unit, dtype, dims, shape),
+        coords=_variables(image.get("coords", {})),
+        masks=_variables(image.get("masks", {})),
+        name=_opt_str(image.get("name")),
+    )
+
+
+# ------------------------------------------------- blocks the reader only keeps
+def _person(value: Any) -> None:
+    person = _obj(value)
+    _str(_required(person, "name"))
+    for key in ("affiliation", "email", "orcid"):
+        _opt_str(person.get(key))
+
+
+def _identifier(value: Any, *, type_required: bool) -> None:
+    ident = _obj(value)
+    _str(_required(ident, "type") if type_required else ident.get("type", ""))
+    _str(_required(ident, "value"))
+    _str(ident.get("description", ""))
+
+
+def _detector(value: Any) -> None:
+    detector = _obj(value)
+    _str(_required(detector, "scintillator_type"))
+    _opt_str(detector.get("detector_identifier"))
+
+
+def _daq(value: Any) -> None:
+    daq = _obj(value)
+    for key in ("facility", "instrument", "detector_type"):
+        names = daq.get(key, [])
+        if type(names) is not str:
+            _str_list(names)
+    detector = daq.get("detector")
+    if type(detector) is list:
+        for item in detector:
+            if item is not None:
+                _detector(item)
+    elif detector is not None:
+        _obj(detector)  # a model-shaped dict or any other dict: both accepted
+    _opt_str(daq.get("source_type"))
+    source = daq.get("source")
+    if source is not None:
+        _obj(source)
+    simulated = daq.get("simulated")
+    if simulated is not None and type(simulated) is not bool:
+        raise _Unsure
+    for key in ("principal_investigators", "team", "local_contacts"):
+        for person in _list(daq.get(key, [])):
+            _person(person)
+    for ident in _list(daq.get("experiment_identifiers", [])):
+        _identifier(ident, type_required=True)
+
+
+def _process(value: Any) -> None:
+    process = _obj(value)
+    _opt_str(process.get("result_type"))
+    _str_list(process.get("processing_steps", []))
+    for name, param in _obj(process.get("parameters", {})).items():
+        _str(name)
+        if type(param) is not str:
+            _number(param)
+    for ident in _list(process.get("process_identifiers", [])):
+        _identifier(ident, type_required=False)
+    for name, text in _obj(process.get("coordinate_descriptions", {})).items():
+        _str(name)
+        _str(text)
+
+
+def _metadata(value: Any) -> QuickMetadata:
+    doc = _obj(value)
+    image = _image(_required(doc, "image"))
+    if "daq" in doc:
+        _daq(doc["daq"])
+    if "process" in doc:
+        _process(doc["process"])
+    extra = doc.get("extra")
+    if extra is not None:
+        _obj(extra)
+    return QuickMetadata(image, _str(doc.get("schema_version", _PLACEHOLDER_VERSION)))

@@ -1,0 +1,152 @@
+"""Typed reader options: one frozen dataclass per backend, checked when the reader is made.
+
+``Reader(path, **options)`` stays the user call. The core turns the keywords into the
+backend's option object (:attr:`Reader.Options <scitiff_readers.backend.Reader.Options>`,
+a subclass of :class:`ReaderOptions`) before the file is opened: an unknown keyword or a
+bad value raises :class:`~scitiff_readers.errors.OptionError` naming the reader, the
+option and what it takes, and the backend reads ``self._opts.stitch`` (typed, with
+its documented default) instead of looking strings up in a dict.
+
+A backend declares::
+
+    @dataclass(frozen=True)
+    class NDTiffOptions(ReaderOptions):
+        stitch: bool = False
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            self.expect("stitch", isinstance(self.stitch, bool), "True or False")
+
+    class NDTiffReader(Reader):
+        Options = NDTiffOptions
+        _opts: NDTiffOptions
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from .errors import OptionError
+
+__all__ = ["ArrayLayoutOptions", "ReaderOptions", "options_class"]
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """The options every reader takes; backends subclass it with their own fields.
+
+    Attributes
+    ----------
+    chunk_bytes
+        Target size of one dask chunk: a byte count or a string such as ``"64 MiB"``
+        (default 32 MiB).
+    keep_handles
+        Keep files open between calls (fast, the default); ``False``: no file handle
+        stays open after any API call (bioio's guarantee).
+    """
+
+    chunk_bytes: int | str | None = None
+    keep_handles: bool = True
+
+    def __post_init__(self) -> None:
+        self.expect("chunk_bytes", self.chunk_bytes is None or (isinstance(self.chunk_bytes, (Integral, str))
+                    and not isinstance(self.chunk_bytes, (bool, np.bool_))), "a byte count or a string such as '64 MiB'")
+        self.expect_flag("keep_handles")
+
+    def expect(self, name: str, ok: bool, what: str) -> None:
+        """Raise :class:`~scitiff_readers.errors.OptionError` for option ``name`` unless ``ok``.
+
+        Parameters
+        ----------
+        name
+            The option's name.
+        ok
+            Whether its value is acceptable.
+        what
+            What the option takes, for the message (``"True or False"``).
+        """
+        if not ok:
+            raise OptionError(
+                f"option {name}={getattr(self, name)!r} is not valid; {name} takes {what}"
+            )
+
+    def expect_flag(self, name: str, optional: bool = False) -> None:
+        """Raise :class:`~scitiff_readers.errors.OptionError` unless option ``name`` is True or False.
+
+        ``optional``: ``None`` is accepted too (meaning "not given").
+        """
+        value = getattr(self, name)
+        ok = isinstance(value, (bool, np.bool_)) or (optional and value is None)
+        self.expect(name, ok, "None, True or False" if optional else "True or False")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The option names, common ones first."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Each option's default value."""
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_keywords(cls, owner: str, keywords: Mapping[str, Any]) -> ReaderOptions:
+        """The option object of ``Reader(path, **keywords)``; unknown names raise :class:`OptionError`."""
+        names = cls.names()
+        unknown = sorted(set(keywords) - set(names))
+        if unknown:
+            raise OptionError(
+                f"{owner} got unknown option(s) {', '.join(map(repr, unknown))}; "
+                f"valid options: {', '.join(sorted(names))}"
+            )
+        try:
+            return cls(**keywords)
+        except OptionError as exc:
+            raise OptionError(f"{owner}: {exc}") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as a ``{name: value}`` dict (defaults filled in)."""
+        return {name: getattr(self, name) for name in self.names()}
+
+
+@dataclass(frozen=True)
+class ArrayLayoutOptions(ReaderOptions):
+    """Options of readers of unlabelled arrays: which axis is which, and the channel names.
+
+    Attributes
+    ----------
+    dim_order
+        The array's axes as letters of ``TCZYXS``, one per axis (default: guessed, see
+        :func:`~scitiff_readers.backend.parse_dim_order`).
+    channel_names
+        Names for the ``C`` dim.
+    """
+
+    dim_order: str | None = None
+    channel_names: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, str),
+                    "letters of TCZYXS, one per axis")
+        names = self.channel_names
+        self.expect("channel_names", names is None
+                    or (not isinstance(names, str) and all(isinstance(n, str) for n in names)),
+                    "a list of strings")
+
+
+def options_class(owner: str, defaults: Mapping[str, Any]) -> type[ReaderOptions]:
+    """An option class made from a plain ``{name: default}`` mapping (plugins written before typed options).
+
+    The values are not checked beyond their names; declare a :class:`ReaderOptions`
+    subclass to check them.
+    """
+    fields = [(name, Any, dataclasses.field(default=value)) for name, value in defaults.items()]
+    made = dataclasses.make_dataclass(f"{owner}Options", fields, bases=(ReaderOptions,), frozen=True)
+    return made

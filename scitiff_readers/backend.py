@@ -1,0 +1,182 @@
+"""The plugin API: everything a backend distribution may import from the core.
+
+A plugin (a reader, a writer, a benchmark contributor) imports only this module, the
+user-facing API (:mod:`scitiff_readers`, :mod:`scitiff_readers.errors`) and, in its
+tests, :mod:`scitiff_readers.testing`. Every other core module is private (its name
+starts with ``_``) and may change in any release; the names below change only with a
+deprecation period and a CHANGELOG entry (see CONTRIBUTING, "Release policy"). Ruff
+and a test of the repository check that no plugin imports a private module.
+
+The names, by what a backend does with them:
+
+Describe a format
+    :class:`Reader` (the base class a backend subclasses), :class:`ReaderOptions`
+    (the base of a backend's typed option object; :class:`ArrayLayoutOptions` adds
+    ``dim_order`` and ``channel_names``), :class:`Image` (one scene at one
+    level), coordinates (:func:`coordinate`, :func:`coordinate_spec`,
+    :func:`uniform_coordinate`, :func:`uniform_coordinate_spec`,
+    :func:`default_channel_names`, :class:`PhysicalPixelSizes`), axis letters
+    (:class:`AxisMap`: an array's own axes to canonical ``TCZYX(S)`` dims;
+    :func:`parse_dim_order`: the ``dim_order=`` option checked or guessed), units
+    (:func:`normalize_unit`, :func:`to_micrometre_factor`, :func:`to_seconds_factor`),
+    channel display (:class:`ChannelDisplay`, :func:`argb_int_to_rgb`,
+    :func:`rgba_int_to_rgb`, :func:`hex_to_rgb`) and mosaic tiles (:class:`MosaicTiles`).
+Read pixels
+    :class:`PixelSource` (the one thing a backend must provide), :class:`PlaneSource`,
+    :class:`ArraySource`, :data:`Region`, :func:`to_dask` (imports dask when first
+    used) and :func:`read_regions` (eager, no dask).
+Read bytes safely
+    Local files and fsspec URLs (:func:`as_location`, :func:`is_remote`,
+    :func:`open_bytes`, :func:`positioned_read`, :func:`read_head`,
+    :func:`file_argument`, :func:`location_size`; file objects:
+    :func:`is_file_object_location`, :data:`FILE_OBJECT_LIMITS`), :class:`SharedFile`,
+    :func:`resolve_inside`, :func:`atomic_output`, guards against hostile files
+    (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
+    :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
+    header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
+    :func:`read_first_ifd`), per-process caches of file facts (:class:`FileCache`,
+    :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
+    file (:func:`file_token`).
+Write
+    :class:`Writer` (the base class), :class:`SceneData`, :func:`to_canonical`,
+    :func:`write`, pyramids (:class:`Pyramid`) and slabs (:data:`Slab`,
+    :class:`Progress`, :func:`plan_slabs`, :func:`iter_slabs`).
+Benchmark
+    :class:`BenchmarkCase`, :class:`Peer`, :func:`plane_tcz`,
+    :func:`benchmark_cases`, :func:`benchmark_data_dir`.
+
+Importing this module imports no dask, xarray, pandas, zarr, pydantic, ome_types or
+tifffile (the conformance suite checks it), so a backend's ``can_open`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._axes import AxisMap, parse_dim_order
+from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
+from ._byteaccess import (
+    as_location,
+    file_argument,
+    is_remote,
+    location_size,
+    open_bytes,
+    positioned_read,
+    read_head,
+)
+from ._compat import MosaicTiles
+from ._coords import (
+    PhysicalPixelSizes,
+    coordinate,
+    coordinate_spec,
+    default_channel_names,
+    uniform_coordinate,
+    uniform_coordinate_spec,
+)
+from ._display import ChannelDisplay, argb_int_to_rgb, hex_to_rgb, rgba_int_to_rgb
+from ._eager import read_regions
+from ._filecache import MISSING, FileCache, cacheable, file_stamp
+from ._fileobjects import LIMITS as FILE_OBJECT_LIMITS
+from ._fileobjects import is_file_object_location
+from ._files import SharedFile, atomic_output, resolve_inside
+from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
+from ._image import Image
+from ._options import ArrayLayoutOptions, ReaderOptions
+from ._pyramid import Pyramid
+from ._reader import Reader
+from ._slabs import Progress, Slab, iter_slabs, plan_slabs
+from ._sources import ArraySource, PixelSource, PlaneSource, Region
+from ._tiffhead import FirstIfd, read_first_ifd, tiff_head
+from ._tokens import file_token
+from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
+from ._writers import SceneData, Writer, to_canonical, write
+
+if TYPE_CHECKING:
+    from ._lazy import to_dask
+
+__all__ = [
+    "FILE_OBJECT_LIMITS",
+    "MISSING",
+    "ArrayLayoutOptions",
+    "ArraySource",
+    "AxisMap",
+    "BenchmarkCase",
+    "ChannelDisplay",
+    "FileCache",
+    "FirstIfd",
+    "Image",
+    "MosaicTiles",
+    "Peer",
+    "PhysicalPixelSizes",
+    "PixelSource",
+    "PlaneSource",
+    "Progress",
+    "Pyramid",
+    "Reader",
+    "ReaderOptions",
+    "Region",
+    "SceneData",
+    "SharedFile",
+    "Slab",
+    "Writer",
+    "argb_int_to_rgb",
+    "as_location",
+    "atomic_output",
+    "benchmark_cases",
+    "benchmark_data_dir",
+    "cacheable",
+    "check_allocation",
+    "check_inside",
+    "coordinate",
+    "coordinate_spec",
+    "default_channel_names",
+    "file_argument",
+    "is_file_object_location",
+    "file_stamp",
+    "file_token",
+    "hex_to_rgb",
+    "is_remote",
+    "iter_slabs",
+    "library_errors",
+    "load_json",
+    "location_size",
+    "memory_limit",
+    "normalize_unit",
+    "open_bytes",
+    "parse_dim_order",
+    "plan_slabs",
+    "plane_tcz",
+    "positioned_read",
+    "read_first_ifd",
+    "read_head",
+    "read_regions",
+    "resolve_inside",
+    "rgba_int_to_rgb",
+    "tiff_head",
+    "to_canonical",
+    "to_dask",
+    "to_micrometre_factor",
+    "to_seconds_factor",
+    "typed_error",
+    "uniform_coordinate",
+    "uniform_coordinate_spec",
+    "write",
+]
+
+
+# Documentation and reprs name these classes where plugins import them, not by the
+# private module that defines them (pickle finds them here too).
+for _cls in (ArrayLayoutOptions, ArraySource, AxisMap, BenchmarkCase, FileCache, FirstIfd, Image, MosaicTiles, Peer,
+             PixelSource, PlaneSource, Progress, Pyramid, ReaderOptions, SceneData, SharedFile):
+    _cls.__module__ = __name__
+del _cls
+
+
+def __getattr__(name: str) -> Any:
+    # The lazy engine imports dask: load it on first use only, so importing the plugin
+    # API (and a backend's can_open) stays free of dask.
+    if name == "to_dask":
+        from ._lazy import to_dask
+
+        return to_dask
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
