@@ -384,6 +384,12 @@ def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
             from zarr.core.sync import cleanup_resources
 
             cleanup_resources()
+        # The zarr plugin's direct chunk reads keep a thread pool (made again in forked children).
+        with contextlib.suppress(ImportError):
+            directchunks = importlib.import_module("scitiff_readers_zarr.directchunks")
+            if getattr(directchunks, "_POOL", None) is not None:
+                directchunks._POOL.shutdown(wait=True)
+                directchunks._forget_pool()
     _wait_single_threaded()
     # Children inherit the parent's objects copy-on-write; a garbage collection in a
     # child would touch (and copy) all of them. Frozen objects are never scanned.
