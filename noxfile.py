@@ -84,14 +84,15 @@ def bench(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Long fuzz campaign: hostile variants of every format, each read in a forked, limited child.
 
-    Default 10,000 cases per format; pass runner options after ``--``, e.g.
+    Default 10,000 cases per format plus every crafted path-escape case; pass runner
+    options after ``--``, e.g.
     ``nox -s fuzz -- --cases 2000 --formats tiff ome-zarr --workers 4``. Failing
     cases are copied to ``fuzz-failures/`` and the table is printed (see
     docs/robustness.md). Exits non-zero if any case is untyped, hangs, blows up
     memory, crashes, reads silently wrong or reads outside its dataset.
     """
     _install_all(session)
-    args = list(session.posargs) or ["--cases", "10000"]
+    args = list(session.posargs) or ["--cases", "10000", "--crafted"]
     session.run("python", "-m", "scitiff_readers.testing.fuzz", "--keep", "fuzz-failures",
                 "--report", "fuzz-report.json", *args)
 

@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "chunk_shape", "normalize_chunk_bytes", "regular_chunks"]
+__all__ = ["DEFAULT_CHUNK_BYTES", "MAX_BLOCKS", "check_block_count", "chunk_shape", "normalize_chunk_bytes",
+           "regular_chunks"]
 
 #: Default target size of one dask chunk: 32 MiB (tens of MiB cost no measurable
 #: scheduler overhead and keep memory per task small).
 DEFAULT_CHUNK_BYTES = 32 * 2**20
+
+#: Most blocks a dask array may have. Each costs about a kilobyte of graph, and a
+#: graph of millions of tasks is unusable anyway: 2**22 blocks of the default size
+#: are 128 TiB. More means a declared shape (2**40 time points of a sparse zarr
+#: array) to be read by selection, not through dask.
+MAX_BLOCKS = 2**22
 
 
 def normalize_chunk_bytes(value: int | str | None) -> int:
@@ -80,3 +87,27 @@ def regular_chunks(shape: Sequence[int], chunk: Sequence[int]) -> tuple[tuple[in
         full, rest = divmod(size, c)
         out.append((c,) * full + ((rest,) if rest else ()))
     return tuple(out)
+
+
+def check_block_count(shape: Sequence[int], chunk: Sequence[int], path: object = None) -> None:
+    """Refuse, before building anything, a dask array of more than :data:`MAX_BLOCKS` blocks.
+
+    Raises
+    ------
+    ImageTooLargeError
+        If ``shape`` cut into ``chunk`` makes too many blocks, or more graph than
+        memory can hold (dask itself would build a tuple per axis of one entry per
+        block and hang on a declared axis of 2**40).
+    """
+    from ._guards import check_allocation
+    from .errors import ImageTooLargeError
+
+    blocks = math.prod(max(1, -(-int(s) // max(1, int(c)))) for s, c in zip(shape, chunk, strict=True))
+    where = f"{path}: " if path is not None else ""
+    advice = "read selections with get_image_data(...), or pass a larger chunk_bytes"
+    if blocks > MAX_BLOCKS:
+        raise ImageTooLargeError(
+            f"{where}a dask array of shape {tuple(shape)} in chunks of {tuple(chunk)} would have {blocks} blocks "
+            f"(at most {MAX_BLOCKS}); {advice}"
+        )
+    check_allocation(blocks * 1024, None if path is None else str(path), f"a dask graph of {blocks} blocks", advice)

@@ -6,6 +6,8 @@ same way: values in their natural dtype, ``attrs["units"]`` only when known.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
@@ -19,7 +21,9 @@ if TYPE_CHECKING:  # xarray is imported when a variable is first built, not with
     import xarray as xr
 
 __all__ = [
+    "LAZY_AXIS",
     "PhysicalPixelSizes",
+    "UniformValues",
     "coordinate",
     "coordinate_spec",
     "default_channel_names",
@@ -70,7 +74,47 @@ def uniform_coordinate(
     """Return ``origin + index * step`` for ``size`` indices, as float64."""
     import xarray as xr
 
-    return xr.Variable(*uniform_coordinate_spec(dim, size, step, origin, units))
+    dims, values, attrs = uniform_coordinate_spec(dim, size, step, origin, units)
+    return xr.Variable(dims, np.asarray(values), attrs)
+
+
+#: Axes longer than this get :class:`UniformValues` (computed on demand) instead of an array.
+LAZY_AXIS = 2**20
+
+
+@dataclass(frozen=True)
+class UniformValues:
+    """``origin + index * step`` for ``size`` indices, not materialised.
+
+    A legal sparse array (an OME-Zarr declaring 2**40 time points, most chunks
+    missing) has an axis whose values no memory could hold; zarr opens it, so the
+    reader does too, and the core turns these values into a range-like xarray index
+    (values computed when indexed). ``numpy.asarray`` materialises them, refused
+    with :class:`~scitiff_readers.errors.ImageTooLargeError` beyond memory.
+    """
+
+    size: int
+    step: float
+    origin: float = 0.0
+
+    @property
+    def shape(self) -> tuple[int]:
+        """One dim of ``size``."""
+        return (self.size,)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """Always float64."""
+        return np.dtype(np.float64)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        check_allocation(self.size * 8, None, f"a coordinate of {self.size} values",
+                         advice="index the coordinate (values are computed on demand) instead of reading it whole")
+        values = self.origin + np.arange(self.size, dtype=np.float64) * self.step
+        return values if dtype is None else values.astype(dtype)
 
 
 def uniform_coordinate_spec(
@@ -79,11 +123,16 @@ def uniform_coordinate_spec(
     step: float,
     origin: float = 0.0,
     units: str | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
-    """Like :func:`uniform_coordinate`, as a ``(dims, values, attrs)`` tuple (see :func:`coordinate_spec`)."""
-    # The size comes from the file: refuse an axis no memory could hold before building it.
-    check_allocation(int(size) * 8, None, f"the {dim} coordinate of {size} values",
-                     advice="an axis that long cannot be indexed; the size in the file is likely corrupt")
+) -> tuple[tuple[str, ...], np.ndarray | UniformValues, dict[str, Any]]:
+    """Like :func:`uniform_coordinate`, as a ``(dims, values, attrs)`` tuple (see :func:`coordinate_spec`).
+
+    Axes longer than :data:`LAZY_AXIS` get :class:`UniformValues`: the size comes
+    from the file, and nothing is allocated for it until values are indexed.
+    """
+    size = int(size)
+    if size > LAZY_AXIS:
+        dims, _, attrs = coordinate_spec(dim, (), units)
+        return dims, UniformValues(size, float(step), float(origin)), attrs
     values = origin + np.arange(size, dtype=np.float64) * float(step)
     return coordinate_spec(dim, values, units)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from ._coords import PhysicalPixelSizes, coordinate, default_channel_names
+from ._coords import PhysicalPixelSizes, UniformValues, coordinate, default_channel_names
 from ._dimensions import Dimensions
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
@@ -82,11 +82,39 @@ class Image:
 
     def resolved_coords(self) -> dict[str, xr.Variable]:
         """Coordinates as variables, with ``C`` always holding the channel names."""
-        return dict(self._coords)
+        if not self._ranges:
+            return dict(self._coords)
+        return {**self._coords, **{k: v.variable for k, v in self._coordinates.items() if k in self._ranges}}
+
+    def resolved_coordinates(self) -> xr.Coordinates:
+        """The coordinates with their indexes, ready for a DataArray.
+
+        Uniform axes too long to hold (``UniformValues``)
+        get a range index whose values are computed when indexed.
+        """
+        return self._coordinates
+
+    @functools.cached_property
+    def _coordinates(self) -> xr.Coordinates:
+        # Derived once: the Image is immutable and the core caches it per scene / level.
+        import xarray as xr
+
+        coords = xr.Coordinates(self._coords)
+        if not self._ranges:
+            return coords
+        dataset = coords.to_dataset()
+        for name, (dims, values, *attrs) in self._ranges.items():
+            dataset = dataset.assign_coords(_range_coordinates(name, dims, values, attrs[0] if attrs else {}))
+        return dataset.coords
+
+    @functools.cached_property
+    def _ranges(self) -> dict[str, tuple[Any, ...]]:
+        """Coordinate specs of uniform axes too long to hold (see :func:`_range_coordinates`)."""
+        return {name: v for name, v in self.coords.items()
+                if isinstance(v, tuple) and len(v) > 1 and isinstance(v[1], UniformValues)}
 
     @functools.cached_property
     def _coords(self) -> dict[str, xr.Variable]:
-        # Derived once: the Image is immutable and the core caches it per scene / level.
         order = self.source.dims
         out: dict[str, xr.Variable] = {}
         import xarray as xr
@@ -95,6 +123,8 @@ class Image:
             variable = _xarray_object(value)
             if variable is not None:
                 out[name] = variable
+            elif isinstance(value, tuple) and len(value) > 1 and isinstance(value[1], UniformValues):
+                continue  # a range index, made by _coordinates
             elif isinstance(value, tuple):
                 out[name] = xr.Variable(*value)
             elif name in order:
@@ -160,5 +190,27 @@ class Image:
             dims = (value[0],) if isinstance(value[0], str) else tuple(value[0])
             if dims != (dim,):
                 return None, {}
-            return np.asarray(value[1]), (value[2] if len(value) > 2 and value[2] is not None else {})
+            values = value[1]
+            if isinstance(values, UniformValues):  # the step is known: never materialise a huge axis
+                values = np.array([values.origin, values.origin + values.step])
+            return np.asarray(values), (value[2] if len(value) > 2 and value[2] is not None else {})
         return np.asarray(value), {}
+
+
+def _range_coordinates(name: str, dims: Any, values: UniformValues, attrs: Mapping[str, Any]) -> xr.Coordinates:
+    """A coordinate of ``values`` backed by xarray's ``RangeIndex`` (computed on demand).
+
+    Without it (xarray before 2025.06) the values are materialised, which
+    ``UniformValues`` refuses beyond memory.
+    """
+    import xarray as xr
+
+    dim = dims if isinstance(dims, str) else next(iter(dims))
+    range_index = getattr(xr.indexes, "RangeIndex", None)
+    if range_index is None:  # pragma: no cover - old xarray
+        return xr.Coordinates({name: xr.Variable(dim, np.asarray(values), dict(attrs))})
+    index = range_index.linspace(values.origin, values.origin + (values.size - 1) * values.step, values.size,
+                                 endpoint=True, coord_name=name, dim=dim)
+    coords = xr.Coordinates.from_xindex(index)
+    coords[name].attrs.update(attrs)
+    return coords

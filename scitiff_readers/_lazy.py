@@ -29,7 +29,7 @@ from dask.base import tokenize
 from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 
-from ._chunking import chunk_shape, regular_chunks
+from ._chunking import check_block_count, chunk_shape, regular_chunks
 from ._eager import _offsets, block_regions, read_regions
 from ._sources import PixelSource, Region
 
@@ -49,6 +49,7 @@ def _read_block(source: PixelSource, region: Region) -> np.ndarray:
 def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers") -> SourceArray:
     """Return a dask array over ``source`` with the core's chunking policy."""
     chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
+    check_block_count(source.shape, chunk)
     chunks = regular_chunks(source.shape, chunk)
     token = f"{name}-{tokenize(source.token, chunk)}"
     source_key = f"source-{token}"

@@ -75,6 +75,19 @@ def _storage_options(options: dict[str, Any]) -> dict[str, Any] | None:
     return merged or None
 
 
+def _guarded_metadata(fget: Any) -> Any:
+    """``fget`` with its errors typed by ``library_errors``."""
+    import functools
+
+    @functools.wraps(fget)
+    def wrapper(self: Any) -> Any:
+        with library_errors(self._path, "reading the metadata"):
+            return fget(self)
+
+    wrapper._sr_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Reader(PeerCompatibleAPI, ABC):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
@@ -150,6 +163,11 @@ class Reader(PeerCompatibleAPI, ABC):
             if clash:
                 raise TypeError(f"{cls.__name__}.options redefines common options {sorted(clash)}")
             cls.Options = options_class(cls.__name__, cls.options)
+        # A backend's metadata property reads what the file says: whatever it raises on a
+        # damaged file becomes a typed error naming the file (like every other boundary).
+        meta = cls.__dict__.get("metadata")
+        if isinstance(meta, property) and meta.fget is not None and not getattr(meta.fget, "_sr_guarded", False):
+            cls.metadata = property(_guarded_metadata(meta.fget), meta.fset, meta.fdel, meta.__doc__)  # type: ignore[method-assign,assignment]
 
     # Not Self: called on the base class, it returns an instance of the backend it selects.
     def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,  # noqa: PYI034
@@ -435,7 +453,7 @@ class Reader(PeerCompatibleAPI, ABC):
         import xarray as xr  # here, not at import: reading planes never needs it
 
         with library_errors(self._path, "building the coordinates"):
-            coords = image.resolved_coords()
+            coords = image.resolved_coordinates()
         array = xr.DataArray(
             data,
             dims=tuple(image.source.dims),
@@ -470,7 +488,10 @@ class Reader(PeerCompatibleAPI, ABC):
                 from ._transient import TransientSource
 
                 source = TransientSource(source)
-            cached = self._sr_raw_dask_cache[key] = to_dask(source, self._sr_chunk_bytes, name=name)
+            try:
+                cached = self._sr_raw_dask_cache[key] = to_dask(source, self._sr_chunk_bytes, name=name)
+            except ImageTooLargeError as exc:  # shared code that does not know the file
+                raise ImageTooLargeError(f"{self._path}: {exc}") from exc
         return cached
 
     @property
@@ -513,8 +534,6 @@ class Reader(PeerCompatibleAPI, ABC):
             out = np.empty(tuple(s.stop - s.start for s in plane), dtype=source.dtype)
             source.read_into(out, plane)
             return out.reshape(out.shape[3:])
-        # Planning indexes every dim: an axis no memory could index is refused first.
-        check_allocation(8 * max(source.shape, default=0), self._path, "indexing the longest dim")
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         # Sizes come from the file: refuse what cannot be held before allocating it.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from ._guards import check_allocation
 from ._sources import Region
 from .errors import DimensionSelectionError
 
@@ -130,13 +131,27 @@ def parse_selection(
         raise DimensionSelectionError(
             f"{where}cannot select on {', '.join(bad)}: the image has dims {dims!r}"
         )
+    # Ranges first: sizes come from the file, and an axis of 2**40 (a legal sparse zarr
+    # array) must cost nothing unless it is selected whole; what is selected is refused
+    # before its index arrays are built if no memory could hold them.
+    ranges: dict[str, range] = {}
+    for d, size in zip(dims, shape, strict=True):
+        value = upper.get(d)
+        if isinstance(value, slice):
+            ranges[d] = range(*value.indices(size))
+        elif value is None and d in order:
+            ranges[d] = range(size)
+    check_allocation(8 * sum(len(r) for r in ranges.values()), None if path is None else str(path),
+                     f"indexing {', '.join(f'{d}={len(r)}' for d, r in ranges.items())}",
+                     advice="select fewer indices (get_image_data(..., T=0) or a slice)")
     indices: list[np.ndarray] = []
     for d, size in zip(dims, shape, strict=True):
         value = upper.get(d)
-        if value is None:
-            idx = np.arange(size) if d in order else np.array([0])
-        elif isinstance(value, slice):
-            idx = np.arange(size)[value]
+        if d in ranges:
+            r = ranges[d]
+            idx = np.arange(r.start, r.stop, r.step)
+        elif value is None:
+            idx = np.array([0])
         elif isinstance(value, (int, np.integer)):
             idx = np.array([_check_index(int(value), size, d, where)])
         else:

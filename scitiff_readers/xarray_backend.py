@@ -94,7 +94,7 @@ def _scene_variable(reader: Reader, scene: int, level: int) -> xr.DataArray:
     image = reader.image(scene, level)
     data = indexing.LazilyIndexedArray(SourceBackendArray(reader, scene, level))
     variable = xr.Variable(tuple(image.source.dims), data, attrs=dict(image.attrs))
-    return xr.DataArray(variable, coords=image.resolved_coords(), name=reader.scenes[scene])
+    return xr.DataArray(variable, coords=image.resolved_coordinates(), name=reader.scenes[scene])
 
 
 def _scene_index(reader: Reader, scene: int | str) -> int:

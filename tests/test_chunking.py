@@ -58,3 +58,18 @@ def test_normalize_chunk_bytes() -> None:
 def test_mismatched_ndim_is_an_error() -> None:
     with pytest.raises(ValueError, match="do not match"):
         chunk_shape((1, 2), (1,), 1)
+
+
+def test_more_blocks_than_a_graph_can_hold_are_refused_before_building() -> None:
+    """A declared axis of 2**40 (legal in a sparse zarr array): dask itself would build 2**40-entry tuples."""
+    import time
+
+    from scitiff_readers._chunking import MAX_BLOCKS, check_block_count
+    from scitiff_readers.errors import ImageTooLargeError
+
+    start = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match=r"img\.zarr: a dask array .* would have 1099511627776 blocks"):
+        check_block_count((2**40, 1, 1, 16, 16), (1, 1, 1, 16, 16), path="img.zarr")
+    assert time.perf_counter() - start < 1
+    assert isinstance(ImageTooLargeError("x"), MemoryError)
+    check_block_count((MAX_BLOCKS, 1, 1, 1, 1), (1, 1, 1, 1, 1))  # the bound itself is allowed

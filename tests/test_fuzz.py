@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fuzz runner forks and limits memory (Linux)")
 
 CASES_PER_FORMAT = 36
+#: Crafted path-escape cases per seed in the smoke (spread over each seed's list; the campaign runs all).
+CRAFTED_PER_SEED = 5
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
     workers = max(2, min(4, os.cpu_count() or 2))
     subprocess.run(
         [sys.executable, "-m", "scitiff_readers.testing.fuzz", "--cases", str(CASES_PER_FORMAT),
-         "--workers", str(workers), "--timeout", "30", "--seed", "20261129", "--workdir", str(workdir / "work"),
-         "--report", str(report)],
+         "--workers", str(workers), "--timeout", "20", "--seed", "20261129", "--workdir", str(workdir / "work"),
+         "--report", str(report), "--crafted", "--crafted-per-seed", str(CRAFTED_PER_SEED)],
         check=False, timeout=600, capture_output=True,
     )
     return [CaseResult(**r) for r in json.loads(report.read_text())["results"]]
@@ -58,11 +60,33 @@ def test_smoke_covers_every_format_with_both_outcomes(smoke: list) -> None:
     from scitiff_readers.testing.fuzz.seeds import FORMATS
 
     table = summarize(smoke)
+    assert set(table) == {*FORMATS, "total"}
     for fmt in FORMATS:
         assert table[fmt]["cases"] == CASES_PER_FORMAT
         # Mutations that break the file and ones it survives: the run exercised both paths.
         assert table[fmt]["typed"] > 0, table[fmt]
         assert table[fmt]["ok"] > 0, table[fmt]
+
+
+def test_crafted_escapes_are_all_refused_or_unused(smoke: list) -> None:
+    """Links and names pointing out of each seed, on purpose: nothing outside is ever opened.
+
+    Most are refused with a typed error; the rest name something the reader never
+    uses (a ``.zgroup`` next to ``.zattrs``, the ``MetadataFile`` of a member that
+    is not the one opened) or are a link made to the file that is opened itself,
+    which the runner's audit hook confirms by seeing no open outside.
+    """
+    from scitiff_readers.testing.fuzz import summarize
+    from scitiff_readers.testing.fuzz.seeds import FORMATS
+
+    crafted = [r for r in smoke if r.kind == "crafted"]
+    table = summarize(smoke, "crafted")
+    assert set(table) == {*FORMATS, "total"}, table
+    assert {r.outcome for r in crafted} <= {"ok", "typed"}, [r for r in crafted if r.outcome not in ("ok", "typed")]
+    # Names written in metadata and links to decoys are both in the sample, and most are refused.
+    assert any("outside" in r.mutation and "link" not in r.mutation for r in crafted)
+    assert any("link outside" in r.mutation for r in crafted)
+    assert table["total"]["typed"] > table["total"]["ok"], table["total"]
 
 
 def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
@@ -74,7 +98,7 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
     (outside / "secret.bin").write_bytes(b"x")
     results: dict[str, dict] = {}
 
-    def child(name: str, body: str) -> None:
+    def child(name: str, body: str, wall: float = 2.0, cpu: float = 0) -> None:
         def start(_: object) -> tuple[int, int]:
             def work(fd: int) -> None:
                 runner._install_escape_hook(str(outside), tmp_path / "data", seen := [])
@@ -90,12 +114,16 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
 
             return runner._fork(work)
 
-        runner._run_children([name], start, 1, 2.0, lambda job, res, s: results.__setitem__(job, res))
+        runner._run_children([name], start, 1, wall, lambda job, res, s: results.__setitem__(job, res), cpu)
 
     (tmp_path / "data").mkdir()
     child("escape", "open(outside / 'secret.bin').read()")
     child("hang", "while True: pass")
     child("untyped", "raise RuntimeError('x')")
+    # Judged by the child's own CPU time (RLIMIT_CPU ends it), however long the machine makes it wait.
+    child("cpu", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", 120.0, 1)
     assert results["escape"]["outcome"] == "escape"
     assert results["hang"]["outcome"] == "hang"
     assert results["untyped"]["outcome"] == "untyped"
+    assert results["cpu"] == {**results["cpu"], "outcome": "hang", "detail": "still computing after 1 s of CPU"}
+    assert results["cpu"]["cpu"] > 0.5  # the kernel counts in ticks: about 1 s

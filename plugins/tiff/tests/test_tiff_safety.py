@@ -17,6 +17,7 @@ from scitiff_readers.errors import (
     CorruptFileError,
     CorruptFileWarning,
     ImageTooLargeError,
+    MetadataError,
     ScitiffReadersError,
 )
 from scitiff_readers.testing.fuzz.mutators import tiff_ifds
@@ -216,6 +217,25 @@ def test_huge_ome_plane_count_is_refused_before_allocating(tmp_path: Path) -> No
     tifffile.imwrite(big, np.zeros((2, 8, 8), np.uint8), description=xml, metadata=None)
     with pytest.raises(ScitiffReadersError, match="declares 100000000 planes"):
         Reader(big)
+
+
+@pytest.mark.parametrize("companion", [False, True])
+def test_huge_declared_plane_size_is_refused_before_tifffile_lists_pages(tmp_path: Path, companion: bool) -> None:
+    """SizeX of 2**31 - 1 over 24 x 16 pages: tifffile would list 179 million pages (seconds, 1.4 GB)."""
+    import time
+
+    first = _multi(tmp_path / "data", NAMES)
+    xml = _xml(UUIDS[0], _tiffdata(NAMES)).replace('SizeX="24"', 'SizeX="2147483647"')
+    if companion:
+        path = tmp_path / "data" / "set.companion.ome"
+        path.write_text(xml.replace(UUIDS[0], "urn:uuid:33333333-3333-3333-3333-333333333333"), encoding="utf-8")
+    else:
+        tifffile.imwrite(first, _plane(0), description=xml, metadata=None)
+        path = first
+    start = time.perf_counter()
+    with pytest.raises(MetadataError, match=r"declares images .* of 178956970 pages .* more than the dataset has bytes"):
+        Reader(path)
+    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.parametrize("order", ["ZYXCT", "XYZCTT", ""])

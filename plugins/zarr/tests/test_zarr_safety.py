@@ -405,3 +405,61 @@ def test_reading_a_sparse_array_larger_than_memory_is_refused_before_allocating(
         with pytest.raises(ImageTooLargeError, match=r"big\.zarr: reading .* would need 2048\.0 GiB"):
             r.get_image_data()
         assert int(r.get_image_data("YX", Y=slice(0, 4), X=slice(0, 4)).sum()) == 0
+
+
+def test_huge_sparse_time_axis_opens_lazily_and_reads_by_selection(tmp_path: Path) -> None:
+    """2**40 time points declared, two chunks written: zarr opens and reads it, so must we.
+
+    The T coordinate is a range index (values computed when indexed, from the NGFF
+    scale and translation); pixels come from zarr's own read of the same region;
+    the whole axis through dask (which dask itself cannot build) is refused, typed.
+    """
+    n = 2**40
+    group = zarr.open_group(str(tmp_path / "huge.zarr"), mode="w", zarr_format=3)
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "axes": [{"name": "t", "type": "time", "unit": "second"}, {"name": "c", "type": "channel"},
+                 {"name": "y", "type": "space", "unit": "micrometer"},
+                 {"name": "x", "type": "space", "unit": "micrometer"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [
+            {"type": "scale", "scale": [0.5, 1, 0.25, 0.25]}, {"type": "translation", "translation": [10, 0, 0, 0]}]}],
+    }]}
+    arr = group.create_array("0", shape=(n, 2, 16, 16), dtype="uint16", chunks=(1, 1, 16, 16), fill_value=3)
+    arr[5, 1] = np.arange(256, dtype=np.uint16).reshape(16, 16)
+    arr[n - 1, 0] = 7
+    ref = zarr.open_array(str(tmp_path / "huge.zarr" / "0"), mode="r")
+    with Reader(tmp_path / "huge.zarr") as r:
+        assert r.dims.T == n
+        assert r.shape == (n, 2, 1, 16, 16)
+        t = r.coords["T"]
+        assert t.shape == (n,)
+        assert t.attrs["units"] == "s"
+        assert float(t[5]) == 10 + 5 * 0.5
+        assert float(t[-1]) == 10 + (n - 1) * 0.5
+        assert r.physical_pixel_sizes.X == 0.25
+        np.testing.assert_array_equal(r.get_image_data("YX", T=5, C=1), ref[5, 1])
+        np.testing.assert_array_equal(r.get_image_data("TCYX", T=slice(n - 3, None)), ref[n - 3:])
+        np.testing.assert_array_equal(r.get_image_data("TYX", T=[0, 5, n - 1], C=1), np.stack([ref[0, 1], ref[5, 1], ref[n - 1, 1]]))
+        with pytest.raises(ImageTooLargeError, match=r"huge\.zarr: a dask array .* blocks"):
+            _ = r.dask_data
+        with pytest.raises(ImageTooLargeError, match=r"huge\.zarr: indexing T=1099511627776"):
+            r.get_image_data("TYX")
+
+
+def test_visor_channels_of_the_wrong_type_in_metadata_are_typed(tmp_path: Path) -> None:
+    """``visor.channels = 2`` (found by the fuzz campaign): reading ``metadata`` raised a bare TypeError."""
+    sample = write_visor_2025(tmp_path / "S.vsr")
+    changed = 0
+    for meta in sample.rglob("zarr.json"):
+        doc = json.loads(meta.read_text())
+        visor = doc.get("attributes", {}).get("visor")
+        if isinstance(visor, dict) and "channels" in visor:
+            visor["channels"] = 2
+            meta.write_text(json.dumps(doc))
+            changed += 1
+    assert changed
+    try:
+        reader = Reader(sample)
+    except CorruptFileError:
+        return  # refused at open: typed as well
+    with reader, pytest.raises(CorruptFileError, match=r"S\.vsr: reading the metadata: .*TypeError"):
+        _ = reader.metadata

@@ -9,6 +9,7 @@ chains) must warn, fail, or read exactly the seed's pixels.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -47,6 +48,13 @@ class Case:
 Mutator = Callable[[Case, random.Random], str]
 
 
+def _write(path: Path, data: bytes) -> None:
+    """Replace ``path``'s content by a new file: case folders hard-link the seed's files, never write through."""
+    path.unlink(missing_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(data)
+
+
 def _files(case: Case, pattern: str = "*") -> list[Path]:
     return sorted(p for p in case.root.rglob(pattern) if p.is_file() and not p.is_symlink())
 
@@ -73,7 +81,7 @@ def truncate(case: Case, rng: random.Random) -> str:
         return "no file"
     data = path.read_bytes()
     cut = rng.randrange(len(data)) if data else 0
-    path.write_bytes(data[:cut])
+    _write(path, data[:cut])
     # An NDTiff index cut between entries is a valid index of fewer images (what a
     # running acquisition leaves): only a cut inside an entry is damage to report.
     boundary = path.name == "NDTiff.index" and cut in _entry_ends(data)
@@ -88,7 +96,7 @@ def _edit_bytes(case: Case, rng: random.Random, change: Callable[[bytearray], st
     if path is None or len(data) < min_size:
         return "no data"
     what = change(data)
-    path.write_bytes(bytes(data))
+    _write(path, bytes(data))
     return f"{what} in {path.name}"
 
 
@@ -132,10 +140,10 @@ def splice(case: Case, rng: random.Random) -> str:
     i = rng.randrange(len(data))
     if rng.random() < 0.5:
         n = rng.randint(1, 64)
-        path.write_bytes(data[:i] + data[i + n:])
+        _write(path, data[:i] + data[i + n:])
         return f"delete {n} at {i} in {path.name}"
     junk = rng.randbytes(rng.randint(1, 64))
-    path.write_bytes(data[:i] + junk + data[i:])
+    _write(path, data[:i] + junk + data[i:])
     return f"insert {len(junk)} at {i} in {path.name}"
 
 
@@ -143,7 +151,7 @@ def empty(case: Case, rng: random.Random) -> str:
     path = _pick_file(case, rng)
     if path is None:
         return "no file"
-    path.write_bytes(b"")
+    _write(path, b"")
     case.kind = "truncate"
     return f"empty {path.name}"
 
@@ -217,7 +225,7 @@ def tiff_entry(case: Case, rng: random.Random) -> str:
     pos = at + 4 if field == "count" else at + 4 + word
     value = rng.choice(EXTREMES)
     _put(data, bo, pos, value, word)
-    path.write_bytes(bytes(data))
+    _write(path, bytes(data))
     return f"tiff tag {tag} {field}={value} in IFD@{ifd.offset} of {path.name}"
 
 
@@ -244,10 +252,10 @@ def tiff_chain(case: Case, rng: random.Random) -> str:
     else:
         k = rng.randrange(1, len(ifds)) if len(ifds) > 1 else 0
         cut = ifds[k].offset + rng.randrange(1, 2 + len(ifds[k].entries) * (20 if big else 12))
-        path.write_bytes(bytes(data[:cut]))
+        _write(path, bytes(data[:cut]))
         case.kind = "truncate"
         return f"cut {path.name} inside IFD {k} at {cut}"
-    path.write_bytes(bytes(data))
+    _write(path, bytes(data))
     return f"{what} in {path.name}"
 
 
@@ -286,7 +294,7 @@ def replace_description(path: Path, text: str) -> None:
     data += b"\x00" * (start - len(data)) + raw
     _put(data, bo, at + 4, len(raw), word)
     _put(data, bo, at + 4 + word, start, word)
-    path.write_bytes(bytes(data))
+    _write(path, bytes(data))
 
 
 def tiff_description(case: Case, rng: random.Random) -> str:
@@ -437,7 +445,7 @@ def json_file(case: Case, rng: random.Random) -> str:
         text = json.dumps(new)
     except (ValueError, RecursionError):
         text = "[" * 100000
-    path.write_text(text, "utf-8")
+    _write(path, text.encode("utf-8"))
     return f"{path.relative_to(case.root)}: {what}"
 
 
@@ -447,7 +455,7 @@ def companion_text(case: Case, rng: random.Random) -> str:
         return tiff_description(case, rng)
     path = rng.choice(files)
     new, what = mutate_text(path.read_text("utf-8", "replace"), case, path.parent, rng)
-    path.write_text(new, "utf-8")
+    _write(path, new.encode("utf-8"))
     return f"{path.name}: {what}"
 
 
@@ -466,23 +474,23 @@ def zarr_chunk(case: Case, rng: random.Random) -> str:
     op = rng.randrange(6)
     if op == 0 and data:
         cut = rng.randrange(len(data))
-        path.write_bytes(bytes(data[:cut]))
+        _write(path, bytes(data[:cut]))
         case.kind = "truncate"
         return f"chunk {path.relative_to(case.root)} cut at {cut} of {len(data)}"
     if op == 1 and len(data) >= 16:
         field = rng.choice((4, 8, 12))  # blosc nbytes, blocksize, cbytes
         data[field:field + 4] = (rng.choice(EXTREMES) % 2**32).to_bytes(4, "little")
-        path.write_bytes(bytes(data))
+        _write(path, bytes(data))
         return f"chunk {path.relative_to(case.root)} header field {field}"
     if op == 2:
-        path.write_bytes(rng.randbytes(rng.choice((0, 1, 16, 100, len(data)))))
+        _write(path, rng.randbytes(rng.choice((0, 1, 16, 100, len(data)))))
         return f"chunk {path.relative_to(case.root)} random bytes"
     if op == 3:
         path.unlink()
         return f"chunk {path.relative_to(case.root)} deleted"
     if op == 4 and data:
         data += rng.randbytes(rng.randint(1, 64))
-        path.write_bytes(bytes(data))
+        _write(path, bytes(data))
         return f"chunk {path.relative_to(case.root)} with trailing bytes"
     return bitflip(case, rng)
 
@@ -520,6 +528,13 @@ def _index_bytes(entries: list[tuple[bytes, bytes, list[int]]]) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=16)
+def _bogus_entries(name: bytes, tail: tuple[int, ...]) -> bytes:
+    """100,000 index entries of made-up axes, all pointing at one image (built once per image)."""
+    return _index_bytes([(json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, list(tail))
+                         for k in range(100000)])
+
+
 def ndtiff_index(case: Case, rng: random.Random) -> str:
     index = next(iter(case.root.rglob("NDTiff.index")), None)
     if index is None:
@@ -531,10 +546,9 @@ def ndtiff_index(case: Case, rng: random.Random) -> str:
     i = rng.randrange(len(entries))
     axes, name, tail = entries[i]
     if op == 0:
-        bogus = [(json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, tail) for k in range(100000)]
-        entries += bogus
-        what = "100,000 bogus entries"
-    elif op == 1:
+        _write(index, _index_bytes(entries) + _bogus_entries(name, tuple(tail)))
+        return "NDTiff.index: 100,000 bogus entries"
+    if op == 1:
         doc = json.loads(axes)
         key = rng.choice(list(doc) or ["time"])
         doc[key] = rng.choice((2**63, -(2**63), 2**62, "x" * 5000, 1.5, None, [1], {"a": 1}))
@@ -558,18 +572,24 @@ def ndtiff_index(case: Case, rng: random.Random) -> str:
     else:
         entries.append(entries[i])
         what = "duplicated entry"
-    index.write_bytes(_index_bytes(entries))
+    _write(index, _index_bytes(entries))
     return f"NDTiff.index: {what}"  # a re-written index is self-consistent: kind stays "blind"
 
 
 # ---------------------------------------------------------------------- symlinks
+@functools.lru_cache(maxsize=4096)
+def _outside_named(outside: Path, name: str) -> tuple[Path, ...]:
+    """Decoys named ``name`` (the decoy folder never changes during a campaign: walked once per name)."""
+    return tuple((outside / "copies").rglob(name))
+
+
 def symlink_file(case: Case, rng: random.Random) -> str:
     """Replace a file of the dataset by a link to its twin outside (or to a decoy)."""
     path = _pick_file(case, rng)
     if path is None:
         return "no file"
     rel = path.relative_to(case.root)
-    twins = list((case.outside / "copies").rglob(path.name))
+    twins = list(_outside_named(case.outside, path.name))
     target = rng.choice(twins) if twins else case.outside / "secret.bin"
     path.unlink()
     link = os.path.relpath(target, path.parent) if rng.random() < 0.5 else str(target)
@@ -584,7 +604,7 @@ def symlink_dir(case: Case, rng: random.Random) -> str:
     if not dirs:
         return symlink_file(case, rng)
     path = rng.choice(dirs)
-    twins = [p for p in (case.outside / "copies").rglob(path.name) if p.is_dir()]
+    twins = [p for p in _outside_named(case.outside, path.name) if p.is_dir()]
     if not twins:
         return symlink_file(case, rng)
     shutil.rmtree(path)

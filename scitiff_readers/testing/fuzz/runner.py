@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crafted import CraftedCase, crafted_cases
 from .mutators import Case, mutate
 from .seeds import Seed, write_outside, write_seeds
 
@@ -71,6 +72,9 @@ class CaseResult:
     outcome: str
     detail: str = ""
     seconds: float = 0.0
+    cpu: float = 0.0
+    #: ``"random"`` (a mutation drawn from the seed) or ``"crafted"`` (see :mod:`.crafted`).
+    kind: str = "random"
 
 
 # ------------------------------------------------------------------------ child
@@ -124,6 +128,17 @@ def _corners(reader: Any) -> Any:
     return np.stack([reader.get_image_data(order), reader.get_image_data(order, **last)])
 
 
+def _units(reader: Any) -> int:
+    """Storage units (pages, tiles, chunks) of the current scene / level.
+
+    A declared shape of 65,535 along one axis of 16 x 16 chunks, all missing, is a
+    legal image of 100,000 chunks that zarr reads one by one (tens of seconds):
+    the cost of a big legal read, not a hang, so only its corners are read.
+    """
+    source = reader.image().source
+    return math.prod(-(-int(n) // max(1, int(c))) for n, c in zip(source.shape, source.storage_chunks, strict=False))
+
+
 def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]:
     """Open ``path`` and read everything; return (digests, warned, inconsistency)."""
     import numpy as np
@@ -145,7 +160,7 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
                     # Everything when small; when the file declares a large image (legal: a
                     # sparse zarr store), the first and last planes: a hang is no progress,
                     # not a big legal read.
-                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20
+                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20 and _units(reader) <= 4096
                     whole = reader.get_image_data() if small else _corners(reader)
                     again = reader.get_image_data() if small else _corners(reader)
                     if whole.tobytes() != again.tobytes():
@@ -161,11 +176,15 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
     return digests, warned, problem
 
 
-def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int) -> None:
+def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int, cpu: float = 0) -> None:
     seen: list[str] = []
     result: dict[str, Any]
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if cpu:
+            # The kernel ends a child that computes longer than this (SIGXCPU): a hang is
+            # judged on the child's own CPU time, whatever share of the machine it gets.
+            resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(cpu), math.ceil(cpu) + 1))
         if memory:
             limit = _vm_size() + memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -173,7 +192,11 @@ def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_
 
         logging.getLogger("tifffile").addHandler(logging.NullHandler())
         _install_escape_hook(str(outside), path, seen)
-        digests, warned, problem = exercise(path, options)
+        import dask
+
+        # One block is computed per level: threads would only add start-up cost per case.
+        with dask.config.set(scheduler="synchronous"):
+            digests, warned, problem = exercise(path, options)
         result = {"outcome": "silent" if problem else "ok", "detail": problem, "digests": digests,
                   "warned": warned}
     except BaseException as exc:  # noqa: BLE001 - classify everything
@@ -212,6 +235,48 @@ def _fork(func: Callable[[int], None]) -> tuple[int, int]:
 
 
 # ----------------------------------------------------------------------- parent
+@dataclass(frozen=True)
+class _Layout:
+    """A seed's tree, listed once: folders, regular files and links (relative paths)."""
+
+    root: Path
+    dirs: tuple[str, ...]
+    files: tuple[str, ...]
+    links: tuple[tuple[str, str], ...]
+
+
+def _layout(root: Path) -> _Layout:
+    dirs, files, links = [], [], []
+    for here, subdirs, names in os.walk(root):
+        rel = os.path.relpath(here, root)
+        for name in [*subdirs, *names]:
+            full = os.path.join(here, name)
+            item = os.path.normpath(os.path.join(rel, name))
+            if os.path.islink(full):
+                links.append((item, os.readlink(full)))
+            elif os.path.isdir(full):
+                dirs.append(item)
+            else:
+                files.append(item)
+        subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(here, d))]
+    return _Layout(root, tuple(dirs), tuple(files), tuple(links))
+
+
+def _clone(layout: _Layout, target: Path) -> None:
+    """Copy a seed by hard links: one system call per file instead of a copy and its metadata.
+
+    Safe because the mutators never write into a file: they replace it (see
+    ``mutators._write``), so the seed's inodes are never changed.
+    """
+    target.mkdir(parents=True)
+    for d in layout.dirs:
+        os.mkdir(target / d)
+    for f in layout.files:
+        os.link(layout.root / f, target / f)
+    for name, link in layout.links:
+        os.symlink(link, target / name)
+
+
 @dataclass
 class _Running:
     pid: int
@@ -222,8 +287,13 @@ class _Running:
 
 
 def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], workers: int, timeout: float,
-                  done: Callable[[Any, dict[str, Any], float], None]) -> None:
-    """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``."""
+                  done: Callable[[Any, dict[str, Any], float], None], cpu: float = 0) -> None:
+    """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``.
+
+    A child is hung when it is still running ``timeout`` seconds after it started, or
+    when it was ended for using more than ``cpu`` seconds of CPU (``RLIMIT_CPU``,
+    set by the child itself).
+    """
     pending = list(jobs)[::-1]
     running: dict[int, _Running] = {}
     while pending or running:
@@ -239,16 +309,20 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 continue
             r = running.pop(fd)
             os.close(fd)
-            _, status = os.waitpid(r.pid, 0)
+            _, status, usage = os.wait4(r.pid, 0)
             seconds = time.monotonic() - r.start
             if r.buf:
                 result = json.loads(bytes(r.buf))
+            elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+                result = {"outcome": "hang", "detail": f"still computing after {cpu:.0f} s of CPU"}
             elif os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 # SIGKILL / SIGSEGV from the kernel when the address-space limit bites inside C code.
                 result = {"outcome": "crash", "detail": f"killed by signal {signal.Signals(sig).name}"}
             else:
                 result = {"outcome": "crash", "detail": f"exited with status {os.WEXITSTATUS(status)}, no report"}
+            # The child's own CPU time: what a case costs, whatever else the machine runs.
+            result["cpu"] = usage.ru_utime + usage.ru_stime
             done(r.job, result, seconds)
         now = time.monotonic()
         for fd, r in list(running.items()):
@@ -260,11 +334,16 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 done(r.job, {"outcome": "hang", "detail": f"no result after {timeout:.0f} s"}, now - r.start)
 
 
-def _preload(workdir: Path) -> None:
-    """Import the readers and their libraries once, so each forked child starts in milliseconds.
+def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
+    """Import the readers and their libraries and read every seed once, so each forked child starts warm.
 
-    Imports start no threads; nothing here may read data (zarr's event loop and dask's
-    pools must be created in the children, after the fork).
+    What a first read initialises (regular expressions, xarray and pandas indexes,
+    dask graphs, codec registries, zarr's metadata parsing) is then paid once, not
+    per case. No thread may be left running when the children are forked: dask runs
+    synchronously here, Blosc without threads, zarr reads through zarr-python's own
+    pipeline (zarrs would start a native thread pool), and zarr's event loop thread
+    is stopped afterwards (zarr resets it in forked children). The process's thread
+    count is checked from ``/proc``, which native threads cannot hide from.
     """
     import importlib
 
@@ -281,17 +360,62 @@ def _preload(workdir: Path) -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     del scitiff_readers
-    # A first read imports and initialises much more (xarray indexes, dask graphs):
-    # do it here, on a small OME-TIFF, with dask's synchronous scheduler so that no
-    # thread is left running when the children are forked.
     import dask
     import numpy as np
     import tifffile
 
     warm = workdir / "warm.ome.tif"
     tifffile.imwrite(warm, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "ZYX"})
-    with dask.config.set(scheduler="synchronous"):
-        exercise(warm, {})
+    try:
+        blosc: Any = importlib.import_module("numcodecs.blosc")
+    except ImportError:
+        blosc = None
+    threads = blosc.use_threads if blosc is not None else None
+    try:
+        if blosc is not None:
+            blosc.use_threads = False
+        with dask.config.set(scheduler="synchronous"):
+            exercise(warm, {})
+            for s in seeds:
+                zarr_based = s.format in ("ome-zarr", "visor")
+                exercise(s.root / s.entry, {**s.options, **({"codec_pipeline": "zarr"} if zarr_based else {})})
+    finally:
+        if blosc is not None:
+            blosc.use_threads = threads
+        with contextlib.suppress(ImportError):
+            from zarr.core.sync import cleanup_resources
+
+            cleanup_resources()
+        # The zarr plugin's direct chunk reads keep a thread pool (made again in forked children).
+        with contextlib.suppress(ImportError):
+            directchunks = importlib.import_module("scitiff_readers_zarr.directchunks")
+            if getattr(directchunks, "_POOL", None) is not None:
+                directchunks._POOL.shutdown(wait=True)
+                directchunks._forget_pool()
+    _wait_single_threaded()
+    # Children inherit the parent's objects copy-on-write; a garbage collection in a
+    # child would touch (and copy) all of them. Frozen objects are never scanned.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def _wait_single_threaded(timeout: float = 5.0) -> None:
+    """Wait until this process runs one thread (threads being shut down end); refuse to go on otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            count = len(os.listdir("/proc/self/task"))
+        except OSError:  # pragma: no cover - not Linux
+            import threading
+
+            count = threading.active_count()
+        if count == 1:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the warm-up left {count - 1} threads running: forking children would be unsafe")
+        time.sleep(0.01)
 
 
 def _prepare(workdir: Path, formats: Sequence[str]) -> tuple[list[Seed], Path]:
@@ -327,6 +451,9 @@ def run_campaign(
     seed: int = 0,
     keep: Path | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    start_case: int = 0,
+    crafted: bool = False,
+    crafted_per_seed: int | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` mutated cases per format; return every result.
 
@@ -341,7 +468,10 @@ def run_campaign(
     workers
         Children running at once.
     timeout
-        Seconds before a child counts as hung.
+        Seconds of CPU before a child counts as hung (``RLIMIT_CPU``); a child
+        that does not finish within ten times as many seconds of wall time (a
+        deadlock uses no CPU) is hung too. On a busy machine a child gets a
+        fraction of a core: judging by its own CPU time keeps slow from hung.
     memory
         Bytes of address space a child may add to what it inherited.
     seed
@@ -350,6 +480,15 @@ def run_campaign(
         Folder where the datasets of failing cases are copied, for reproduction.
     progress
         Called with each result as it arrives.
+    start_case
+        Number of the first case: a campaign stopped at case ``n`` goes on with
+        ``start_case=n`` (each case depends only on ``seed``, format and number).
+    crafted
+        Also run every crafted path-escape case of every seed (:mod:`.crafted`);
+        their results have ``kind="crafted"``.
+    crafted_per_seed
+        At most this many crafted cases per seed, evenly spread over its list (a
+        short smoke); default all.
     """
     import threading
 
@@ -365,48 +504,64 @@ def run_campaign(
     formats = list(formats or FORMATS)
     workdir.mkdir(parents=True, exist_ok=True)
     seeds, outside = _prepare(workdir, formats)
-    _preload(workdir)
+    _preload(workdir, seeds)
     baselines: dict[str, list[str]] = {}
 
     def start_baseline(s: Seed) -> tuple[int, int]:
-        return _fork(lambda fd: _child(s.root / s.entry, s.options, outside, memory, fd))
+        return _fork(lambda fd: _child(s.root / s.entry, s.options, outside, memory, fd, timeout * 3))
 
     def baseline_done(s: Seed, result: dict[str, Any], seconds: float) -> None:
         if result["outcome"] != "ok":
             raise RuntimeError(f"seed {s.format}/{s.name} does not read cleanly: {result}")
         baselines[f"{s.format}/{s.name}"] = result["digests"]
 
-    _run_children(seeds, start_baseline, workers, timeout * 3, baseline_done)
+    _run_children(seeds, start_baseline, workers, timeout * 30, baseline_done, timeout * 3)
 
     by_format = {f: [s for s in seeds if s.format == f] for f in formats}
-    jobs = [(f, n) for n in range(cases) for f in formats]
+    layouts = {s.root: _layout(s.root) for s in seeds}
+    jobs: list[tuple[str, str, int]] = [("random", f, n) for n in range(start_case, start_case + cases)
+                                        for f in formats]
+    escapes: list[tuple[Seed, CraftedCase]] = []
+    if crafted:
+        for s in seeds:
+            mine = crafted_cases(s, outside)
+            step = max(1, math.ceil(len(mine) / crafted_per_seed)) if crafted_per_seed else 1
+            escapes += [(s, c) for c in mine[::step]]
+        jobs += [("crafted", escapes[k][0].format, k) for k in range(len(escapes))]
     results: list[CaseResult] = []
     cases_dir = workdir / "cases"
     cases_dir.mkdir(exist_ok=True)
-    prepared: dict[tuple[str, int], tuple[Seed, Case, str, Path]] = {}
+    prepared: dict[tuple[str, str, int], tuple[Seed, Case, str, Path]] = {}
 
-    def start(job: tuple[str, int]) -> tuple[int, int]:
-        fmt, n = job
-        rng = random.Random(f"{seed}-{fmt}-{n}")
-        s = rng.choice(by_format[fmt])
-        folder = cases_dir / f"{fmt}-{n}"
+    def start(job: tuple[str, str, int]) -> tuple[int, int]:
+        kind, fmt, n = job
+        folder = cases_dir / f"{kind}-{fmt}-{n}"
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(s.root, folder / "data", symlinks=True)
-        case = Case(folder / "data", s.entry, outside)
-        what = mutate(fmt, case, rng)
+        if kind == "crafted":
+            s, (what, apply) = escapes[n]
+            _clone(layouts[s.root], folder / "data")
+            case = Case(folder / "data", s.entry, outside, kind="escape")
+            apply(case)
+        else:
+            rng = random.Random(f"{seed}-{fmt}-{n}")
+            s = rng.choice(by_format[fmt])
+            _clone(layouts[s.root], folder / "data")
+            case = Case(folder / "data", s.entry, outside)
+            what = mutate(fmt, case, rng)
         prepared[job] = (s, case, what, folder)
-        return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd))
+        return _fork(lambda fd: _child(case.entry_path, s.options, outside, memory, fd, timeout))
 
-    def done(job: tuple[str, int], result: dict[str, Any], seconds: float) -> None:
+    def done(job: tuple[str, str, int], result: dict[str, Any], seconds: float) -> None:
         s, case, what, folder = prepared.pop(job)
         outcome, detail = result["outcome"], result.get("detail", "")
         damaged = outcome == "ok" and case.kind == "truncate" and not result.get("warned")
         if damaged and result.get("digests") != baselines[f"{s.format}/{s.name}"]:
             outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
-        res = CaseResult(job[0], s.name, job[1], what, outcome, detail, round(seconds, 3))
+        res = CaseResult(job[1], s.name, job[2], what, outcome, detail, round(seconds, 3),
+                         round(result.get("cpu", 0.0), 4), job[0])
         results.append(res)
         if keep is not None and outcome in FAILURES:
-            target = keep / f"{job[0]}-{job[1]}"
+            target = keep / f"{job[0]}-{job[1]}-{job[2]}"
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(folder, target, symlinks=True)
             (target / "case.json").write_text(json.dumps({**asdict(res), "entry": s.entry, "options": s.options},
@@ -415,14 +570,15 @@ def run_campaign(
         if progress is not None:
             progress(res)
 
-    _run_children(jobs, start, workers, timeout, done)
-    results.sort(key=lambda r: (r.format, r.case))
+    _run_children(jobs, start, workers, timeout * 10, done, timeout)
+    results.sort(key=lambda r: (r.kind, r.format, r.case))
     return results
 
 
-def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
-    """Per format (and ``"total"``): number of cases and of each outcome."""
+def summarize(results: Sequence[CaseResult], kind: str = "random") -> dict[str, dict[str, int]]:
+    """Per format (and ``"total"``): number of cases of ``kind`` and of each outcome."""
     table: dict[str, dict[str, int]] = {}
+    results = [r for r in results if r.kind == kind]
     for fmt in [*sorted({r.format for r in results}), "total"]:
         rows = [r for r in results if fmt == "total" or r.format == fmt]
         counts = Counter(r.outcome for r in rows)

@@ -281,7 +281,7 @@ class SciTiffReader(Reader):
 
             image = self._raw_image
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
-            cached = xr.DataArray(array, dims=tuple(image.source.dims), coords=image.resolved_coords(),
+            cached = xr.DataArray(array, dims=tuple(image.source.dims), coords=image.resolved_coordinates(),
                                   attrs=dict(image.attrs))
             cached.name = image.name
             self.__dict__["_raw_cache"] = cached

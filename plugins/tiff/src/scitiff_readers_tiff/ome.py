@@ -263,7 +263,13 @@ class OmeTiffReader(TiffScenes, Reader):
                     f"{self._path.parent} ({', '.join(map(repr, names)) or 'it names none'}); "
                     "copy the whole dataset into one folder"
                 )
-            return open_tiff(first, omexml=self._xml), infos, notes
+            tif = open_tiff(first, omexml=self._xml)
+            try:
+                self._check_frames(tif, infos)
+            except BaseException:
+                tif.close()
+                raise
+            return tif, infos, notes
         tif = open_tiff(self._path)
         xml = tif.ome_metadata if tif.is_ome else None
         if not xml:
@@ -300,6 +306,7 @@ class OmeTiffReader(TiffScenes, Reader):
         self._xml = xml
         try:
             self._check_referenced_files(infos or [])
+            self._check_frames(tif, infos or [])
         except BaseException:
             tif.close()
             raise
@@ -476,11 +483,34 @@ class OmeTiffReader(TiffScenes, Reader):
         # Every plane present costs at least a byte of some file: a grid of more planes
         # than the dataset has bytes is a hostile SizeZ x SizeC x SizeT, refused before
         # tifffile or the plane plan allocate (and loop over) it.
+        self._backing = backing  # bytes of the dataset's files, for _check_frames
         planes = sum(math.prod(info.size[d] for d in "ZCT") for info in infos)
         if planes > max(backing, 1 << 16):
             raise MetadataError(
                 f"{self._path}: the OME-XML declares {planes} planes (SizeZ x SizeC x SizeT) but the dataset's "
                 f"files hold only {backing} bytes; the metadata is corrupt"
+            )
+
+    def _check_frames(self, tif: Any, infos: Sequence[OmeImageInfo]) -> None:
+        """Refuse sizes that make tifffile count more pages than the dataset has bytes.
+
+        tifffile sizes an OME series' page list as the declared pixels over the first
+        page's: a hostile ``SizeX`` (2**31 - 1 over a 24 x 16 page) makes it build a list
+        of hundreds of millions of entries before it notices the shapes disagree. Every
+        page costs at least a byte, so a count above the dataset's bytes is corrupt.
+        """
+        try:
+            page_pixels = max(1, math.prod(tif.pages.first.shape))
+        except Exception:  # noqa: BLE001 - no readable first page: open_tiff and the series report it
+            return
+        backing = self._backing
+        frames = sum(math.prod(info.size.get(d, 1) for d in "XYZCT") // page_pixels for info in infos)
+        if frames > max(backing, 1 << 16) and frames > sum(math.prod(info.size.get(d, 1) for d in "ZCT")
+                                                           for info in infos):
+            raise MetadataError(
+                f"{self._path}: the OME-XML declares images (SizeX x SizeY x SizeZ x SizeC x SizeT) of "
+                f"{frames} pages of the size stored ({page_pixels} pixels), more than the dataset has bytes "
+                f"({backing}); the metadata is corrupt"
             )
 
     def _match(
