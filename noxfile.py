@@ -24,7 +24,9 @@ PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def _install_all(session: nox.Session, core_extra: str = "testing", plugin_extra: str | None = "test") -> None:
+def _install_all(
+    session: nox.Session, core_extra: str = "testing", plugin_extra: str | None = "test"
+) -> None:
     args = ["-e", f".[{core_extra}]"]
     for plugin in PLUGINS:
         suffix = f"[{plugin_extra}]" if plugin_extra else ""
@@ -45,6 +47,7 @@ def lint(session: nox.Session) -> None:
     """ruff: style, imports, docstrings (numpy convention)."""
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
@@ -93,22 +96,44 @@ def fuzz(session: nox.Session) -> None:
     """
     _install_all(session)
     args = list(session.posargs) or ["--cases", "10000", "--crafted"]
-    session.run("python", "-m", "scitiff_readers.testing.fuzz", "--keep", "fuzz-failures",
-                "--report", "fuzz-report.json", *args)
+    session.run(
+        "python",
+        "-m",
+        "scitiff_readers.testing.fuzz",
+        "--keep",
+        "fuzz-failures",
+        "--report",
+        "fuzz-report.json",
+        *args,
+    )
 
 
 @nox.session(name="napari_screenshot")
 def napari_screenshot(session: nox.Session) -> None:
     """Render a real file with the napari plugin (needs xvfb-run): the docs image and the rendering test."""
     _install_all(session)
-    sample = SHARED_DATA / "corpus" / "tlnagy+exampletiffs" / "ometiff_testdata" / "singles" / \
-        "181003_multi_pos_time_course_1_MMStack.ome.tif"
+    sample = (
+        SHARED_DATA
+        / "corpus"
+        / "tlnagy+exampletiffs"
+        / "ometiff_testdata"
+        / "singles"
+        / "181003_multi_pos_time_course_1_MMStack.ome.tif"
+    )
     xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24"]
     env = {"QT_QPA_PLATFORM": "offscreen"}  # Qt offscreen, OpenGL through the X server xvfb-run starts
-    session.run(*xvfb, "python", "plugins/napari/screenshot.py", str(sample),
-                "docs/_static/napari-multi-position.png", env=env, external=True)
-    session.run(*xvfb, "python", "-m", "pytest", "-q", "plugins/napari", "-k", "screenshot", env=env,
-                external=True)
+    session.run(
+        *xvfb,
+        "python",
+        "plugins/napari/screenshot.py",
+        str(sample),
+        "docs/_static/napari-multi-position.png",
+        env=env,
+        external=True,
+    )
+    session.run(
+        *xvfb, "python", "-m", "pytest", "-q", "plugins/napari", "-k", "screenshot", env=env, external=True
+    )
 
 
 def _build_wheels(session: nox.Session) -> dict[str, Path]:
@@ -117,8 +142,18 @@ def _build_wheels(session: nox.Session) -> dict[str, Path]:
     for old in out.glob("scitiff_readers*.whl"):
         old.unlink()
     session.install("pip>=24")
-    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), ".",
-                *(str(p.relative_to(ROOT)) for p in PLUGINS))
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "-w",
+        str(out),
+        ".",
+        *(str(p.relative_to(ROOT)) for p in PLUGINS),
+    )
     wheels = {}
     for wheel in sorted(out.glob("scitiff_readers*.whl")):
         with zipfile.ZipFile(wheel) as zf:

@@ -42,8 +42,13 @@ def import_all(distribution: str) -> list[str]:
     tops = (md.distribution(distribution).read_text("top_level.txt") or "").split()
     if not tops:  # hatchling writes no top_level.txt: derive it from the installed files
         files = md.distribution(distribution).files or []
-        tops = sorted({f.parts[0] for f in files if f.suffix == ".py" and len(f.parts) > 1
-                       and not f.parts[0].endswith((".dist-info", ".data"))})
+        tops = sorted(
+            {
+                f.parts[0]
+                for f in files
+                if f.suffix == ".py" and len(f.parts) > 1 and not f.parts[0].endswith((".dist-info", ".data"))
+            }
+        )
     names: list[str] = []
     todo = list(tops)
     while todo:
@@ -67,8 +72,7 @@ def main(argv: list[str]) -> int:
 
     from scitiff_readers import Reader, list_readers
 
-    readers = {name: info for name, info in list_readers().items()
-               if info.distribution in distributions}
+    readers = {name: info for name, info in list_readers().items() if info.distribution in distributions}
     if not readers:
         print("no reader registered by", distributions, file=sys.stderr)
         return 1
@@ -93,8 +97,10 @@ def main(argv: list[str]) -> int:
             assert reader.reader_name == name, f"{sample} was opened by {reader.reader_name}, not {name}"
             order = "YXS" if "S" in reader.dims.order else "YX"
             plane = reader.get_image_data(order, T=0, C=0, Z=0)
-            print(f"  {name}: {sample.name} dims {reader.dims.order} {reader.shape} -> plane {plane.shape}"
-                  f" {plane.dtype}, sum {int(plane.sum())}")
+            print(
+                f"  {name}: {sample.name} dims {reader.dims.order} {reader.shape} -> plane {plane.shape}"
+                f" {plane.dtype}, sum {int(plane.sum())}"
+            )
     return 0
 
 

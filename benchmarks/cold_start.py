@@ -64,8 +64,10 @@ def _ours_process_code(spec: dict[str, Any], dask: bool) -> str:
     path, reader, options, plane = spec["path"], spec["reader"], spec["options"], spec["plane"]
     call = "get_image_dask_data" if dask else "get_image_data"
     tail = ".compute()" if dask else ""
-    return (f"from scitiff_readers import Reader\nr = Reader({path!r}, reader={reader!r}, **{options!r})\n"
-            f"r.{call}('YX' + ('S' if 'S' in r.dims.order else ''), **{plane!r}){tail}\n")
+    return (
+        f"from scitiff_readers import Reader\nr = Reader({path!r}, reader={reader!r}, **{options!r})\n"
+        f"r.{call}('YX' + ('S' if 'S' in r.dims.order else ''), **{plane!r}){tail}\n"
+    )
 
 
 def _peer_code(case: str, peer: str, phase: str) -> str:
@@ -77,10 +79,13 @@ def _peer_code(case: str, peer: str, phase: str) -> str:
         "path = case.make(benchmark_data_dir())\n"
     )
     func = {"open": "peer.open", "plane": "peer.one_plane"}[phase]
-    return ("import time, importlib\n" + lookup
-            + "for m in peer.imports: importlib.import_module(m)\n"
-            + f"f = {func}\nif f is None: print('nan'); raise SystemExit\n"
-            + "t = time.perf_counter()\nf(path)\nprint(time.perf_counter() - t)\n")
+    return (
+        "import time, importlib\n"
+        + lookup
+        + "for m in peer.imports: importlib.import_module(m)\n"
+        + f"f = {func}\nif f is None: print('nan'); raise SystemExit\n"
+        + "t = time.perf_counter()\nf(path)\nprint(time.perf_counter() - t)\n"
+    )
 
 
 def _import_code(modules: tuple[str, ...]) -> str:
@@ -92,7 +97,9 @@ def _import_code(modules: tuple[str, ...]) -> str:
 
 
 def _run_timed(code: str) -> float | None:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600
+    )
     if proc.returncode != 0:
         print(f"  failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}", file=sys.stderr)
         return None
@@ -102,7 +109,9 @@ def _run_timed(code: str) -> float | None:
 
 def _run_wall(code: str) -> float | None:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         print(f"  failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}", file=sys.stderr)
@@ -133,7 +142,12 @@ def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
         if case_filter and not any(word in case.name for word in case_filter):
             continue
         path = case.make(folder)
-        spec = {"path": str(path), "reader": case.reader, "options": dict(case.options), "plane": dict(case.plane)}
+        spec = {
+            "path": str(path),
+            "reader": case.reader,
+            "options": dict(case.options),
+            "plane": dict(case.plane),
+        }
         with open(path, "rb") if Path(path).is_file() else open(os.devnull, "rb") as fh:
             while fh.read(64 * 2**20):  # warm page cache
                 pass
@@ -159,7 +173,9 @@ def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
                         code = _peer_code(case.name, impl, phase)
                     samples[(impl, kind, phase)].append(_run_timed(code))
                 elif impl == OURS:
-                    samples[(impl, kind, phase)].append(_run_wall(_ours_process_code(spec, phase == "plane_dask")))
+                    samples[(impl, kind, phase)].append(
+                        _run_wall(_ours_process_code(spec, phase == "plane_dask"))
+                    )
                 else:
                     program = peers[impl].plane_program
                     assert program is not None
@@ -176,8 +192,10 @@ def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
 
 def report(rows: list[dict[str, Any]]) -> None:
     """Print the table: milliseconds, and ours against the reference (first peer)."""
-    header = (f"{'case':<24} {'impl':<22} {'import':>8} {'open':>8} {'plane':>8} {'plane/dask':>10} "
-              f"{'proc plane':>10} {'proc dask':>10}   ours vs this: open, plane, dask, proc, proc dask")
+    header = (
+        f"{'case':<24} {'impl':<22} {'import':>8} {'open':>8} {'plane':>8} {'plane/dask':>10} "
+        f"{'proc plane':>10} {'proc dask':>10}   ours vs this: open, plane, dask, proc, proc dask"
+    )
     print(header)
     ours_row: dict[str, Any] = {}
     for row in rows:
@@ -185,21 +203,29 @@ def report(rows: list[dict[str, Any]]) -> None:
             ours_row = row
         ratios = ""
         if row["impl"] != OURS and ours_row.get("case") == row["case"]:
-            ratios = ", ".join([
-                _ratio(ours_row.get("phase:open"), row.get("phase:open")),
-                _ratio(ours_row.get("phase:plane"), row.get("phase:plane")),
-                _ratio(ours_row.get("phase:plane_dask"), row.get("phase:plane")),
-                _ratio(ours_row.get("process:plane"), row.get("process:plane")),
-                _ratio(ours_row.get("process:plane_dask"), row.get("process:plane")),
-            ])
-        print(f"{row['case']:<24} {row['impl']:<22} {_fmt(row.get('phase:import')):>8} {_fmt(row.get('phase:open')):>8} "
-              f"{_fmt(row.get('phase:plane')):>8} {_fmt(row.get('phase:plane_dask')):>10} "
-              f"{_fmt(row.get('process:plane')):>10} {_fmt(row.get('process:plane_dask')):>10}   {ratios}")
-    print("(milliseconds, medians of fresh processes; 'proc' = whole process wall time incl. interpreter start)")
+            ratios = ", ".join(
+                [
+                    _ratio(ours_row.get("phase:open"), row.get("phase:open")),
+                    _ratio(ours_row.get("phase:plane"), row.get("phase:plane")),
+                    _ratio(ours_row.get("phase:plane_dask"), row.get("phase:plane")),
+                    _ratio(ours_row.get("process:plane"), row.get("process:plane")),
+                    _ratio(ours_row.get("process:plane_dask"), row.get("process:plane")),
+                ]
+            )
+        print(
+            f"{row['case']:<24} {row['impl']:<22} {_fmt(row.get('phase:import')):>8} {_fmt(row.get('phase:open')):>8} "
+            f"{_fmt(row.get('phase:plane')):>8} {_fmt(row.get('phase:plane_dask')):>10} "
+            f"{_fmt(row.get('process:plane')):>10} {_fmt(row.get('process:plane_dask')):>10}   {ratios}"
+        )
+    print(
+        "(milliseconds, medians of fresh processes; 'proc' = whole process wall time incl. interpreter start)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--case", default="", help="comma-separated words; cases whose name contains one")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the rows to this JSON file")

@@ -80,11 +80,26 @@ def make_source(path: Path, shape: tuple[int, ...] = (8, 2, 64, 1024, 1024)) -> 
                     yield np.roll(variants[(ti + zi) % 4], 3 * zi + 17 * ci + 5 * ti, axis=1)
 
     tmp = path.with_name(path.name + ".partial")
-    tifffile.imwrite(tmp, planes(), shape=shape, dtype=np.uint16, ome=True, bigtiff=True, metadata={
-        "axes": "TCZYX", "PhysicalSizeX": 0.325, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": 0.325,
-        "PhysicalSizeYUnit": "µm", "PhysicalSizeZ": 2.0, "PhysicalSizeZUnit": "µm",
-        "TimeIncrement": 60.0, "TimeIncrementUnit": "s", "Channel": {"Name": ["GFP", "mCherry"]},
-    })
+    tifffile.imwrite(
+        tmp,
+        planes(),
+        shape=shape,
+        dtype=np.uint16,
+        ome=True,
+        bigtiff=True,
+        metadata={
+            "axes": "TCZYX",
+            "PhysicalSizeX": 0.325,
+            "PhysicalSizeXUnit": "µm",
+            "PhysicalSizeY": 0.325,
+            "PhysicalSizeYUnit": "µm",
+            "PhysicalSizeZ": 2.0,
+            "PhysicalSizeZUnit": "µm",
+            "TimeIncrement": 60.0,
+            "TimeIncrementUnit": "s",
+            "Channel": {"Name": ["GFP", "mCherry"]},
+        },
+    )
     os.replace(tmp, path)
     return path
 
@@ -93,17 +108,42 @@ def _commands(src: Path, out: Path, levels: int) -> dict[str, tuple[list[str], P
     bin_dir = Path(sys.executable).parent
     bioio = shutil.which("bioio-convert", path=str(bin_dir)) or shutil.which("bioio-convert")
     cmds: dict[str, tuple[list[str], Path]] = {
-        "ours": ([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src), str(out / "ours.ome.zarr"),
-                  "--levels", str(levels - 1), "--no-progress"], out / "ours.ome.zarr"),
+        "ours": (
+            [
+                sys.executable,
+                "-m",
+                "scitiff_readers.cli",
+                "convert",
+                str(src),
+                str(out / "ours.ome.zarr"),
+                "--levels",
+                str(levels - 1),
+                "--no-progress",
+            ],
+            out / "ours.ome.zarr",
+        ),
     }
     if bioio is not None:
-        cmds["bioio-convert"] = ([bioio, str(src), "--destination", str(out / "bioio"), "--num-levels", str(levels),
-                                  "--zarr-format", "3"], out / "bioio")
+        cmds["bioio-convert"] = (
+            [
+                bioio,
+                str(src),
+                "--destination",
+                str(out / "bioio"),
+                "--num-levels",
+                str(levels),
+                "--zarr-format",
+                "3",
+            ],
+            out / "bioio",
+        )
     try:
         import ome_zarr  # noqa: F401
 
-        cmds["ome-zarr-py"] = ([sys.executable, "-c", _OME_ZARR_PY, str(src), str(out / "omezarrpy.ome.zarr"),
-                                str(levels)], out / "omezarrpy.ome.zarr")
+        cmds["ome-zarr-py"] = (
+            [sys.executable, "-c", _OME_ZARR_PY, str(src), str(out / "omezarrpy.ome.zarr"), str(levels)],
+            out / "omezarrpy.ome.zarr",
+        )
     except ImportError:
         pass
     return cmds
@@ -136,23 +176,31 @@ def check_output(root: Path, src: Path) -> dict[str, Any]:
         t, c, z = series.shape[:3]
         expected = series.pages[(t - 1) * c * z + (c - 1) * z + z - 1].asarray()
     got = np.asarray(first[(-1,) * (first.ndim - 2)])
-    return {"levels": len(ms["datasets"]), "pixels": "ok" if np.array_equal(got, expected) else "DIFF",
-            "units": ",".join(u or "-" for u in units)}
+    return {
+        "levels": len(ms["datasets"]),
+        "pixels": "ok" if np.array_equal(got, expected) else "DIFF",
+        "units": ",".join(u or "-" for u in units),
+    }
 
 
 def _measure(cmd: list[str], dst: Path, src: Path, timeout: float) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(timeout), *cmd], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(timeout), *cmd], capture_output=True, text=True
+    )
     res: dict[str, Any] = json.loads(done.stdout)
     if res["returncode"] == 0:
         res.update(check_output(dst, src))
     else:
-        res.update({"levels": 0, "pixels": "FAILED", "units": " ".join(res["stderr"].strip().splitlines()[-1:])})
+        res.update(
+            {"levels": 0, "pixels": "FAILED", "units": " ".join(res["stderr"].strip().splitlines()[-1:])}
+        )
     shutil.rmtree(dst, ignore_errors=True)
     return res
 
 
-def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] | None = None,
-        repeat: int = 1) -> list[dict[str, Any]]:
+def run(
+    folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] | None = None, repeat: int = 1
+) -> list[dict[str, Any]]:
     """Measure every implementation ``repeat`` times, in turn (ours, peer, peer, ours, ...); print the medians."""
     import statistics
 
@@ -165,10 +213,14 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
     out.mkdir()
     commands = {k: v for k, v in _commands(src, out, levels).items() if not only or k in only}
     size = src.stat().st_size / 2**30
-    print(f"# convert {src.name} ({size:.2f} GiB) to OME-Zarr 0.5 with {levels} levels (full resolution included); "
-          f"median of {repeat}; load average before: {os.getloadavg()[0]:.1f}")
-    print(f"{'impl':<16} {'seconds':>9} {'cpu s':>8} {'peak MiB':>9} {'speedup':>8} {'levels':>6} {'pixels':>7}  "
-          "units  (every run's seconds)")
+    print(
+        f"# convert {src.name} ({size:.2f} GiB) to OME-Zarr 0.5 with {levels} levels (full resolution included); "
+        f"median of {repeat}; load average before: {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'impl':<16} {'seconds':>9} {'cpu s':>8} {'peak MiB':>9} {'speedup':>8} {'levels':>6} {'pixels':>7}  "
+        "units  (every run's seconds)"
+    )
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     for round_ in range(repeat):
         names = list(commands) if round_ % 2 == 0 else list(reversed(commands))
@@ -179,17 +231,24 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
     for name, results in runs.items():
         seconds = statistics.median(r["seconds"] for r in results)
         last = results[-1]
-        row = {"impl": name, "seconds": seconds, "all_seconds": [r["seconds"] for r in results],
-               "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
-               "peak_mib": max(r["peak_mib"] for r in results),
-               **{k: last[k] for k in ("levels", "pixels", "units", "returncode")}}
+        row = {
+            "impl": name,
+            "seconds": seconds,
+            "all_seconds": [r["seconds"] for r in results],
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
+            "peak_mib": max(r["peak_mib"] for r in results),
+            **{k: last[k] for k in ("levels", "pixels", "units", "returncode")},
+        }
         if name == "ours":
             ours_seconds = seconds
         speed = f"{seconds / ours_seconds:.1f}x" if ours_seconds and name != "ours" else ""
         shown = "> timeout" if last["returncode"] is None else f"{seconds:.1f}"
         runs_text = ", ".join(f"{x:.1f}" for x in row["all_seconds"])
-        print(f"{name:<16} {shown:>9} {row['cpu_seconds']:>8.1f} {row['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} "
-              f"{row['pixels']:>7}  {row['units']}  ({runs_text})", flush=True)
+        print(
+            f"{name:<16} {shown:>9} {row['cpu_seconds']:>8.1f} {row['peak_mib']:>9.0f} {speed:>8} {row['levels']:>6} "
+            f"{row['pixels']:>7}  {row['units']}  ({runs_text})",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -197,6 +256,9 @@ def run(folder: Path, levels: int = 2, timeout: float = 1800.0, only: list[str] 
 if __name__ == "__main__":
     from scitiff_readers._benchmarking import benchmark_data_dir
 
-    run(benchmark_data_dir(), levels=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
+    run(
+        benchmark_data_dir(),
+        levels=int(sys.argv[1]) if len(sys.argv) > 1 else 2,
         only=sys.argv[2].split(",") if len(sys.argv) > 2 else None,
-        repeat=int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+        repeat=int(sys.argv[3]) if len(sys.argv) > 3 else 1,
+    )

@@ -19,17 +19,23 @@ DEPS = "import numpy, dask.array, xarray"
 
 def _import_time(stmt: str, repeat: int) -> float:
     code = f"import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True).stdout) for _ in range(repeat)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeat)
+    ]
     return statistics.median(runs)
 
 
 def _overhead(repeat: int) -> float:
     """scitiff_readers on top of already-imported dependencies, in one process."""
-    code = (f"{DEPS}\nimport time; t = time.perf_counter(); import scitiff_readers; "
-            "print(time.perf_counter() - t)")
-    return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                                  text=True, check=True).stdout) for _ in range(repeat))
+    code = (
+        f"{DEPS}\nimport time; t = time.perf_counter(); import scitiff_readers; "
+        "print(time.perf_counter() - t)"
+    )
+    return statistics.median(
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeat)
+    )
 
 
 def _selection(folder: Path) -> None:

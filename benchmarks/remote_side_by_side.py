@@ -38,8 +38,12 @@ from typing import Any
 CASES: dict[str, dict[str, Any]] = {
     # A 23 MB OME-TIFF pyramid of 2 MiB planes (the issue's example: bioio moved 236 MB for one plane).
     "ome-tiff-pyramid": {"file": "pyramid-23MB.ome.tif", "plane": {"C": 3}, "peers": ["bioio", "tifffile"]},
-    "ome-tiff-2000-pages": {"file": "ome-2000-pages.ome.tif", "plane": {"Z": 1000},
-                            "peers": ["bioio", "tifffile"], "shared": True},
+    "ome-tiff-2000-pages": {
+        "file": "ome-2000-pages.ome.tif",
+        "plane": {"Z": 1000},
+        "peers": ["bioio", "tifffile"],
+        "shared": True,
+    },
     "ndtiff": {"file": "ndtiff-v3", "plane": {"T": 2, "C": 1}, "peers": []},
     "ome-zarr": {"file": "image.ome.zarr", "plane": {"Z": 10}, "peers": ["bioio", "zarr"]},
 }
@@ -88,15 +92,25 @@ def make(name: str) -> Path:
 
         data = rng.integers(0, 4000, (1, 2, 40, 512, 512), dtype=np.uint16)
         root = zarr.open_group(path, mode="w", zarr_format=2)
-        root.attrs["multiscales"] = [{
-            "version": "0.4", "name": "image",
-            "axes": [{"name": "t", "type": "time"}, {"name": "c", "type": "channel"},
-                     {"name": "z", "type": "space", "unit": "micrometer"},
-                     {"name": "y", "type": "space", "unit": "micrometer"},
-                     {"name": "x", "type": "space", "unit": "micrometer"}],
-            "datasets": [{"path": "0", "coordinateTransformations": [
-                {"type": "scale", "scale": [1.0, 1.0, 2.0, 0.5, 0.5]}]}],
-        }]
+        root.attrs["multiscales"] = [
+            {
+                "version": "0.4",
+                "name": "image",
+                "axes": [
+                    {"name": "t", "type": "time"},
+                    {"name": "c", "type": "channel"},
+                    {"name": "z", "type": "space", "unit": "micrometer"},
+                    {"name": "y", "type": "space", "unit": "micrometer"},
+                    {"name": "x", "type": "space", "unit": "micrometer"},
+                ],
+                "datasets": [
+                    {
+                        "path": "0",
+                        "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 2.0, 0.5, 0.5]}],
+                    }
+                ],
+            }
+        ]
         arr = root.create_array("0", shape=data.shape, chunks=(1, 1, 1, 512, 512), dtype=data.dtype)
         arr[:] = data
     return path
@@ -178,8 +192,10 @@ def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, An
 def _run(impl: str, op: str, server: Any, rel: str, plane: dict[str, int]) -> dict[str, Any]:
     server.reset()
     here = str(Path(__file__).parent)
-    code = (f"import json, sys; sys.path.insert(0, {here!r}); import remote_side_by_side as m; "
-            f"print(json.dumps(m._worker({impl!r}, {op!r}, {server.url(rel)!r}, {plane!r})))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import remote_side_by_side as m; "
+        f"print(json.dumps(m._worker({impl!r}, {op!r}, {server.url(rel)!r}, {plane!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
@@ -191,7 +207,9 @@ def _run(impl: str, op: str, server: Any, rel: str, plane: dict[str, int]) -> di
 def main(argv: list[str] | None = None) -> int:
     from scitiff_readers.testing.httpserver import RangeServer
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--case", default="", help="only cases whose name contains this")
     parser.add_argument("--ops", default="open,plane,full,full_read")
     parser.add_argument("--repeat", type=int, default=3)
@@ -203,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.case and not any(c in name for c in args.case.split(",")):
             continue
         path = make(name)
-        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+        size = (
+            sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            if path.is_dir()
+            else path.stat().st_size
+        )
         with RangeServer(path.parent) as server:
             for op in args.ops.split(","):
                 for impl in ["ours", *spec["peers"]]:
@@ -211,8 +233,12 @@ def main(argv: list[str] | None = None) -> int:
                     ok = [r for r in runs if "error" not in r]
                     row = {"case": name, "file_bytes": size, "op": op, "impl": impl}
                     if ok:
-                        row.update(seconds=statistics.median(r["seconds"] for r in ok),
-                                   requests=ok[-1]["requests"], bytes=ok[-1]["bytes"], checksum=ok[-1]["checksum"])
+                        row.update(
+                            seconds=statistics.median(r["seconds"] for r in ok),
+                            requests=ok[-1]["requests"],
+                            bytes=ok[-1]["bytes"],
+                            checksum=ok[-1]["checksum"],
+                        )
                     else:
                         row["error"] = runs[-1]["error"]
                     rows.append(row)
@@ -226,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table (time: median of the processes; requests and bytes of the last)."""
-    lines = ["| case | file MiB | operation | reader | time ms | requests | MiB moved | pixels |",
-             "| --- | ---: | --- | --- | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| case | file MiB | operation | reader | time ms | requests | MiB moved | pixels |",
+        "| --- | ---: | --- | --- | ---: | ---: | ---: | --- |",
+    ]
     reference: dict[tuple[str, str], int] = {}
     for row in rows:
         if "checksum" in row and row["impl"] == "ours":
@@ -237,9 +265,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         if "error" in row:
             lines.append(f"{head} failed: {row['error'][:60].replace('|', '/')} | | | |")
             continue
-        same = "" if row["op"] == "open" else (
-            "=" if reference.get((row["case"], row["op"])) == row["checksum"] else "differs")
-        lines.append(f"{head} {row['seconds'] * 1000:.0f} | {row['requests']} | {row['bytes'] / 2**20:.2f} | {same} |")
+        same = (
+            ""
+            if row["op"] == "open"
+            else ("=" if reference.get((row["case"], row["op"])) == row["checksum"] else "differs")
+        )
+        lines.append(
+            f"{head} {row['seconds'] * 1000:.0f} | {row['requests']} | {row['bytes'] / 2**20:.2f} | {same} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -247,8 +280,10 @@ def _format(row: dict[str, Any]) -> str:
     head = f"{row['case']:<20} {row['op']:<6} {row['impl']:<9}"
     if "error" in row:
         return f"{head} ERROR {row['error'][:100]}"
-    return (f"{head} {row['seconds'] * 1000:9.1f} ms {row['requests']:6d} req {row['bytes'] / 2**20:9.2f} MiB"
-            f"   (file {row['file_bytes'] / 2**20:.1f} MiB, checksum {row['checksum']})")
+    return (
+        f"{head} {row['seconds'] * 1000:9.1f} ms {row['requests']:6d} req {row['bytes'] / 2**20:9.2f} MiB"
+        f"   (file {row['file_bytes'] / 2**20:.1f} MiB, checksum {row['checksum']})"
+    )
 
 
 if __name__ == "__main__":

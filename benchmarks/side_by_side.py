@@ -117,7 +117,9 @@ def _write_baseline_metadata(baseline: Path, meta_dir: Path) -> None:
         version = project.get("version", "0")
         info = meta_dir / f"{name}-{version}.dist-info"
         info.mkdir(parents=True, exist_ok=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {version}\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {version}\n"
+        )
         lines = []
         for group, eps in project.get("entry-points", {}).items():
             lines.append(f"[{group}]")
@@ -151,8 +153,9 @@ def _check_baseline(baseline: Path) -> None:
     if scitiff_readers.__file__ is None or not Path(scitiff_readers.__file__).resolve().is_relative_to(
         baseline.resolve()
     ):
-        raise RuntimeError(f"baseline worker imported scitiff_readers from {scitiff_readers.__file__}, "
-                           f"not from {baseline}")
+        raise RuntimeError(
+            f"baseline worker imported scitiff_readers from {scitiff_readers.__file__}, not from {baseline}"
+        )
     foreign = _foreign_modules(baseline)
     if foreign:
         raise RuntimeError(f"baseline worker imported modules from outside {baseline}: {', '.join(foreign)}")
@@ -447,16 +450,23 @@ def _baseline_setup(baseline: Path, folder: Path, meta_dir: Path) -> dict[str, s
     """
     baseline = baseline.resolve()
     if not (baseline / "scitiff_readers" / "__init__.py").is_file():
-        raise SystemExit(f"--baseline {baseline}: not a checkout of scitiff_readers (no scitiff_readers/__init__.py)")
+        raise SystemExit(
+            f"--baseline {baseline}: not a checkout of scitiff_readers (no scitiff_readers/__init__.py)"
+        )
     _write_baseline_metadata(baseline, meta_dir)
     paths = _baseline_pythonpath(baseline, meta_dir)
     if os.environ.get("PYTHONPATH"):
         paths.append(os.environ["PYTHONPATH"])
-    env = {"PYTHONPATH": os.pathsep.join(paths), BASELINE_ENV: str(baseline),
-           "SCITIFF_READERS_BENCH_DATA": str(folder)}
+    env = {
+        "PYTHONPATH": os.pathsep.join(paths),
+        BASELINE_ENV: str(baseline),
+        "SCITIFF_READERS_BENCH_DATA": str(folder),
+    }
     check = subprocess.run(
         [sys.executable, __file__, "--check-baseline"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, **env},
     )
     if check.returncode != 0:
@@ -504,27 +514,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--case", default="",
-                        help="only cases whose name contains this (or one of these, comma-separated)")
+    parser.add_argument(
+        "--case", default="", help="only cases whose name contains this (or one of these, comma-separated)"
+    )
     parser.add_argument("--ops", default=",".join(OPS))
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--baseline", type=Path, default=None, metavar="PATH",
-                        help="also run our worker on this checkout of the project (ours@baseline)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also run our worker on this checkout of the project (ours@baseline)",
+    )
     parser.add_argument("--worker", nargs=3, metavar=("CASE", "IMPL", "OP"), help=argparse.SUPPRESS)
     parser.add_argument("--check-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
-    parser.add_argument("--convert", action="store_true",
-                        help="measure converting a 2 GiB OME-TIFF to OME-Zarr against bioio-convert and ome-zarr-py")
-    parser.add_argument("--convert-levels", type=int, default=2, help="levels of the converted pyramids (>= 1)")
-    parser.add_argument("--convert-timeout", type=float, default=1800.0, help="seconds before a converter is stopped")
-    parser.add_argument("--convert-only", default="", help="only these converters (comma-separated: ours, "
-                        "bioio-convert, ome-zarr-py); --repeat times each, in turn")
-    parser.add_argument("--cold", action="store_true",
-                        help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)")
-    parser.add_argument("--remote", action="store_true",
-                        help="the remote benchmark instead: reads over a loopback HTTP server, requests and bytes "
-                        "counted, against bioio, tifffile and zarr (benchmarks/remote_side_by_side.py)")
-    parser.add_argument("--markdown", default=None, help="with --remote: also write a Markdown table to this file")
+    parser.add_argument(
+        "--convert",
+        action="store_true",
+        help="measure converting a 2 GiB OME-TIFF to OME-Zarr against bioio-convert and ome-zarr-py",
+    )
+    parser.add_argument(
+        "--convert-levels", type=int, default=2, help="levels of the converted pyramids (>= 1)"
+    )
+    parser.add_argument(
+        "--convert-timeout", type=float, default=1800.0, help="seconds before a converter is stopped"
+    )
+    parser.add_argument(
+        "--convert-only",
+        default="",
+        help="only these converters (comma-separated: ours, "
+        "bioio-convert, ome-zarr-py); --repeat times each, in turn",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="the cold-start benchmark instead: fresh process per sample (benchmarks/cold_start.py)",
+    )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="the remote benchmark instead: reads over a loopback HTTP server, requests and bytes "
+        "counted, against bioio, tifffile and zarr (benchmarks/remote_side_by_side.py)",
+    )
+    parser.add_argument(
+        "--markdown", default=None, help="with --remote: also write a Markdown table to this file"
+    )
     args = parser.parse_args(argv)
     if args.remote:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -533,13 +568,16 @@ def main(argv: list[str] | None = None) -> int:
         ops = args.ops if args.ops != ",".join(OPS) else "open,plane,full,full_read"
         remote_argv = ["--case", args.case, "--ops", ops, "--repeat", str(args.repeat)]
         remote_argv += (["--json", args.json] if args.json else []) + (
-            ["--markdown", args.markdown] if args.markdown else [])
+            ["--markdown", args.markdown] if args.markdown else []
+        )
         return int(remote_side_by_side.main(remote_argv) or 0)
     if args.cold:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import cold_start
 
-        cold_argv = ["--case", args.case, "--repeat", str(args.repeat)] + (["--json", args.json] if args.json else [])
+        cold_argv = ["--case", args.case, "--repeat", str(args.repeat)] + (
+            ["--json", args.json] if args.json else []
+        )
         return int(cold_start.main(cold_argv))
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
@@ -554,8 +592,13 @@ def main(argv: list[str] | None = None) -> int:
         from convert_bench import run as run_convert
 
         only = [w for w in args.convert_only.split(",") if w] or None
-        rows = run_convert(benchmark_data_dir(), levels=args.convert_levels, timeout=args.convert_timeout,
-                           only=only, repeat=args.repeat if only else 1)
+        rows = run_convert(
+            benchmark_data_dir(),
+            levels=args.convert_levels,
+            timeout=args.convert_timeout,
+            only=only,
+            repeat=args.repeat if only else 1,
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2))
         return 0

@@ -47,19 +47,28 @@ html_css_files = ["wide.css"]
 # lists the objects our signatures name, with their real addresses. A build with
 # network links to everything; a build without still links the common types.
 _OFFLINE = {
-    "numpy": ("https://numpy.org/doc/stable/", [
-        ("numpy.ndarray", "py:class", "reference/generated/numpy.ndarray.html#$"),
-        ("numpy.dtype", "py:class", "reference/generated/numpy.dtype.html#$"),
-        ("numpy.memmap", "py:class", "reference/generated/numpy.memmap.html#$"),
-    ]),
-    "xarray": ("https://docs.xarray.dev/en/stable/", [
-        ("xarray.DataArray", "py:class", "generated/xarray.DataArray.html#$"),
-        ("xarray.Dataset", "py:class", "generated/xarray.Dataset.html#$"),
-    ]),
-    "dask": ("https://docs.dask.org/en/stable/", [
-        ("dask.array.Array", "py:class", "generated/dask.array.Array.html#$"),
-        ("distributed.Client", "py:class", "https://distributed.dask.org/en/stable/api.html#$"),
-    ]),
+    "numpy": (
+        "https://numpy.org/doc/stable/",
+        [
+            ("numpy.ndarray", "py:class", "reference/generated/numpy.ndarray.html#$"),
+            ("numpy.dtype", "py:class", "reference/generated/numpy.dtype.html#$"),
+            ("numpy.memmap", "py:class", "reference/generated/numpy.memmap.html#$"),
+        ],
+    ),
+    "xarray": (
+        "https://docs.xarray.dev/en/stable/",
+        [
+            ("xarray.DataArray", "py:class", "generated/xarray.DataArray.html#$"),
+            ("xarray.Dataset", "py:class", "generated/xarray.Dataset.html#$"),
+        ],
+    ),
+    "dask": (
+        "https://docs.dask.org/en/stable/",
+        [
+            ("dask.array.Array", "py:class", "generated/dask.array.Array.html#$"),
+            ("distributed.Client", "py:class", "https://distributed.dask.org/en/stable/api.html#$"),
+        ],
+    ),
 }
 
 
@@ -67,8 +76,10 @@ def _offline_inventory(name: str, entries: list[tuple[str, str, str]]) -> str:
     folder = DOCS / "_build" / "offline-inventories"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.inv"
-    header = (f"# Sphinx inventory version 2\n# Project: {name}\n# Version: stable\n"
-              "# The remainder of this file is compressed using zlib.\n")
+    header = (
+        f"# Sphinx inventory version 2\n# Project: {name}\n# Version: stable\n"
+        "# The remainder of this file is compressed using zlib.\n"
+    )
     body = "".join(f"{obj} {role} 1 {uri} -\n" for obj, role, uri in entries)
     path.write_bytes(header.encode() + zlib.compress(body.encode()))
     return str(path)

@@ -1,8 +1,8 @@
 """scitiff_readers: scientific image stacks as lazy, labelled TCZYX arrays.
 
 >>> from scitiff_readers import Reader
->>> r = Reader("file.tif")            # doctest: +SKIP
->>> r.xarray_dask_data                # doctest: +SKIP
+>>> r = Reader("file.tif")  # doctest: +SKIP
+>>> r.xarray_dask_data  # doctest: +SKIP
 
 Backends are plugins discovered through the ``scitiff_readers.readers`` entry-point
 group; importing this package imports none of them.

@@ -30,8 +30,12 @@ _LETTERS = "TCZYXS"
 
 
 def _is_array(obj: Any) -> bool:
-    return (not isinstance(obj, (str, bytes, os.PathLike)) and hasattr(obj, "shape")
-            and hasattr(obj, "dtype") and hasattr(obj, "ndim"))
+    return (
+        not isinstance(obj, (str, bytes, os.PathLike))
+        and hasattr(obj, "shape")
+        and hasattr(obj, "dtype")
+        and hasattr(obj, "ndim")
+    )
 
 
 def is_array_input(obj: Any) -> bool:
@@ -70,13 +74,22 @@ class ArrayOptions(ReaderOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, (str, list, tuple)),
-                    "letters of TCZYXS, one per axis, or a list with one such string per scene")
-        self.expect("channel_names", self.channel_names is None or isinstance(self.channel_names, (list, tuple)),
-                    "a list of strings, or a list with one such list per scene")
-        self.expect("physical_pixel_sizes", self.physical_pixel_sizes is None
-                    or isinstance(self.physical_pixel_sizes, (PhysicalPixelSizes, Mapping, list, tuple)),
-                    "(Z, Y, X) sizes, a {'Z': .., 'Y': .., 'X': ..} dict or a PhysicalPixelSizes")
+        self.expect(
+            "dim_order",
+            self.dim_order is None or isinstance(self.dim_order, (str, list, tuple)),
+            "letters of TCZYXS, one per axis, or a list with one such string per scene",
+        )
+        self.expect(
+            "channel_names",
+            self.channel_names is None or isinstance(self.channel_names, (list, tuple)),
+            "a list of strings, or a list with one such list per scene",
+        )
+        self.expect(
+            "physical_pixel_sizes",
+            self.physical_pixel_sizes is None
+            or isinstance(self.physical_pixel_sizes, (PhysicalPixelSizes, Mapping, list, tuple)),
+            "(Z, Y, X) sizes, a {'Z': .., 'Y': .., 'X': ..} dict or a PhysicalPixelSizes",
+        )
 
 
 class ArrayReader(Reader):
@@ -116,13 +129,20 @@ class ArrayReader(Reader):
     def _open(self) -> None:
         count = len(self._arrays)
         orders = _per_scene(self._opts.dim_order, count, "dim_order", lambda v: isinstance(v, str))
-        names = _per_scene(self._opts.channel_names, count, "channel_names",
-                           lambda v: len(v) == 0 or isinstance(v[0], str))
+        names = _per_scene(
+            self._opts.channel_names, count, "channel_names", lambda v: len(v) == 0 or isinstance(v[0], str)
+        )
         pps = _pixel_sizes(self._opts.physical_pixel_sizes)
         self._images = [self._describe(i, a, orders[i], names[i], pps) for i, a in enumerate(self._arrays)]
 
-    def _describe(self, scene: int, data: Any, order: str | None, names: Sequence[str] | None,
-                  pps: PhysicalPixelSizes | None) -> Image:
+    def _describe(
+        self,
+        scene: int,
+        data: Any,
+        order: str | None,
+        names: Sequence[str] | None,
+        pps: PhysicalPixelSizes | None,
+    ) -> Image:
         coords: dict[str, Any] = {}
         attrs: dict[str, Any] = {}
         if hasattr(data, "dims") and hasattr(data, "coords"):  # an xarray DataArray
@@ -148,8 +168,14 @@ class ArrayReader(Reader):
             for d, step, unit in zip("ZYX", pps, pps.units, strict=True):
                 if step is not None and d not in coords:
                     coords[d] = uniform_coordinate_spec(d, source.shape["TCZYX".index(d)], step, 0.0, unit)
-        return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
-                     attrs=attrs, name=f"Image:{scene}")
+        return Image(
+            source=source,
+            coords=coords,
+            channel_names=names,
+            physical_pixel_sizes=pps,
+            attrs=attrs,
+            name=f"Image:{scene}",
+        )
 
     def _scene_names(self) -> Sequence[str]:
         return [f"Image:{i}" for i in range(len(self._images))]

@@ -95,6 +95,9 @@ def benchmark_cases() -> list[BenchmarkCase]:
         try:
             cases.extend(ep.load()())
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
-            warnings.warn(f"benchmark cases of {ep.name!r} failed: {type(exc).__name__}: {exc}",
-                          PluginLoadWarning, stacklevel=2)
+            warnings.warn(
+                f"benchmark cases of {ep.name!r} failed: {type(exc).__name__}: {exc}",
+                PluginLoadWarning,
+                stacklevel=2,
+            )
     return cases

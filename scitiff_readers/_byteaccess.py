@@ -49,9 +49,20 @@ if TYPE_CHECKING:
     from ._files import SharedFile
 
 __all__ = [
-    "ByteSource", "RemoteAccessError", "RemoteFile", "RemotePath", "as_location", "file_argument",
-    "is_remote", "is_url", "location_size", "open_bytes", "positioned_read", "positioned_readinto",
-    "read_head", "redact",
+    "ByteSource",
+    "RemoteAccessError",
+    "RemoteFile",
+    "RemotePath",
+    "as_location",
+    "file_argument",
+    "is_remote",
+    "is_url",
+    "location_size",
+    "open_bytes",
+    "positioned_read",
+    "positioned_readinto",
+    "read_head",
+    "redact",
 ]
 
 #: Size of one read-ahead block of a remote file (headers, IFD chains, small tags).
@@ -67,11 +78,27 @@ DEFAULT_TIMEOUT = 60.0
 
 # Packages implementing the common fsspec protocols, for the "install ..." hint.
 _PROTOCOL_PACKAGES = {
-    "s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "http": "aiohttp", "https": "aiohttp",
-    "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs", "adl": "adlfs", "sftp": "paramiko", "ssh": "paramiko",
-    "hf": "huggingface_hub", "webdav": "webdav4", "oci": "ocifs", "gdrive": "gdrivefs", "dropbox": "dropboxdrivefs",
+    "s3": "s3fs",
+    "s3a": "s3fs",
+    "gs": "gcsfs",
+    "gcs": "gcsfs",
+    "http": "aiohttp",
+    "https": "aiohttp",
+    "az": "adlfs",
+    "abfs": "adlfs",
+    "abfss": "adlfs",
+    "adl": "adlfs",
+    "sftp": "paramiko",
+    "ssh": "paramiko",
+    "hf": "huggingface_hub",
+    "webdav": "webdav4",
+    "oci": "ocifs",
+    "gdrive": "gdrivefs",
+    "dropbox": "dropboxdrivefs",
 }
-_SECRET_KEY = re.compile(r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(key|secret|token|passw|credential|auth|session|signature|cookie|sas)", re.IGNORECASE
+)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
 
@@ -98,7 +125,9 @@ def _without_password(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     user, host = parts.netloc.rsplit("@", 1)
-    return urlunsplit((parts.scheme, f"{user.split(':', 1)[0]}@{host}", parts.path, parts.query, parts.fragment))
+    return urlunsplit(
+        (parts.scheme, f"{user.split(':', 1)[0]}@{host}", parts.path, parts.query, parts.fragment)
+    )
 
 
 def _public_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,8 +150,9 @@ def _with_default_timeout(protocol: str, options: dict[str, Any]) -> dict[str, A
             import aiohttp
         except ImportError:
             return options
-        client["timeout"] = aiohttp.ClientTimeout(total=None, sock_connect=DEFAULT_TIMEOUT,
-                                                  sock_read=DEFAULT_TIMEOUT)
+        client["timeout"] = aiohttp.ClientTimeout(
+            total=None, sock_connect=DEFAULT_TIMEOUT, sock_read=DEFAULT_TIMEOUT
+        )
         options = {**options, "client_kwargs": client}
     return options
 
@@ -137,8 +167,10 @@ def _filesystem(protocol: str, options: Mapping[str, Any], url: str) -> Any:
     if protocol == PROTOCOL:
         # A file object's location comes with its file system; without it (unpickled
         # in another process) the object is out of reach.
-        raise FileObjectError(f"{url}: this location is a file object of another process; readers of "
-                              "file objects cannot be sent to other processes (open a path or URL instead)")
+        raise FileObjectError(
+            f"{url}: this location is a file object of another process; readers of "
+            "file objects cannot be sent to other processes (open a path or URL instead)"
+        )
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except (ImportError, ValueError) as exc:
@@ -164,7 +196,11 @@ def _wrap_error(exc: BaseException, url: str, what: str) -> BaseException:
     if isinstance(exc, ScitiffReadersError):
         return exc
     cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, FileNotFoundError) and cause is not None and getattr(cause, "status", None) not in (404, 410):
+    if (
+        isinstance(exc, FileNotFoundError)
+        and cause is not None
+        and getattr(cause, "status", None) not in (404, 410)
+    ):
         # fsspec's HTTP file system reports any failure to get a size (timeouts, refused
         # connections) as "not found": name the real cause.
         return RemoteAccessError(f"{shown}: {what} failed: {type(cause).__name__}: {_scrub(str(cause), url)}")
@@ -289,7 +325,7 @@ class RemotePath:
         mine = self.url.split("?", 1)[0].rstrip("/")
         if not mine.startswith(base):
             raise ValueError(f"{self} is not inside {other}")
-        return PurePosixPath(mine[len(base):])
+        return PurePosixPath(mine[len(base) :])
 
     def expanduser(self) -> RemotePath:
         """The same path (URLs have no ``~``)."""
@@ -483,8 +519,9 @@ def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Locati
         if is_file_object(path):
             return location_of(path)
     if storage_options:
-        raise TypeError(f"storage_options were given for the local path {os.fspath(path)!r}; "
-                        "they apply to URLs only")
+        raise TypeError(
+            f"storage_options were given for the local path {os.fspath(path)!r}; they apply to URLs only"
+        )
     return Path(os.path.abspath(Path(os.fspath(path)).expanduser()))
 
 
@@ -525,7 +562,7 @@ def positioned_readinto(fd: int, view: memoryview, offset: int, lock: threading.
     if preadv is not None:
         while done < length:
             # preadv may return less than asked (signals, >2 GiB requests): continue.
-            got = preadv(fd, [view[done:done + (1 << 30)]], offset + done)
+            got = preadv(fd, [view[done : done + (1 << 30)]], offset + done)
             if got <= 0:
                 break
             done += got
@@ -534,7 +571,7 @@ def positioned_readinto(fd: int, view: memoryview, offset: int, lock: threading.
         raw = io.FileIO(fd, "rb", closefd=False)
         raw.seek(offset)
         while done < length:
-            got = raw.readinto(view[done:done + (1 << 30)])
+            got = raw.readinto(view[done : done + (1 << 30)])
             if not got:
                 break
             done += got
@@ -653,8 +690,9 @@ class RemoteFile:
             if len(spans) == 1:
                 data = [fs.cat_file(p, start=spans[0][0], end=spans[0][1])]
             else:
-                data = fs.cat_ranges([p] * len(spans), [s for s, _ in spans], [e for _, e in spans],
-                                     on_error="raise")
+                data = fs.cat_ranges(
+                    [p] * len(spans), [s for s, _ in spans], [e for _, e in spans], on_error="raise"
+                )
         except Exception as exc:  # noqa: BLE001 - every fsspec / network failure is typed here
             raise _wrap_error(exc, self.path.url, "reading a byte range") from None
         for got, (start, end) in zip(data, spans, strict=True):
@@ -676,7 +714,7 @@ class RemoteFile:
             if len(head) == size and len(head) % BLOCK_SIZE:
                 whole += 1  # the last block of a small file is complete when shorter
             for b in range(whole):
-                self._blocks[b] = head[b * BLOCK_SIZE:(b + 1) * BLOCK_SIZE]
+                self._blocks[b] = head[b * BLOCK_SIZE : (b + 1) * BLOCK_SIZE]
                 self._blocks.move_to_end(b)
             while len(self._blocks) > MAX_BLOCKS:
                 self._blocks.popitem(last=False)
@@ -692,7 +730,7 @@ class RemoteFile:
             (data,) = self._fetch([(start, end)])
             with self._lock:
                 for b in range(missing[0], missing[-1] + 1):
-                    block = data[(b - missing[0]) * BLOCK_SIZE:(b - missing[0] + 1) * BLOCK_SIZE]
+                    block = data[(b - missing[0]) * BLOCK_SIZE : (b - missing[0] + 1) * BLOCK_SIZE]
                     have[b] = block
                     self._blocks[b] = block
                     self._blocks.move_to_end(b)
@@ -700,7 +738,7 @@ class RemoteFile:
                     self._blocks.popitem(last=False)
         joined = b"".join(have[b] for b in range(first, last + 1))  # type: ignore[misc]  # every missing block was filled just above
         skip = offset - first * BLOCK_SIZE
-        return joined[skip:skip + length]
+        return joined[skip : skip + length]
 
     def pread(self, offset: int, length: int) -> bytes:
         """Read ``length`` bytes at ``offset``; raise :class:`CorruptFileError` if beyond the end."""
@@ -738,7 +776,7 @@ class RemoteFile:
         for offset, length in ranges:
             i = int(np.searchsorted(starts, offset, side="right")) - 1
             skip = offset - spans[i][0]
-            out.append(data[i][skip:skip + length])
+            out.append(data[i][skip : skip + length])
         return out
 
     def close(self) -> None:
@@ -788,7 +826,7 @@ class RangeStream(io.RawIOBase):
         """Read up to ``len(buffer)`` bytes at the position."""
         view = memoryview(buffer).cast("B")
         data = self._source.read_at_most(self._pos, len(view))
-        view[:len(data)] = data
+        view[: len(data)] = data
         self._pos += len(data)
         return len(data)
 

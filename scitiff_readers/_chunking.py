@@ -15,8 +15,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "MAX_BLOCKS", "check_block_count", "chunk_shape", "normalize_chunk_bytes",
-           "regular_chunks"]
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "MAX_BLOCKS",
+    "check_block_count",
+    "chunk_shape",
+    "normalize_chunk_bytes",
+    "regular_chunks",
+]
 
 #: Default target size of one dask chunk: 32 MiB (tens of MiB cost no measurable
 #: scheduler overhead and keep memory per task small).
@@ -110,4 +116,6 @@ def check_block_count(shape: Sequence[int], chunk: Sequence[int], path: object =
             f"{where}a dask array of shape {tuple(shape)} in chunks of {tuple(chunk)} would have {blocks} blocks "
             f"(at most {MAX_BLOCKS}); {advice}"
         )
-    check_allocation(blocks * 1024, None if path is None else str(path), f"a dask graph of {blocks} blocks", advice)
+    check_allocation(
+        blocks * 1024, None if path is None else str(path), f"a dask graph of {blocks} blocks", advice
+    )

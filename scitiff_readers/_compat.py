@@ -48,8 +48,7 @@ class MosaicTiles:
         DataArray (dims ``TCZYX``).
     """
 
-    def __init__(self, tile_shape: tuple[int, int], positions: list[tuple[int, int]],
-                 stitched: Any) -> None:
+    def __init__(self, tile_shape: tuple[int, int], positions: list[tuple[int, int]], stitched: Any) -> None:
         self.tile_shape = tile_shape
         self.positions = positions
         self.stitched = stitched

@@ -111,8 +111,12 @@ class UniformValues:
         return self.size
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        check_allocation(self.size * 8, None, f"a coordinate of {self.size} values",
-                         advice="index the coordinate (values are computed on demand) instead of reading it whole")
+        check_allocation(
+            self.size * 8,
+            None,
+            f"a coordinate of {self.size} values",
+            advice="index the coordinate (values are computed on demand) instead of reading it whole",
+        )
         values = self.origin + np.arange(self.size, dtype=np.float64) * self.step
         return values if dtype is None else values.astype(dtype)
 
@@ -139,8 +143,12 @@ def uniform_coordinate_spec(
 
 def default_channel_names(count: int) -> tuple[str, ...]:
     """Fallback channel names ``C0, C1, ...`` for files that name none."""
-    check_allocation(int(count) * 64, None, f"names for {count} channels",
-                     advice="the channel count in the file is likely corrupt")
+    check_allocation(
+        int(count) * 64,
+        None,
+        f"names for {count} channels",
+        advice="the channel count in the file is likely corrupt",
+    )
     return tuple(f"C{i}" for i in range(count))
 
 

@@ -47,8 +47,9 @@ _executor_pid: int | None = None
 def _pool() -> ThreadPoolExecutor:
     global _executor, _executor_pid
     if _executor is None or _executor_pid != os.getpid():
-        _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
-                                       thread_name_prefix="scitiff-readers")
+        _executor = ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="scitiff-readers"
+        )
         _executor_pid = os.getpid()
     return _executor
 
@@ -74,7 +75,9 @@ def read_regions(
     tasks: list[tuple[Region, np.ndarray]] = []
     for region, out in jobs:
         for sub in block_regions(region, chunks):
-            view = out[tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(sub, region, strict=True))]
+            view = out[
+                tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(sub, region, strict=True))
+            ]
             tasks.append((sub, view))
     if len(tasks) == 1:
         sub, view = tasks[0]

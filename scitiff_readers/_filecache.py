@@ -30,7 +30,13 @@ from collections import OrderedDict
 from typing import Any, Final
 
 __all__ = [
-    "MISSING", "RACY_SECONDS", "FileCache", "cacheable", "clear_file_caches", "file_identity", "file_stamp",
+    "MISSING",
+    "RACY_SECONDS",
+    "FileCache",
+    "cacheable",
+    "clear_file_caches",
+    "file_identity",
+    "file_stamp",
 ]
 
 #: Files whose mtime or ctime is more recent than this are never cached.
@@ -122,7 +128,9 @@ class FileCache:
                 self._entries.move_to_end(key)
         return entry[1]
 
-    def put(self, path: str | os.PathLike[str], identity: Identity | None, value: Any, nbytes: int = 0) -> None:
+    def put(
+        self, path: str | os.PathLike[str], identity: Identity | None, value: Any, nbytes: int = 0
+    ) -> None:
         """Cache ``value`` for ``path`` as it was at ``identity`` (nothing if ``identity`` is ``None``).
 
         ``identity`` must have been taken *before* the file was read, so that a file

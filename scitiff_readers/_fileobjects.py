@@ -34,16 +34,25 @@ if TYPE_CHECKING:
 
     from ._byteaccess import RemotePath
 
-__all__ = ["LIMITS", "PROTOCOL", "FileObjectError", "is_file_object", "is_file_object_location", "location_of",
-           "reader_limits"]
+__all__ = [
+    "LIMITS",
+    "PROTOCOL",
+    "FileObjectError",
+    "is_file_object",
+    "is_file_object_location",
+    "location_of",
+    "reader_limits",
+]
 
 #: The URL scheme of file-object locations (``scitiff-fileobj://<id>/<name>``).
 PROTOCOL = "scitiff-fileobj"
 
 
 #: What a file object cannot hold, for error messages.
-LIMITS = ("formats stored as folders or as several files (NDTiff, OME-Zarr, VISoR, multi-file OME-TIFF) "
-          "need a path or URL, not a file object")
+LIMITS = (
+    "formats stored as folders or as several files (NDTiff, OME-Zarr, VISoR, multi-file OME-TIFF) "
+    "need a path or URL, not a file object"
+)
 
 
 def is_file_object_location(path: Any) -> bool:
@@ -64,8 +73,9 @@ def reader_limits(path: Any, reader: str) -> Iterator[None]:
     except (FileNotFoundError, NotADirectoryError, UnsupportedFormatError, MetadataError) as exc:
         if not is_file_object_location(path) or isinstance(exc, FileObjectError):
             raise
-        raise UnsupportedFormatError(f"{path}: the {reader!r} reader cannot read this file object ({exc}); "
-                                     f"{LIMITS}") from exc
+        raise UnsupportedFormatError(
+            f"{path}: the {reader!r} reader cannot read this file object ({exc}); {LIMITS}"
+        ) from exc
 
 
 def is_file_object(obj: Any) -> bool:
@@ -134,8 +144,9 @@ def _filesystem_class() -> type:
                     "no longer open); readers of file objects cannot be sent to other processes"
                 )
             if name != entry.name:
-                raise FileNotFoundError(2, "No such file (a file object has no other files beside it)",
-                                        f"{PROTOCOL}://{path}")
+                raise FileNotFoundError(
+                    2, "No such file (a file object has no other files beside it)", f"{PROTOCOL}://{path}"
+                )
             return entry
 
         def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -146,9 +157,13 @@ def _filesystem_class() -> type:
             return False
 
         def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-            raise NotADirectoryError(f"{PROTOCOL}://{self._strip_protocol(path)}: a file object has no folder")
+            raise NotADirectoryError(
+                f"{PROTOCOL}://{self._strip_protocol(path)}: a file object has no folder"
+            )
 
-        def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
+        def cat_file(
+            self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+        ) -> bytes:
             entry = self._find(path)
             start = 0 if start is None else (start if start >= 0 else entry.size + start)
             end = entry.size if end is None else (end if end >= 0 else entry.size + end)
@@ -191,7 +206,9 @@ def location_of(fh: Any) -> RemotePath:
     if (callable(seekable) and not seekable()) or (callable(readable) and not readable()):
         raise FileObjectError(f"{fh!r}: the file object must be readable and seekable (a random-access file)")
     raw_name = getattr(fh, "name", None)
-    name = str(raw_name).replace("\\", "/").rsplit("/", 1)[-1] if isinstance(raw_name, str) and raw_name else ""
+    name = (
+        str(raw_name).replace("\\", "/").rsplit("/", 1)[-1] if isinstance(raw_name, str) and raw_name else ""
+    )
     name = name or "file-object"
     try:
         entry = _Entry(fh, name)

@@ -212,8 +212,7 @@ def resolve_inside(root: str | os.PathLike[str], relative: str, *, what: str = "
         while unquote(decoded) != decoded:
             decoded = unquote(decoded)
         decoded = decoded.replace("\\", "/")
-        if (any(part == ".." for part in decoded.split("/")) or "://" in decoded
-                or decoded.startswith("/")):
+        if any(part == ".." for part in decoded.split("/")) or "://" in decoded or decoded.startswith("/"):
             raise CorruptFileError(
                 f"{root}: the {what} {relative!r} found in the dataset points outside the "
                 "dataset folder; refusing to open it"
@@ -244,9 +243,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     """
     target = Path(path)
     if target.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{target}: the file exists; pass overwrite=True to replace it"
-        )
+        raise OutputExistsError(f"{target}: the file exists; pass overwrite=True to replace it")
     if not target.parent.exists():
         raise FileNotFoundError(f"{target}: the folder {target.parent} does not exist")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")

@@ -74,8 +74,12 @@ def typed_error(exc: BaseException, path: str | os.PathLike[str], what: str) -> 
     if isinstance(exc, OSError) and exc.errno is not None and exc.errno not in _PATH_ERRNOS:
         return exc  # a real I/O failure (EIO, ENOSPC ...), not the file's fault
     if isinstance(exc, (OverflowError, struct.error, ZeroDivisionError, IndexError, KeyError, TypeError)):
-        return CorruptFileError(f"{path}: {what}: a size, offset or field of the file is invalid ({_short(exc)})")
-    return CorruptFileError(f"{path}: {what}: the file is damaged or not what it claims to be ({_short(exc)})")
+        return CorruptFileError(
+            f"{path}: {what}: a size, offset or field of the file is invalid ({_short(exc)})"
+        )
+    return CorruptFileError(
+        f"{path}: {what}: the file is damaged or not what it claims to be ({_short(exc)})"
+    )
 
 
 @contextmanager
@@ -121,8 +125,12 @@ def _physical_memory() -> int:
         return 0
 
 
-def check_allocation(nbytes: int, path: str | os.PathLike[str] | None, what: str,
-                     advice: str = "read a selection (get_image_data(..., Z=0)) or use dask_data") -> None:
+def check_allocation(
+    nbytes: int,
+    path: str | os.PathLike[str] | None,
+    what: str,
+    advice: str = "read a selection (get_image_data(..., Z=0)) or use dask_data",
+) -> None:
     """Refuse, before allocating, ``nbytes`` that this process cannot hold.
 
     Raises

@@ -31,7 +31,9 @@ async def _probe(fs: Any, url: str, nbytes: int) -> tuple[dict[str, Any], bytes]
     headers["Range"] = f"bytes=0-{nbytes - 1}"
     headers["Accept-Encoding"] = "identity"  # sizes of the bytes as stored
     allow_redirects = kwargs.pop("allow_redirects", True)
-    async with session.get(fs.encode_url(url), headers=headers, allow_redirects=allow_redirects, **kwargs) as r:
+    async with session.get(
+        fs.encode_url(url), headers=headers, allow_redirects=allow_redirects, **kwargs
+    ) as r:
         if r.status in (404, 410):
             raise _NotFound(2, "No such file or directory (remote)", url)
         if r.status == 416:  # an empty file: no byte 0

@@ -110,8 +110,11 @@ class Image:
     @functools.cached_property
     def _ranges(self) -> dict[str, tuple[Any, ...]]:
         """Coordinate specs of uniform axes too long to hold (see :func:`_range_coordinates`)."""
-        return {name: v for name, v in self.coords.items()
-                if isinstance(v, tuple) and len(v) > 1 and isinstance(v[1], UniformValues)}
+        return {
+            name: v
+            for name, v in self.coords.items()
+            if isinstance(v, tuple) and len(v) > 1 and isinstance(v[1], UniformValues)
+        }
 
     @functools.cached_property
     def _coords(self) -> dict[str, xr.Variable]:
@@ -131,8 +134,11 @@ class Image:
                 out[name] = coordinate(name, value)
             else:
                 raise TypeError(f"coordinate {name!r} needs dims: give a Variable or a tuple")
-        out["C"] = xr.Variable(("C",), np.asarray(self.resolved_channel_names(), dtype=object)
-                               , attrs=dict(out["C"].attrs) if "C" in out else {})
+        out["C"] = xr.Variable(
+            ("C",),
+            np.asarray(self.resolved_channel_names(), dtype=object),
+            attrs=dict(out["C"].attrs) if "C" in out else {},
+        )
         return out
 
     def resolved_channel_names(self) -> tuple[str, ...]:
@@ -169,8 +175,12 @@ class Image:
             # From the raw specs, not self._coords: asking for sizes must not import xarray.
             values, attrs = self._values_and_attrs(dim)
             step = None
-            if values is not None and values.ndim == 1 and values.shape[0] >= 2 and np.issubdtype(
-                    values.dtype, np.number):
+            if (
+                values is not None
+                and values.ndim == 1
+                and values.shape[0] >= 2
+                and np.issubdtype(values.dtype, np.number)
+            ):
                 diffs = np.diff(values.astype(np.float64))
                 if np.allclose(diffs, diffs[0], rtol=1e-6, atol=0):
                     step = float(diffs[0])
@@ -197,7 +207,9 @@ class Image:
         return np.asarray(value), {}
 
 
-def _range_coordinates(name: str, dims: Any, values: UniformValues, attrs: Mapping[str, Any]) -> xr.Coordinates:
+def _range_coordinates(
+    name: str, dims: Any, values: UniformValues, attrs: Mapping[str, Any]
+) -> xr.Coordinates:
     """A coordinate of ``values`` backed by xarray's ``RangeIndex`` (computed on demand).
 
     Without it (xarray before 2025.06) the values are materialised, which
@@ -209,8 +221,14 @@ def _range_coordinates(name: str, dims: Any, values: UniformValues, attrs: Mappi
     range_index = getattr(xr.indexes, "RangeIndex", None)
     if range_index is None:  # pragma: no cover - old xarray
         return xr.Coordinates({name: xr.Variable(dim, np.asarray(values), dict(attrs))})
-    index = range_index.linspace(values.origin, values.origin + (values.size - 1) * values.step, values.size,
-                                 endpoint=True, coord_name=name, dim=dim)
+    index = range_index.linspace(
+        values.origin,
+        values.origin + (values.size - 1) * values.step,
+        values.size,
+        endpoint=True,
+        coord_name=name,
+        dim=dim,
+    )
     coords = xr.Coordinates.from_xindex(index)
     coords[name].attrs.update(attrs)
     return coords

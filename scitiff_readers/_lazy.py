@@ -57,9 +57,7 @@ def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers
     regions: dict[Any, Region] = {}
     offsets = [_offsets(c) for c in chunks]
     for index in itertools.product(*(range(len(c)) for c in chunks)):
-        region = tuple(
-            slice(offsets[d][i], offsets[d][i + 1]) for d, i in enumerate(index)
-        )
+        region = tuple(slice(offsets[d][i], offsets[d][i + 1]) for d, i in enumerate(index))
         regions[(token, *index)] = region
         graph[(token, *index)] = (_read_block, source_key, region)
     hlg = HighLevelGraph.from_collections(token, graph, dependencies=())
@@ -185,7 +183,8 @@ def _finalize_direct(results: Any, shape: tuple[int, ...], regions: list[Region]
     if isinstance(base, np.ndarray) and base.shape == shape and len(blocks) == len(regions):
         start = base.__array_interface__["data"][0]
         if all(
-            isinstance(b, np.ndarray) and b.base is base
+            isinstance(b, np.ndarray)
+            and b.base is base
             and b.__array_interface__["data"][0] - start
             == sum(r.start * st for r, st in zip(region, base.strides, strict=True))
             for b, region in zip(blocks, regions, strict=True)
@@ -215,7 +214,12 @@ class SourceArray(LocalArray):
     _sr_regions: dict[Any, Region]
 
     def __new__(
-        cls, dask: Mapping[Any, Any], name: str, chunks: Any, dtype: Any = None, meta: Any = None,
+        cls,
+        dask: Mapping[Any, Any],
+        name: str,
+        chunks: Any,
+        dtype: Any = None,
+        meta: Any = None,
         shape: Any = None,
     ) -> Self:
         """Same arguments as :class:`dask.array.Array`."""
@@ -249,7 +253,9 @@ class SourceArray(LocalArray):
             if name == self.name:
                 continue
             for key, task in layer.items():
-                if getattr(task, "func", None) is not _finalize_direct or set(task.dependencies) != set(regions):
+                if getattr(task, "func", None) is not _finalize_direct or set(task.dependencies) != set(
+                    regions
+                ):
                     return None
                 extra[key] = task
         wanted = set(flatten(keys))

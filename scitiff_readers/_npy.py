@@ -46,8 +46,15 @@ class NpySource(ArraySource):
     of freshly read buffers halves the memory a full lazy read touches.
     """
 
-    def __init__(self, file: SharedFile, offset: int, dtype: np.dtype[Any], native_shape: tuple[int, ...],
-                 axes: str, token: str) -> None:
+    def __init__(
+        self,
+        file: SharedFile,
+        offset: int,
+        dtype: np.dtype[Any],
+        native_shape: tuple[int, ...],
+        axes: str,
+        token: str,
+    ) -> None:
         self.file = file
         self.offset = offset
         # One plane (Y, X[, S]) is the storage unit.
@@ -98,7 +105,7 @@ def _parse_header(path: Path, head: bytes) -> tuple[np.dtype[Any], tuple[int, ..
         hlen, start = int.from_bytes(head[8:12], "little"), 12
     else:
         raise CorruptFileError(f"{path}: unsupported .npy format version {major}")
-    text = head[start:start + hlen].decode("latin1")
+    text = head[start : start + hlen].decode("latin1")
     try:
         header = ast.literal_eval(text)
         dtype = np.dtype(header["descr"])
@@ -120,9 +127,12 @@ class NpyOptions(ArrayLayoutOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("physical_pixel_sizes", self.physical_pixel_sizes is None
-                    or (not isinstance(self.physical_pixel_sizes, str) and len(self.physical_pixel_sizes) == 3),
-                    "three sizes (Z, Y, X), None where unknown")
+        self.expect(
+            "physical_pixel_sizes",
+            self.physical_pixel_sizes is None
+            or (not isinstance(self.physical_pixel_sizes, str) and len(self.physical_pixel_sizes) == 3),
+            "three sizes (Z, Y, X), None where unknown",
+        )
         self.expect("units", isinstance(self.units, str), "a unit name such as 'µm'")
 
 
@@ -190,8 +200,9 @@ class NpyReader(Reader):
                     coords[dim] = uniform_coordinate(dim, source.shape["TCZYX".index(dim)], step, units=unit)
             z, y, x = sizes
             pps = PhysicalPixelSizes(z, y, x, units=unit)
-        return Image(source=source, coords=coords, channel_names=self._opts.channel_names,
-                     physical_pixel_sizes=pps)
+        return Image(
+            source=source, coords=coords, channel_names=self._opts.channel_names, physical_pixel_sizes=pps
+        )
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -231,5 +242,13 @@ def benchmark_cases() -> list[Any]:
         one_plane=lambda p: np.array(np.load(p, mmap_mode="r")[0, 0, 10]),
         full_read=lambda p: np.load(p),
     )
-    return [BenchmarkCase("npy-5d-uint16", "npy", make, plane={"T": 0, "C": 0, "Z": 10},
-                          peers=(numpy_peer,), nbytes=int(np.prod(shape)) * 2)]
+    return [
+        BenchmarkCase(
+            "npy-5d-uint16",
+            "npy",
+            make,
+            plane={"T": 0, "C": 0, "Z": 10},
+            peers=(numpy_peer,),
+            nbytes=int(np.prod(shape)) * 2,
+        )
+    ]

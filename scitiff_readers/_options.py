@@ -17,6 +17,7 @@ A backend declares::
             super().__post_init__()
             self.expect("stitch", isinstance(self.stitch, bool), "True or False")
 
+
     class NDTiffReader(Reader):
         Options = NDTiffOptions
         _opts: NDTiffOptions
@@ -57,8 +58,15 @@ class ReaderOptions:
     keep_handles: bool = True
 
     def __post_init__(self) -> None:
-        self.expect("chunk_bytes", self.chunk_bytes is None or (isinstance(self.chunk_bytes, (Integral, str))
-                    and not isinstance(self.chunk_bytes, (bool, np.bool_))), "a byte count or a string such as '64 MiB'")
+        self.expect(
+            "chunk_bytes",
+            self.chunk_bytes is None
+            or (
+                isinstance(self.chunk_bytes, (Integral, str))
+                and not isinstance(self.chunk_bytes, (bool, np.bool_))
+            ),
+            "a byte count or a string such as '64 MiB'",
+        )
         self.expect_flag("keep_handles")
 
     def expect(self, name: str, ok: bool, what: str) -> None:
@@ -74,9 +82,7 @@ class ReaderOptions:
             What the option takes, for the message (``"True or False"``).
         """
         if not ok:
-            raise OptionError(
-                f"option {name}={getattr(self, name)!r} is not valid; {name} takes {what}"
-            )
+            raise OptionError(f"option {name}={getattr(self, name)!r} is not valid; {name} takes {what}")
 
     def expect_flag(self, name: str, optional: bool = False) -> None:
         """Raise :class:`~scitiff_readers.errors.OptionError` unless option ``name`` is True or False.
@@ -135,12 +141,17 @@ class ArrayLayoutOptions(ReaderOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("dim_order", self.dim_order is None or isinstance(self.dim_order, str),
-                    "letters of TCZYXS, one per axis")
+        self.expect(
+            "dim_order",
+            self.dim_order is None or isinstance(self.dim_order, str),
+            "letters of TCZYXS, one per axis",
+        )
         names = self.channel_names
-        self.expect("channel_names", names is None
-                    or (not isinstance(names, str) and all(isinstance(n, str) for n in names)),
-                    "a list of strings")
+        self.expect(
+            "channel_names",
+            names is None or (not isinstance(names, str) and all(isinstance(n, str) for n in names)),
+            "a list of strings",
+        )
 
 
 def options_class(owner: str, defaults: Mapping[str, Any]) -> type[ReaderOptions]:

@@ -54,7 +54,12 @@ class Declaration:
 
 def cache_enabled() -> bool:
     """Whether declarations may be remembered (``SCITIFF_READERS_PLUGIN_CACHE=0`` disables)."""
-    return os.environ.get("SCITIFF_READERS_PLUGIN_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return os.environ.get("SCITIFF_READERS_PLUGIN_CACHE", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
 
 
 def _cache_dir() -> Path:

@@ -92,8 +92,16 @@ class PluginRegistry(Generic[T]):
     @staticmethod
     def _declare(info: PluginInfo[T]) -> Declaration:
         file, mtime = module_stamp(info.cls.__module__)
-        return Declaration(info.name, info.entry_point or "", info.distribution, info.version,
-                           info.suffixes, info.priority, file, mtime)
+        return Declaration(
+            info.name,
+            info.entry_point or "",
+            info.distribution,
+            info.version,
+            info.suffixes,
+            info.priority,
+            file,
+            mtime,
+        )
 
     def runtime(self) -> Mapping[str, PluginInfo[T]]:
         """Plugins registered in this process (they shadow entry points of the same name)."""
@@ -109,8 +117,9 @@ class PluginRegistry(Generic[T]):
                 ep = metadata.EntryPoint(name=decl.name, value=decl.value, group=self.group)
                 info = self._load(ep)
                 if info is not None:
-                    info = PluginInfo(info.name, info.cls, decl.distribution, decl.version, info.origin,
-                                      info.entry_point)
+                    info = PluginInfo(
+                        info.name, info.cls, decl.distribution, decl.version, info.origin, info.entry_point
+                    )
                 self._loaded_one[decl.name] = info
             return self._loaded_one[decl.name]
 
@@ -132,13 +141,16 @@ class PluginRegistry(Generic[T]):
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
-        label = f"{self.kind} plugin {ep.name!r} ({ep.value}" + (f", distribution {dist_name}" if dist_name else "") + ")"
+        label = (
+            f"{self.kind} plugin {ep.name!r} ({ep.value}"
+            + (f", distribution {dist_name}" if dist_name else "")
+            + ")"
+        )
         try:
             cls = ep.load()
         except Exception as exc:  # noqa: BLE001 - any plugin failure must be isolated
             warnings.warn(
-                f"scitiff_readers: the {label} failed to load and is skipped: "
-                f"{type(exc).__name__}: {exc}",
+                f"scitiff_readers: the {label} failed to load and is skipped: {type(exc).__name__}: {exc}",
                 PluginLoadWarning,
                 stacklevel=5,
             )
@@ -154,8 +166,7 @@ class PluginRegistry(Generic[T]):
         declared = getattr(cls, "name", ep.name) or ep.name
         if declared != ep.name:
             warnings.warn(
-                f"scitiff_readers: the {label} declares name {declared!r}; "
-                f"registering it as {ep.name!r}",
+                f"scitiff_readers: the {label} declares name {declared!r}; registering it as {ep.name!r}",
                 PluginLoadWarning,
                 stacklevel=5,
             )

@@ -57,8 +57,15 @@ class Pyramid:
     _areas: list[np.ndarray] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
-    def checked(cls, shape: tuple[int, ...], levels: Any, factor: Any = 2, method: Any = "mean",
-                where: Any = "", level_name: str = "levels") -> Pyramid:
+    def checked(
+        cls,
+        shape: tuple[int, ...],
+        levels: Any,
+        factor: Any = 2,
+        method: Any = "mean",
+        where: Any = "",
+        level_name: str = "levels",
+    ) -> Pyramid:
         """Validate ``levels`` (int >= 0), ``factor`` (int >= 2) and ``method``; raise ``ValueError``.
 
         ``where`` (the target file) and ``level_name`` (the option's name) go into messages.
@@ -70,7 +77,8 @@ class Pyramid:
             raise ValueError(f"{prefix}downsample must be an integer >= 2, got {factor!r}")
         if method not in METHODS:
             raise ValueError(
-                f"{prefix}downsample_method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+                f"{prefix}downsample_method must be one of {', '.join(map(repr, METHODS))}, got {method!r}"
+            )
         ny, nx = shape[3], shape[4]
         if levels and int(factor) ** int(levels) > max(ny, nx):
             raise ValueError(
@@ -92,8 +100,9 @@ class Pyramid:
         if not self.levels:
             return []
         lead = slab.shape[:3]
-        outs = [np.empty((*lead, *self.level_shape(k)[3:]), dtype=slab.dtype)
-                for k in range(1, self.levels + 1)]
+        outs = [
+            np.empty((*lead, *self.level_shape(k)[3:]), dtype=slab.dtype) for k in range(1, self.levels + 1)
+        ]
         for index in np.ndindex(*lead):
             self.reduce_plane(slab[index], [out[index] for out in outs])
         return outs

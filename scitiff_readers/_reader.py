@@ -120,10 +120,10 @@ class Reader(PeerCompatibleAPI, ABC):
     Examples
     --------
     >>> from scitiff_readers import Reader
-    >>> r = Reader("stack.tif")                          # doctest: +SKIP
-    >>> r.dims, r.reader_name                            # doctest: +SKIP
+    >>> r = Reader("stack.tif")  # doctest: +SKIP
+    >>> r.dims, r.reader_name  # doctest: +SKIP
     (<Dimensions [T: 10, C: 2, Z: 5, Y: 512, X: 512]>, 'tiff')
-    >>> r.get_image_data("ZYX", T=0, C=1).shape          # doctest: +SKIP
+    >>> r.get_image_data("ZYX", T=0, C=1).shape  # doctest: +SKIP
     (5, 512, 512)
     """
 
@@ -166,12 +166,20 @@ class Reader(PeerCompatibleAPI, ABC):
         # A backend's metadata property reads what the file says: whatever it raises on a
         # damaged file becomes a typed error naming the file (like every other boundary).
         meta = cls.__dict__.get("metadata")
-        if isinstance(meta, property) and meta.fget is not None and not getattr(meta.fget, "_sr_guarded", False):
+        if (
+            isinstance(meta, property)
+            and meta.fget is not None
+            and not getattr(meta.fget, "_sr_guarded", False)
+        ):
             cls.metadata = property(_guarded_metadata(meta.fget), meta.fset, meta.fdel, meta.__doc__)  # type: ignore[method-assign,assignment]
 
     # Not Self: called on the base class, it returns an instance of the backend it selects.
-    def __new__(cls, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,  # noqa: PYI034
-                **options: Any) -> Reader:
+    def __new__(  # noqa: PYI034
+        cls,
+        path: str | os.PathLike[str],
+        reader: str | type[Reader] | None = None,
+        **options: Any,
+    ) -> Reader:
         """On the base class, select a backend and return an instance of it."""
         if cls is Reader:
             if reader is None and not isinstance(path, (str, os.PathLike)):
@@ -189,12 +197,15 @@ class Reader(PeerCompatibleAPI, ABC):
 
             wanted = get_reader_class(reader) if isinstance(reader, str) else reader
             if not issubclass(cls, wanted):
-                raise TypeError(f"{cls.__name__} was called with reader={reader!r}; "
-                                "call Reader(path, reader=...) to choose a backend")
+                raise TypeError(
+                    f"{cls.__name__} was called with reader={reader!r}; "
+                    "call Reader(path, reader=...) to choose a backend"
+                )
         return super().__new__(cls)
 
-    def __init__(self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], reader: str | type[Reader] | None = None, **options: Any
+    ) -> None:
         storage_options = _storage_options(options)
         options.pop("storage_options", None)
         options.pop("fs_kwargs", None)
@@ -537,8 +548,11 @@ class Reader(PeerCompatibleAPI, ABC):
         sel = parse_selection(source.dims, source.shape, dimension_order_out, selection, path=self._path)
         jobs, post, buffer_shape = sel.read_jobs()
         # Sizes come from the file: refuse what cannot be held before allocating it.
-        check_allocation(int(np.prod(buffer_shape, dtype=object)) * source.dtype.itemsize, self._path,
-                         f"reading {dict(zip(source.dims, buffer_shape, strict=False))} into memory")
+        check_allocation(
+            int(np.prod(buffer_shape, dtype=object)) * source.dtype.itemsize,
+            self._path,
+            f"reading {dict(zip(source.dims, buffer_shape, strict=False))} into memory",
+        )
         out = np.empty(buffer_shape, dtype=source.dtype)
         read_regions(source, [(region, out[index]) for region, index in jobs], self._sr_chunk_bytes)
         for d, p in enumerate(post):
@@ -547,7 +561,9 @@ class Reader(PeerCompatibleAPI, ABC):
         return np.asarray(sel.finish(out))
 
     @staticmethod
-    def _single_plane_region(source: Any, order: str | None, selection: dict[str, Any]) -> tuple[slice, ...] | None:
+    def _single_plane_region(
+        source: Any, order: str | None, selection: dict[str, Any]
+    ) -> tuple[slice, ...] | None:
         """The region of ``get_image_data("YX"[S], T=t, C=c, Z=z)`` with plain ints, else None."""
         dims = source.dims
         if order is None or order.upper() != dims[3:]:
@@ -575,8 +591,13 @@ class Reader(PeerCompatibleAPI, ABC):
         # compute() without importing distributed when no client can exist (lazy.LocalArray).
         return local_array(sel.finish(array))
 
-    def save(self, path: str | os.PathLike[str], *, scenes: int | str | Sequence[int | str] | None = None,
-             **options: Any) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        scenes: int | str | Sequence[int | str] | None = None,
+        **options: Any,
+    ) -> Path:
         """Write the file's scenes (default: every scene, at full resolution) with a registered writer.
 
         ``scenes`` picks scenes by index or name; the other keywords (``format``,

@@ -45,7 +45,11 @@ _readers: PluginRegistry[type[Reader]] = PluginRegistry(READERS_GROUP, Reader, "
 #: Readers this project knows of, for install hints when one is missing.
 KNOWN_READERS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "scitiff": ("scitiff-readers-scitiff", "plugins/scitiff", (".tif", ".tiff")),
-    "ome-tiff": ("scitiff-readers-tiff", "plugins/tiff", (".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff")),
+    "ome-tiff": (
+        "scitiff-readers-tiff",
+        "plugins/tiff",
+        (".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff"),
+    ),
     "tiff": ("scitiff-readers-tiff", "plugins/tiff", (".tif", ".tiff", ".btf")),
     "ndtiff": ("scitiff-readers-ndtiff", "plugins/ndtiff", (".tif", ".index", "")),
     "ome-zarr": ("scitiff-readers-zarr", "plugins/zarr", (".zarr", "")),
@@ -75,9 +79,12 @@ def unregister_reader(name: str) -> None:
 
 def get_reader_class(name: str) -> type[Reader]:
     """The Reader class registered as ``name``."""
-    return _readers.require(name, lambda installed: ReaderNotFoundError(
-        f"no reader named {name!r} is installed; installed readers: {installed}{_install_hint_for_name(name)}"
-    ))
+    return _readers.require(
+        name,
+        lambda installed: ReaderNotFoundError(
+            f"no reader named {name!r} is installed; installed readers: {installed}{_install_hint_for_name(name)}"
+        ),
+    )
 
 
 def _suffix_match(path: Path, cls: type[Reader]) -> bool:
@@ -116,8 +123,12 @@ def _require_exists(path: Path) -> None:
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
 
 
-def select_reader(path: str | os.PathLike[str], reader: str | type[Reader] | None = None, *,
-                  storage_options: dict[str, Any] | None = None) -> type[Reader]:
+def select_reader(
+    path: str | os.PathLike[str],
+    reader: str | type[Reader] | None = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> type[Reader]:
     """Return the Reader class that will read ``path``.
 
     Raises
@@ -200,7 +211,8 @@ def feasibility_report(path: str | os.PathLike[str], *, try_open: bool = True) -
         opens = False
         if not ok:
             why = reason or (
-                "content not recognised" if suffix_ok
+                "content not recognised"
+                if suffix_ok
                 else f"suffix not in {', '.join(info.cls.suffixes) or '(none)'} and content not recognised"
             )
         elif try_open:
@@ -223,7 +235,9 @@ def _missing_known_readers(path: Path) -> list[str]:
         if reader in installed:
             continue
         if any((s and name.endswith(s)) or (not s and path.is_dir()) for s in suffixes):
-            out.append(f"the {reader!r} reader is not installed: pip install {dist} (from a source checkout: pip install ./{folder})")
+            out.append(
+                f"the {reader!r} reader is not installed: pip install {dist} (from a source checkout: pip install ./{folder})"
+            )
     return out
 
 

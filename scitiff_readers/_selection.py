@@ -141,9 +141,12 @@ def parse_selection(
             ranges[d] = range(*value.indices(size))
         elif value is None and d in order:
             ranges[d] = range(size)
-    check_allocation(8 * sum(len(r) for r in ranges.values()), None if path is None else str(path),
-                     f"indexing {', '.join(f'{d}={len(r)}' for d, r in ranges.items())}",
-                     advice="select fewer indices (get_image_data(..., T=0) or a slice)")
+    check_allocation(
+        8 * sum(len(r) for r in ranges.values()),
+        None if path is None else str(path),
+        f"indexing {', '.join(f'{d}={len(r)}' for d, r in ranges.items())}",
+        advice="select fewer indices (get_image_data(..., T=0) or a slice)",
+    )
     indices: list[np.ndarray] = []
     for d, size in zip(dims, shape, strict=True):
         value = upper.get(d)

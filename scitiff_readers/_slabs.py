@@ -27,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_SLAB_BYTES", "DIRECT_READ_BYTES", "Progress", "ProgressCallback", "Slab", "iter_slabs", "plan_slabs"]
+__all__ = [
+    "DEFAULT_SLAB_BYTES",
+    "DIRECT_READ_BYTES",
+    "Progress",
+    "ProgressCallback",
+    "Slab",
+    "iter_slabs",
+    "plan_slabs",
+]
 
 #: Bytes of one slab by default: with one slab being computed and one being written,
 #: the pixels in flight stay near 64 MiB whatever the size of the input.
@@ -79,8 +87,13 @@ def _chunk_edges(chunks: Sequence[int] | None, size: int) -> list[int]:
     return [int(e) for e in np.cumsum((0, *chunks))]
 
 
-def plan_slabs(shape: Sequence[int], itemsize: int, chunks: Sequence[Sequence[int]] | None = None,
-               z_align: int = 1, target_bytes: int = DEFAULT_SLAB_BYTES) -> list[Slab]:
+def plan_slabs(
+    shape: Sequence[int],
+    itemsize: int,
+    chunks: Sequence[Sequence[int]] | None = None,
+    z_align: int = 1,
+    target_bytes: int = DEFAULT_SLAB_BYTES,
+) -> list[Slab]:
     """Cut a canonical array into slabs of whole planes, in ``T, C, Z`` order.
 
     Parameters
@@ -121,7 +134,9 @@ def plan_slabs(shape: Sequence[int], itemsize: int, chunks: Sequence[Sequence[in
     return slabs
 
 
-def iter_slabs(array: Any, slabs: Sequence[Slab], *, reuse: bool = False) -> Iterator[tuple[Slab, np.ndarray]]:
+def iter_slabs(
+    array: Any, slabs: Sequence[Slab], *, reuse: bool = False
+) -> Iterator[tuple[Slab, np.ndarray]]:
     """Compute ``slabs`` of ``array`` (dask or numpy) in order, one ahead in a background thread.
 
     Closing the iterator early (an error or Ctrl-C in the writer) waits for the slab
@@ -167,7 +182,9 @@ def _dask_reader(array: Any) -> Callable[[int, Slab], np.ndarray]:
     return compute
 
 
-def _direct_reader(array: Any, slabs: Sequence[Slab], reuse: bool) -> Callable[[int, Slab], np.ndarray] | None:
+def _direct_reader(
+    array: Any, slabs: Sequence[Slab], reuse: bool
+) -> Callable[[int, Slab], np.ndarray] | None:
     """Slabs read straight from the pixel source of a reader's lazy array, or ``None`` for another array.
 
     Only the unmodified array of a source qualifies (any dask operation on it gives a

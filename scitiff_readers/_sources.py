@@ -40,6 +40,7 @@ __all__ = ["ArraySource", "PixelSource", "PlaneSource", "Region"]
 #: A hyper-rectangle in canonical order: one ``slice(start, stop)`` (step 1) per dim.
 Region = tuple[slice, ...]
 
+
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a pixel-reading method: whatever a library raises becomes a typed error naming file and region.
 
@@ -55,7 +56,9 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            typed = typed_error(exc, _source_name(args[0]), f"reading pixels {_region_text(args[1:], kwargs)}")
+            typed = typed_error(
+                exc, _source_name(args[0]), f"reading pixels {_region_text(args[1:], kwargs)}"
+            )
             if typed is exc:
                 raise
             raise typed from exc
@@ -81,7 +84,11 @@ def _source_name(source: Any) -> str:
 def _region_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     for value in (*args, *kwargs.values()):
         if isinstance(value, tuple) and value and all(isinstance(s, slice) for s in value):
-            return "[" + ", ".join(f"{d}={s.start}:{s.stop}" for d, s in zip("TCZYXS", value, strict=False)) + "]"
+            return (
+                "["
+                + ", ".join(f"{d}={s.start}:{s.stop}" for d, s in zip("TCZYXS", value, strict=False))
+                + "]"
+            )
     return "(" + ", ".join(str(a) for a in args if isinstance(a, (int, slice))) + ")"
 
 
@@ -252,7 +259,9 @@ class ArraySource(PixelSource):
         if token is not None:
             self.__dict__["_token"] = token
 
-    def _describe(self, axes: str, native_shape: Sequence[int], dtype: Any, native_chunks: Sequence[int]) -> None:
+    def _describe(
+        self, axes: str, native_shape: Sequence[int], dtype: Any, native_chunks: Sequence[int]
+    ) -> None:
         """Set :attr:`axes`, :attr:`shape`, :attr:`dtype` and :attr:`storage_chunks` from the array's own."""
         self.axis_map = AxisMap(axes)
         self.axes = axes

@@ -98,5 +98,6 @@ def generate_stack(
     coords = dict(first.coords)
     if scene_coord_values == "names":
         coords[scene_character] = xr.Variable((scene_character,), names)
-    return xr.DataArray(stacked, dims=(scene_character, *first.dims), coords=coords, attrs=dict(first.attrs),
-                        name=first.name)
+    return xr.DataArray(
+        stacked, dims=(scene_character, *first.dims), coords=coords, attrs=dict(first.attrs), name=first.name
+    )

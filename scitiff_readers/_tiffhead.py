@@ -27,8 +27,24 @@ __all__ = ["FirstIfd", "read_first_ifd", "tiff_head"]
 _MAX_DESCRIPTION = 256 * 2**20
 
 # Byte sizes of the TIFF field types (1 BYTE ... 18 IFD8).
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-               16: 8, 17: 8, 18: 8}
+_TYPE_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
 _INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 
 
@@ -124,9 +140,9 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
         tags: dict[int, tuple[int, int, bytes]] = {}
         descriptions: list[tuple[int, int, bytes]] = []
         for i in range(count):
-            entry = table[i * entry_size:(i + 1) * entry_size]
+            entry = table[i * entry_size : (i + 1) * entry_size]
             tag, typ = struct.unpack(bo + "HH", entry[:4])
-            n = struct.unpack(bo + ("I" if not bigtiff else "Q"), entry[4:4 + (4 if not bigtiff else 8)])[0]
+            n = struct.unpack(bo + ("I" if not bigtiff else "Q"), entry[4 : 4 + (4 if not bigtiff else 8)])[0]
             tags.setdefault(tag, (typ, n, entry[-value_size:]))
             if tag == 270:
                 # tifffile may add a second description (its JSON shape) after ImageJ's.

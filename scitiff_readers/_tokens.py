@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 __all__ = ["file_token"]
 
 
-def file_token(kind: str, path: str | os.PathLike[str], *parts: Any,
-               stamp_from: Iterable[str | os.PathLike[str]] | None = None) -> str:
+def file_token(
+    kind: str,
+    path: str | os.PathLike[str],
+    *parts: Any,
+    stamp_from: Iterable[str | os.PathLike[str]] | None = None,
+) -> str:
     """Return ``"<kind>-<absolute path>-<mtime_ns>-<size>-<parts>..."``.
 
     Parameters

@@ -41,5 +41,11 @@ class TransientSource(PixelSource):
             fresh.close()
 
     def __getstate__(self) -> dict[str, object]:
-        return {"inner": self.inner, "shape": self.shape, "dtype": self.dtype,
-                "storage_chunks": self.storage_chunks, "_token": self.token, "_state": self._state}
+        return {
+            "inner": self.inner,
+            "shape": self.shape,
+            "dtype": self.dtype,
+            "storage_chunks": self.storage_chunks,
+            "_token": self.token,
+            "_state": self._state,
+        }

@@ -77,8 +77,9 @@ class Writer(ABC):
         """
 
     @classmethod
-    def _write_scenes(cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress,
-                      **options: Any) -> None:
+    def _write_scenes(
+        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+    ) -> None:
         """Write every scene of ``scenes`` to ``path`` (the default: the one scene, with :meth:`_write`)."""
         (scene,) = scenes
         params = inspect.signature(cls._write).parameters
@@ -107,9 +108,12 @@ def register_writer(cls: type[Writer], *, clobber: bool = False) -> None:
 
 def _choose(path: Path, format: str | None) -> type[Writer]:  # noqa: A002
     if format is not None:
-        return _writers.require(format, lambda installed: WriterNotFoundError(
-            f"{path}: no writer for format {format!r}; installed writers: {installed}"
-        ))
+        return _writers.require(
+            format,
+            lambda installed: WriterNotFoundError(
+                f"{path}: no writer for format {format!r}; installed writers: {installed}"
+            ),
+        )
     writers = list_writers()
     name = path.name.lower()
     matches = [
@@ -236,8 +240,13 @@ def write(
             tmp.mkdir()
             suffix = cls.suffixes[0] if cls.suffixes else ""
             for name, scene in zip(_file_names([s.name for s in chosen]), chosen, strict=True):
-                cls._write_scenes([scene], tmp / f"{name}{suffix}", target=target / f"{name}{suffix}",
-                                  progress=report, **merged)
+                cls._write_scenes(
+                    [scene],
+                    tmp / f"{name}{suffix}",
+                    target=target / f"{name}{suffix}",
+                    progress=report,
+                    **merged,
+                )
         else:
             cls._write_scenes(chosen, tmp, target=target, progress=report, **merged)
     return target
@@ -258,7 +267,9 @@ def _is_reader(data: Any) -> bool:
     return all(hasattr(data, a) for a in ("scenes", "set_scene", "xarray_dask_data", "current_scene_index"))
 
 
-def _select_scenes(data: Any, scenes: int | str | Sequence[int | str] | None, target: Path) -> list[SceneData]:
+def _select_scenes(
+    data: Any, scenes: int | str | Sequence[int | str] | None, target: Path
+) -> list[SceneData]:
     """The scenes to write, in the order asked, as ``(name, DataArray)``."""
     import xarray as xr  # here, not at import: importing the package never needs it
 
@@ -269,11 +280,15 @@ def _select_scenes(data: Any, scenes: int | str | Sequence[int | str] | None, ta
     elif isinstance(data, Mapping):
         available = [(str(k), v) for k, v in data.items()]
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
-        available = [(str(v.name) if getattr(v, "name", None) is not None else f"image{i}", v)
-                     for i, v in enumerate(data)]
+        available = [
+            (str(v.name) if getattr(v, "name", None) is not None else f"image{i}", v)
+            for i, v in enumerate(data)
+        ]
     else:
-        raise TypeError(f"{target}: cannot write a {type(data).__name__}; pass a DataArray, a Reader, "
-                        "or a list or dict of DataArrays")
+        raise TypeError(
+            f"{target}: cannot write a {type(data).__name__}; pass a DataArray, a Reader, "
+            "or a list or dict of DataArrays"
+        )
     if scenes is None:
         picked = list(range(len(available)))
     else:
@@ -305,7 +320,8 @@ def _scene_index(wanted: int | str, names: list[str], target: Path) -> int:
         index = int(wanted)
         if not -len(names) <= index < len(names):
             raise SceneIndexError(
-                f"{target}: scene index {index} is out of range; there are {len(names)} scene(s)")
+                f"{target}: scene index {index} is out of range; there are {len(names)} scene(s)"
+            )
         return index % len(names)
     matches = [i for i, n in enumerate(names) if n == str(wanted)]
     if len(matches) != 1:

@@ -170,8 +170,24 @@ __all__ = [
 
 # Documentation and reprs name these classes where plugins import them, not by the
 # private module that defines them (pickle finds them here too).
-for _cls in (ArrayLayoutOptions, ArraySource, AxisMap, BenchmarkCase, FileCache, FirstIfd, Image, MosaicTiles, Peer,
-             PixelSource, PlaneSource, Progress, Pyramid, ReaderOptions, SceneData, SharedFile):
+for _cls in (
+    ArrayLayoutOptions,
+    ArraySource,
+    AxisMap,
+    BenchmarkCase,
+    FileCache,
+    FirstIfd,
+    Image,
+    MosaicTiles,
+    Peer,
+    PixelSource,
+    PlaneSource,
+    Progress,
+    Pyramid,
+    ReaderOptions,
+    SceneData,
+    SharedFile,
+):
     _cls.__module__ = __name__
 del _cls
 

@@ -75,8 +75,9 @@ def _scene_indices(reader: Any, wanted: Sequence[str] | None, all_scenes: bool) 
     for value in wanted or ["0"]:
         if value in scenes:
             if scenes.count(value) > 1:
-                raise SceneIndexError(f"{reader.path}: scene name {value!r} is used by several scenes; "
-                                      "select by index")
+                raise SceneIndexError(
+                    f"{reader.path}: scene name {value!r} is used by several scenes; select by index"
+                )
             out.append(scenes.index(value))
             continue
         try:
@@ -85,8 +86,10 @@ def _scene_indices(reader: Any, wanted: Sequence[str] | None, all_scenes: bool) 
             shown = ", ".join(map(repr, scenes[:10])) + (" ..." if len(scenes) > 10 else "")
             raise SceneIndexError(f"{reader.path}: no scene named {value!r}; scenes: {shown}") from None
         if not -len(scenes) <= index < len(scenes):
-            raise SceneIndexError(f"{reader.path}: scene index {index} is out of range; the file has "
-                                  f"{len(scenes)} scene(s), indices 0 to {len(scenes) - 1}")
+            raise SceneIndexError(
+                f"{reader.path}: scene index {index} is out of range; the file has "
+                f"{len(scenes)} scene(s), indices 0 to {len(scenes) - 1}"
+            )
         out.append(index % len(scenes))
     return out
 
@@ -103,8 +106,12 @@ def _json_scalar(value: Any) -> Any:
 
 def _coord_json(var: Any) -> dict[str, Any]:
     values = np.asarray(var.values)
-    out: dict[str, Any] = {"dims": [str(d) for d in var.dims], "units": var.attrs.get("units"),
-                           "dtype": str(values.dtype), "size": int(values.size)}
+    out: dict[str, Any] = {
+        "dims": [str(d) for d in var.dims],
+        "units": var.attrs.get("units"),
+        "dtype": str(values.dtype),
+        "size": int(values.size),
+    }
     if values.dtype.kind in "iuf" and values.size:
         out["min"], out["max"] = _json_scalar(values.min()), _json_scalar(values.max())
     if values.size <= 16:
@@ -123,8 +130,9 @@ def _level_json(reader: Any, level: int) -> dict[str, Any]:
         "dtype": str(reader.dtype),
         "chunks": [int(c[0]) for c in dask_data.chunks],
         "channels": list(reader.channel_names),
-        "physical_pixel_sizes": {d: {"value": v, "unit": u} for d, v, u in zip("ZYX", pps, pps.units,
-                                                                                  strict=True)},
+        "physical_pixel_sizes": {
+            d: {"value": v, "unit": u} for d, v, u in zip("ZYX", pps, pps.units, strict=True)
+        },
         "coords": {str(n): _coord_json(v) for n, v in reader.xarray_dask_data.coords.items()},
     }
 
@@ -134,11 +142,21 @@ def _info_json(reader: Any, indices: list[int], all_levels: bool) -> dict[str, A
     for index in indices:
         reader.set_scene(index)
         levels = reader.resolution_levels
-        scenes.append({"index": index, "name": reader.current_scene, "level_count": len(levels),
-                       "levels": [_level_json(reader, lvl) for lvl in (levels if all_levels else [0])]})
-    return {"path": str(reader.path), "reader": reader.reader_name,
-            "reader_class": f"{type(reader).__module__}.{type(reader).__name__}",
-            "scene_count": len(reader.scenes), "scenes": scenes}
+        scenes.append(
+            {
+                "index": index,
+                "name": reader.current_scene,
+                "level_count": len(levels),
+                "levels": [_level_json(reader, lvl) for lvl in (levels if all_levels else [0])],
+            }
+        )
+    return {
+        "path": str(reader.path),
+        "reader": reader.reader_name,
+        "reader_class": f"{type(reader).__module__}.{type(reader).__name__}",
+        "scene_count": len(reader.scenes),
+        "scenes": scenes,
+    }
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -164,13 +182,19 @@ def _info(args: argparse.Namespace) -> int:
                 print(f"  level {level}:")
                 print(f"    dims:      {reader.dims.order} {reader.shape}")
                 print(f"    dtype:     {reader.dtype}")
-                print(f"    chunking:  {chunk} ({dask_data.npartitions} chunks of "
-                      f"<= {int(np.prod(chunk)) * reader.dtype.itemsize / 2**20:.2f} MiB)")
+                print(
+                    f"    chunking:  {chunk} ({dask_data.npartitions} chunks of "
+                    f"<= {int(np.prod(chunk)) * reader.dtype.itemsize / 2**20:.2f} MiB)"
+                )
                 print(f"    channels:  {', '.join(reader.channel_names)}")
                 pps = reader.physical_pixel_sizes
-                print("    pixel size: " + ", ".join(
-                    f"{d}={v:g} {u or ''}".rstrip() if v is not None else f"{d}=?"
-                    for d, v, u in zip("ZYX", pps, pps.units, strict=True)))
+                print(
+                    "    pixel size: "
+                    + ", ".join(
+                        f"{d}={v:g} {u or ''}".rstrip() if v is not None else f"{d}=?"
+                        for d, v, u in zip("ZYX", pps, pps.units, strict=True)
+                    )
+                )
                 print("    coordinates:")
                 for name, var in reader.xarray_dask_data.coords.items():
                     print(_coord_summary(str(name), var))
@@ -180,8 +204,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _writer_options(cls: Any) -> dict[str, Any]:
-    return {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
-            for k, v in cls.options.items()}
+    return {
+        str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+        for k, v in cls.options.items()
+    }
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -192,9 +218,19 @@ def _plugins(args: argparse.Namespace) -> int:
         report = feasibility_report(args.path)
         status = 0 if any(r.opens for r in report.values()) else EXIT_UNSUPPORTED
         if args.json:
-            print(json.dumps({"path": str(args.path), "readers": [
-                {"name": name, "opens": bool(item.opens), "reason": item.reason} for name, item in report.items()
-            ]}, indent=2, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "path": str(args.path),
+                        "readers": [
+                            {"name": name, "opens": bool(item.opens), "reason": item.reason}
+                            for name, item in report.items()
+                        ],
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
             return status
         width = max((len(n) for n in report), default=6)
         for name, item in report.items():
@@ -204,31 +240,56 @@ def _plugins(args: argparse.Namespace) -> int:
     readers = list_readers()
     writers = list_writers()
     if args.json:
-        print(json.dumps({
-            "readers": [{"name": i.name, "version": i.version, "priority": i.priority, "suffixes": list(i.suffixes),
-                         "distribution": i.distribution or i.origin,
-                         "description": str(getattr(i.cls, "description", "") or "")}
-                        for i in sorted(readers.values(), key=lambda i: (-i.priority, i.name))],
-            "writers": [{"name": w.name, "version": w.version, "priority": w.priority, "suffixes": list(w.suffixes),
-                         "distribution": w.distribution or w.origin,
-                         "max_scenes": w.cls.max_scenes, "levels": "levels" in w.cls.options,
-                         "options": _writer_options(w.cls)}
-                        for w in sorted(writers.values(), key=lambda i: i.name)],
-        }, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "readers": [
+                        {
+                            "name": i.name,
+                            "version": i.version,
+                            "priority": i.priority,
+                            "suffixes": list(i.suffixes),
+                            "distribution": i.distribution or i.origin,
+                            "description": str(getattr(i.cls, "description", "") or ""),
+                        }
+                        for i in sorted(readers.values(), key=lambda i: (-i.priority, i.name))
+                    ],
+                    "writers": [
+                        {
+                            "name": w.name,
+                            "version": w.version,
+                            "priority": w.priority,
+                            "suffixes": list(w.suffixes),
+                            "distribution": w.distribution or w.origin,
+                            "max_scenes": w.cls.max_scenes,
+                            "levels": "levels" in w.cls.options,
+                            "options": _writer_options(w.cls),
+                        }
+                        for w in sorted(writers.values(), key=lambda i: i.name)
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     if not readers:
         print("no readers installed")
         return 0
     print(f"{'reader':<10} {'version':<9} {'priority':>8}  {'suffixes':<32} distribution")
     for info in sorted(readers.values(), key=lambda i: (-i.priority, i.name)):
-        print(f"{info.name:<10} {info.version or '-':<9} {info.priority:>8}  "
-              f"{' '.join(info.suffixes) or '(content only)':<32} {info.distribution or info.origin}")
+        print(
+            f"{info.name:<10} {info.version or '-':<9} {info.priority:>8}  "
+            f"{' '.join(info.suffixes) or '(content only)':<32} {info.distribution or info.origin}"
+        )
     if writers:
         print()
         print(f"{'writer':<10} {'version':<9} {'priority':>8}  {'suffixes':<32} distribution")
         for w in sorted(writers.values(), key=lambda i: i.name):
-            print(f"{w.name:<10} {w.version or '-':<9} {w.priority:>8}  {' '.join(w.suffixes):<32} "
-                  f"{w.distribution or w.origin}")
+            print(
+                f"{w.name:<10} {w.version or '-':<9} {w.priority:>8}  {' '.join(w.suffixes):<32} "
+                f"{w.distribution or w.origin}"
+            )
     return 0
 
 
@@ -253,7 +314,9 @@ def _ints(text: str, what: str) -> list[int]:
     try:
         return [int(v) for v in text.replace("x", ",").split(",") if v.strip()]
     except ValueError:
-        raise _UsageError(f"{what} must be integers separated by commas, e.g. 16,256,256; got {text!r}") from None
+        raise _UsageError(
+            f"{what} must be integers separated by commas, e.g. 16,256,256; got {text!r}"
+        ) from None
 
 
 class _UsageError(Exception):
@@ -302,8 +365,16 @@ class _Bar:
                 self._enabled = False
                 return
             # disable=None: a bar only on a terminal, unless --progress asked for one.
-            self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self._label,
-                             disable=None if self._enabled is None else False, file=sys.stderr, leave=True)
+            self._bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=self._label,
+                disable=None if self._enabled is None else False,
+                file=sys.stderr,
+                leave=True,
+            )
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
@@ -323,15 +394,25 @@ def _convert(args: argparse.Namespace) -> int:
     # levels= is checked by write(), which names the formats that have pyramids.
     unknown = sorted(set(options) - set(cls.options) - {"levels"})
     if unknown:
-        raise _UsageError(f"the {cls.name} writer has no option(s) {', '.join(unknown)}; its options: "
-                          f"{', '.join(sorted(cls.options)) or '(none)'}")
+        raise _UsageError(
+            f"the {cls.name} writer has no option(s) {', '.join(unknown)}; its options: "
+            f"{', '.join(sorted(cls.options)) or '(none)'}"
+        )
     bar = _Bar(args.progress, Path(args.src).name)
     try:
         with Reader(args.src, reader=args.reader) as reader:
             scenes = None if not args.scene else _scene_indices(reader, args.scene, False)
             try:
-                out = write(reader, target, format=args.format, overwrite=args.overwrite, scenes=scenes,
-                            split_scenes=args.split_scenes, progress=bar, **options)
+                out = write(
+                    reader,
+                    target,
+                    format=args.format,
+                    overwrite=args.overwrite,
+                    scenes=scenes,
+                    split_scenes=args.split_scenes,
+                    progress=bar,
+                    **options,
+                )
             except (TypeError, ValueError) as exc:
                 if isinstance(exc, ScitiffReadersError):
                     raise
@@ -358,15 +439,25 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise a file: reader, scenes, dims, chunks, coordinates")
     info.add_argument("path")
     info.add_argument("--reader", default=None, help="force a reader by name")
-    info.add_argument("--scene", action="append", default=None, metavar="NAME|INDEX",
-                      help="scene to describe, by name or index (repeatable; default 0)")
+    info.add_argument(
+        "--scene",
+        action="append",
+        default=None,
+        metavar="NAME|INDEX",
+        help="scene to describe, by name or index (repeatable; default 0)",
+    )
     info.add_argument("--all-scenes", action="store_true", help="describe every scene")
     info.add_argument("--all-levels", action="store_true", help="describe every resolution level")
     info.add_argument("--json", action="store_true", help="print JSON (keys documented in the CLI guide)")
-    info.add_argument("--strict", action="store_true",
-                      help=f"exit with {EXIT_DAMAGED} when the file is damaged or truncated")
+    info.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit with {EXIT_DAMAGED} when the file is damaged or truncated",
+    )
     info.set_defaults(func=_info)
-    plugins = sub.add_parser("plugins", help="list installed readers and writers, or which can open PATH and why")
+    plugins = sub.add_parser(
+        "plugins", help="list installed readers and writers, or which can open PATH and why"
+    )
     plugins.add_argument("path", nargs="?", default=None)
     plugins.add_argument("--json", action="store_true", help="print JSON (keys documented in the CLI guide)")
     plugins.set_defaults(func=_plugins)
@@ -375,23 +466,37 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("dst")
     convert.add_argument("--format", default=None, help="writer name (default: from DST's suffix)")
     convert.add_argument("--reader", default=None, help="force a reader by name")
-    convert.add_argument("--scene", action="append", default=None, metavar="NAME|INDEX",
-                         help="scene to write, by name or index (repeatable; default every scene)")
-    convert.add_argument("--split-scenes", action="store_true",
-                         help="write each scene to its own file inside the folder DST (needs --format)")
+    convert.add_argument(
+        "--scene",
+        action="append",
+        default=None,
+        metavar="NAME|INDEX",
+        help="scene to write, by name or index (repeatable; default every scene)",
+    )
+    convert.add_argument(
+        "--split-scenes",
+        action="store_true",
+        help="write each scene to its own file inside the folder DST (needs --format)",
+    )
     convert.add_argument("--levels", type=int, default=None, help="reduced-resolution levels to add")
     convert.add_argument("--downsample-method", choices=("mean", "nearest"), default=None)
     convert.add_argument("--chunks", default=None, help="chunk shape, e.g. 16,256,256 (z,y,x) or t,c,z,y,x")
     convert.add_argument("--shards", default=None, help="shard shape (Zarr v3) or 'auto'")
-    convert.add_argument("--compression", default=None, help="e.g. blosc-zstd, zstd:3, none (OME-Zarr); "
-                                                             "zlib, zstd (OME-TIFF)")
+    convert.add_argument(
+        "--compression", default=None, help="e.g. blosc-zstd, zstd:3, none (OME-Zarr); zlib, zstd (OME-TIFF)"
+    )
     convert.add_argument("--ngff-version", choices=("0.4", "0.5"), default=None, help="OME-Zarr version")
     convert.add_argument("--option", action="append", metavar="KEY=VALUE", help="any other writer option")
     convert.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
-    convert.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                         help="progress bar on stderr (default: when stderr is a terminal)")
-    convert.add_argument("--strict", action="store_true",
-                         help=f"exit with {EXIT_DAMAGED} when SRC is damaged or truncated")
+    convert.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    convert.add_argument(
+        "--strict", action="store_true", help=f"exit with {EXIT_DAMAGED} when SRC is damaged or truncated"
+    )
     convert.set_defaults(func=_convert)
     schema = sub.add_parser("schema", help="print a reader's metadata JSON schema (default: scitiff)")
     schema.add_argument("--reader", default="scitiff")

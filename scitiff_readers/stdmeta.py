@@ -164,13 +164,17 @@ def dimension_properties(reader: Reader) -> DimensionProperties:
         var = coords.get(dim)
         if size is None and (var is None or to_micrometre_factor(var.attrs.get("units")) is None):
             return DimensionProperty(None, None)
-        return DimensionProperty("space", normalize_unit(unit or (var.attrs.get("units") if var is not None
-                                                                 else None)))
+        return DimensionProperty(
+            "space", normalize_unit(unit or (var.attrs.get("units") if var is not None else None))
+        )
 
     t = coords.get("T")
     t_unit = normalize_unit(t.attrs.get("units")) if t is not None else None
-    t_prop = DimensionProperty("time", t_unit) if to_seconds_factor(t_unit) is not None else DimensionProperty(
-        None, None)
+    t_prop = (
+        DimensionProperty("time", t_unit)
+        if to_seconds_factor(t_unit) is not None
+        else DimensionProperty(None, None)
+    )
     return DimensionProperties(
         T=t_prop,
         C=DimensionProperty("channel", None),
@@ -260,4 +264,6 @@ def _add_ome_facts(meta: StandardMetadata, ome: Any, index: int) -> None:
         objective = instrument.objectives[0]
         if objective.nominal_magnification is not None:
             immersion = objective.immersion.value if objective.immersion else ""
-            meta.objective = f"{round(float(objective.nominal_magnification))}x/{objective.lens_na}{immersion}"
+            meta.objective = (
+                f"{round(float(objective.nominal_magnification))}x/{objective.lens_na}{immersion}"
+            )

@@ -3,7 +3,7 @@
 ::
 
     xr.open_dataarray("data.ome.tif", engine="scitiff_readers", scene=0, level=1, chunks={})
-    xr.open_dataset("plate.ome.tif", engine="scitiff_readers", chunks={})   # every scene
+    xr.open_dataset("plate.ome.tif", engine="scitiff_readers", chunks={})  # every scene
 
 The backend chooses the reader through the registry exactly like ``Reader(path)``.
 Each scene is one data variable named after the scene, with the coordinates and
@@ -154,8 +154,9 @@ def open_reader_dataset(
             # chunks={} then gives the reader's own chunks (whole storage units); set last, as
             # building the Dataset does not carry encodings over.
             variable = dataset.variables[str(array.name)]
-            variable.encoding["preferred_chunks"] = dict(zip(variable.dims, _preferred_chunks(opened, index, level),
-                                                             strict=True))
+            variable.encoding["preferred_chunks"] = dict(
+                zip(variable.dims, _preferred_chunks(opened, index, level), strict=True)
+            )
         if drop_variables:
             dataset = dataset.drop_vars(list(drop_variables), errors="ignore")
     except BaseException:
@@ -169,9 +170,18 @@ def open_reader_dataset(
 class ScitiffReadersBackendEntrypoint(BackendEntrypoint):
     """``engine="scitiff_readers"``: every format an installed reader opens."""
 
-    description = "Scientific image stacks (SciTiff, NDTiff, OME-TIFF, TIFF, VISoR, OME-Zarr) via scitiff_readers"
+    description = (
+        "Scientific image stacks (SciTiff, NDTiff, OME-TIFF, TIFF, VISoR, OME-Zarr) via scitiff_readers"
+    )
     url = "https://scitiff-readers.readthedocs.io/en/latest/xarray.html"
-    open_dataset_parameters = ("filename_or_obj", "drop_variables", "scene", "level", "reader", "reader_options")
+    open_dataset_parameters = (
+        "filename_or_obj",
+        "drop_variables",
+        "scene",
+        "level",
+        "reader",
+        "reader_options",
+    )
 
     def open_dataset(
         self,
@@ -186,8 +196,14 @@ class ScitiffReadersBackendEntrypoint(BackendEntrypoint):
         """Open ``filename_or_obj`` (a path) as a Dataset; see :func:`open_reader_dataset`."""
         if not isinstance(filename_or_obj, (str, os.PathLike)):
             raise TypeError(f"engine 'scitiff_readers' opens paths, not {type(filename_or_obj).__name__}")
-        return open_reader_dataset(filename_or_obj, scene=scene, level=level, reader=reader,
-                                   reader_options=reader_options, drop_variables=drop_variables)
+        return open_reader_dataset(
+            filename_or_obj,
+            scene=scene,
+            level=level,
+            reader=reader,
+            reader_options=reader_options,
+            drop_variables=drop_variables,
+        )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         """Whether an installed reader recognises the path (content sniffing, never raises)."""
@@ -197,4 +213,3 @@ class ScitiffReadersBackendEntrypoint(BackendEntrypoint):
             return select_reader(filename_or_obj) is not None
         except (ScitiffReadersError, OSError, ValueError):
             return False
-

@@ -66,8 +66,13 @@ class MultiSceneReader(Reader):
                 "X": uniform_coordinate("X", data.shape[4], 0.2 * 2**level, units="µm"),
                 "stage_x": ("T", np.array([1.0, 2.0]), {"units": "mm"}),
             }
-            return Image(source, coords=coords, channel_names=["DAPI", "GFP", "RFP"],
-                         attrs={"units": "counts"}, name="cells")
+            return Image(
+                source,
+                coords=coords,
+                channel_names=["DAPI", "GFP", "RFP"],
+                attrs={"units": "counts"},
+                name="cells",
+            )
         return Image(source)
 
     @property

@@ -22,15 +22,18 @@ def _ref(image: object, **kwargs: object) -> object:
     return bioio.BioImage(image, **kwargs)
 
 
-@pytest.mark.parametrize(("data", "dim_order"), [
-    (RAMP, None),
-    (RAMP, "CZYX"),
-    (RAMP, "ZCYX"),
-    (RAMP, "TZYX"),
-    (RAMP[0], "YXS"),
-    (RAMP[0, 0], None),
-    (da.from_array(RAMP, chunks=(1, 2, 4, 5)), "CZYX"),
-])
+@pytest.mark.parametrize(
+    ("data", "dim_order"),
+    [
+        (RAMP, None),
+        (RAMP, "CZYX"),
+        (RAMP, "ZCYX"),
+        (RAMP, "TZYX"),
+        (RAMP[0], "YXS"),
+        (RAMP[0, 0], None),
+        (da.from_array(RAMP, chunks=(1, 2, 4, 5)), "CZYX"),
+    ],
+)
 def test_array_input_reads_like_bioio(data: object, dim_order: str | None) -> None:
     ref = _ref(data, dim_order=dim_order)
     r = Reader(data, dim_order=dim_order)
@@ -40,7 +43,7 @@ def test_array_input_reads_like_bioio(data: object, dim_order: str | None) -> No
     assert r.shape == ref.shape
     assert r.dtype == ref.dtype
     assert r.scenes == tuple(ref.scenes) == ("Image:0",)
-    if "C" in (dim_order or "TCZYX"[-np.ndim(data):]):
+    if "C" in (dim_order or "TCZYX"[-np.ndim(data) :]):
         assert r.channel_names == list(ref.channel_names)
     np.testing.assert_array_equal(r.data, ref.data)
     np.testing.assert_array_equal(r.get_image_data("ZYX", C=0), ref.get_image_data("ZYX", C=0))
@@ -62,10 +65,16 @@ def test_list_input_is_one_scene_per_array() -> None:
 
 
 def test_xarray_input_keeps_its_dims_coordinates_and_attrs() -> None:
-    arr = xr.DataArray(RAMP[:, :, :, :], dims=("C", "Z", "Y", "X"),
-                       coords={"C": ["DAPI", "GFP"], "X": ("X", np.arange(5) * 0.25, {"units": "µm"}),
-                               "Y": ("Y", np.arange(4) * 0.25, {"units": "µm"})},
-                       attrs={"origin": "test"})
+    arr = xr.DataArray(
+        RAMP[:, :, :, :],
+        dims=("C", "Z", "Y", "X"),
+        coords={
+            "C": ["DAPI", "GFP"],
+            "X": ("X", np.arange(5) * 0.25, {"units": "µm"}),
+            "Y": ("Y", np.arange(4) * 0.25, {"units": "µm"}),
+        },
+        attrs={"origin": "test"},
+    )
     ref = _ref(arr.copy())
     r = Reader(arr)
     assert r.dims.order == ref.dims.order
@@ -83,13 +92,21 @@ def test_xarray_input_keeps_its_dims_coordinates_and_attrs() -> None:
 
 
 def test_physical_pixel_sizes_forms_match_bioio() -> None:
-    for given in ([2.0, 0.5, 0.25], {"Z": 2.0, "Y": 0.5, "X": 0.25}, PhysicalPixelSizes(2.0, 0.5, 0.25, "µm")):
+    for given in (
+        [2.0, 0.5, 0.25],
+        {"Z": 2.0, "Y": 0.5, "X": 0.25},
+        PhysicalPixelSizes(2.0, 0.5, 0.25, "µm"),
+    ):
         ref = _ref(RAMP, dim_order="CZYX", physical_pixel_sizes=given)
         r = Reader(RAMP, dim_order="CZYX", physical_pixel_sizes=given)
         assert tuple(r.physical_pixel_sizes) == tuple(ref.physical_pixel_sizes)
         np.testing.assert_allclose(r.coords["Z"].values, np.arange(3) * 2.0)
-    assert Reader(RAMP, dim_order="CZYX",
-                  physical_pixel_sizes=PhysicalPixelSizes(2.0, 0.5, 0.25, "µm")).physical_pixel_sizes.units.X == "µm"
+    assert (
+        Reader(
+            RAMP, dim_order="CZYX", physical_pixel_sizes=PhysicalPixelSizes(2.0, 0.5, 0.25, "µm")
+        ).physical_pixel_sizes.units.X
+        == "µm"
+    )
 
 
 def test_bad_arguments_are_typed_errors() -> None:
@@ -115,10 +132,13 @@ def test_pickles_and_imread_functions_take_arrays() -> None:
     np.testing.assert_array_equal(again.data, (RAMP + 1)[None])
     ref = bioio.BioImage([RAMP, RAMP + 1], dim_order="CZYX")
     ref.set_scene("Image:1")
-    np.testing.assert_array_equal(scitiff_readers.imread([RAMP, RAMP + 1], scene_id="Image:1", dim_order="CZYX"),
-                                  ref.data)
-    np.testing.assert_array_equal(scitiff_readers.imread_dask(RAMP, dim_order="CZYX").compute(),
-                                  bioio.bio_image.imread_dask(RAMP, dim_order="CZYX").compute())
+    np.testing.assert_array_equal(
+        scitiff_readers.imread([RAMP, RAMP + 1], scene_id="Image:1", dim_order="CZYX"), ref.data
+    )
+    np.testing.assert_array_equal(
+        scitiff_readers.imread_dask(RAMP, dim_order="CZYX").compute(),
+        bioio.bio_image.imread_dask(RAMP, dim_order="CZYX").compute(),
+    )
     ours = scitiff_readers.imread_xarray(RAMP, dim_order="CZYX")
     theirs = bioio.bio_image.imread_xarray(RAMP, dim_order="CZYX")
     assert ours.dims == theirs.dims

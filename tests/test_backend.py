@@ -16,8 +16,15 @@ import scitiff_readers.backend as backend
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_FILES = sorted((ROOT / "plugins").glob("*/**/*.py"))
 #: What a plugin may import from the core: the user API, the plugin API, the conformance suite.
-PUBLIC = {"scitiff_readers", "scitiff_readers.backend", "scitiff_readers.errors", "scitiff_readers.testing",
-          "scitiff_readers.cli", "scitiff_readers.stdmeta", "scitiff_readers.xarray_backend"}
+PUBLIC = {
+    "scitiff_readers",
+    "scitiff_readers.backend",
+    "scitiff_readers.errors",
+    "scitiff_readers.testing",
+    "scitiff_readers.cli",
+    "scitiff_readers.stdmeta",
+    "scitiff_readers.xarray_backend",
+}
 HEAVY = ("dask", "xarray", "pandas", "zarr", "pydantic", "ome_types", "tifffile")
 
 
@@ -50,19 +57,29 @@ def test_plugins_are_found() -> None:
 
 
 def test_no_plugin_imports_a_private_core_module() -> None:
-    bad = [f"{p.relative_to(ROOT)}:{line}: {module}" for p in PLUGIN_FILES
-           for line, module in _core_imports(p) if not _is_public(module)]
+    bad = [
+        f"{p.relative_to(ROOT)}:{line}: {module}"
+        for p in PLUGIN_FILES
+        for line, module in _core_imports(p)
+        if not _is_public(module)
+    ]
     assert not bad, "plugins import private core modules (use scitiff_readers.backend):\n" + "\n".join(bad)
 
 
 def test_the_check_catches_a_private_import(tmp_path: Path) -> None:
     sample = tmp_path / "plugin.py"
-    sample.write_text("from scitiff_readers._lazy import to_dask\nfrom scitiff_readers import _files\n"
-                      "import scitiff_readers.backend\nfrom scitiff_readers.testing.counters import count_reads\n")
+    sample.write_text(
+        "from scitiff_readers._lazy import to_dask\nfrom scitiff_readers import _files\n"
+        "import scitiff_readers.backend\nfrom scitiff_readers.testing.counters import count_reads\n"
+    )
     verdict = [(m, _is_public(m)) for _, m in _core_imports(sample)]
-    assert verdict == [("scitiff_readers._lazy", False), ("scitiff_readers", True),
-                       ("scitiff_readers._files", False), ("scitiff_readers.backend", True),
-                       ("scitiff_readers.testing.counters", True)]
+    assert verdict == [
+        ("scitiff_readers._lazy", False),
+        ("scitiff_readers", True),
+        ("scitiff_readers._files", False),
+        ("scitiff_readers.backend", True),
+        ("scitiff_readers.testing.counters", True),
+    ]
 
 
 def test_every_exported_name_resolves() -> None:
@@ -80,8 +97,10 @@ def test_public_modules_are_the_declared_ones() -> None:
 
 
 def test_backend_import_is_cold() -> None:
-    program = ("import json, sys; import scitiff_readers.backend; "
-               f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    program = (
+        "import json, sys; import scitiff_readers.backend; "
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
 

@@ -83,9 +83,9 @@ def test_shared_file_without_posix_calls_threads_agree(tmp_path: Path) -> None:
                 start = (k * 997 + i * 4099) % (2**20 - 1024)
                 out = np.empty(1024, dtype=np.uint32)
                 shared.readinto(start * 4, out)
-                np.testing.assert_array_equal(out, data[start:start + 1024])
+                np.testing.assert_array_equal(out, data[start : start + 1024])
                 got = np.frombuffer(shared.pread(start * 4, 64), dtype=np.uint32)
-                np.testing.assert_array_equal(got, data[start:start + 16])
+                np.testing.assert_array_equal(got, data[start : start + 16])
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -101,7 +101,10 @@ def test_shared_file_without_posix_calls_threads_agree(tmp_path: Path) -> None:
 
 def test_merge_ranges_joins_near_and_overlapping() -> None:
     assert merge_ranges([(100, 10), (0, 10), (105, 20), (1_000_000, 5)], gap=50) == [
-        (0, 10), (100, 125), (1_000_000, 1_000_005)]
+        (0, 10),
+        (100, 125),
+        (1_000_000, 1_000_005),
+    ]
     assert merge_ranges([(0, 10), (20, 10)], gap=5) == [(0, 10), (20, 30)]
     assert merge_ranges([(0, 10), (20, 10)], gap=10) == [(0, 30)]
     assert merge_ranges([(5, 0)]) == []

@@ -68,7 +68,9 @@ def test_more_blocks_than_a_graph_can_hold_are_refused_before_building() -> None
     from scitiff_readers.errors import ImageTooLargeError
 
     start = time.perf_counter()
-    with pytest.raises(ImageTooLargeError, match=r"img\.zarr: a dask array .* would have 1099511627776 blocks"):
+    with pytest.raises(
+        ImageTooLargeError, match=r"img\.zarr: a dask array .* would have 1099511627776 blocks"
+    ):
         check_block_count((2**40, 1, 1, 16, 16), (1, 1, 1, 16, 16), path="img.zarr")
     assert time.perf_counter() - start < 1
     assert isinstance(ImageTooLargeError("x"), MemoryError)

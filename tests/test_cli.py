@@ -52,8 +52,9 @@ def test_plugins_lists_readers(capsys: pytest.CaptureFixture[str]) -> None:
     assert "scitiff-readers" in out
 
 
-def test_plugins_path_reports_feasibility(npy_file: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_plugins_path_reports_feasibility(
+    npy_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["plugins", str(npy_file)]) == 0
     assert "npy" in capsys.readouterr().out
     text = tmp_path / "a.txt"
@@ -63,20 +64,28 @@ def test_plugins_path_reports_feasibility(npy_file: Path, tmp_path: Path,
 
 
 def test_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
-    missing = subprocess.run([sys.executable, "-m", "scitiff_readers.cli", "info", str(tmp_path / "nope.tif")],
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "scitiff_readers.cli", "info", str(tmp_path / "nope.tif")],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 3
-    assert missing.stderr.strip() == f"scitiff-readers: error: {tmp_path / 'nope.tif'}: no such file or directory"
+    assert (
+        missing.stderr.strip()
+        == f"scitiff-readers: error: {tmp_path / 'nope.tif'}: no such file or directory"
+    )
     text = tmp_path / "a.txt"
     text.write_text("hello")
-    unsupported = subprocess.run([sys.executable, "-m", "scitiff_readers.cli", "info", str(text)],
-                                 capture_output=True, text=True)
+    unsupported = subprocess.run(
+        [sys.executable, "-m", "scitiff_readers.cli", "info", str(text)], capture_output=True, text=True
+    )
     assert unsupported.returncode == 4
     assert len(unsupported.stderr.strip().splitlines()) == 1
     assert "no installed reader can open this file" in unsupported.stderr
     assert "Traceback" not in unsupported.stderr
-    usage = subprocess.run([sys.executable, "-m", "scitiff_readers.cli", "frobnicate"],
-                           capture_output=True, text=True)
+    usage = subprocess.run(
+        [sys.executable, "-m", "scitiff_readers.cli", "frobnicate"], capture_output=True, text=True
+    )
     assert usage.returncode == 2
 
 
@@ -96,8 +105,9 @@ def test_demo_runs_every_installed_reader(capsys: pytest.CaptureFixture[str], tm
 
 # ------------------------------------------------------------------ scripts
 def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scitiff_readers.cli", *args], capture_output=True, text=True,
-                          **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "scitiff_readers.cli", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 def test_version() -> None:
@@ -117,7 +127,16 @@ def test_info_json_has_the_documented_keys(npy_file: Path, capsys: pytest.Captur
     (scene,) = doc["scenes"]
     assert set(scene) == {"index", "name", "level_count", "levels"}
     (level,) = scene["levels"]
-    assert set(level) == {"level", "dims", "shape", "dtype", "chunks", "channels", "physical_pixel_sizes", "coords"}
+    assert set(level) == {
+        "level",
+        "dims",
+        "shape",
+        "dtype",
+        "chunks",
+        "channels",
+        "physical_pixel_sizes",
+        "coords",
+    }
     assert level["dims"] == "TCZYX"
     assert level["shape"] == [1, 2, 3, 8, 6]
     assert level["dtype"] == "uint16"
@@ -149,20 +168,37 @@ def test_plugins_json(npy_file: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert set(npy) == {"name", "version", "priority", "suffixes", "distribution", "description"}
     assert npy["suffixes"] == [".npy"]
     for writer in doc["writers"]:
-        assert set(writer) == {"name", "version", "priority", "suffixes", "distribution", "max_scenes", "levels",
-                               "options"}
+        assert set(writer) == {
+            "name",
+            "version",
+            "priority",
+            "suffixes",
+            "distribution",
+            "max_scenes",
+            "levels",
+            "options",
+        }
     assert main(["plugins", str(npy_file), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert {"name": "npy", "opens": True} == {k: v for k, v in next(
-        r for r in report["readers"] if r["name"] == "npy").items() if k != "reason"}
+    assert {"name": "npy", "opens": True} == {
+        k: v for k, v in next(r for r in report["readers"] if r["name"] == "npy").items() if k != "reason"
+    }
 
 
 def test_piped_into_head_ends_quietly(npy_file: Path) -> None:
     """A reader of our output that goes away early: no traceback, no 'Broken pipe' message."""
-    proc = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from scitiff_readers.cli import main; time.sleep(0.5); "
-        f"sys.exit(main(['info', {str(npy_file)!r}, '--json']))")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from scitiff_readers.cli import main; time.sleep(0.5); "
+                f"sys.exit(main(['info', {str(npy_file)!r}, '--json']))"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     assert proc.stderr is not None
     proc.stdout.close()  # like head after its lines

@@ -45,11 +45,17 @@ def _write_samples(folder: Path) -> dict[str, tuple[Path, Callable[[], np.ndarra
     rng = np.random.default_rng(5)
     data = rng.integers(0, 4000, (2, 3, 16, 20), dtype=np.uint16)  # Z C Y X
     ome = folder / "x.ome.tif"
-    tifffile.imwrite(ome, data, metadata={"axes": "ZCYX", "PhysicalSizeX": 0.5}, tile=(16, 16),
-                     compression="zlib")
+    tifffile.imwrite(
+        ome, data, metadata={"axes": "ZCYX", "PhysicalSizeX": 0.5}, tile=(16, 16), compression="zlib"
+    )
     imagej = folder / "hyper.tif"
-    tifffile.imwrite(imagej, data.astype(np.uint8), imagej=True, resolution=(2.0, 2.0),
-                     metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um"})
+    tifffile.imwrite(
+        imagej,
+        data.astype(np.uint8),
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um"},
+    )
     plain = folder / "plain.tif"
     tifffile.imwrite(plain, data[0, 0], photometric="minisblack")
     npy = folder / "a.npy"
@@ -67,7 +73,9 @@ def _write_samples(folder: Path) -> dict[str, tuple[Path, Callable[[], np.ndarra
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Callable[[], np.ndarray], str | None]]:
+def samples(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, Callable[[], np.ndarray], str | None]]:
     return _write_samples(tmp_path_factory.mktemp("fileobjects"))
 
 
@@ -99,7 +107,9 @@ def _object(kind: str, path: Path, server: RangeServer) -> Any:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_file_object_reads_as_the_file(fmt: str, kind: str, samples: dict[str, Any], server: RangeServer) -> None:
+def test_file_object_reads_as_the_file(
+    fmt: str, kind: str, samples: dict[str, Any], server: RangeServer
+) -> None:
     if fmt not in samples:
         pytest.skip(f"no {fmt} sample (../shared/data missing)")
     path, reference, order = samples[fmt]
@@ -167,14 +177,24 @@ def test_unknown_bytes_from_a_file_object_say_what_cannot_work() -> None:
 
 
 def test_multi_file_ome_tiff_from_a_file_object_names_the_limit() -> None:
-    master = SHARED / "corpus" / "tlnagy+exampletiffs" / "ometiff_testdata" / "multiples" / "master" / \
-        "multifile-Z1.ome.tiff"
+    master = (
+        SHARED
+        / "corpus"
+        / "tlnagy+exampletiffs"
+        / "ometiff_testdata"
+        / "multiples"
+        / "master"
+        / "multifile-Z1.ome.tiff"
+    )
     if not master.exists():
         pytest.skip("../shared/data missing")
     from scitiff_readers_tiff.ome import MissingOmeFileError
 
-    with open(master, "rb") as fh, Reader(fh) as reader, \
-            pytest.raises(MissingOmeFileError, match=r"multifile-Z2\.ome\.tiff.*need a path or URL"):
+    with (
+        open(master, "rb") as fh,
+        Reader(fh) as reader,
+        pytest.raises(MissingOmeFileError, match=r"multifile-Z2\.ome\.tiff.*need a path or URL"),
+    ):
         reader.get_image_data("YX", Z=1)
 
 

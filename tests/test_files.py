@@ -63,7 +63,7 @@ def test_shared_file_pickles_as_path_and_threads_share_it(tmp_path: Path) -> Non
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == sorted(payload[i * 256:(i + 1) * 256] for i in range(16))
+    assert sorted(results) == sorted(payload[i * 256 : (i + 1) * 256] for i in range(16))
     f.close()
 
 
@@ -90,8 +90,15 @@ def test_resolve_inside_a_url_refuses_escapes_also_percent_encoded() -> None:
     assert str(resolve_inside(root, "sub/ok.tif")) == "http://127.0.0.1:9/data/ds/sub/ok.tif"
     assert str(resolve_inside(root, "50%.tif")).endswith("/ds/50%.tif")
     # A server decodes %2E%2E to "..": "%2E%2E/x" names the folder above, like "../x".
-    for bad in ["../x.tif", "%2E%2E/x.tif", "%2e%2e%2Fx.tif", "%252e%252e/x.tif", "sub/..%5C..%5Cx.tif",
-                "https://elsewhere/x.tif", "/x.tif"]:
+    for bad in [
+        "../x.tif",
+        "%2E%2E/x.tif",
+        "%2e%2e%2Fx.tif",
+        "%252e%252e/x.tif",
+        "sub/..%5C..%5Cx.tif",
+        "https://elsewhere/x.tif",
+        "/x.tif",
+    ]:
         with pytest.raises(CorruptFileError, match="dataset"):
             resolve_inside(root, bad, what="file name")
 

@@ -19,7 +19,9 @@ import pytest
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fuzz runner forks and limits memory (Linux)")
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux", reason="the fuzz runner forks and limits memory (Linux)"
+)
 
 CASES_PER_FORMAT = 36
 #: Crafted path-escape cases per seed in the smoke (spread over each seed's list; the campaign runs all).
@@ -40,10 +42,29 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
     report = workdir / "report.json"
     workers = max(2, min(4, os.cpu_count() or 2))
     subprocess.run(
-        [sys.executable, "-m", "scitiff_readers.testing.fuzz", "--cases", str(CASES_PER_FORMAT),
-         "--workers", str(workers), "--timeout", "20", "--seed", "20261129", "--workdir", str(workdir / "work"),
-         "--report", str(report), "--crafted", "--crafted-per-seed", str(CRAFTED_PER_SEED)],
-        check=False, timeout=600, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "scitiff_readers.testing.fuzz",
+            "--cases",
+            str(CASES_PER_FORMAT),
+            "--workers",
+            str(workers),
+            "--timeout",
+            "20",
+            "--seed",
+            "20261129",
+            "--workdir",
+            str(workdir / "work"),
+            "--report",
+            str(report),
+            "--crafted",
+            "--crafted-per-seed",
+            str(CRAFTED_PER_SEED),
+        ],
+        check=False,
+        timeout=600,
+        capture_output=True,
     )
     return [CaseResult(**r) for r in json.loads(report.read_text())["results"]]
 
@@ -51,7 +72,9 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
 def test_smoke_has_no_failure(smoke: list) -> None:
     from scitiff_readers.testing.fuzz.runner import FAILURES
 
-    bad = [f"{r.format}#{r.case} {r.outcome}: {r.mutation} -> {r.detail}" for r in smoke if r.outcome in FAILURES]
+    bad = [
+        f"{r.format}#{r.case} {r.outcome}: {r.mutation} -> {r.detail}" for r in smoke if r.outcome in FAILURES
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -82,7 +105,9 @@ def test_crafted_escapes_are_all_refused_or_unused(smoke: list) -> None:
     crafted = [r for r in smoke if r.kind == "crafted"]
     table = summarize(smoke, "crafted")
     assert set(table) == {*FORMATS, "total"}, table
-    assert {r.outcome for r in crafted} <= {"ok", "typed"}, [r for r in crafted if r.outcome not in ("ok", "typed")]
+    assert {r.outcome for r in crafted} <= {"ok", "typed"}, [
+        r for r in crafted if r.outcome not in ("ok", "typed")
+    ]
     # Names written in metadata and links to decoys are both in the sample, and most are refused.
     assert any("outside" in r.mutation and "link" not in r.mutation for r in crafted)
     assert any("link outside" in r.mutation for r in crafted)
@@ -121,9 +146,15 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
     child("hang", "while True: pass")
     child("untyped", "raise RuntimeError('x')")
     # Judged by the child's own CPU time (RLIMIT_CPU ends it), however long the machine makes it wait.
-    child("cpu", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", 120.0, 1)
+    child(
+        "cpu", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", 120.0, 1
+    )
     assert results["escape"]["outcome"] == "escape"
     assert results["hang"]["outcome"] == "hang"
     assert results["untyped"]["outcome"] == "untyped"
-    assert results["cpu"] == {**results["cpu"], "outcome": "hang", "detail": "still computing after 1 s of CPU"}
+    assert results["cpu"] == {
+        **results["cpu"],
+        "outcome": "hang",
+        "detail": "still computing after 1 s of CPU",
+    }
     assert results["cpu"]["cpu"] > 0.5  # the kernel counts in ticks: about 1 s

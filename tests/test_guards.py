@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     ],
 )
 def test_library_errors_become_typed_errors_naming_file_and_place(raised, expected, builtin) -> None:
-    with pytest.raises(expected, match=r"^/data/x\.tif: decoding chunk 0/1: ") as info, \
-            library_errors("/data/x.tif", "decoding chunk 0/1"):
+    with (
+        pytest.raises(expected, match=r"^/data/x\.tif: decoding chunk 0/1: ") as info,
+        library_errors("/data/x.tif", "decoding chunk 0/1"),
+    ):
         raise raised
     assert isinstance(info.value, ScitiffReadersError)
     assert isinstance(info.value, builtin)
@@ -42,8 +44,15 @@ def test_library_errors_become_typed_errors_naming_file_and_place(raised, expect
     assert type(raised).__name__ in str(info.value)
 
 
-@pytest.mark.parametrize("kept", [FileNotFoundError(2, "gone"), PermissionError(13, "no"), OSError(errno.EIO, "io"),
-                                  CorruptFileError("ours")])
+@pytest.mark.parametrize(
+    "kept",
+    [
+        FileNotFoundError(2, "gone"),
+        PermissionError(13, "no"),
+        OSError(errno.EIO, "io"),
+        CorruptFileError("ours"),
+    ],
+)
 def test_own_errors_and_real_io_errors_pass_unchanged(kept) -> None:
     assert typed_error(kept, "f", "w") is kept
     with pytest.raises(type(kept)) as info, library_errors("f", "w"):
@@ -97,8 +106,12 @@ def test_check_inside_refuses_links_out_and_accepts_a_linked_dataset(tmp_path: P
     os.symlink("loop", data / "loop")
     assert check_inside(data, data / "sub" / "a", "chunk") == data / "sub" / "a"
     assert check_inside(data, data / "inner", "chunk") == data / "inner"  # a link inside the dataset
-    assert check_inside(data, data / "missing", "chunk") == data / "missing"  # missing: the caller's to report
-    with pytest.raises(CorruptFileError, match=r"link: the chunk is a symbolic link .* outside the dataset folder"):
+    assert (
+        check_inside(data, data / "missing", "chunk") == data / "missing"
+    )  # missing: the caller's to report
+    with pytest.raises(
+        CorruptFileError, match=r"link: the chunk is a symbolic link .* outside the dataset folder"
+    ):
         check_inside(data, data / "link", "chunk")
     with pytest.raises(CorruptFileError, match="outside the dataset folder"):
         check_inside(data, data / "dirlink" / "b", "chunk")
@@ -126,5 +139,7 @@ def test_npy_declaring_more_pixels_than_its_bytes_is_refused_at_open(tmp_path: P
     with open(path, "wb") as fh:
         npformat.write_array_header_1_0(fh, {"descr": "|u1", "fortran_order": False, "shape": (2**20, 2**20)})
         fh.write(b"\x00" * 16)
-    with pytest.raises(CorruptFileError, match="header says 1099511627776 bytes of pixels but the file has 16"):
+    with pytest.raises(
+        CorruptFileError, match="header says 1099511627776 bytes of pixels but the file has 16"
+    ):
         Reader(path)

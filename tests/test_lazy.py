@@ -164,9 +164,16 @@ def test_array_source_axes_validation() -> None:
 def test_a_source_must_implement_read_or_read_into() -> None:
     with pytest.raises(TypeError, match="must implement read\\(\\) or read_into\\(\\)"):
         type("Nothing", (ArraySource.__mro__[1],), {})
-    only_read_into = type("OnlyInto", (ArraySource.__mro__[1],), {
-        "read_into": lambda self, out, region: out.fill(7),
-        "shape": (1, 1, 1, 2, 2), "dtype": np.dtype("u1"), "storage_chunks": (1, 1, 1, 2, 2)})
+    only_read_into = type(
+        "OnlyInto",
+        (ArraySource.__mro__[1],),
+        {
+            "read_into": lambda self, out, region: out.fill(7),
+            "shape": (1, 1, 1, 2, 2),
+            "dtype": np.dtype("u1"),
+            "storage_chunks": (1, 1, 1, 2, 2),
+        },
+    )
     full = (slice(0, 1),) * 3 + (slice(0, 2), slice(0, 2))
     assert (only_read_into().read(full) == 7).all()
 
@@ -338,9 +345,16 @@ def test_compute_in_a_fresh_process_imports_no_distributed() -> None:
 def test_compute_uses_the_distributed_client_when_there_is_one() -> None:
     distributed = pytest.importorskip("distributed")
     data = np.arange(2 * 3 * 1 * 16 * 16, dtype=np.uint16).reshape(2, 3, 1, 16, 16)
-    plane = lazy_engine.local_array(to_dask(ArraySource(data, "TCZYX", (1, 1, 1, 16, 16)), target_bytes=16 * 16 * 2)[1, 2, 0])
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:
+    plane = lazy_engine.local_array(
+        to_dask(ArraySource(data, "TCZYX", (1, 1, 1, 16, 16)), target_bytes=16 * 16 * 2)[1, 2, 0]
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as stream,
+    ):
         result = plane.compute()
     np.testing.assert_array_equal(result, data[1, 2, 0])
     assert stream.data, "the compute did not run on the client's cluster"
@@ -348,7 +362,9 @@ def test_compute_uses_the_distributed_client_when_there_is_one() -> None:
 
 def test_a_configured_scheduler_is_left_to_dask(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "distributed", raising=False)
-    plane = lazy_engine.local_array(to_dask(ArraySource(np.zeros((1, 1, 1, 4, 4), np.uint8), "TCZYX"), 16)[0, 0, 0])
+    plane = lazy_engine.local_array(
+        to_dask(ArraySource(np.zeros((1, 1, 1, 4, 4), np.uint8), "TCZYX"), 16)[0, 0, 0]
+    )
     assert lazy_engine._scheduler_without_client(plane) is dask.local.get_sync
     with dask.config.set(scheduler="threads"):
         assert lazy_engine._scheduler_without_client(plane) is None

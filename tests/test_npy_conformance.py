@@ -33,9 +33,18 @@ def _make_case(name: str, tmp_path: Path) -> SampleCase:
         data = _ramp((3, 2, 4, 40, 30), "uint16")
         path = tmp_path / "five.npy"
         np.save(path, data)
-        return SampleCase(path, Expected(shape=data.shape, dtype="uint16", scenes=("five",),
-                                         resolution_levels=(0,), channel_names=["C0", "C1"],
-                                         physical_pixel_sizes=(None, None, None), reference=data))
+        return SampleCase(
+            path,
+            Expected(
+                shape=data.shape,
+                dtype="uint16",
+                scenes=("five",),
+                resolution_levels=(0,),
+                channel_names=["C0", "C1"],
+                physical_pixel_sizes=(None, None, None),
+                reference=data,
+            ),
+        )
     if name == "3d-calibrated":
         data = _ramp((5, 16, 12), "float32")
         path = tmp_path / "zyx.npy"
@@ -43,10 +52,17 @@ def _make_case(name: str, tmp_path: Path) -> SampleCase:
         return SampleCase(
             path,
             Expected(
-                shape=(1, 1, 5, 16, 12), dtype="float32", channel_names=["DAPI"],
-                physical_pixel_sizes=(2.0, 0.25, 0.5), pixel_size_units=("µm",) * 3,
-                coords={"Z": (np.arange(5) * 2.0, "µm"), "Y": (np.arange(16) * 0.25, "µm"),
-                        "X": (np.arange(12) * 0.5, "µm"), "C": (["DAPI"], None)},
+                shape=(1, 1, 5, 16, 12),
+                dtype="float32",
+                channel_names=["DAPI"],
+                physical_pixel_sizes=(2.0, 0.25, 0.5),
+                pixel_size_units=("µm",) * 3,
+                coords={
+                    "Z": (np.arange(5) * 2.0, "µm"),
+                    "Y": (np.arange(16) * 0.25, "µm"),
+                    "X": (np.arange(12) * 0.5, "µm"),
+                    "C": (["DAPI"], None),
+                },
                 reference=data.reshape(1, 1, 5, 16, 12),
             ),
             options={"channel_names": ["DAPI"], "physical_pixel_sizes": (2.0, 0.25, 0.5)},
@@ -68,7 +84,10 @@ class TestNpyBadInput:
     def test_truncated_payload(self, tmp_path: Path) -> None:
         path = self._save(tmp_path, np.zeros((2, 3, 16, 16), np.uint16))
         path.write_bytes(path.read_bytes()[:-100])
-        with pytest.raises(CorruptFileError, match=r"a\.npy: header says 3072 bytes of pixels but the file has 2972; the file is truncated"):
+        with pytest.raises(
+            CorruptFileError,
+            match=r"a\.npy: header says 3072 bytes of pixels but the file has 2972; the file is truncated",
+        ):
             NpyReader(path)
 
     def test_unreadable_header(self, tmp_path: Path) -> None:
@@ -100,8 +119,9 @@ class TestNpyBadInput:
         with pytest.raises(MetadataError, match="needs dim_order"):
             NpyReader(self._save(tmp_path, np.zeros(4, np.uint8), "one_d.npy"))
 
-    def test_cli_reports_a_corrupt_file_in_one_line(self, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    def test_cli_reports_a_corrupt_file_in_one_line(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         path = self._save(tmp_path, np.zeros((2, 8, 8), np.uint16))
         path.write_bytes(path.read_bytes()[:-10])
         assert main(["info", str(path)]) == 1

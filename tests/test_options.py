@@ -32,17 +32,30 @@ def test_options_are_typed_and_defaulted(npy: Path) -> None:
     assert (r._opts.dim_order, r._opts.units, r._opts.keep_handles) == ("zyx", "µm", True)
     assert r.dims.order == "TCZYX"
     assert r.dims.Z == 2
-    assert dict(r.reader_options) == {"chunk_bytes": "1 MiB", "keep_handles": True, "dim_order": "zyx",
-                                      "channel_names": None, "physical_pixel_sizes": None, "units": "µm"}
+    assert dict(r.reader_options) == {
+        "chunk_bytes": "1 MiB",
+        "keep_handles": True,
+        "dim_order": "zyx",
+        "channel_names": None,
+        "physical_pixel_sizes": None,
+        "units": "µm",
+    }
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(r._opts, "units", "nm")  # noqa: B010 - a frozen field, set the way any caller would
-    assert NpyReader.options == {"dim_order": None, "channel_names": None, "physical_pixel_sizes": None,
-                                 "units": "µm"}
+    assert NpyReader.options == {
+        "dim_order": None,
+        "channel_names": None,
+        "physical_pixel_sizes": None,
+        "units": "µm",
+    }
 
 
 def test_unknown_option_names_it_and_the_valid_ones(npy: Path) -> None:
-    with pytest.raises(OptionError, match=r"NpyReader \('npy'\) got unknown option\(s\) 'colour'; valid "
-                                          r"options: channel_names, chunk_bytes, dim_order, keep_handles"):
+    with pytest.raises(
+        OptionError,
+        match=r"NpyReader \('npy'\) got unknown option\(s\) 'colour'; valid "
+        r"options: channel_names, chunk_bytes, dim_order, keep_handles",
+    ):
         Reader(npy, colour="red")
     # Still the TypeError Python raises for an unexpected keyword, and a library error.
     with pytest.raises(TypeError):
@@ -51,13 +64,16 @@ def test_unknown_option_names_it_and_the_valid_ones(npy: Path) -> None:
     assert issubclass(OptionError, ValueError)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"keep_handles": "no"}, r"option keep_handles='no' is not valid; keep_handles takes True or False"),
-    ({"chunk_bytes": 2.5}, r"option chunk_bytes=2.5 is not valid"),
-    ({"dim_order": 3}, r"option dim_order=3 is not valid; dim_order takes letters of TCZYXS"),
-    ({"channel_names": "abc"}, r"option channel_names='abc' is not valid; channel_names takes a list"),
-    ({"physical_pixel_sizes": (1.0, 2.0)}, r"option physical_pixel_sizes=\(1.0, 2.0\) is not valid"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"keep_handles": "no"}, r"option keep_handles='no' is not valid; keep_handles takes True or False"),
+        ({"chunk_bytes": 2.5}, r"option chunk_bytes=2.5 is not valid"),
+        ({"dim_order": 3}, r"option dim_order=3 is not valid; dim_order takes letters of TCZYXS"),
+        ({"channel_names": "abc"}, r"option channel_names='abc' is not valid; channel_names takes a list"),
+        ({"physical_pixel_sizes": (1.0, 2.0)}, r"option physical_pixel_sizes=\(1.0, 2.0\) is not valid"),
+    ],
+)
 def test_bad_values_are_refused_before_opening(npy: Path, options: dict[str, Any], message: str) -> None:
     with pytest.raises(OptionError, match=r"NpyReader \('npy'\): " + message):
         Reader(npy, **options)
@@ -72,8 +88,15 @@ class LegacyReader(NpyReader):
     """A plugin written before typed options: a plain mapping of defaults."""
 
     name: ClassVar[str] = "legacy-npy"
-    options: ClassVar[Any] = MappingProxyType({"flavour": "plain", "dim_order": None, "channel_names": None,
-                                               "physical_pixel_sizes": None, "units": "µm"})
+    options: ClassVar[Any] = MappingProxyType(
+        {
+            "flavour": "plain",
+            "dim_order": None,
+            "channel_names": None,
+            "physical_pixel_sizes": None,
+            "units": "µm",
+        }
+    )
 
 
 def test_a_plain_options_mapping_still_works(npy: Path) -> None:
@@ -103,5 +126,7 @@ class _Checked(ReaderOptions):
 
 def test_a_backend_option_class_checks_its_own_fields() -> None:
     assert _Checked.from_keywords("X", {"levels": [0, 2]}).levels == [0, 2]
-    with pytest.raises(OptionError, match=r"^X: option levels=\[-1\] is not valid; levels takes level numbers"):
+    with pytest.raises(
+        OptionError, match=r"^X: option levels=\[-1\] is not valid; levels takes level numbers"
+    ):
         _Checked.from_keywords("X", {"levels": [-1]})

@@ -37,8 +37,9 @@ _PROGRAM = textwrap.dedent(
 
 def _run(path: Path, cache: Path, **env: str) -> dict[str, object]:
     full_env = {**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache), **env}
-    out = subprocess.run([sys.executable, "-c", _PROGRAM, str(path)], capture_output=True, text=True,
-                         check=True, env=full_env)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, str(path)], capture_output=True, text=True, check=True, env=full_env
+    )
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -51,7 +52,9 @@ def ome_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
     return path, data
 
 
-def test_second_process_imports_only_the_plugins_it_sniffs(tmp_path: Path, ome_file: tuple[Path, np.ndarray]) -> None:
+def test_second_process_imports_only_the_plugins_it_sniffs(
+    tmp_path: Path, ome_file: tuple[Path, np.ndarray]
+) -> None:
     path, data = ome_file
     cache = tmp_path / "cache"
     first = _run(path, cache)
@@ -86,12 +89,16 @@ def test_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path, ome_file: tuple[
     assert json.loads(stored.read_text())["plugins"]  # rewritten whole
 
 
-def test_declarations_round_trip_and_go_stale_with_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_declarations_round_trip_and_go_stale_with_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SCITIFF_READERS_CACHE_DIR", str(tmp_path))
     module = tmp_path / "plugin_mod.py"
     module.write_text("x = 1\n")
     stat = module.stat()
-    decl = Declaration("demo", "plugin_mod:Demo", "demo-dist", "1.0", (".demo",), 5, str(module), stat.st_mtime_ns)
+    decl = Declaration(
+        "demo", "plugin_mod:Demo", "demo-dist", "1.0", (".demo",), 5, str(module), stat.st_mtime_ns
+    )
     store_declarations("test.group", [decl])
     assert load_declarations("test.group") == [decl]
     os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the plugin was edited
@@ -106,8 +113,9 @@ def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch: py
     assert load_declarations("test.group") is None
 
 
-def test_a_named_reader_is_found_without_reading_entry_points(tmp_path: Path,
-                                                              ome_file: tuple[Path, np.ndarray]) -> None:
+def test_a_named_reader_is_found_without_reading_entry_points(
+    tmp_path: Path, ome_file: tuple[Path, np.ndarray]
+) -> None:
     path, data = ome_file
     cache = tmp_path / "cache"
     _run(path, cache)  # remembers the declarations
@@ -124,7 +132,11 @@ def test_a_named_reader_is_found_without_reading_entry_points(tmp_path: Path,
         print(json.dumps([r.reader_name, int(r.get_image_data("YX", Z=1, C=2).sum())]))
         """
     )
-    out = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True,
-                         env={**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache)})
+    out = subprocess.run(
+        [sys.executable, "-c", program, str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache)},
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["ome-tiff", int(data[1, 2].sum())]

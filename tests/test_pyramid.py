@@ -14,7 +14,7 @@ def _reference_means(a: np.ndarray, block: int) -> np.ndarray:
     out = np.empty((*a.shape[:-2], -(-ny // block), -(-nx // block)))
     for i, y in enumerate(range(0, ny, block)):
         for j, x in enumerate(range(0, nx, block)):
-            out[..., i, j] = a[..., y:y + block, x:x + block].astype(np.float64).mean(axis=(-2, -1))
+            out[..., i, j] = a[..., y : y + block, x : x + block].astype(np.float64).mean(axis=(-2, -1))
     return out
 
 

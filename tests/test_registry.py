@@ -44,10 +44,15 @@ class _Fake(Reader):
             return False
 
     def _open(self) -> None: ...
-    def _scene_names(self) -> tuple[str, ...]: return ("s",)
-    def _image(self, scene: int, level: int) -> Any: raise NotImplementedError
+    def _scene_names(self) -> tuple[str, ...]:
+        return ("s",)
+
+    def _image(self, scene: int, level: int) -> Any:
+        raise NotImplementedError
+
     @property
-    def metadata(self) -> None: return None
+    def metadata(self) -> None:
+        return None
 
 
 class GenericTiff(_Fake):
@@ -135,8 +140,9 @@ def test_content_sniff_when_suffix_matches_nothing(tmp_path: Path, fake_entry_po
 
 
 def test_broken_plugin_warns_and_others_keep_working(tmp_path: Path, fake_entry_points: Any) -> None:
-    broken = metadata.EntryPoint(name="broken", value="no_such_module_xyz:Reader",
-                                 group="scitiff_readers.readers")
+    broken = metadata.EntryPoint(
+        name="broken", value="no_such_module_xyz:Reader", group="scitiff_readers.readers"
+    )
     not_a_reader = metadata.EntryPoint(name="notreader", value="os:path", group="scitiff_readers.readers")
     fake_entry_points(broken, not_a_reader, _entry_point("generic", GenericTiff))
     with pytest.warns(PluginLoadWarning) as record:
@@ -234,9 +240,20 @@ def test_third_party_distribution_is_picked_up(tmp_path: Path) -> None:
     """Install the example plugin with pip into a throw-away folder and use it from a fresh process."""
     target = tmp_path / "site"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(HERE / "example_plugin")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(HERE / "example_plugin"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, build.stderr
     assert list(target.glob("scitiff_readers_rawstack-*.dist-info/entry_points.txt"))
@@ -269,5 +286,7 @@ def test_companion_file_hints_the_tiff_plugin(tmp_path: Path, fake_entry_points:
     fake_entry_points(_entry_point("generic", GenericTiff))
     path = tmp_path / "slide.companion.ome"
     path.write_text("<OME/>")
-    with pytest.raises(UnsupportedFormatError, match=r"'ome-tiff' reader is not installed: pip install scitiff-readers-tiff"):
+    with pytest.raises(
+        UnsupportedFormatError, match=r"'ome-tiff' reader is not installed: pip install scitiff-readers-tiff"
+    ):
         Reader(path)

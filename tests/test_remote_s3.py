@@ -39,8 +39,13 @@ def s3() -> Any:
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=BUCKET)
     try:
         yield endpoint, client
@@ -49,8 +54,11 @@ def s3() -> Any:
 
 
 def _options(endpoint: str) -> dict[str, Any]:
-    return {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint,
-                                                                      "region_name": "us-east-1"}}
+    return {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
 
 
 def _upload(client: Any, local: Path, prefix: str) -> str:
@@ -81,18 +89,35 @@ def _samples(tmp: Path) -> dict[str, Path]:
     pyramid = tmp / "pyramid.ome.tif"
     data = rng.integers(0, 4000, (3, 256, 256), dtype=np.uint16)
     with tifffile.TiffWriter(pyramid) as tif:
-        tif.write(data, subifds=1, metadata={"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5},
-                  tile=(128, 128), compression="zlib")
+        tif.write(
+            data,
+            subifds=1,
+            metadata={"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5},
+            tile=(128, 128),
+            compression="zlib",
+        )
         tif.write(data[:, ::2, ::2], subfiletype=1, tile=(128, 128), compression="zlib")
     imagej = tmp / "hyperstack.tif"
-    tifffile.imwrite(imagej, rng.integers(0, 255, (2, 3, 32, 32), dtype=np.uint8), imagej=True,
-                     resolution=(2.0, 2.0), metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um"})
+    tifffile.imwrite(
+        imagej,
+        rng.integers(0, 255, (2, 3, 32, 32), dtype=np.uint8),
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um"},
+    )
     out = {"ome-tiff pyramid": pyramid, "imagej": imagej}
     shared = {
         "ndtiff v3": SHARED / "ndtiff" / "v3" / "ndtiffv3.0_test",
         "scitiff": SHARED / "scitiff" / "scitiff-26.1.0.tiff",
-        "ome-zarr": SHARED / "corpus" / "hms-dbmi+viv" / "packages" / "loaders" / "tests" / "fixtures"
-        / "ome-zarr" / "blobs_image_v04.ome.zarr",
+        "ome-zarr": SHARED
+        / "corpus"
+        / "hms-dbmi+viv"
+        / "packages"
+        / "loaders"
+        / "tests"
+        / "fixtures"
+        / "ome-zarr"
+        / "blobs_image_v04.ome.zarr",
         "visor": SHARED / "visor" / "VISOR001.vsr",
     }
     out.update({k: v for k, v in shared.items() if v.exists()})
@@ -113,8 +138,9 @@ def test_every_format_reads_from_s3_as_locally(s3: Any, tmp_path: Path) -> None:
                 np.testing.assert_array_equal(remote.data, local.data, err_msg=f"{what} level 1")
 
 
-def test_pickled_s3_reader_finds_credentials_in_the_environment(s3: Any, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pickled_s3_reader_finds_credentials_in_the_environment(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Secrets are not pickled: the copy finds them where s3fs looks (here the environment)."""
     endpoint, client = s3
     path = tmp_path / "small.tif"
@@ -141,8 +167,9 @@ def test_missing_s3_key_is_file_not_found(s3: Any) -> None:
         Reader(f"s3://{BUCKET}/nothing.tif", storage_options=_options(endpoint))
 
 
-def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(s3: Any, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every format from ``s3://`` on a LocalCluster of two worker processes.
 
     The workers get the credentials from their environment (secrets are never
@@ -162,13 +189,16 @@ def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(s3: Any, tmp_pa
     dask_client.run(lambda values: __import__("os").environ.update(values), creds)
     try:
         # One sample per backend family that reads bytes differently (TIFF ranges, NDTiff index, zarr store).
-        chosen = {k: v for k, v in _samples(tmp_path).items() if k in ("ome-tiff pyramid", "ndtiff v3", "ome-zarr")}
+        chosen = {
+            k: v for k, v in _samples(tmp_path).items() if k in ("ome-tiff pyramid", "ndtiff v3", "ome-zarr")
+        }
         for i, (what, local_path) in enumerate(chosen.items()):
             url = _upload(client, local_path, f"cluster{i}")
             with Reader(url, storage_options=_options(endpoint)) as remote, Reader(local_path) as local:
                 expected = local.data
-                np.testing.assert_array_equal(dask_client.compute(remote.dask_data).result(), expected,
-                                              err_msg=f"{what}: dask graph")
+                np.testing.assert_array_equal(
+                    dask_client.compute(remote.dask_data).result(), expected, err_msg=f"{what}: dask graph"
+                )
                 clone = dask_client.submit(lambda r: r.get_image_data(), remote)
                 np.testing.assert_array_equal(clone.result(), expected, err_msg=f"{what}: pickled reader")
     finally:

@@ -19,12 +19,19 @@ if TYPE_CHECKING:
 
 
 def _covers_in_order(slabs: list[tuple[slice, slice, slice]], shape: tuple[int, ...]) -> None:
-    planes = [(t, c, z) for ts, cs, zs in slabs for t in range(ts.start, ts.stop)
-              for c in range(cs.start, cs.stop) for z in range(zs.start, zs.stop)]
+    planes = [
+        (t, c, z)
+        for ts, cs, zs in slabs
+        for t in range(ts.start, ts.stop)
+        for c in range(cs.start, cs.stop)
+        for z in range(zs.start, zs.stop)
+    ]
     assert planes == list(itertools.product(*(range(n) for n in shape[:3])))
 
 
-@pytest.mark.parametrize("chunks", [None, ((1,) * 4, (1, 1, 1), (16,) * 4), ((2, 2), (3,), (64,)), ((4,), (3,), (7,) * 9 + (1,))])
+@pytest.mark.parametrize(
+    "chunks", [None, ((1,) * 4, (1, 1, 1), (16,) * 4), ((2, 2), (3,), (64,)), ((4,), (3,), (7,) * 9 + (1,))]
+)
 def test_plans_cover_every_plane_in_tcz_order_within_budget(chunks: object) -> None:
     shape = (4, 3, 64, 256, 256)
     plane = 256 * 256 * 2
@@ -54,7 +61,9 @@ def test_iter_slabs_computes_each_block_once_and_in_order() -> None:
         return block
 
     base = np.arange(2 * 2 * 8 * 4 * 4, dtype=np.uint16).reshape(2, 2, 8, 4, 4)
-    array = da.from_array(base, chunks=(1, 1, 4, 4, 4)).map_blocks(record, meta=np.empty((0,) * 5, base.dtype))
+    array = da.from_array(base, chunks=(1, 1, 4, 4, 4)).map_blocks(
+        record, meta=np.empty((0,) * 5, base.dtype)
+    )
     slabs = plan_slabs(base.shape, 2, array.chunks, target_bytes=128)
     got = list(iter_slabs(array, slabs))
     assert [w for w, _ in got] == slabs
@@ -78,8 +87,9 @@ def test_iter_slabs_stops_computing_when_closed() -> None:
     assert len(computed) <= 2  # the one handed out and the one computed ahead
 
 
-def test_slabs_of_a_readers_lazy_array_are_read_straight_from_its_source(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slabs_of_a_readers_lazy_array_are_read_straight_from_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = np.random.default_rng(0).integers(0, 2**16, (2, 3, 10, 32, 24), dtype=np.uint16)
     np.save(tmp_path / "a.npy", base)  # numpy writes the file; numpy slices the expected slabs
     with Reader(tmp_path / "a.npy") as r:

@@ -17,9 +17,13 @@ def _pair(images: list[np.ndarray]) -> tuple[Reader, object]:
     return Reader(images, dim_order="CZYX"), bioio.BioImage(images, dim_order="CZYX")
 
 
-@pytest.mark.parametrize("method", ["get_stack", "get_dask_stack", "get_xarray_stack", "get_xarray_dask_stack"])
-@pytest.mark.parametrize("kwargs", [{}, {"select_scenes": [2, "Image:0"]}, {"scene_coord_values": "names"},
-                                    {"scene_character": "P"}])
+@pytest.mark.parametrize(
+    "method", ["get_stack", "get_dask_stack", "get_xarray_stack", "get_xarray_dask_stack"]
+)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"select_scenes": [2, "Image:0"]}, {"scene_coord_values": "names"}, {"scene_character": "P"}],
+)
 def test_stacks_equal_bioio(method: str, kwargs: dict) -> None:
     r, ref = _pair(SCENES)
     ours, theirs = getattr(r, method)(**kwargs), getattr(ref, method)(**kwargs)

@@ -19,7 +19,8 @@ bioio_standard = pytest.importorskip("bioio_base.standard_metadata")
 
 def test_types_have_bioios_fields_in_order() -> None:
     assert [f.name for f in dataclasses.fields(StandardMetadata)] == [
-        f.name for f in dataclasses.fields(bioio_standard.StandardMetadata)]
+        f.name for f in dataclasses.fields(bioio_standard.StandardMetadata)
+    ]
     assert StandardMetadata.FIELD_LABELS == bioio_standard.StandardMetadata.FIELD_LABELS
     assert StandardMetadata().to_dict() == bioio_standard.StandardMetadata().to_dict()
     assert Scale._fields == bioio_types.Scale._fields
@@ -41,8 +42,11 @@ def test_array_standard_metadata_equals_bioios() -> None:
 
 
 def test_time_from_a_uniform_t_coordinate_with_a_unit() -> None:
-    arr = xr.DataArray(np.zeros((4, 3, 5), "uint8"), dims=("T", "Y", "X"),
-                       coords={"T": ("T", [0.0, 250.0, 500.0, 750.0], {"units": "ms"})})
+    arr = xr.DataArray(
+        np.zeros((4, 3, 5), "uint8"),
+        dims=("T", "Y", "X"),
+        coords={"T": ("T", [0.0, 250.0, 500.0, 750.0], {"units": "ms"})},
+    )
     r = Reader(arr)
     assert r.time_interval == timedelta(milliseconds=250)
     assert r.scale.T == 0.25

@@ -155,8 +155,9 @@ def folder_writer() -> Any:
     _writers.unregister("test-folder")
 
 
-def test_reader_save_writes_every_scene_or_those_chosen(tmp_path: Path, multiscene_file: Path,
-                                                        folder_writer: Any) -> None:
+def test_reader_save_writes_every_scene_or_those_chosen(
+    tmp_path: Path, multiscene_file: Path, folder_writer: Any
+) -> None:
     with scitiff_readers.Reader(multiscene_file) as r:
         names = list(r.scenes)
         expected = []

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
 
 ENGINE = "scitiff_readers"
 CORPUS = SHARED_DATA / "corpus"
-MULTI_POSITION = CORPUS / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+MULTI_POSITION = (
+    CORPUS / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+)
 PYRAMID = CORPUS / "BMCV+galaxy-image-analysis/tools/bfconvert/test-data/res.ome.tiff"
-needs_shared = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"{CORPUS} not found (no ../shared beside the repo)")
+needs_shared = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"{CORPUS} not found (no ../shared beside the repo)"
+)
 
 
 @pytest.fixture
@@ -55,7 +59,9 @@ def test_scene_by_name_and_level(multiscene: Path) -> None:
         np.testing.assert_array_equal(da.values, scene_array(0, 2))
         np.testing.assert_allclose(np.diff(da["X"].values), 0.8)
         # basic and stepped selections go through the pixel source
-        np.testing.assert_array_equal(da.isel(T=1, X=slice(1, None, 2), Y=-1).values, scene_array(0, 2)[1, :, :, -1, 1::2])
+        np.testing.assert_array_equal(
+            da.isel(T=1, X=slice(1, None, 2), Y=-1).values, scene_array(0, 2)[1, :, :, -1, 1::2]
+        )
     with pytest.raises(SceneIndexError, match="nope"):
         xr.open_dataarray(multiscene, engine=ENGINE, scene="nope")
     with pytest.raises(IndexError, match="level"):

@@ -117,12 +117,16 @@ class ColdStartSuite:
 
     def _plane(self, name: str, call: str, tail: str = "") -> str:
         plane = dict(CASES[name].plane)
-        return (f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
-                f"r.{call}('YX' + ('S' if 'S' in r.dims.order else ''), **{plane!r}){tail}\n")
+        return (
+            f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
+            f"r.{call}('YX' + ('S' if 'S' in r.dims.order else ''), **{plane!r}){tail}\n"
+        )
 
     def timeraw_open(self, name: str) -> str:
-        return (f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
-                "(r.dims, r.physical_pixel_sizes, r.channel_names)\n")
+        return (
+            f"from scitiff_readers import Reader\nr = {self._spec(name)}\n"
+            "(r.dims, r.physical_pixel_sizes, r.channel_names)\n"
+        )
 
     def timeraw_open_one_plane(self, name: str) -> str:
         return self._plane(name, "get_image_data")

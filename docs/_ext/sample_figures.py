@@ -48,8 +48,15 @@ PYRAMID_SAMPLE = "corpus/BMCV+galaxy-image-analysis/tools/2d_feature_extraction/
 
 
 def _missing(ax: Any, what: str) -> None:
-    ax.text(0.5, 0.5, f"{what}\nnot found: build with the shared sample data", ha="center", va="center",
-            fontsize=8, wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        f"{what}\nnot found: build with the shared sample data",
+        ha="center",
+        va="center",
+        fontsize=8,
+        wrap=True,
+    )
     ax.set_axis_off()
 
 
@@ -82,8 +89,12 @@ def _show(ax: Any, plane: Any) -> None:
         values = (values - values.min()) / max(float(np.ptp(values)), 1e-12)
         ax.imshow(values, extent=extent, interpolation="nearest")
     else:
-        ax.imshow(values.astype(float) if values.dtype == bool else values, cmap="gray", extent=extent,
-                  interpolation="nearest")
+        ax.imshow(
+            values.astype(float) if values.dtype == bool else values,
+            cmap="gray",
+            extent=extent,
+            interpolation="nearest",
+        )
     ax.set_xlabel(xlabel, fontsize=7)
     ax.set_ylabel(ylabel, fontsize=7)
     ax.tick_params(labelsize=6)
@@ -106,7 +117,9 @@ def formats_figure(data: Path, out: Path) -> None:
             reader.set_scene(scene)
             plane = _plane(reader)
             _show(ax, plane)
-            ax.set_title(f"{name}: {path.name}\n{reader.dims.order} {reader.shape} {reader.dtype}", fontsize=8)
+            ax.set_title(
+                f"{name}: {path.name}\n{reader.dims.order} {reader.shape} {reader.dtype}", fontsize=8
+            )
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
@@ -181,7 +194,9 @@ def benchmark_rows(markdown: str) -> dict[str, dict[tuple[str, str], dict[str, f
                 continue
             ratios = re.findall(r"(\d+(?:\.\d+)?)x", m["rest"])
             if len(ratios) == 2:
-                sections.setdefault(section, defaultdict(dict))[(m["case"], m["op"])][m["impl"]] = float(ratios[1])
+                sections.setdefault(section, defaultdict(dict))[(m["case"], m["op"])][m["impl"]] = float(
+                    ratios[1]
+                )
     return sections
 
 
@@ -192,8 +207,14 @@ def benchmark_figure(markdown: Path, out: Path) -> None:
 
     sections = benchmark_rows(markdown.read_text(encoding="utf-8"))
     heights = [len(rows) for rows in sections.values()] or [1]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(10, 0.9 + 0.2 * sum(heights) * 1.6),
-                             height_ratios=heights, layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        figsize=(10, 0.9 + 0.2 * sum(heights) * 1.6),
+        height_ratios=heights,
+        layout="constrained",
+        squeeze=False,
+    )
     colors: dict[str, Any] = {}
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (title, rows) in zip(axes[:, 0], sections.items(), strict=True):
@@ -205,8 +226,13 @@ def benchmark_figure(markdown: Path, out: Path) -> None:
             width = 0.8 / len(ratios)
             for i, (peer, value) in enumerate(sorted(ratios.items())):
                 colors.setdefault(peer, cycle[len(colors) % len(cycle)])
-                ax.barh(row + (i - (len(ratios) - 1) / 2) * width, value, height=width, color=colors[peer],
-                        label=None if peer in labelled else peer)
+                ax.barh(
+                    row + (i - (len(ratios) - 1) / 2) * width,
+                    value,
+                    height=width,
+                    color=colors[peer],
+                    label=None if peer in labelled else peer,
+                )
                 labelled.add(peer)
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xscale("log")

@@ -202,14 +202,16 @@ class ReaderConformance:
     #: The tests that run a second time with the POSIX calls hidden: those whose reads go
     #: through the positioned-read paths (every pixel path, threads, pickled copies, handle
     #: release). Rerunning the metadata-only rules would only double the suite's time.
-    _PORTABLE_TESTS: ClassVar[frozenset[str]] = frozenset({
-        "test_pixels_equal_reference",
-        "test_whole_lazy_compute_in_storage_units",
-        "test_selections_lazy_equal_eager_equal_reference",
-        "test_concurrent_reads_from_threads",
-        "test_pickle_round_trip",
-        "test_no_handle_left_open_after_close",
-    })
+    _PORTABLE_TESTS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "test_pixels_equal_reference",
+            "test_whole_lazy_compute_in_storage_units",
+            "test_selections_lazy_equal_eager_equal_reference",
+            "test_concurrent_reads_from_threads",
+            "test_pickle_round_trip",
+            "test_no_handle_left_open_after_close",
+        }
+    )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """Parametrise the pixel-reading tests over ``io_calls``: ``posix`` and ``portable``."""
@@ -305,19 +307,34 @@ class ReaderConformance:
             options = json.dumps(dict(case.options))
         except TypeError:
             pytest.skip("this sample's options do not pass to another process")
-        out = subprocess.run([sys.executable, "-c", program, str(case.path), self.reader_name, options],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", program, str(case.path), self.reader_name, options],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         lines = out.stdout.strip().splitlines()
         assert json.loads(lines[-2]) == [], (
-            f"{self.reader_name}: opening and reading one plane imported these (a lazy view was never asked for)")
+            f"{self.reader_name}: opening and reading one plane imported these (a lazy view was never asked for)"
+        )
         assert json.loads(lines[-1]) == [True, False], (
-            f"{self.reader_name}: [dask plane == eager plane, distributed imported] with no client in the process")
+            f"{self.reader_name}: [dask plane == eager plane, distributed imported] with no client in the process"
+        )
 
     def test_open_and_metadata_read_no_pixels(self, case: SampleCase) -> None:
         with count_reads() as counts, _open(case, self.reader_cls) as reader:
-            _ = (reader.dims, reader.shape, reader.dtype, reader.scenes, reader.channel_names,
-                 reader.physical_pixel_sizes, reader.coords, reader.resolution_levels, repr(reader))
+            _ = (
+                reader.dims,
+                reader.shape,
+                reader.dtype,
+                reader.scenes,
+                reader.channel_names,
+                reader.physical_pixel_sizes,
+                reader.coords,
+                reader.resolution_levels,
+                repr(reader),
+            )
             assert counts.pixel_reads == 0, "opening or metadata access read pixels"
             assert counts.graphs_built == 0, "metadata access built a dask graph"
             lazy = reader.xarray_dask_data
@@ -388,8 +405,9 @@ class ReaderConformance:
                 want = np.asarray(values)
                 got = coord.values
                 if want.dtype.kind in "fc":
-                    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64),
-                                               rtol=1e-9, atol=1e-12, err_msg=name)
+                    np.testing.assert_allclose(
+                        got.astype(np.float64), want.astype(np.float64), rtol=1e-9, atol=1e-12, err_msg=name
+                    )
                 else:
                     np.testing.assert_array_equal(got, want, err_msg=name)
                 if units is None:
@@ -439,15 +457,18 @@ class ReaderConformance:
                     for d, idx in enumerate(ref_index):
                         if isinstance(idx, list):
                             expected = np.take(expected, idx, axis=d)
-                    expected = expected[tuple(i if not isinstance(i, list) else slice(None) for i in ref_index)]
+                    expected = expected[
+                        tuple(i if not isinstance(i, list) else slice(None) for i in ref_index)
+                    ]
                     _assert_pixels_equal(eager, expected, f"reference {order} {sel}")
 
     def test_chunks_are_whole_storage_units(self, case: SampleCase) -> None:
         with _open(case, self.reader_cls) as reader:
             source = reader.image().source
             chunks = reader.dask_data.chunks
-            for d, (dim_chunks, unit, size) in enumerate(zip(chunks, source.storage_chunks, source.shape,
-                                                             strict=True)):
+            for d, (dim_chunks, unit, size) in enumerate(
+                zip(chunks, source.storage_chunks, source.shape, strict=True)
+            ):
                 for c in dim_chunks[:-1]:
                     assert c % unit == 0, f"dim {d}: chunk {c} is not a multiple of storage unit {unit}"
                 assert sum(dim_chunks) == size
@@ -462,8 +483,9 @@ class ReaderConformance:
             def work(i: int) -> None:
                 try:
                     t, c, z = i % dims.T, (i // dims.T) % dims.C, (i // (dims.T * dims.C)) % dims.Z
-                    results[i] = reader.get_image_data("YX" + ("S" if "S" in dims.order else ""),
-                                                       T=t, C=c, Z=z)
+                    results[i] = reader.get_image_data(
+                        "YX" + ("S" if "S" in dims.order else ""), T=t, C=c, Z=z
+                    )
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     errors.append(exc)
 
@@ -514,8 +536,15 @@ class ReaderConformance:
 
         with _open(case, self.reader_cls) as reader:
             view = reader.xarray_dask_data
-            with xr.open_dataarray(case.path, engine="scitiff_readers", scene=case.scene, level=case.level,
-                                   reader=self.reader_name, reader_options=dict(case.options), chunks={}) as got:
+            with xr.open_dataarray(
+                case.path,
+                engine="scitiff_readers",
+                scene=case.scene,
+                level=case.level,
+                reader=self.reader_name,
+                reader_options=dict(case.options),
+                chunks={},
+            ) as got:
                 assert got.name == reader.current_scene
                 xr.testing.assert_identical(got.rename(view.name), view)
                 assert got.chunks == view.chunks, f"{got.chunks} != {view.chunks}"
@@ -594,8 +623,9 @@ class ReaderConformance:
                     got = remote.xarray_dask_data
                     assert got.dims == want.dims
                     for name in want.coords:
-                        np.testing.assert_array_equal(got.coords[name].values, want.coords[name].values,
-                                                      err_msg=f"coordinate {name}")
+                        np.testing.assert_array_equal(
+                            got.coords[name].values, want.coords[name].values, err_msg=f"coordinate {name}"
+                        )
                         assert got.coords[name].attrs == want.coords[name].attrs, f"attrs of {name}"
                     _assert_pixels_equal(got.values, want.values, f"remote scene {scene}")
                 # Equal but for where the dataset is (some metadata names its own path).
@@ -608,7 +638,9 @@ class ReaderConformance:
         """A reader of a URL and its dask graph pickle and compute in worker processes."""
         pytest.importorskip("aiohttp")
         if not case.remote:
-            pytest.skip("the sample is not readable from a URL (test_remote_read_equals_local checks the refusal)")
+            pytest.skip(
+                "the sample is not readable from a URL (test_remote_read_equals_local checks the refusal)"
+            )
         # The local rule computes every sample on the cluster, and test_remote_read_equals_local
         # reads every sample from the URL: what this adds (pickling a URL reader into a worker
         # process) does not depend on the layout, so once per reader per session.

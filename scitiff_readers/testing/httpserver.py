@@ -7,10 +7,10 @@ fsspec's HTTP file system can list), the way static web servers and object store
 
 Examples
 --------
->>> with RangeServer("/data") as server:          # doctest: +SKIP
+>>> with RangeServer("/data") as server:  # doctest: +SKIP
 ...     url = server.url("image.ome.tif")
 ...     server.reset()
-...     ...                                           # read url
+...     ...  # read url
 ...     server.requests, server.bytes_sent
 """
 
@@ -52,7 +52,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)) if not head else headers.get("X-Size", str(len(body))))
+        self.send_header(
+            "Content-Length", str(len(body)) if not head else headers.get("X-Size", str(len(body)))
+        )
         self.end_headers()
         if not head and body:
             self.wfile.write(body)
@@ -77,12 +79,17 @@ class _Handler(BaseHTTPRequestHandler):
                 f'<a href="{base}{quote(e.name)}{"/" if e.is_dir() else ""}">{html.escape(e.name)}</a>\n'
                 for e in sorted(os.scandir(target), key=lambda e: e.name)
             )
-            self._send(200, {"Content-Type": "text/html"}, f"<html><body>{links}</body></html>".encode(), head)
+            self._send(
+                200, {"Content-Type": "text/html"}, f"<html><body>{links}</body></html>".encode(), head
+            )
             return
         size = target.stat().st_size
         wanted = self.headers.get("Range")
-        common = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes",
-                  "ETag": f'"{target.stat().st_mtime_ns}-{size}"'}
+        common = {
+            "Content-Type": "application/octet-stream",
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{target.stat().st_mtime_ns}-{size}"',
+        }
         if head:
             self._send(200, {**common, "X-Size": str(size)}, b"", head=True)
             return
@@ -180,6 +187,7 @@ class RangeServer:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

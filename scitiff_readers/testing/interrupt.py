@@ -27,8 +27,9 @@ def interrupt_while_writing(command: Sequence[str], folder: Path, timeout: float
     # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
     # across exec (Python then installs no KeyboardInterrupt handler): give the command the
     # default disposition, as a terminal's foreground job has.
-    proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)
+    proc = subprocess.Popen(
+        list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+    )
     deadline = time.monotonic() + timeout
     while not any(p.name.endswith(".partial") for p in folder.iterdir()) and time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -19,7 +19,12 @@ __all__ = ["PANDAS_TIME_UNITS", "check_everyday_operations"]
 
 #: Time units of the view (after :func:`scitiff_readers.backend.normalize_unit`) -> pandas units.
 PANDAS_TIME_UNITS: dict[str, Literal["ns", "us", "ms", "s", "min", "h"]] = {
-    "ns": "ns", "µs": "us", "ms": "ms", "s": "s", "min": "min", "h": "h",
+    "ns": "ns",
+    "µs": "us",
+    "ms": "ms",
+    "s": "s",
+    "min": "min",
+    "h": "h",
 }
 
 # Keep the files written and the pixels computed small whatever the sample's size.
@@ -45,10 +50,14 @@ def _check_sel(small: Any, pixels: np.ndarray) -> None:
         if dim not in small.indexes or small.sizes[dim] < 2:
             continue
         label = small[dim].values[1]
-        picked = small.sel({dim: label}, method="nearest") if small[dim].dtype.kind in "iufM" else \
-            small.sel({dim: label})
-        np.testing.assert_array_equal(picked.values, np.take(pixels, 1, axis=small.dims.index(dim)),
-                                      err_msg=f"sel({dim}={label!r})")
+        picked = (
+            small.sel({dim: label}, method="nearest")
+            if small[dim].dtype.kind in "iufM"
+            else small.sel({dim: label})
+        )
+        np.testing.assert_array_equal(
+            picked.values, np.take(pixels, 1, axis=small.dims.index(dim)), err_msg=f"sel({dim}={label!r})"
+        )
 
 
 def _check_interp(small: Any, pixels: np.ndarray) -> None:
@@ -65,8 +74,13 @@ def _check_interp(small: Any, pixels: np.ndarray) -> None:
 
 def _check_coarsen(small: Any, pixels: np.ndarray) -> None:
     # Coordinates are reduced with their mean, so only dims whose coordinates can be averaged.
-    windows = {d: 2 for d in ("T", "Z", "Y", "X") if d in small.dims and small.sizes[d] >= 2
-               and all(c.dtype.kind in "iufMb" for c in small.coords.values() if d in c.dims)}
+    windows = {
+        d: 2
+        for d in ("T", "Z", "Y", "X")
+        if d in small.dims
+        and small.sizes[d] >= 2
+        and all(c.dtype.kind in "iufMb" for c in small.coords.values() if d in c.dims)
+    }
     if not windows:
         return
     got = small.coarsen(windows, boundary="trim").sum()
@@ -75,15 +89,19 @@ def _check_coarsen(small: Any, pixels: np.ndarray) -> None:
         if dim in windows:
             n = (want.shape[axis] // 2) * 2
             want = np.take(want, np.arange(n), axis=axis)
-            want = want.reshape((*want.shape[:axis], n // 2, 2, *want.shape[axis + 1:])).sum(axis=axis + 1)
-    np.testing.assert_allclose(got.values.astype(np.float64), want.astype(np.float64), rtol=1e-6,
-                               err_msg=f"coarsen({windows}).sum()")
+            want = want.reshape((*want.shape[:axis], n // 2, 2, *want.shape[axis + 1 :])).sum(axis=axis + 1)
+    np.testing.assert_allclose(
+        got.values.astype(np.float64), want.astype(np.float64), rtol=1e-6, err_msg=f"coarsen({windows}).sum()"
+    )
     for dim in windows:
         if _numeric_index(small, dim):
             centres = small[dim].values.astype(np.float64)
             n = (len(centres) // 2) * 2
-            np.testing.assert_allclose(got[dim].values, centres[:n].reshape(-1, 2).mean(axis=1),
-                                       err_msg=f"coarsened {dim} coordinate")
+            np.testing.assert_allclose(
+                got[dim].values,
+                centres[:n].reshape(-1, 2).mean(axis=1),
+                err_msg=f"coarsened {dim} coordinate",
+            )
 
 
 def _time_index(small: Any) -> Any:
@@ -116,8 +134,12 @@ def _check_resample(small: Any, pixels: np.ndarray) -> None:
     step = span + (span if span.value > 0 else type(span)(1, "s"))
     got = timed.resample(T=step).mean()
     axis = small.dims.index("T")
-    np.testing.assert_allclose(np.take(got.values, 0, axis=axis), pixels.astype(np.float64).mean(axis=axis),
-                               rtol=1e-6, err_msg="resample(T).mean()")
+    np.testing.assert_allclose(
+        np.take(got.values, 0, axis=axis),
+        pixels.astype(np.float64).mean(axis=axis),
+        rtol=1e-6,
+        err_msg="resample(T).mean()",
+    )
 
 
 def _check_written(small: Any, pixels: np.ndarray, path: Path, opener: Any) -> None:

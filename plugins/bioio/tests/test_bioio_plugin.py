@@ -19,7 +19,9 @@ NDTIFF_V2 = SHARED / "ndtiff" / "v2" / "ndtiffv2.0_test"
 VISOR = SHARED / "visor" / "VISOR001.vsr"
 SCITIFF = SHARED / "scitiff" / "scitiff-26.1.0.tiff"
 PYRAMID = SHARED / "corpus" / "BMCV+galaxy-image-analysis/tools/bfconvert/test-data/res.ome.tiff"
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not found (no ../shared beside the repo)")
+pytestmark = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} not found (no ../shared beside the repo)"
+)
 
 
 def test_entry_point_exposes_reader_metadata() -> None:
@@ -42,11 +44,18 @@ def test_ndtiff_dataset_folder_through_bioimage() -> None:
     settings = json.loads((NDTIFF_V2 / "display_settings.txt").read_text())
     names = [k for k in settings if k != "All channel settings"]
     test_utilities.run_image_file_checks(
-        ImageContainer=Reader, image=NDTIFF_V2, set_scene=NDTIFF_V2.name, expected_scenes=(NDTIFF_V2.name,),
-        expected_current_scene=NDTIFF_V2.name, expected_shape=(5, 2, 1, 32, 32), expected_dtype=np.dtype("uint16"),
-        expected_dims_order="TCZYX", expected_channel_names=sorted(names, key=["DAPI", "FITC"].index),
+        ImageContainer=Reader,
+        image=NDTIFF_V2,
+        set_scene=NDTIFF_V2.name,
+        expected_scenes=(NDTIFF_V2.name,),
+        expected_current_scene=NDTIFF_V2.name,
+        expected_shape=(5, 2, 1, 32, 32),
+        expected_dtype=np.dtype("uint16"),
+        expected_dims_order="TCZYX",
+        expected_channel_names=sorted(names, key=["DAPI", "FITC"].index),
         expected_physical_pixel_sizes=(None, summary["PixelSize_um"], summary["PixelSize_um"]),
-        expected_metadata_type=dict, reader_kwargs={},
+        expected_metadata_type=dict,
+        reader_kwargs={},
     )
     image = bioio.BioImage(NDTIFF_V2)  # a folder: found through supports_directory_images
     assert isinstance(image.reader, Reader)
@@ -58,9 +67,16 @@ def test_visor_scenes_through_bioimage() -> None:
     assert isinstance(image.reader, Reader)
     assert image.reader.reader_name == "visor"
     test_utilities.run_multi_scene_image_read_checks(
-        ImageContainer=Reader, image=VISOR, first_scene_id="slice_1_10x", first_scene_shape=(2, 2, 4, 4, 4),
-        first_scene_dtype=np.dtype("uint16"), second_scene_id=1, second_scene_shape=(2, 2, 4, 4, 4),
-        second_scene_dtype=np.dtype("uint16"), allow_same_scene_data=False, reader_kwargs={},
+        ImageContainer=Reader,
+        image=VISOR,
+        first_scene_id="slice_1_10x",
+        first_scene_shape=(2, 2, 4, 4, 4),
+        first_scene_dtype=np.dtype("uint16"),
+        second_scene_id=1,
+        second_scene_shape=(2, 2, 4, 4, 4),
+        second_scene_dtype=np.dtype("uint16"),
+        allow_same_scene_data=False,
+        reader_kwargs={},
     )
     assert image.xarray_dask_data["X"].attrs["units"] == "µm"
 
@@ -72,9 +88,14 @@ def test_scitiff_coordinates_and_units_through_bioimage() -> None:
     assert isinstance(image.reader, Reader)
     assert image.reader.reader_name == "scitiff"
     test_utilities.run_image_container_checks(
-        image_container=image.reader, set_scene="Image:0", expected_scenes=("Image:0",),
-        expected_current_scene="Image:0", expected_shape=(4, 1, 2, 10, 10), expected_dtype=np.dtype("float32"),
-        expected_dims_order="TCZYX", expected_channel_names=["intensities"],
+        image_container=image.reader,
+        set_scene="Image:0",
+        expected_scenes=("Image:0",),
+        expected_current_scene="Image:0",
+        expected_shape=(4, 1, 2, 10, 10),
+        expected_dtype=np.dtype("float32"),
+        expected_dims_order="TCZYX",
+        expected_channel_names=["intensities"],
         expected_physical_pixel_sizes=image.reader.physical_pixel_sizes,
         expected_metadata_type=object,
     )
@@ -97,11 +118,20 @@ def test_ome_tiff_pyramid_levels_when_chosen_explicitly() -> None:
         image.set_resolution_level(level)
         np.testing.assert_array_equal(image.data.reshape(expected.shape), expected)
     test_utilities.run_image_file_checks(
-        ImageContainer=Reader, image=PYRAMID, set_scene=image.scenes[0], expected_scenes=image.scenes,
-        expected_current_scene=image.scenes[0], expected_shape=(1, 1, 1, 12, 13, 4), expected_dtype=np.dtype("uint8"),
-        expected_dims_order="TCZYXS", expected_channel_names=image.channel_names,
-        expected_physical_pixel_sizes=(None, None, None), expected_metadata_type=ome_types.OME,
-        set_resolution_level=1, expected_current_resolution_level=1, expected_resolution_levels=(0, 1, 2, 3),
+        ImageContainer=Reader,
+        image=PYRAMID,
+        set_scene=image.scenes[0],
+        expected_scenes=image.scenes,
+        expected_current_scene=image.scenes[0],
+        expected_shape=(1, 1, 1, 12, 13, 4),
+        expected_dtype=np.dtype("uint8"),
+        expected_dims_order="TCZYXS",
+        expected_channel_names=image.channel_names,
+        expected_physical_pixel_sizes=(None, None, None),
+        expected_metadata_type=ome_types.OME,
+        set_resolution_level=1,
+        expected_current_resolution_level=1,
+        expected_resolution_levels=(0, 1, 2, 3),
         reader_kwargs={},
     )
     assert isinstance(image.ome_metadata, ome_types.OME)
@@ -125,13 +155,24 @@ def test_view_is_the_scitiff_readers_view() -> None:
 
 def test_multi_position_ome_tiff_scenes() -> None:
     tifffile = pytest.importorskip("tifffile")
-    path = SHARED / "corpus" / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+    path = (
+        SHARED
+        / "corpus"
+        / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+    )
     with tifffile.TiffFile(path, is_mmstack=False) as tif:  # the OME series, one per stage position
         positions = [series.asarray() for series in tif.series]
     reader = test_utilities.run_multi_scene_image_read_checks(
-        ImageContainer=Reader, image=path, first_scene_id=0, first_scene_shape=(10, 1, 1, 256, 256),
-        first_scene_dtype=np.dtype("uint16"), second_scene_id=1, second_scene_shape=(10, 1, 1, 256, 256),
-        second_scene_dtype=np.dtype("uint16"), allow_same_scene_data=False, reader_kwargs={},
+        ImageContainer=Reader,
+        image=path,
+        first_scene_id=0,
+        first_scene_shape=(10, 1, 1, 256, 256),
+        first_scene_dtype=np.dtype("uint16"),
+        second_scene_id=1,
+        second_scene_shape=(10, 1, 1, 256, 256),
+        second_scene_dtype=np.dtype("uint16"),
+        allow_same_scene_data=False,
+        reader_kwargs={},
     )
     for scene, expected in enumerate(positions):
         reader.set_scene(scene)

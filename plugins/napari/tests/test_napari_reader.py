@@ -25,11 +25,15 @@ from scitiff_readers.testing.counters import count_reads  # noqa: E402
 PLUGIN = "scitiff-readers-napari"
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 CORPUS = SHARED / "corpus"
-MULTI_POSITION = CORPUS / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+MULTI_POSITION = (
+    CORPUS / "tlnagy+exampletiffs/ometiff_testdata/singles/181003_multi_pos_time_course_1_MMStack.ome.tif"
+)
 PYRAMID = CORPUS / "BMCV+galaxy-image-analysis/tools/bfconvert/test-data/res.ome.tiff"
 NDTIFF_V2 = SHARED / "ndtiff" / "v2" / "ndtiffv2.0_test"
 VISOR = SHARED / "visor" / "VISOR001.vsr"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not found (no ../shared beside the repo)")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} not found (no ../shared beside the repo)"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,7 +85,9 @@ def test_every_registry_format_opens_in_napari(reader_name: str, tmp_path: Path)
         data = layer.data[0] if layer.multiscale else layer.data
         assert isinstance(data, da.Array)  # lazy
         assert layer.axis_labels[-2:] == ("Y", "X") or layer.rgb
-        np.testing.assert_array_equal(np.asarray(data[-1, ..., -1:, :]), np.asarray(array[-1, c, ..., -1:, :]))
+        np.testing.assert_array_equal(
+            np.asarray(data[-1, ..., -1:, :]), np.asarray(array[-1, c, ..., -1:, :])
+        )
 
 
 @needs_shared
@@ -163,8 +169,9 @@ def test_ome_channel_color_becomes_the_colormap() -> None:
     (channel,) = ome_types.from_xml(tifffile.TiffFile(path).ome_metadata).images[0].pixels.channels
     (layer,) = _open(path)
     assert layer.name == channel.name
-    np.testing.assert_allclose(layer.colormap.colors[-1][:3],
-                               np.array(channel.color.as_rgb_tuple(alpha=False)) / 255, atol=1e-6)
+    np.testing.assert_allclose(
+        layer.colormap.colors[-1][:3], np.array(channel.color.as_rgb_tuple(alpha=False)) / 255, atol=1e-6
+    )
 
 
 @needs_shared
@@ -176,13 +183,18 @@ def test_ome_zarr_omero_window_and_colour() -> None:
     (layer,) = layers
     assert layer.multiscale
     assert tuple(layer.contrast_limits) == (omero["window"]["start"], omero["window"]["end"])
-    np.testing.assert_allclose(layer.colormap.colors[-1][:3], [int(omero["color"][i:i + 2], 16) / 255
-                                                               for i in (0, 2, 4)], atol=1e-6)
+    np.testing.assert_allclose(
+        layer.colormap.colors[-1][:3],
+        [int(omero["color"][i : i + 2], 16) / 255 for i in (0, 2, 4)],
+        atol=1e-6,
+    )
 
 
 @needs_shared
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="rendering needs OpenGL: run under xvfb-run "
-                    "(nox -s napari_screenshot)")
+@pytest.mark.skipif(
+    not os.environ.get("DISPLAY"),
+    reason="rendering needs OpenGL: run under xvfb-run (nox -s napari_screenshot)",
+)
 def test_screenshot_of_a_real_file_shows_its_pixels(tmp_path: Path) -> None:
     napari = pytest.importorskip("napari")
     viewer = napari.Viewer(show=False)

@@ -38,10 +38,10 @@ def read_index(path: Path) -> list[tuple[dict[str, Any], str, list[int]]]:
     out, pos = [], 0
     while pos < len(data):
         (k,) = struct.unpack_from("<I", data, pos)
-        axes = json.loads(data[pos + 4:pos + 4 + k])
+        axes = json.loads(data[pos + 4 : pos + 4 + k])
         pos += 4 + k
         (n,) = struct.unpack_from("<I", data, pos)
-        name = data[pos + 4:pos + 4 + n].decode()
+        name = data[pos + 4 : pos + 4 + n].decode()
         pos += 4 + n
         out.append((axes, name, list(struct.unpack_from("<8I", data, pos))))
         pos += 32
@@ -72,8 +72,12 @@ def _index_keys(ds: Any) -> list[dict[str, Any]]:
 def _plane_of(reader: NDTiffReader, axes: dict[str, Any]) -> dict[str, int]:
     """Our scene and T/C/Z indices of the NDTiff image ``axes``."""
     values = reader.axes
-    scene_axes = [a for a in values if a not in ("time", "channel", "z")
-                  and not (reader.reader_options["stitch"] and a in ("row", "column"))]
+    scene_axes = [
+        a
+        for a in values
+        if a not in ("time", "channel", "z")
+        and not (reader.reader_options["stitch"] and a in ("row", "column"))
+    ]
     for s in range(len(reader.scenes)):
         reader.set_scene(s)
         coords = reader.coords
@@ -81,8 +85,10 @@ def _plane_of(reader: NDTiffReader, axes: dict[str, Any]) -> dict[str, int]:
             break
     else:
         raise AssertionError(f"no scene for {axes}")
-    return {d: values[a].index(axes[a]) if a in axes else 0 for d, a in (("T", "time"), ("C", "channel"),
-                                                                         ("Z", "z"))}
+    return {
+        d: values[a].index(axes[a]) if a in axes else 0
+        for d, a in (("T", "time"), ("C", "channel"), ("Z", "z"))
+    }
 
 
 def assert_every_image_equals_ndstorage(path: Path) -> int:
@@ -115,8 +121,13 @@ def test_every_written_image_equals_ndstorage(tmp_path: Path) -> None:
         for t in range(2):
             for c in ("FITC", "DAPI"):
                 for z in (-1, 0, 2):
-                    images.append(({"position": p, "time": t, "channel": c, "z": z, "view": "left"},
-                                   sample_image(t + p, len(c), z + 1, 12, 9), {}))
+                    images.append(
+                        (
+                            {"position": p, "time": t, "channel": c, "z": z, "view": "left"},
+                            sample_image(t + p, len(c), z + 1, 12, 9),
+                            {},
+                        )
+                    )
     path = write_images(tmp_path, "all", images)
     assert assert_every_image_equals_ndstorage(path) == len(images)
 
@@ -127,7 +138,9 @@ def test_uint8_and_uint16_dtypes(tmp_path: Path) -> None:
     with NDTiffReader(p8) as r8, NDTiffReader(p16) as r16:
         assert r8.dtype == np.uint8
         assert r16.dtype == np.uint16
-        np.testing.assert_array_equal(r8.get_image_data("YX", T=1, Z=1), sample_image(1, 0, 1, 32, 32, np.uint8))
+        np.testing.assert_array_equal(
+            r8.get_image_data("YX", T=1, Z=1), sample_image(1, 0, 1, 32, 32, np.uint8)
+        )
         np.testing.assert_array_equal(r16.get_image_data("YX", T=1, Z=1), sample_image(1, 0, 1, 32, 32))
         assert r8.xarray_dask_data.attrs["bits_per_sample"] == 8
         assert r16.xarray_dask_data.attrs["bits_per_sample"] == 16
@@ -151,8 +164,12 @@ def test_real_12_and_11_bit_pixel_types_read_as_uint16() -> None:
 
 
 def test_missing_images_are_zero_and_reads_never_fail(tmp_path: Path) -> None:
-    images = [({"time": t, "z": z}, sample_image(t, 0, z, 5, 6), {}) for t in range(3) for z in range(3)
-              if (t + z) % 2 == 0]
+    images = [
+        ({"time": t, "z": z}, sample_image(t, 0, z, 5, 6), {})
+        for t in range(3)
+        for z in range(3)
+        if (t + z) % 2 == 0
+    ]
     path = write_images(tmp_path, "holes", images)
     with NDTiffReader(path) as r:
         data = r.data
@@ -193,7 +210,9 @@ def test_integer_channels_named_from_summary_chnames(tmp_path: Path) -> None:
 
 
 def test_integer_channels_named_from_image_metadata(tmp_path: Path) -> None:
-    images = [({"channel": c}, sample_image(0, c, 0, 4, 4), {"Channel": name}) for c, name in enumerate(("A", "B"))]
+    images = [
+        ({"channel": c}, sample_image(0, c, 0, 4, 4), {"Channel": name}) for c, name in enumerate(("A", "B"))
+    ]
     with NDTiffReader(write_images(tmp_path, "md", images)) as r:
         assert r.channel_names == ["A", "B"]
 
@@ -211,9 +230,15 @@ def test_negative_z_with_z_step(tmp_path: Path) -> None:
 
 
 def test_time_from_elapsed_time_and_z_from_positions(tmp_path: Path) -> None:
-    images = [({"time": t, "z": z}, sample_image(t, 0, z, 4, 4),
-               {"ElapsedTime-ms": 12.5 * t * t, "ZPosition_um_Intended": 100 + 3.0 * z})
-              for t in range(3) for z in range(2)]
+    images = [
+        (
+            {"time": t, "z": z},
+            sample_image(t, 0, z, 4, 4),
+            {"ElapsedTime-ms": 12.5 * t * t, "ZPosition_um_Intended": 100 + 3.0 * z},
+        )
+        for t in range(3)
+        for z in range(2)
+    ]
     with NDTiffReader(write_images(tmp_path, "md", images)) as r:
         coords = r.xarray_dask_data.coords
         np.testing.assert_allclose(coords["T"].values, [0.0, 12.5, 50.0])
@@ -295,9 +320,14 @@ def test_opens_from_folder_index_or_any_tif() -> None:
 
 # -------------------------------------------------------------- tiles, pyramids
 def _tiles(tmp_path: Path, overlap: int) -> tuple[Path, dict[tuple[int, int], np.ndarray]]:
-    tiles = {(r, c): sample_image(r, c + 1, 0, 10, 12) for r in (0, 1) for c in (-1, 0, 1) if (r, c) != (1, 1)}
-    images = [({"row": r, "column": c, "channel": ch}, tiles[r, c] + i, {})
-              for (r, c) in tiles for i, ch in enumerate(("A", "B"))]
+    tiles = {
+        (r, c): sample_image(r, c + 1, 0, 10, 12) for r in (0, 1) for c in (-1, 0, 1) if (r, c) != (1, 1)
+    }
+    images = [
+        ({"row": r, "column": c, "channel": ch}, tiles[r, c] + i, {})
+        for (r, c) in tiles
+        for i, ch in enumerate(("A", "B"))
+    ]
     summary = {"GridPixelOverlapX": overlap, "GridPixelOverlapY": overlap, "PixelSize_um": 2.0}
     return write_images(tmp_path, "tiles", images, summary), tiles
 
@@ -335,7 +365,7 @@ def test_stitching_matches_ndstorage(tmp_path: Path, overlap: int) -> None:
         assert ours.shape == (2 * (10 - overlap), 3 * (12 - overlap))
         np.testing.assert_array_equal(lazy, ours)
         # the missing tile (row 1, column 1) is zeros
-        assert not ours[10 - overlap:, 2 * (12 - overlap):].any()
+        assert not ours[10 - overlap :, 2 * (12 - overlap) :].any()
         np.testing.assert_allclose(r.coords["X"].values[:2], [0.0, 2.0])
         # a sub-region crossing tile borders
         part = r.get_image_data("YX", C=1, Y=slice(3, 15), X=slice(5, 25))
@@ -403,12 +433,14 @@ def test_index_cut_mid_entry_reads_up_to_last_complete_entry(tmp_path: Path) -> 
     path = write_sample(tmp_path, "crashed", times=4)
     index = path / "NDTiff.index"
     data = index.read_bytes()
-    index.write_bytes(data[:len(data) - 10])
+    index.write_bytes(data[: len(data) - 10])
     with pytest.warns(NDTiffIndexWarning, match="partial entry"):
         r = NDTiffReader(path)
     with r:
         assert r.shape[0] == 3
-        np.testing.assert_array_equal(r.data[:, 0, 0], np.stack([sample_image(t, 0, 0, 32, 32) for t in range(3)]))
+        np.testing.assert_array_equal(
+            r.data[:, 0, 0], np.stack([sample_image(t, 0, 0, 32, 32) for t in range(3)])
+        )
 
 
 def test_multi_file_dataset(tmp_path: Path) -> None:
@@ -430,7 +462,8 @@ def test_v1_dataset_is_refused_clearly(tmp_path: Path) -> None:
     full = tmp_path / "magellan" / "Full resolution"
     full.mkdir(parents=True)
     (full / "magellan_MagellanStack.tif").write_bytes(
-        b"II*\x00" + struct.pack("<III", 8, 54773648, 0) + b"\x00" * 64)
+        b"II*\x00" + struct.pack("<III", 8, 54773648, 0) + b"\x00" * 64
+    )
     assert NDTiffReader.can_open(tmp_path / "magellan")
     with pytest.raises(UnsupportedFormatError, match="NDTiff v1"):
         Reader(tmp_path / "magellan")
@@ -489,8 +522,8 @@ def test_big_endian_dataset(tmp_path: Path) -> None:
     struct.pack_into(">6I", data, 4, *head)
     for _, _, values in entries:
         off, w, h = values[:3]
-        pixels = np.frombuffer(bytes(data[off:off + w * h * 2]), "<u2")
-        data[off:off + w * h * 2] = pixels.astype(">u2").tobytes()
+        pixels = np.frombuffer(bytes(data[off : off + w * h * 2]), "<u2")
+        data[off : off + w * h * 2] = pixels.astype(">u2").tobytes()
     tif.write_bytes(bytes(data))
     buf = bytearray()
     for axes, name, values in entries:
@@ -524,17 +557,35 @@ def test_unusual_axis_values_and_partially_missing_axes_never_fail(tmp_path: Pat
 
 @pytest.mark.parametrize("rows", [(-3, 2), (11, 13), (-7, -5)])
 @pytest.mark.parametrize("level", [1, 2, 3])
-def test_stitched_level_layout_covers_the_full_resolution_field_of_view(rows: tuple[int, int], level: int) -> None:
+def test_stitched_level_layout_covers_the_full_resolution_field_of_view(
+    rows: tuple[int, int], level: int
+) -> None:
     from scitiff_readers_ndtiff.mosaic import stitched
 
     tile0, overlap, tile = (32, 40), (2, 4), (30, 36)
     grid = stitched(level, rows, rows, tile0, overlap, tile)
-    f = 2 ** level
+    f = 2**level
     for lo, hi, cell0, cell, first, count, offset, size, origin in (
-        (*rows, tile0[0] - overlap[0], tile[0], grid.first_row, grid.rows, grid.mosaic.offset_y,
-         grid.mosaic.height, grid.origin_y),
-        (*rows, tile0[1] - overlap[1], tile[1], grid.first_column, grid.columns, grid.mosaic.offset_x,
-         grid.mosaic.width, grid.origin_x),
+        (
+            *rows,
+            tile0[0] - overlap[0],
+            tile[0],
+            grid.first_row,
+            grid.rows,
+            grid.mosaic.offset_y,
+            grid.mosaic.height,
+            grid.origin_y,
+        ),
+        (
+            *rows,
+            tile0[1] - overlap[1],
+            tile[1],
+            grid.first_column,
+            grid.columns,
+            grid.mosaic.offset_x,
+            grid.mosaic.width,
+            grid.origin_x,
+        ),
     ):
         start, stop = int(np.trunc(lo * cell0 / f)), int(np.trunc((hi + 1) * cell0 / f))
         assert size == stop - start
@@ -561,8 +612,8 @@ def test_mosaic_api_of_tiles_matches_ndstorage(tmp_path: Path, overlap: int) -> 
             r.set_scene(s)
             tile = r.get_image_data("YX", C=1)
             # The cropped part of each tile is where the position says in ndstorage's mosaic.
-            kept = stitched[top + crop_y: top + crop_y + cell_y, left + crop_x: left + crop_x + cell_x]
-            np.testing.assert_array_equal(kept, tile[crop_y: crop_y + cell_y, crop_x: crop_x + cell_x])
+            kept = stitched[top + crop_y : top + crop_y + cell_y, left + crop_x : left + crop_x + cell_x]
+            np.testing.assert_array_equal(kept, tile[crop_y : crop_y + cell_y, crop_x : crop_x + cell_x])
             assert r.get_mosaic_tile_position(s) == (top, left)
         mosaic = r.mosaic_data
         assert mosaic.shape == (1, 2, 1, *stitched.shape)

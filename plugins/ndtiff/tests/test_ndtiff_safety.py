@@ -31,9 +31,9 @@ def _entries(index: Path) -> list[tuple[dict[str, Any], str, list[int]]]:
     out, pos = [], 0
     while pos < len(data):
         (k,) = struct.unpack_from("<I", data, pos)
-        axes = json.loads(data[pos + 4:pos + 4 + k])
+        axes = json.loads(data[pos + 4 : pos + 4 + k])
         (n,) = struct.unpack_from("<I", data, pos + 4 + k)
-        name = data[pos + 8 + k:pos + 8 + k + n].decode()
+        name = data[pos + 8 + k : pos + 8 + k + n].decode()
         pos += 8 + k + n
         out.append((axes, name, list(struct.unpack_from("<8I", data, pos))))
         pos += 32
@@ -55,8 +55,16 @@ def dataset(tmp_path: Path) -> Path:
 
 def _edit(dataset: Path, which: int = -1, name: str | None = None, **fields: int) -> None:
     """Change entry ``which`` of the dataset's index (file name and/or numeric fields)."""
-    order = ["pixel_offset", "width", "height", "pixel_type", "pixel_compression",
-             "metadata_offset", "metadata_length", "metadata_compression"]
+    order = [
+        "pixel_offset",
+        "width",
+        "height",
+        "pixel_type",
+        "pixel_compression",
+        "metadata_offset",
+        "metadata_length",
+        "metadata_compression",
+    ]
     index = dataset / "NDTiff.index"
     entries = _entries(index)
     axes, old, values = entries[which]
@@ -93,8 +101,9 @@ def _outside(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "nested-dotdot"])
-def test_file_name_escaping_the_folder(dataset: Path, tmp_path: Path, kind: str,
-                                       opened_paths: list[str]) -> None:
+def test_file_name_escaping_the_folder(
+    dataset: Path, tmp_path: Path, kind: str, opened_paths: list[str]
+) -> None:
     secret = _outside(tmp_path)
     if kind == "absolute":
         name = str(secret)
@@ -195,8 +204,11 @@ def test_images_of_different_sizes_in_one_scene(tmp_path: Path) -> None:
 
     from scitiff_readers.errors import MetadataError
 
-    path = write_images(tmp_path, "sizes", [({"time": 0}, np.zeros((4, 4), np.uint16), {}),
-                                            ({"time": 1}, np.zeros((5, 4), np.uint16), {})])
+    path = write_images(
+        tmp_path,
+        "sizes",
+        [({"time": 0}, np.zeros((4, 4), np.uint16), {}), ({"time": 1}, np.zeros((5, 4), np.uint16), {})],
+    )
     with NDTiffReader(path) as reader, pytest.raises(MetadataError, match="different sizes"):
         _ = reader.dims
 
@@ -205,8 +217,10 @@ def test_index_without_images(dataset: Path) -> None:
     from scitiff_readers_ndtiff import NDTiffIndexWarning
 
     (dataset / "NDTiff.index").write_bytes(b"\x00" * 1000)  # pre-allocated, nothing written yet
-    with pytest.warns(NDTiffIndexWarning, match="0 complete image entries"), \
-            pytest.raises(CorruptFileError, match="lists no images"):
+    with (
+        pytest.warns(NDTiffIndexWarning, match="0 complete image entries"),
+        pytest.raises(CorruptFileError, match="lists no images"),
+    ):
         NDTiffReader(dataset)
 
 
@@ -219,18 +233,23 @@ def _copy_outside(dataset: Path, tmp_path: Path) -> Path:
     return twin
 
 
-def test_symlinked_index_leading_out_is_refused_unread(dataset: Path, tmp_path: Path,
-                                                        opened_paths: list[str]) -> None:
+def test_symlinked_index_leading_out_is_refused_unread(
+    dataset: Path, tmp_path: Path, opened_paths: list[str]
+) -> None:
     twin = _copy_outside(dataset, tmp_path)
     (dataset / "NDTiff.index").unlink()
     (dataset / "NDTiff.index").symlink_to(twin / "NDTiff.index")
     opened_paths.clear()
-    with pytest.raises(CorruptFileError, match=r"NDTiff.index is a symbolic link .* outside the dataset folder"):
+    with pytest.raises(
+        CorruptFileError, match=r"NDTiff.index is a symbolic link .* outside the dataset folder"
+    ):
         Reader(dataset)
     assert not [p for p in opened_paths if str(Path(p).resolve()).startswith(str(twin))]
 
 
-def test_symlinked_full_resolution_folder_leading_out_is_refused(tmp_path: Path, opened_paths: list[str]) -> None:
+def test_symlinked_full_resolution_folder_leading_out_is_refused(
+    tmp_path: Path, opened_paths: list[str]
+) -> None:
     import shutil
 
     real = write_sample(tmp_path / "real", "pyr", times=2, height=16, width=16)
@@ -265,7 +284,9 @@ def test_index_of_100000_bogus_entries_is_refused_fast(dataset: Path) -> None:
     with pytest.raises(CorruptFileError, match=r"99999 repeated entries of 10000\d\); the index is corrupt"):
         Reader(dataset)
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    assert grown_kib < 400 * 1024  # the index itself is ~6 MB; no plane grid or graph was built (was 1.85 GiB)
+    assert (
+        grown_kib < 400 * 1024
+    )  # the index itself is ~6 MB; no plane grid or graph was built (was 1.85 GiB)
 
 
 @pytest.mark.parametrize("value", [2**63, -(2**63), 2**64])

@@ -35,7 +35,9 @@ def _time_interleaved(funcs: list[Callable[[], Any]], repeat: int) -> list[list[
 
 def main() -> None:
     """Print warm medians for open, one plane, lazy and eager full reads."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
@@ -71,7 +73,12 @@ def main() -> None:
         ("open + one plane", "tifffile", lambda: tifffile.imread(path, key=150), False),
         ("full read, lazy (compute)", "ours", ours_lazy, True),
         ("full read, eager", "ours", ours_eager, True),
-        ("full read, eager", "scitiff.load_scitiff", lambda: scitiff.load_scitiff(path, only_image=True), True),
+        (
+            "full read, eager",
+            "scitiff.load_scitiff",
+            lambda: scitiff.load_scitiff(path, only_image=True),
+            True,
+        ),
         ("full read, eager", "tifffile.imread", lambda: tifffile.imread(path), True),
     ]
     runs = _time_interleaved([row[2] for row in rows], args.repeat)

@@ -34,10 +34,15 @@ def reference_expected(path: Path, resolve: bool = True) -> Expected:
     pixels = np.asarray(da.values).transpose(0, 2, 1, 3, 4)
     labels = list(da.coords["c"].values) if "c" in da.coords and da.coords["c"].dims == ("c",) else None
     keep = None
-    if resolve and labels and len(labels) > 1 and set(labels) <= {"intensities", "stdevs", "mask"} \
-            and "intensities" in labels:
+    if (
+        resolve
+        and labels
+        and len(labels) > 1
+        and set(labels) <= {"intensities", "stdevs", "mask"}
+        and "intensities" in labels
+    ):
         keep = labels.index("intensities")
-        pixels = pixels[:, keep:keep + 1]
+        pixels = pixels[:, keep : keep + 1]
     coords: dict[str, tuple[Any, str | None]] = {}
     for name, coord in da.coords.items():
         unit = None if coord.unit is None else str(coord.unit)
@@ -49,30 +54,47 @@ def reference_expected(path: Path, resolve: bool = True) -> Expected:
             if da.coords.is_edges(name):
                 values = values[:-1] + (values[1:] - values[:-1]) / 2
             if name == "c" and keep is not None:
-                values = values[keep:keep + 1]
+                values = values[keep : keep + 1]
             coords[target] = (values, unit)
         else:
             coords[name] = (values, unit)
     for name, mask in da.masks.items():
         coords[name] = (np.asarray(mask.values), None)
-    channel_names = [str(v) for v in coords["C"][0]] if "C" in coords else [f"C{i}" for i in
-                                                                            range(pixels.shape[1])]
-    return Expected(shape=pixels.shape, dtype=pixels.dtype, scenes=("Image:0",), resolution_levels=(0,),
-                    channel_names=channel_names, coords=coords, reference=pixels)
+    channel_names = (
+        [str(v) for v in coords["C"][0]] if "C" in coords else [f"C{i}" for i in range(pixels.shape[1])]
+    )
+    return Expected(
+        shape=pixels.shape,
+        dtype=pixels.dtype,
+        scenes=("Image:0",),
+        resolution_levels=(0,),
+        channel_names=channel_names,
+        coords=coords,
+        reference=pixels,
+    )
 
 
 def _broken_json_file(folder: Path) -> Path:
     path = folder / "broken-json.tiff"
     data = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 1, 4, 5)
-    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TZCYX", "scitiffmeta": '{"image": {"data": '})
+    tifffile.imwrite(
+        path, data, imagej=True, metadata={"axes": "TZCYX", "scitiffmeta": '{"image": {"data": '}
+    )
     return path
 
 
 # The fallback sample warns on every open, by design.
 pytestmark = pytest.mark.filterwarnings("ignore::scitiff_readers_scitiff.reader.SciTiffFallbackWarning")
 
-CASES = ["tof", "tof-no-edges", "stdevs-mask", "stdevs-mask-raw", "fallback", "int16",
-         *[f"shared:{p.name}" for p in SHARED_SCITIFF]]
+CASES = [
+    "tof",
+    "tof-no-edges",
+    "stdevs-mask",
+    "stdevs-mask-raw",
+    "fallback",
+    "int16",
+    *[f"shared:{p.name}" for p in SHARED_SCITIFF],
+]
 
 
 def _make_case(name: str, tmp_path: Path) -> SampleCase:
@@ -88,23 +110,43 @@ def _make_case(name: str, tmp_path: Path) -> SampleCase:
     if name.startswith("stdevs-mask"):
         path = write_stdevs_mask_sample(tmp_path / "stdevs.tiff")
         raw = name.endswith("raw")
-        return SampleCase(path, reference_expected(path, resolve=not raw),
-                          options={"resolve_channels": False} if raw else {}, id=name)
+        return SampleCase(
+            path,
+            reference_expected(path, resolve=not raw),
+            options={"resolve_channels": False} if raw else {},
+            id=name,
+        )
     if name == "int16":
         # scipp has no int16, so scitiff.save_scitiff cannot write one: our writer does,
         # and tifffile is the pixel reference.
-        data = xr.DataArray((np.arange(3 * 2 * 6 * 7) % 300 - 150).astype(np.int16).reshape(3, 2, 6, 7),
-                            dims=("t", "z", "y", "x"),
-                            coords={"z": ("z", [0.5, 1.0], {"units": "mm"})}, attrs={"units": "counts"})
+        data = xr.DataArray(
+            (np.arange(3 * 2 * 6 * 7) % 300 - 150).astype(np.int16).reshape(3, 2, 6, 7),
+            dims=("t", "z", "y", "x"),
+            coords={"z": ("z", [0.5, 1.0], {"units": "mm"})},
+            attrs={"units": "counts"},
+        )
         with pytest.warns(SciTiffInt16Warning):
             path = save_scitiff(data, tmp_path / "int16.tiff")
         ref = tifffile.imread(path, squeeze=False).reshape(3, 2, 1, 6, 7).transpose(0, 2, 1, 3, 4)
-        return SampleCase(path, Expected(shape=ref.shape, dtype="int16", reference=ref, channel_names=["C0"],
-                                         coords={"Z": ([0.5, 1.0], "mm")}), id=name)
+        return SampleCase(
+            path,
+            Expected(
+                shape=ref.shape,
+                dtype="int16",
+                reference=ref,
+                channel_names=["C0"],
+                coords={"Z": ([0.5, 1.0], "mm")},
+            ),
+            id=name,
+        )
     path = _broken_json_file(tmp_path)
     ref = tifffile.imread(path, squeeze=False).reshape(2, 3, 1, 4, 5).transpose(0, 2, 1, 3, 4)
-    return SampleCase(path, Expected(shape=ref.shape, dtype=ref.dtype, reference=ref, coords={}),
-                      options={"metadata_errors": "fallback"}, id=name)
+    return SampleCase(
+        path,
+        Expected(shape=ref.shape, dtype=ref.dtype, reference=ref, coords={}),
+        options={"metadata_errors": "fallback"},
+        id=name,
+    )
 
 
 class TestSciTiffConformance(ReaderConformance):
@@ -137,8 +179,9 @@ class TestSciTiffConformance(ReaderConformance):
                 paths += sorted(p for p in (SHARED / folder).rglob("*.tif*") if p.is_file())[:4]
         return paths
 
-    def test_relative_path_computes_on_distributed_workers(self, tmp_path: Path, dask_client: Any,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_relative_path_computes_on_distributed_workers(
+        self, tmp_path: Path, dask_client: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         path = write_tof_sample(tmp_path / "relative.tiff")
         monkeypatch.chdir(tmp_path)
         with SciTiffReader("relative.tiff") as reader:

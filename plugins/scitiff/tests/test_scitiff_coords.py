@@ -226,8 +226,10 @@ def test_to_scipp_datagroup_carries_daq_extra_process() -> None:
 
 
 def test_numeric_channel_coordinate_is_kept_beside_labels(tmp_path: Path) -> None:
-    da = sc.DataArray(sc.ones(dims=["c", "y", "x"], shape=[3, 2, 2], dtype="float32", unit="counts"),
-                      coords={"c": sc.array(dims=["c"], values=[450.0, 550.0, 650.0], unit="nm")})
+    da = sc.DataArray(
+        sc.ones(dims=["c", "y", "x"], shape=[3, 2, 2], dtype="float32", unit="counts"),
+        coords={"c": sc.array(dims=["c"], values=[450.0, 550.0, 650.0], unit="nm")},
+    )
     path = tmp_path / "numeric-c.tiff"
     scitiff.save_scitiff(da, path)
     with Reader(path) as r:
@@ -279,10 +281,14 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
     edges = np.add.outer(np.array([0.0, 10.0, 25.0, 45.0]), np.arange(4) * 0.5)  # (t + 1, x)
     image = sc.DataArray(
         sc.ones(dims=["t", "y", "x"], shape=[3, 2, 4], dtype="float32", unit="counts"),
-        coords={"tof": sc.array(dims=["t", "x"], values=edges, unit="us"),
-                "x": sc.arange("x", 4.0, unit="mm")},
-        masks={"x": sc.array(dims=["x"], values=[False, True, False, False]),
-               "tof": sc.array(dims=["t"], values=[True, False, False])},
+        coords={
+            "tof": sc.array(dims=["t", "x"], values=edges, unit="us"),
+            "x": sc.arange("x", 4.0, unit="mm"),
+        },
+        masks={
+            "x": sc.array(dims=["x"], values=[False, True, False, False]),
+            "tof": sc.array(dims=["t"], values=[True, False, False]),
+        },
     )
     path = tmp_path / "edges2d.tiff"
     scitiff.save_scitiff(image, path)
@@ -313,15 +319,20 @@ def test_two_d_bin_edges_and_mask_name_collision(tmp_path: Path) -> None:
 
 def test_decreasing_and_unordered_bin_edges(tmp_path: Path) -> None:
     for name, edges in (("decreasing", [40.0, 30.0, 15.0, 0.0]), ("unordered", [0.0, 30.0, 15.0, 40.0])):
-        image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[3, 2, 2], dtype="float32"),
-                             coords={"t": sc.array(dims=["t"], values=edges, unit="ms")})
+        image = sc.DataArray(
+            sc.ones(dims=["t", "y", "x"], shape=[3, 2, 2], dtype="float32"),
+            coords={"t": sc.array(dims=["t"], values=edges, unit="ms")},
+        )
         path = tmp_path / f"{name}.tiff"
         scitiff.save_scitiff(image, path)
         if name == "decreasing":
             with Reader(path) as r:
                 np.testing.assert_allclose(r.coords["T"].values, [35.0, 22.5, 7.5])
                 # data order: bin 0 starts at 40 and ends at 30
-                assert (r.coords["T_bounds_start"].values[0], r.coords["T_bounds_end"].values[0]) == (40.0, 30.0)
+                assert (r.coords["T_bounds_start"].values[0], r.coords["T_bounds_end"].values[0]) == (
+                    40.0,
+                    30.0,
+                )
         else:
             with Reader(path) as r:
                 np.testing.assert_allclose(r.coords["T"].values, [15.0, 22.5, 27.5])
@@ -341,8 +352,10 @@ def test_bounds_survive_coarsen_and_netcdf(tof: Path, tmp_path: Path) -> None:
         merged = view.coarsen(T=2, coord_func={"T_bounds_start": "min", "T_bounds_end": "max"}).sum()
         np.testing.assert_array_equal(merged["T_bounds_start"].values, edges[:-1:2])
         np.testing.assert_array_equal(merged["T_bounds_end"].values, edges[2::2])
-        np.testing.assert_allclose(merged.values, _ref(tof, squeeze=False).values.reshape(3, 2, 1, 1, 12, 10)
-                                   .sum(axis=1).transpose(0, 2, 1, 3, 4))
+        np.testing.assert_allclose(
+            merged.values,
+            _ref(tof, squeeze=False).values.reshape(3, 2, 1, 1, 12, 10).sum(axis=1).transpose(0, 2, 1, 3, 4),
+        )
         target = tmp_path / "view.nc"
         view.to_dataset(name="image").to_netcdf(target, engine="h5netcdf")
         with xr.open_dataset(target, engine="h5netcdf") as back:
@@ -363,14 +376,24 @@ def test_to_scipp_datagroup_is_scitiffs_own_and_saves_with_scitiff(path: Path, t
     assert type(group["process"]) is type(ref["process"])
     scitiff.io.save_scitiff(group, tmp_path / "ours.tiff")
     scitiff.io.save_scitiff(ref, tmp_path / "theirs.tiff")
-    assert sc.identical(scitiff.load_scitiff(tmp_path / "ours.tiff"), scitiff.load_scitiff(tmp_path / "theirs.tiff"))
+    assert sc.identical(
+        scitiff.load_scitiff(tmp_path / "ours.tiff"), scitiff.load_scitiff(tmp_path / "theirs.tiff")
+    )
 
 
-@pytest.mark.parametrize("selection", [
-    {"T": slice(1, 4)}, {"T": 2}, {"t": slice(-2, None)}, {"Y": slice(2, 7), "X": 3}, {"T": slice(0, 1)},
-])
-def test_to_scipp_selection_equals_slicing_load_scitiff(tof: Path, stdevs_mask: Path,
-                                                         selection: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"T": slice(1, 4)},
+        {"T": 2},
+        {"t": slice(-2, None)},
+        {"Y": slice(2, 7), "X": 3},
+        {"T": slice(0, 1)},
+    ],
+)
+def test_to_scipp_selection_equals_slicing_load_scitiff(
+    tof: Path, stdevs_mask: Path, selection: dict[str, Any]
+) -> None:
     for path in (tof, stdevs_mask):
         full = _ref(path)
         expected = full
@@ -397,9 +420,14 @@ def test_to_scipp_selection_errors_are_typed(tof: Path) -> None:
 
 def test_writing_back_keeps_a_2d_coordinates_dim_order(tmp_path: Path) -> None:
     data = sc.DataArray(
-        sc.array(dims=["t", "y", "x"], values=np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4), unit="counts"),
-        coords={"pixel-id": sc.array(dims=["x", "y"], values=np.arange(12).reshape(4, 3)),
-                "t": sc.array(dims=["t"], values=[0.0, 1.5], unit="s")})
+        sc.array(
+            dims=["t", "y", "x"], values=np.arange(2 * 3 * 4, dtype="float32").reshape(2, 3, 4), unit="counts"
+        ),
+        coords={
+            "pixel-id": sc.array(dims=["x", "y"], values=np.arange(12).reshape(4, 3)),
+            "t": sc.array(dims=["t"], values=[0.0, 1.5], unit="s"),
+        },
+    )
     original = tmp_path / "pixel-id.tiff"
     scitiff.io.save_scitiff(data, original)
     with Reader(original) as r:

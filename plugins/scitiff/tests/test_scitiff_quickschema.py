@@ -26,7 +26,9 @@ from scitiff_readers_scitiff.schema import SciTiffMetadata  # noqa: E402
 
 #: The real SciTiff files beside the repository, one per released schema version.
 SHARED_FILES = sorted((Path(__file__).resolve().parents[4] / "shared" / "data" / "scitiff").glob("*.tiff"))
-needs_shared = pytest.mark.skipif(not SHARED_FILES, reason="the shared SciTiff samples (../shared) are absent")
+needs_shared = pytest.mark.skipif(
+    not SHARED_FILES, reason="the shared SciTiff samples (../shared) are absent"
+)
 
 
 def _doc(path: Path) -> dict[str, Any]:
@@ -42,28 +44,60 @@ def _generated() -> dict[str, Any]:
     # Every kind of variable the schema has: 0-D, 1-D numbers and strings, bin edges, 2-D, masks.
     return {
         "image": {
-            "data": {"unit": "counts", "dtype": "float32", "dims": ["t", "z", "c", "y", "x"],
-                     "shape": [4, 2, 3, 2, 2]},
+            "data": {
+                "unit": "counts",
+                "dtype": "float32",
+                "dims": ["t", "z", "c", "y", "x"],
+                "shape": [4, 2, 3, 2, 2],
+            },
             "coords": {
-                "t": {"unit": "µs", "dtype": "float64", "dims": ["t"], "shape": [5],
-                      "values": [1, 2.5, 4, 8, 9.25]},
-                "c": {"unit": None, "dtype": "string", "dims": ["c"], "shape": [3],
-                      "values": ["intensities", "stdevs", "mask"]},
+                "t": {
+                    "unit": "µs",
+                    "dtype": "float64",
+                    "dims": ["t"],
+                    "shape": [5],
+                    "values": [1, 2.5, 4, 8, 9.25],
+                },
+                "c": {
+                    "unit": None,
+                    "dtype": "string",
+                    "dims": ["c"],
+                    "shape": [3],
+                    "values": ["intensities", "stdevs", "mask"],
+                },
                 "start": {"unit": None, "dtype": "datetime64", "values": "2025-01-01T00:00:00"},
                 "energy": {"unit": "meV", "dtype": "float64", "dims": [], "shape": [], "values": 3},
-                "pixel-id": {"unit": None, "dtype": "int64", "dims": ["y", "x"], "shape": [2, 2],
-                             "values": [[0, 1], [2, 3.0]]},
+                "pixel-id": {
+                    "unit": None,
+                    "dtype": "int64",
+                    "dims": ["y", "x"],
+                    "shape": [2, 2],
+                    "values": [[0, 1], [2, 3.0]],
+                },
             },
             "masks": {"bad": {"unit": None, "dtype": "bool", "dims": ["x"], "shape": [2], "values": [0, 1]}},
             "name": "sample",
         },
-        "daq": {"facility": ["ESS"], "instrument": "ODIN", "detector_type": [],
-                "detector": [{"scintillator_type": "LiF", "detector_identifier": None}, None],
-                "source_type": "neutron", "source": {"neutron_type": "short-pulse"}, "simulated": False,
-                "principal_investigators": [{"name": "A", "email": None}], "team": [], "local_contacts": [],
-                "experiment_identifiers": [{"type": "RUN_NUMBER", "value": "7"}]},
-        "process": {"result_type": "NORMALIZED", "processing_steps": ["a"], "parameters": {"k": 1, "s": "x"},
-                    "process_identifiers": [{"value": "v"}], "coordinate_descriptions": {"t": "tof"}},
+        "daq": {
+            "facility": ["ESS"],
+            "instrument": "ODIN",
+            "detector_type": [],
+            "detector": [{"scintillator_type": "LiF", "detector_identifier": None}, None],
+            "source_type": "neutron",
+            "source": {"neutron_type": "short-pulse"},
+            "simulated": False,
+            "principal_investigators": [{"name": "A", "email": None}],
+            "team": [],
+            "local_contacts": [],
+            "experiment_identifiers": [{"type": "RUN_NUMBER", "value": "7"}],
+        },
+        "process": {
+            "result_type": "NORMALIZED",
+            "processing_steps": ["a"],
+            "parameters": {"k": 1, "s": "x"},
+            "process_identifiers": [{"value": "v"}],
+            "coordinate_descriptions": {"t": "tof"},
+        },
         "extra": {"anything": {"goes": [1, None]}},
         "schema_version": "26.7.0",
     }
@@ -74,10 +108,41 @@ def _documents() -> list[dict[str, Any]]:
 
 
 # Values that trip up hand-written validators: coercible ones, wrong types, edge sizes.
-_POOL: list[Any] = [None, 0, 1, -1, 2, 1.0, 2.5, True, False, "", "5", "t", "true", "1.5", [], [1], [1.0, 2.0],
-                    ["a"], [1, "a"], [True], [[1]], [[1, 2], [3]], ["t"], ["t", "z"], ["t", "z", "c", "y", "x"],
-                    [4, 2, 3, 2, 2], [4, 2, 3, 2, 0], {}, {"a": 1}, {"scintillator_type": "x"}, {"name": "n"},
-                    {"unit": None, "dtype": "float64", "values": 1}, float("nan")]
+_POOL: list[Any] = [
+    None,
+    0,
+    1,
+    -1,
+    2,
+    1.0,
+    2.5,
+    True,
+    False,
+    "",
+    "5",
+    "t",
+    "true",
+    "1.5",
+    [],
+    [1],
+    [1.0, 2.0],
+    ["a"],
+    [1, "a"],
+    [True],
+    [[1]],
+    [[1, 2], [3]],
+    ["t"],
+    ["t", "z"],
+    ["t", "z", "c", "y", "x"],
+    [4, 2, 3, 2, 2],
+    [4, 2, 3, 2, 0],
+    {},
+    {"a": 1},
+    {"scintillator_type": "x"},
+    {"name": "n"},
+    {"unit": None, "dtype": "float64", "values": 1},
+    float("nan"),
+]
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -137,8 +202,12 @@ def _assert_agrees(doc: dict[str, Any]) -> QuickMetadata | None:
     except pydantic.ValidationError as exc:  # pragma: no cover - the failure this test exists for
         pytest.fail(f"quick_metadata accepted a document the models reject: {exc}\n{json.dumps(doc)[:2000]}")
     data, mdata = quick.image.data, model.image.data
-    assert (data.unit, data.dtype, data.dims, data.shape) == (mdata.unit, mdata.dtype, tuple(mdata.dims),
-                                                              tuple(mdata.shape))
+    assert (data.unit, data.dtype, data.dims, data.shape) == (
+        mdata.unit,
+        mdata.dtype,
+        tuple(mdata.dims),
+        tuple(mdata.shape),
+    )
     assert quick.image.name == model.image.name
     assert quick.schema_version == model.schema_version
     for group in ("coords", "masks"):
@@ -184,8 +253,12 @@ def test_mutated_documents_never_accepted_when_the_models_reject() -> None:
 
 def test_coercions_left_to_the_models() -> None:
     # Values pydantic converts ("5" -> 5, 1 -> True): quick defers, so the model's result is used.
-    for path, value in ((("image", "data", "shape", 0), "4"), (("daq", "simulated"), 1),
-                        (("image", "coords", "t", "values", 0), "1"), (("image", "data", "shape", 1), 2.0)):
+    for path, value in (
+        (("image", "data", "shape", 0), "4"),
+        (("daq", "simulated"), 1),
+        (("image", "coords", "t", "values", 0), "1"),
+        (("image", "data", "shape", 1), 2.0),
+    ):
         doc = _generated()
         parent: Any = doc
         for part in path[:-1]:
@@ -204,5 +277,7 @@ def test_opening_a_file_imports_no_pydantic_until_metadata_is_asked_for() -> Non
         "print('pydantic' in sys.modules)\n"
         "print(type(r.metadata).__name__, 'pydantic' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "SciTiffMetadata", "True"]

@@ -46,12 +46,21 @@ def _pixels() -> np.ndarray:
 def _valid_doc() -> dict[str, Any]:
     return {
         "image": {
-            "data": {"unit": "counts", "dtype": "float32", "dims": ["t", "z", "c", "y", "x"],
-                     "shape": [4, 2, 1, 3, 5]},
+            "data": {
+                "unit": "counts",
+                "dtype": "float32",
+                "dims": ["t", "z", "c", "y", "x"],
+                "shape": [4, 2, 1, 3, 5],
+            },
             "masks": {},
             "coords": {
-                "t": {"unit": "µs", "dtype": "float64", "dims": ["t"], "shape": [4],
-                      "values": [1.0, 2.0, 4.0, 8.0]},
+                "t": {
+                    "unit": "µs",
+                    "dtype": "float64",
+                    "dims": ["t"],
+                    "shape": [4],
+                    "values": [1.0, 2.0, 4.0, 8.0],
+                },
                 "z": {"unit": "mm", "dtype": "int64", "dims": ["z"], "shape": [2], "values": [1.0, 2.0]},
             },
             "name": "sample",
@@ -62,8 +71,12 @@ def _valid_doc() -> dict[str, Any]:
 
 def _write(path: Path, doc: dict[str, Any] | str, pixels: np.ndarray | None = None) -> Path:
     text = doc if isinstance(doc, str) else json.dumps(doc)
-    tifffile.imwrite(path, _pixels() if pixels is None else pixels, imagej=True,
-                     metadata={"axes": "TZCYX", "scitiffmeta": text})
+    tifffile.imwrite(
+        path,
+        _pixels() if pixels is None else pixels,
+        imagej=True,
+        metadata={"axes": "TZCYX", "scitiffmeta": text},
+    )
     return path
 
 
@@ -95,23 +108,40 @@ def test_full_26_7_metadata_written_by_scitiff(tmp_path: Path) -> None:
 
     wavelengths = tuple(ScippVariable0D(unit="Å", dtype="float64", values=v) for v in (1.0, 9.5))
     daq = scitiff.DAQMetadata(
-        facility=["ESS"], instrument=["ODIN"], detector_type=["timepix3"], source_type="neutron",
+        facility=["ESS"],
+        instrument=["ODIN"],
+        detector_type=["timepix3"],
+        source_type="neutron",
         source=NeutronMetadata(neutron_type="long-pulse", wavelength_range=wavelengths),
         detector=PhotonConvertDetectorMetadata(scintillator_type="LiF/ZnS", detector_identifier="tpx3-1"),
         simulated=False,
-        principal_investigators=[scitiff.Person(name="Ada", email="ada@example.org", orcid="0000-0002-1825-0097")],
+        principal_investigators=[
+            scitiff.Person(name="Ada", email="ada@example.org", orcid="0000-0002-1825-0097")
+        ],
         team=[scitiff.Person(name="Bob")],
         experiment_identifiers=[scitiff.ExperimentIdentifier(type="PROPOSAL_ID", value="P-123")],
     )
-    process = scitiff.ImageProcessMetadata(result_type="NORMALIZED", processing_steps=["dark", "flat"],
-                                           parameters={"threshold": 0.5},
-                                           process_identifiers=[scitiff.ProcessIdentifier(value="job-7")],
-                                           coordinate_descriptions={"t": "time of flight"})
-    image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[2, 3, 4], dtype="float32", unit="counts"),
-                         coords={"t": sc.array(dims=["t"], values=[1.0, 2.0], unit="ms")})
+    process = scitiff.ImageProcessMetadata(
+        result_type="NORMALIZED",
+        processing_steps=["dark", "flat"],
+        parameters={"threshold": 0.5},
+        process_identifiers=[scitiff.ProcessIdentifier(value="job-7")],
+        coordinate_descriptions={"t": "time of flight"},
+    )
+    image = sc.DataArray(
+        sc.ones(dims=["t", "y", "x"], shape=[2, 3, 4], dtype="float32", unit="counts"),
+        coords={"t": sc.array(dims=["t"], values=[1.0, 2.0], unit="ms")},
+    )
     path = tmp_path / "full.tiff"
-    scitiff.save_scitiff(sc.DataGroup(image=image, daq=daq, process=process,
-                                      extra={"temperature": sc.scalar(293.0, unit="K"), "note": "hi"}), path)
+    scitiff.save_scitiff(
+        sc.DataGroup(
+            image=image,
+            daq=daq,
+            process=process,
+            extra={"temperature": sc.scalar(293.0, unit="K"), "note": "hi"},
+        ),
+        path,
+    )
     with Reader(path) as r:
         meta = r.metadata
         assert meta.schema_version == scitiff.__version__
@@ -149,9 +179,15 @@ def test_published_schema_accepts_what_the_writer_writes(tmp_path: Path) -> None
     import xarray as xr
     from scitiff_readers_scitiff import save_scitiff
 
-    data = xr.DataArray(np.ones((2, 3, 4), np.float32), dims=("t", "y", "x"),
-                        coords={"t": ("t", [0.5, 1.5], {"units": "s"}), "when": np.datetime64("2025-01-01", "s"),
-                                "roi": (("y", "x"), np.eye(3, 4, dtype=bool))})
+    data = xr.DataArray(
+        np.ones((2, 3, 4), np.float32),
+        dims=("t", "y", "x"),
+        coords={
+            "t": ("t", [0.5, 1.5], {"units": "s"}),
+            "when": np.datetime64("2025-01-01", "s"),
+            "roi": (("y", "x"), np.eye(3, 4, dtype=bool)),
+        },
+    )
     path = save_scitiff(data, tmp_path / "w.tiff")
     doc = _doc(path)
     scitiff.validate_scitiff_metadata_container({"scitiffmeta": doc})
@@ -163,8 +199,13 @@ def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(json.dumps(SciTiffReader.metadata_schema()))
     assert printed["properties"]["scitiffmeta"] == {"$ref": "#/$defs/SciTiffMetadata"}
-    assert {"ScippVariable0D", "ScippVariable1D", "ScippVariable2D", "DAQMetadata",
-            "ImageProcessMetadata"} <= set(printed["$defs"])
+    assert {
+        "ScippVariable0D",
+        "ScippVariable1D",
+        "ScippVariable2D",
+        "DAQMetadata",
+        "ImageProcessMetadata",
+    } <= set(printed["$defs"])
 
 
 # --------------------------------------------------------------------------- errors
@@ -175,34 +216,57 @@ def _mutated(mutate: Any) -> dict[str, Any]:
 
 
 BAD_DOCS = {
-    "values-not-numbers": (lambda d: d["image"]["coords"]["t"].update(values=[1.0, "x", 3.0, 4.0]),
-                           "$.image.coords.t.values[1]"),
+    "values-not-numbers": (
+        lambda d: d["image"]["coords"]["t"].update(values=[1.0, "x", 3.0, 4.0]),
+        "$.image.coords.t.values[1]",
+    ),
     "values-length": (lambda d: d["image"]["coords"]["t"].update(values=[1.0, 2.0]), "$.image.coords.t"),
     "missing-data": (lambda d: d["image"].pop("data"), "$.image.data"),
-    "wrong-dim-order": (lambda d: d["image"]["data"].update(dims=["t", "c", "z", "y", "x"]),
-                        "$.image.data.dims[1]"),
-    "four-dims": (lambda d: d["image"]["data"].update(dims=["t", "z", "y", "x"], shape=[4, 2, 3, 5]),
-                  "$.image.data.dims[2]"),
-    "coord-too-long": (lambda d: d["image"]["coords"]["t"].update(shape=[6], values=[1.0] * 6),
-                       "$.image.coords.t.shape"),
-    "coord-foreign-dim": (lambda d: d["image"]["coords"].update(
-        q={"unit": None, "dtype": "float64", "dims": ["q"], "shape": [2], "values": [1.0, 2.0]}),
-        "$.image.coords.q.dims"),
-    "odd-coord-name": (lambda d: d["image"]["coords"].update(
-        {"pixel-id": {"unit": None, "dtype": "vector3", "dims": ["x"], "shape": [5], "values": [0.0] * 5}}),
-        '$.image.coords["pixel-id"].dtype'),
-    "mask-edges": (lambda d: d["image"]["masks"].update(
-        m={"unit": None, "dtype": "bool", "dims": ["t"], "shape": [5], "values": [0.0] * 5}),
-        "$.image.masks.m.shape"),
-    "string-edges": (lambda d: d["image"]["coords"].update(
-        z={"unit": None, "dtype": "string", "dims": ["z"], "shape": [3], "values": ["a", "b", "c"]}),
-        "$.image.coords.z.shape"),
+    "wrong-dim-order": (
+        lambda d: d["image"]["data"].update(dims=["t", "c", "z", "y", "x"]),
+        "$.image.data.dims[1]",
+    ),
+    "four-dims": (
+        lambda d: d["image"]["data"].update(dims=["t", "z", "y", "x"], shape=[4, 2, 3, 5]),
+        "$.image.data.dims[2]",
+    ),
+    "coord-too-long": (
+        lambda d: d["image"]["coords"]["t"].update(shape=[6], values=[1.0] * 6),
+        "$.image.coords.t.shape",
+    ),
+    "coord-foreign-dim": (
+        lambda d: d["image"]["coords"].update(
+            q={"unit": None, "dtype": "float64", "dims": ["q"], "shape": [2], "values": [1.0, 2.0]}
+        ),
+        "$.image.coords.q.dims",
+    ),
+    "odd-coord-name": (
+        lambda d: d["image"]["coords"].update(
+            {"pixel-id": {"unit": None, "dtype": "vector3", "dims": ["x"], "shape": [5], "values": [0.0] * 5}}
+        ),
+        '$.image.coords["pixel-id"].dtype',
+    ),
+    "mask-edges": (
+        lambda d: d["image"]["masks"].update(
+            m={"unit": None, "dtype": "bool", "dims": ["t"], "shape": [5], "values": [0.0] * 5}
+        ),
+        "$.image.masks.m.shape",
+    ),
+    "string-edges": (
+        lambda d: d["image"]["coords"].update(
+            z={"unit": None, "dtype": "string", "dims": ["z"], "shape": [3], "values": ["a", "b", "c"]}
+        ),
+        "$.image.coords.z.shape",
+    ),
     "data-shape-vs-pages": (lambda d: d["image"]["data"].update(shape=[4, 2, 1, 3, 6]), "$.image.data.shape"),
     "planes-vs-pages": (lambda d: d["image"]["data"].update(shape=[2, 2, 1, 3, 5]), "$.image.data.shape"),
     "dtype-vs-pages": (lambda d: d["image"]["data"].update(dtype="int16"), "$.image.data.dtype"),
-    "bad-datetime": (lambda d: d["image"]["coords"].update(
-        when={"unit": "s", "dtype": "datetime64", "dims": [], "shape": [], "values": "yesterday"}),
-        "$.image.coords.when.values"),
+    "bad-datetime": (
+        lambda d: d["image"]["coords"].update(
+            when={"unit": "s", "dtype": "datetime64", "dims": [], "shape": [], "values": "yesterday"}
+        ),
+        "$.image.coords.when.values",
+    ),
     "daq-type": (lambda d: d.update(daq={"simulated": "perhaps"}), "$.daq.simulated"),
 }
 
@@ -243,8 +307,9 @@ def test_fallback_reads_plain_imagej_with_a_warning(case: str, tmp_path: Path) -
         assert reader.metadata["images"] == 8
         assert "scitiffmeta" in reader.metadata
         assert reader.shape == (4, 1, 2, 3, 5)
-        np.testing.assert_array_equal(reader.data, tifffile.imread(path).reshape(4, 2, 1, 3, 5)
-                                      .transpose(0, 2, 1, 3, 4))
+        np.testing.assert_array_equal(
+            reader.data, tifffile.imread(path).reshape(4, 2, 1, 3, 5).transpose(0, 2, 1, 3, 4)
+        )
         assert set(reader.coords) == {"C"}
 
 
@@ -263,8 +328,13 @@ def test_selected_ahead_of_other_tiff_readers(tmp_path: Path) -> None:
     tifffile.imwrite(plain, _pixels(), imagej=True, metadata={"axes": "TZCYX"})
     assert not SciTiffReader.can_open(plain)
     big = tmp_path / "big.tif"
-    tifffile.imwrite(big, _pixels(), imagej=False, bigtiff=True,
-                     description="ImageJ=1.11a\nimages=8\nscitiffmeta=" + json.dumps(_valid_doc()))
+    tifffile.imwrite(
+        big,
+        _pixels(),
+        imagej=False,
+        bigtiff=True,
+        description="ImageJ=1.11a\nimages=8\nscitiffmeta=" + json.dumps(_valid_doc()),
+    )
     assert SciTiffReader.can_open(big)  # BigTIFF, description read through its offset
 
 
@@ -293,14 +363,14 @@ def test_mangled_json_gives_documented_errors_only(tmp_path: Path) -> None:
         chars = list(text)
         kind = i % 3
         if kind == 0:
-            chars = chars[:rng.randrange(len(chars))]
+            chars = chars[: rng.randrange(len(chars))]
         elif kind == 1:
             for _ in range(3):
                 chars[rng.randrange(len(chars))] = rng.choice('{}[]":,0123456789.-aeEtn ')
         else:
             digits = [j for j, ch in enumerate(chars) if ch.isdigit()]
             j = rng.choice(digits)
-            chars[j:j + 1] = list(rng.choice(["9", "-1", "1e308", "NaN", "null", "true", '"x"']))
+            chars[j : j + 1] = list(rng.choice(["9", "-1", "1e308", "NaN", "null", "true", '"x"']))
         path = _write(tmp_path / f"m{i}.tiff", "".join(chars))
         try:
             with warnings.catch_warnings():
@@ -340,6 +410,6 @@ def test_deeply_nested_scitiffmeta_is_a_metadata_error(tmp_path: Path, depth: in
     assert text is not None
     assert "{" in text
     at = text.index("{")
-    replace_description(path, text[:at + 1] + '"deep": ' + "[" * depth + "]" * depth + "," + text[at + 1:])
+    replace_description(path, text[: at + 1] + '"deep": ' + "[" * depth + "]" * depth + "," + text[at + 1 :])
     with pytest.raises(MetadataError), Reader(path) as r:
         r.get_image_data()

@@ -91,8 +91,13 @@ def test_coordinates_masks_datetimes_strings_2d(tmp_path: Path) -> None:
     data = _data("tyx")
     data = data.assign_coords(
         start=np.datetime64("2025-01-02T03:04:05", "s"),
-        stamps=("t", np.array(["2025-01-02T03:04:05.001", "2025-01-02T03:04:06", "2025-01-02T03:04:07.5"],
-                              dtype="datetime64[ms]")),
+        stamps=(
+            "t",
+            np.array(
+                ["2025-01-02T03:04:05.001", "2025-01-02T03:04:06", "2025-01-02T03:04:07.5"],
+                dtype="datetime64[ms]",
+            ),
+        ),
         label="run 7",
         ids=(("y", "x"), np.arange(20).reshape(4, 5)),
         gain=(("x", "y"), np.linspace(0, 1, 20).reshape(5, 4), {"units": "dimensionless"}),
@@ -143,7 +148,9 @@ def test_reader_save_keeps_stdevs_mask_and_metadata(tmp_path: Path) -> None:
     with Reader(original) as r:
         assert r.channel_roles is not None
         r.save(copy)
-    assert sc.identical(scitiff.load_scitiff(copy, only_image=True), scitiff.load_scitiff(original, only_image=True))
+    assert sc.identical(
+        scitiff.load_scitiff(copy, only_image=True), scitiff.load_scitiff(original, only_image=True)
+    )
     if (SHARED / "scitiff-26.1.0.tiff").is_file():
         local = tmp_path / "v26.tiff"
         shutil.copyfile(SHARED / "scitiff-26.1.0.tiff", local)
@@ -157,10 +164,13 @@ def test_reader_save_keeps_stdevs_mask_and_metadata(tmp_path: Path) -> None:
 
 
 def test_daq_process_extra_options(tmp_path: Path) -> None:
-    path = save_scitiff(_data("yx"), tmp_path / "m.tiff",
-                        daq={"facility": ["ESS"], "instrument": ["ODIN"], "simulated": True},
-                        process=scitiff.ImageProcessMetadata(result_type="NORMALIZED"),
-                        extra={"note": "hello", "exposure": xr.Variable((), 2.5, {"units": "s"})})
+    path = save_scitiff(
+        _data("yx"),
+        tmp_path / "m.tiff",
+        daq={"facility": ["ESS"], "instrument": ["ODIN"], "simulated": True},
+        process=scitiff.ImageProcessMetadata(result_type="NORMALIZED"),
+        extra={"note": "hello", "exposure": xr.Variable((), 2.5, {"units": "s"})},
+    )
     group = scitiff.load_scitiff(path)
     assert group["daq"].facility == ["ESS"]
     assert group["daq"].simulated is True
@@ -211,7 +221,9 @@ def test_refuses_overwrite_and_leaves_no_partial_file(tmp_path: Path) -> None:
     path64 = save_scitiff(_data("yx", "float64"), tmp_path / "f64.tiff", dtype="float32")
     np.testing.assert_allclose(_load(path64).values[0, 0, 0], _data("yx", "float64").values, rtol=1e-6)
     with pytest.raises(ValueError, match="sample"):
-        save_scitiff(xr.DataArray(np.zeros((4, 5, 3), np.float32), dims=("y", "x", "s")), tmp_path / "rgb.tiff")
+        save_scitiff(
+            xr.DataArray(np.zeros((4, 5, 3), np.float32), dims=("y", "x", "s")), tmp_path / "rgb.tiff"
+        )
     with pytest.raises(DimensionSelectionError):
         save_scitiff(xr.DataArray(np.zeros((2, 4, 5), np.float32), dims=("q", "y", "x")), tmp_path / "q.tiff")
 
@@ -252,15 +264,18 @@ def test_selected_bins_keep_edges_or_fall_back_to_centres(tmp_path: Path) -> Non
 
 def test_datetime_bin_edges_keep_their_resolution(tmp_path: Path) -> None:
     stamps = np.array(["2025-01-01T00:00:00", "2025-01-01T00:00:10", "2025-01-01T00:00:30"], "datetime64[s]")
-    image = sc.DataArray(sc.ones(dims=["t", "y", "x"], shape=[2, 2, 3], dtype="float32"),
-                         coords={"t": sc.datetimes(dims=["t"], values=stamps, unit="s")})
+    image = sc.DataArray(
+        sc.ones(dims=["t", "y", "x"], shape=[2, 2, 3], dtype="float32"),
+        coords={"t": sc.datetimes(dims=["t"], values=stamps, unit="s")},
+    )
     path = tmp_path / "dt-edges.tiff"
     scitiff.save_scitiff(image, path)
     with Reader(path) as r:
         t = r.coords["T"]
         assert t.dtype == np.dtype("datetime64[s]")
-        np.testing.assert_array_equal(t.values, np.array(["2025-01-01T00:00:05", "2025-01-01T00:00:20"],
-                                                          "datetime64[s]"))
+        np.testing.assert_array_equal(
+            t.values, np.array(["2025-01-01T00:00:05", "2025-01-01T00:00:20"], "datetime64[s]")
+        )
         np.testing.assert_array_equal(r.bin_edges("T").values.astype("datetime64[s]"), stamps)
         r.save(tmp_path / "copy.tiff")
     assert sc.identical(_load(tmp_path / "copy.tiff").coords["t"], _load(path).coords["t"])
@@ -288,16 +303,26 @@ def test_stdevs_and_full_size_mask_as_scitiff_writes_them(tmp_path: Path, lazy: 
     variances = rng.random((3, 4, 5)).astype(np.float32)
     hot = values > 0.7
     t = sc.array(dims=["t"], values=[1.0, 2.0, 3.0], unit="s")
-    ref_da = sc.DataArray(sc.array(dims=["t", "y", "x"], values=values, variances=variances, unit="counts"),
-                          coords={"t": t}, masks={"hot": sc.array(dims=["t", "y", "x"], values=hot)})
+    ref_da = sc.DataArray(
+        sc.array(dims=["t", "y", "x"], values=values, variances=variances, unit="counts"),
+        coords={"t": t},
+        masks={"hot": sc.array(dims=["t", "y", "x"], values=hot)},
+    )
     scitiff.save_scitiff(ref_da, tmp_path / "ref.tiff")
     stdevs = np.sqrt(variances)
-    data = xr.DataArray(da.from_array(values, chunks=(1, 4, 5)) if lazy else values, dims=("t", "y", "x"),
-                        coords={"t": ("t", [1.0, 2.0, 3.0], {"units": "s"}), "hot": (("t", "y", "x"), hot)},
-                        attrs={"units": "counts"})
-    save_scitiff(data, tmp_path / "ours.tiff",
-                 stdevs=xr.DataArray(da.from_array(stdevs, chunks=(1, 4, 5)) if lazy else stdevs,
-                                     dims=("t", "y", "x")))
+    data = xr.DataArray(
+        da.from_array(values, chunks=(1, 4, 5)) if lazy else values,
+        dims=("t", "y", "x"),
+        coords={"t": ("t", [1.0, 2.0, 3.0], {"units": "s"}), "hot": (("t", "y", "x"), hot)},
+        attrs={"units": "counts"},
+    )
+    save_scitiff(
+        data,
+        tmp_path / "ours.tiff",
+        stdevs=xr.DataArray(
+            da.from_array(stdevs, chunks=(1, 4, 5)) if lazy else stdevs, dims=("t", "y", "x")
+        ),
+    )
     ref = scitiff.load_scitiff(tmp_path / "ref.tiff", only_image=True)
     ours = scitiff.load_scitiff(tmp_path / "ours.tiff", only_image=True)
     assert sc.identical(ours, ref)
@@ -310,8 +335,9 @@ def test_full_size_mask_rules(tmp_path: Path) -> None:
     data = _data("tzcyx")
     with pytest.raises(ValueError, match="single-channel"):
         save_scitiff(data, tmp_path / "a.tiff", stdevs=np.ones(data.shape, np.float32))
-    one = _data("tyx").assign_coords(m1=(("t", "y", "x"), np.zeros((3, 4, 5), bool)),
-                                      m2=(("t", "y", "x"), np.ones((3, 4, 5), bool)))
+    one = _data("tyx").assign_coords(
+        m1=(("t", "y", "x"), np.zeros((3, 4, 5), bool)), m2=(("t", "y", "x"), np.ones((3, 4, 5), bool))
+    )
     with pytest.raises(ValueError, match="one full-size mask"):
         save_scitiff(one, tmp_path / "b.tiff")
     with pytest.raises(ValueError, match="do not match"):
@@ -336,16 +362,22 @@ def test_scenes_levels_progress_where_the_format_allows(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedWriteError, match=r"stores no resolution levels \(levels=1\)"):
         write(first, tmp_path / "levels.tiff", format="scitiff", levels=1)
     seen: list[tuple[int, int]] = []
-    folder = write(scenes, tmp_path / "split", format="scitiff", split_scenes=True,
-                   progress=lambda done, total: seen.append((done, total)))
+    folder = write(
+        scenes,
+        tmp_path / "split",
+        format="scitiff",
+        split_scenes=True,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     total = first.nbytes + second.nbytes
     assert seen[0] == (0, total)
     assert seen[-1] == (total, total)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert sorted(p.name for p in folder.iterdir()) == ["first.tif", "second.tif"]
     for name, data in scenes.items():
-        np.testing.assert_array_equal(_load(folder / f"{name}.tif").values,
-                                      data.transpose("t", "z", "c", "y", "x").values)
+        np.testing.assert_array_equal(
+            _load(folder / f"{name}.tif").values, data.transpose("t", "z", "c", "y", "x").values
+        )
     one = write(scenes, tmp_path / "one.tiff", format="scitiff", scenes="second")
     np.testing.assert_array_equal(_load(one).values, second.transpose("t", "z", "c", "y", "x").values)
     with pytest.raises(OutputExistsError):

@@ -18,10 +18,13 @@ if TYPE_CHECKING:
     import pytest
 
 
-def test_truncated_file_warns_once_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_file_warns_once_and_strict_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cut.ome.tif"
-    tifffile.imwrite(path, np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32), ome=True,
-                     metadata={"axes": "ZYX"})
+    tifffile.imwrite(
+        path, np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32), ome=True, metadata={"axes": "ZYX"}
+    )
     with open(path, "r+b") as fh:
         fh.truncate(os.path.getsize(path) - 3000)
     cli = [sys.executable, "-m", "scitiff_readers.cli", "info", str(path)]

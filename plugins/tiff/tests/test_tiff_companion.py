@@ -36,11 +36,20 @@ def _dataset(folder: Path, companion_name: str = "exp.companion.ome") -> dict[st
     img1 = rng.integers(0, 255, size=(6, 5), dtype=np.uint16)
     companion_uuid = f"urn:uuid:{uuid.uuid4()}"
     ua, ub = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
-    tifffile.imwrite(folder / "a.ome.tif", img0[0], description=_binary_only(ua, companion_name, companion_uuid),
-                     metadata=None, photometric="minisblack")
+    tifffile.imwrite(
+        folder / "a.ome.tif",
+        img0[0],
+        description=_binary_only(ua, companion_name, companion_uuid),
+        metadata=None,
+        photometric="minisblack",
+    )
     with tifffile.TiffWriter(folder / "b.ome.tif") as tw:
-        tw.write(img0[1], description=_binary_only(ub, companion_name, companion_uuid), metadata=None,
-                 photometric="minisblack")
+        tw.write(
+            img0[1],
+            description=_binary_only(ub, companion_name, companion_uuid),
+            metadata=None,
+            photometric="minisblack",
+        )
         tw.write(img1, metadata=None, photometric="minisblack")  # page 4: a page of another shape
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{NS}" UUID="{companion_uuid}">'
@@ -144,9 +153,13 @@ def test_xml_files_that_are_not_companions_are_not_claimed(tmp_path: Path) -> No
 def test_single_tiff_with_companion_takes_calibration_from_it(tmp_path: Path) -> None:
     data = (np.arange(3 * 2 * 8 * 9) % 97).astype(np.uint8).reshape(3, 2, 8, 9)  # T C Y X
     own, comp = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
-    tifffile.imwrite(tmp_path / "one.ome.tif", data.reshape(6, 8, 9),
-                     description=_binary_only(own, "one.companion.ome", comp), metadata=None,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "one.ome.tif",
+        data.reshape(6, 8, 9),
+        description=_binary_only(own, "one.companion.ome", comp),
+        metadata=None,
+        photometric="minisblack",
+    )
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{NS}" UUID="{comp}"><Image ID="Image:0" Name="tl">'
         '<Pixels ID="Pixels:0" DimensionOrder="XYCTZ" Type="uint8" SizeX="9" SizeY="8" SizeZ="1" SizeC="2" '
@@ -180,8 +193,10 @@ def test_truncated_companion_warns_and_leaves_the_pages_readable(tmp_path: Path)
     with reader:
         assert reader.companion_file == tmp_path / "exp.companion.ome"
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), tifffile.imread(tmp_path / "a.ome.tif"))
-    with pytest.warns(OmeXmlWarning), \
-            pytest.raises(MetadataError, match=r"exp\.companion\.ome: the OME companion file describes no"):
+    with (
+        pytest.warns(OmeXmlWarning),
+        pytest.raises(MetadataError, match=r"exp\.companion\.ome: the OME companion file describes no"),
+    ):
         Reader(tmp_path / "exp.companion.ome")
 
 
@@ -209,8 +224,12 @@ def test_binary_only_naming_a_master_tiff_reads_the_dataset(tmp_path: Path) -> N
         "</Pixels></Image></OME>"
     )
     tifffile.imwrite(tmp_path / "master.ome.tif", planes[0], description=xml, metadata=None)
-    tifffile.imwrite(tmp_path / "part.ome.tif", planes[1], description=_binary_only(ub, "master.ome.tif", um),
-                     metadata=None)
+    tifffile.imwrite(
+        tmp_path / "part.ome.tif",
+        planes[1],
+        description=_binary_only(ub, "master.ome.tif", um),
+        metadata=None,
+    )
     with tifffile.TiffFile(tmp_path / "master.ome.tif") as tif:  # tifffile follows the UUIDs from the master
         reference = tif.series[0].asarray()
     np.testing.assert_array_equal(reference, planes)
@@ -223,8 +242,11 @@ def test_binary_only_naming_a_master_tiff_reads_the_dataset(tmp_path: Path) -> N
 
 def test_binary_only_naming_a_tiff_without_ome_xml_is_a_clear_error(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "plain.tif", np.zeros((4, 4), np.uint8), metadata=None)
-    tifffile.imwrite(tmp_path / "a.ome.tif", np.zeros((4, 4), np.uint8),
-                     description=_binary_only(f"urn:uuid:{uuid.uuid4()}", "plain.tif", f"urn:uuid:{uuid.uuid4()}"),
-                     metadata=None)
+    tifffile.imwrite(
+        tmp_path / "a.ome.tif",
+        np.zeros((4, 4), np.uint8),
+        description=_binary_only(f"urn:uuid:{uuid.uuid4()}", "plain.tif", f"urn:uuid:{uuid.uuid4()}"),
+        metadata=None,
+    )
     with pytest.raises(CorruptFileError, match=r"plain\.tif: .*holds no OME-XML.*reader='tiff'"):
         Reader(tmp_path / "a.ome.tif")

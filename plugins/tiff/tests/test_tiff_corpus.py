@@ -39,8 +39,11 @@ MANIFEST = CORPUS / "manifest.json"
 
 def _tiff_entries() -> list[Any]:
     if not MANIFEST.is_file():
-        return [pytest.param(None, id="corpus-missing",
-                             marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}"))]
+        return [
+            pytest.param(
+                None, id="corpus-missing", marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}")
+            )
+        ]
     entries = json.loads(MANIFEST.read_text(encoding="utf-8"))
     return [pytest.param(e, id=e["path"]) for e in entries if e["format"].startswith("tiff")]
 
@@ -50,10 +53,28 @@ UNCHECKED = object()
 
 #: Micrometres per unit, for comparing lengths whatever unit each side states.
 _UM_PER_UNIT = {
-    "pm": 1e-6, "å": 1e-4, "angstrom": 1e-4, "nm": 1e-3, "nanometer": 1e-3, "nanometre": 1e-3,
-    "µm": 1.0, "μm": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
-    "micrometre": 1.0, "mm": 1e3, "millimeter": 1e3, "millimetre": 1e3, "cm": 1e4,
-    "centimeter": 1e4, "m": 1e6, "meter": 1e6, "metre": 1e6, "inch": 25400.0,
+    "pm": 1e-6,
+    "å": 1e-4,
+    "angstrom": 1e-4,
+    "nm": 1e-3,
+    "nanometer": 1e-3,
+    "nanometre": 1e-3,
+    "µm": 1.0,
+    "μm": 1.0,
+    "um": 1.0,
+    "micron": 1.0,
+    "microns": 1.0,
+    "micrometer": 1.0,
+    "micrometre": 1.0,
+    "mm": 1e3,
+    "millimeter": 1e3,
+    "millimetre": 1e3,
+    "cm": 1e4,
+    "centimeter": 1e4,
+    "m": 1e6,
+    "meter": 1e6,
+    "metre": 1e6,
+    "inch": 25400.0,
 }
 
 
@@ -202,7 +223,9 @@ def _ome_reference(path: Path) -> tuple[Any, list[list[np.ndarray]]]:
         ome = _ome_from_xml(tif.ome_metadata)
         series = tif.series
         kinds = [s.kind for s in series]
-        assert kinds == ["ome"] * len(ome.images), f"reference: tifffile series {kinds} for {len(ome.images)} images"
+        assert kinds == ["ome"] * len(ome.images), (
+            f"reference: tifffile series {kinds} for {len(ome.images)} images"
+        )
         return ome, [_series_arrays(s) for s in series]
 
 
@@ -230,8 +253,11 @@ def _tiff_sizes(tif: Any, page: Any) -> tuple[Any, Any, Any]:
         if factor is None:
             return None, None, None
         spacing = ij.get("spacing")
-        return (factor * spacing if spacing else None,
-                factor / yres if yres else None, factor / xres if xres else None)
+        return (
+            factor * spacing if spacing else None,
+            factor / yres if yres else None,
+            factor / xres if xres else None,
+        )
     if res_unit == 1:  # TIFF "no absolute unit": nothing physical is stated
         xy: tuple[Any, Any] = (None, None)
     elif res_unit == 3:  # centimetre (docs/formats/tiff.md; ImageJ's own fallback too)
@@ -245,8 +271,13 @@ def _tiff_sizes(tif: Any, page: Any) -> tuple[Any, Any, Any]:
 
 
 # ------------------------------------------------------------------------- checking
-def _check_sizes(problems: list[str], where: str, reader: Reader, expected: tuple[Any, Any, Any],
-                 expected_units: tuple[Any, Any, Any] = ("µm", "µm", "µm")) -> None:
+def _check_sizes(
+    problems: list[str],
+    where: str,
+    reader: Reader,
+    expected: tuple[Any, Any, Any],
+    expected_units: tuple[Any, Any, Any] = ("µm", "µm", "µm"),
+) -> None:
     got = reader.physical_pixel_sizes
     for d, value, unit, want, want_unit in zip("ZYX", got, got.units, expected, expected_units, strict=True):
         if want is UNCHECKED:
@@ -264,15 +295,23 @@ def _check_sizes(problems: list[str], where: str, reader: Reader, expected: tupl
 def _check_pixels(problems: list[str], where: str, reader: Reader, expected: np.ndarray) -> None:
     order = "TCZYXS"[: expected.ndim]
     if reader.dims.order != order or tuple(reader.shape) != expected.shape:
-        problems.append(f"{where}: dims {reader.dims} / shape {tuple(reader.shape)}, "
-                        f"expected {order} {expected.shape}")
+        problems.append(
+            f"{where}: dims {reader.dims} / shape {tuple(reader.shape)}, expected {order} {expected.shape}"
+        )
         return
     if reader.dtype != expected.dtype:
         problems.append(f"{where}: dtype {reader.dtype}, expected {expected.dtype}")
     data = reader.data
     if not np.array_equal(data, expected, equal_nan=expected.dtype.kind in "fc"):
-        bad = int(np.count_nonzero(~((data == expected) | (np.isnan(expected) & np.isnan(data))
-                                     if expected.dtype.kind in "fc" else data == expected)))
+        bad = int(
+            np.count_nonzero(
+                ~(
+                    (data == expected) | (np.isnan(expected) & np.isnan(data))
+                    if expected.dtype.kind in "fc"
+                    else data == expected
+                )
+            )
+        )
         problems.append(f"{where}: pixels differ from the reference at {bad} of {expected.size} values")
 
 
@@ -304,8 +343,13 @@ def _check_ome(path: Path, ome: Any, scenes: list[list[np.ndarray]]) -> list[str
         if reader.reader_name != "ome-tiff":
             problems.append(f"picked reader {reader.reader_name!r}, expected 'ome-tiff'")
         if len(reader.scenes) != len(ome.images):
-            return [*problems, (f"{len(reader.scenes)} scenes {reader.scenes}, the OME-XML has "
-                               f"{len(ome.images)} Image(s) {[i.id for i in ome.images]}")]
+            return [
+                *problems,
+                (
+                    f"{len(reader.scenes)} scenes {reader.scenes}, the OME-XML has "
+                    f"{len(ome.images)} Image(s) {[i.id for i in ome.images]}"
+                ),
+            ]
         if hasattr(reader, "scene_ids") and tuple(reader.scene_ids) != tuple(i.id for i in ome.images):
             problems.append(f"scene_ids {reader.scene_ids}, expected {[i.id for i in ome.images]}")
         for s, (image, levels) in enumerate(zip(ome.images, scenes, strict=True)):
@@ -313,14 +357,19 @@ def _check_ome(path: Path, ome: Any, scenes: list[list[np.ndarray]]) -> list[str
             reader.set_scene(s)
             px = image.pixels
             if len(reader.resolution_levels) != len(levels):
-                problems.append(f"{where}: {len(reader.resolution_levels)} resolution levels, "
-                                f"tifffile has {len(levels)}")
+                problems.append(
+                    f"{where}: {len(reader.resolution_levels)} resolution levels, tifffile has {len(levels)}"
+                )
                 levels = levels[:1]
-            _guarded(problems, where, _check_channel_names, reader,
-                     [c.name or c.id for c in px.channels])
-            _guarded(problems, where, _check_sizes, reader,
-                     (px.physical_size_z, px.physical_size_y, px.physical_size_x),
-                     (px.physical_size_z_unit, px.physical_size_y_unit, px.physical_size_x_unit))
+            _guarded(problems, where, _check_channel_names, reader, [c.name or c.id for c in px.channels])
+            _guarded(
+                problems,
+                where,
+                _check_sizes,
+                reader,
+                (px.physical_size_z, px.physical_size_y, px.physical_size_x),
+                (px.physical_size_z_unit, px.physical_size_y_unit, px.physical_size_x_unit),
+            )
             for k, expected in enumerate(levels):
                 reader.set_resolution_level(k)
                 _guarded(problems, f"{where} level {k}", _check_pixels, reader, expected)
@@ -334,16 +383,22 @@ def _check_tiff(path: Path) -> list[str]:
             problems.append(f"picked reader {reader.reader_name!r}, expected 'tiff'")
         series = tif.series
         if len(reader.scenes) != len(series):
-            return [*problems, (f"{len(reader.scenes)} scenes, tifffile has {len(series)} series "
-                               f"{[(s.kind, s.axes, s.shape) for s in series]}")]
+            return [
+                *problems,
+                (
+                    f"{len(reader.scenes)} scenes, tifffile has {len(series)} series "
+                    f"{[(s.kind, s.axes, s.shape) for s in series]}"
+                ),
+            ]
         labels = (tif.imagej_metadata or {}).get("Labels") if tif.is_imagej else None
         for s, one in enumerate(series):
             where = f"scene {s} (tifffile {one.kind} {one.axes} {one.shape})"
             reader.set_scene(s)
             levels = _series_arrays(one)
             if len(reader.resolution_levels) != len(levels):
-                problems.append(f"{where}: {len(reader.resolution_levels)} resolution levels, "
-                                f"tifffile has {len(levels)}")
+                problems.append(
+                    f"{where}: {len(reader.resolution_levels)} resolution levels, tifffile has {len(levels)}"
+                )
                 levels = levels[:1]
             for k, expected in enumerate(levels):
                 reader.set_resolution_level(k)
@@ -383,8 +438,10 @@ def test_corpus_tiff_entry_reads_like_the_reference(entry: dict[str, str]) -> No
         except ScitiffReadersError:
             return
         except Exception as ours:  # noqa: BLE001
-            pytest.fail(f"the reference fails ({ref_error!r}); ours raises {ours!r}, "
-                        "which is not a ScitiffReadersError")
+            pytest.fail(
+                f"the reference fails ({ref_error!r}); ours raises {ours!r}, "
+                "which is not a ScitiffReadersError"
+            )
         return
     problems = _check_ome(path, *reference) if reference is not None else _check_tiff(path)
     assert not problems, f"{entry['path']} ({entry['format']}):\n  " + "\n  ".join(problems)

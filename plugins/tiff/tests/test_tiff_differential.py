@@ -132,11 +132,14 @@ class Failures:
             np.testing.assert_array_equal(np.asarray(get()), expected, strict=True)
 
     def check(self) -> None:
-        assert not self.items, f"{len(self.items)} read path(s) differ from tifffile:\n" + "\n".join(self.items)
+        assert not self.items, f"{len(self.items)} read path(s) differ from tifffile:\n" + "\n".join(
+            self.items
+        )
 
 
-def check_level(f: Failures, r: Reader, small: Reader, dims: str, exp: np.ndarray,
-                unit: tuple[int, int]) -> None:
+def check_level(
+    f: Failures, r: Reader, small: Reader, dims: str, exp: np.ndarray, unit: tuple[int, int]
+) -> None:
     """Compare every read path of the current scene / level of ``r`` (and ``small``) with ``exp``."""
     s = "S" if dims.endswith("S") else ""
     tail = (slice(None),) if s else ()
@@ -150,35 +153,61 @@ def check_level(f: Failures, r: Reader, small: Reader, dims: str, exp: np.ndarra
     f.equal("xarray_dask_data.compute()", lambda: r.xarray_dask_data.compute().values, exp)
     f.equal("dask_data.compute() [chunk_bytes=2048]", lambda: small.dask_data.compute(), exp)
     for t, c, z in corner_planes(exp.shape):
-        f.equal(f"get_image_data('YX{s}', T={t}, C={c}, Z={z})",
-                lambda t=t, c=c, z=z: r.get_image_data("YX" + s, T=t, C=c, Z=z), exp[t, c, z])
+        f.equal(
+            f"get_image_data('YX{s}', T={t}, C={c}, Z={z})",
+            lambda t=t, c=c, z=z: r.get_image_data("YX" + s, T=t, C=c, Z=z),
+            exp[t, c, z],
+        )
     t, c, z = (n - 1 for n in exp.shape[:3])
-    f.equal(f"get_image_data('ZCTYX{s}')", lambda: r.get_image_data("ZCTYX" + s),
-            np.moveaxis(exp, (0, 1, 2), (2, 1, 0)))
+    f.equal(
+        f"get_image_data('ZCTYX{s}')",
+        lambda: r.get_image_data("ZCTYX" + s),
+        np.moveaxis(exp, (0, 1, 2), (2, 1, 0)),
+    )
     zs = [z, 0] if z else [0]
-    f.equal(f"get_image_dask_data('ZYX{s}', T={t}, C={c}, Z={zs})",
-            lambda: r.get_image_dask_data("ZYX" + s, T=t, C=c, Z=zs).compute(), exp[t, c][zs])
-    f.equal(f"get_image_data('ZYX{s}', T={t}, C={c}, Z={zs})",
-            lambda: r.get_image_data("ZYX" + s, T=t, C=c, Z=zs), exp[t, c][zs])
+    f.equal(
+        f"get_image_dask_data('ZYX{s}', T={t}, C={c}, Z={zs})",
+        lambda: r.get_image_dask_data("ZYX" + s, T=t, C=c, Z=zs).compute(),
+        exp[t, c][zs],
+    )
+    f.equal(
+        f"get_image_data('ZYX{s}', T={t}, C={c}, Z={zs})",
+        lambda: r.get_image_data("ZYX" + s, T=t, C=c, Z=zs),
+        exp[t, c][zs],
+    )
     ny, nx = exp.shape[3:5]
     for i, (ys, xs) in enumerate(regions(ny, nx, unit)):
         win = f"Y={ys.start}:{ys.stop}, X={xs.start}:{xs.stop}"
         cut = (Ellipsis, ys, xs, *tail)
-        f.equal(f"get_image_dask_data()[{win}]", lambda cut=cut: r.get_image_dask_data(dims)[cut].compute(),
-                exp[cut])
-        f.equal(f"xarray_dask_data.isel({win})",
-                lambda ys=ys, xs=xs: r.xarray_dask_data.isel(Y=ys, X=xs).values, exp[cut])
+        f.equal(
+            f"get_image_dask_data()[{win}]",
+            lambda cut=cut: r.get_image_dask_data(dims)[cut].compute(),
+            exp[cut],
+        )
+        f.equal(
+            f"xarray_dask_data.isel({win})",
+            lambda ys=ys, xs=xs: r.xarray_dask_data.isel(Y=ys, X=xs).values,
+            exp[cut],
+        )
         f.equal(f"get_image_data({win})", lambda ys=ys, xs=xs: r.get_image_data(dims, Y=ys, X=xs), exp[cut])
         if i == 0:  # the window across the first storage boundary
-            f.equal(f"dask_data[{win}] [chunk_bytes=2048]", lambda cut=cut: small.dask_data[cut].compute(),
-                    exp[cut])
-            f.equal(f"get_image_data('YX{s}', T={t}, C={c}, Z={z}, {win})",
-                    lambda ys=ys, xs=xs: r.get_image_data("YX" + s, T=t, C=c, Z=z, Y=ys, X=xs),
-                    exp[(t, c, z, ys, xs, *tail)])
+            f.equal(
+                f"dask_data[{win}] [chunk_bytes=2048]",
+                lambda cut=cut: small.dask_data[cut].compute(),
+                exp[cut],
+            )
+            f.equal(
+                f"get_image_data('YX{s}', T={t}, C={c}, Z={z}, {win})",
+                lambda ys=ys, xs=xs: r.get_image_data("YX" + s, T=t, C=c, Z=z, Y=ys, X=xs),
+                exp[(t, c, z, ys, xs, *tail)],
+            )
     xl = sorted({nx - 1, 0, nx // 2}, reverse=True)
     y1 = min(1, ny - 1)
-    f.equal(f"get_image_data(Y={y1}::3, X={xl})", lambda: r.get_image_data(dims, Y=slice(y1, None, 3), X=xl),
-            exp[:, :, :, y1::3][:, :, :, :, xl])
+    f.equal(
+        f"get_image_data(Y={y1}::3, X={xl})",
+        lambda: r.get_image_data(dims, Y=slice(y1, None, 3), X=xl),
+        exp[:, :, :, y1::3][:, :, :, :, xl],
+    )
 
 
 def check_file(path: Path) -> None:
@@ -192,15 +221,16 @@ def check_file(path: Path) -> None:
     assert_ifd_parse_matches(path)
     with tifffile.TiffFile(path) as tif:
         is_ome = bool(tif.is_ome)
-        expected = [[(*canonical(level), storage_unit(level)) for level in series.levels]
-                    for series in tif.series]
+        expected = [
+            [(*canonical(level), storage_unit(level)) for level in series.levels] for series in tif.series
+        ]
         axes = [[level.axes for level in series.levels] for series in tif.series]
     f = Failures(f"[{path.name}: tifffile axes {axes}]")
     with Reader(path) as r, Reader(path, chunk_bytes=2048) as small:
         with f.path("reader/scenes"):
             assert r.reader_name == ("ome-tiff" if is_ome else "tiff")
             assert len(r.scenes) == len(expected)
-        for i, levels in enumerate(expected[:len(r.scenes)]):
+        for i, levels in enumerate(expected[: len(r.scenes)]):
             r.set_scene(i)
             small.set_scene(i)
             with f.path(f"scene {i} resolution_levels"):
@@ -275,9 +305,15 @@ STORAGE: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {
 
 # Compression (+ predictor) per dtype of the main matrix.
 CODECS: dict[str, tuple[str | None, int | None]] = {
-    "none": (None, None), "zlib": ("zlib", None), "lzw": ("lzw", None), "zstd": ("zstd", None),
-    "packbits": ("packbits", None), "jpeg": ("jpeg", None), "zlib-pred2": ("zlib", 2),
-    "lzw-pred2": ("lzw", 2), "zlib-pred3": ("zlib", 3),
+    "none": (None, None),
+    "zlib": ("zlib", None),
+    "lzw": ("lzw", None),
+    "zstd": ("zstd", None),
+    "packbits": ("packbits", None),
+    "jpeg": ("jpeg", None),
+    "zlib-pred2": ("zlib", 2),
+    "lzw-pred2": ("lzw", 2),
+    "zlib-pred3": ("zlib", 3),
 }
 MAIN_CODECS = {
     "uint8": ["none", "zlib", "lzw", "zstd", "packbits", "jpeg", "zlib-pred2"],
@@ -286,7 +322,10 @@ MAIN_CODECS = {
 }
 MAIN = [
     pytest.param(storage, dtype, codec, pages, id=f"{storage}-{dtype}-{codec}-p{pages}")
-    for storage in STORAGE for dtype, codecs in MAIN_CODECS.items() for codec in codecs for pages in (1, 4)
+    for storage in STORAGE
+    for dtype, codecs in MAIN_CODECS.items()
+    for codec in codecs
+    for pages in (1, 4)
 ]
 
 
@@ -295,12 +334,33 @@ def test_storage_compression(tmp_path: Path, storage: str, dtype: str, codec: st
     (ny, nx), layout = STORAGE[storage]
     compression, predictor = CODECS[codec]
     data = sample(((pages,) if pages > 1 else ()) + (ny, nx), dtype, pages)
-    write(tmp_path / "a.tif", data, compression=compression, predictor=predictor, photometric="minisblack", **layout)
+    write(
+        tmp_path / "a.tif",
+        data,
+        compression=compression,
+        predictor=predictor,
+        photometric="minisblack",
+        **layout,
+    )
     check_file(tmp_path / "a.tif")
 
 
-DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16",
-          "float32", "float64", "complex64", "complex128"]
+DTYPES = [
+    "bool",
+    "uint8",
+    "int8",
+    "uint16",
+    "int16",
+    "uint32",
+    "int32",
+    "uint64",
+    "int64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 
 
 def predictor_for(dtype: str) -> int | None:
@@ -330,8 +390,15 @@ def test_dtype_byteorder(tmp_path: Path, dtype: str, byteorder: str, layout: str
 def test_bigtiff(tmp_path: Path, byteorder: str, storage: str, codec: str, pages: int) -> None:
     (ny, nx), layout = STORAGE[storage]
     data = sample(((pages,) if pages > 1 else ()) + (ny, nx), "uint16", 3)
-    write(tmp_path / "a.tif", data, bigtiff=True, byteorder=byteorder, compression=CODECS[codec][0],
-          photometric="minisblack", **layout)
+    write(
+        tmp_path / "a.tif",
+        data,
+        bigtiff=True,
+        byteorder=byteorder,
+        compression=CODECS[codec][0],
+        photometric="minisblack",
+        **layout,
+    )
     check_file(tmp_path / "a.tif")
 
 
@@ -343,36 +410,58 @@ SAMPLE_STORAGE = ["strip7", "tile-aligned", "tile-unaligned"]
 @pytest.mark.parametrize("storage", SAMPLE_STORAGE)
 @pytest.mark.parametrize("planar", ["contig", "separate"])
 @pytest.mark.parametrize("samples", [2, 3, 4], ids=["gray2", "rgb", "rgba"])
-def test_samples_planar(tmp_path: Path, samples: int, planar: str, storage: str, codec: str, pages: int) -> None:
+def test_samples_planar(
+    tmp_path: Path, samples: int, planar: str, storage: str, codec: str, pages: int
+) -> None:
     (ny, nx), layout = STORAGE[storage]
     data = sample(((pages,) if pages > 1 else ()) + plane_shape(ny, nx, samples, planar), "uint8", samples)
     write(tmp_path / "a.tif", data, compression=CODECS[codec][0], **sample_kwargs(samples, planar), **layout)
     check_file(tmp_path / "a.tif")
 
 
-@pytest.mark.parametrize(("planar", "storage", "dtype", "codec", "pages"), [
-    ("contig", "tile-unaligned", "uint16", "lzw-pred2", 2),
-    ("separate", "tile-unaligned", "uint16", "zlib-pred2", 2),
-    ("contig", "strip7", "float32", "zlib-pred3", 1),
-    ("separate", "tile-aligned", "float32", "none", 2),
-    ("contig", "strip7", "uint8", "jpeg", 1),
-    ("contig", "tile-unaligned", "uint8", "jpeg", 3),
-    ("separate", "strip7", "uint8", "jpeg", 1),
-    ("separate", "tile-aligned", "uint8", "jpeg", 2),
-])
-def test_rgb_dtypes_and_jpeg(tmp_path: Path, planar: str, storage: str, dtype: str, codec: str, pages: int) -> None:
+@pytest.mark.parametrize(
+    ("planar", "storage", "dtype", "codec", "pages"),
+    [
+        ("contig", "tile-unaligned", "uint16", "lzw-pred2", 2),
+        ("separate", "tile-unaligned", "uint16", "zlib-pred2", 2),
+        ("contig", "strip7", "float32", "zlib-pred3", 1),
+        ("separate", "tile-aligned", "float32", "none", 2),
+        ("contig", "strip7", "uint8", "jpeg", 1),
+        ("contig", "tile-unaligned", "uint8", "jpeg", 3),
+        ("separate", "strip7", "uint8", "jpeg", 1),
+        ("separate", "tile-aligned", "uint8", "jpeg", 2),
+    ],
+)
+def test_rgb_dtypes_and_jpeg(
+    tmp_path: Path, planar: str, storage: str, dtype: str, codec: str, pages: int
+) -> None:
     (ny, nx), layout = STORAGE[storage]
     compression, predictor = CODECS[codec]
     data = sample(((pages,) if pages > 1 else ()) + plane_shape(ny, nx, 3, planar), dtype, 5)
-    write(tmp_path / "a.tif", data, compression=compression, predictor=predictor, **sample_kwargs(3, planar),
-          **layout)
+    write(
+        tmp_path / "a.tif",
+        data,
+        compression=compression,
+        predictor=predictor,
+        **sample_kwargs(3, planar),
+        **layout,
+    )
     check_file(tmp_path / "a.tif")
 
 
-@pytest.mark.parametrize(("codec", "dtype", "samples"), [
-    ("lzma", "uint16", 1), ("adobe_deflate", "float32", 1), ("jpeg2000", "uint16", 1), ("jpeg2000", "uint8", 3),
-    ("webp", "uint8", 3), ("jpegxl", "uint8", 3), ("lerc", "float32", 1), ("png", "uint8", 1),
-])
+@pytest.mark.parametrize(
+    ("codec", "dtype", "samples"),
+    [
+        ("lzma", "uint16", 1),
+        ("adobe_deflate", "float32", 1),
+        ("jpeg2000", "uint16", 1),
+        ("jpeg2000", "uint8", 3),
+        ("webp", "uint8", 3),
+        ("jpegxl", "uint8", 3),
+        ("lerc", "float32", 1),
+        ("png", "uint8", 1),
+    ],
+)
 @pytest.mark.parametrize("storage", ["strip7", "tile-unaligned"])
 def test_more_codecs(tmp_path: Path, codec: str, dtype: str, samples: int, storage: str) -> None:
     """Codecs beyond the main matrix: whatever tifffile writes with the installed imagecodecs."""
@@ -388,18 +477,30 @@ def test_more_codecs(tmp_path: Path, codec: str, dtype: str, samples: int, stora
 
 # tifffile "shaped" files whose axes name the samples with another letter, or add page axes.
 RELABELLED = [
-    ("YXS", 3, "contig", ()), ("YXZ", 3, "contig", ()), ("YXC", 3, "contig", ()), ("YXT", 3, "contig", ()),
-    ("YXC", 2, "contig", ()), ("SYX", 3, "separate", ()), ("CYX", 3, "separate", ()),
-    ("ZYX", 3, "separate", ()), ("CYX", 2, "separate", ()), ("ZYXC", 3, "contig", (2,)),
-    ("TCYX", 3, "separate", (2,)), ("ZCYX", 4, "separate", (3,)),
+    ("YXS", 3, "contig", ()),
+    ("YXZ", 3, "contig", ()),
+    ("YXC", 3, "contig", ()),
+    ("YXT", 3, "contig", ()),
+    ("YXC", 2, "contig", ()),
+    ("SYX", 3, "separate", ()),
+    ("CYX", 3, "separate", ()),
+    ("ZYX", 3, "separate", ()),
+    ("CYX", 2, "separate", ()),
+    ("ZYXC", 3, "contig", (2,)),
+    ("TCYX", 3, "separate", (2,)),
+    ("ZCYX", 4, "separate", (3,)),
 ]
 
 
 @pytest.mark.parametrize("storage", ["strip7", "tile-aligned"])
-@pytest.mark.parametrize(("axes", "samples", "planar", "pages"), RELABELLED,
-                         ids=[f"{a}-{s}{p[0]}{'-p' + str(n[0]) if n else ''}" for a, s, p, n in RELABELLED])
-def test_shaped_axes_naming_samples(tmp_path: Path, axes: str, samples: int, planar: str,
-                                    pages: tuple[int, ...], storage: str) -> None:
+@pytest.mark.parametrize(
+    ("axes", "samples", "planar", "pages"),
+    RELABELLED,
+    ids=[f"{a}-{s}{p[0]}{'-p' + str(n[0]) if n else ''}" for a, s, p, n in RELABELLED],
+)
+def test_shaped_axes_naming_samples(
+    tmp_path: Path, axes: str, samples: int, planar: str, pages: tuple[int, ...], storage: str
+) -> None:
     (ny, nx), layout = STORAGE[storage]
     data = sample(pages + plane_shape(ny, nx, samples, planar), "uint8", 11)
     write(tmp_path / "a.tif", data, metadata={"axes": axes}, **sample_kwargs(samples, planar), **layout)
@@ -436,18 +537,31 @@ def test_flavour(tmp_path: Path, flavour: str, ndim: int, storage: str, codec: s
     if ndim == 2 and "metadata" in kwargs and kwargs["metadata"] is not None:
         kwargs["metadata"] = {"axes": "YX"}
     data = sample(((2, 3, 2) if ndim == 5 else ()) + (ny, nx), "uint16", 13)
-    write(tmp_path / "a.ome.tif" if "ome" in kwargs else tmp_path / "a.tif", data, compression=CODECS[codec][0],
-          photometric="minisblack", **kwargs, **layout)
+    write(
+        tmp_path / "a.ome.tif" if "ome" in kwargs else tmp_path / "a.tif",
+        data,
+        compression=CODECS[codec][0],
+        photometric="minisblack",
+        **kwargs,
+        **layout,
+    )
     check_file(next(tmp_path.iterdir()))
 
 
-@pytest.mark.parametrize(("flavour", "planar", "axes", "shape"), [
-    ("ome", "contig", "ZYXS", (2,)), ("ome", "separate", "ZSYX", (2,)), ("ome", "contig", "TCYXS", (2, 2)),
-    ("imagej", "contig", "TZYXS", (2, 3)), ("imagej", None, "TZCYX", (2, 3, 3)),
-])
+@pytest.mark.parametrize(
+    ("flavour", "planar", "axes", "shape"),
+    [
+        ("ome", "contig", "ZYXS", (2,)),
+        ("ome", "separate", "ZSYX", (2,)),
+        ("ome", "contig", "TCYXS", (2, 2)),
+        ("imagej", "contig", "TZYXS", (2, 3)),
+        ("imagej", None, "TZCYX", (2, 3, 3)),
+    ],
+)
 @pytest.mark.parametrize("storage", ["strip7", "tile-unaligned"])
-def test_flavour_rgb(tmp_path: Path, flavour: str, planar: str | None, axes: str, shape: tuple[int, ...],
-                     storage: str) -> None:
+def test_flavour_rgb(
+    tmp_path: Path, flavour: str, planar: str | None, axes: str, shape: tuple[int, ...], storage: str
+) -> None:
     (ny, nx), layout = STORAGE[storage]
     data = sample(shape + plane_shape(ny, nx, 3 if planar else 1, planar), "uint8", 17)
     kw = sample_kwargs(3, planar) if planar else {"photometric": "minisblack"}
@@ -455,13 +569,15 @@ def test_flavour_rgb(tmp_path: Path, flavour: str, planar: str | None, axes: str
     check_file(tmp_path / "a.tif")
 
 
-@pytest.mark.parametrize(("samples", "planar"), [(1, None), (3, "contig"), (3, "separate")],
-                         ids=["gray", "rgb", "rgb-separate"])
+@pytest.mark.parametrize(
+    ("samples", "planar"), [(1, None), (3, "contig"), (3, "separate")], ids=["gray", "rgb", "rgb-separate"]
+)
 @pytest.mark.parametrize("pages", [1, 3])
 @pytest.mark.parametrize("flavour", ["ome", "shaped"])
 @pytest.mark.parametrize("storage", ["strips-none", "tiles-none", "tiles-zlib"])
-def test_subifd_pyramid(tmp_path: Path, storage: str, flavour: str, pages: int, samples: int,
-                        planar: str | None) -> None:
+def test_subifd_pyramid(
+    tmp_path: Path, storage: str, flavour: str, pages: int, samples: int, planar: str | None
+) -> None:
     path = tmp_path / "pyr.tif"
     data = sample(((pages,) if pages > 1 else ()) + plane_shape(128, 160, samples, planar), "uint16", 19)
     kw: dict[str, Any] = {"rowsperstrip": 16} if storage.startswith("strips") else {"tile": (32, 32)}
@@ -489,8 +605,13 @@ def test_several_series(tmp_path: Path, flavour: str, storage: str) -> None:
     with tifffile.TiffWriter(tmp_path / "a.tif", ome=flavour == "ome") as tw:
         tw.write(sample((3, ny, nx), "uint16", 31), photometric="minisblack", **kwargs, **layout)
         tw.write(sample((ny // 2, nx + 3, 3), "uint8", 37), photometric="rgb", **kwargs, **layout)
-        tw.write(sample((2, ny, nx // 2), "float32", 41), photometric="minisblack", compression="zlib",
-                 **kwargs, **layout)
+        tw.write(
+            sample((2, ny, nx // 2), "float32", 41),
+            photometric="minisblack",
+            compression="zlib",
+            **kwargs,
+            **layout,
+        )
     with tifffile.TiffFile(tmp_path / "a.tif") as tif:
         assert len(tif.series) == 3
     check_file(tmp_path / "a.tif")
@@ -498,27 +619,53 @@ def test_several_series(tmp_path: Path, flavour: str, storage: str) -> None:
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 @pytest.mark.parametrize("codec", ["none", "zlib"])
-@pytest.mark.parametrize(("shape", "tile"), [
-    ((8, 64, 96), (4, 32, 32)), ((5, 50, 70), (2, 16, 32)), ((3, 20, 30), (4, 32, 32)),
-], ids=["aligned", "unaligned", "bigger"])
-def test_volumetric_tiles(tmp_path: Path, shape: tuple[int, ...], tile: tuple[int, int, int], codec: str,
-                          dtype: str) -> None:
+@pytest.mark.parametrize(
+    ("shape", "tile"),
+    [
+        ((8, 64, 96), (4, 32, 32)),
+        ((5, 50, 70), (2, 16, 32)),
+        ((3, 20, 30), (4, 32, 32)),
+    ],
+    ids=["aligned", "unaligned", "bigger"],
+)
+def test_volumetric_tiles(
+    tmp_path: Path, shape: tuple[int, ...], tile: tuple[int, int, int], codec: str, dtype: str
+) -> None:
     data = sample(shape, dtype, 23)
-    write(tmp_path / "a.tif", data, volumetric=True, tile=tile, compression=CODECS[codec][0],
-          photometric="minisblack")
+    write(
+        tmp_path / "a.tif",
+        data,
+        volumetric=True,
+        tile=tile,
+        compression=CODECS[codec][0],
+        photometric="minisblack",
+    )
     check_file(tmp_path / "a.tif")
 
 
-@pytest.mark.parametrize(("pages", "samples", "planar"), [
-    ((2,), 1, None), ((), 3, "contig"), ((), 3, "separate"), ((2,), 3, "contig"),
-])
-def test_volumetric_tiles_pages_and_samples(tmp_path: Path, pages: tuple[int, ...], samples: int,
-                                            planar: str | None) -> None:
+@pytest.mark.parametrize(
+    ("pages", "samples", "planar"),
+    [
+        ((2,), 1, None),
+        ((), 3, "contig"),
+        ((), 3, "separate"),
+        ((2,), 3, "contig"),
+    ],
+)
+def test_volumetric_tiles_pages_and_samples(
+    tmp_path: Path, pages: tuple[int, ...], samples: int, planar: str | None
+) -> None:
     data = sample((*pages, 5, *plane_shape(50, 70, samples, planar)), "uint8", 29)
     if planar == "separate":  # tifffile wants the separate samples before the depth
         data = np.ascontiguousarray(np.moveaxis(data, -4, -3))
-    write(tmp_path / "a.tif", data, volumetric=True, tile=(2, 16, 32), compression="zlib",
-          **sample_kwargs(samples, planar))
+    write(
+        tmp_path / "a.tif",
+        data,
+        volumetric=True,
+        tile=(2, 16, 32),
+        compression="zlib",
+        **sample_kwargs(samples, planar),
+    )
     check_file(tmp_path / "a.tif")
 
 
@@ -534,12 +681,14 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
     ny, nx = draw(st.integers(1, 80)), draw(st.integers(1, 90))
     pages = draw(st.integers(1, 4))
     if draw(st.booleans()):
-        storage: dict[str, Any] = {"tile": (draw(st.sampled_from([16, 32, 48, 64])),
-                                            draw(st.sampled_from([16, 32, 48, 64, 96])))}
+        storage: dict[str, Any] = {
+            "tile": (draw(st.sampled_from([16, 32, 48, 64])), draw(st.sampled_from([16, 32, 48, 64, 96])))
+        }
     else:
         storage = {"rowsperstrip": draw(st.integers(1, ny + 2))}
-    compression = draw(st.sampled_from([None, "zlib", "lzw", "zstd", "packbits"]
-                                       + (["jpeg"] if dtype == "uint8" else [])))
+    compression = draw(
+        st.sampled_from([None, "zlib", "lzw", "zstd", "packbits"] + (["jpeg"] if dtype == "uint8" else []))
+    )
     predictor = None
     if compression in ("zlib", "lzw", "zstd") and predictor_for(dtype) and draw(st.booleans()):
         predictor = predictor_for(dtype)
@@ -547,15 +696,25 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "shape": ((pages,) if pages > 1 else ()) + plane_shape(ny, nx, samples, planar),
         "dtype": dtype,
-        "kwargs": {**storage, **sample_kwargs(samples, planar), **flavour, "compression": compression,
-                   "predictor": predictor, "byteorder": draw(st.sampled_from(["<", ">"])),
-                   "bigtiff": draw(st.booleans())},
+        "kwargs": {
+            **storage,
+            **sample_kwargs(samples, planar),
+            **flavour,
+            "compression": compression,
+            "predictor": predictor,
+            "byteorder": draw(st.sampled_from(["<", ">"])),
+            "bigtiff": draw(st.booleans()),
+        },
     }
 
 
 @pytest.mark.filterwarnings("ignore:.*nonconformant BigTIFF ImageJ:UserWarning")
-@settings(max_examples=int(os.environ.get("SCITIFF_HYPOTHESIS_EXAMPLES", "40")), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("SCITIFF_HYPOTHESIS_EXAMPLES", "40")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(layout=layouts(), seed=st.integers(0, 2**16))
 def test_random_layouts(layout: dict[str, Any], seed: int) -> None:
     note(repr(layout))

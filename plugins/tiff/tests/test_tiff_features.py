@@ -95,8 +95,12 @@ def test_non_conforming_values_warn_and_keep_the_rest(tmp_path: Path) -> None:
 
 def test_ome_metadata_is_an_ome_types_model(tmp_path: Path) -> None:
     path = tmp_path / "m.ome.tif"
-    tifffile.imwrite(path, np.zeros((2, 6, 8), np.uint8), ome=True,
-                     metadata={"axes": "CYX", "Channel": {"Name": ["a", "b"]}, "PhysicalSizeX": 0.3})
+    tifffile.imwrite(
+        path,
+        np.zeros((2, 6, 8), np.uint8),
+        ome=True,
+        metadata={"axes": "CYX", "Channel": {"Name": ["a", "b"]}, "PhysicalSizeX": 0.3},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with Reader(path) as reader:
@@ -139,16 +143,24 @@ def test_truncated_file_raises_corrupt_file_error(tmp_path: Path) -> None:
 
 def test_corrupt_compressed_tile_raises_corrupt_file_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.ome.tif"
-    tifffile.imwrite(path, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), ome=True, tile=(32, 32),
-                     compression="zlib", metadata={"axes": "YX"})
+    tifffile.imwrite(
+        path,
+        np.arange(64 * 64, dtype=np.uint16).reshape(64, 64),
+        ome=True,
+        tile=(32, 32),
+        compression="zlib",
+        metadata={"axes": "YX"},
+    )
     with tifffile.TiffFile(path) as tif:
         offset, count = tif.pages[0].dataoffsets[3], tif.pages[0].databytecounts[3]
     with open(path, "r+b") as fh:
         fh.seek(offset)
         fh.write(b"\xff" * count)
     with Reader(path) as reader:
-        np.testing.assert_array_equal(reader.get_image_data("YX", Y=slice(0, 32)),
-                                      np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)[:32])
+        np.testing.assert_array_equal(
+            reader.get_image_data("YX", Y=slice(0, 32)),
+            np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)[:32],
+        )
         with pytest.raises(CorruptFileError, match=r"bad\.ome\.tif.*tile 3"):
             reader.get_image_data("YX")
 
@@ -162,7 +174,10 @@ def test_dim_order_and_channel_names_are_checked(tmp_path: Path) -> None:
         assert reader.dims.T == 4
         assert reader.dims.Z == 1
         assert reader.reader_options["dim_order"] == "TYX"
-    with Reader(path, reader="tiff", channel_names=["a", "b"]) as reader, pytest.raises(MetadataError, match="2 names"):
+    with (
+        Reader(path, reader="tiff", channel_names=["a", "b"]) as reader,
+        pytest.raises(MetadataError, match="2 names"),
+    ):
         _ = reader.channel_names
 
 
@@ -211,7 +226,9 @@ def test_big_regions_are_copy_on_write_views_that_release_the_file(tmp_path: Pat
     assert open_handles_under(path) == []
 
 
-def test_compressed_sub_plane_reads_decode_only_needed_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compressed_sub_plane_reads_decode_only_needed_tiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "tiles.ome.tif"
     data = np.arange(128 * 128, dtype=np.uint16).reshape(128, 128)
     tifffile.imwrite(path, data, ome=True, tile=(32, 32), compression="zstd", metadata={"axes": "YX"})
@@ -269,7 +286,9 @@ def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
     path = tmp_path / "shuffled.ome.tif"
     pages = np.stack([np.full((4, 5), v, np.uint8) for v in (11, 22, 33, 44)])
     blocks = [(0, 1, 1), (1, 0, 0), (2, 1, 0), (3, 0, 1)]  # (IFD, FirstZ, FirstC)
-    tiffdata = "".join(f'<TiffData IFD="{i}" FirstZ="{z}" FirstC="{c}" PlaneCount="1"/>' for i, z, c in blocks)
+    tiffdata = "".join(
+        f'<TiffData IFD="{i}" FirstZ="{z}" FirstC="{c}" PlaneCount="1"/>' for i, z, c in blocks
+    )
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
         '<Image ID="Image:0" Name="s"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="5" '
@@ -325,7 +344,9 @@ def test_plain_tiff_reduced_pages_are_levels(tmp_path: Path) -> None:
         np.testing.assert_array_equal(reader.get_image_data("YX"), data[::4, ::4])
 
 
-@pytest.mark.parametrize("tile", [(80, 96), (64, 96), (32, 96)], ids=["one-padded-tile", "one-tile-row", "tile-rows"])
+@pytest.mark.parametrize(
+    "tile", [(80, 96), (64, 96), (32, 96)], ids=["one-padded-tile", "one-tile-row", "tile-rows"]
+)
 def test_uncompressed_tiles_wider_than_the_image(tmp_path: Path, tile: tuple[int, int]) -> None:
     """One padded tile bigger than a small image is not a run of image rows (a read-path regression)."""
     path = tmp_path / "wide.ome.tif"
@@ -333,7 +354,9 @@ def test_uncompressed_tiles_wider_than_the_image(tmp_path: Path, tile: tuple[int
     tifffile.imwrite(path, data, tile=tile, ome=True, metadata={"axes": "YX"})
     with Reader(path) as reader:
         np.testing.assert_array_equal(reader.get_image_data("YX"), tifffile.imread(path))
-        np.testing.assert_array_equal(reader.get_image_data("YX", Y=slice(5, 60), X=slice(3, 80)), data[5:60, 3:80])
+        np.testing.assert_array_equal(
+            reader.get_image_data("YX", Y=slice(5, 60), X=slice(3, 80)), data[5:60, 3:80]
+        )
         np.testing.assert_array_equal(reader.xarray_dask_data.values[0, 0, 0], data)
 
 
@@ -355,7 +378,9 @@ def _write_with_tiffdata(path: Path, data: np.ndarray, tiffdata: str, size_z: in
     [('<TiffData IFD="1" PlaneCount="3"/>', [1, 2, 3]), ("<TiffData/>", [0, 1, 2])],
     ids=["offset-block", "bare-block"],
 )
-def test_one_tiffdata_block_maps_planes_from_its_ifd(tmp_path: Path, tiffdata: str, planes: list[int]) -> None:
+def test_one_tiffdata_block_maps_planes_from_its_ifd(
+    tmp_path: Path, tiffdata: str, planes: list[int]
+) -> None:
     data = (np.arange(4 * 8 * 10) % 251).astype(np.uint16).reshape(4, 8, 10)
     path = tmp_path / "block.ome.tif"
     _write_with_tiffdata(path, data, tiffdata, size_z=3)
@@ -364,9 +389,11 @@ def test_one_tiffdata_block_maps_planes_from_its_ifd(tmp_path: Path, tiffdata: s
         np.testing.assert_array_equal(reader.get_image_data("YX", Z=2), data[planes[2]])
 
 
-@pytest.mark.parametrize("tiffdata", ['<TiffData IFD="x"/>', '<TiffData IFD="-1" PlaneCount="3"/>',
-                                      '<TiffData IFD="0" PlaneCount="-3"/>'], ids=["not-a-number", "negative-ifd",
-                                                                                  "negative-count"])
+@pytest.mark.parametrize(
+    "tiffdata",
+    ['<TiffData IFD="x"/>', '<TiffData IFD="-1" PlaneCount="3"/>', '<TiffData IFD="0" PlaneCount="-3"/>'],
+    ids=["not-a-number", "negative-ifd", "negative-count"],
+)
 def test_tiffdata_numbers_that_are_not_counts_warn_and_read_the_pages(tmp_path: Path, tiffdata: str) -> None:
     """Never a page counted from the end, never tifffile's bare ValueError: a warning, and the pages."""
     data = (np.arange(4 * 8 * 10) % 251).astype(np.uint16).reshape(4, 8, 10)
@@ -412,8 +439,12 @@ def _truncate(src: Path, dst: Path, fraction: float) -> Path:
     return dst
 
 
-@pytest.mark.parametrize(("writer", "fraction"), [("bio-formats", 1 / 3), ("tifffile", 1 / 3), ("tifffile", 0.9)])
-def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(tmp_path: Path, writer: str, fraction: float) -> None:
+@pytest.mark.parametrize(
+    ("writer", "fraction"), [("bio-formats", 1 / 3), ("tifffile", 1 / 3), ("tifffile", 0.9)]
+)
+def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(
+    tmp_path: Path, writer: str, fraction: float
+) -> None:
     # Bio-Formats and tifffile both write the OME-XML after the pixels: cut, the file is
     # a few plain pages. That must never pass silently.
     if writer == "bio-formats":
@@ -422,8 +453,12 @@ def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(tmp_path: Path, 
             pytest.skip(f"shared corpus not found at {src.parent}")
     else:
         src = tmp_path / "full.ome.tif"
-        tifffile.imwrite(src, np.arange(35 * 40 * 50, dtype="uint16").reshape(7, 5, 40, 50), ome=True,
-                         metadata={"axes": "TZYX"})
+        tifffile.imwrite(
+            src,
+            np.arange(35 * 40 * 50, dtype="uint16").reshape(7, 5, 40, 50),
+            ome=True,
+            metadata={"axes": "TZYX"},
+        )
     path = _truncate(src, tmp_path / "cut.ome.tif", fraction)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -434,8 +469,11 @@ def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(tmp_path: Path, 
         pages = tif.series[0].pages
         assert r.dims.Z == len(pages)
         size = path.stat().st_size
-        readable = [k for k, p in enumerate(pages)
-                    if all(o + c <= size for o, c in zip(p.dataoffsets, p.databytecounts, strict=True))]
+        readable = [
+            k
+            for k, p in enumerate(pages)
+            if all(o + c <= size for o, c in zip(p.dataoffsets, p.databytecounts, strict=True))
+        ]
         for k in readable:
             np.testing.assert_array_equal(r.get_image_data("YX", Z=k), pages[k].asarray())
     if len(readable) < len(pages):  # a page whose pixels are cut off is a typed error
@@ -443,14 +481,24 @@ def test_truncated_ome_tiff_warns_and_reads_what_tifffile_reads(tmp_path: Path, 
             r.data  # noqa: B018
 
 
-@pytest.mark.parametrize(("resolution", "unit", "um"), [
-    (300.0, "INCH", 25400 / 300), (72.0, "INCH", 25400 / 72), (2000.0, "CENTIMETER", 1e4 / 2000),
-    (5.0, "NONE", None),
-])
+@pytest.mark.parametrize(
+    ("resolution", "unit", "um"),
+    [
+        (300.0, "INCH", 25400 / 300),
+        (72.0, "INCH", 25400 / 72),
+        (2000.0, "CENTIMETER", 1e4 / 2000),
+        (5.0, "NONE", None),
+    ],
+)
 def test_resolution_tags_one_rule(tmp_path: Path, resolution: float, unit: str, um: float | None) -> None:
     path = tmp_path / "res.tif"
-    tifffile.imwrite(path, np.zeros((4, 6), np.uint8), resolution=(resolution, resolution),
-                     resolutionunit=unit, metadata=None)
+    tifffile.imwrite(
+        path,
+        np.zeros((4, 6), np.uint8),
+        resolution=(resolution, resolution),
+        resolutionunit=unit,
+        metadata=None,
+    )
     with tifffile.TiffFile(path) as tif:  # the tags as written, read back by tifffile
         assert tif.pages.first.tags["ResolutionUnit"].value == getattr(tifffile.RESUNIT, unit)
     with Reader(path) as r:
@@ -464,8 +512,11 @@ def test_resolution_tags_one_rule(tmp_path: Path, resolution: float, unit: str, 
 
 
 def test_micromanager_positions_are_ome_scenes(tmp_path: Path) -> None:
-    src = (Path(__file__).parents[3].parent / "shared/data/corpus/tlnagy+exampletiffs/ometiff_testdata/singles"
-           / "181003_multi_pos_time_course_1_MMStack.ome.tif")
+    src = (
+        Path(__file__).parents[3].parent
+        / "shared/data/corpus/tlnagy+exampletiffs/ometiff_testdata/singles"
+        / "181003_multi_pos_time_course_1_MMStack.ome.tif"
+    )
     if not src.exists():
         pytest.skip(f"shared corpus not found at {src.parent}")
     with warnings.catch_warnings():
@@ -485,8 +536,14 @@ def test_truncated_planar_samples_named_as_channels_warn(tmp_path: Path) -> None
     # One page, three planar samples the writer calls C: cutting the file cuts channel 2 only.
     full = tmp_path / "full.tif"
     data = np.arange(3 * 64 * 80, dtype="uint16").reshape(3, 64, 80)
-    tifffile.imwrite(full, data, photometric="minisblack", planarconfig="separate", compression="zlib",
-                     metadata={"axes": "CYX"})
+    tifffile.imwrite(
+        full,
+        data,
+        photometric="minisblack",
+        planarconfig="separate",
+        compression="zlib",
+        metadata={"axes": "CYX"},
+    )
     with tifffile.TiffFile(full) as tif:
         page = tif.pages.first
         cut = page.dataoffsets[-1] + page.databytecounts[-1] // 2  # inside the last sample's strip
@@ -523,9 +580,11 @@ def test_size_tag_the_tiles_cannot_hold_is_a_corrupt_file_not_an_allocation(tmp_
     with tifffile.TiffFile(path) as tif:
         offset = tif.pages.first.tags["ImageDepth"].valueoffset
     data = bytearray(path.read_bytes())
-    data[offset:offset + 4] = (2_000_000_000).to_bytes(4, "little")
+    data[offset : offset + 4] = (2_000_000_000).to_bytes(4, "little")
     path.write_bytes(bytes(data))
-    with pytest.raises(CorruptFileError, match=r"vol\.tif: .* needs 2000000000 of them, but the file lists 8"):
+    with pytest.raises(
+        CorruptFileError, match=r"vol\.tif: .* needs 2000000000 of them, but the file lists 8"
+    ):
         Reader(path)
 
 
@@ -558,7 +617,7 @@ def test_corrupt_volumetric_tile_is_a_corrupt_file_error(tmp_path: Path) -> None
     with tifffile.TiffFile(path) as tif:
         offset = tif.pages.first.dataoffsets[5]  # second depth block
     raw = bytearray(path.read_bytes())
-    raw[offset:offset + 16] = b"\xff" * 16
+    raw[offset : offset + 16] = b"\xff" * 16
     path.write_bytes(bytes(raw))
     with Reader(path) as r:
         np.testing.assert_array_equal(r.get_image_data("YX", Z=1), data[1])  # first depth block intact

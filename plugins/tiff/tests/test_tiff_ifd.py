@@ -77,8 +77,18 @@ def assert_ifd_parse_matches(path: Path) -> int:
                 assert np.dtype(ours.dtype) == page.dtype, (path, i)
                 assert ours.description == (page.description or ""), (path, i)
                 assert ours.is_ome == (i == 0 and bool(tif.is_ome)), (path, i)
-                for name in ("imagewidth", "imagelength", "samplesperpixel", "compression", "predictor",
-                             "planarconfig", "photometric", "tilewidth", "tilelength", "is_tiled"):
+                for name in (
+                    "imagewidth",
+                    "imagelength",
+                    "samplesperpixel",
+                    "compression",
+                    "predictor",
+                    "planarconfig",
+                    "photometric",
+                    "tilewidth",
+                    "tilelength",
+                    "is_tiled",
+                ):
                     assert getattr(ours, name) == getattr(page, name), (path, i, name)
                 if not ours.is_tiled:
                     assert ours.rowsperstrip == page.rowsperstrip, (path, i)
@@ -92,15 +102,23 @@ def assert_ifd_parse_matches(path: Path) -> int:
 # ------------------------------------------------------------------ generated layouts
 
 _LAYOUTS = {
-    "strip1": {"rowsperstrip": 1}, "strip7": {"rowsperstrip": 7}, "stripall": {},
-    "tile-aligned": {"tile": (32, 32)}, "tile-unaligned": {"tile": (16, 48)},
+    "strip1": {"rowsperstrip": 1},
+    "strip7": {"rowsperstrip": 7},
+    "stripall": {},
+    "tile-aligned": {"tile": (32, 32)},
+    "tile-unaligned": {"tile": (16, 48)},
 }
 _CODECS: dict[str, dict[str, Any]] = {
-    "none": {}, "zlib": {"compression": "zlib"}, "lzw-pred2": {"compression": "lzw", "predictor": 2},
+    "none": {},
+    "zlib": {"compression": "zlib"},
+    "lzw-pred2": {"compression": "lzw", "predictor": 2},
     "jpeg": {"compression": "jpeg"},
 }
-_SAMPLES = {"gray": {"photometric": "minisblack"}, "rgb": {"photometric": "rgb"},
-            "rgb-separate": {"photometric": "rgb", "planarconfig": "separate"}}
+_SAMPLES = {
+    "gray": {"photometric": "minisblack"},
+    "rgb": {"photometric": "rgb"},
+    "rgb-separate": {"photometric": "rgb", "planarconfig": "separate"},
+}
 
 
 def _data(dtype: str, samples: str, pages: int) -> np.ndarray:
@@ -118,7 +136,9 @@ def _data(dtype: str, samples: str, pages: int) -> np.ndarray:
 @pytest.mark.parametrize("samples", list(_SAMPLES))
 @pytest.mark.parametrize("codec", list(_CODECS))
 @pytest.mark.parametrize("storage", list(_LAYOUTS))
-def test_ifd_parse_equals_tifffile(tmp_path: Path, storage: str, codec: str, samples: str, flavour: str) -> None:
+def test_ifd_parse_equals_tifffile(
+    tmp_path: Path, storage: str, codec: str, samples: str, flavour: str
+) -> None:
     if codec == "jpeg" and samples == "rgb-separate":
         pytest.skip("tifffile writes no planar-separate JPEG")
     path = tmp_path / ("a.ome.tif" if flavour == "ome" else "a.tif")
@@ -130,13 +150,30 @@ def test_ifd_parse_equals_tifffile(tmp_path: Path, storage: str, codec: str, sam
 
 @pytest.mark.parametrize("bigtiff", [False, True])
 @pytest.mark.parametrize("byteorder", ["<", ">"])
-@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
-                                   "float16", "float32", "float64", "bool", "complex64"])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "uint8",
+        "int8",
+        "uint16",
+        "int16",
+        "uint32",
+        "int32",
+        "uint64",
+        "int64",
+        "float16",
+        "float32",
+        "float64",
+        "bool",
+        "complex64",
+    ],
+)
 def test_ifd_parse_dtypes(tmp_path: Path, dtype: str, byteorder: str, bigtiff: bool) -> None:
     path = tmp_path / "a.tif"  # shaped: OME-XML has no 64-bit integer type
     data = np.zeros((2, 20, 30), dtype=dtype)
-    tifffile.imwrite(path, data, byteorder=byteorder, bigtiff=bigtiff, rowsperstrip=6,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        path, data, byteorder=byteorder, bigtiff=bigtiff, rowsperstrip=6, photometric="minisblack"
+    )
     accepted = assert_ifd_parse_matches(path)
     assert accepted == (0 if dtype in ("bool", "complex64") else 2)
 
@@ -157,18 +194,31 @@ _OME_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("storage", "codec", "samples", "dtype", "byteorder", "bigtiff"), _OME_CASES,
-                         ids=["-".join(map(str, c)) for c in _OME_CASES])
-def test_ome_open_without_tifffile_reads_like_tifffile(tmp_path: Path, storage: str, codec: str, samples: str,
-                                                        dtype: str, byteorder: str, bigtiff: bool) -> None:
+@pytest.mark.parametrize(
+    ("storage", "codec", "samples", "dtype", "byteorder", "bigtiff"),
+    _OME_CASES,
+    ids=["-".join(map(str, c)) for c in _OME_CASES],
+)
+def test_ome_open_without_tifffile_reads_like_tifffile(
+    tmp_path: Path, storage: str, codec: str, samples: str, dtype: str, byteorder: str, bigtiff: bool
+) -> None:
     from .test_tiff_differential import check_file
 
     path = tmp_path / "a.ome.tif"
     data = _data(dtype, samples, 1)
     data = np.stack([data + k for k in range(6)]).reshape(2, 3, *data.shape)
     axes = "TZYXS" if samples == "rgb" else ("TZSYX" if samples == "rgb-separate" else "TZYX")
-    tifffile.imwrite(path, data, ome=True, byteorder=byteorder, bigtiff=bigtiff, metadata={"axes": axes},
-                     **_LAYOUTS[storage], **_MORE_CODECS[codec], **_SAMPLES[samples])
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        byteorder=byteorder,
+        bigtiff=bigtiff,
+        metadata={"axes": axes},
+        **_LAYOUTS[storage],
+        **_MORE_CODECS[codec],
+        **_SAMPLES[samples],
+    )
     with Reader(path) as r:
         lookups = r._lookups  # type: ignore[attr-defined]
         assert lookups
@@ -196,8 +246,11 @@ def _corpus_tiffs() -> list[Any]:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}"))]
     entries = json.loads(manifest.read_text(encoding="utf-8"))
     paths = [CORPUS / e["path"] for e in entries if e["format"].startswith("tiff")]
-    return [pytest.param(p, id=str(p.relative_to(CORPUS))) for p in paths
-            if p.is_file() and p.read_bytes()[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")]
+    return [
+        pytest.param(p, id=str(p.relative_to(CORPUS)))
+        for p in paths
+        if p.is_file() and p.read_bytes()[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+    ]
 
 
 @pytest.mark.parametrize("path", _corpus_tiffs())
@@ -210,8 +263,13 @@ def test_ifd_parse_equals_tifffile_on_the_corpus(path: Path) -> None:
 
 def _two_pages(tmp_path: Path) -> tuple[Path, list[int]]:
     path = tmp_path / "a.ome.tif"
-    tifffile.imwrite(path, np.arange(3 * 8 * 8, dtype="uint16").reshape(3, 8, 8), ome=True,
-                     photometric="minisblack", metadata={"axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        np.arange(3 * 8 * 8, dtype="uint16").reshape(3, 8, 8),
+        ome=True,
+        photometric="minisblack",
+        metadata={"axes": "ZYX"},
+    )
     with tifffile.TiffFile(path) as tif:
         return path, [p.offset for p in tif.pages]
 

@@ -28,11 +28,20 @@ def ramp(shape: tuple[int, ...], dtype: str, seed: int = 0) -> np.ndarray:
 def write_5d(path: Path, **kwargs: Any) -> np.ndarray:
     data = ramp((3, 2, 4, 40, 30), "uint16")
     tifffile.imwrite(
-        path, data, ome=True,
+        path,
+        data,
+        ome=True,
         metadata={
-            "axes": "TCZYX", "PhysicalSizeX": 0.65, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": 0.5,
-            "PhysicalSizeYUnit": "µm", "PhysicalSizeZ": 2.5, "PhysicalSizeZUnit": "nm",
-            "TimeIncrement": 1.5, "TimeIncrementUnit": "ms", "Channel": {"Name": ["DAPI", "GFP"]},
+            "axes": "TCZYX",
+            "PhysicalSizeX": 0.65,
+            "PhysicalSizeXUnit": "µm",
+            "PhysicalSizeY": 0.5,
+            "PhysicalSizeYUnit": "µm",
+            "PhysicalSizeZ": 2.5,
+            "PhysicalSizeZUnit": "nm",
+            "TimeIncrement": 1.5,
+            "TimeIncrementUnit": "ms",
+            "Channel": {"Name": ["DAPI", "GFP"]},
         },
         **kwargs,
     )
@@ -66,8 +75,16 @@ def write_rgb(path: Path) -> np.ndarray:
 
 def write_tiled(path: Path) -> np.ndarray:
     data = ramp((2, 3, 70, 90), "uint16", 5)  # TZYX
-    tifffile.imwrite(path, data, ome=True, tile=(32, 48), compression="zlib", predictor=True, bigtiff=True,
-                     metadata={"axes": "TZYX"})
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        tile=(32, 48),
+        compression="zlib",
+        predictor=True,
+        bigtiff=True,
+        metadata={"axes": "TZYX"},
+    )
     return data
 
 
@@ -82,10 +99,20 @@ def write_xyczt(path: Path) -> np.ndarray:
     data = ramp((2, 3, 2, 10, 12), "int16", 7)  # T Z C Y X in page order
     delta = [float(t * 10 + z) for t in range(2) for z in range(3) for c in range(2)]
     tifffile.imwrite(
-        path, data, ome=True,
-        metadata={"axes": "TZCYX", "Plane": {"DeltaT": delta, "DeltaTUnit": ["s"] * 12,
-                                             "PositionZ": [5.0] * 12, "PositionZUnit": ["µm"] * 12},
-                  "PhysicalSizeZ": 1.5, "PhysicalSizeZUnit": "µm"},
+        path,
+        data,
+        ome=True,
+        metadata={
+            "axes": "TZCYX",
+            "Plane": {
+                "DeltaT": delta,
+                "DeltaTUnit": ["s"] * 12,
+                "PositionZ": [5.0] * 12,
+                "PositionZUnit": ["µm"] * 12,
+            },
+            "PhysicalSizeZ": 1.5,
+            "PhysicalSizeZUnit": "µm",
+        },
     )
     return data
 
@@ -111,8 +138,20 @@ def write_multifile(folder: Path) -> tuple[Path, np.ndarray]:
     return master, data
 
 
-CASES = ["real", "5d", "multiscene-0", "multiscene-1", "pyramid-1", "rgb", "rgb-separate-strips", "rgb-jpeg-tiles",
-         "tiled-zlib-bigtiff", "pages-2000", "xyczt-deltat", "multifile"]
+CASES = [
+    "real",
+    "5d",
+    "multiscene-0",
+    "multiscene-1",
+    "pyramid-1",
+    "rgb",
+    "rgb-separate-strips",
+    "rgb-jpeg-tiles",
+    "tiled-zlib-bigtiff",
+    "pages-2000",
+    "xyczt-deltat",
+    "multifile",
+]
 
 
 def _channel_ids(path: Path, image: int) -> list[str]:
@@ -127,91 +166,196 @@ def make_case(name: str, folder: Path) -> SampleCase:
         if not REAL_OME.exists():
             pytest.skip(f"shared sample data not found at {DATA}")
         ref = tifffile.imread(REAL_OME).reshape(1, 1, 1, 325, 475)
-        return SampleCase(REAL_OME, Expected(
-            shape=(1, 1, 1, 325, 475), dtype="uint16", scenes=["s_1_t_1_c_1_z_1.czi #1"], resolution_levels=[0],
-            channel_names=["Bright"], physical_pixel_sizes=(None, 1.0833333333333333, 1.0833333333333333),
-            pixel_size_units=(None, "µm", "µm"),
-            # PositionX/Y are in "reference frame" units: not a length, so no origin.
-            coords={"X": (np.arange(475) * 1.0833333333333333, "µm"), "T": ([0.4960000514984131], "s"),
-                    "Z": ([9801.29], None)},
-            reference=ref))
+        return SampleCase(
+            REAL_OME,
+            Expected(
+                shape=(1, 1, 1, 325, 475),
+                dtype="uint16",
+                scenes=["s_1_t_1_c_1_z_1.czi #1"],
+                resolution_levels=[0],
+                channel_names=["Bright"],
+                physical_pixel_sizes=(None, 1.0833333333333333, 1.0833333333333333),
+                pixel_size_units=(None, "µm", "µm"),
+                # PositionX/Y are in "reference frame" units: not a length, so no origin.
+                coords={
+                    "X": (np.arange(475) * 1.0833333333333333, "µm"),
+                    "T": ([0.4960000514984131], "s"),
+                    "Z": ([9801.29], None),
+                },
+                reference=ref,
+            ),
+        )
     if name == "5d":
         path = folder / "five.ome.tif"
         data = write_5d(path)
-        return SampleCase(path, Expected(
-            shape=data.shape, dtype="uint16", scenes=["Image0"], resolution_levels=[0], channel_names=["DAPI", "GFP"],
-            physical_pixel_sizes=(2.5, 0.5, 0.65), pixel_size_units=("nm", "µm", "µm"),
-            coords={"X": (np.arange(30) * 0.65, "µm"), "Y": (np.arange(40) * 0.5, "µm"),
-                    "Z": (np.arange(4) * 2.5, "nm"), "T": (np.arange(3) * 1.5, "ms"), "C": (["DAPI", "GFP"], None)},
-            reference=lambda: tifffile.imread(path)))
+        return SampleCase(
+            path,
+            Expected(
+                shape=data.shape,
+                dtype="uint16",
+                scenes=["Image0"],
+                resolution_levels=[0],
+                channel_names=["DAPI", "GFP"],
+                physical_pixel_sizes=(2.5, 0.5, 0.65),
+                pixel_size_units=("nm", "µm", "µm"),
+                coords={
+                    "X": (np.arange(30) * 0.65, "µm"),
+                    "Y": (np.arange(40) * 0.5, "µm"),
+                    "Z": (np.arange(4) * 2.5, "nm"),
+                    "T": (np.arange(3) * 1.5, "ms"),
+                    "C": (["DAPI", "GFP"], None),
+                },
+                reference=lambda: tifffile.imread(path),
+            ),
+        )
     if name.startswith("multiscene"):
         path = folder / "scenes.ome.tif"
         write_multiscene(path)
         if name.endswith("0"):
-            return SampleCase(path, Expected(
-                shape=(1, 2, 3, 20, 24), dtype="uint8", scenes=["first", "second"], channel_names=_channel_ids(path, 0),
-                coords={"X": (np.arange(24) * 0.25, "µm")},
-                reference=lambda: tifffile.imread(path, series=0)[None]), scene=0)
-        return SampleCase(path, Expected(
-            shape=(4, 1, 1, 16, 18), dtype="float32", scenes=["first", "second"],
-            physical_pixel_sizes=(None, None, None), coords={"T": (np.arange(4) * 2.0, "s")},
-            reference=lambda: tifffile.imread(path, series=1)[:, None, None]), scene="second")
+            return SampleCase(
+                path,
+                Expected(
+                    shape=(1, 2, 3, 20, 24),
+                    dtype="uint8",
+                    scenes=["first", "second"],
+                    channel_names=_channel_ids(path, 0),
+                    coords={"X": (np.arange(24) * 0.25, "µm")},
+                    reference=lambda: tifffile.imread(path, series=0)[None],
+                ),
+                scene=0,
+            )
+        return SampleCase(
+            path,
+            Expected(
+                shape=(4, 1, 1, 16, 18),
+                dtype="float32",
+                scenes=["first", "second"],
+                physical_pixel_sizes=(None, None, None),
+                coords={"T": (np.arange(4) * 2.0, "s")},
+                reference=lambda: tifffile.imread(path, series=1)[:, None, None],
+            ),
+            scene="second",
+        )
     if name == "pyramid-1":
         path = folder / "pyramid.ome.tif"
         write_pyramid(path)
-        return SampleCase(path, Expected(
-            shape=(1, 2, 1, 32, 48), dtype="uint16", resolution_levels=[0, 1, 2], channel_names=["a", "b"],
-            physical_pixel_sizes=(None, 0.8, 0.8), pixel_size_units=(None, "µm", "µm"),
-            coords={"X": (np.arange(48) * 0.8, "µm"), "Y": (np.arange(32) * 0.8, "µm")},
-            reference=lambda: tifffile.imread(path, level=1)[None, :, None]), level=1)
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 2, 1, 32, 48),
+                dtype="uint16",
+                resolution_levels=[0, 1, 2],
+                channel_names=["a", "b"],
+                physical_pixel_sizes=(None, 0.8, 0.8),
+                pixel_size_units=(None, "µm", "µm"),
+                coords={"X": (np.arange(48) * 0.8, "µm"), "Y": (np.arange(32) * 0.8, "µm")},
+                reference=lambda: tifffile.imread(path, level=1)[None, :, None],
+            ),
+            level=1,
+        )
     if name == "rgb":
         path = folder / "rgb.ome.tif"
         write_rgb(path)
-        return SampleCase(path, Expected(
-            shape=(1, 1, 3, 30, 50, 3), dims="TCZYXS", dtype="uint8", physical_pixel_sizes=(3.0, None, None),
-            coords={"Z": (np.arange(3) * 3.0, "µm")},
-            reference=lambda: tifffile.imread(path)[None, None]))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 1, 3, 30, 50, 3),
+                dims="TCZYXS",
+                dtype="uint8",
+                physical_pixel_sizes=(3.0, None, None),
+                coords={"Z": (np.arange(3) * 3.0, "µm")},
+                reference=lambda: tifffile.imread(path)[None, None],
+            ),
+        )
     if name == "rgb-separate-strips":
         path = folder / "rgbsep.ome.tif"
         data = ramp((2, 3, 30, 50), "uint16", 9)  # Z S Y X, stored planar-separate in 7-row strips
-        tifffile.imwrite(path, data, ome=True, photometric="rgb", planarconfig="separate", rowsperstrip=7,
-                         metadata={"axes": "ZSYX"})
-        return SampleCase(path, Expected(
-            shape=(1, 1, 2, 30, 50, 3), dims="TCZYXS", dtype="uint16",
-            reference=lambda: tifffile.imread(path).transpose(0, 2, 3, 1)[None, None]))
+        tifffile.imwrite(
+            path,
+            data,
+            ome=True,
+            photometric="rgb",
+            planarconfig="separate",
+            rowsperstrip=7,
+            metadata={"axes": "ZSYX"},
+        )
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 1, 2, 30, 50, 3),
+                dims="TCZYXS",
+                dtype="uint16",
+                reference=lambda: tifffile.imread(path).transpose(0, 2, 3, 1)[None, None],
+            ),
+        )
     if name == "rgb-jpeg-tiles":
         path = folder / "rgbjpeg.ome.tif"
         data = ramp((2, 48, 64, 3), "uint8", 10)
-        tifffile.imwrite(path, data, ome=True, photometric="rgb", tile=(16, 32), compression="jpeg",
-                         metadata={"axes": "TYXS"})
-        return SampleCase(path, Expected(
-            shape=(2, 1, 1, 48, 64, 3), dims="TCZYXS", dtype="uint8",
-            reference=lambda: tifffile.imread(path)[:, None, None]), options={"chunk_bytes": 2048})
+        tifffile.imwrite(
+            path,
+            data,
+            ome=True,
+            photometric="rgb",
+            tile=(16, 32),
+            compression="jpeg",
+            metadata={"axes": "TYXS"},
+        )
+        return SampleCase(
+            path,
+            Expected(
+                shape=(2, 1, 1, 48, 64, 3),
+                dims="TCZYXS",
+                dtype="uint8",
+                reference=lambda: tifffile.imread(path)[:, None, None],
+            ),
+            options={"chunk_bytes": 2048},
+        )
     if name == "tiled-zlib-bigtiff":
         path = folder / "tiled.ome.tif"
         write_tiled(path)
-        return SampleCase(path, Expected(
-            shape=(2, 1, 3, 70, 90), dtype="uint16",
-            reference=lambda: tifffile.imread(path)[:, None]), options={"chunk_bytes": 4096})
+        return SampleCase(
+            path,
+            Expected(
+                shape=(2, 1, 3, 70, 90), dtype="uint16", reference=lambda: tifffile.imread(path)[:, None]
+            ),
+            options={"chunk_bytes": 4096},
+        )
     if name == "pages-2000":
         path = folder / "pages.ome.tif"
         write_pages_2000(path)
-        return SampleCase(path, Expected(
-            shape=(1, 1, 2000, 8, 12), dtype="uint16", coords={"Z": (np.arange(2000) * 0.1, "µm")},
-            reference=lambda: tifffile.imread(path)[None, None]))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 1, 2000, 8, 12),
+                dtype="uint16",
+                coords={"Z": (np.arange(2000) * 0.1, "µm")},
+                reference=lambda: tifffile.imread(path)[None, None],
+            ),
+        )
     if name == "xyczt-deltat":
         path = folder / "xyczt.ome.tif"
         write_xyczt(path)
-        return SampleCase(path, Expected(
-            shape=(2, 2, 3, 10, 12), dtype="int16",
-            coords={"T": ([0.0, 10.0], "s"), "Z": (5.0 + np.arange(3) * 1.5, "µm")},
-            reference=lambda: tifffile.imread(path).transpose(0, 2, 1, 3, 4)))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(2, 2, 3, 10, 12),
+                dtype="int16",
+                coords={"T": ([0.0, 10.0], "s"), "Z": (5.0 + np.arange(3) * 1.5, "µm")},
+                reference=lambda: tifffile.imread(path).transpose(0, 2, 1, 3, 4),
+            ),
+        )
     if name == "multifile":
         path, data = write_multifile(folder)
-        return SampleCase(path, Expected(
-            shape=(2, 2, 1, 16, 20), dtype="uint16", channel_names=["ch0", "ch1"],
-            coords={"X": (np.arange(20) * 1.5, "µm")},
-            reference=lambda: tifffile.imread(path)[:, :, None]))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(2, 2, 1, 16, 20),
+                dtype="uint16",
+                channel_names=["ch0", "ch1"],
+                coords={"X": (np.arange(20) * 1.5, "µm")},
+                reference=lambda: tifffile.imread(path)[:, :, None],
+            ),
+        )
     raise AssertionError(name)
 
 

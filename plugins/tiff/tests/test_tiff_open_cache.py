@@ -30,8 +30,17 @@ _age = let_files_age
 
 
 def _write_ome(path: Path, data: np.ndarray, size_x: float, names: list[str]) -> None:
-    tifffile.imwrite(path, data, ome=True, metadata={
-        "axes": "TCZYX", "PhysicalSizeX": size_x, "PhysicalSizeXUnit": "µm", "Channel": {"Name": names}})
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        metadata={
+            "axes": "TCZYX",
+            "PhysicalSizeX": size_x,
+            "PhysicalSizeXUnit": "µm",
+            "Channel": {"Name": names},
+        },
+    )
 
 
 def test_rewritten_in_place_gives_the_new_pixels_and_metadata(tmp_path: Path) -> None:

@@ -26,13 +26,17 @@ bioio_ome_tiff = pytest.importorskip("bioio_ome_tiff")
 test_utilities = pytest.importorskip("bioio_base.test_utilities")
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "corpus"
-needs_corpus = pytest.mark.skipif(not (CORPUS / "manifest.json").is_file(), reason=f"corpus not found in {CORPUS}")
+needs_corpus = pytest.mark.skipif(
+    not (CORPUS / "manifest.json").is_file(), reason=f"corpus not found in {CORPUS}"
+)
 
 
 def _ome_entries() -> list[str]:
     if not (CORPUS / "manifest.json").is_file():
         return []
-    return [e["path"] for e in json.loads((CORPUS / "manifest.json").read_text()) if e["format"] == "tiff (ome)"]
+    return [
+        e["path"] for e in json.loads((CORPUS / "manifest.json").read_text()) if e["format"] == "tiff (ome)"
+    ]
 
 
 def _bioio(path: Path) -> object:
@@ -55,17 +59,46 @@ def two_scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("scenes") / "two.ome.tif"
     a = (np.arange(2 * 3 * 16 * 20) % 251).astype("uint8").reshape(2, 3, 16, 20)
     b = (np.arange(4 * 12 * 10) % 253).astype("uint8").reshape(4, 12, 10)
-    ome = model.OME(images=[
-        model.Image(id="Image:0", name="first", pixels=model.Pixels(
-            id="Pixels:0", dimension_order="XYZCT", type="uint8", size_x=20, size_y=16, size_z=3, size_c=2,
-            size_t=1, physical_size_x=0.5, physical_size_y=0.5,
-            channels=[model.Channel(id="Channel:0:0", name="DAPI"), model.Channel(id="Channel:0:1")],
-            tiff_data_blocks=[model.TiffData(ifd=0, plane_count=6)])),
-        model.Image(id="Image:1", name="second", pixels=model.Pixels(
-            id="Pixels:1", dimension_order="XYZCT", type="uint8", size_x=10, size_y=12, size_z=1, size_c=1,
-            size_t=4, time_increment=2.5, time_increment_unit="ms",
-            channels=[model.Channel(id="Channel:1:0")], tiff_data_blocks=[model.TiffData(ifd=6, plane_count=4)])),
-    ])
+    ome = model.OME(
+        images=[
+            model.Image(
+                id="Image:0",
+                name="first",
+                pixels=model.Pixels(
+                    id="Pixels:0",
+                    dimension_order="XYZCT",
+                    type="uint8",
+                    size_x=20,
+                    size_y=16,
+                    size_z=3,
+                    size_c=2,
+                    size_t=1,
+                    physical_size_x=0.5,
+                    physical_size_y=0.5,
+                    channels=[model.Channel(id="Channel:0:0", name="DAPI"), model.Channel(id="Channel:0:1")],
+                    tiff_data_blocks=[model.TiffData(ifd=0, plane_count=6)],
+                ),
+            ),
+            model.Image(
+                id="Image:1",
+                name="second",
+                pixels=model.Pixels(
+                    id="Pixels:1",
+                    dimension_order="XYZCT",
+                    type="uint8",
+                    size_x=10,
+                    size_y=12,
+                    size_z=1,
+                    size_c=1,
+                    size_t=4,
+                    time_increment=2.5,
+                    time_increment_unit="ms",
+                    channels=[model.Channel(id="Channel:1:0")],
+                    tiff_data_blocks=[model.TiffData(ifd=6, plane_count=4)],
+                ),
+            ),
+        ]
+    )
     with tifffile.TiffWriter(path) as tw:
         planes = [p for c in a for p in c] + list(b)
         for i, plane in enumerate(planes):
@@ -126,7 +159,9 @@ def test_unnamed_channels_are_named_by_their_ome_id(two_scenes: Path) -> None:
     ids = [c.id for c in ome_types.from_tiff(two_scenes).images[0].pixels.channels]
     with Reader(two_scenes) as r:
         assert r.channel_names == ["DAPI", ids[1]] == list(ref.channel_names)
-        assert r.xarray_dask_data.coords["C"].values.tolist() == ref.xarray_dask_data.coords["C"].values.tolist()
+        assert (
+            r.xarray_dask_data.coords["C"].values.tolist() == ref.xarray_dask_data.coords["C"].values.tolist()
+        )
 
 
 @needs_corpus
@@ -159,7 +194,9 @@ def test_corpus_names_channels_sizes_and_standard_metadata_as_bioio(rel: str) ->
                 if factor is not None:
                     expected = timedelta(seconds=(times[-1] - times[0]) * factor)
                     assert abs(ours["total_time_duration"] - expected) < timedelta(microseconds=2)
-                    assert abs(ours["timelapse_interval"] - expected / (len(times) - 1)) < timedelta(microseconds=2)
+                    assert abs(ours["timelapse_interval"] - expected / (len(times) - 1)) < timedelta(
+                        microseconds=2
+                    )
                 if times[0] == 0:
                     differ = set()
             if r.current_scene_index > 0:
@@ -174,7 +211,13 @@ def test_corpus_names_channels_sizes_and_standard_metadata_as_bioio(rel: str) ->
 def test_scale_time_interval_and_dimension_properties(two_scenes: Path) -> None:
     pixels = ome_types.from_tiff(two_scenes).images
     with Reader(two_scenes) as r:
-        assert r.scale == (None, None, None, pixels[0].pixels.physical_size_y, pixels[0].pixels.physical_size_x)
+        assert r.scale == (
+            None,
+            None,
+            None,
+            pixels[0].pixels.physical_size_y,
+            pixels[0].pixels.physical_size_x,
+        )
         assert r.time_interval is None
         props = r.dimension_properties
         assert props.X == ("space", "µm")
@@ -196,17 +239,33 @@ def test_bioio_base_reader_checks_pass_without_kept_handles(two_scenes: Path) ->
         return Reader(path, keep_handles=False)
 
     test_utilities.run_image_file_checks(
-        make, two_scenes, set_scene="Image:1", expected_scenes=("first", "second"),
-        expected_current_scene="second", expected_shape=ref.shape, expected_dtype=ref.dtype,
-        expected_dims_order=ref.dims.order, expected_channel_names=list(ref.channel_names),
-        expected_physical_pixel_sizes=tuple(ref.physical_pixel_sizes), expected_metadata_type=ome_types.OME,
-        reader_kwargs={})
+        make,
+        two_scenes,
+        set_scene="Image:1",
+        expected_scenes=("first", "second"),
+        expected_current_scene="second",
+        expected_shape=ref.shape,
+        expected_dtype=ref.dtype,
+        expected_dims_order=ref.dims.order,
+        expected_channel_names=list(ref.channel_names),
+        expected_physical_pixel_sizes=tuple(ref.physical_pixel_sizes),
+        expected_metadata_type=ome_types.OME,
+        reader_kwargs={},
+    )
     first, second = _bioio(two_scenes), _bioio(two_scenes)
     second.set_scene(1)
     test_utilities.run_multi_scene_image_read_checks(
-        make, two_scenes, first_scene_id=0, first_scene_shape=first.shape, first_scene_dtype=first.dtype,
-        second_scene_id=1, second_scene_shape=second.shape, second_scene_dtype=second.dtype,
-        allow_same_scene_data=False, reader_kwargs={})
+        make,
+        two_scenes,
+        first_scene_id=0,
+        first_scene_shape=first.shape,
+        first_scene_dtype=first.dtype,
+        second_scene_id=1,
+        second_scene_shape=second.shape,
+        second_scene_dtype=second.dtype,
+        allow_same_scene_data=False,
+        reader_kwargs={},
+    )
 
 
 def test_default_keeps_the_file_open_between_calls(two_scenes: Path) -> None:
@@ -219,16 +278,25 @@ def test_default_keeps_the_file_open_between_calls(two_scenes: Path) -> None:
             test_utilities.check_local_file_not_open(r)
     assert not open_handles_under(two_scenes)
     with Reader(two_scenes, keep_handles=False) as r:
-        np.testing.assert_array_equal(r.get_image_dask_data("ZYX", C=1).compute(), r.get_image_data("ZYX", C=1))
+        np.testing.assert_array_equal(
+            r.get_image_dask_data("ZYX", C=1).compute(), r.get_image_data("ZYX", C=1)
+        )
         assert not open_handles_under(two_scenes)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"dim_order": "CZYX", "channel_names": ["DAPI", "GFP"], "physical_pixel_sizes": (2.0, 0.5, 0.25),
-     "image_name": "cells"},
-    {"dim_order": "ZYX"},
-    {},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {
+            "dim_order": "CZYX",
+            "channel_names": ["DAPI", "GFP"],
+            "physical_pixel_sizes": (2.0, 0.5, 0.25),
+            "image_name": "cells",
+        },
+        {"dim_order": "ZYX"},
+        {},
+    ],
+)
 def test_ome_tiff_writer_save_writes_what_bioios_writer_writes(tmp_path: Path, kwargs: dict) -> None:
     from bioio_base.types import PhysicalPixelSizes as BioioSizes
     from bioio_ome_tiff.writers import OmeTiffWriter as BioioWriter
@@ -243,8 +311,17 @@ def test_ome_tiff_writer_save_writes_what_bioios_writer_writes(tmp_path: Path, k
     OmeTiffWriter.save(data, tmp_path / "ours.ome.tif", **kwargs)
     BioioWriter.save(data, tmp_path / "theirs.ome.tif", **theirs_kwargs)
     ours, theirs = (ome_types.from_tiff(tmp_path / f"{n}.ome.tif").images[0] for n in ("ours", "theirs"))
-    for key in ("size_t", "size_c", "size_z", "size_y", "size_x", "physical_size_z", "physical_size_y",
-                "physical_size_x", "type"):
+    for key in (
+        "size_t",
+        "size_c",
+        "size_z",
+        "size_y",
+        "size_x",
+        "physical_size_z",
+        "physical_size_y",
+        "physical_size_x",
+        "type",
+    ):
         assert getattr(ours.pixels, key) == getattr(theirs.pixels, key), key
     if "channel_names" in kwargs:
         assert [c.name for c in ours.pixels.channels] == [c.name for c in theirs.pixels.channels]

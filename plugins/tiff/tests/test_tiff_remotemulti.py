@@ -27,8 +27,15 @@ from scitiff_readers.testing.httpserver import RangeServer
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-MULTIPLES = (Path(__file__).resolve().parents[3].parent / "shared" / "data" / "corpus" / "tlnagy+exampletiffs"
-             / "ometiff_testdata" / "multiples")
+MULTIPLES = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "data"
+    / "corpus"
+    / "tlnagy+exampletiffs"
+    / "ometiff_testdata"
+    / "multiples"
+)
 NS = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
 
 
@@ -51,10 +58,18 @@ def _assert_same(remote: Reader, local: Reader, want: np.ndarray) -> None:
     np.testing.assert_array_equal(remote.get_image_data("YX", Z=3), want.reshape(-1, *want.shape[-2:])[3])
 
 
-@pytest.mark.parametrize("entry", ["master/multifile-Z1.ome.tiff", "master/multifile-Z4.ome.tiff",
-                                   "companion/multifile.companion.ome", "companion/multifile-Z2.ome.tiff"])
-def test_multi_file_dataset_reads_from_a_url_as_tifffile_reads_it_locally(entry: str,
-                                                                          corpus_server: RangeServer) -> None:
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "master/multifile-Z1.ome.tiff",
+        "master/multifile-Z4.ome.tiff",
+        "companion/multifile.companion.ome",
+        "companion/multifile-Z2.ome.tiff",
+    ],
+)
+def test_multi_file_dataset_reads_from_a_url_as_tifffile_reads_it_locally(
+    entry: str, corpus_server: RangeServer
+) -> None:
     folder = MULTIPLES / entry.split("/")[0]
     first = folder / "multifile-Z1.ome.tiff"
     if entry.startswith("companion/"):  # BinaryOnly TIFFs: the XML is in the companion file
@@ -86,8 +101,10 @@ def _dataset(folder: Path, second: str) -> np.ndarray:
     return data
 
 
-@pytest.mark.parametrize("name", ["../outside.ome.tif", "%2E%2E/outside.ome.tif", "%2e%2e%2Foutside.ome.tif",
-                                  "sub/../../outside.ome.tif"])
+@pytest.mark.parametrize(
+    "name",
+    ["../outside.ome.tif", "%2E%2E/outside.ome.tif", "%2e%2e%2Foutside.ome.tif", "sub/../../outside.ome.tif"],
+)
 def test_names_leading_out_of_the_dataset_folder_are_refused(name: str, tmp_path: Path) -> None:
     (tmp_path / "ds").mkdir()
     data = _dataset(tmp_path / "ds", name)
@@ -99,8 +116,11 @@ def test_names_leading_out_of_the_dataset_folder_are_refused(name: str, tmp_path
 
 def test_missing_file_of_a_remote_dataset_is_named(tmp_path: Path) -> None:
     data = _dataset(tmp_path, "gone.ome.tif")
-    with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader, \
-            pytest.raises(MissingOmeFileError, match=r"gone\.ome\.tif"):
+    with (
+        RangeServer(tmp_path) as server,
+        Reader(server.url("m.ome.tif")) as reader,
+        pytest.raises(MissingOmeFileError, match=r"gone\.ome\.tif"),
+    ):
         reader.get_image_data("YX", T=1)
     tifffile.imwrite(tmp_path / "gone.ome.tif", data[1], metadata=None)
     with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader:

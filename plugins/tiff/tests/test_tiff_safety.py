@@ -39,12 +39,14 @@ def _xml(uuid: str, tiffdata: str) -> str:
 
 
 def _tiffdata(names: list[str], tag: str = "UUID") -> str:
-    return "".join(f'<TiffData FirstZ="{z}" IFD="0" PlaneCount="1"><{tag} FileName="{n}">{UUIDS[z]}</{tag}>'
-                   "</TiffData>" for z, n in enumerate(names))
+    return "".join(
+        f'<TiffData FirstZ="{z}" IFD="0" PlaneCount="1"><{tag} FileName="{n}">{UUIDS[z]}</{tag}></TiffData>'
+        for z, n in enumerate(names)
+    )
 
 
 def _plane(z: int) -> np.ndarray:
-    return (np.arange(16 * 24, dtype=np.uint16).reshape(16, 24) + 100 * z)
+    return np.arange(16 * 24, dtype=np.uint16).reshape(16, 24) + 100 * z
 
 
 @pytest.fixture
@@ -59,9 +61,14 @@ def outside(tmp_path: Path) -> Path:
 def _multi(folder: Path, names: list[str], tag: str = "UUID") -> Path:
     folder.mkdir()
     for z in range(2):
-        desc = _xml(UUIDS[z], _tiffdata(names, tag)) if z == 0 else (
-            '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
-            f'UUID="{UUIDS[1]}"><BinaryOnly MetadataFile="{NAMES[0]}" UUID="{UUIDS[0]}"/></OME>')
+        desc = (
+            _xml(UUIDS[z], _tiffdata(names, tag))
+            if z == 0
+            else (
+                '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+                f'UUID="{UUIDS[1]}"><BinaryOnly MetadataFile="{NAMES[0]}" UUID="{UUIDS[0]}"/></OME>'
+            )
+        )
         tifffile.imwrite(folder / NAMES[z], _plane(z), description=desc, metadata=None)
     return folder / NAMES[0]
 
@@ -71,8 +78,9 @@ def _never_read(outside: Path, array: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("tag", ["XUUID", "MyUUID"])
-def test_tag_ending_in_uuid_with_a_name_out_of_the_folder_is_refused(tmp_path: Path, outside: Path,
-                                                                       tag: str) -> None:
+def test_tag_ending_in_uuid_with_a_name_out_of_the_folder_is_refused(
+    tmp_path: Path, outside: Path, tag: str
+) -> None:
     """tifffile opens the FileName of any TiffData child whose tag ends in UUID: all are checked."""
     root = tmp_path / "data"
     root.mkdir()
@@ -80,15 +88,21 @@ def test_tag_ending_in_uuid_with_a_name_out_of_the_folder_is_refused(tmp_path: P
         tifffile.imwrite(root / NAMES[z], _plane(z), metadata=None)
     companion = root / "set.companion.ome"
     companion.write_text(_xml("urn:uuid:3", _tiffdata([NAMES[0], "../outside/secret.tif"], tag)))
-    with pytest.raises(CorruptFileError, match=r"'\.\./outside/secret\.tif' found in the dataset points outside"):
+    with pytest.raises(
+        CorruptFileError, match=r"'\.\./outside/secret\.tif' found in the dataset points outside"
+    ):
         Reader(companion)
 
 
 @pytest.mark.parametrize("how", ["relative", "absolute", "symlink"])
-def test_plain_reader_on_a_multi_file_ome_tiff_reads_only_its_own_pages(tmp_path: Path, outside: Path,
-                                                                       how: str) -> None:
-    names = {"relative": [NAMES[0], "../outside/secret.tif"], "absolute": [NAMES[0], str(outside)],
-             "symlink": NAMES}[how]
+def test_plain_reader_on_a_multi_file_ome_tiff_reads_only_its_own_pages(
+    tmp_path: Path, outside: Path, how: str
+) -> None:
+    names = {
+        "relative": [NAMES[0], "../outside/secret.tif"],
+        "absolute": [NAMES[0], str(outside)],
+        "symlink": NAMES,
+    }[how]
     first = _multi(tmp_path / "data", names)
     if how == "symlink":
         (tmp_path / "data" / NAMES[1]).unlink()
@@ -220,7 +234,9 @@ def test_huge_ome_plane_count_is_refused_before_allocating(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("companion", [False, True])
-def test_huge_declared_plane_size_is_refused_before_tifffile_lists_pages(tmp_path: Path, companion: bool) -> None:
+def test_huge_declared_plane_size_is_refused_before_tifffile_lists_pages(
+    tmp_path: Path, companion: bool
+) -> None:
     """SizeX of 2**31 - 1 over 24 x 16 pages: tifffile would list 179 million pages (seconds, 1.4 GB)."""
     import time
 
@@ -228,12 +244,16 @@ def test_huge_declared_plane_size_is_refused_before_tifffile_lists_pages(tmp_pat
     xml = _xml(UUIDS[0], _tiffdata(NAMES)).replace('SizeX="24"', 'SizeX="2147483647"')
     if companion:
         path = tmp_path / "data" / "set.companion.ome"
-        path.write_text(xml.replace(UUIDS[0], "urn:uuid:33333333-3333-3333-3333-333333333333"), encoding="utf-8")
+        path.write_text(
+            xml.replace(UUIDS[0], "urn:uuid:33333333-3333-3333-3333-333333333333"), encoding="utf-8"
+        )
     else:
         tifffile.imwrite(first, _plane(0), description=xml, metadata=None)
         path = first
     start = time.perf_counter()
-    with pytest.raises(MetadataError, match=r"declares images .* of 178956970 pages .* more than the dataset has bytes"):
+    with pytest.raises(
+        MetadataError, match=r"declares images .* of 178956970 pages .* more than the dataset has bytes"
+    ):
         Reader(path)
     assert time.perf_counter() - start < 5
 

@@ -22,8 +22,14 @@ def _base() -> np.ndarray:
 def _meta(k: int, scaled: bool, **extra: Any) -> dict[str, Any]:
     size = 0.5 * (2**k if scaled else 1)
     return {
-        "axes": "CZYX", "PhysicalSizeX": size, "PhysicalSizeY": size, "PhysicalSizeXUnit": "µm",
-        "PhysicalSizeYUnit": "µm", "PhysicalSizeZ": 2.0, "Channel": {"Name": ["DAPI", "GFP"]}, **extra,
+        "axes": "CZYX",
+        "PhysicalSizeX": size,
+        "PhysicalSizeY": size,
+        "PhysicalSizeXUnit": "µm",
+        "PhysicalSizeYUnit": "µm",
+        "PhysicalSizeZ": 2.0,
+        "Channel": {"Name": ["DAPI", "GFP"]},
+        **extra,
     }
 
 
@@ -113,7 +119,10 @@ NOT_PYRAMIDS = {
         (_yx((32, 32)), {"axes": "YX", "PhysicalSizeX": 0.7, "PhysicalSizeY": 0.7}),
     ],
     # half size, but named as another acquisition
-    "names": [(_yx((64, 64)), {"axes": "YX", "Name": "Well A1"}), (_yx((32, 32)), {"axes": "YX", "Name": "Well B2"})],
+    "names": [
+        (_yx((64, 64)), {"axes": "YX", "Name": "Well A1"}),
+        (_yx((32, 32)), {"axes": "YX", "Name": "Well B2"}),
+    ],
     # half size, but called a thumbnail
     "thumbnail": [(_yx((64, 64)), {"axes": "YX"}), (_yx((32, 32)), {"axes": "YX", "Name": "thumbnail"})],
     # the larger image second: levels must decrease
@@ -137,8 +146,10 @@ def test_images_that_are_not_a_pyramid_stay_scenes(tmp_path: Path, case: str) ->
 def test_the_factor_is_fixed_for_the_whole_chain(tmp_path: Path) -> None:
     """128 -> 64 (factor 2) -> 16 (factor 4): the third image starts a new scene."""
     path = tmp_path / "chain.ome.tif"
-    _write_series(path, [(_yx((128, 128)), {"axes": "YX"}), (_yx((64, 64)), {"axes": "YX"}),
-                         (_yx((16, 16)), {"axes": "YX"})])
+    _write_series(
+        path,
+        [(_yx((128, 128)), {"axes": "YX"}), (_yx((64, 64)), {"axes": "YX"}), (_yx((16, 16)), {"axes": "YX"})],
+    )
     with Reader(path) as reader:
         assert reader.scenes == ("Image0", "Image2")
         assert reader.resolution_levels == (0, 1)
@@ -171,14 +182,18 @@ def _ashlar_legacy_xml(filename: str, shapes: list[tuple[int, int]], channels: i
     """
     uuid = "urn:uuid:4c1e7c0e-7e2f-4a51-9b8c-3a0e2f1d9a77"
     parts = [
-        ('<?xml version="1.0" encoding="UTF-8"?>'
-        f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuid}">')
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuid}">'
+        )
     ]
     ifd = 0
     for level, (size_y, size_x) in enumerate(shapes):
         calibration = (
             f' PhysicalSizeX="{pixel_size}" PhysicalSizeXUnit="µm" PhysicalSizeY="{pixel_size}"'
-            ' PhysicalSizeYUnit="µm"' if level == 0 else ""
+            ' PhysicalSizeYUnit="µm"'
+            if level == 0
+            else ""
         )
         parts.append(
             f'<Image ID="Image:{level}"><Pixels BigEndian="false" DimensionOrder="XYZCT" ID="Pixels:{level}"'
@@ -187,7 +202,9 @@ def _ashlar_legacy_xml(filename: str, shapes: list[tuple[int, int]], channels: i
         )
         for c in range(channels):
             name = f' Name="Channel {c}"' if level == 0 else ""
-            parts.append(f'<Channel ID="Channel:{level}:{c}"{name} SamplesPerPixel="1"><LightPath/></Channel>')
+            parts.append(
+                f'<Channel ID="Channel:{level}:{c}"{name} SamplesPerPixel="1"><LightPath/></Channel>'
+            )
         for c in range(channels):
             parts.append(
                 f'<TiffData FirstC="{c}" FirstT="0" FirstZ="0" IFD="{ifd}" PlaneCount="1">'
@@ -222,8 +239,13 @@ def test_ashlar_legacy_faas_pyramid_is_one_scene_with_levels(tmp_path: Path) -> 
             for c in range(channels):
                 first = k == 0 and c == 0
                 tw.write(
-                    level[c], tile=(16, 16), photometric="minisblack", metadata=None,
-                    description=_ashlar_legacy_xml(path.name, shapes, channels, pixel_size).encode() if first else None,
+                    level[c],
+                    tile=(16, 16),
+                    photometric="minisblack",
+                    metadata=None,
+                    description=_ashlar_legacy_xml(path.name, shapes, channels, pixel_size).encode()
+                    if first
+                    else None,
                     software="Ashlar v1.14.0 (Glencoe/Faas pyramid output)" if first else None,
                 )
     with Reader(path) as reader:

@@ -32,7 +32,9 @@ def _coords(shape: tuple[int, ...]) -> dict[str, xr.Variable]:
 
 
 def _array(shape: tuple[int, ...], chunks: tuple[int, ...]) -> xr.DataArray:
-    data = da.from_array((np.arange(int(np.prod(shape))) % 65521).astype(np.uint16).reshape(shape), chunks=chunks)
+    data = da.from_array(
+        (np.arange(int(np.prod(shape))) % 65521).astype(np.uint16).reshape(shape), chunks=chunks
+    )
     return xr.DataArray(data, dims=("T", "C", "Z", "Y", "X"), coords=_coords(shape), name="sample")
 
 
@@ -94,7 +96,9 @@ def test_non_uniform_time_becomes_delta_t(tmp_path: Path) -> None:
 def test_rgb_tiled_compressed_and_format_option(tmp_path: Path) -> None:
     rgb = (np.arange(2 * 40 * 50 * 3) % 251).astype(np.uint8).reshape(2, 40, 50, 3)
     arr = xr.DataArray(rgb, dims=("Z", "Y", "X", "S"))
-    out = scitiff_readers.write(arr, tmp_path / "rgb.tif", format="ome-tiff", tile=(16, 32), compression="zlib")
+    out = scitiff_readers.write(
+        arr, tmp_path / "rgb.tif", format="ome-tiff", tile=(16, 32), compression="zlib"
+    )
     with tifffile.TiffFile(out) as tif:
         page = tif.pages.first
         assert page.is_tiled
@@ -149,7 +153,6 @@ def test_unsupported_dtype_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -
     assert list(tmp_path.iterdir()) == []
 
 
-
 # ------------------------------------------------------------------ pyramids
 def _reference_mean(data: np.ndarray, factor: int) -> np.ndarray:
     """Block means over Y and X (axes 3, 4) by padding with NaN: independent of the writer's code."""
@@ -159,7 +162,9 @@ def _reference_mean(data: np.ndarray, factor: int) -> np.ndarray:
     padded[:, :, :, :ny, :nx] = data
     blocks = padded.reshape(*data.shape[:3], py // factor, factor, px // factor, factor, *data.shape[5:])
     mean = np.nanmean(blocks, axis=(4, 6))
-    return np.rint(mean).astype(data.dtype) if np.issubdtype(data.dtype, np.integer) else mean.astype(data.dtype)
+    return (
+        np.rint(mean).astype(data.dtype) if np.issubdtype(data.dtype, np.integer) else mean.astype(data.dtype)
+    )
 
 
 def test_pyramid_round_trip_levels_pixels_and_coordinates(tmp_path: Path) -> None:
@@ -194,8 +199,14 @@ def test_pyramid_round_trip_levels_pixels_and_coordinates(tmp_path: Path) -> Non
 def test_pyramid_nearest_rgb_with_factor_three(tmp_path: Path) -> None:
     rgb = (np.arange(40 * 50 * 3) % 251).astype(np.uint8).reshape(40, 50, 3)
     arr = xr.DataArray(rgb, dims=("Y", "X", "S"))
-    out = scitiff_readers.write(arr, tmp_path / "rgb.ome.tif", subresolutions=2, downsample=3,
-                                downsample_method="nearest", compression="zlib")
+    out = scitiff_readers.write(
+        arr,
+        tmp_path / "rgb.ome.tif",
+        subresolutions=2,
+        downsample=3,
+        downsample_method="nearest",
+        compression="zlib",
+    )
     with tifffile.TiffFile(out) as tif:
         levels = tif.series[0].levels
         assert tif.pages.first.photometric == 2
@@ -212,7 +223,9 @@ def test_pyramid_mean_of_floats(tmp_path: Path) -> None:
     out = scitiff_readers.write(arr, tmp_path / "f.ome.tif", subresolutions=1, tile=(16, 32))
     with tifffile.TiffFile(out) as tif:
         assert tif.series[0].levels[1].keyframe.tilewidth == 32
-        np.testing.assert_allclose(tif.series[0].levels[1].asarray(), _reference_mean(data, 2)[0, 0], rtol=1e-6)
+        np.testing.assert_allclose(
+            tif.series[0].levels[1].asarray(), _reference_mean(data, 2)[0, 0], rtol=1e-6
+        )
 
 
 @pytest.mark.parametrize(
@@ -228,7 +241,9 @@ def test_bad_pyramid_options_are_clear_errors_and_leave_nothing(
     tmp_path: Path, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValueError, match=rf"bad\.ome\.tif.*{message}"):
-        scitiff_readers.write(_array((1, 1, 1, 40, 40), (1, 1, 1, 40, 40)), tmp_path / "bad.ome.tif", **options)
+        scitiff_readers.write(
+            _array((1, 1, 1, 40, 40), (1, 1, 1, 40, 40)), tmp_path / "bad.ome.tif", **options
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -261,11 +276,16 @@ def test_several_scenes_become_ome_images_with_their_own_pyramids(tmp_path: Path
 
     from scitiff_readers import Reader, write
 
-    a = xr.DataArray(np.arange(2 * 40 * 30, dtype=np.uint16).reshape(2, 40, 30), dims=("C", "Y", "X"),
-                     coords={"C": ["dapi", "gfp"]})
+    a = xr.DataArray(
+        np.arange(2 * 40 * 30, dtype=np.uint16).reshape(2, 40, 30),
+        dims=("C", "Y", "X"),
+        coords={"C": ["dapi", "gfp"]},
+    )
     b = xr.DataArray(np.arange(3 * 20 * 24, dtype=np.uint8).reshape(3, 20, 24), dims=("Z", "Y", "X"))
     seen: list[int] = []
-    out = write({"first": a, "second": b}, tmp_path / "two.ome.tif", levels=1, progress=lambda d, t: seen.append(d))
+    out = write(
+        {"first": a, "second": b}, tmp_path / "two.ome.tif", levels=1, progress=lambda d, t: seen.append(d)
+    )
     assert seen[-1] == a.nbytes + b.nbytes
     with tifffile.TiffFile(out) as tf:
         assert len(tf.series) == 2
@@ -288,14 +308,32 @@ def test_ctrl_c_while_converting_leaves_the_old_output_and_nothing_else(tmp_path
     from scitiff_readers.testing.interrupt import interrupt_while_writing
 
     src = tmp_path / "big.ome.tif"
-    tifffile.imwrite(src, np.random.default_rng(3).integers(0, 60000, (64, 512, 512), dtype=np.uint16),
-                     ome=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(
+        src,
+        np.random.default_rng(3).integers(0, 60000, (64, 512, 512), dtype=np.uint16),
+        ome=True,
+        metadata={"axes": "ZYX"},
+    )
     old = tmp_path / "out.ome.tif"
     tifffile.imwrite(old, np.ones((4, 4), np.uint16), ome=True)
     before = old.read_bytes()
-    code, err = interrupt_while_writing([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
-                                         str(old), "--overwrite", "--levels", "1", "--compression", "zlib",
-                                         "--no-progress"], tmp_path)
+    code, err = interrupt_while_writing(
+        [
+            sys.executable,
+            "-m",
+            "scitiff_readers.cli",
+            "convert",
+            str(src),
+            str(old),
+            "--overwrite",
+            "--levels",
+            "1",
+            "--compression",
+            "zlib",
+            "--no-progress",
+        ],
+        tmp_path,
+    )
     assert code == 130, err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "out.ome.tif"]

@@ -11,8 +11,11 @@ import pytest
 # built; keep zarr-python's own pipeline so reference reads are plain zarr.
 os.environ.setdefault("VISOR_PY_DISABLE_ZARRS", "1")
 
-VISOR001 = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor"
-                                 / "VISOR001.vsr"))
+VISOR001 = Path(
+    os.path.normpath(
+        Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor" / "VISOR001.vsr"
+    )
+)
 
 
 @pytest.fixture(scope="session")

@@ -27,18 +27,48 @@ def two_scenes(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     a = np.random.default_rng(0).integers(0, 60000, (3, 2, 40, 36), dtype=np.uint16)
     b = np.random.default_rng(1).integers(0, 60000, (5, 24, 20), dtype=np.uint16)
     with tifffile.TiffWriter(src, ome=True) as tw:
-        tw.write(a, metadata={"axes": "ZCYX", "Name": "cells", "PhysicalSizeX": 0.2, "PhysicalSizeXUnit": "µm",
-                              "PhysicalSizeY": 0.2, "PhysicalSizeYUnit": "µm", "Channel": {"Name": ["dapi", "gfp"]}})
+        tw.write(
+            a,
+            metadata={
+                "axes": "ZCYX",
+                "Name": "cells",
+                "PhysicalSizeX": 0.2,
+                "PhysicalSizeXUnit": "µm",
+                "PhysicalSizeY": 0.2,
+                "PhysicalSizeYUnit": "µm",
+                "Channel": {"Name": ["dapi", "gfp"]},
+            },
+        )
         tw.write(b, metadata={"axes": "ZYX", "Name": "beads"})
     return src, a, b
 
 
-def test_convert_with_options(two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_with_options(
+    two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, a, _ = two_scenes
     dst = tmp_path / "cells.ome.zarr"
-    assert main(["convert", str(src), str(dst), "--scene", "cells", "--levels", "1", "--chunks", "2,16,16",
-                 "--shards", "auto", "--compression", "zstd:5", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(src),
+                str(dst),
+                "--scene",
+                "cells",
+                "--levels",
+                "1",
+                "--chunks",
+                "2,16,16",
+                "--shards",
+                "auto",
+                "--compression",
+                "zstd:5",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == str(dst)
     group = zarr.open_group(str(dst), mode="r")
     np.testing.assert_array_equal(group["0"][0], a.transpose(1, 0, 2, 3))
@@ -53,8 +83,9 @@ def test_convert_with_options(two_scenes: tuple[Path, np.ndarray, np.ndarray], t
         assert r.physical_pixel_sizes.units.X == "µm"
 
 
-def test_convert_all_scenes_and_by_index(two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_all_scenes_and_by_index(
+    two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, _, b = two_scenes
     both = tmp_path / "both.ome.zarr"
     assert main(["convert", str(src), str(both), "--ngff-version", "0.4"]) == 0
@@ -68,8 +99,9 @@ def test_convert_all_scenes_and_by_index(two_scenes: tuple[Path, np.ndarray, np.
     capsys.readouterr()
 
 
-def test_convert_errors_are_one_line_with_exit_codes(two_scenes: tuple[Path, np.ndarray, np.ndarray],
-                                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_errors_are_one_line_with_exit_codes(
+    two_scenes: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, _, _ = two_scenes
     dst = tmp_path / "x.ome.zarr"
     cases = [
@@ -96,18 +128,46 @@ def test_convert_errors_are_one_line_with_exit_codes(two_scenes: tuple[Path, np.
 
 def test_progress_bar_and_ctrl_c(tmp_path: Path) -> None:
     src = tmp_path / "big.ome.tif"
-    tifffile.imwrite(src, np.random.default_rng(2).integers(0, 60000, (32, 512, 512), dtype=np.uint16),
-                     ome=True, metadata={"axes": "ZYX"})
-    done = subprocess.run([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
-                           str(tmp_path / "ok.ome.zarr"), "--progress", "--levels", "1"],
-                          capture_output=True, text=True, timeout=300)
+    tifffile.imwrite(
+        src,
+        np.random.default_rng(2).integers(0, 60000, (32, 512, 512), dtype=np.uint16),
+        ome=True,
+        metadata={"axes": "ZYX"},
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scitiff_readers.cli",
+            "convert",
+            str(src),
+            str(tmp_path / "ok.ome.zarr"),
+            "--progress",
+            "--levels",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stderr
     assert "16.0M/16.0M" in done.stderr
     # Ctrl-C while writing: exit 130, nothing left behind.
-    code, err = interrupt_while_writing([sys.executable, "-m", "scitiff_readers.cli", "convert", str(src),
-                                         str(tmp_path / "int.ome.zarr"), "--progress", "--compression",
-                                         "blosc-zstd:9"], tmp_path)
+    code, err = interrupt_while_writing(
+        [
+            sys.executable,
+            "-m",
+            "scitiff_readers.cli",
+            "convert",
+            str(src),
+            str(tmp_path / "int.ome.zarr"),
+            "--progress",
+            "--compression",
+            "blosc-zstd:9",
+        ],
+        tmp_path,
+    )
     assert code == 130, err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "ok.ome.zarr"]

@@ -23,7 +23,9 @@ def test_visor_demo_sample(tmp_path: Path) -> None:
     with Reader(path) as r:
         assert r.reader_name == "visor"
         assert r.scenes[:2] == ("slice_1_10x", "slice_2_10x")
-        np.testing.assert_array_equal(r.data, zarr_reference(path / "visor_raw_images" / "slice_1_10x.zarr" / "0"))
+        np.testing.assert_array_equal(
+            r.data, zarr_reference(path / "visor_raw_images" / "slice_1_10x.zarr" / "0")
+        )
 
 
 def test_ome_zarr_demo_sample(tmp_path: Path) -> None:

@@ -52,17 +52,28 @@ def _data(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.nd
 def _write(folder: Path, rng: np.random.Generator, case: dict[str, Any]) -> np.ndarray:
     shape, dtype = case["shape"], case["dtype"]
     fmt = case["format"]
-    kwargs: dict[str, Any] = {"shape": shape, "dtype": dtype, "chunks": case["chunks"], "zarr_format": fmt,
-                              "fill_value": case["fill"]}
+    kwargs: dict[str, Any] = {
+        "shape": shape,
+        "dtype": dtype,
+        "chunks": case["chunks"],
+        "zarr_format": fmt,
+        "fill_value": case["fill"],
+    }
     codec = case["codec"]
     if fmt == 2:
-        kwargs["compressors"] = {"none": None, "zstd": numcodecs.Zstd(level=1),
-                                 "blosc": numcodecs.Blosc(cname="lz4", shuffle=1)}[codec]
+        kwargs["compressors"] = {
+            "none": None,
+            "zstd": numcodecs.Zstd(level=1),
+            "blosc": numcodecs.Blosc(cname="lz4", shuffle=1),
+        }[codec]
         kwargs["filters"] = None
         kwargs["chunk_key_encoding"] = {"name": "v2", "separator": case["separator"]}
     else:
-        kwargs["compressors"] = {"none": None, "zstd": ZstdCodec(level=1),
-                                 "blosc": BloscCodec(cname="zstd", clevel=1, shuffle="shuffle")}[codec]
+        kwargs["compressors"] = {
+            "none": None,
+            "zstd": ZstdCodec(level=1),
+            "blosc": BloscCodec(cname="zstd", clevel=1, shuffle="shuffle"),
+        }[codec]
         kwargs["serializer"] = BytesCodec(endian=case["endian"]) if np.dtype(dtype).itemsize > 1 else "auto"
         kwargs["chunk_key_encoding"] = {"name": case["encoding"], "separator": case["separator"]}
         if case["shards"] is not None:
@@ -93,16 +104,28 @@ def _cases(n: int) -> list[dict[str, Any]]:
         fill: Any = rnd.choice((0, 1, 7)) if dtype != "bool" else rnd.choice((False, True))
         if dtype.startswith("float") and rnd.random() < 0.3:
             fill = rnd.choice((float("nan"), -2.5))
-        cases.append({
-            "format": fmt, "shape": shape, "chunks": chunks, "shards": shards, "dtype": dtype, "fill": fill,
-            "codec": rnd.choice(("none", "zstd", "blosc")), "separator": rnd.choice((".", "/")),
-            "encoding": rnd.choice(("default", "v2")), "endian": rnd.choice(("little", "big")),
-        })
+        cases.append(
+            {
+                "format": fmt,
+                "shape": shape,
+                "chunks": chunks,
+                "shards": shards,
+                "dtype": dtype,
+                "fill": fill,
+                "codec": rnd.choice(("none", "zstd", "blosc")),
+                "separator": rnd.choice((".", "/")),
+                "encoding": rnd.choice(("default", "v2")),
+                "endian": rnd.choice(("little", "big")),
+            }
+        )
     return cases
 
 
-@pytest.mark.parametrize("case", _cases(60), ids=lambda c: f"v{c['format']}-{c['codec']}-{c['dtype']}"
-                         + ("-sharded" if c["shards"] else ""))
+@pytest.mark.parametrize(
+    "case",
+    _cases(60),
+    ids=lambda c: f"v{c['format']}-{c['codec']}-{c['dtype']}" + ("-sharded" if c["shards"] else ""),
+)
 def test_reads_like_zarr(tmp_path: Path, case: dict[str, Any]) -> None:
     rng = np.random.default_rng(abs(hash(json.dumps(case, default=str))) % 2**32)
     expected = _write(tmp_path / "a.zarr", rng, case)
@@ -128,7 +151,11 @@ def test_layouts_it_does_not_claim_are_left_to_zarr(tmp_path: Path) -> None:
         "v2-filters": {"zarr_format": 2, "filters": [numcodecs.Delta(dtype="u2")], "compressors": None},
         "v2-zlib": {"zarr_format": 2, "compressors": numcodecs.Zlib(), "filters": None},
         "v3-gzip": {"zarr_format": 3, "compressors": zarr.codecs.GzipCodec()},
-        "v3-transpose": {"zarr_format": 3, "filters": [zarr.codecs.TransposeCodec(order=(1, 0))], "compressors": None},
+        "v3-transpose": {
+            "zarr_format": 3,
+            "filters": [zarr.codecs.TransposeCodec(order=(1, 0))],
+            "compressors": None,
+        },
     }
     for name, kwargs in made.items():
         zarr.create_array(str(tmp_path / name), shape=(8, 8), chunks=(4, 4), dtype="uint16", **kwargs)
@@ -144,7 +171,9 @@ def _one_chunk_array(tmp_path: Path, codec: Any) -> tuple[Path, DirectReader]:
     return folder / "c" / "0" / "0", DirectReader(folder, layout)
 
 
-@pytest.mark.parametrize("codec", [ZstdCodec(level=1), BloscCodec(cname="lz4"), None], ids=["zstd", "blosc", "raw"])
+@pytest.mark.parametrize(
+    "codec", [ZstdCodec(level=1), BloscCodec(cname="lz4"), None], ids=["zstd", "blosc", "raw"]
+)
 def test_truncated_chunks_are_corrupt_file_errors_naming_the_file(tmp_path: Path, codec: Any) -> None:
     chunk, reader = _one_chunk_array(tmp_path, codec)
     chunk.write_bytes(chunk.read_bytes()[:-7])
@@ -182,10 +211,12 @@ def test_a_plane_of_a_fresh_process_imports_no_zarr(tmp_path: Path) -> None:
     xr = pytest.importorskip("xarray")
     data = np.arange(2 * 3 * 32 * 32, dtype=np.uint16).reshape(2, 1, 3, 32, 32)
     path = write(xr.DataArray(data, dims=tuple("TCZYX")), tmp_path / "x.ome.zarr")
-    program = ("import sys\nfrom scitiff_readers import Reader\n"
-               f"r = Reader({str(path)!r})\n"
-               "plane = r.get_image_data('YX', T=1, Z=2)\n"
-               "print(int(plane.sum()), 'zarr' in sys.modules)\n")
+    program = (
+        "import sys\nfrom scitiff_readers import Reader\n"
+        f"r = Reader({str(path)!r})\n"
+        "plane = r.get_image_data('YX', T=1, Z=2)\n"
+        "print(int(plane.sum()), 'zarr' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(int(data[1, 0, 2].sum())), "False"]

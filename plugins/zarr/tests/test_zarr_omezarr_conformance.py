@@ -20,13 +20,23 @@ UM = "µm"
 DATA = (np.arange(2 * 3 * 4 * 32 * 24) % 3001).astype("uint16").reshape(2, 3, 4, 32, 24)
 # What ome-zarr-py declares for level 0 and level 1 (y, x halved, shifted by half a pixel).
 TRANSFORMS = [
-    [{"type": "scale", "scale": [1.5, 1.0, 2.0, 0.5, 0.5]},
-     {"type": "translation", "translation": [0.0, 0.0, 0.0, 0.0, 0.0]}],
-    [{"type": "scale", "scale": [1.5, 1.0, 2.0, 1.0, 1.0]},
-     {"type": "translation", "translation": [0.0, 0.0, 0.0, 0.25, 0.25]}],
+    [
+        {"type": "scale", "scale": [1.5, 1.0, 2.0, 0.5, 0.5]},
+        {"type": "translation", "translation": [0.0, 0.0, 0.0, 0.0, 0.0]},
+    ],
+    [
+        {"type": "scale", "scale": [1.5, 1.0, 2.0, 1.0, 1.0]},
+        {"type": "translation", "translation": [0.0, 0.0, 0.0, 0.25, 0.25]},
+    ],
 ]
-OMERO = {"channels": [{"label": "DAPI", "color": "0000FF"}, {"label": "GFP", "color": "00FF00"},
-                      {"label": "RFP", "color": "FF0000"}], "version": "0.4"}
+OMERO = {
+    "channels": [
+        {"label": "DAPI", "color": "0000FF"},
+        {"label": "GFP", "color": "00FF00"},
+        {"label": "RFP", "color": "FF0000"},
+    ],
+    "version": "0.4",
+}
 
 
 def write_ome_zarr_py(path: Path, version: str) -> Path:
@@ -35,11 +45,17 @@ def write_ome_zarr_py(path: Path, version: str) -> Path:
     from ome_zarr.writer import write_image
 
     group = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
-    write_image(DATA, group, axes="tczyx", fmt=FormatV04() if version == "0.4" else FormatV05(),
-                scale_factors=[2], name=path.name.split(".")[0],
-                scale={"t": 1.5, "z": 2.0, "y": 0.5, "x": 0.5},
-                axes_units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
-                storage_options={"chunks": (1, 1, 2, 16, 16)})
+    write_image(
+        DATA,
+        group,
+        axes="tczyx",
+        fmt=FormatV04() if version == "0.4" else FormatV05(),
+        scale_factors=[2],
+        name=path.name.split(".")[0],
+        scale={"t": 1.5, "z": 2.0, "y": 0.5, "x": 0.5},
+        axes_units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
+        storage_options={"chunks": (1, 1, 2, 16, 16)},
+    )
     if version == "0.4":
         group.attrs["omero"] = OMERO
     else:
@@ -52,16 +68,26 @@ def write_ome_zarr_py(path: Path, version: str) -> Path:
 def write_sharded_zyx(path: Path) -> Path:
     """Zarr v3 written directly: z, y, x in nanometres, float32, sharded, partly unwritten."""
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
-    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
-        "name": "volume",
-        "axes": [{"name": "z", "type": "space", "unit": "nanometer"},
-                 {"name": "y", "type": "space", "unit": "nanometer"},
-                 {"name": "x", "type": "space", "unit": "nanometer"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}]}],
-        "coordinateTransformations": [{"type": "scale", "scale": [500.0, 100.0, 100.0]}],
-    }]}
-    arr = group.create_array("0", shape=(5, 40, 36), dtype="float32", chunks=(1, 10, 12), shards=(5, 20, 24),
-                             fill_value=-1.0)
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [
+            {
+                "name": "volume",
+                "axes": [
+                    {"name": "z", "type": "space", "unit": "nanometer"},
+                    {"name": "y", "type": "space", "unit": "nanometer"},
+                    {"name": "x", "type": "space", "unit": "nanometer"},
+                ],
+                "datasets": [
+                    {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}]}
+                ],
+                "coordinateTransformations": [{"type": "scale", "scale": [500.0, 100.0, 100.0]}],
+            }
+        ],
+    }
+    arr = group.create_array(
+        "0", shape=(5, 40, 36), dtype="float32", chunks=(1, 10, 12), shards=(5, 20, 24), fill_value=-1.0
+    )
     arr[:, :20, :24] = np.random.default_rng(1).random((5, 20, 24), dtype=np.float32)  # other shards missing
     return path
 
@@ -70,13 +96,26 @@ def write_two_multiscales_v2(path: Path) -> Path:
     """Zarr v2 group with two multiscales: (c, y, x) and an unknown axis name + string axes."""
     group = zarr.open_group(str(path), mode="w", zarr_format=2)
     group.attrs["multiscales"] = [
-        {"version": "0.4", "name": "cyx",
-         "axes": [{"name": "c", "type": "channel"}, {"name": "y", "type": "space", "unit": "micrometer"},
-                  {"name": "x", "type": "space", "unit": "micrometer"}],
-         "datasets": [{"path": "a0", "coordinateTransformations": [{"type": "scale", "scale": [1, 0.25, 0.25]}]}]},
-        {"version": "0.4", "name": "angles",
-         "axes": [{"name": "angle"}, {"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-         "datasets": [{"path": "b0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1]}]}]},
+        {
+            "version": "0.4",
+            "name": "cyx",
+            "axes": [
+                {"name": "c", "type": "channel"},
+                {"name": "y", "type": "space", "unit": "micrometer"},
+                {"name": "x", "type": "space", "unit": "micrometer"},
+            ],
+            "datasets": [
+                {"path": "a0", "coordinateTransformations": [{"type": "scale", "scale": [1, 0.25, 0.25]}]}
+            ],
+        },
+        {
+            "version": "0.4",
+            "name": "angles",
+            "axes": [{"name": "angle"}, {"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+            "datasets": [
+                {"path": "b0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1]}]}
+            ],
+        },
     ]
     a = group.create_array("a0", shape=(2, 12, 10), dtype="uint8", chunks=(1, 6, 5))
     a[...] = (np.arange(240) % 256).reshape(2, 12, 10).astype("uint8")
@@ -100,7 +139,8 @@ def write_bioformats2raw(path: Path) -> Path:
         '<Image ID="Image:0" Name="first"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" '
         'SizeX="16" SizeY="8" SizeZ="1" SizeC="1" SizeT="1"/></Image>'
         '<Image ID="Image:1" Name="second"><Pixels ID="Pixels:1" DimensionOrder="XYZCT" Type="uint16" '
-        'SizeX="10" SizeY="6" SizeZ="3" SizeC="2" SizeT="1"/></Image></OME>')
+        'SizeX="10" SizeY="6" SizeZ="3" SizeC="2" SizeT="1"/></Image></OME>'
+    )
     for s, shape in (("0", (1, 1, 1, 8, 16)), ("1", (1, 2, 3, 6, 10))):
         group = zarr.open_group(str(path / s), mode="w", zarr_format=2)
         data = (np.arange(int(np.prod(shape))) * (int(s) + 3) % 65000).astype("uint16").reshape(shape)
@@ -125,13 +165,29 @@ def _ngff_case(path: Path, level: int) -> SampleCase:
     offset = TRANSFORMS[level][1]["translation"]
     ref_path = path / f"s{level}"
     shape = (2, 3, 4, 32 // 2**level, 24 // 2**level)
-    return SampleCase(path, Expected(
-        shape=shape, dtype="uint16", scenes=(path.name.split(".")[0],), resolution_levels=(0, 1),
-        channel_names=["DAPI", "GFP", "RFP"], physical_pixel_sizes=tuple(scale[2:]),
-        pixel_size_units=(UM, UM, UM), reference=lambda: zarr_read(ref_path),
-        coords={"T": (np.arange(2) * 1.5, "s"), "C": (["DAPI", "GFP", "RFP"], None),
-                **{d: (offset[i] + np.arange(shape[i]) * scale[i], UM) for i, d in enumerate("TCZYX")
-                   if d in "ZYX"}}), level=level)
+    return SampleCase(
+        path,
+        Expected(
+            shape=shape,
+            dtype="uint16",
+            scenes=(path.name.split(".")[0],),
+            resolution_levels=(0, 1),
+            channel_names=["DAPI", "GFP", "RFP"],
+            physical_pixel_sizes=tuple(scale[2:]),
+            pixel_size_units=(UM, UM, UM),
+            reference=lambda: zarr_read(ref_path),
+            coords={
+                "T": (np.arange(2) * 1.5, "s"),
+                "C": (["DAPI", "GFP", "RFP"], None),
+                **{
+                    d: (offset[i] + np.arange(shape[i]) * scale[i], UM)
+                    for i, d in enumerate("TCZYX")
+                    if d in "ZYX"
+                },
+            },
+        ),
+        level=level,
+    )
 
 
 def make_case(which: str, samples: dict[str, Path]) -> SampleCase:
@@ -141,34 +197,69 @@ def make_case(which: str, samples: dict[str, Path]) -> SampleCase:
         return _ngff_case(samples["0.5"], 1)
     if which == "zarr-v3-sharded-zyx":
         path = samples["sharded"]
-        return SampleCase(path, Expected(
-            shape=(1, 1, 5, 40, 36), dtype="float32", scenes=("volume",), channel_names=["C0"],
-            physical_pixel_sizes=(500.0, 100.0, 100.0), pixel_size_units=("nm", "nm", "nm"),
-            reference=lambda: zarr_read(path / "0")[None, None],
-            coords={"Z": (np.arange(5) * 500.0, "nm"), "X": (np.arange(36) * 100.0, "nm")}))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 1, 5, 40, 36),
+                dtype="float32",
+                scenes=("volume",),
+                channel_names=["C0"],
+                physical_pixel_sizes=(500.0, 100.0, 100.0),
+                pixel_size_units=("nm", "nm", "nm"),
+                reference=lambda: zarr_read(path / "0")[None, None],
+                coords={"Z": (np.arange(5) * 500.0, "nm"), "X": (np.arange(36) * 100.0, "nm")},
+            ),
+        )
     if which == "zarr-v2-cyx":
         path = samples["two"]
-        return SampleCase(path, Expected(
-            shape=(1, 2, 1, 12, 10), dtype="uint8", scenes=("cyx", "angles"),
-            physical_pixel_sizes=(None, 0.25, 0.25), pixel_size_units=(None, UM, UM),
-            reference=lambda: zarr_read(path / "a0")[None, :, None],
-            coords={"Y": (np.arange(12) * 0.25, UM)}))
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 2, 1, 12, 10),
+                dtype="uint8",
+                scenes=("cyx", "angles"),
+                physical_pixel_sizes=(None, 0.25, 0.25),
+                pixel_size_units=(None, UM, UM),
+                reference=lambda: zarr_read(path / "a0")[None, :, None],
+                coords={"Y": (np.arange(12) * 0.25, UM)},
+            ),
+        )
     if which == "zarr-v2-unknown-axis":
         path = samples["two"]
-        return SampleCase(path, Expected(
-            shape=(3, 1, 1, 8, 6), dtype="int16", reference=lambda: zarr_read(path / "b0")[:, None, None],
-            coords={"Y": (np.arange(8.0), None)}), scene="angles")
+        return SampleCase(
+            path,
+            Expected(
+                shape=(3, 1, 1, 8, 6),
+                dtype="int16",
+                reference=lambda: zarr_read(path / "b0")[:, None, None],
+                coords={"Y": (np.arange(8.0), None)},
+            ),
+            scene="angles",
+        )
     if which == "bioformats2raw":
         path = samples["b2r"]
-        return SampleCase(path, Expected(
-            shape=(1, 2, 3, 6, 10), dtype="uint16", scenes=("first", "second"),
-            reference=lambda: zarr_read(path / "1" / "s0"),
-            coords={"Z": (np.arange(3.0), None), "X": (np.arange(10.0), None)}), scene="second")
+        return SampleCase(
+            path,
+            Expected(
+                shape=(1, 2, 3, 6, 10),
+                dtype="uint16",
+                scenes=("first", "second"),
+                reference=lambda: zarr_read(path / "1" / "s0"),
+                coords={"Z": (np.arange(3.0), None), "X": (np.arange(10.0), None)},
+            ),
+            scene="second",
+        )
     raise AssertionError(which)
 
 
-CASES = ["ngff04-ome-zarr-py", "ngff05-ome-zarr-py-level1", "zarr-v3-sharded-zyx", "zarr-v2-cyx",
-         "zarr-v2-unknown-axis", "bioformats2raw"]
+CASES = [
+    "ngff04-ome-zarr-py",
+    "ngff05-ome-zarr-py-level1",
+    "zarr-v3-sharded-zyx",
+    "zarr-v2-cyx",
+    "zarr-v2-unknown-axis",
+    "bioformats2raw",
+]
 
 
 class TestOmeZarrConformance(ReaderConformance):
@@ -240,8 +331,9 @@ def test_codec_pipelines_give_zarrs_pixels(ome_samples: dict[str, Path], pipelin
             np.testing.assert_array_equal(r.dask_data.compute().reshape(ref.shape), ref)
 
 
-def test_auto_pipeline_uses_zarrs_for_big_reads_only(ome_samples: dict[str, Path],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_pipeline_uses_zarrs_for_big_reads_only(
+    ome_samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("zarrs")
     from scitiff_readers_zarr import source as source_module
 

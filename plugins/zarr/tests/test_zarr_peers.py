@@ -32,8 +32,9 @@ def _stated_scale(attrs: dict) -> bool:
     """Whether the first multiscales entry states a ``scale`` transform (read from the raw JSON)."""
     ome = attrs.get("ome", attrs)
     ms = ome["multiscales"][0]
-    lists = [ms.get("coordinateTransformations") or []] + [d.get("coordinateTransformations") or []
-                                                           for d in ms["datasets"][:1]]
+    lists = [ms.get("coordinateTransformations") or []] + [
+        d.get("coordinateTransformations") or [] for d in ms["datasets"][:1]
+    ]
     return any(t.get("type") == "scale" for ts in lists for t in ts)
 
 
@@ -46,8 +47,12 @@ def test_corpus_pixel_sizes_as_stated_or_none(rel: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = Reader(path)
-    group = zarr.open_group(str(path / r.image().attrs["multiscale_path"].lstrip("/")) if
-                            r.image().attrs["multiscale_path"] != "/" else str(path), mode="r")
+    group = zarr.open_group(
+        str(path / r.image().attrs["multiscale_path"].lstrip("/"))
+        if r.image().attrs["multiscale_path"] != "/"
+        else str(path),
+        mode="r",
+    )
     attrs = dict(group.attrs)
     if not _stated_scale(attrs):
         assert tuple(r.physical_pixel_sizes) == (None, None, None)
@@ -69,8 +74,10 @@ def test_corpus_pixel_sizes_as_stated_or_none(rel: str) -> None:
         ms = ome["multiscales"][0]
         names = [a["name"] if isinstance(a, dict) else a for a in ms["axes"]]
         scale = np.ones(len(names))
-        for t in [*(ms["datasets"][0].get("coordinateTransformations") or []),
-                  *(ms.get("coordinateTransformations") or [])]:
+        for t in [
+            *(ms["datasets"][0].get("coordinateTransformations") or []),
+            *(ms.get("coordinateTransformations") or []),
+        ]:
             if t.get("type") == "scale":
                 scale = scale * np.asarray(t["scale"], dtype=float)
         ref_sizes = tuple(float(scale[names.index(d)]) if d in names else None for d in "zyx")
@@ -88,13 +95,25 @@ def _write_v01_like(path: Path, with_transforms: bool) -> Path:
     datasets = [{"path": "0"}, {"path": "1"}]
     if with_transforms:
         for k, d in enumerate(datasets):
-            d["coordinateTransformations"] = [{"type": "scale", "scale": [1.0, 1.0, 0.3, 0.2 * 2**k, 0.2 * 2**k]}]
-    series.attrs["multiscales"] = [{"version": "0.4" if with_transforms else "0.2", "datasets": datasets,
-                                    **({"axes": [{"name": n, "type": t, **({"unit": "micrometer"} if t == "space"
-                                                                           else {})}
-                                                 for n, t in zip("tczyx", ["time", "channel", "space", "space",
-                                                                           "space"], strict=True)]}
-                                       if with_transforms else {})}]
+            d["coordinateTransformations"] = [
+                {"type": "scale", "scale": [1.0, 1.0, 0.3, 0.2 * 2**k, 0.2 * 2**k]}
+            ]
+    series.attrs["multiscales"] = [
+        {
+            "version": "0.4" if with_transforms else "0.2",
+            "datasets": datasets,
+            **(
+                {
+                    "axes": [
+                        {"name": n, "type": t, **({"unit": "micrometer"} if t == "space" else {})}
+                        for n, t in zip("tczyx", ["time", "channel", "space", "space", "space"], strict=True)
+                    ]
+                }
+                if with_transforms
+                else {}
+            ),
+        }
+    ]
     data = (np.arange(2 * 16 * 12) % 255).astype("uint8").reshape(1, 1, 2, 16, 12)
     series.create_array("0", data=data, chunks=(1, 1, 1, 16, 12))
     series.create_array("1", data=data[..., ::2, ::2], chunks=(1, 1, 1, 8, 6))
@@ -135,8 +154,16 @@ def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("hcs") / "plate.ome.zarr"
     root = zarr.open_group(str(path), mode="w", zarr_format=2)
-    write_plate_metadata(root, ROWS, COLUMNS, WELLS, field_count=2, fmt=FormatV04(), name="test plate",
-                         acquisitions=[{"id": 0, "name": "first run"}])
+    write_plate_metadata(
+        root,
+        ROWS,
+        COLUMNS,
+        WELLS,
+        field_count=2,
+        fmt=FormatV04(),
+        name="test plate",
+        acquisitions=[{"id": 0, "name": "first run"}],
+    )
     k = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ome-zarr-py: "no scale for axis c"
@@ -148,11 +175,19 @@ def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 g = wg.require_group(field)
                 data = ((np.arange(2 * 16 * 20) + 1000 * k) % 65521).astype("uint16").reshape(2, 16, 20)
                 k += 1
-                write_image(data, g, axes="cyx", fmt=FormatV04(), scale_factors=[2],
-                            scale={"y": 0.5, "x": 0.5}, axes_units={"y": "micrometer", "x": "micrometer"})
+                write_image(
+                    data,
+                    g,
+                    axes="cyx",
+                    fmt=FormatV04(),
+                    scale_factors=[2],
+                    scale={"y": 0.5, "x": 0.5},
+                    axes_units={"y": "micrometer", "x": "micrometer"},
+                )
                 if (well, field) == ("A/1", "0"):
-                    write_labels((data[0] > 900).astype("uint8")[None], g, name="cells", axes="cyx",
-                                 fmt=FormatV04())
+                    write_labels(
+                        (data[0] > 900).astype("uint8")[None], g, name="cells", axes="cyx", fmt=FormatV04()
+                    )
     return path
 
 
@@ -214,8 +249,12 @@ def test_plate_with_a_well_path_outside_the_root_is_refused(tmp_path: Path) -> N
     from scitiff_readers.errors import CorruptFileError
 
     root = zarr.open_group(str(tmp_path / "bad.zarr"), mode="w", zarr_format=2)
-    root.attrs["plate"] = {"version": "0.4", "rows": [{"name": "A"}], "columns": [{"name": "1"}],
-                           "wells": [{"path": "../../etc", "rowIndex": 0, "columnIndex": 0}]}
+    root.attrs["plate"] = {
+        "version": "0.4",
+        "rows": [{"name": "A"}],
+        "columns": [{"name": "1"}],
+        "wells": [{"path": "../../etc", "rowIndex": 0, "columnIndex": 0}],
+    }
     with pytest.raises(CorruptFileError, match="plate well path"):
         Reader(tmp_path / "bad.zarr")
 
@@ -228,7 +267,9 @@ def test_scale_time_interval_and_dimension_properties_as_bioio_ome_zarr(tmp_path
     from scitiff_readers_zarr.omezarr import write_ngff
 
     path = tmp_path / f"image-{version}.ome.zarr"
-    write_ngff(path, (np.arange(2 * 3 * 4 * 16 * 16) % 4093).astype("uint16").reshape(2, 3, 4, 16, 16), version)
+    write_ngff(
+        path, (np.arange(2 * 3 * 4 * 16 * 16) % 4093).astype("uint16").reshape(2, 3, 4, 16, 16), version
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = bioio.BioImage(path, reader=bioio_ome_zarr.Reader)
@@ -237,8 +278,12 @@ def test_scale_time_interval_and_dimension_properties_as_bioio_ome_zarr(tmp_path
         # bioio-ome-zarr gives the T step as a number in the axis unit (seconds here) and the
         # c axis's scale; here T is a timedelta / seconds and C has no scale.
         assert r.time_interval.total_seconds() == theirs_interval
-        assert (r.scale.T, r.scale.Z, r.scale.Y, r.scale.X) == (theirs_scale.T, theirs_scale.Z, theirs_scale.Y,
-                                                               theirs_scale.X)
+        assert (r.scale.T, r.scale.Z, r.scale.Y, r.scale.X) == (
+            theirs_scale.T,
+            theirs_scale.Z,
+            theirs_scale.Y,
+            theirs_scale.X,
+        )
         assert r.scale.C is None
         assert theirs_scale.C == 1.0
         ours = r.dimension_properties

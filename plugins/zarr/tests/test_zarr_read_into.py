@@ -25,8 +25,15 @@ SHAPE = (2, 3, 10, 21, 19)  # T, C, Z, Y, X: no axis is a multiple of the shard 
 SHARDS = (1, 2, 8, 16, 16)
 CHUNKS = (1, 1, 4, 8, 8)
 
-PIPELINES = ["zarr", pytest.param("zarrs", marks=pytest.mark.skipif(
-    source_module.resolve_pipeline("auto") != "auto", reason="zarrs is not installed"))]
+PIPELINES = [
+    "zarr",
+    pytest.param(
+        "zarrs",
+        marks=pytest.mark.skipif(
+            source_module.resolve_pipeline("auto") != "auto", reason="zarrs is not installed"
+        ),
+    ),
+]
 
 REGIONS = {
     "whole": tuple(slice(0, n) for n in SHAPE),
@@ -42,11 +49,23 @@ REGIONS = {
 def _ngff_05(path: Path, data: np.ndarray, sharded: bool) -> Path:
     """An OME-Zarr 0.5 image whose array has missing chunks and shards (fill value ``FILL``)."""
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
-    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
-        "axes": [{"name": "t", "type": "time"}, {"name": "c", "type": "channel"},
-                 {"name": "z", "type": "space"}, {"name": "y", "type": "space"},
-                 {"name": "x", "type": "space"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1] * 5}]}]}]}
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [
+            {
+                "axes": [
+                    {"name": "t", "type": "time"},
+                    {"name": "c", "type": "channel"},
+                    {"name": "z", "type": "space"},
+                    {"name": "y", "type": "space"},
+                    {"name": "x", "type": "space"},
+                ],
+                "datasets": [
+                    {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1] * 5}]}
+                ],
+            }
+        ],
+    }
     options: dict[str, Any] = {"chunks": CHUNKS, "shards": SHARDS} if sharded else {"chunks": CHUNKS}
     arr = group.create_array("0", shape=SHAPE, dtype="uint16", fill_value=FILL, **options)
     # Leave holes: T=1, Y >= 16 is never written (whole shards missing), and within the
@@ -99,7 +118,7 @@ def test_read_into_views_of_a_larger_array(image: Path, pipeline: str, name: str
         source = r.image().source
         # Contiguous: a block of whole trailing planes inside a bigger buffer.
         big = np.full((size[0] + 2, *size[1:]), 54321, dtype=source.dtype)
-        view = big[1:1 + size[0]]
+        view = big[1 : 1 + size[0]]
         assert view.flags.c_contiguous
         source.read_into(view, region)
         np.testing.assert_array_equal(view, _expected(image, region))
@@ -107,11 +126,11 @@ def test_read_into_views_of_a_larger_array(image: Path, pipeline: str, name: str
         assert (big[-1] == 54321).all()
         # Strided: the block sits inside a wider Y, X frame (as in a dask result).
         frame = np.full((*size[:3], size[3] + 3, size[4] + 5), 54321, dtype=source.dtype)
-        view = frame[:, :, :, 1:1 + size[3], 2:2 + size[4]]
+        view = frame[:, :, :, 1 : 1 + size[3], 2 : 2 + size[4]]
         source.read_into(view, region)
         np.testing.assert_array_equal(view, _expected(image, region))
         outside = np.ones(frame.shape, bool)
-        outside[:, :, :, 1:1 + size[3], 2:2 + size[4]] = False
+        outside[:, :, :, 1 : 1 + size[3], 2 : 2 + size[4]] = False
         assert (frame[outside] == 54321).all()
 
 
@@ -133,8 +152,9 @@ class _Spy:
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
-def test_contiguous_buffers_are_decoded_into_directly(image: Path, pipeline: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_contiguous_buffers_are_decoded_into_directly(
+    image: Path, pipeline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     region = REGIONS["unaligned"]
     size = tuple(s.stop - s.start for s in region)
     with Reader(image, codec_pipeline=pipeline) as r:
@@ -150,7 +170,8 @@ def test_contiguous_buffers_are_decoded_into_directly(image: Path, pipeline: str
 
 
 def test_strided_buffers_are_decoded_into_directly_by_zarr_python(
-        image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     region = REGIONS["unaligned"]
     size = tuple(s.stop - s.start for s in region)
     with Reader(image, codec_pipeline="zarr") as r:
@@ -166,15 +187,25 @@ def test_strided_buffers_are_decoded_into_directly_by_zarr_python(
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
-def test_transposed_axes_decode_into_the_callers_buffer(tmp_path: Path, pipeline: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transposed_axes_decode_into_the_callers_buffer(
+    tmp_path: Path, pipeline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Axes ``x, c, extra, y, z``: zarr writes through a transposed view of ``out``."""
     group = zarr.open_group(str(tmp_path / "odd.zarr"), mode="w", zarr_format=2)
-    group.attrs["multiscales"] = [{"version": "0.4", "axes": [
-        {"name": "x", "type": "space"}, {"name": "c", "type": "channel"}, {"name": "extra"},
-        {"name": "y", "type": "space"}, {"name": "z", "type": "space"}], "datasets": [{"path": "0"}]}]
-    arr = group.create_array("0", shape=(9, 2, 1, 7, 5), dtype="int16", chunks=(4, 1, 1, 3, 2),
-                             fill_value=-3)
+    group.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "axes": [
+                {"name": "x", "type": "space"},
+                {"name": "c", "type": "channel"},
+                {"name": "extra"},
+                {"name": "y", "type": "space"},
+                {"name": "z", "type": "space"},
+            ],
+            "datasets": [{"path": "0"}],
+        }
+    ]
+    arr = group.create_array("0", shape=(9, 2, 1, 7, 5), dtype="int16", chunks=(4, 1, 1, 3, 2), fill_value=-3)
     arr[:5] = (np.arange(5 * 2 * 7 * 5, dtype="int16") - 100).reshape(5, 2, 1, 7, 5)  # x >= 5: missing
     reference = zarr_reference(tmp_path / "odd.zarr" / "0")[:, :, 0].transpose(1, 3, 2, 0)[None]
     region = (slice(0, 1), slice(0, 2), slice(1, 4), slice(2, 7), slice(3, 9))

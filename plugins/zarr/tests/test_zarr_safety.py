@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 
 def _ngff(path: Path, dataset_path: str = "0", zarr_format: int = 3) -> Path:
     group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
-    ms = {"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-          "datasets": [{"path": dataset_path, "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}
+    ms = {
+        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+        "datasets": [
+            {"path": dataset_path, "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}
+        ],
+    }
     if zarr_format == 3:
         group.attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
     else:
@@ -141,8 +145,9 @@ def test_missing_selected_image_warns_and_is_skipped(tmp_path: Path) -> None:
     from scitiff_readers_zarr.visor import VisorWarning
 
     sample = write_visor_2024_11_3(tmp_path / "S.vsr")
-    (sample / "visor_raw_images" / "selected.json").write_text(json.dumps(
-        [{"path": "slice_9_10x.zarr"}, {"path": "slice_1_10x.zarr"}]))
+    (sample / "visor_raw_images" / "selected.json").write_text(
+        json.dumps([{"path": "slice_9_10x.zarr"}, {"path": "slice_1_10x.zarr"}])
+    )
     with pytest.warns(VisorWarning, match="slice_9_10x"), Reader(sample) as r:
         assert r.scenes == ("slice_1_10x", "slice_1_10x_projn")
 
@@ -151,7 +156,11 @@ def test_axes_not_matching_the_array(tmp_path: Path) -> None:
     path = _ngff(tmp_path / "img.zarr")
     meta = json.loads((path / "zarr.json").read_text())
     meta["attributes"]["ome"]["multiscales"][0]["axes"].insert(0, {"name": "z", "type": "space"})
-    meta["attributes"]["ome"]["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"] = [1, 1, 1]
+    meta["attributes"]["ome"]["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"] = [
+        1,
+        1,
+        1,
+    ]
     (path / "zarr.json").write_text(json.dumps(meta))
     with Reader(path) as r, pytest.raises(MetadataError, match="declares 3 axes"):
         _ = r.dims
@@ -202,10 +211,21 @@ def test_codec_pipeline_option_is_validated(tmp_path: Path) -> None:
 def test_axes_in_unusual_order_are_transposed(tmp_path: Path) -> None:
     """Axes ``x, c, y, z`` plus a size-1 unknown axis: mapped by name, pixels transposed to TCZYX."""
     group = zarr.open_group(str(tmp_path / "odd.zarr"), mode="w", zarr_format=2)
-    group.attrs["multiscales"] = [{"version": "0.4", "axes": [
-        {"name": "x", "type": "space", "unit": "micrometer"}, {"name": "c", "type": "channel"},
-        {"name": "extra"}, {"name": "y", "type": "space"}, {"name": "z", "type": "space"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [0.5, 1, 1, 2, 3]}]}]}]
+    group.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "axes": [
+                {"name": "x", "type": "space", "unit": "micrometer"},
+                {"name": "c", "type": "channel"},
+                {"name": "extra"},
+                {"name": "y", "type": "space"},
+                {"name": "z", "type": "space"},
+            ],
+            "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [0.5, 1, 1, 2, 3]}]}
+            ],
+        }
+    ]
     arr = group.create_array("0", shape=(7, 2, 1, 5, 3), dtype="uint16", chunks=(4, 1, 1, 5, 2))
     arr[...] = np.arange(7 * 2 * 5 * 3, dtype="uint16").reshape(7, 2, 1, 5, 3)
     expected = zarr_reference(tmp_path / "odd.zarr" / "0")[:, :, 0].transpose(1, 3, 2, 0)[None]
@@ -231,9 +251,13 @@ def test_symlinked_visor_image_leaving_the_sample_is_refused(tmp_path: Path) -> 
 @pytest.mark.parametrize("pipeline", ["auto", "zarr"])
 def test_big_endian_v2_array(tmp_path: Path, pipeline: str) -> None:
     group = zarr.open_group(str(tmp_path / "be.zarr"), mode="w", zarr_format=2)
-    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": "y", "type": "space"},
-                                                              {"name": "x", "type": "space"}],
-                                   "datasets": [{"path": "0"}]}]
+    group.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+            "datasets": [{"path": "0"}],
+        }
+    ]
     arr = group.create_array("0", shape=(6, 8), dtype=">u2", chunks=(3, 4))
     arr[...] = np.arange(48).reshape(6, 8) * 1000
     with Reader(tmp_path / "be.zarr", codec_pipeline=pipeline) as r:
@@ -250,8 +274,10 @@ def _blosc_ngff(path: Path, zarr_format: int) -> tuple[Path, np.ndarray]:
     from zarr.codecs import BloscCodec
 
     group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
-    ms = {"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-          "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}
+    ms = {
+        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}],
+    }
     if zarr_format == 3:
         group.attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
         compressors: object = BloscCodec(cname="zstd", clevel=5)
@@ -270,14 +296,18 @@ def _chunk(path: Path, zarr_format: int) -> Path:
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 @pytest.mark.parametrize("cut", [20, 60, -1])
-def test_truncated_blosc_chunk_is_refused_naming_the_chunk(tmp_path: Path, zarr_format: int, cut: int) -> None:
+def test_truncated_blosc_chunk_is_refused_naming_the_chunk(
+    tmp_path: Path, zarr_format: int, cut: int
+) -> None:
     """numcodecs would decode bytes past the end of the buffer: the header is checked against the file."""
     path, _ = _blosc_ngff(tmp_path / "img.zarr", zarr_format)
     chunk = _chunk(path, zarr_format)
     raw = chunk.read_bytes()
     chunk.write_bytes(raw[:cut])
     with Reader(path) as r:
-        with pytest.raises(CorruptFileError, match=rf"{chunk.name}.*(Blosc header says|shorter than its header)"):
+        with pytest.raises(
+            CorruptFileError, match=rf"{chunk.name}.*(Blosc header says|shorter than its header)"
+        ):
             r.get_image_data()
         with pytest.raises(CorruptFileError, match="Blosc"):
             r.dask_data.compute()
@@ -290,7 +320,10 @@ def test_blosc_header_claiming_more_than_a_chunk_is_refused(tmp_path: Path, zarr
     raw = bytearray(chunk.read_bytes())
     raw[4:8] = (2**31).to_bytes(4, "little")  # nbytes: 2 GiB from one 1 KiB chunk
     chunk.write_bytes(bytes(raw))
-    with Reader(path) as r, pytest.raises(CorruptFileError, match="decodes to 2147483648 bytes, a chunk has 1024"):
+    with (
+        Reader(path) as r,
+        pytest.raises(CorruptFileError, match="decodes to 2147483648 bytes, a chunk has 1024"),
+    ):
         r.get_image_data()
 
 
@@ -301,7 +334,12 @@ def test_corrupt_chunk_errors_are_typed_and_name_the_chunk(tmp_path: Path, zarr_
     chunk = path / "0" / ("c/0/0" if zarr_format == 3 else "0.0")
     raw = chunk.read_bytes()
     chunk.write_bytes(raw[: len(raw) // 2])
-    with Reader(path) as r, pytest.raises(CorruptFileError, match=rf"{chunk.parent.name}.*{chunk.name}: (decoding|the Blosc)") as info:
+    with (
+        Reader(path) as r,
+        pytest.raises(
+            CorruptFileError, match=rf"{chunk.parent.name}.*{chunk.name}: (decoding|the Blosc)"
+        ) as info,
+    ):
         r.get_image_data()
     assert isinstance(info.value, ValueError)
 
@@ -322,7 +360,10 @@ def test_links_out_of_the_store_are_refused(tmp_path: Path, what: str) -> None:
     os.symlink(twin / target, path / target)
     # Named reader: a sniff never reads through the link, so auto-detection only says
     # the folder is not recognised.
-    with pytest.raises(CorruptFileError, match=r"symbolic link .* outside"), Reader(path, reader="ome-zarr") as r:
+    with (
+        pytest.raises(CorruptFileError, match=r"symbolic link .* outside"),
+        Reader(path, reader="ome-zarr") as r,
+    ):
         r.get_image_data()
 
 
@@ -387,7 +428,10 @@ def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
             changed += 1
     assert changed
     # Refused at open, at the coordinates or at the read: the test accepts the first that refuses.
-    with pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"), Reader(sample) as r:  # noqa: PT012
+    with (  # noqa: PT012
+        pytest.raises(ImageTooLargeError, match="labels for 9223372036854775807 stacks"),
+        Reader(sample) as r,
+    ):
         _ = r.coords
         r.get_image_data()
 
@@ -395,9 +439,17 @@ def test_visor_stack_axis_of_2_63_is_refused_fast(tmp_path: Path) -> None:
 def test_reading_a_sparse_array_larger_than_memory_is_refused_before_allocating(tmp_path: Path) -> None:
     """2 TiB declared, no chunk written: legal and lazy, but get_image_data refuses the buffer."""
     group = zarr.open_group(str(tmp_path / "big.zarr"), mode="w", zarr_format=3)
-    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
-        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}]}
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [
+            {
+                "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+                "datasets": [
+                    {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}
+                ],
+            }
+        ],
+    }
     group.create_array("0", shape=(2**20, 2**20), dtype="uint16", chunks=(1024, 1024))
     with Reader(tmp_path / "big.zarr") as r:
         assert r.shape[-2:] == (2**20, 2**20)
@@ -416,13 +468,28 @@ def test_huge_sparse_time_axis_opens_lazily_and_reads_by_selection(tmp_path: Pat
     """
     n = 2**40
     group = zarr.open_group(str(tmp_path / "huge.zarr"), mode="w", zarr_format=3)
-    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
-        "axes": [{"name": "t", "type": "time", "unit": "second"}, {"name": "c", "type": "channel"},
-                 {"name": "y", "type": "space", "unit": "micrometer"},
-                 {"name": "x", "type": "space", "unit": "micrometer"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [
-            {"type": "scale", "scale": [0.5, 1, 0.25, 0.25]}, {"type": "translation", "translation": [10, 0, 0, 0]}]}],
-    }]}
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [
+            {
+                "axes": [
+                    {"name": "t", "type": "time", "unit": "second"},
+                    {"name": "c", "type": "channel"},
+                    {"name": "y", "type": "space", "unit": "micrometer"},
+                    {"name": "x", "type": "space", "unit": "micrometer"},
+                ],
+                "datasets": [
+                    {
+                        "path": "0",
+                        "coordinateTransformations": [
+                            {"type": "scale", "scale": [0.5, 1, 0.25, 0.25]},
+                            {"type": "translation", "translation": [10, 0, 0, 0]},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     arr = group.create_array("0", shape=(n, 2, 16, 16), dtype="uint16", chunks=(1, 1, 16, 16), fill_value=3)
     arr[5, 1] = np.arange(256, dtype=np.uint16).reshape(16, 16)
     arr[n - 1, 0] = 7
@@ -437,8 +504,10 @@ def test_huge_sparse_time_axis_opens_lazily_and_reads_by_selection(tmp_path: Pat
         assert float(t[-1]) == 10 + (n - 1) * 0.5
         assert r.physical_pixel_sizes.X == 0.25
         np.testing.assert_array_equal(r.get_image_data("YX", T=5, C=1), ref[5, 1])
-        np.testing.assert_array_equal(r.get_image_data("TCYX", T=slice(n - 3, None)), ref[n - 3:])
-        np.testing.assert_array_equal(r.get_image_data("TYX", T=[0, 5, n - 1], C=1), np.stack([ref[0, 1], ref[5, 1], ref[n - 1, 1]]))
+        np.testing.assert_array_equal(r.get_image_data("TCYX", T=slice(n - 3, None)), ref[n - 3 :])
+        np.testing.assert_array_equal(
+            r.get_image_data("TYX", T=[0, 5, n - 1], C=1), np.stack([ref[0, 1], ref[5, 1], ref[n - 1, 1]])
+        )
         with pytest.raises(ImageTooLargeError, match=r"huge\.zarr: a dask array .* blocks"):
             _ = r.dask_data
         with pytest.raises(ImageTooLargeError, match=r"huge\.zarr: indexing T=1099511627776"):

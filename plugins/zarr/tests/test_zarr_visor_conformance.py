@@ -18,8 +18,11 @@ from scitiff_readers.testing import Expected, ReaderConformance, SampleCase
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-VISOR001 = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor"
-                                 / "VISOR001.vsr"))
+VISOR001 = Path(
+    os.path.normpath(
+        Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "visor" / "VISOR001.vsr"
+    )
+)
 
 UM = "µm"
 
@@ -28,7 +31,9 @@ def _zyx(shape: tuple[int, ...], scale: tuple[float, float, float]) -> dict[str,
     return {d: (np.arange(n) * s, UM) for d, n, s in zip("ZYX", shape[-3:], scale, strict=True)}
 
 
-def _grid_reference(level_dir: Path, groups: list[str], channels: list[str], zyx: tuple[int, ...]) -> np.ndarray:
+def _grid_reference(
+    level_dir: Path, groups: list[str], channels: list[str], zyx: tuple[int, ...]
+) -> np.ndarray:
     out = np.zeros((len(groups), len(channels), *zyx), dtype=np.uint16)
     for t, g in enumerate(groups):
         for c, ch in enumerate(channels):
@@ -42,115 +47,252 @@ def _shared_case(which: str) -> SampleCase:
         pytest.skip(f"shared sample data not found at {VISOR001}")
     scenes = ("slice_1_10x", "slice_1_10x_1", "xxx_slice_1_10x_20241201")
     raw = VISOR001 / "visor_raw_images"
-    stacks = {"T": (["stack_1", "stack_2"], None), "stack_x": ([20264.7, 20264.7], UM),
-              "stack_y": ([61258.1, 63258.1], UM)}
-    common = {"shape": (2, 2, 4, 4, 4), "dtype": "uint16", "resolution_levels": (0,),
-                  "physical_pixel_sizes": (3.5, 1.03, 1.03), "pixel_size_units": (UM, UM, UM)}
+    stacks = {
+        "T": (["stack_1", "stack_2"], None),
+        "stack_x": ([20264.7, 20264.7], UM),
+        "stack_y": ([61258.1, 63258.1], UM),
+    }
+    common = {
+        "shape": (2, 2, 4, 4, 4),
+        "dtype": "uint16",
+        "resolution_levels": (0,),
+        "physical_pixel_sizes": (3.5, 1.03, 1.03),
+        "pixel_size_units": (UM, UM, UM),
+    }
     if which == "raw0":
         ref: Callable[[], np.ndarray] = lambda: zarr_read(raw / "slice_1_10x.zarr" / "0")  # noqa: E731
-        return SampleCase(VISOR001, Expected(
-            **common, scenes=scenes, channel_names=["488", "561"], reference=ref,
-            coords={**stacks, **_zyx((4, 4, 4), (3.5, 1.03, 1.03)), "wavelength": ([488.0, 561.0], "nm"),
-                    "C": (["488", "561"], None)}))
+        return SampleCase(
+            VISOR001,
+            Expected(
+                **common,
+                scenes=scenes,
+                channel_names=["488", "561"],
+                reference=ref,
+                coords={
+                    **stacks,
+                    **_zyx((4, 4, 4), (3.5, 1.03, 1.03)),
+                    "wavelength": ([488.0, 561.0], "nm"),
+                    "C": (["488", "561"], None),
+                },
+            ),
+        )
     if which == "raw1":
-        return SampleCase(VISOR001, Expected(
-            **common, scenes=scenes, channel_names=["405", "640"],
-            reference=lambda: zarr_read(raw / "slice_1_10x_1.zarr" / "0"), coords=stacks), scene=1)
+        return SampleCase(
+            VISOR001,
+            Expected(
+                **common,
+                scenes=scenes,
+                channel_names=["405", "640"],
+                reference=lambda: zarr_read(raw / "slice_1_10x_1.zarr" / "0"),
+                coords=stacks,
+            ),
+            scene=1,
+        )
     if which == "compr":  # axes still named s, c
         path = VISOR001 / "visor_compr_images" / "xxx_slice_1_10x_20241201.zarr"
-        return SampleCase(VISOR001, Expected(
-            **common, scenes=scenes, channel_names=["405", "640"], reference=lambda: zarr_read(path / "0"),
-            coords=stacks), scene="xxx_slice_1_10x_20241201")
+        return SampleCase(
+            VISOR001,
+            Expected(
+                **common,
+                scenes=scenes,
+                channel_names=["405", "640"],
+                reference=lambda: zarr_read(path / "0"),
+                coords=stacks,
+            ),
+            scene="xxx_slice_1_10x_20241201",
+        )
     # An image's .zarr folder opened directly.
     path = raw / "slice_1_10x_1.zarr"
-    return SampleCase(path, Expected(**common, scenes=("slice_1_10x_1",), channel_names=["405", "640"],
-                                     reference=lambda: zarr_read(path / "0"), coords=stacks))
+    return SampleCase(
+        path,
+        Expected(
+            **common,
+            scenes=("slice_1_10x_1",),
+            channel_names=["405", "640"],
+            reference=lambda: zarr_read(path / "0"),
+            coords=stacks,
+        ),
+    )
 
 
 def _fixture_case(which: str, samples: dict[str, Path]) -> SampleCase:
     if which == "2025-raw-level1":
         s = samples["2025"]
         arr = s / "visor_raw_images" / "slice_2_10x.zarr" / "1"
-        return SampleCase(s, Expected(
-            shape=(2, 2, 8, 8, 6), dtype="uint16", resolution_levels=(0, 1),
-            scenes=("slice_1_10x", "slice_2_10x", "xxx_slice_1_10x_20241201", "xxx_20250525"),
-            channel_names=["405", "640"], physical_pixel_sizes=(3.5, 2.06, 2.06),
-            pixel_size_units=(UM, UM, UM), reference=lambda: zarr_read(arr),
-            coords={"T": (["stack_1", "stack_2"], None), "stack_y": ([61258.1, 63258.1], UM),
-                    **_zyx((8, 8, 6), (3.5, 2.06, 2.06))}), scene=1, level=1)
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 2, 8, 8, 6),
+                dtype="uint16",
+                resolution_levels=(0, 1),
+                scenes=("slice_1_10x", "slice_2_10x", "xxx_slice_1_10x_20241201", "xxx_20250525"),
+                channel_names=["405", "640"],
+                physical_pixel_sizes=(3.5, 2.06, 2.06),
+                pixel_size_units=(UM, UM, UM),
+                reference=lambda: zarr_read(arr),
+                coords={
+                    "T": (["stack_1", "stack_2"], None),
+                    "stack_y": ([61258.1, 63258.1], UM),
+                    **_zyx((8, 8, 6), (3.5, 2.06, 2.06)),
+                },
+            ),
+            scene=1,
+            level=1,
+        )
     if which == "2025-recon":
         s = samples["2025"]
         arr = s / "visor_recon_images" / "xxx_20250525.zarr" / "0"
-        return SampleCase(s, Expected(
-            shape=(1, 1, 8, 16, 12), dtype="uint16", channel_names=["488"],
-            reference=lambda: zarr_read(arr)[None], coords=_zyx((8, 16, 12), (3.5, 1.03, 1.03))),
-            scene="xxx_20250525")
+        return SampleCase(
+            s,
+            Expected(
+                shape=(1, 1, 8, 16, 12),
+                dtype="uint16",
+                channel_names=["488"],
+                reference=lambda: zarr_read(arr)[None],
+                coords=_zyx((8, 16, 12), (3.5, 1.03, 1.03)),
+            ),
+            scene="xxx_20250525",
+        )
     if which == "2024.11.3":
         s = samples["2024.11.3"]
         arr = s / "visor_raw_images" / "slice_1_10x.zarr" / "0"
-        return SampleCase(s, Expected(
-            shape=(2, 2, 8, 16, 12), dtype="uint16", scenes=("slice_1_10x", "slice_1_10x_projn"),
-            channel_names=["488", "561"], physical_pixel_sizes=(3.5, 1.03, 1.03),
-            reference=lambda: zarr_read(arr),
-            coords={"T": (["stack_1", "stack_3"], None), "stack_x": ([20264.7, 20264.7], UM),
-                    "stack_y": ([61258.1, 65258.1], UM), "wavelength": ([488.0, 561.0], "nm")}))
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 2, 8, 16, 12),
+                dtype="uint16",
+                scenes=("slice_1_10x", "slice_1_10x_projn"),
+                channel_names=["488", "561"],
+                physical_pixel_sizes=(3.5, 1.03, 1.03),
+                reference=lambda: zarr_read(arr),
+                coords={
+                    "T": (["stack_1", "stack_3"], None),
+                    "stack_x": ([20264.7, 20264.7], UM),
+                    "stack_y": ([61258.1, 65258.1], UM),
+                    "wavelength": ([488.0, 561.0], "nm"),
+                },
+            ),
+        )
     if which == "2024.11.3-unselected":
         s = samples["2024.11.3"]
         arr = s / "visor_raw_images" / "slice_1_10x_1.zarr" / "1"
-        return SampleCase(s, Expected(shape=(2, 2, 8, 8, 6), dtype="uint16", reference=lambda: zarr_read(arr),
-                                      physical_pixel_sizes=(3.5, 2.06, 2.06),
-                                      coords={"T": (["stack_1", "stack_3"], None),
-                                              **_zyx((8, 8, 6), (3.5, 2.06, 2.06))}),
-                          options={"image": "slice_1_10x_1"}, scene="slice_1_10x_1", level=1)
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 2, 8, 8, 6),
+                dtype="uint16",
+                reference=lambda: zarr_read(arr),
+                physical_pixel_sizes=(3.5, 2.06, 2.06),
+                coords={"T": (["stack_1", "stack_3"], None), **_zyx((8, 8, 6), (3.5, 2.06, 2.06))},
+            ),
+            options={"image": "slice_1_10x_1"},
+            scene="slice_1_10x_1",
+            level=1,
+        )
     if which == "2024.11.3-projn":
         s = samples["2024.11.3"]
         arr = s / "visor_projn_images" / "slice_1_10x_projn.zarr" / "0"
-        return SampleCase(s, Expected(
-            shape=(2, 1, 1, 16, 12), dtype="uint16", channel_names=["488"],
-            physical_pixel_sizes=(None, 1.03, 1.03), reference=lambda: zarr_read(arr)[:, :, None],
-            coords={"T": (["stack_1", "stack_3"], None)}), scene="slice_1_10x_projn")
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 1, 1, 16, 12),
+                dtype="uint16",
+                channel_names=["488"],
+                physical_pixel_sizes=(None, 1.03, 1.03),
+                reference=lambda: zarr_read(arr)[:, :, None],
+                coords={"T": (["stack_1", "stack_3"], None)},
+            ),
+            scene="slice_1_10x_projn",
+        )
     if which == "2024.11.2":
         s = samples["2024.11.2"]
         arr = s / "visor_raw_images" / "slice_2_10x.zarr" / "0"
-        return SampleCase(s, Expected(
-            shape=(3, 1, 6, 10, 8), dtype="uint16", scenes=("slice_2_10x", "slice_1_10x"),
-            channel_names=["640"], reference=lambda: zarr_read(arr),
-            coords={"T": (["stack_1", "stack_2", "stack_3"], None),
-                    "stack_x": ([11000.0] * 3, UM), "stack_y": ([20000.0, 21500.0, 23000.0], UM)}))
+        return SampleCase(
+            s,
+            Expected(
+                shape=(3, 1, 6, 10, 8),
+                dtype="uint16",
+                scenes=("slice_2_10x", "slice_1_10x"),
+                channel_names=["640"],
+                reference=lambda: zarr_read(arr),
+                coords={
+                    "T": (["stack_1", "stack_2", "stack_3"], None),
+                    "stack_x": ([11000.0] * 3, UM),
+                    "stack_y": ([20000.0, 21500.0, 23000.0], UM),
+                },
+            ),
+        )
     if which == "2024.11.1":
         s = samples["2024.11.1"]
         arr = s / "visor_raw_images" / "slice_1_10x.zarr" / "1"
-        return SampleCase(s, Expected(
-            shape=(2, 2, 6, 5, 4), dtype="uint16", scenes=("slice_1_10x",), channel_names=["488", "561"],
-            physical_pixel_sizes=(3.5, 2.06, 2.06), reference=lambda: zarr_read(arr),
-            coords={"T": (["stack_1", "stack_2"], None), "stack_y": ([61258.1, 63258.1], UM)}), level=1)
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 2, 6, 5, 4),
+                dtype="uint16",
+                scenes=("slice_1_10x",),
+                channel_names=["488", "561"],
+                physical_pixel_sizes=(3.5, 2.06, 2.06),
+                reference=lambda: zarr_read(arr),
+                coords={"T": (["stack_1", "stack_2"], None), "stack_y": ([61258.1, 63258.1], UM)},
+            ),
+            level=1,
+        )
     if which == "2024.11.0":
         s = samples["2024.11.0"]
         level = s / "visor_raw_image.zarr" / "0"
         groups = ["slice_1_stack_1", "slice_1_stack_2"]
-        return SampleCase(s, Expected(
-            shape=(2, 2, 6, 10, 8), dtype="uint16", scenes=("slice_1", "slice_2", "XXX_ROI1_20241101"),
-            resolution_levels=(0, 1), channel_names=["405nm_10X", "561nm_10X"],
-            physical_pixel_sizes=(3.5, 1.03, 1.03),
-            reference=lambda: _grid_reference(level, groups, ["405nm_10X", "561nm_10X"], (6, 10, 8)),
-            coords={"T": (groups, None), "stack_z": ([14239.5, 14239.5], UM),
-                    "stack_y": ([61258.1, 63258.1], UM), "stack_x": ([20264.7, 20264.7], UM),
-                    "wavelength": ([405.0, 561.0], "nm"), **_zyx((6, 10, 8), (3.5, 1.03, 1.03))}))
+        return SampleCase(
+            s,
+            Expected(
+                shape=(2, 2, 6, 10, 8),
+                dtype="uint16",
+                scenes=("slice_1", "slice_2", "XXX_ROI1_20241101"),
+                resolution_levels=(0, 1),
+                channel_names=["405nm_10X", "561nm_10X"],
+                physical_pixel_sizes=(3.5, 1.03, 1.03),
+                reference=lambda: _grid_reference(level, groups, ["405nm_10X", "561nm_10X"], (6, 10, 8)),
+                coords={
+                    "T": (groups, None),
+                    "stack_z": ([14239.5, 14239.5], UM),
+                    "stack_y": ([61258.1, 63258.1], UM),
+                    "stack_x": ([20264.7, 20264.7], UM),
+                    "wavelength": ([405.0, 561.0], "nm"),
+                    **_zyx((6, 10, 8), (3.5, 1.03, 1.03)),
+                },
+            ),
+        )
     if which == "2024.11.0-recon-level1":
         s = samples["2024.11.0"]
         level = s / "visor_reconstructed_image.zarr" / "1"
-        return SampleCase(s, Expected(
-            shape=(1, 1, 6, 5, 4), dtype="uint16", channel_names=["488nm_10X"],
-            physical_pixel_sizes=(3.5, 2.06, 2.06),
-            reference=lambda: _grid_reference(level, ["XXX_ROI1_20241101"], ["488nm_10X"], (6, 5, 4)),
-            coords={"wavelength": ([488.0], "nm"), **_zyx((6, 5, 4), (3.5, 2.06, 2.06))}),
-            scene="XXX_ROI1_20241101", level=1)
+        return SampleCase(
+            s,
+            Expected(
+                shape=(1, 1, 6, 5, 4),
+                dtype="uint16",
+                channel_names=["488nm_10X"],
+                physical_pixel_sizes=(3.5, 2.06, 2.06),
+                reference=lambda: _grid_reference(level, ["XXX_ROI1_20241101"], ["488nm_10X"], (6, 5, 4)),
+                coords={"wavelength": ([488.0], "nm"), **_zyx((6, 5, 4), (3.5, 2.06, 2.06))},
+            ),
+            scene="XXX_ROI1_20241101",
+            level=1,
+        )
     raise AssertionError(which)
 
 
 SHARED_CASES = ["shared-raw0", "shared-raw1", "shared-compr", "shared-zarr-path"]
-FIXTURE_CASES = ["2025-raw-level1", "2025-recon", "2024.11.3", "2024.11.3-unselected", "2024.11.3-projn",
-                 "2024.11.2", "2024.11.1", "2024.11.0", "2024.11.0-recon-level1"]
+FIXTURE_CASES = [
+    "2025-raw-level1",
+    "2025-recon",
+    "2024.11.3",
+    "2024.11.3-unselected",
+    "2024.11.3-projn",
+    "2024.11.2",
+    "2024.11.1",
+    "2024.11.0",
+    "2024.11.0-recon-level1",
+]
 
 
 class TestVisorConformance(ReaderConformance):
@@ -170,8 +312,10 @@ class TestVisorConformance(ReaderConformance):
 
         plain = tmp_path / "plain.ome.zarr"
         g = zarr.open_group(str(plain), mode="w", zarr_format=3)
-        g.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": [{"name": "y"}, {"name": "x"}],
-                                                             "datasets": [{"path": "0"}]}]}
+        g.attrs["ome"] = {
+            "version": "0.5",
+            "multiscales": [{"axes": [{"name": "y"}, {"name": "x"}], "datasets": [{"path": "0"}]}],
+        }
         g.create_array("0", shape=(4, 4), dtype="uint8")
         return [*paths, plain]
 
@@ -190,8 +334,9 @@ def test_shared_sample_metadata(shared_visor: Path) -> None:
         assert meta["images"]["xxx_slice_1_10x_20241201"]["type"] == "compr"
         r.set_scene("xxx_slice_1_10x_20241201")
         assert r.image_type == "compr"
-        assert r.visor_attributes["sources"] == [{"path": "visor_raw_images/slice_1_10x.zarr",
-                                                  "channels": ["488"]}]
+        assert r.visor_attributes["sources"] == [
+            {"path": "visor_raw_images/slice_1_10x.zarr", "channels": ["488"]}
+        ]
 
 
 def test_stack_labels_follow_index_not_list_order(tmp_path: Path) -> None:
@@ -210,8 +355,9 @@ def test_stack_labels_follow_index_not_list_order(tmp_path: Path) -> None:
         assert list(x.coords["T"].values) == ["stack_1", "stack_3"]
         np.testing.assert_allclose(x.coords["stack_y"].values, [61258.1, 65258.1])
         assert r.channel_names == ["488", "561"]
-        np.testing.assert_array_equal(x.sel(T="stack_3", C="561").values,
-                                      zarr_read(zattrs.parent / "0")[1, 1])
+        np.testing.assert_array_equal(
+            x.sel(T="stack_3", C="561").values, zarr_read(zattrs.parent / "0")[1, 1]
+        )
 
 
 def test_original_layout_missing_channel_reads_fill_value(visor_samples: dict[str, Path]) -> None:
@@ -253,8 +399,13 @@ def test_image_option_selects_scene(visor_samples: dict[str, Path]) -> None:
 def test_layout_versions(visor_samples: dict[str, Path]) -> None:
     from scitiff_readers import Reader
 
-    want = {"2025": "2025.5+", "2024.11.3": "2024.11.3", "2024.11.2": "2024.11.2",
-            "2024.11.1": "2024.11.1", "2024.11.0": "2024.11.0"}
+    want = {
+        "2025": "2025.5+",
+        "2024.11.3": "2024.11.3",
+        "2024.11.2": "2024.11.2",
+        "2024.11.1": "2024.11.1",
+        "2024.11.0": "2024.11.0",
+    }
     for key, layout in want.items():
         with Reader(visor_samples[key]) as r:
             assert r.reader_name == "visor"
@@ -264,7 +415,9 @@ def test_layout_versions(visor_samples: dict[str, Path]) -> None:
         assert r.schema_versions == ["2024.11.0"]  # what the 2024.11.1 schema example declares
 
 
-def test_dask_chunks_follow_shards_not_inner_chunks(shared_visor: Path, visor_samples: dict[str, Path]) -> None:
+def test_dask_chunks_follow_shards_not_inner_chunks(
+    shared_visor: Path, visor_samples: dict[str, Path]
+) -> None:
     from scitiff_readers import Reader
 
     with Reader(shared_visor) as r:  # shard (1, 1, 4, 4, 4), inner chunks (1, 1, 2, 2, 2)
@@ -297,10 +450,16 @@ def test_original_layout_translations_declared_at_the_root(tmp_path: Path) -> No
     for level in ("0", "1"):
         (image / level / "slice_2_stack_1" / ".zattrs").unlink()
     attrs = json.loads((image / ".zattrs").read_text())
-    attrs["multiscales"].append({"name": "slice_2_stack_1", "axes": attrs["multiscales"][0]["axes"],
-                                 "datasets": [{"path": "0/slice_2_stack_1"}],
-                                 "coordinateTransformations": [
-                                     {"type": "translation", "translation": [0, 0, 100.0, 200.0, 300.0]}]})
+    attrs["multiscales"].append(
+        {
+            "name": "slice_2_stack_1",
+            "axes": attrs["multiscales"][0]["axes"],
+            "datasets": [{"path": "0/slice_2_stack_1"}],
+            "coordinateTransformations": [
+                {"type": "translation", "translation": [0, 0, 100.0, 200.0, 300.0]}
+            ],
+        }
+    )
     (image / ".zattrs").write_text(json.dumps(attrs))
     with Reader(sample, image="slice_2") as r:
         x = r.xarray_dask_data
@@ -340,5 +499,6 @@ def test_scene_names_and_channels_match_visor_py(which: str, visor_samples: dict
                     assert r.dims.T == 1
                 for c, wavelength in enumerate(r.channel_names):
                     assert image.label_to_index("channel", wavelength) == c
-                np.testing.assert_array_equal(r.data.reshape(image.load("0").shape),
-                                              np.asarray(image.load("0")[...]))
+                np.testing.assert_array_equal(
+                    r.data.reshape(image.load("0").shape), np.asarray(image.load("0")[...])
+                )

@@ -26,10 +26,17 @@ def _image(shape: tuple[int, ...] = (2, 3, 5, 64, 48), dtype: str = "uint16", se
     pixels = rng.integers(0, 4000, shape).astype(dtype)
     t, _, z, y, x = shape
     return xr.DataArray(
-        pixels, dims=list("TCZYX"), name="cells",
-        coords={"T": uniform_coordinate("T", t, 1.5, 0.0, "s"), "C": [f"ch{i}" for i in range(shape[1])],
-                "Z": uniform_coordinate("Z", z, 2.0, 1.0, "µm"), "Y": uniform_coordinate("Y", y, 0.5, 0.0, "µm"),
-                "X": uniform_coordinate("X", x, 0.25, 3.0, "µm")})
+        pixels,
+        dims=list("TCZYX"),
+        name="cells",
+        coords={
+            "T": uniform_coordinate("T", t, 1.5, 0.0, "s"),
+            "C": [f"ch{i}" for i in range(shape[1])],
+            "Z": uniform_coordinate("Z", z, 2.0, 1.0, "µm"),
+            "Y": uniform_coordinate("Y", y, 0.5, 0.0, "µm"),
+            "X": uniform_coordinate("X", x, 0.25, 3.0, "µm"),
+        },
+    )
 
 
 def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
@@ -63,7 +70,10 @@ def test_round_trip_with_zarr_and_our_reader(tmp_path: Path, version: str) -> No
     assert ms["datasets"][1]["coordinateTransformations"][1]["translation"] == [0.0, 0.0, 1.0, 0.25, 3.125]
     assert [ch["label"] for ch in meta["omero"]["channels"]] == ["ch0", "ch1", "ch2"]
     window = meta["omero"]["channels"][1]["window"]
-    assert (window["start"], window["end"]) == (float(data.values[:, 1].min()), float(data.values[:, 1].max()))
+    assert (window["start"], window["end"]) == (
+        float(data.values[:, 1].min()),
+        float(data.values[:, 1].max()),
+    )
     if version == "0.4":
         assert json.loads((out / "0" / ".zarray").read_text())["dimension_separator"] == "/"
     else:
@@ -91,8 +101,13 @@ def test_read_back_by_ome_zarr_py(tmp_path: Path, version: str) -> None:
     np.testing.assert_array_equal(np.asarray(node.data[0]), data.values)
     np.testing.assert_array_equal(np.asarray(node.data[1]), _block_mean(data.values, 2))
     assert node.metadata["channel_names"] == ["ch0", "ch1", "ch2"]
-    assert [a.get("unit") for a in node.metadata["axes"]] == ["second", None, "micrometer", "micrometer",
-                                                               "micrometer"]
+    assert [a.get("unit") for a in node.metadata["axes"]] == [
+        "second",
+        None,
+        "micrometer",
+        "micrometer",
+        "micrometer",
+    ]
     assert node.metadata["coordinateTransformations"][0][0]["scale"] == [1.5, 1.0, 2.0, 0.5, 0.25]
 
 
@@ -117,14 +132,17 @@ def test_read_back_by_bioio_ome_zarr(tmp_path: Path, version: str) -> None:
 
 def test_sharded_and_compression_choices(tmp_path: Path) -> None:
     data = _image((1, 2, 9, 70, 50))
-    out = write(data, tmp_path / "s.ome.zarr", shards="auto", chunks=(4, 32, 32), compression="zstd:2", levels=1)
+    out = write(
+        data, tmp_path / "s.ome.zarr", shards="auto", chunks=(4, 32, 32), compression="zstd:2", levels=1
+    )
     meta = json.loads((out / "0" / "zarr.json").read_text())
     sharding = meta["codecs"][0]
     assert sharding["name"] == "sharding_indexed"
     assert sharding["configuration"]["chunk_shape"] == [1, 1, 4, 32, 32]
     assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [1, 1, 12, 96, 64]
-    assert any(c["name"] == "zstd" and c["configuration"]["level"] == 2
-               for c in sharding["configuration"]["codecs"])
+    assert any(
+        c["name"] == "zstd" and c["configuration"]["level"] == 2 for c in sharding["configuration"]["codecs"]
+    )
     np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[...], data.values)
     plain = write(data, tmp_path / "n.ome.zarr", compression="none", version="0.4", chunks=(-1, 16, 16))
     zarray = json.loads((plain / "0" / ".zarray").read_text())
@@ -146,7 +164,9 @@ def test_default_compression_is_blosc_zstd_with_256_kib_blocks(tmp_path: Path, v
         config = json.loads((out / "0" / ".zarray").read_text())["compressor"]
         chunk = out / "0" / "0" / "0" / "0" / "0" / "0"
     else:
-        (codec,) = [c for c in json.loads((out / "0" / "zarr.json").read_text())["codecs"] if c["name"] == "blosc"]
+        (codec,) = [
+            c for c in json.loads((out / "0" / "zarr.json").read_text())["codecs"] if c["name"] == "blosc"
+        ]
         config = codec["configuration"]
         chunk = out / "0" / "c" / "0" / "0" / "0" / "0" / "0"
     assert (config["cname"], config["clevel"], config["blocksize"]) == ("zstd", 1, 256 * 1024)
@@ -177,7 +197,9 @@ def test_all_scenes_in_the_bioformats2raw_layout(tmp_path: Path) -> None:
     b = np.arange(4 * 10 * 12, dtype="uint8").reshape(4, 10, 12)[::-1].copy()
     with tifffile.TiffWriter(src, ome=True) as tw:
         tw.write(a, metadata={"axes": "ZCYX", "Name": "first", "Channel": {"Name": ["x", "y", "z"]}})
-        tw.write(b, metadata={"axes": "ZYX", "Name": "second", "PhysicalSizeX": 0.5, "PhysicalSizeXUnit": "µm"})
+        tw.write(
+            b, metadata={"axes": "ZYX", "Name": "second", "PhysicalSizeX": 0.5, "PhysicalSizeXUnit": "µm"}
+        )
     with Reader(src) as r:
         names = list(r.scenes)
         out = r.save(tmp_path / "two.ome.zarr", version="0.4")
@@ -219,7 +241,10 @@ def test_extras_keep_what_ngff_cannot_say(tmp_path: Path) -> None:
     data = _image((3, 1, 4, 8, 8))
     data = data.assign_coords(
         Z=("Z", np.array([0.0, 1.0, 3.0, 7.0]), {"units": "µm"}),
-        T=("T", np.array(["2024-01-01T00:00", "2024-01-01T00:05", "2024-01-01T00:30"], dtype="datetime64[ns]")),
+        T=(
+            "T",
+            np.array(["2024-01-01T00:00", "2024-01-01T00:05", "2024-01-01T00:30"], dtype="datetime64[ns]"),
+        ),
         exposure=("C", np.array([12.5]), {"units": "ms"}),
         stage=((), 4.0),
     )
@@ -238,11 +263,15 @@ def test_extras_keep_what_ngff_cannot_say(tmp_path: Path) -> None:
 
 
 def test_rgb_samples_become_channels(tmp_path: Path) -> None:
-    rgb = xr.DataArray(np.random.default_rng(1).integers(0, 255, (20, 30, 3)).astype("uint8"), dims=("Y", "X", "S"))
+    rgb = xr.DataArray(
+        np.random.default_rng(1).integers(0, 255, (20, 30, 3)).astype("uint8"), dims=("Y", "X", "S")
+    )
     out = write(rgb, tmp_path / "rgb.ome.zarr")
     meta = _attrs(out)
     assert [c["color"] for c in meta["omero"]["channels"]] == ["FF0000", "00FF00", "0000FF"]
-    np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[0, :, 0], rgb.values.transpose(2, 0, 1))
+    np.testing.assert_array_equal(
+        zarr.open_array(str(out / "0"), mode="r")[0, :, 0], rgb.values.transpose(2, 0, 1)
+    )
 
 
 def test_streams_in_bounded_slabs_and_reports_progress(tmp_path: Path) -> None:

@@ -19,19 +19,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200, help="cases per format (default 200)")
     parser.add_argument("--formats", nargs="*", choices=list(FORMATS), help="formats (default all)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=20.0, help="seconds of CPU before a case counts as hung (or ten times as many of wall time)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help="seconds of CPU before a case counts as hung (or ten times as many of wall time)",
+    )
     parser.add_argument("--memory", type=float, default=2.0, help="GiB of address space a case may add")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--start", type=int, default=0, help="number of the first case (to go on with a campaign)")
-    parser.add_argument("--crafted", action="store_true",
-                        help="also run every crafted path-escape case of every seed (--cases 0: only those)")
-    parser.add_argument("--crafted-per-seed", type=int, help="at most this many crafted cases per seed (spread)")
+    parser.add_argument(
+        "--start", type=int, default=0, help="number of the first case (to go on with a campaign)"
+    )
+    parser.add_argument(
+        "--crafted",
+        action="store_true",
+        help="also run every crafted path-escape case of every seed (--cases 0: only those)",
+    )
+    parser.add_argument(
+        "--crafted-per-seed", type=int, help="at most this many crafted cases per seed (spread)"
+    )
     parser.add_argument("--keep", type=Path, help="copy failing cases here")
     parser.add_argument("--report", type=Path, help="write every result as JSON here")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
     parser.add_argument("--log", type=Path, help="append each result as a JSON line here, as it arrives")
-    parser.add_argument("--table", type=Path, nargs="+", help="only print the table of a --log file and exit "
-                        "(a case logged twice counts once, with its last result)")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        help="only print the table of a --log file and exit "
+        "(a case logged twice counts once, with its last result)",
+    )
     args = parser.parse_args(argv)
     if args.table:
         from .runner import CaseResult
@@ -61,10 +78,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
-        results = run_campaign(args.workdir or Path(tmp), args.cases, args.formats, workers=args.workers,
-                               timeout=args.timeout, memory=int(args.memory * 2**30), seed=args.seed,
-                               keep=args.keep, progress=progress, start_case=args.start, crafted=args.crafted,
-                               crafted_per_seed=args.crafted_per_seed)
+        results = run_campaign(
+            args.workdir or Path(tmp),
+            args.cases,
+            args.formats,
+            workers=args.workers,
+            timeout=args.timeout,
+            memory=int(args.memory * 2**30),
+            seed=args.seed,
+            keep=args.keep,
+            progress=progress,
+            start_case=args.start,
+            crafted=args.crafted,
+            crafted_per_seed=args.crafted_per_seed,
+        )
     table = summarize(results)
     print(format_table(table))
     if args.crafted:
@@ -75,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             table["total"][o] += crafted["total"][o]
     print(f"{len(results)} cases in {time.monotonic() - started:.0f} s")
     if args.report:
-        args.report.write_text(json.dumps({"table": table, "results": [r.__dict__ for r in results]}, indent=1))
+        args.report.write_text(
+            json.dumps({"table": table, "results": [r.__dict__ for r in results]}, indent=1)
+        )
     return 1 if any(table["total"][o] for o in FAILURES) else 0
 
 

@@ -77,7 +77,9 @@ def _link(rel: str, target: Path, relative: bool, folder: bool) -> Callable[[Cas
     return apply
 
 
-def _edit_text(rel: str, change: Callable[[str, Case, Path], str], description: bool) -> Callable[[Case], None]:
+def _edit_text(
+    rel: str, change: Callable[[str, Case, Path], str], description: bool
+) -> Callable[[Case], None]:
     def apply(case: Case) -> None:
         path = case.root / rel
         if description:
@@ -105,22 +107,36 @@ def _xml_cases(seed: Seed, outside: Path, rel: str, text: str, description: bool
         for value in values:
             target = os.path.normpath(os.path.join(os.path.dirname(rel), value))
             for how, name in _names(seed, outside, target):
-                def change(t: str, case: Case, folder: Path, attr: str = attr, value: str = value,
-                           name: Callable[[Case, Path], str] = name) -> str:
+
+                def change(
+                    t: str,
+                    case: Case,
+                    folder: Path,
+                    attr: str = attr,
+                    value: str = value,
+                    name: Callable[[Case, Path], str] = name,
+                ) -> str:
                     return t.replace(f'{attr}="{value}"', f'{attr}="{name(case, folder)}"')
 
                 yield f"{rel}: {attr} {value} -> {how} outside", _edit_text(rel, change, description)
     if "<TiffData" in text:
         first = re.search(r'FileName="([^"]*)"', text)
-        target = os.path.normpath(os.path.join(os.path.dirname(rel), first.group(1) if first else os.path.basename(rel)))
+        target = os.path.normpath(
+            os.path.join(os.path.dirname(rel), first.group(1) if first else os.path.basename(rel))
+        )
         for tag in ("XUUID", "MyUUID"):
+
             def add(t: str, case: Case, folder: Path, tag: str = tag, target: str = target) -> str:
                 name = os.path.relpath(_twin(seed, outside, target), folder)
                 element = f'<{tag} FileName="{name}">urn:uuid:99</{tag}>'
                 if "<UUID" in t:
                     return re.sub(r"<UUID([^>]*)>([^<]*)</UUID>", lambda _: element, t, count=1)
-                return re.sub(r"(<TiffData[^>]*?)(/?)>", lambda m: m.group(1) + ">" + element
-                              + ("</TiffData>" if m.group(2) else ""), t, count=1)
+                return re.sub(
+                    r"(<TiffData[^>]*?)(/?)>",
+                    lambda m: m.group(1) + ">" + element + ("</TiffData>" if m.group(2) else ""),
+                    t,
+                    count=1,
+                )
 
             yield f"{rel}: <{tag} FileName> outside", _edit_text(rel, add, description)
 
@@ -154,8 +170,15 @@ def _json_cases(seed: Seed, outside: Path, rel: str) -> Iterator[CraftedCase]:
         else:
             continue
         for how, name in _names(seed, outside, target):
-            def change(t: str, case: Case, here: Path, where: tuple[Any, ...] = where,
-                       name: Callable[[Case, Path], str] = name, base: str = base) -> str:
+
+            def change(
+                t: str,
+                case: Case,
+                here: Path,
+                where: tuple[Any, ...] = where,
+                name: Callable[[Case, Path], str] = name,
+                base: str = base,
+            ) -> str:
                 new = json.loads(t)
                 node = new
                 for k in where[:-1]:
@@ -163,7 +186,10 @@ def _json_cases(seed: Seed, outside: Path, rel: str) -> Iterator[CraftedCase]:
                 node[where[-1]] = name(case, case.root / base)
                 return json.dumps(new)
 
-            yield f"{rel}: {'/'.join(map(str, where))} = {value} -> {how} outside", _edit_text(rel, change, False)
+            yield (
+                f"{rel}: {'/'.join(map(str, where))} = {value} -> {how} outside",
+                _edit_text(rel, change, False),
+            )
 
 
 def _ndtiff_cases(seed: Seed, outside: Path, rel: str) -> Iterator[CraftedCase]:
@@ -171,6 +197,7 @@ def _ndtiff_cases(seed: Seed, outside: Path, rel: str) -> Iterator[CraftedCase]:
     for name in sorted({e[1] for e in entries}):
         target = os.path.normpath(os.path.join(os.path.dirname(rel), name.decode()))
         for how, make in _names(seed, outside, target):
+
             def apply(case: Case, name: bytes = name, make: Callable[[Case, Path], str] = make) -> None:
                 index = case.root / rel
                 new = make(case, index.parent).encode()
@@ -184,13 +211,21 @@ def crafted_cases(seed: Seed, outside: Path) -> list[CraftedCase]:
     files, dirs = _tree(seed.root)
     entry = os.path.normpath(seed.entry)
     out: list[CraftedCase] = []
-    for rel in _spread(files, lambda f: f == entry or os.path.basename(f) in _METADATA
-                       or f.endswith((".json", ".ome", ".xml", ".tif", ".tiff", ".index", ".visor"))):
+    for rel in _spread(
+        files,
+        lambda f: (
+            f == entry
+            or os.path.basename(f) in _METADATA
+            or f.endswith((".json", ".ome", ".xml", ".tif", ".tiff", ".index", ".visor"))
+        ),
+    ):
         target = _twin(seed, outside, rel)
         out.append((f"{rel} -> absolute link outside", _link(rel, target, relative=False, folder=False)))
         out.append((f"{rel} -> relative link outside", _link(rel, target, relative=True, folder=False)))
     for rel in _spread(dirs, lambda d: d.count(os.sep) < 1):
-        out.append((f"{rel}/ -> link outside", _link(rel, _twin(seed, outside, rel), relative=False, folder=True)))
+        out.append(
+            (f"{rel}/ -> link outside", _link(rel, _twin(seed, outside, rel), relative=False, folder=True))
+        )
     for rel in files:
         path = seed.root / rel
         base = os.path.basename(rel)

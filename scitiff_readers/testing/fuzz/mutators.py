@@ -26,8 +26,29 @@ if TYPE_CHECKING:
 __all__ = ["MUTATORS", "Case", "description_of", "mutate", "replace_description", "tiff_ifds"]
 
 #: Integers that break size and offset arithmetic.
-EXTREMES = (0, 1, 2, 3, 7, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53 + 1,
-            2**62, 2**63 - 1, 2**63, 2**64 - 1, -1, -(2**31), -(2**63))
+EXTREMES = (
+    0,
+    1,
+    2,
+    3,
+    7,
+    255,
+    256,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**53 + 1,
+    2**62,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    -1,
+    -(2**31),
+    -(2**63),
+)
 
 
 @dataclass
@@ -65,8 +86,15 @@ def _pick_file(case: Case, rng: random.Random) -> Path | None:
         return None
     entry = case.entry_path
     # Metadata and the entry file first: that is where the structure is.
-    weights = [8 if p == entry else 4 if p.suffix in (".json", ".zattrs", ".zarray", ".zgroup", ".index", ".ome")
-               or p.name in ("zarr.json", ".zarray", ".zattrs", ".visor") else 1 for p in files]
+    weights = [
+        8
+        if p == entry
+        else 4
+        if p.suffix in (".json", ".zattrs", ".zarray", ".zgroup", ".index", ".ome")
+        or p.name in ("zarr.json", ".zarray", ".zattrs", ".visor")
+        else 1
+        for p in files
+    ]
     return rng.choices(files, weights)[0]
 
 
@@ -114,7 +142,7 @@ def overwrite(case: Case, rng: random.Random) -> str:
     def put(data: bytearray) -> str:
         i = rng.randrange(len(data))
         n = min(rng.choice((1, 2, 4, 8, 16, 64)), len(data) - i)
-        data[i:i + n] = bytes(rng.choice((0, 0xFF, rng.randrange(256))) for _ in range(n))
+        data[i : i + n] = bytes(rng.choice((0, 0xFF, rng.randrange(256))) for _ in range(n))
         return f"overwrite {n} at {i}"
 
     return _edit_bytes(case, rng, put)
@@ -123,10 +151,13 @@ def overwrite(case: Case, rng: random.Random) -> str:
 def extreme_int(case: Case, rng: random.Random) -> str:
     def put(data: bytearray) -> str:
         width = rng.choice((2, 4, 8))
-        i = rng.randrange(0, len(data) - width + 1) & ~(width - 1) if rng.random() < 0.7 else \
-            rng.randrange(0, len(data) - width + 1)
+        i = (
+            rng.randrange(0, len(data) - width + 1) & ~(width - 1)
+            if rng.random() < 0.7
+            else rng.randrange(0, len(data) - width + 1)
+        )
         value = rng.choice(EXTREMES) % (1 << (8 * width))
-        data[i:i + width] = value.to_bytes(width, rng.choice(("little", "big")))
+        data[i : i + width] = value.to_bytes(width, rng.choice(("little", "big")))
         return f"extreme {value} ({width} bytes) at {i}"
 
     return _edit_bytes(case, rng, put, min_size=8)
@@ -140,7 +171,7 @@ def splice(case: Case, rng: random.Random) -> str:
     i = rng.randrange(len(data))
     if rng.random() < 0.5:
         n = rng.randint(1, 64)
-        _write(path, data[:i] + data[i + n:])
+        _write(path, data[:i] + data[i + n :])
         return f"delete {n} at {i} in {path.name}"
     junk = rng.randbytes(rng.randint(1, 64))
     _write(path, data[:i] + junk + data[i:])
@@ -206,7 +237,7 @@ def _tiff_target(case: Case, rng: random.Random) -> tuple[Path, bytearray, str, 
 
 
 def _put(data: bytearray, bo: str, at: int, value: int, width: int) -> None:
-    data[at:at + width] = (value % (1 << (8 * width))).to_bytes(width, "little" if bo == "<" else "big")
+    data[at : at + width] = (value % (1 << (8 * width))).to_bytes(width, "little" if bo == "<" else "big")
 
 
 def tiff_entry(case: Case, rng: random.Random) -> str:
@@ -218,7 +249,9 @@ def tiff_entry(case: Case, rng: random.Random) -> str:
     if not ifd.entries:
         return "no entries"
     # Size-defining tags most of the time: width, length, bits, samples, strips, tiles.
-    sizing = [e for e in ifd.entries if e[1] in (256, 257, 258, 273, 277, 278, 279, 322, 323, 324, 325, 32997)]
+    sizing = [
+        e for e in ifd.entries if e[1] in (256, 257, 258, 273, 277, 278, 279, 322, 323, 324, 325, 32997)
+    ]
     at, tag, _, _ = rng.choice(sizing) if sizing and rng.random() < 0.7 else rng.choice(ifd.entries)
     word = 8 if big else 4
     field = rng.choice(("count", "value"))
@@ -266,7 +299,11 @@ def _tiff_description(data: bytes) -> tuple[str, bool, int, int, int] | None:
         if tag == 270:
             word = 8 if big else 4
             inline = cnt <= word
-            off = at + 4 + word if inline else struct.unpack_from(bo + ("Q" if big else "I"), data, at + 4 + word)[0]
+            off = (
+                at + 4 + word
+                if inline
+                else struct.unpack_from(bo + ("Q" if big else "I"), data, at + 4 + word)[0]
+            )
             return bo, big, at, off, cnt
     return None
 
@@ -278,7 +315,7 @@ def description_of(path: Path) -> str | None:
     if found is None:
         return None
     _, _, _, off, cnt = found
-    return data[off:off + cnt].rstrip(b"\x00").decode("utf-8", "replace")
+    return data[off : off + cnt].rstrip(b"\x00").decode("utf-8", "replace")
 
 
 def replace_description(path: Path, text: str) -> None:
@@ -329,29 +366,45 @@ def mutate_text(text: str, case: Case, folder: Path, rng: random.Random) -> tupl
         numbers = list(_NUMBER.finditer(text))
         if numbers:
             m = rng.choice(numbers)
-            value = str(rng.choice((*EXTREMES, 10 ** 6, 10 ** 9, 10 ** 12, 1e+308, "nan", "-0")))
-            return text[:m.start()] + value + text[m.end():], f"number -> {value}"
+            value = str(rng.choice((*EXTREMES, 10**6, 10**9, 10**12, 1e308, "nan", "-0")))
+            return text[: m.start()] + value + text[m.end() :], f"number -> {value}"
     if op == "sizes" and "SizeZ" in text:
         attr = rng.choice(("SizeX", "SizeY", "SizeZ", "SizeC", "SizeT"))
         size = rng.choice((0, 2**31 - 1, 10**9, 2**63, 65536, -1))
         return re.sub(rf'{attr}="\d+"', lambda _: f'{attr}="{size}"', text), f"{attr}={size}"
     if op == "dimorder" and "DimensionOrder" in text:
         value = rng.choice(("ZYXCT", "XYXYX", "XYCZT ", "xyzct", "", "XYZCTT", "TCZYX"))
-        return re.sub(r'DimensionOrder="\w*"', lambda _: f'DimensionOrder="{value}"', text), f"DimensionOrder={value}"
+        return re.sub(
+            r'DimensionOrder="\w*"', lambda _: f'DimensionOrder="{value}"', text
+        ), f"DimensionOrder={value}"
     if op == "filename" and ("FileName" in text or "MetadataFile" in text):
-        value = rng.choice((secret, str(case.outside / "secret.tif"), "x" * 5000 + ".tif", "../" * 40 + "etc/passwd",
-                            "sub/../../" + secret, "nul\\..\\..\\x.tif", ""))
+        value = rng.choice(
+            (
+                secret,
+                str(case.outside / "secret.tif"),
+                "x" * 5000 + ".tif",
+                "../" * 40 + "etc/passwd",
+                "sub/../../" + secret,
+                "nul\\..\\..\\x.tif",
+                "",
+            )
+        )
         attr = "FileName" if "FileName" in text and rng.random() < 0.8 else "MetadataFile"
-        return re.sub(rf'{attr}="[^"]*"', lambda _: f'{attr}="{value}"', text, count=rng.choice((0, 1))), \
-            f"{attr}={value[:60]}"
+        return re.sub(
+            rf'{attr}="[^"]*"', lambda _: f'{attr}="{value}"', text, count=rng.choice((0, 1))
+        ), f"{attr}={value[:60]}"
     if op == "xuuid" and "UUID" in text and xml:
         tag = rng.choice(("XUUID", "MyUUID", "ns:UUID", "UUIDX"))
         repl = f'<{tag} FileName="{secret}">urn:uuid:99</{tag}>'
         if "<UUID" in text and rng.random() < 0.5:
             new = re.sub(r"<UUID([^>]*)>([^<]*)</UUID>", lambda _: repl, text, count=1)
         else:
-            new = re.sub(r"(<TiffData[^>]*?)(/?)>", lambda m: m.group(1) + ">" + repl + ("</TiffData>"
-                         if m.group(2) else ""), text, count=1)
+            new = re.sub(
+                r"(<TiffData[^>]*?)(/?)>",
+                lambda m: m.group(1) + ">" + repl + ("</TiffData>" if m.group(2) else ""),
+                text,
+                count=1,
+            )
         return new, f"{tag} FileName={secret}"
     if op == "deep":
         depth = rng.choice((200, 2000, 50000))
@@ -361,22 +414,22 @@ def mutate_text(text: str, case: Case, folder: Path, rng: random.Random) -> tupl
             return text[:at] + _deep(depth, True) + text[at:], f"xml nested {depth}"
         at = text.find("{")
         if at >= 0:
-            return text[:at + 1] + f'"deep": {_deep(depth, False)},' + text[at + 1:], f"json nested {depth}"
+            return text[: at + 1] + f'"deep": {_deep(depth, False)},' + text[at + 1 :], f"json nested {depth}"
     if op == "json":
         start = text.find("{")
         end = text.rfind("}")
         if start >= 0 and end > start:
             try:
-                doc = json.loads(text[start:end + 1])
+                doc = json.loads(text[start : end + 1])
             except ValueError:
                 doc = None
             if doc is not None:
                 new, what = mutate_json(doc, case, folder, rng)
-                return text[:start] + json.dumps(new) + text[end + 1:], what
+                return text[:start] + json.dumps(new) + text[end + 1 :], what
     if text:
         i = rng.randrange(len(text))
         n = rng.randint(1, 200)
-        return text[:i] + text[i + n:], f"delete {n} chars at {i}"
+        return text[:i] + text[i + n :], f"delete {n} chars at {i}"
     return text, "unchanged"
 
 
@@ -407,11 +460,33 @@ def mutate_json(doc: Any, case: Case, folder: Path, rng: random.Random) -> tuple
     paths = _leaves(doc)
     path = rng.choice(paths[1:] if len(paths) > 1 else paths)
     secret = _rel_outside(case, folder, rng.choice(("secret.tif", "secret.json", "secret.bin")))
-    value: Any = rng.choice((
-        *EXTREMES, 1e308, float("nan"), -0.5, "", "x" * 5000, None, True, [], {}, [2**63] * 3,
-        [0] * 10, secret, str(case.outside / "secret.json"), "../" * 8, "a" * 300, [[[]]], {"a": {"b": {}}},
-        "ZYXCT", "float128", "|O", "<U8", [2**40, 2**40, 2**40],
-    ))
+    value: Any = rng.choice(
+        (
+            *EXTREMES,
+            1e308,
+            float("nan"),
+            -0.5,
+            "",
+            "x" * 5000,
+            None,
+            True,
+            [],
+            {},
+            [2**63] * 3,
+            [0] * 10,
+            secret,
+            str(case.outside / "secret.json"),
+            "../" * 8,
+            "a" * 300,
+            [[[]]],
+            {"a": {"b": {}}},
+            "ZYXCT",
+            "float128",
+            "|O",
+            "<U8",
+            [2**40, 2**40, 2**40],
+        )
+    )
     op = rng.random()
     if op < 0.1 and len(path) and isinstance(doc, (dict, list)):
         parent = doc
@@ -432,7 +507,11 @@ def mutate_json(doc: Any, case: Case, folder: Path, rng: random.Random) -> tuple
 
 
 def json_file(case: Case, rng: random.Random) -> str:
-    files = [p for p in _files(case) if p.suffix == ".json" or p.name in (".zarray", ".zattrs", ".zgroup", ".visor")]
+    files = [
+        p
+        for p in _files(case)
+        if p.suffix == ".json" or p.name in (".zarray", ".zattrs", ".zgroup", ".visor")
+    ]
     if not files:
         return extreme_int(case, rng)
     path = rng.choice(files)
@@ -479,7 +558,7 @@ def zarr_chunk(case: Case, rng: random.Random) -> str:
         return f"chunk {path.relative_to(case.root)} cut at {cut} of {len(data)}"
     if op == 1 and len(data) >= 16:
         field = rng.choice((4, 8, 12))  # blosc nbytes, blocksize, cbytes
-        data[field:field + 4] = (rng.choice(EXTREMES) % 2**32).to_bytes(4, "little")
+        data[field : field + 4] = (rng.choice(EXTREMES) % 2**32).to_bytes(4, "little")
         _write(path, bytes(data))
         return f"chunk {path.relative_to(case.root)} header field {field}"
     if op == 2:
@@ -502,9 +581,9 @@ def _index_entries(data: bytes) -> list[tuple[bytes, bytes, list[int]]]:
         (k,) = struct.unpack_from("<I", data, pos)
         if k == 0 or pos + 8 + k > len(data):
             break
-        axes = data[pos + 4:pos + 4 + k]
+        axes = data[pos + 4 : pos + 4 + k]
         (n,) = struct.unpack_from("<I", data, pos + 4 + k)
-        name = data[pos + 8 + k:pos + 8 + k + n]
+        name = data[pos + 8 + k : pos + 8 + k + n]
         tail = list(struct.unpack_from("<8I", data, pos + 8 + k + n))
         out.append((axes, name, tail))
         pos += 8 + k + n + 32
@@ -531,8 +610,12 @@ def _index_bytes(entries: list[tuple[bytes, bytes, list[int]]]) -> bytes:
 @functools.lru_cache(maxsize=16)
 def _bogus_entries(name: bytes, tail: tuple[int, ...]) -> bytes:
     """100,000 index entries of made-up axes, all pointing at one image (built once per image)."""
-    return _index_bytes([(json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, list(tail))
-                         for k in range(100000)])
+    return _index_bytes(
+        [
+            (json.dumps({"time": k, "channel": "DAPI", "z": k % 7}).encode(), name, list(tail))
+            for k in range(100000)
+        ]
+    )
 
 
 def ndtiff_index(case: Case, rng: random.Random) -> str:
@@ -555,8 +638,15 @@ def ndtiff_index(case: Case, rng: random.Random) -> str:
         entries[i] = (json.dumps(doc).encode(), name, tail)
         what = f"axis {key} = {str(doc[key])[:20]}"
     elif op == 2:
-        new = rng.choice(("x" * 5000, _rel_outside(case, index.parent, "secret.tif"), str(case.outside / "secret.tif"),
-                          "../" + name.decode(), ""))
+        new = rng.choice(
+            (
+                "x" * 5000,
+                _rel_outside(case, index.parent, "secret.tif"),
+                str(case.outside / "secret.tif"),
+                "../" + name.decode(),
+                "",
+            )
+        )
         entries[i] = (axes, new.encode(), tail)
         what = f"file name {new[:40]}"
     elif op == 3:
@@ -625,8 +715,15 @@ def loop_link(case: Case, rng: random.Random) -> str:
 
 #: Mutators per format, each with a weight.
 _COMMON: list[tuple[Mutator, int]] = [
-    (truncate, 3), (bitflip, 3), (overwrite, 2), (extreme_int, 3), (splice, 1), (empty, 1),
-    (symlink_file, 1), (symlink_dir, 1), (loop_link, 1),
+    (truncate, 3),
+    (bitflip, 3),
+    (overwrite, 2),
+    (extreme_int, 3),
+    (splice, 1),
+    (empty, 1),
+    (symlink_file, 1),
+    (symlink_dir, 1),
+    (loop_link, 1),
 ]
 _TIFF: list[tuple[Mutator, int]] = [(tiff_entry, 6), (tiff_chain, 4), (tiff_description, 5)]
 MUTATORS: dict[str, list[tuple[Mutator, int]]] = {
@@ -654,5 +751,7 @@ def mutate(fmt: str, case: Case, rng: random.Random) -> str:
         kinds.append(case.kind)
     # A damaged-structure case is judged as such only if nothing else changed bytes
     # that may legitimately read differently (a bit flip in pixel data).
-    case.kind = "escape" if "escape" in kinds else "truncate" if all(k == "truncate" for k in kinds) else "blind"
+    case.kind = (
+        "escape" if "escape" in kinds else "truncate" if all(k == "truncate" for k in kinds) else "blind"
+    )
     return "; ".join(done)

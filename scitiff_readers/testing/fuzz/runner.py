@@ -136,7 +136,9 @@ def _units(reader: Any) -> int:
     the cost of a big legal read, not a hang, so only its corners are read.
     """
     source = reader.image().source
-    return math.prod(-(-int(n) // max(1, int(c))) for n, c in zip(source.shape, source.storage_chunks, strict=False))
+    return math.prod(
+        -(-int(n) // max(1, int(c))) for n, c in zip(source.shape, source.storage_chunks, strict=False)
+    )
 
 
 def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]:
@@ -160,7 +162,10 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
                     # Everything when small; when the file declares a large image (legal: a
                     # sparse zarr store), the first and last planes: a hang is no progress,
                     # not a big legal read.
-                    small = math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20 and _units(reader) <= 4096
+                    small = (
+                        math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20
+                        and _units(reader) <= 4096
+                    )
                     whole = reader.get_image_data() if small else _corners(reader)
                     again = reader.get_image_data() if small else _corners(reader)
                     if whole.tobytes() != again.tobytes():
@@ -176,7 +181,9 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
     return digests, warned, problem
 
 
-def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int, cpu: float = 0) -> None:
+def _child(
+    path: Path, options: dict[str, Any], outside: Path, memory: int, out_fd: int, cpu: float = 0
+) -> None:
     seen: list[str] = []
     result: dict[str, Any]
     try:
@@ -197,19 +204,35 @@ def _child(path: Path, options: dict[str, Any], outside: Path, memory: int, out_
         # One block is computed per level: threads would only add start-up cost per case.
         with dask.config.set(scheduler="synchronous"):
             digests, warned, problem = exercise(path, options)
-        result = {"outcome": "silent" if problem else "ok", "detail": problem, "digests": digests,
-                  "warned": warned}
+        result = {
+            "outcome": "silent" if problem else "ok",
+            "detail": problem,
+            "digests": digests,
+            "warned": warned,
+        }
     except BaseException as exc:  # noqa: BLE001 - classify everything
         from scitiff_readers.errors import ScitiffReadersError
 
         typed = isinstance(exc, ScitiffReadersError)
-        where = "" if typed else " | " + " < ".join(
-            f"{Path(f.filename).name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
+        where = (
+            ""
+            if typed
+            else " | "
+            + " < ".join(
+                f"{Path(f.filename).name}:{f.lineno}"
+                for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
+            )
         )
         outcome = "typed" if typed else "memory" if isinstance(exc, MemoryError) else "untyped"
-        result = {"outcome": outcome, "detail": f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:400] + where}
+        result = {
+            "outcome": outcome,
+            "detail": f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:400] + where,
+        }
     if seen:
-        result = {"outcome": "escape", "detail": f"opened {seen[0]} ({result['outcome']}: {result.get('detail', '')})"}
+        result = {
+            "outcome": "escape",
+            "detail": f"opened {seen[0]} ({result['outcome']}: {result.get('detail', '')})",
+        }
     data = json.dumps(result).encode()
     view = memoryview(data)
     while view:
@@ -286,8 +309,14 @@ class _Running:
     job: Any
 
 
-def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], workers: int, timeout: float,
-                  done: Callable[[Any, dict[str, Any], float], None], cpu: float = 0) -> None:
+def _run_children(
+    jobs: Sequence[Any],
+    start: Callable[[Any], tuple[int, int]],
+    workers: int,
+    timeout: float,
+    done: Callable[[Any, dict[str, Any], float], None],
+    cpu: float = 0,
+) -> None:
     """Run ``start(job)`` children ``workers`` at a time; call ``done(job, result, seconds)``.
 
     A child is hung when it is still running ``timeout`` seconds after it started, or
@@ -320,7 +349,10 @@ def _run_children(jobs: Sequence[Any], start: Callable[[Any], tuple[int, int]], 
                 # SIGKILL / SIGSEGV from the kernel when the address-space limit bites inside C code.
                 result = {"outcome": "crash", "detail": f"killed by signal {signal.Signals(sig).name}"}
             else:
-                result = {"outcome": "crash", "detail": f"exited with status {os.WEXITSTATUS(status)}, no report"}
+                result = {
+                    "outcome": "crash",
+                    "detail": f"exited with status {os.WEXITSTATUS(status)}, no report",
+                }
             # The child's own CPU time: what a case costs, whatever else the machine runs.
             result["cpu"] = usage.ru_utime + usage.ru_stime
             done(r.job, result, seconds)
@@ -351,12 +383,32 @@ def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
     from scitiff_readers._registry import list_readers
 
     list_readers()
-    for name in ("dask.array", "xarray", "tifffile", "zarr", "zarr.codecs", "zarr.storage", "numcodecs",
-                 "numcodecs.blosc", "numcodecs.zstd", "imagecodecs", "pydantic", "scitiff_readers_tiff.ome",
-                 "scitiff_readers_tiff.plain", "scitiff_readers_tiff.series", "scitiff_readers_tiff.source",
-                 "scitiff_readers_tiff.omeplan", "scitiff_readers_tiff.lazypages", "scitiff_readers_zarr.omezarr",
-                 "scitiff_readers_zarr.visor", "scitiff_readers_zarr.source", "scitiff_readers_ndtiff.reader",
-                 "scitiff_readers_scitiff.reader", "scitiff_readers_scitiff.schema", "zarrs"):
+    for name in (
+        "dask.array",
+        "xarray",
+        "tifffile",
+        "zarr",
+        "zarr.codecs",
+        "zarr.storage",
+        "numcodecs",
+        "numcodecs.blosc",
+        "numcodecs.zstd",
+        "imagecodecs",
+        "pydantic",
+        "scitiff_readers_tiff.ome",
+        "scitiff_readers_tiff.plain",
+        "scitiff_readers_tiff.series",
+        "scitiff_readers_tiff.source",
+        "scitiff_readers_tiff.omeplan",
+        "scitiff_readers_tiff.lazypages",
+        "scitiff_readers_zarr.omezarr",
+        "scitiff_readers_zarr.visor",
+        "scitiff_readers_zarr.source",
+        "scitiff_readers_ndtiff.reader",
+        "scitiff_readers_scitiff.reader",
+        "scitiff_readers_scitiff.schema",
+        "zarrs",
+    ):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     del scitiff_readers
@@ -378,7 +430,9 @@ def _preload(workdir: Path, seeds: Sequence[Seed] = ()) -> None:
             exercise(warm, {})
             for s in seeds:
                 zarr_based = s.format in ("ome-zarr", "visor")
-                exercise(s.root / s.entry, {**s.options, **({"codec_pipeline": "zarr"} if zarr_based else {})})
+                exercise(
+                    s.root / s.entry, {**s.options, **({"codec_pipeline": "zarr"} if zarr_based else {})}
+                )
     finally:
         if blosc is not None:
             blosc.use_threads = threads
@@ -414,7 +468,9 @@ def _wait_single_threaded(timeout: float = 5.0) -> None:
         if count == 1:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the warm-up left {count - 1} threads running: forking children would be unsafe")
+            raise RuntimeError(
+                f"the warm-up left {count - 1} threads running: forking children would be unsafe"
+            )
         time.sleep(0.01)
 
 
@@ -519,8 +575,9 @@ def run_campaign(
 
     by_format = {f: [s for s in seeds if s.format == f] for f in formats}
     layouts = {s.root: _layout(s.root) for s in seeds}
-    jobs: list[tuple[str, str, int]] = [("random", f, n) for n in range(start_case, start_case + cases)
-                                        for f in formats]
+    jobs: list[tuple[str, str, int]] = [
+        ("random", f, n) for n in range(start_case, start_case + cases) for f in formats
+    ]
     escapes: list[tuple[Seed, CraftedCase]] = []
     if crafted:
         for s in seeds:
@@ -557,15 +614,25 @@ def run_campaign(
         damaged = outcome == "ok" and case.kind == "truncate" and not result.get("warned")
         if damaged and result.get("digests") != baselines[f"{s.format}/{s.name}"]:
             outcome, detail = "silent", "a truncated dataset read without a warning and differs from the seed"
-        res = CaseResult(job[1], s.name, job[2], what, outcome, detail, round(seconds, 3),
-                         round(result.get("cpu", 0.0), 4), job[0])
+        res = CaseResult(
+            job[1],
+            s.name,
+            job[2],
+            what,
+            outcome,
+            detail,
+            round(seconds, 3),
+            round(result.get("cpu", 0.0), 4),
+            job[0],
+        )
         results.append(res)
         if keep is not None and outcome in FAILURES:
             target = keep / f"{job[0]}-{job[1]}-{job[2]}"
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(folder, target, symlinks=True)
-            (target / "case.json").write_text(json.dumps({**asdict(res), "entry": s.entry, "options": s.options},
-                                                         indent=1))
+            (target / "case.json").write_text(
+                json.dumps({**asdict(res), "entry": s.entry, "options": s.options}, indent=1)
+            )
         shutil.rmtree(folder, ignore_errors=True)
         if progress is not None:
             progress(res)

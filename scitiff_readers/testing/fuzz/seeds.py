@@ -57,7 +57,9 @@ def _ome_seeds(folder: Path) -> list[Seed]:
     import tifffile
     from scitiff_readers_tiff.ome import OmeTiffReader
 
-    out = [Seed("ome-tiff", "single", folder / "single", OmeTiffReader.demo_sample(_mk(folder / "single")).name)]
+    out = [
+        Seed("ome-tiff", "single", folder / "single", OmeTiffReader.demo_sample(_mk(folder / "single")).name)
+    ]
     # A multi-file set: two files, each holding one Z plane, the first with the XML.
     root = _mk(folder / "multi")
     uuids = ["urn:uuid:11111111-1111-1111-1111-111111111111", "urn:uuid:22222222-2222-2222-2222-222222222222"]
@@ -73,9 +75,13 @@ def _ome_seeds(folder: Path) -> list[Seed]:
         f'<Channel ID="Channel:0:0" SamplesPerPixel="1"/>{tiffdata}</Pixels></Image></OME>'
     )
     for z in range(2):
-        desc = xml.replace("{uuid}", uuids[z]) if z == 0 else (
-            '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/'
-            f'2016-06" UUID="{uuids[z]}"><BinaryOnly MetadataFile="{names[0]}" UUID="{uuids[0]}"/></OME>'
+        desc = (
+            xml.replace("{uuid}", uuids[z])
+            if z == 0
+            else (
+                '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/'
+                f'2016-06" UUID="{uuids[z]}"><BinaryOnly MetadataFile="{names[0]}" UUID="{uuids[0]}"/></OME>'
+            )
         )
         tifffile.imwrite(root / names[z], _planes((16, 24)) + z, description=desc, metadata=None)
     out.append(Seed("ome-tiff", "multi", root, names[0]))

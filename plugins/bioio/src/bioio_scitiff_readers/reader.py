@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reader"]
 
+
 class Reader(bioio_reader.Reader):
     """Any file or folder an installed scitiff_readers backend opens, as a bioio Reader.
 

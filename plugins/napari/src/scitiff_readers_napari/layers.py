@@ -106,7 +106,9 @@ def _wavelengths(reader: Reader) -> list[float | None]:
     return [float(v) for v in np.asarray(coord.values, dtype=np.float64)]
 
 
-def _colormaps(names: list[str], display: list[ChannelDisplay] | None, waves: list[float | None]) -> list[Any]:
+def _colormaps(
+    names: list[str], display: list[ChannelDisplay] | None, waves: list[float | None]
+) -> list[Any]:
     out: list[Any] = []
     for c, name in enumerate(names):
         setting = display[c] if display else None
@@ -128,8 +130,10 @@ def scene_layer_data(reader: Reader, prefix: str = "") -> LayerDataTuple:
     rgb = dims.endswith("S") and reader.shape[-1] in (3, 4)
     if dims.endswith("S") and not rgb:
         # Samples that are not colours (e.g. 2 or 7 per pixel): a slider after the channels.
-        levels = [np.moveaxis(a, -1, 2) if isinstance(a, np.ndarray) else a.transpose(0, 1, 5, 2, 3, 4)
-                  for a in levels]
+        levels = [
+            np.moveaxis(a, -1, 2) if isinstance(a, np.ndarray) else a.transpose(0, 1, 5, 2, 3, 4)
+            for a in levels
+        ]
         dims = "TCSZYX"
     coords = reader.coords
     sizes = reader.physical_pixel_sizes
@@ -154,8 +158,12 @@ def scene_layer_data(reader: Reader, prefix: str = "") -> LayerDataTuple:
         "rgb": rgb,
         "multiscale": len(levels) > 1,
         "metadata": {
-            "scitiff_readers": {"path": str(reader.path), "reader": reader.reader_name,
-                                "scene": reader.current_scene, "levels": [a.shape for a in levels]},
+            "scitiff_readers": {
+                "path": str(reader.path),
+                "reader": reader.reader_name,
+                "scene": reader.current_scene,
+                "levels": [a.shape for a in levels],
+            },
             "xarray": reader.xarray_dask_data,
         },
     }

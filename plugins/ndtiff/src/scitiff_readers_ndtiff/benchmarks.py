@@ -68,10 +68,26 @@ def cases() -> list[Any]:
     """One 315 MB T x C x Z dataset written by ndstorage; peer: ndstorage."""
     from scitiff_readers.backend import BenchmarkCase, Peer
 
-    peer = Peer("ndstorage", open=_ndstorage_open, one_plane=_ndstorage_one,
-                full_read=_ndstorage_lazy, full_read_lazy=_ndstorage_lazy, imports=("ndstorage",),
-                plane_program=lambda p: ("import numpy as np\nfrom ndstorage import Dataset\n"
-                                         f"ds = Dataset({str(p)!r})\n"
-                                         "np.array(ds.read_image(time=0, channel='DAPI', z=10))\nds.close()\n"))
-    return [BenchmarkCase("ndtiff-tcz-uint16", "ndtiff", _make, plane={"T": 0, "C": 0, "Z": 10},
-                          peers=(peer,), nbytes=int(np.prod(_SHAPE)) * 2)]
+    peer = Peer(
+        "ndstorage",
+        open=_ndstorage_open,
+        one_plane=_ndstorage_one,
+        full_read=_ndstorage_lazy,
+        full_read_lazy=_ndstorage_lazy,
+        imports=("ndstorage",),
+        plane_program=lambda p: (
+            "import numpy as np\nfrom ndstorage import Dataset\n"
+            f"ds = Dataset({str(p)!r})\n"
+            "np.array(ds.read_image(time=0, channel='DAPI', z=10))\nds.close()\n"
+        ),
+    )
+    return [
+        BenchmarkCase(
+            "ndtiff-tcz-uint16",
+            "ndtiff",
+            _make,
+            plane={"T": 0, "C": 0, "Z": 10},
+            peers=(peer,),
+            nbytes=int(np.prod(_SHAPE)) * 2,
+        )
+    ]

@@ -113,7 +113,9 @@ class _MetadataReader:
 
     def __init__(self, path: Any) -> None:
         self._remote: RemoteFile | None = open_bytes(path) if is_remote(path) else None
-        self._fd = None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._fd = (
+            None if self._remote is not None else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        )
 
     def read(self, offset: int, length: int) -> bytes:
         if self._remote is not None:
@@ -198,8 +200,12 @@ def _check_overlaps(index_path: Path, table: IndexTable, nbytes: np.ndarray) -> 
 def _check_ranges(index_path: Path, table: IndexTable, sizes: np.ndarray) -> None:
     size = sizes[table.file_id]
     nbytes = table.image_nbytes()
-    bad = (table.width <= 0) | (table.height <= 0) | (table.pixel_offset < _MIN_OFFSET) | (
-        table.pixel_offset + nbytes > size)
+    bad = (
+        (table.width <= 0)
+        | (table.height <= 0)
+        | (table.pixel_offset < _MIN_OFFSET)
+        | (table.pixel_offset + nbytes > size)
+    )
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         name = table.file_names[int(table.file_id[i])]

@@ -108,8 +108,7 @@ def _decode_one(path: Path, raw: bytes, start: int) -> dict[str, Any]:
         axes = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise CorruptFileError(
-            f"{path}: the index entry at byte {start} is not valid UTF-8 JSON ({exc}); "
-            "the index is corrupt"
+            f"{path}: the index entry at byte {start} is not valid UTF-8 JSON ({exc}); the index is corrupt"
         ) from exc
     if not isinstance(axes, dict):
         raise CorruptFileError(
@@ -159,8 +158,11 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         (k,) = u32.unpack_from(data, pos)
         if k == 0:
             complete = False
-            problem = f"{size - pos} bytes of zero padding" if not any(data[pos:pos + 4096]) else \
-                "an entry of length 0"
+            problem = (
+                f"{size - pos} bytes of zero padding"
+                if not any(data[pos : pos + 4096])
+                else "an entry of length 0"
+            )
             break
         if k > _MAX_TEXT or pos + 4 + k + 4 > size:
             complete, problem = False, f"a partial entry at byte {pos}"
@@ -171,8 +173,8 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
             complete, problem = False, f"a partial entry at byte {pos}"
             break
         starts.append(pos)
-        raw_axes.append(data[pos + 4:pos + 4 + k])
-        raw_names.append(data[pos + 8 + k:end])
+        raw_axes.append(data[pos + 4 : pos + 4 + k])
+        raw_names.append(data[pos + 8 + k : end])
         tails.append(tail.unpack_from(data, end))
         pos = end + tail.size
     # Pass 2: decode every axes JSON in one call (fast), per entry only on error.
@@ -224,7 +226,9 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         try:
             text = raw_name.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CorruptFileError(f"{path}: a file name in the index is not UTF-8: {raw_name[:80]!r}") from exc
+            raise CorruptFileError(
+                f"{path}: a file name in the index is not UTF-8: {raw_name[:80]!r}"
+            ) from exc
         if not text:
             raise CorruptFileError(f"{path}: an index entry names no file; the index is corrupt")
         file_names.append(text)

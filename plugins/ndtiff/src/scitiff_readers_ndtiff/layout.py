@@ -156,8 +156,7 @@ def locate(path: Path) -> Layout:
     if folder.name == FULL_RESOLUTION and any(_is_v1_tif(t) for t in sorted(folder.glob("*.tif"))[:1]):
         raise _v1_refusal(folder.parent)
     raise UnsupportedFormatError(
-        f"{p}: not part of an NDTiff dataset (no {INDEX_NAME} in {folder} or in "
-        f"{folder / FULL_RESOLUTION})"
+        f"{p}: not part of an NDTiff dataset (no {INDEX_NAME} in {folder} or in {folder / FULL_RESOLUTION})"
     )
 
 

@@ -38,7 +38,9 @@ class Mosaic:
     width: int = 0
 
 
-def spans(start: int, stop: int, offset: int, cell: int, crop: int, count: int) -> list[tuple[int, int, int, int]]:
+def spans(
+    start: int, stop: int, offset: int, cell: int, crop: int, count: int
+) -> list[tuple[int, int, int, int]]:
     """``(tile, image_start, out_start, length)`` for output range ``start:stop``."""
     out = []
     g = offset + start
@@ -78,8 +80,14 @@ def single_image(height: int, width: int) -> Grid:
     return Grid(Mosaic(height, width, height=height, width=width))
 
 
-def stitched(level: int, rows: tuple[int, int], columns: tuple[int, int], tile0: tuple[int, int],
-             overlap: tuple[int, int], tile: tuple[int, int]) -> Grid:
+def stitched(
+    level: int,
+    rows: tuple[int, int],
+    columns: tuple[int, int],
+    tile0: tuple[int, int],
+    overlap: tuple[int, int],
+    tile: tuple[int, int],
+) -> Grid:
     """The mosaic of resolution ``level``.
 
     Parameters
@@ -98,10 +106,18 @@ def stitched(level: int, rows: tuple[int, int], columns: tuple[int, int], tile0:
     (r0, r1), (c0, c1) = rows, columns
     cell_h0, cell_w0 = tile0[0] - overlap[0], tile0[1] - overlap[1]
     if level == 0:
-        mosaic = Mosaic(cell_h0, cell_w0, overlap[0] // 2, overlap[1] // 2, 0, 0,
-                        (r1 - r0 + 1) * cell_h0, (c1 - c0 + 1) * cell_w0)
+        mosaic = Mosaic(
+            cell_h0,
+            cell_w0,
+            overlap[0] // 2,
+            overlap[1] // 2,
+            0,
+            0,
+            (r1 - r0 + 1) * cell_h0,
+            (c1 - c0 + 1) * cell_w0,
+        )
         return Grid(mosaic, r0, c0, r1 - r0 + 1, c1 - c0 + 1)
-    f = 2 ** level
+    f = 2**level
     out = []
     for lo, hi, cell0, cell in ((r0, r1, cell_h0, tile[0]), (c0, c1, cell_w0, tile[1])):
         start = math.trunc(lo * cell0 / f)

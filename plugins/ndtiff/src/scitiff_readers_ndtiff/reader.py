@@ -79,8 +79,13 @@ def _index_looks_valid(path: Path) -> bool:
             # opening refuses it with a clear error (and reads nothing).
             return True
     head = read_head(path, 5)
-    return len(head) == 5 and head[4:5] == b"{" and (
-        0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20)
+    return (
+        len(head) == 5
+        and head[4:5] == b"{"
+        and (
+            0 < int.from_bytes(head[:4], "little") < 1 << 20 or 0 < int.from_bytes(head[:4], "big") < 1 << 20
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -137,8 +142,11 @@ class NDTiffReader(Reader):
             # One stat for "folder or file": every TIFF reader's sniff runs on each .tif.
             mode = p.stat().st_mode
             if stat.S_ISDIR(mode):
-                return (_index_looks_valid(p / INDEX_NAME) or _index_looks_valid(p / FULL_RESOLUTION / INDEX_NAME)
-                        or looks_like_v1(p))
+                return (
+                    _index_looks_valid(p / INDEX_NAME)
+                    or _index_looks_valid(p / FULL_RESOLUTION / INDEX_NAME)
+                    or looks_like_v1(p)
+                )
             if not stat.S_ISREG(mode):
                 return False
             name = p.name.lower()
@@ -229,7 +237,7 @@ class NDTiffReader(Reader):
         scenes = np.asarray(scene_of, dtype=np.int64)
         order = np.argsort(scenes, kind="stable")
         bounds = np.searchsorted(scenes[order], np.arange(len(self._scene_keys) + 1))
-        groups = [order[bounds[s]:bounds[s + 1]] for s in range(len(self._scene_keys))]
+        groups = [order[bounds[s] : bounds[s + 1]] for s in range(len(self._scene_keys))]
         cached = self._indices[level] = (index, groups)
         return cached
 
@@ -297,7 +305,9 @@ class NDTiffReader(Reader):
                     break
         numbers = [first[v] for v in values if v in first]
         try:
-            found = dict(zip([v for v in values if v in first], level0.image_metadata_many(numbers), strict=True))
+            found = dict(
+                zip([v for v in values if v in first], level0.image_metadata_many(numbers), strict=True)
+            )
         except (CorruptFileError, OSError):
             found = {}
         return [found.get(v, {}) for v in values]
@@ -339,7 +349,9 @@ class NDTiffReader(Reader):
                 name = md.get("Channel")
                 names[i] = name if isinstance(name, str) and name and name != "Default" else f"C{values[i]}"
             if len(set(names)) != len(names):
-                names = [n if names.count(n) == 1 else f"{n} ({v})" for n, v in zip(names, values, strict=True)]
+                names = [
+                    n if names.count(n) == 1 else f"{n} ({v})" for n, v in zip(names, values, strict=True)
+                ]
             if values == [None]:
                 names = ["C0"]
         self._channel_names = names
@@ -361,8 +373,11 @@ class NDTiffReader(Reader):
                 raise MetadataError(f"{lvl.folder / INDEX_NAME}: this resolution level has no images")
         else:
             numbers_for_shape = numbers
-        shapes = set(zip(table.height[numbers_for_shape].tolist(), table.width[numbers_for_shape].tolist(),
-                         strict=True))
+        shapes = set(
+            zip(
+                table.height[numbers_for_shape].tolist(), table.width[numbers_for_shape].tolist(), strict=True
+            )
+        )
         if len(shapes) != 1:
             raise MetadataError(
                 f"{lvl.folder / INDEX_NAME}: the images of scene {self.scenes[scene]!r} have different "
@@ -380,8 +395,12 @@ class NDTiffReader(Reader):
             raise MetadataError(f"{self._path}: stitching needs integer row and column axes")
         tile0 = (int(level0.height[0]), int(level0.width[0]))
         if min(tile0[0] - self._overlap[0], tile0[1] - self._overlap[1]) <= 0:
-            raise MetadataError(f"{self._path}: the tile overlap {self._overlap} is not smaller than the tiles")
-        grid = stitched(level, (min(rows0), max(rows0)), (min(cols0), max(cols0)), tile0, self._overlap, (h, w))
+            raise MetadataError(
+                f"{self._path}: the tile overlap {self._overlap} is not smaller than the tiles"
+            )
+        grid = stitched(
+            level, (min(rows0), max(rows0)), (min(cols0), max(cols0)), tile0, self._overlap, (h, w)
+        )
         first_row, first_col, n_rows, n_cols = grid.first_row, grid.first_column, grid.rows, grid.columns
         tiled = (index[:, 3] != _NO_TILE) & (index[:, 4] != _NO_TILE)
         tr = np.where(tiled, index[:, 3] - first_row, -1)
@@ -411,8 +430,16 @@ class NDTiffReader(Reader):
             rgb = bool(np.all(table.pixel_type == 2))
         token = f"ndtiff:{lvl.token}:s{scene}:l{level}:stitch{int(self._stitch)}"
         source = NDTiffSource(
-            lvl.files, table.file_id[numbers], table.pixel_offset[numbers], table.pixel_type[numbers],
-            planes, (h, w), grid.mosaic, rgb, self._header.byteorder, token,
+            lvl.files,
+            table.file_id[numbers],
+            table.pixel_offset[numbers],
+            table.pixel_type[numbers],
+            planes,
+            (h, w),
+            grid.mosaic,
+            rgb,
+            self._header.byteorder,
+            token,
         )
         coords, pps = self._coords(scene, level, numbers, index, grid, source)
         bits = sorted({int(b) for b in table.pixel_type[numbers]})
@@ -420,8 +447,14 @@ class NDTiffReader(Reader):
             "ndtiff_version": self._header.version,
             "bits_per_sample": max(PIXEL_TYPES[b][1] for b in bits) if bits else None,
         }
-        return Image(source, coords=coords, channel_names=self._channels(), physical_pixel_sizes=pps,
-                     attrs=attrs, name=self.scenes[scene])
+        return Image(
+            source,
+            coords=coords,
+            channel_names=self._channels(),
+            physical_pixel_sizes=pps,
+            attrs=attrs,
+            name=self.scenes[scene],
+        )
 
     # ------------------------------------------------------------- coordinates
     def _pixel_size(self) -> float | None:
@@ -432,8 +465,9 @@ class NDTiffReader(Reader):
             size = _number(md.get("PixelSizeUm")) or _number(md.get("PixelSize_um"))
         return size if size and size > 0 else None
 
-    def _per_value_metadata(self, numbers: np.ndarray, column: np.ndarray, count: int,
-                            keys: Sequence[str], level: Level) -> list[float] | None:
+    def _per_value_metadata(
+        self, numbers: np.ndarray, column: np.ndarray, count: int, keys: Sequence[str], level: Level
+    ) -> list[float] | None:
         """One metadata number per plane index along a dim: first image with that index."""
         first: dict[int, int] = {}
         for n, v in zip(numbers.tolist(), column.tolist(), strict=True):
@@ -453,8 +487,9 @@ class NDTiffReader(Reader):
             out.append(value)
         return out
 
-    def _coords(self, scene: int, level: int, numbers: np.ndarray, index: np.ndarray, grid: Grid,
-                source: NDTiffSource) -> tuple[dict[str, Any], PhysicalPixelSizes]:
+    def _coords(
+        self, scene: int, level: int, numbers: np.ndarray, index: np.ndarray, grid: Grid, source: NDTiffSource
+    ) -> tuple[dict[str, Any], PhysicalPixelSizes]:
         summary = self._header.summary
         coords: dict[str, Any] = {}
         level0 = self._level_data(0)
@@ -463,7 +498,7 @@ class NDTiffReader(Reader):
         shape = source.shape
         # Y / X: pixel size times the downsampling factor.
         size = self._pixel_size()
-        f = 2 ** level
+        f = 2**level
         y_step = x_step = None
         if size is not None:
             y_step = x_step = size * f
@@ -481,9 +516,18 @@ class NDTiffReader(Reader):
             if z_step:
                 coords["Z"] = coordinate_spec("Z", raw * z_step, _UNITS_UM)
             else:
-                pos = self._per_value_metadata(numbers0, index0[:, 2], len(z_values),
-                                               ("ZPosition_um_Intended", "ZPositionUm", "ZPosition_um"), level0)
-                coords["Z"] = coordinate_spec("Z", pos, _UNITS_UM) if pos is not None else coordinate_spec("Z", z_values)
+                pos = self._per_value_metadata(
+                    numbers0,
+                    index0[:, 2],
+                    len(z_values),
+                    ("ZPosition_um_Intended", "ZPositionUm", "ZPosition_um"),
+                    level0,
+                )
+                coords["Z"] = (
+                    coordinate_spec("Z", pos, _UNITS_UM)
+                    if pos is not None
+                    else coordinate_spec("Z", z_values)
+                )
         # T: index x interval, else the per-image elapsed time.
         t_values = self._values.get("time")
         if t_values is not None and t_values != [None]:
@@ -492,24 +536,32 @@ class NDTiffReader(Reader):
             if interval and all(isinstance(v, int) for v in t_values):
                 coords["T"] = coordinate_spec("T", np.asarray(t_values) * interval, "ms")
             else:
-                times = self._per_value_metadata(numbers0, index0[:, 0], len(t_values), ("ElapsedTime-ms",),
-                                                 level0)
-                coords["T"] = coordinate_spec("T", times, "ms") if times is not None else coordinate_spec("T", t_values)
+                times = self._per_value_metadata(
+                    numbers0, index0[:, 0], len(t_values), ("ElapsedTime-ms",), level0
+                )
+                coords["T"] = (
+                    coordinate_spec("T", times, "ms") if times is not None else coordinate_spec("T", t_values)
+                )
         # The scene's values of its selecting axes, as scalar coordinates.
         for axis, value in zip(self._scene_axes, self._scene_keys[scene], strict=True):
             name = axis if axis not in ("T", "C", "Z", "Y", "X", "S") else f"{axis}_axis"
             coords[name] = ((), value if value is not None else "")
         z_size = abs(z_step) if z_step else None
-        pps = PhysicalPixelSizes(z_size, y_step, x_step,
-                                 (_UNITS_UM if z_size else None, _UNITS_UM if y_step else None,
-                                  _UNITS_UM if x_step else None))
+        pps = PhysicalPixelSizes(
+            z_size,
+            y_step,
+            x_step,
+            (_UNITS_UM if z_size else None, _UNITS_UM if y_step else None, _UNITS_UM if x_step else None),
+        )
         if z_size is None and "Z" in coords and coords["Z"][2].get("units"):
             pps = PhysicalPixelSizes(None, y_step, x_step, (None, pps.units.Y, pps.units.X))
             zc = coords["Z"][1]
             if len(zc) >= 2:
                 d = np.diff(zc.astype(float))
                 if np.allclose(d, d[0]):
-                    pps = PhysicalPixelSizes(abs(float(d[0])), y_step, x_step, (_UNITS_UM, pps.units.Y, pps.units.X))
+                    pps = PhysicalPixelSizes(
+                        abs(float(d[0])), y_step, x_step, (_UNITS_UM, pps.units.Y, pps.units.X)
+                    )
         return coords, pps
 
     # ------------------------------------------------------------ public extras
@@ -536,11 +588,15 @@ class NDTiffReader(Reader):
             low, high = _number(entry.get("Min")), _number(entry.get("Max"))
             color = entry.get("Color")
             active = entry.get("Active")
-            out.append(ChannelDisplay(
-                color=argb_int_to_rgb(color) if type(color) is int else None,
-                contrast_limits=(low, high) if low is not None and high is not None and high > low else None,
-                visible=active if isinstance(active, bool) else None,
-            ))
+            out.append(
+                ChannelDisplay(
+                    color=argb_int_to_rgb(color) if type(color) is int else None,
+                    contrast_limits=(low, high)
+                    if low is not None and high is not None and high > low
+                    else None,
+                    visible=active if isinstance(active, bool) else None,
+                )
+            )
         return out
 
     @property
@@ -563,8 +619,15 @@ class NDTiffReader(Reader):
         """The dataset's top folder."""
         return self._layout.root
 
-    def image_metadata(self, T: int = 0, C: int = 0, Z: int = 0, *,  # noqa: N803
-                       row: int | None = None, column: int | None = None) -> dict[str, Any] | None:
+    def image_metadata(
+        self,
+        T: int = 0,  # noqa: N803
+        C: int = 0,  # noqa: N803
+        Z: int = 0,  # noqa: N803
+        *,
+        row: int | None = None,
+        column: int | None = None,
+    ) -> dict[str, Any] | None:
         """Per-image metadata of plane ``(T, C, Z)`` of the current scene / level.
 
         Indices are positions along the dims (``T=0`` is the first time point, even
@@ -577,14 +640,19 @@ class NDTiffReader(Reader):
         for dim, value, size in zip("TCZ", (T, C, Z), source.planes.shape[:3], strict=True):
             if not isinstance(value, (int, np.integer)) or not 0 <= int(value) < size:
                 raise DimensionSelectionError(
-                    f"{self._path}: {dim}={value!r} is out of range; {dim} has {size} index(es)")
+                    f"{self._path}: {dim}={value!r} is out of range; {dim} has {size} index(es)"
+                )
         cells = source.planes[int(T), int(C), int(Z)]
         numbers = self._numbers(self.current_scene_index, self.current_resolution_level)
         level = self._level_data(self.current_resolution_level)
         if row is not None or column is not None:
-            wanted = [i for i in cells.ravel().tolist() if i >= 0 and (
-                row is None or level.table.axes[int(numbers[i])].get("row") == row) and (
-                column is None or level.table.axes[int(numbers[i])].get("column") == column)]
+            wanted = [
+                i
+                for i in cells.ravel().tolist()
+                if i >= 0
+                and (row is None or level.table.axes[int(numbers[i])].get("row") == row)
+                and (column is None or level.table.axes[int(numbers[i])].get("column") == column)
+            ]
         else:
             wanted = [i for i in cells.ravel().tolist() if i >= 0]
         if not wanted:
@@ -613,14 +681,21 @@ class NDTiffReader(Reader):
         cell_h, cell_w = h - self._overlap[0], w - self._overlap[1]
         # Stitching crops floor(overlap / 2) before each tile: a tile's first pixel lies that
         # far before its cell (so the first row and column of tiles start at negative positions).
-        positions = [((m["row"] - r0) * cell_h - self._overlap[0] // 2,
-                      (m["column"] - c0) * cell_w - self._overlap[1] // 2) for m in members]
+        positions = [
+            (
+                (m["row"] - r0) * cell_h - self._overlap[0] // 2,
+                (m["column"] - c0) * cell_w - self._overlap[1] // 2,
+            )
+            for m in members
+        ]
         return MosaicTiles((h, w), positions, lambda: self._stitched_view(others))
 
     def _stitched_view(self, others: dict[str, Any]) -> Any:
         stitched = self.__dict__.get("_stitched_reader")
         if stitched is None:
-            options = {k: v for k, v in self._sr_given_options.items() if k not in ("stitch", "reconstruct_mosaic")}
+            options = {
+                k: v for k, v in self._sr_given_options.items() if k not in ("stitch", "reconstruct_mosaic")
+            }
             stitched = self.__dict__["_stitched_reader"] = NDTiffReader(self._path, stitch=True, **options)
         for index, key in enumerate(stitched._scene_keys):
             if dict(zip(stitched._scene_axes, key, strict=True)) == others:

@@ -19,7 +19,7 @@ __all__ = ["sample_image", "write_images", "write_sample"]
 
 def sample_image(t: int, c: int, z: int, height: int, width: int, dtype: Any = np.uint16) -> np.ndarray:
     """A deterministic image that differs for every ``(t, c, z)``."""
-    base = (np.arange(height * width, dtype=np.uint32).reshape(height, width) * 7 + 1000 * t + 100 * c + 10 * z)
+    base = np.arange(height * width, dtype=np.uint32).reshape(height, width) * 7 + 1000 * t + 100 * c + 10 * z
     limit = 251 if np.dtype(dtype) == np.uint8 else 65521
     return (base % limit).astype(dtype)
 
@@ -40,8 +40,11 @@ def write_sample(
     meta = {"PixelSize_um": 0.5, "z-step_um": 2.0, "Interval_ms": 100.0}
     meta.update(summary or {})
     images = [
-        ({"time": t, "channel": c, "z": z}, sample_image(t, ci, z, height, width, dtype),
-         {"ElapsedTime-ms": 100.0 * t + ci, "Channel": str(c)})
+        (
+            {"time": t, "channel": c, "z": z},
+            sample_image(t, ci, z, height, width, dtype),
+            {"ElapsedTime-ms": 100.0 * t + ci, "Channel": str(c)},
+        )
         for t in range(times)
         for ci, c in enumerate(channels)
         for z in range(zs)

@@ -71,7 +71,13 @@ class NDTiffSource(PixelSource):
         self.dtype = np.dtype(np.uint8 if eight_bit else np.uint16)
         t, c, z = self.planes.shape[:3]
         shape: tuple[int, ...] = (t, c, z, mosaic.height, mosaic.width)
-        chunks: tuple[int, ...] = (1, 1, 1, min(mosaic.cell_h, mosaic.height), min(mosaic.cell_w, mosaic.width))
+        chunks: tuple[int, ...] = (
+            1,
+            1,
+            1,
+            min(mosaic.cell_h, mosaic.height),
+            min(mosaic.cell_w, mosaic.width),
+        )
         if self.rgb:
             shape += (3,)
             chunks += (3,)
@@ -108,18 +114,24 @@ class NDTiffSource(PixelSource):
                     cells = self.planes[t, c, z]
                     for tr, iy, oy, ny in row_spans:
                         for tc, ix, ox, nx in col_spans:
-                            block = dst[oy:oy + ny, ox:ox + nx]
+                            block = dst[oy : oy + ny, ox : ox + nx]
                             number = int(cells[tr, tc]) if tr >= 0 and tc >= 0 else -1
                             if number < 0:
                                 block[...] = 0
-                            elif ix == 0 and nx == self.image_shape[1] and full_s and self._direct(number, block):
+                            elif (
+                                ix == 0
+                                and nx == self.image_shape[1]
+                                and full_s
+                                and self._direct(number, block)
+                            ):
                                 # Whole rows, same dtype: one preadv straight into the
                                 # output, no memory-map faults, no temporary.
                                 row_bytes = block.nbytes // max(ny, 1)
                                 self.files[self.file_id[number]].readinto(
-                                    int(self.pixel_offset[number]) + iy * row_bytes, block)
+                                    int(self.pixel_offset[number]) + iy * row_bytes, block
+                                )
                             else:
-                                image = self._image(number)[iy:iy + ny, ix:ix + nx]
+                                image = self._image(number)[iy : iy + ny, ix : ix + nx]
                                 block[...] = image[..., extra[0]] if extra else image
 
     def _direct(self, number: int, block: np.ndarray) -> bool:
@@ -129,7 +141,9 @@ class NDTiffSource(PixelSource):
         ptype = int(self.pixel_type[number])
         if ptype in (0, 2):
             return block.dtype == np.uint8
-        return block.dtype == np.uint16 and (self.byteorder == "=" or np.dtype(self.byteorder + "u2").isnative)
+        return block.dtype == np.uint16 and (
+            self.byteorder == "=" or np.dtype(self.byteorder + "u2").isnative
+        )
 
     def close(self) -> None:
         """Close the files (they re-open on the next read)."""

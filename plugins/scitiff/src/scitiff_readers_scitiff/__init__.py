@@ -4,7 +4,7 @@ Importing this package is cheap (no tifffile, pydantic or scipp); the heavy
 modules load on first use.
 
 >>> from scitiff_readers import Reader
->>> r = Reader("tof.tiff")                     # doctest: +SKIP
+>>> r = Reader("tof.tiff")  # doctest: +SKIP
 >>> r.xarray_dask_data.sel(T=1500.0, method="nearest")  # doctest: +SKIP
 """
 

@@ -42,8 +42,9 @@ def make_benchmark_file(folder: Path) -> Path:
             "t": sc.array(dims=["t"], values=edges, unit="us"),
             "y": sc.arange("y", float(n_y), unit="mm") * 0.055,
             "x": sc.arange("x", float(n_x), unit="mm") * 0.055,
-            "wavelength": sc.array(dims=["t"], values=3.956e-3 * (edges[:-1] + edges[1:]) / 2 / 25.0,
-                                   unit="angstrom"),
+            "wavelength": sc.array(
+                dims=["t"], values=3.956e-3 * (edges[:-1] + edges[1:]) / 2 / 25.0, unit="angstrom"
+            ),
             "start_time": sc.datetime("2025-03-04T05:06:07", unit="s"),
         },
     )
@@ -103,9 +104,15 @@ def cases() -> list[Any]:
             plane={"T": 150, "C": 0, "Z": 0},
             peers=(
                 Peer("scitiff.load_scitiff", full_read=_scitiff_full, full_read_lazy=None),
-                Peer("tifffile", open=_tifffile_open, one_plane=_tifffile_plane, full_read=_tifffile_full,
-                     full_read_lazy=_tifffile_lazy, imports=("tifffile",),
-                     plane_program=lambda p: f"import tifffile\ntifffile.imread({str(p)!r}, key=150)\n"),
+                Peer(
+                    "tifffile",
+                    open=_tifffile_open,
+                    one_plane=_tifffile_plane,
+                    full_read=_tifffile_full,
+                    full_read_lazy=_tifffile_lazy,
+                    imports=("tifffile",),
+                    plane_program=lambda p: f"import tifffile\ntifffile.imread({str(p)!r}, key=150)\n",
+                ),
             ),
             nbytes=n_t * n_y * n_x * 4,
         )

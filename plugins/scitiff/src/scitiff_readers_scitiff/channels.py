@@ -65,7 +65,7 @@ class ChannelSubsetSource(PixelSource):
 
     def _base_slice(self, channels: slice) -> slice | None:
         """The base channels of ``channels`` as one slice if they are consecutive."""
-        picked = self.channels[channels.start:channels.stop]
+        picked = self.channels[channels.start : channels.stop]
         if picked and all(b - a == 1 for a, b in itertools.pairwise(picked)):
             return slice(picked[0], picked[-1] + 1)
         return None
@@ -85,7 +85,7 @@ class ChannelSubsetSource(PixelSource):
             return
         for k, index in enumerate(range(region[1].start, region[1].stop)):
             channel = self.channels[index]
-            self.base.read_into(out[:, k:k + 1], (region[0], slice(channel, channel + 1), *region[2:]))
+            self.base.read_into(out[:, k : k + 1], (region[0], slice(channel, channel + 1), *region[2:]))
 
     def close(self) -> None:
         """Close the base source."""

@@ -61,8 +61,12 @@ class SciTiffMetadataError(MetadataError):
         Every ``(json_path, message)`` found.
     """
 
-    def __init__(self, path: str | os.PathLike[str], problems: Sequence[tuple[str, str]],
-                 what: str = "invalid SciTiff metadata") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        problems: Sequence[tuple[str, str]],
+        what: str = "invalid SciTiff metadata",
+    ) -> None:
         self.path = str(path) if is_remote(path) else os.fspath(path)
         self.problems = list(problems)
         self.json_path = self.problems[0][0] if self.problems else "$"
@@ -148,19 +152,23 @@ def decode_metadata(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SciTiffMetadataError(
-            path, [("$", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")],
+            path,
+            [("$", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")],
             what="unreadable SciTiff metadata",
         ) from None
     except RecursionError:
         # A hostile file: nesting deep enough to exhaust the parser's stack.
-        raise SciTiffMetadataError(path, [("$", "nested too deeply to be SciTiff metadata")],
-                                   what="unreadable SciTiff metadata") from None
+        raise SciTiffMetadataError(
+            path, [("$", "nested too deeply to be SciTiff metadata")], what="unreadable SciTiff metadata"
+        ) from None
     if not isinstance(doc, dict):
         raise SciTiffMetadataError(path, [("$", f"expected a JSON object, got {type(doc).__name__}")])
     return doc
 
 
-def read_metadata(path: str | os.PathLike[str], text: str) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any]]:
+def read_metadata(
+    path: str | os.PathLike[str], text: str
+) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any]]:
     """Decode and validate the ``scitiffmeta`` JSON text, without pydantic when it can.
 
     A document :func:`.quickschema.quick_metadata` surely accepts gives its
@@ -205,8 +213,12 @@ def _quoted(name: str) -> str:
     return f".{name}" if name.isidentifier() else f"[{json.dumps(name)}]"
 
 
-def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | QuickMetadata, ifd: FirstIfd,
-                       imagej: Mapping[str, Any]) -> None:
+def check_against_file(
+    path: str | os.PathLike[str],
+    model: SciTiffMetadata | QuickMetadata,
+    ifd: FirstIfd,
+    imagej: Mapping[str, Any],
+) -> None:
     """Check the metadata against the file and itself; raise :class:`SciTiffMetadataError`."""
     problems: list[tuple[str, str]] = []
     image = model.image
@@ -220,25 +232,55 @@ def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | Qu
     if meta_dtype is None or meta_dtype.kind not in "uif":
         problems.append(("$.image.data.dtype", f"unsupported pixel dtype {data.dtype!r}"))
     elif file_dtype is not None and np.dtype(file_dtype).newbyteorder("=") != meta_dtype.newbyteorder("="):
-        problems.append(("$.image.data.dtype",
-                         f"says {data.dtype!r} but the TIFF pages hold {np.dtype(file_dtype).name}"))
+        problems.append(
+            ("$.image.data.dtype", f"says {data.dtype!r} but the TIFF pages hold {np.dtype(file_dtype).name}")
+        )
     if ifd.samples_per_pixel != 1:
-        problems.append(("$.image.data.shape", (f"the TIFF pages have {ifd.samples_per_pixel} samples per "
-                         "pixel; SciTiff images are single-sample")))
-    if ifd.height is not None and ifd.width is not None and (sizes["y"], sizes["x"]) != (ifd.height, ifd.width):
-        problems.append(("$.image.data.shape", (f"y, x = {sizes['y']}, {sizes['x']} but the TIFF pages are "
-                         f"{ifd.height} x {ifd.width} pixels")))
+        problems.append(
+            (
+                "$.image.data.shape",
+                (
+                    f"the TIFF pages have {ifd.samples_per_pixel} samples per "
+                    "pixel; SciTiff images are single-sample"
+                ),
+            )
+        )
+    if (
+        ifd.height is not None
+        and ifd.width is not None
+        and (sizes["y"], sizes["x"]) != (ifd.height, ifd.width)
+    ):
+        problems.append(
+            (
+                "$.image.data.shape",
+                (
+                    f"y, x = {sizes['y']}, {sizes['x']} but the TIFF pages are "
+                    f"{ifd.height} x {ifd.width} pixels"
+                ),
+            )
+        )
     planes = sizes["t"] * sizes["z"] * sizes["c"]
     images = imagej.get("images", 1)
     if isinstance(images, int) and images != planes:
-        problems.append(("$.image.data.shape", (f"t * z * c = {planes} planes but the ImageJ header "
-                         f"says images={images}")))
+        problems.append(
+            (
+                "$.image.data.shape",
+                (f"t * z * c = {planes} planes but the ImageJ header says images={images}"),
+            )
+        )
     for group, variables in (("coords", image.coords), ("masks", image.masks)):
         for name, var in variables.items():
             where = f"$.image.{group}{_quoted(name)}"
             if var.dtype not in KNOWN_DTYPES:
-                problems.append((where + ".dtype", (f"unsupported dtype {var.dtype!r}; expected one of "
-                                 f"{', '.join(sorted(KNOWN_DTYPES))}")))
+                problems.append(
+                    (
+                        where + ".dtype",
+                        (
+                            f"unsupported dtype {var.dtype!r}; expected one of "
+                            f"{', '.join(sorted(KNOWN_DTYPES))}"
+                        ),
+                    )
+                )
             unknown = [d for d in var.dims if d not in sizes]
             if unknown:
                 problems.append((where + ".dims", f"dims {unknown} are not image dims (t, z, c, y, x)"))
@@ -247,14 +289,30 @@ def check_against_file(path: str | os.PathLike[str], model: SciTiffMetadata | Qu
                 problems.append((where + ".dims", f"repeated dims {list(var.dims)}"))
                 continue
             edges = [d for d, n in zip(var.dims, var.shape, strict=True) if n == sizes[d] + 1]
-            wrong = [(d, n) for d, n in zip(var.dims, var.shape, strict=True) if n not in (sizes[d], sizes[d] + 1)]
+            wrong = [
+                (d, n) for d, n in zip(var.dims, var.shape, strict=True) if n not in (sizes[d], sizes[d] + 1)
+            ]
             if wrong or len(edges) > 1 or (group == "masks" and edges):
                 want = ", ".join(f"{d}: {sizes[d]}" for d in var.dims)
-                problems.append((where + ".shape", (f"shape {list(var.shape)} does not fit the image sizes "
-                                 f"({want}{'' if group == 'masks' else '; bin edges may have one more'})")))
+                problems.append(
+                    (
+                        where + ".shape",
+                        (
+                            f"shape {list(var.shape)} does not fit the image sizes "
+                            f"({want}{'' if group == 'masks' else '; bin edges may have one more'})"
+                        ),
+                    )
+                )
             elif edges and var.dtype in ("string", "bool"):
-                problems.append((where + ".shape", (f"{var.dtype} values cannot be bin edges (shape "
-                                 f"{list(var.shape)}, image {', '.join(f'{d}: {sizes[d]}' for d in var.dims)})")))
+                problems.append(
+                    (
+                        where + ".shape",
+                        (
+                            f"{var.dtype} values cannot be bin edges (shape "
+                            f"{list(var.shape)}, image {', '.join(f'{d}: {sizes[d]}' for d in var.dims)})"
+                        ),
+                    )
+                )
             values = var.values
             flat = values if isinstance(values, list) else [values]
             if var.dtype != "string" and var.dtype != "datetime64" and any(isinstance(v, str) for v in flat):

@@ -66,8 +66,11 @@ class SciTiffOptions(ReaderOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.expect_flag("resolve_channels")
-        self.expect("metadata_errors", self.metadata_errors in _METADATA_ERRORS,
-                    f"one of {', '.join(map(repr, _METADATA_ERRORS))}")
+        self.expect(
+            "metadata_errors",
+            self.metadata_errors in _METADATA_ERRORS,
+            f"one of {', '.join(map(repr, _METADATA_ERRORS))}",
+        )
 
 
 class SciTiffReader(Reader):
@@ -142,15 +145,21 @@ class SciTiffReader(Reader):
         try:
             if parsed.scitiffmeta is None:
                 raise SciTiffMetadataError(
-                    self._path, [("$", "the first page's ImageDescription has no 'scitiffmeta=' line")],
-                    what="no SciTiff metadata")
+                    self._path,
+                    [("$", "the first page's ImageDescription has no 'scitiffmeta=' line")],
+                    what="no SciTiff metadata",
+                )
             model, raw = read_metadata(self._path, parsed.scitiffmeta)
             check_against_file(self._path, model, ifd, parsed.imagej)
         except MetadataError as exc:
             if mode == "raise":
                 raise
-            warnings.warn(f"{exc} Reading it as a plain ImageJ hyperstack instead (no SciTiff "
-                          "coordinates, units or channel semantics).", SciTiffFallbackWarning, stacklevel=4)
+            warnings.warn(
+                f"{exc} Reading it as a plain ImageJ hyperstack instead (no SciTiff "
+                "coordinates, units or channel semantics).",
+                SciTiffFallbackWarning,
+                stacklevel=4,
+            )
             self._fallback_error: MetadataError | None = exc
         else:
             self._model, self._raw_json, self._fallback_error = model, raw, None
@@ -170,8 +179,13 @@ class SciTiffReader(Reader):
         meta = metadata_coords(image, sizes)
         attrs = {} if image.data.unit is None else {"units": image.data.unit}
         name = image.name or None
-        self._raw_image = Image(source=self._raw_source, coords=meta.coords, channel_names=meta.channel_names,
-                                attrs=attrs, name=name)
+        self._raw_image = Image(
+            source=self._raw_source,
+            coords=meta.coords,
+            channel_names=meta.channel_names,
+            attrs=attrs,
+            name=name,
+        )
         c_coord = image.coords.get("c")
         labels = c_coord.values if (c_coord is not None and list(c_coord.dims) == ["c"]) else None
         labels = labels if isinstance(labels, list) else None
@@ -181,8 +195,9 @@ class SciTiffReader(Reader):
             return
         keep = self._roles["intensities"]
         coords = {n: take_channels(v, [keep]) for n, v in meta.coords.items()}
-        self._view_image = Image(source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords,
-                                 attrs=attrs, name=name)
+        self._view_image = Image(
+            source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords, attrs=attrs, name=name
+        )
 
     def _fallback_image(self) -> None:
         """Read the file as the TIFF plugin's plain ImageJ reader does (its coordinates too)."""
@@ -281,8 +296,12 @@ class SciTiffReader(Reader):
 
             image = self._raw_image
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-raw")
-            cached = xr.DataArray(array, dims=tuple(image.source.dims), coords=image.resolved_coordinates(),
-                                  attrs=dict(image.attrs))
+            cached = xr.DataArray(
+                array,
+                dims=tuple(image.source.dims),
+                coords=image.resolved_coordinates(),
+                attrs=dict(image.attrs),
+            )
             cached.name = image.name
             self.__dict__["_raw_cache"] = cached
         return cached

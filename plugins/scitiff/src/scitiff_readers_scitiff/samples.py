@@ -32,8 +32,9 @@ def _ramp(shape: tuple[int, ...], dtype: str = "float32", seed: int = 7) -> np.n
     return rng.random(shape, dtype=np.float64).astype(dtype) * 100
 
 
-def write_tof_sample(path: Path, n_t: int = 6, n_y: int = 12, n_x: int = 10, *,
-                     bin_edges: bool = True) -> Path:
+def write_tof_sample(
+    path: Path, n_t: int = 6, n_y: int = 12, n_x: int = 10, *, bin_edges: bool = True
+) -> Path:
     """A time-of-flight stack written by ``scitiff.save_scitiff``.
 
     ``t`` in µs (non-uniform bin edges, or centres), ``y``/``x`` in mm, a datetime
@@ -54,8 +55,11 @@ def write_tof_sample(path: Path, n_t: int = 6, n_y: int = 12, n_x: int = 10, *,
             "x": sc.arange("x", float(n_x), unit="mm") * 0.5,
             "wavelength": sc.array(dims=["t"], values=3.956e-3 * centres / 25.0, unit="angstrom"),
             "start_time": sc.datetime("2025-03-04T05:06:07", unit="s"),
-            "frame_time": sc.datetimes(dims=["t"], values=np.datetime64("2025-03-04T05:06:07", "s")
-                                       + np.arange(n_t).astype("timedelta64[s]"), unit="s"),
+            "frame_time": sc.datetimes(
+                dims=["t"],
+                values=np.datetime64("2025-03-04T05:06:07", "s") + np.arange(n_t).astype("timedelta64[s]"),
+                unit="s",
+            ),
             "pixel-id": sc.array(dims=["x", "y"], values=np.arange(n_x * n_y).reshape(n_x, n_y)),
             "detector": sc.scalar("timepix3"),
         },
@@ -98,10 +102,13 @@ def write_demo_sample(path: Path) -> Path:
 
         edges = tof_edges_us(6)
         data: Any = xr.DataArray(
-            _ramp((6, 12, 10)), dims=("t", "y", "x"),
-            coords={"t": ("t", (edges[:-1] + edges[1:]) / 2, {"units": "µs"}),
-                    "y": ("y", np.linspace(0, 5.5, 12), {"units": "mm"}),
-                    "x": ("x", np.arange(10) * 0.5, {"units": "mm"})},
+            _ramp((6, 12, 10)),
+            dims=("t", "y", "x"),
+            coords={
+                "t": ("t", (edges[:-1] + edges[1:]) / 2, {"units": "µs"}),
+                "y": ("y", np.linspace(0, 5.5, 12), {"units": "mm"}),
+                "x": ("x", np.arange(10) * 0.5, {"units": "mm"}),
+            },
             attrs={"units": "counts"},
         )
         return save_scitiff(data, path)

@@ -58,7 +58,15 @@ PLACEHOLDER_VERSION = "{VERSION_PLACEHOLDER}"
 
 #: Schema versions whose files were checked against these models.
 SUPPORTED_SCHEMA_VERSIONS: tuple[str, ...] = (
-    "25.3.0", "25.4.0", "25.5.0", "25.6.0", "25.7.0", "25.12.0", "26.1.0", "26.6.0", "26.7.0",
+    "25.3.0",
+    "25.4.0",
+    "25.5.0",
+    "25.6.0",
+    "25.7.0",
+    "25.12.0",
+    "26.1.0",
+    "26.6.0",
+    "26.7.0",
 )
 
 _VERSION_RE = re.compile(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -85,7 +93,9 @@ Scalar = float | int | str | bool
 
 class _VariableBase(_Lenient):
     unit: str | None = Field(description="scipp unit string, e.g. 'µs', 'mm', 'counts'; null = no unit")
-    dtype: str = Field(description="scipp dtype name: float64, float32, int64, int32, bool, string, datetime64")
+    dtype: str = Field(
+        description="scipp dtype name: float64, float32, int64, int32, bool, string, datetime64"
+    )
 
 
 class ScippVariable0D(_VariableBase):
@@ -206,7 +216,8 @@ class DAQMetadata(_Lenient):
     detector_type: str | list[str] = Field(default_factory=list)
     # left_to_right: a dict that fits the model becomes the model, any other dict stays a dict
     detector: PhotonConvertDetector | list[PhotonConvertDetector | None] | dict[str, Any] | None = Field(
-        default=None, union_mode="left_to_right")
+        default=None, union_mode="left_to_right"
+    )
     source_type: Literal["neutron", "x-ray", "electron"] | str | None = None
     source: NeutronSource | dict[str, Any] | None = Field(default=None, union_mode="left_to_right")
     simulated: bool | None = None

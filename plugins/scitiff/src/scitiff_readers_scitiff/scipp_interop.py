@@ -47,8 +47,14 @@ def to_scipp_variable(var: Any) -> Any:
 
 
 # scitiff's loader casts dtypes scipp lacks (in its fallback path).
-_SCIPP_DTYPES = {"int8": "int32", "int16": "int32", "uint8": "int32", "uint16": "int32",
-                 "uint32": "int64", "float16": "float32"}
+_SCIPP_DTYPES = {
+    "int8": "int32",
+    "int16": "int32",
+    "uint8": "int32",
+    "uint16": "int32",
+    "uint32": "int64",
+    "float16": "float32",
+}
 
 
 def _resolve_channels(sc: Any, da: Any) -> Any:
@@ -69,7 +75,9 @@ def _resolve_channels(sc: Any, da: Any) -> Any:
     return intensities
 
 
-def _selection(reader: SciTiffReader, selection: dict[str, Any]) -> tuple[tuple[slice, ...], list[tuple[str, Any]]]:
+def _selection(
+    reader: SciTiffReader, selection: dict[str, Any]
+) -> tuple[tuple[slice, ...], list[tuple[str, Any]]]:
     """The raw TCZYX region to read and the scipp indexing (``(dim, index)``) that selects it."""
     raw = reader._raw_image.source
     region = [slice(0, n) for n in raw.shape]
@@ -78,20 +86,25 @@ def _selection(reader: SciTiffReader, selection: dict[str, Any]) -> tuple[tuple[
         dim = key.upper()
         if len(key) != 1 or dim not in "TZYX":
             raise DimensionSelectionError(
-                f"{reader.path}: to_scipp selects along T, Z, Y and X (either case), not {key!r}")
+                f"{reader.path}: to_scipp selects along T, Z, Y and X (either case), not {key!r}"
+            )
         axis = "TCZYX".index(dim)
         size = raw.shape[axis]
         if isinstance(value, slice):
             start, stop, step = value.indices(size)
             if step != 1:
-                raise DimensionSelectionError(f"{reader.path}: {key}={value!r}: only step-1 slices are supported")
+                raise DimensionSelectionError(
+                    f"{reader.path}: {key}={value!r}: only step-1 slices are supported"
+                )
             stop = max(start, stop)
             region[axis] = slice(start, stop)
             scipp_index.append((dim.lower(), slice(start, stop)))
         elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             index = int(value) + (size if int(value) < 0 else 0)
             if not 0 <= index < size:
-                raise DimensionSelectionError(f"{reader.path}: {key}={value} is out of range; {dim} has {size}")
+                raise DimensionSelectionError(
+                    f"{reader.path}: {key}={value} is out of range; {dim} has {size}"
+                )
             region[axis] = slice(index, index + 1)
             scipp_index.append((dim.lower(), index))
         else:
@@ -99,7 +112,9 @@ def _selection(reader: SciTiffReader, selection: dict[str, Any]) -> tuple[tuple[
     return tuple(region), scipp_index
 
 
-def to_scipp(reader: SciTiffReader, *, squeeze: bool = True, only_image: bool = True, **selection: Any) -> Any:
+def to_scipp(
+    reader: SciTiffReader, *, squeeze: bool = True, only_image: bool = True, **selection: Any
+) -> Any:
     """See :meth:`SciTiffReader.to_scipp`."""
     sc = _scipp()
     raw = reader._raw_image.source
@@ -114,7 +129,9 @@ def to_scipp(reader: SciTiffReader, *, squeeze: bool = True, only_image: bool = 
     model = reader.scitiff_metadata
     if model is None:
         if selection:
-            raise DimensionSelectionError(f"{reader.path}: selections need SciTiff metadata (this file has none)")
+            raise DimensionSelectionError(
+                f"{reader.path}: selections need SciTiff metadata (this file has none)"
+            )
         # As scitiff's fallback loader: no metadata, arbitrary dim names.
         squeezed = values.squeeze() if squeeze else values
         da = sc.DataArray(sc.array(dims=[f"dim_{i}" for i in range(squeezed.ndim)], values=squeezed))
@@ -174,7 +191,9 @@ def _reference_models(model: Any) -> tuple[Any, Any]:
     except ImportError:
         return model.daq, model.process
     daq = scitiff.DAQMetadata.model_validate(model.daq.model_dump(mode="json", by_alias=True))
-    process = scitiff.ImageProcessMetadata.model_validate(model.process.model_dump(mode="json", by_alias=True))
+    process = scitiff.ImageProcessMetadata.model_validate(
+        model.process.model_dump(mode="json", by_alias=True)
+    )
     return daq, process
 
 

@@ -39,8 +39,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-__all__ = ["SCHEMA_VERSION_WRITTEN", "SciTiffInt16Warning", "SciTiffWriter", "save_scitiff",
-           "scitiff_metadata_dict"]
+__all__ = [
+    "SCHEMA_VERSION_WRITTEN",
+    "SciTiffInt16Warning",
+    "SciTiffWriter",
+    "save_scitiff",
+    "scitiff_metadata_dict",
+]
 
 #: The schema version this writer produces.
 SCHEMA_VERSION_WRITTEN = "26.7.0"
@@ -84,7 +89,9 @@ class SciTiffWriter(Writer):
     )
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, *, progress: Progress | None = None, **options: Any) -> None:
+    def _write(
+        cls, data: xr.DataArray, path: Path, *, progress: Progress | None = None, **options: Any
+    ) -> None:
         import tifffile
 
         target = _target_name(path)
@@ -101,11 +108,14 @@ class SciTiffWriter(Writer):
                 f"{target}: int16 is a valid SciTiff pixel type, but scitiff.load_scitiff cannot restore "
                 "the metadata of int16 images (scipp has no int16) and falls back to bare pixels; "
                 "scitiff_readers reads them completely. Use dtype='float32' for scitiff/scipp users.",
-                SciTiffInt16Warning, stacklevel=4)
+                SciTiffInt16Warning,
+                stacklevel=4,
+            )
         input_bytes = int(data.nbytes)
         data = _with_channels(data, options["stdevs"], dtype, target)
-        meta = scitiff_metadata_dict(data, dtype, daq=options["daq"], process=options["process"],
-                                     extra=options["extra"])
+        meta = scitiff_metadata_dict(
+            data, dtype, daq=options["daq"], process=options["process"], extra=options["extra"]
+        )
         _warn_on_foreign_units(meta, target)
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(
@@ -118,8 +128,9 @@ class SciTiffWriter(Writer):
         )
 
 
-def save_scitiff(data: xr.DataArray, path: str | os.PathLike[str], *, overwrite: bool = False,
-                 **options: Any) -> Path:
+def save_scitiff(
+    data: xr.DataArray, path: str | os.PathLike[str], *, overwrite: bool = False, **options: Any
+) -> Path:
     """Write ``data`` as SciTiff (``write(data, path, format="scitiff", ...)``).
 
     Parameters
@@ -149,20 +160,30 @@ def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: 
     """Append ``stdevs`` and a full-size mask as channels (scitiff's convention), lazily."""
     from scitiff_readers.backend import to_canonical
 
-    full_masks = [str(n) for n, c in data.coords.items()
-                  if (c.dtype == bool or c.attrs.get("scitiff_role") == MASK_ROLE) and c.ndim > 2]
+    full_masks = [
+        str(n)
+        for n, c in data.coords.items()
+        if (c.dtype == bool or c.attrs.get("scitiff_role") == MASK_ROLE) and c.ndim > 2
+    ]
     if stdevs is None and not full_masks:
         return data
     if len(full_masks) > 1:
         raise ValueError(f"{path}: SciTiff stores one full-size mask (as a channel); got {full_masks}")
     if data.sizes["C"] != 1:
-        raise ValueError(f"{path}: stdevs and full-size masks need a single-channel image; C has "
-                         f"{data.sizes['C']} channels")
+        raise ValueError(
+            f"{path}: stdevs and full-size masks need a single-channel image; C has "
+            f"{data.sizes['C']} channels"
+        )
     c_coord = data.coords["C"] if "C" in data.coords else None  # noqa: SIM401 - .get() invents an index
-    if c_coord is not None and not _is_placeholder_channels(c_coord.variable) \
-            and [str(v) for v in c_coord.values] != ["intensities"]:
-        raise ValueError(f"{path}: the channel is labelled {list(c_coord.values)}; with stdevs or a "
-                         "full-size mask it must be 'intensities' (or unlabelled)")
+    if (
+        c_coord is not None
+        and not _is_placeholder_channels(c_coord.variable)
+        and [str(v) for v in c_coord.values] != ["intensities"]
+    ):
+        raise ValueError(
+            f"{path}: the channel is labelled {list(c_coord.values)}; with stdevs or a "
+            "full-size mask it must be 'intensities' (or unlabelled)"
+        )
     sizes = dict(zip(data.dims, data.shape, strict=True))
     labels = ["intensities"]
     arrays = [data.data]
@@ -170,7 +191,9 @@ def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: 
         if isinstance(stdevs, xr.DataArray):
             stdevs = to_canonical(stdevs).variable.set_dims(sizes).transpose(*data.dims).data
         if tuple(np.shape(stdevs)) != tuple(data.shape):
-            raise ValueError(f"{path}: stdevs of shape {np.shape(stdevs)} do not match the image {data.shape}")
+            raise ValueError(
+                f"{path}: stdevs of shape {np.shape(stdevs)} do not match the image {data.shape}"
+            )
         arrays.append(stdevs)
         labels.append("stdevs")
     if full_masks:
@@ -188,8 +211,9 @@ def _with_channels(data: xr.DataArray, stdevs: Any, dtype: np.dtype[Any], path: 
     return out.assign_coords(C=("C", labels))
 
 
-def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None = None,
-           input_bytes: int = 0) -> Iterator[np.ndarray]:
+def _pages(
+    data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None = None, input_bytes: int = 0
+) -> Iterator[np.ndarray]:
     """The pages in t, z, c order, computing at most ~64 MiB of a dask array at a time.
 
     ``progress`` advances by each block's share of ``input_bytes`` as its pages are handed out.
@@ -199,7 +223,7 @@ def _pages(data: xr.DataArray, dtype: np.dtype[Any], progress: Progress | None =
     frame = c * z * y * x * dtype.itemsize
     step = max(1, _BLOCK_BYTES // max(frame, 1))
     for t0 in range(0, t, step):
-        block = np.asarray(array[t0:t0 + step])  # computes a dask block
+        block = np.asarray(array[t0 : t0 + step])  # computes a dask block
         block = block.astype(dtype, copy=False).transpose(0, 2, 1, 3, 4)
         # Counted when handed over: tifffile need not ask again after the last page.
         if progress is not None:
@@ -230,7 +254,9 @@ def _warn_on_foreign_units(meta: dict[str, Any], path: Path) -> None:
                 f"{path}: unit {unit!r} of {what} is not a scipp unit; scitiff.load_scitiff will "
                 "ignore all SciTiff metadata of this file (scitiff_readers still reads it). Use a "
                 "scipp unit string (e.g. 'µm', 'counts', 'dimensionless') or drop the units attribute.",
-                ScitiffReadersWarning, stacklevel=5)
+                ScitiffReadersWarning,
+                stacklevel=5,
+            )
 
 
 def _scitiff_unit(unit: str) -> str:
@@ -283,14 +309,19 @@ def _model_dump(value: Any, model_name: str) -> Any:
     return model.model_validate(value).model_dump(mode="json")
 
 
-def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, process: Any = None,
-                          extra: Any = None) -> dict[str, Any]:
+def scitiff_metadata_dict(
+    data: xr.DataArray, dtype: Any, *, daq: Any = None, process: Any = None, extra: Any = None
+) -> dict[str, Any]:
     """The ``scitiffmeta`` JSON (as a dict) for canonical TCZYX ``data``."""
     sizes = dict(zip(data.dims, data.shape, strict=True))
     coords: dict[str, Any] = {}
     masks: dict[str, Any] = {}
-    consumed = {n for v in data.coords.values() if "bounds" in v.attrs
-                for n in (str(v.attrs["bounds"]), *bounds_pair_names(str(v.attrs["bounds"])))}
+    consumed = {
+        n
+        for v in data.coords.values()
+        if "bounds" in v.attrs
+        for n in (str(v.attrs["bounds"]), *bounds_pair_names(str(v.attrs["bounds"])))
+    }
     has_lower_c = "c" in data.coords
     for raw_name, coord in data.coords.items():
         name = str(raw_name)
@@ -299,8 +330,9 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
             continue
         if var.dtype == bool or var.attrs.get("scitiff_role") == MASK_ROLE:
             values = np.asarray(var.values) != 0
-            masks[str(var.attrs.get("scitiff_name", name))] = _variable(var.copy(data=values), name,
-                                                                        force_dtype="bool")
+            masks[str(var.attrs.get("scitiff_name", name))] = _variable(
+                var.copy(data=values), name, force_dtype="bool"
+            )
             continue
         bounds = var.attrs.get("bounds")
         if name in DIM_NAMES.values():
@@ -322,8 +354,11 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
                 else:
                     edges = bounds_pair_edges(bvar, data.coords[pair[1]].variable, edge_dim)
             except ValueError as exc:
-                warnings.warn(f"coordinate {name!r}: {exc}; writing the bin centres instead of edges",
-                              ScitiffReadersWarning, stacklevel=5)
+                warnings.warn(
+                    f"coordinate {name!r}: {exc}; writing the bin centres instead of edges",
+                    ScitiffReadersWarning,
+                    stacklevel=5,
+                )
                 var = xr.Variable(var.dims, var.values, attrs=attrs)
             else:
                 if var.dtype.kind == "M":
@@ -338,8 +373,12 @@ def scitiff_metadata_dict(data: xr.DataArray, dtype: Any, *, daq: Any = None, pr
     t, c, z, y, x = (int(n) for n in data.shape)
     meta: dict[str, Any] = {
         "image": {
-            "data": {"unit": None if unit is None else str(unit), "dtype": np.dtype(dtype).name,
-                     "dims": ["t", "z", "c", "y", "x"], "shape": [t, z, c, y, x]},
+            "data": {
+                "unit": None if unit is None else str(unit),
+                "dtype": np.dtype(dtype).name,
+                "dims": ["t", "z", "c", "y", "x"],
+                "shape": [t, z, c, y, x],
+            },
             "masks": masks,
             "coords": coords,
             "name": None if data.name is None else str(data.name),
@@ -368,4 +407,3 @@ def _extra_value(value: Any) -> Any:
     if isinstance(value, (xr.Variable, xr.DataArray)) and value.ndim == 0:
         return _variable(value.variable if isinstance(value, xr.DataArray) else value, "extra")
     raise TypeError(f"extra metadata value {value!r} must be str, int, float or a 0-D variable")
-

@@ -70,8 +70,20 @@ BOUNDS_END = "_end"
 MASK_ROLE = "mask"
 
 # scipp time units -> numpy datetime64 units.
-_DATETIME_UNITS = {"s": "s", "ms": "ms", "µs": "us", "us": "us", "μs": "us", "ns": "ns", "min": "m",
-                   "h": "h", "D": "D", "d": "D", "Y": "Y", "M": "M"}
+_DATETIME_UNITS = {
+    "s": "s",
+    "ms": "ms",
+    "µs": "us",
+    "us": "us",
+    "μs": "us",
+    "ns": "ns",
+    "min": "m",
+    "h": "h",
+    "D": "D",
+    "d": "D",
+    "Y": "Y",
+    "M": "M",
+}
 
 
 def datetime_unit(unit: str | None) -> str | None:
@@ -125,7 +137,9 @@ def _bounds_pair(edges: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take(edges, np.arange(n), axis=axis), np.take(edges, np.arange(1, n + 1), axis=axis)
 
 
-def bounds_pair_edges(start: xr.Variable | xr.DataArray, end: xr.Variable | xr.DataArray, dim: str) -> np.ndarray:
+def bounds_pair_edges(
+    start: xr.Variable | xr.DataArray, end: xr.Variable | xr.DataArray, dim: str
+) -> np.ndarray:
     """The N + 1 edges of bins given by their start and end edges along ``dim``.
 
     Raises
@@ -184,7 +198,9 @@ def cf_bounds_dataset(view: xr.DataArray, name: str) -> xr.Dataset:
     for bounds_name, (start_name, end_name) in pairs.items():
         start, end = view.coords[start_name].variable, view.coords[end_name].variable
         stacked = np.stack([start.values, end.transpose(*start.dims).values], axis=-1)
-        ds = ds.assign_coords({bounds_name: xr.Variable((*start.dims, "bnds"), stacked, attrs=dict(start.attrs))})
+        ds = ds.assign_coords(
+            {bounds_name: xr.Variable((*start.dims, "bnds"), stacked, attrs=dict(start.attrs))}
+        )
     return ds
 
 
@@ -240,8 +256,11 @@ def metadata_coords(image: ImageMetadata | QuickImage, sizes: Mapping[str, int])
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
             start_name, end_name = bounds_pair_names(bounds_name)
             lo, hi = _bounds_pair(values, edge_axis)
-            out.coords[target] = (dims, _midpoints(values, edge_axis),
-                                  _attrs(var.unit, values.dtype, bounds=bounds_name, **renamed))
+            out.coords[target] = (
+                dims,
+                _midpoints(values, edge_axis),
+                _attrs(var.unit, values.dtype, bounds=bounds_name, **renamed),
+            )
             out.coords[start_name] = (dims, lo, _attrs(var.unit, values.dtype))
             out.coords[end_name] = (dims, hi, _attrs(var.unit, values.dtype))
             taken.update((start_name, end_name))

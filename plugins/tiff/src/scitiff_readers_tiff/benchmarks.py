@@ -36,9 +36,21 @@ def _write_5d(path: Path, **kwargs: Any) -> None:
             for c in range(SHAPE_5D[1]):
                 yield from block[c]
 
-    tifffile.imwrite(path, planes(), shape=SHAPE_5D, dtype=np.uint16, ome=True,
-                     metadata={"axes": "TCZYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
-                               "PhysicalSizeZ": 2.0, "TimeIncrement": 1.0}, **kwargs)
+    tifffile.imwrite(
+        path,
+        planes(),
+        shape=SHAPE_5D,
+        dtype=np.uint16,
+        ome=True,
+        metadata={
+            "axes": "TCZYX",
+            "PhysicalSizeX": 0.5,
+            "PhysicalSizeY": 0.5,
+            "PhysicalSizeZ": 2.0,
+            "TimeIncrement": 1.0,
+        },
+        **kwargs,
+    )
 
 
 def make_5d(folder: Path) -> Path:
@@ -77,10 +89,18 @@ def make_tiled(folder: Path) -> Path:
                         plane = block[c, z]
                         for y in range(0, 512, 256):
                             for x in range(0, 512, 256):
-                                yield plane[y:y + 256, x:x + 256]
+                                yield plane[y : y + 256, x : x + 256]
 
-        tifffile.imwrite(path, tiles(), shape=SHAPE_TILED, dtype=np.uint16, ome=True, tile=(256, 256),
-                         compression="zlib", metadata={"axes": "TCZYX"})
+        tifffile.imwrite(
+            path,
+            tiles(),
+            shape=SHAPE_TILED,
+            dtype=np.uint16,
+            ome=True,
+            tile=(256, 256),
+            compression="zlib",
+            metadata={"axes": "TCZYX"},
+        )
     return path
 
 
@@ -175,9 +195,16 @@ def _tifffile_peer(page: int, *, lazy: bool = True) -> Any:
     def program(p: Path) -> str:
         return f"import tifffile\ntifffile.TiffFile({str(p)!r}).series[0].pages[{page}].asarray()\n"
 
-    return Peer("tifffile", open=open_, one_plane=one_plane, full_read=tifffile.imread,
-                full_read_lazy=lazy_read if lazy else None, plane_reader=plane_reader,
-                imports=("tifffile",), plane_program=program)
+    return Peer(
+        "tifffile",
+        open=open_,
+        one_plane=one_plane,
+        full_read=tifffile.imread,
+        full_read_lazy=lazy_read if lazy else None,
+        plane_reader=plane_reader,
+        imports=("tifffile",),
+        plane_program=program,
+    )
 
 
 def _bioio_peer(plane: dict[str, int]) -> Any:
@@ -197,8 +224,10 @@ def _bioio_peer(plane: dict[str, int]) -> Any:
         full_read_lazy=lambda p: reader(p).dask_data.compute(),
         plane_reader=_bioio_plane_reader(reader),
         imports=("bioio", "bioio_ome_tiff"),
-        plane_program=lambda p: ("import bioio_ome_tiff\nfrom bioio import BioImage\n"
-                                 f"BioImage({str(p)!r}, reader=bioio_ome_tiff.Reader).get_image_data('YX', **{plane!r})\n"),
+        plane_program=lambda p: (
+            "import bioio_ome_tiff\nfrom bioio import BioImage\n"
+            f"BioImage({str(p)!r}, reader=bioio_ome_tiff.Reader).get_image_data('YX', **{plane!r})\n"
+        ),
     )
 
 
@@ -233,31 +262,76 @@ def cases() -> list[Any]:
 
     plane5 = {"T": 0, "C": 0, "Z": 10}
     bioio_50000 = _bioio_peer({"Z": 25000})
-    bioio_50000 = Peer(bioio_50000.name, open=bioio_50000.open, one_plane=bioio_50000.one_plane,
-                       imports=bioio_50000.imports, plane_program=bioio_50000.plane_program)
+    bioio_50000 = Peer(
+        bioio_50000.name,
+        open=bioio_50000.open,
+        one_plane=bioio_50000.one_plane,
+        imports=bioio_50000.imports,
+        plane_program=bioio_50000.plane_program,
+    )
     return [
-        BenchmarkCase("ome-tiff-5d-uint16", "ome-tiff", make_5d, plane=plane5,
-                      peers=(_tifffile_peer(10), _bioio_peer(plane5)),
-                      nbytes=int(np.prod(SHAPE_5D)) * 2),
-        BenchmarkCase("ome-tiff-2000-pages", "ome-tiff", make_2000, plane={"Z": 1000},
-                      peers=(_tifffile_peer(1000), _bioio_peer({"Z": 1000})),
-                      nbytes=int(np.prod(PAGES_2000)) * 2),
-        BenchmarkCase("ome-tiff-5d-tiled-zlib", "ome-tiff", make_tiled, plane=plane5,
-                      peers=(_tifffile_peer(10), _bioio_peer(plane5)),
-                      nbytes=int(np.prod(SHAPE_TILED)) * 2),
-        BenchmarkCase("ome-tiff-small-plane", "ome-tiff", make_small_planes, plane={"Z": 25},
-                      peers=(_tifffile_peer(25), _bioio_peer({"Z": 25})),
-                      nbytes=int(np.prod(SMALL_PLANES)) * 2),
-        BenchmarkCase("ome-tiff-50000-pages", "ome-tiff", make_50000_ome, plane={"Z": 25000},
-                      peers=(_tifffile_peer(25000, lazy=False), bioio_50000),
-                      nbytes=int(np.prod(PAGES_50000))),
-        BenchmarkCase("tiff-50000-pages", "tiff", make_50000_shaped, plane={"Z": 25000},
-                      peers=(_tifffile_peer(25000, lazy=False),),
-                      nbytes=int(np.prod(PAGES_50000))),
-        BenchmarkCase("ome-tiff-tiled-raw", "ome-tiff", make_tiled_raw_ome, plane={"Z": 5},
-                      peers=(_tifffile_peer(5), _bioio_peer({"Z": 5})),
-                      nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2),
-        BenchmarkCase("tiff-tiled-raw", "tiff", make_tiled_raw, plane={"Z": 5},
-                      peers=(_tifffile_peer(5),),
-                      nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2),
+        BenchmarkCase(
+            "ome-tiff-5d-uint16",
+            "ome-tiff",
+            make_5d,
+            plane=plane5,
+            peers=(_tifffile_peer(10), _bioio_peer(plane5)),
+            nbytes=int(np.prod(SHAPE_5D)) * 2,
+        ),
+        BenchmarkCase(
+            "ome-tiff-2000-pages",
+            "ome-tiff",
+            make_2000,
+            plane={"Z": 1000},
+            peers=(_tifffile_peer(1000), _bioio_peer({"Z": 1000})),
+            nbytes=int(np.prod(PAGES_2000)) * 2,
+        ),
+        BenchmarkCase(
+            "ome-tiff-5d-tiled-zlib",
+            "ome-tiff",
+            make_tiled,
+            plane=plane5,
+            peers=(_tifffile_peer(10), _bioio_peer(plane5)),
+            nbytes=int(np.prod(SHAPE_TILED)) * 2,
+        ),
+        BenchmarkCase(
+            "ome-tiff-small-plane",
+            "ome-tiff",
+            make_small_planes,
+            plane={"Z": 25},
+            peers=(_tifffile_peer(25), _bioio_peer({"Z": 25})),
+            nbytes=int(np.prod(SMALL_PLANES)) * 2,
+        ),
+        BenchmarkCase(
+            "ome-tiff-50000-pages",
+            "ome-tiff",
+            make_50000_ome,
+            plane={"Z": 25000},
+            peers=(_tifffile_peer(25000, lazy=False), bioio_50000),
+            nbytes=int(np.prod(PAGES_50000)),
+        ),
+        BenchmarkCase(
+            "tiff-50000-pages",
+            "tiff",
+            make_50000_shaped,
+            plane={"Z": 25000},
+            peers=(_tifffile_peer(25000, lazy=False),),
+            nbytes=int(np.prod(PAGES_50000)),
+        ),
+        BenchmarkCase(
+            "ome-tiff-tiled-raw",
+            "ome-tiff",
+            make_tiled_raw_ome,
+            plane={"Z": 5},
+            peers=(_tifffile_peer(5), _bioio_peer({"Z": 5})),
+            nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2,
+        ),
+        BenchmarkCase(
+            "tiff-tiled-raw",
+            "tiff",
+            make_tiled_raw,
+            plane={"Z": 5},
+            peers=(_tifffile_peer(5),),
+            nbytes=int(np.prod(SHAPE_TILED_RAW)) * 2,
+        ),
     ]

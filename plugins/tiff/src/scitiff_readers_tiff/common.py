@@ -27,8 +27,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
-    "TIFF_MAGICS", "damage_reported", "guard_ifd_chain", "has_pages", "level_factor", "looks_like_tiff", "open_tiff", "sniff_head", "sniff_tiff",
-    "time_factor", "unit_factor",
+    "TIFF_MAGICS",
+    "damage_reported",
+    "guard_ifd_chain",
+    "has_pages",
+    "level_factor",
+    "looks_like_tiff",
+    "open_tiff",
+    "sniff_head",
+    "sniff_tiff",
+    "time_factor",
+    "unit_factor",
 ]
 
 #: Classic TIFF and BigTIFF headers, both byte orders.
@@ -51,7 +60,11 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
 
     try:
         source = file_argument(path)  # a path, or a file object reading a remote file's ranges
-        tif = tifffile.TiffFile(source, omexml=omexml, **flags) if omexml else tifffile.TiffFile(source, **flags)
+        tif = (
+            tifffile.TiffFile(source, omexml=omexml, **flags)
+            if omexml
+            else tifffile.TiffFile(source, **flags)
+        )
         if tif.is_mmstack and flags.get("is_ome", True) is not False and tif.is_ome:
             # Micro-Manager files carry OME-XML: their OME images (one per position)
             # are the truth, not tifffile's MMStack series that stacks positions as an axis.
@@ -125,7 +138,8 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
         warnings.warn(
             f"{path}: the file is damaged or truncated ({size} bytes); pages or metadata beyond the "
             f"damage are missing and only what tifffile could read is returned. tifffile reports: "
-            + "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else ""),
+            + "; ".join(problems[:4])
+            + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else ""),
             CorruptFileWarning,
             stacklevel=stacklevel,
         )

@@ -37,25 +37,53 @@ if TYPE_CHECKING:
 __all__ = ["IfdChain", "IfdPage"]
 
 # Byte sizes and struct codes of the TIFF field types (1 BYTE ... 18 IFD8).
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-               16: 8, 17: 8, 18: 8}
+_TYPE_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
 _INT_CODES = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 
 #: Compressions tifffile decodes the same way whatever else the page says (no JPEG:
 #: its colour space changes the page's shape).
 _SIMPLE_COMPRESSIONS = frozenset({1, 5, 8, 32773, 32946, 50000})
 #: Tags of structures or vendor formats whose pages tifffile interprets specially.
-_SPECIAL_TAGS = frozenset({
-    330,    # SubIFDs (pyramids)
-    513,    # JPEGInterchangeFormat (old JPEG)
-    33628,  # MetaMorph STK
-    34412,  # Zeiss LSM
-    65426,  # Hamamatsu NDPI McuStarts
-})
+_SPECIAL_TAGS = frozenset(
+    {
+        330,  # SubIFDs (pyramids)
+        513,  # JPEGInterchangeFormat (old JPEG)
+        33628,  # MetaMorph STK
+        34412,  # Zeiss LSM
+        65426,  # Hamamatsu NDPI McuStarts
+    }
+)
 #: tifffile's dtypes by ``(SampleFormat, BitsPerSample)`` for the kinds read here.
-_DTYPES = {(1, 8): "u1", (1, 16): "u2", (1, 32): "u4", (1, 64): "u8",
-           (2, 8): "i1", (2, 16): "i2", (2, 32): "i4", (2, 64): "i8",
-           (3, 16): "f2", (3, 32): "f4", (3, 64): "f8"}
+_DTYPES = {
+    (1, 8): "u1",
+    (1, 16): "u2",
+    (1, 32): "u4",
+    (1, 64): "u8",
+    (2, 8): "i1",
+    (2, 16): "i2",
+    (2, 32): "i4",
+    (2, 64): "i8",
+    (3, 16): "f2",
+    (3, 32): "f4",
+    (3, 64): "f8",
+}
 #: More tags in one IFD than any writer uses: treated as damage.
 _MAX_TAGS = 4096
 #: Bytes read at an IFD's offset in one go: the whole IFD of every usual page.
@@ -210,10 +238,14 @@ class IfdChain:
         data = self._pread(_IFD_READ, offset)
         cs = self._count.size
         if len(data) < cs:
-            raise CorruptFileError(f"{self.path}: the IFD at offset {offset} is cut off by the end of the file")
+            raise CorruptFileError(
+                f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
+            )
         count = self._count.unpack_from(data)[0]
         if count > _MAX_TAGS:
-            raise CorruptFileError(f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt")
+            raise CorruptFileError(
+                f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
+            )
         end = cs + count * self._entry.size + self._pointer.size
         if len(data) < end:
             data = self._pread(end, offset)
@@ -223,7 +255,7 @@ class IfdChain:
                 )
         nxt = self._pointer.unpack_from(data, end - self._pointer.size)[0]
         self._next[offset] = nxt
-        return data[cs:end - self._pointer.size], nxt
+        return data[cs : end - self._pointer.size], nxt
 
     def offset(self, index: int) -> int:
         """File offset of IFD ``index``.
@@ -278,10 +310,14 @@ class IfdChain:
         raw = self._pread(_WALK_READ, offset)
         cs, ps = self._count.size, self._pointer.size
         if len(raw) < cs:
-            raise CorruptFileError(f"{self.path}: the IFD at offset {offset} is cut off by the end of the file")
+            raise CorruptFileError(
+                f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
+            )
         count = self._count.unpack_from(raw)[0]
         if count > _MAX_TAGS:
-            raise CorruptFileError(f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt")
+            raise CorruptFileError(
+                f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
+            )
         at = cs + count * self._entry.size
         if len(raw) < at + ps:
             raw = self._pread(ps, offset + at)
@@ -319,7 +355,9 @@ class IfdChain:
         if nbytes > len(value):
             at = self._pointer.unpack(value)[0]
             if at + nbytes > self.size:
-                raise ValueError(f"{count} values at offset {at} lie beyond the end of the file ({self.size} bytes)")
+                raise ValueError(
+                    f"{count} values at offset {at} lie beyond the end of the file ({self.size} bytes)"
+                )
             value = self._pread(nbytes, at)
             if len(value) < nbytes:
                 raise ValueError("tag values cut off by the end of the file")
@@ -401,16 +439,26 @@ class IfdChain:
         if segments <= 0 or entries[offsets_tag][1] != segments or entries[counts_tag][1] != segments:
             return None
         page = IfdPage(
-            parent=self.parent, offset=offset, imagewidth=one(256, 0), imagelength=one(257, 0),
-            samplesperpixel=spp, bitspersample=bps or 0, sampleformat=fmt or 0,
-            compression=one(259, 1), predictor=one(317, 1), fillorder=one(266, 1),
-            planarconfig=one(284, 1), photometric=one(262, 0),
+            parent=self.parent,
+            offset=offset,
+            imagewidth=one(256, 0),
+            imagelength=one(257, 0),
+            samplesperpixel=spp,
+            bitspersample=bps or 0,
+            sampleformat=fmt or 0,
+            compression=one(259, 1),
+            predictor=one(317, 1),
+            fillorder=one(266, 1),
+            planarconfig=one(284, 1),
+            photometric=one(262, 0),
             rowsperstrip=0 if tiled else _rows_per_strip(entries, one),
-            tilewidth=one(322, 0), tilelength=one(323, 0),
+            tilewidth=one(322, 0),
+            tilelength=one(323, 0),
             dataoffsets=self._values(entries[offsets_tag], segments),
             databytecounts=self._values(entries[counts_tag], segments),
             description=description or "",
-            tiledepth=one(32998, 1), imagedepth=one(32997, 1),
+            tiledepth=one(32998, 1),
+            imagedepth=one(32997, 1),
         )
         return page if _simple_reason(page) is None else None
 

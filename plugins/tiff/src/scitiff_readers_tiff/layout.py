@@ -108,8 +108,15 @@ class PageLayout:
 
     def merge_key(self) -> tuple[Any, ...]:
         """Layouts with equal keys decode alike (tifffile loads ImageJ pages as separate keyframes)."""
-        key: tuple[Any, ...] = (self.file, self.shaped, self.dtype, self.segment, self.tiled, self.raw,
-                                self.compression)
+        key: tuple[Any, ...] = (
+            self.file,
+            self.shaped,
+            self.dtype,
+            self.segment,
+            self.tiled,
+            self.raw,
+            self.compression,
+        )
         if self.compression in _JPEG_LIKE:
             key += (self.ifd_offset,)  # each page may carry its own JPEGTables
         return key

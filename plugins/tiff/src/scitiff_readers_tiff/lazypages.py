@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from .omeplan import ImagePlan
     from .omexml import OmeImageInfo
 
-__all__ = ["FastOpen", "IfdLookup", "LazyPageSource", "PageLookup", "SharedPages", "cached_fast_open", "fast_open_cache"]
+__all__ = [
+    "FastOpen",
+    "IfdLookup",
+    "LazyPageSource",
+    "PageLookup",
+    "SharedPages",
+    "cached_fast_open",
+    "fast_open_cache",
+]
 
 #: ``_raw_start`` of a page whose offsets this source has not judged yet.
 _UNJUDGED = -2
@@ -185,6 +193,7 @@ class IfdLookup:
                 raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
             self._chain, self._stamp = chain, stamp
             weakref.finalize(self, chain.close)
+
         def segments(ifd: int) -> tuple[Any, Any]:
             return chain.segments(ifd, expected)
 
@@ -205,8 +214,12 @@ class SharedPages:
         """Nothing looked up yet."""
         n = int((plan.ifd_grid >= 0).sum())
         nseg = max(1, plan.segments)
-        return cls(np.zeros(n * nseg, dtype=np.int64), np.zeros(n * nseg, dtype=np.int64),
-                   np.zeros(n, dtype=bool), lookup)
+        return cls(
+            np.zeros(n * nseg, dtype=np.int64),
+            np.zeros(n * nseg, dtype=np.int64),
+            np.zeros(n, dtype=bool),
+            lookup,
+        )
 
 
 @dataclass(frozen=True)
@@ -276,9 +289,16 @@ class LazyPageSource(TiffPageSource):
         # The offsets arrays are the shared ones (not copies): a page looked up through
         # any reader of this unchanged file is known to all of them.
         super().__init__(
-            [path], [plan.layout], grid.reshape(grid_ifd.shape), np.zeros(n, dtype=np.int32),
-            np.arange(n, dtype=np.int64) * nseg, np.full(n, nseg, dtype=np.int32),
-            shared.seg_offsets, shared.seg_counts, plan.shape, token,
+            [path],
+            [plan.layout],
+            grid.reshape(grid_ifd.shape),
+            np.zeros(n, dtype=np.int32),
+            np.arange(n, dtype=np.int64) * nseg,
+            np.full(n, nseg, dtype=np.int32),
+            shared.seg_offsets,
+            shared.seg_counts,
+            plan.shape,
+            token,
         )
         self.plane_ifd = grid_ifd.ravel()[present].copy()
 
@@ -350,8 +370,8 @@ class LazyPageSource(TiffPageSource):
                         f"{nseg}; pages of one OME image must share their structure"
                     )
                 first = int(self.plane_first[p])
-                self.seg_offsets[first:first + nseg] = offsets
-                self.seg_counts[first:first + nseg] = counts
+                self.seg_offsets[first : first + nseg] = offsets
+                self.seg_counts[first : first + nseg] = counts
                 # Set last: other threads and readers trust a plane's offsets once it is resolved.
                 self.resolved[p] = True
 
@@ -376,4 +396,3 @@ class LazyPageSource(TiffPageSource):
         """Whether the pixels form one strided array (known once every page was looked up)."""
         self._ensure(np.arange(len(self.resolved)))
         return self._strided is not None
-

@@ -145,7 +145,10 @@ def _sizes_compatible(
             return False
         c_size *= convert
         scaled = b_size * level_factor(b_n, c_n)
-        if not (math.isclose(c_size, b_size, rel_tol=_SIZE_RTOL) or math.isclose(c_size, scaled, rel_tol=_SIZE_RTOL)):
+        if not (
+            math.isclose(c_size, b_size, rel_tol=_SIZE_RTOL)
+            or math.isclose(c_size, scaled, rel_tol=_SIZE_RTOL)
+        ):
             return False
     return True
 

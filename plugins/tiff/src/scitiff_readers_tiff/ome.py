@@ -85,7 +85,13 @@ class OmeTiffReader(TiffScenes, Reader):
 
     name: ClassVar[str] = "ome-tiff"
     suffixes: ClassVar[tuple[str, ...]] = (
-        ".ome.tif", ".ome.tiff", ".ome.btf", ".companion.ome", ".tif", ".tiff", ".btf",
+        ".ome.tif",
+        ".ome.tiff",
+        ".ome.btf",
+        ".companion.ome",
+        ".tif",
+        ".tiff",
+        ".btf",
     )
     priority: ClassVar[int] = 50
     description: ClassVar[str] = "OME-TIFF (tifffile + ome-types): scenes, pyramids, multi-file, coordinates"
@@ -194,11 +200,16 @@ class OmeTiffReader(TiffScenes, Reader):
             if not kept:
                 tif.close()
 
-    def _missing_error(self, i: int, info: OmeImageInfo | None, missing: Sequence[str]) -> MissingOmeFileError:
+    def _missing_error(
+        self, i: int, info: OmeImageInfo | None, missing: Sequence[str]
+    ) -> MissingOmeFileError:
         from scitiff_readers.backend import FILE_OBJECT_LIMITS, is_file_object_location
 
-        advice = FILE_OBJECT_LIMITS if is_file_object_location(self._path) else (
-            "copy the whole multi-file OME-TIFF dataset into one folder")
+        advice = (
+            FILE_OBJECT_LIMITS
+            if is_file_object_location(self._path)
+            else ("copy the whole multi-file OME-TIFF dataset into one folder")
+        )
         return MissingOmeFileError(
             f"{self._path}: scene {i} ({info.id if info else ''}) has planes in "
             f"{', '.join(map(repr, missing))}, which is not in {self._path.parent}; {advice}"
@@ -334,7 +345,10 @@ class OmeTiffReader(TiffScenes, Reader):
         # opening) the file again; closing the reader closes its handle.
         lookup = PageLookup(self._path, tif, stamp)
         state = FastOpen(
-            xml=self._xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            xml=self._xml,
+            infos=tuple(infos),
+            notes=tuple(notes),
+            plans=tuple(plans),
             tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
@@ -401,7 +415,10 @@ class OmeTiffReader(TiffScenes, Reader):
             raise
         _warn_notes(notes)
         state = FastOpen(
-            xml=xml, infos=tuple(infos), notes=tuple(notes), plans=tuple(plans),
+            xml=xml,
+            infos=tuple(infos),
+            notes=tuple(notes),
+            plans=tuple(plans),
             tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
@@ -443,7 +460,8 @@ class OmeTiffReader(TiffScenes, Reader):
         if self._opts.series_levels:
             pixels = [
                 LevelCandidate(tuple(levels[0].shape), levels[0].dtype, has_levels=len(levels) > 1)
-                if levels and i not in self._errors else None
+                if levels and i not in self._errors
+                else None
                 for i, levels in enumerate(self._sources)
             ]
             groups = series_level_groups(self._infos, pixels)
@@ -505,8 +523,9 @@ class OmeTiffReader(TiffScenes, Reader):
             return
         backing = self._backing
         frames = sum(math.prod(info.size.get(d, 1) for d in "XYZCT") // page_pixels for info in infos)
-        if frames > max(backing, 1 << 16) and frames > sum(math.prod(info.size.get(d, 1) for d in "ZCT")
-                                                           for info in infos):
+        if frames > max(backing, 1 << 16) and frames > sum(
+            math.prod(info.size.get(d, 1) for d in "ZCT") for info in infos
+        ):
             raise MetadataError(
                 f"{self._path}: the OME-XML declares images (SizeX x SizeY x SizeZ x SizeC x SizeT) of "
                 f"{frames} pages of the size stored ({page_pixels} pixels), more than the dataset has bytes "
@@ -528,8 +547,9 @@ class OmeTiffReader(TiffScenes, Reader):
         for info in infos:
             missing = self._missing_files.get(info.id, [])
             others = [f for f in info.files if f != self._path.name]
-            has_data = bool(info.tiff_data) and not (others and set(others) <= set(missing)
-                                                     and self._path.name not in info.files)
+            has_data = bool(info.tiff_data) and not (
+                others and set(others) <= set(missing) and self._path.name not in info.files
+            )
             expected.append(has_data)
         if sum(expected) == len(series):
             it = iter(series)
@@ -550,7 +570,9 @@ class OmeTiffReader(TiffScenes, Reader):
         for i, series_name in enumerate(series_names):
             info = self._infos[i]
             names.append(
-                (info.name if info and info.name else None) or (info.id if info else series_name) or f"Image:{i}"
+                (info.name if info and info.name else None)
+                or (info.id if info else series_name)
+                or f"Image:{i}"
             )
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -589,13 +611,21 @@ class OmeTiffReader(TiffScenes, Reader):
             if info.channel_names and len(info.channel_names) == source.shape[1]:
                 # Unnamed channels are called by their OME ID, as bioio does (C<i> without one).
                 ids = info.channel_ids + [None] * (len(info.channel_names) - len(info.channel_ids))
-                names = [n or cid or f"C{i}" for i, (n, cid) in enumerate(zip(info.channel_names, ids,
-                                                                                strict=True))]
+                names = [
+                    n or cid or f"C{i}"
+                    for i, (n, cid) in enumerate(zip(info.channel_names, ids, strict=True))
+                ]
         pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
         level_id = self._level_ids[scene][level] if level < len(self._level_ids[scene]) else None
         attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
-        return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
-                     attrs=attrs, name=self._names[scene])
+        return Image(
+            source=source,
+            coords=coords,
+            channel_names=names,
+            physical_pixel_sizes=pps,
+            attrs=attrs,
+            name=self._names[scene],
+        )
 
     def _close(self) -> None:
         _release_lookups(self._lookups)
@@ -643,8 +673,11 @@ class OmeTiffReader(TiffScenes, Reader):
                 color = (r / 255, g / 255, b / 255)
             wave = channel.emission_wavelength
             unit = getattr(channel.emission_wavelength_unit, "value", None)
-            out.append(ChannelDisplay(color=color, wavelength_nm=float(wave) if wave is not None and unit == "nm"
-                                      else None))
+            out.append(
+                ChannelDisplay(
+                    color=color, wavelength_nm=float(wave) if wave is not None and unit == "nm" else None
+                )
+            )
         return out
 
     @classmethod
@@ -655,10 +688,20 @@ class OmeTiffReader(TiffScenes, Reader):
         path = folder / "sample.ome.tif"
         data = (np.arange(2 * 2 * 3 * 32 * 40) % 4093).astype(np.uint16).reshape(2, 2, 3, 32, 40)
         tifffile.imwrite(
-            path, data, ome=True, metadata={
-                "axes": "TCZYX", "PhysicalSizeX": 0.65, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": 0.65,
-                "PhysicalSizeYUnit": "µm", "PhysicalSizeZ": 2.0, "PhysicalSizeZUnit": "µm",
-                "TimeIncrement": 1.5, "TimeIncrementUnit": "s", "Channel": {"Name": ["DAPI", "GFP"]},
+            path,
+            data,
+            ome=True,
+            metadata={
+                "axes": "TCZYX",
+                "PhysicalSizeX": 0.65,
+                "PhysicalSizeXUnit": "µm",
+                "PhysicalSizeY": 0.65,
+                "PhysicalSizeYUnit": "µm",
+                "PhysicalSizeZ": 2.0,
+                "PhysicalSizeZUnit": "µm",
+                "TimeIncrement": 1.5,
+                "TimeIncrementUnit": "s",
+                "Channel": {"Name": ["DAPI", "GFP"]},
             },
         )
         return path
@@ -722,10 +765,16 @@ def _ome_model(xml: str, infos: Sequence[OmeImageInfo | None], path: Path) -> An
             pixel_type = model.PixelType.UINT8
         channels = [model.Channel(id=f"Channel:{i}:{k}", name=n) for k, n in enumerate(info.channel_names)]
         pixels = model.Pixels(
-            id=f"Pixels:{i}", dimension_order=model.Pixels_DimensionOrder(info.dimension_order),
-            size_x=info.size.get("X", 1), size_y=info.size.get("Y", 1), size_z=info.size.get("Z", 1),
-            size_c=info.size.get("C", 1), size_t=info.size.get("T", 1), type=pixel_type,
-            channels=channels, metadata_only=model.MetadataOnly(),
+            id=f"Pixels:{i}",
+            dimension_order=model.Pixels_DimensionOrder(info.dimension_order),
+            size_x=info.size.get("X", 1),
+            size_y=info.size.get("Y", 1),
+            size_z=info.size.get("Z", 1),
+            size_c=info.size.get("C", 1),
+            size_t=info.size.get("T", 1),
+            type=pixel_type,
+            channels=channels,
+            metadata_only=model.MetadataOnly(),
         )
         image_id = info.id if info.id.startswith("Image:") else f"Image:{i}"
         images.append(model.Image(id=image_id, name=info.name, pixels=pixels))

@@ -59,6 +59,7 @@ def space_coordinate(
         return coordinate_spec("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
     return None, None, None
 
+
 def time_coordinate(info: OmeImageInfo, size: int) -> Any:
     """``T``: every time point's ``DeltaT`` when all are given (in one unit), else ``index * TimeIncrement``."""
     values: list[float] = []
@@ -85,6 +86,7 @@ def time_coordinate(info: OmeImageInfo, size: int) -> Any:
         step, unit = info.time_increment
         return uniform_coordinate_spec("T", size, step, 0.0, normalize_unit(unit))
     return None
+
 
 def _planes_at(info: OmeImageInfo, t: int, c: int, z: int) -> Any:
     index = info.__dict__.get("_plane_index")

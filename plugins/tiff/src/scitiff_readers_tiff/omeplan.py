@@ -155,7 +155,7 @@ def _block_ifds(
             if len(blocks) != 1:
                 return None
             count = n - start
-        if count < 0 or start + count > n or np.any(ifds[start:start + count] >= 0):
+        if count < 0 or start + count > n or np.any(ifds[start : start + count] >= 0):
             return None
-        ifds[start:start + count] = ifd + np.arange(count, dtype=np.int64)
+        ifds[start : start + count] = ifd + np.arange(count, dtype=np.int64)
     return ifds

@@ -163,7 +163,11 @@ def parse_ome_xml(
             if t != 0 and z != 0:
                 continue
             plane = OmePlane(
-                t=t, c=c, z=z, delta_t=_float(pl.get("DeltaT")), delta_t_unit=pl.get("DeltaTUnit"),
+                t=t,
+                c=c,
+                z=z,
+                delta_t=_float(pl.get("DeltaT")),
+                delta_t_unit=pl.get("DeltaTUnit"),
             )
             for d in "XYZ":
                 value = _float(pl.get(f"Position{d}"))

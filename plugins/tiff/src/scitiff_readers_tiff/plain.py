@@ -66,7 +66,8 @@ class TiffReader(TiffScenes, Reader):
     def can_open(cls, path: str | os.PathLike[str]) -> bool:
         """Any TIFF that tifffile can open and that has at least one image page."""
         return sniff_head(
-            path, lambda head: True,
+            path,
+            lambda head: True,
             lambda tif: tif.pages.first.imagewidth > 0 and tif.pages.first.imagelength > 0,
         )
 
@@ -98,8 +99,12 @@ class TiffReader(TiffScenes, Reader):
                     mapping = _user_axes_map(series, dim_order, self._path) if dim_order else None
                     levels = []
                     for k, level in enumerate(series.levels):
-                        source, _ = series_source(level, self._path, tiff_token(self._path, "tiff", i, k, dim_order),
-                                                  axes_map=mapping)
+                        source, _ = series_source(
+                            level,
+                            self._path,
+                            tiff_token(self._path, "tiff", i, k, dim_order),
+                            axes_map=mapping,
+                        )
                         levels.append(source)
                     self._sources.append(levels)
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
@@ -140,13 +145,22 @@ class TiffReader(TiffScenes, Reader):
                 )
             names = user_names
         pps = PhysicalPixelSizes(steps["Z"], steps["Y"], steps["X"], (units["Z"], units["Y"], units["X"]))
-        return Image(source=source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
-                     name=self._names[scene])
+        return Image(
+            source=source,
+            coords=coords,
+            channel_names=names,
+            physical_pixel_sizes=pps,
+            name=self._names[scene],
+        )
 
     @property
     def metadata(self) -> dict[str, Any]:
         """``{"imagej": ImageJ metadata dict or None, "description": str, "series_axes": [...]}``."""
-        return {"imagej": self._imagej, "description": self._description, "series_axes": list(self._series_axes)}
+        return {
+            "imagej": self._imagej,
+            "description": self._description,
+            "series_axes": list(self._series_axes),
+        }
 
     @property
     def imagej_metadata(self) -> dict[str, Any] | None:
@@ -160,15 +174,27 @@ class TiffReader(TiffScenes, Reader):
 
         path = folder / "sample_imagej.tif"
         data = (np.arange(2 * 3 * 2 * 32 * 40) % 4093).astype(np.uint16).reshape(2, 3, 2, 32, 40)
-        tifffile.imwrite(path, data, imagej=True, resolution=(1 / 0.5, 1 / 0.5),
-                         metadata={"axes": "TZCYX", "spacing": 2.0, "unit": "um", "finterval": 1.5,
-                                   "Labels": ["DAPI", "GFP"] * 6})
+        tifffile.imwrite(
+            path,
+            data,
+            imagej=True,
+            resolution=(1 / 0.5, 1 / 0.5),
+            metadata={
+                "axes": "TZCYX",
+                "spacing": 2.0,
+                "unit": "um",
+                "finterval": 1.5,
+                "Labels": ["DAPI", "GFP"] * 6,
+            },
+        )
         return path
 
 
 def _user_axes_map(series: Any, dim_order: str, path: Path) -> dict[str, str]:
     """Map tifffile's loop axes to the user's ``dim_order`` letters."""
-    order = parse_dim_order(dim_order, series.shape, f"{path} (tifffile shapes the series as {series.axes!r})")
+    order = parse_dim_order(
+        dim_order, series.shape, f"{path} (tifffile shapes the series as {series.axes!r})"
+    )
     axes = series.axes
     mapping: dict[str, str] = {}
     for theirs, ours in zip(axes, order, strict=True):

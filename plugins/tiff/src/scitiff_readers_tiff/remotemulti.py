@@ -114,14 +114,20 @@ def image_source(info: OmeImageInfo, files: DatasetFiles, token: str, where: Pat
     for block in blocks:
         tif = files.get(block.get("FileName", ""))
         ifd = _int(block, "IFD", 0, str(where))
-        count = _int(block, "PlaneCount", _int(block, "NumPlanes", 1 if "IFD" in block else 0, str(where)),
-                     str(where))
+        count = _int(
+            block, "PlaneCount", _int(block, "NumPlanes", 1 if "IFD" in block else 0, str(where)), str(where)
+        )
         try:
-            start = int(np.ravel_multi_index([_int(block, f"First{d}", 0, str(where)) for d in slow_first],
-                                             loop_shape))
+            start = int(
+                np.ravel_multi_index(
+                    [_int(block, f"First{d}", 0, str(where)) for d in slow_first], loop_shape
+                )
+            )
         except ValueError:
-            raise MetadataError(f"{where}: a TiffData block of {info.id} starts outside the image "
-                                f"({ {k: v for k, v in block.items() if k.startswith('First')} })") from None
+            raise MetadataError(
+                f"{where}: a TiffData block of {info.id} starts outside the image "
+                f"({ {k: v for k, v in block.items() if k.startswith('First')} })"
+            ) from None
         pages = tif.pages
         if count == 0:  # "all remaining planes" of that file
             count = len(pages) - ifd

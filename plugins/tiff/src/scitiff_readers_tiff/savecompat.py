@@ -25,8 +25,10 @@ def _one(value: Any, what: str) -> Any:
     if not isinstance(value, list):
         return value
     if len(value) != 1:
-        raise ValueError(f"OmeTiffWriter.save writes one image per file here; got {len(value)} {what} entries "
-                         "(write each image to its own file)")
+        raise ValueError(
+            f"OmeTiffWriter.save writes one image per file here; got {len(value)} {what} entries "
+            "(write each image to its own file)"
+        )
     return value[0]
 
 
@@ -72,8 +74,10 @@ def save(
     from scitiff_readers.backend import PhysicalPixelSizes, uniform_coordinate, write
 
     if ome_xml is not None or channel_colors is not None:
-        raise TypeError("OmeTiffWriter.save here makes the OME metadata from its arguments: ome_xml and "
-                        "channel_colors are not supported")
+        raise TypeError(
+            "OmeTiffWriter.save here makes the OME metadata from its arguments: ome_xml and "
+            "channel_colors are not supported"
+        )
     for key in ("fs_kwargs", "tifffile_kwargs"):
         if options.pop(key, None):
             raise TypeError(f"OmeTiffWriter.save: {key} is not supported (local files, the project's writer)")
@@ -82,13 +86,16 @@ def save(
     image_name = _one(image_name, "image_name")
     if isinstance(channel_names, list) and channel_names and isinstance(channel_names[0], list):
         channel_names = _one(channel_names, "channel_names")
-    if isinstance(physical_pixel_sizes, list) and physical_pixel_sizes and not isinstance(
-            physical_pixel_sizes[0], (int, float, type(None))):
+    if (
+        isinstance(physical_pixel_sizes, list)
+        and physical_pixel_sizes
+        and not isinstance(physical_pixel_sizes[0], (int, float, type(None)))
+    ):
         physical_pixel_sizes = _one(physical_pixel_sizes, "physical_pixel_sizes")
     if isinstance(data, xr.DataArray):
         array = data if dim_order is None else data.rename(dict(zip(data.dims, dim_order, strict=True)))
     else:
-        order = dim_order or "TCZYX"[-data.ndim:]
+        order = dim_order or "TCZYX"[-data.ndim :]
         if len(order) != data.ndim:
             raise ValueError(f"dim_order {order!r} does not fit data of shape {tuple(data.shape)}")
         array = xr.DataArray(data, dims=tuple(order))
@@ -97,14 +104,19 @@ def save(
         array = array.assign_coords(C=list(channel_names))
     if physical_pixel_sizes is not None:
         if isinstance(physical_pixel_sizes, Mapping):
-            physical_pixel_sizes = (physical_pixel_sizes.get("Z"), physical_pixel_sizes.get("Y"),
-                                    physical_pixel_sizes.get("X"))
+            physical_pixel_sizes = (
+                physical_pixel_sizes.get("Z"),
+                physical_pixel_sizes.get("Y"),
+                physical_pixel_sizes.get("X"),
+            )
         units = getattr(physical_pixel_sizes, "units", None)
         z, y, x = physical_pixel_sizes
         sizes = PhysicalPixelSizes(z, y, x, units if units is not None else "µm")
         for dim, step, unit in zip("ZYX", sizes, sizes.units, strict=True):
             if step is not None and dim in array.dims:
-                array = array.assign_coords({dim: uniform_coordinate(dim, array.sizes[dim], step, units=unit)})
+                array = array.assign_coords(
+                    {dim: uniform_coordinate(dim, array.sizes[dim], step, units=unit)}
+                )
     if image_name is not None:
         array.name = image_name
     options.setdefault("overwrite", True)

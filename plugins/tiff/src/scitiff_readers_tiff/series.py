@@ -84,8 +84,15 @@ def series_source(
     dataoffset = series.dataoffset
     if dataoffset is not None and not axes.sub_dims and lay0.may_be_row_major:
         # Pages stored back to back (tifffile knows where without reading every IFD).
-        source = TiffPageSource.back_to_back(as_location(keyframe.parent.filehandle.path), lay0, page_grid,
-                                             int(dataoffset), nplanes, full_shape, token)
+        source = TiffPageSource.back_to_back(
+            as_location(keyframe.parent.filehandle.path),
+            lay0,
+            page_grid,
+            int(dataoffset),
+            nplanes,
+            full_shape,
+            token,
+        )
     else:
         try:
             pages = list(series.pages)
@@ -98,8 +105,9 @@ def series_source(
             )
         flat_pages = np.empty(nplanes, dtype=object)
         flat_pages[:] = pages
-        source = TiffPageSource.from_pages(flat_pages[page_grid], full_shape, token,
-                                           depth=depth_grid, sample=sample_grid)
+        source = TiffPageSource.from_pages(
+            flat_pages[page_grid], full_shape, token, depth=depth_grid, sample=sample_grid
+        )
     _warn_if_truncated(source, path)
     return source, axes.mapping
 
@@ -286,8 +294,9 @@ def hyperstack_source(
             raise MetadataError(f"{path}: pages are {key.shape} but the image shape is {shape}")
         grid_numbers = loop_grid(page_order, loop_shape, shape)
         if ser.dataoffset is not None and lay.may_be_row_major:
-            return TiffPageSource.back_to_back(path, lay, grid_numbers, int(ser.dataoffset), nplanes,
-                                               shape, token)
+            return TiffPageSource.back_to_back(
+                path, lay, grid_numbers, int(ser.dataoffset), nplanes, shape, token
+            )
         pages = list(ser.pages)
         if len(pages) < nplanes:
             # tifffile's series may be shorter than the file (e.g. it trusted a

@@ -147,7 +147,9 @@ class TiffPageSource(PlaneSource):
         n = len(self.plane_first)
         # ``None`` when every plane is a whole page (no depth slice, all samples): most files.
         self.plane_depth = None if plane_depth is None else np.ascontiguousarray(plane_depth, dtype=np.int32)
-        self.plane_sample = None if plane_sample is None else np.ascontiguousarray(plane_sample, dtype=np.int32)
+        self.plane_sample = (
+            None if plane_sample is None else np.ascontiguousarray(plane_sample, dtype=np.int32)
+        )
         if (self.plane_depth is not None and len(self.plane_depth) != n) or (
             self.plane_sample is not None and len(self.plane_sample) != n
         ):
@@ -224,8 +226,9 @@ class TiffPageSource(PlaneSource):
                 mask = self.plane_layout[planes] == li
                 mine = planes[mask if whole is None else mask & whole]
             if mine.size:
-                self._raw_start[mine] = row_major_starts(lay, self.seg_offsets, self.seg_counts,
-                                                         self.plane_first[mine], self.plane_count[mine])
+                self._raw_start[mine] = row_major_starts(
+                    lay, self.seg_offsets, self.seg_counts, self.plane_first[mine], self.plane_count[mine]
+                )
 
     def _strided_layout(self, starts: np.ndarray) -> tuple[int, int, tuple[int, ...]] | None:
         if len(self.layouts) != 1 or self.grid.size == 0 or (self.grid < 0).any():
@@ -246,9 +249,12 @@ class TiffPageSource(PlaneSource):
             else:
                 strides.append(0)
         nt, nc, nz = self.grid.shape
-        expected = (base + np.arange(nt, dtype=np.int64)[:, None, None] * strides[0]
-                    + np.arange(nc, dtype=np.int64)[None, :, None] * strides[1]
-                    + np.arange(nz, dtype=np.int64)[None, None, :] * strides[2])
+        expected = (
+            base
+            + np.arange(nt, dtype=np.int64)[:, None, None] * strides[0]
+            + np.arange(nc, dtype=np.int64)[None, :, None] * strides[1]
+            + np.arange(nz, dtype=np.int64)[None, None, :] * strides[2]
+        )
         if min(strides) < 0 or not np.array_equal(grid_offs, expected):
             return None
         y, x, s = lay.plane_strides()
@@ -488,10 +494,24 @@ class TiffPageSource(PlaneSource):
                     if nbytes == 0:
                         target[...] = self.fill_value
                         continue
-                    todo.append((target, index, int(self.seg_offsets[first + index]), nbytes,
-                                 y0, x0, oy0, oy1, contig_sel, out_s))
+                    todo.append(
+                        (
+                            target,
+                            index,
+                            int(self.seg_offsets[first + index]),
+                            nbytes,
+                            y0,
+                            x0,
+                            oy0,
+                            oy1,
+                            contig_sel,
+                            out_s,
+                        )
+                    )
         datas = shared.read_ranges([(job[2], job[3]) for job in todo]) if todo else []
-        for (target, index, offset, _, y0, x0, oy0, oy1, contig_sel, out_s), data in zip(todo, datas, strict=True):
+        for (target, index, offset, _, y0, x0, oy0, oy1, contig_sel, out_s), data in zip(
+            todo, datas, strict=True
+        ):
             ox0 = max(xs.start, x0)
             ox1 = min(xs.stop, x0 + sw, width)
             try:
@@ -624,8 +644,16 @@ class TiffPageSource(PlaneSource):
         )
 
     @classmethod
-    def back_to_back(cls, path: Path, lay: PageLayout, grid: np.ndarray, offset: int, nplanes: int,
-                     shape: Sequence[int], token: str) -> TiffPageSource:
+    def back_to_back(
+        cls,
+        path: Path,
+        lay: PageLayout,
+        grid: np.ndarray,
+        offset: int,
+        nplanes: int,
+        shape: Sequence[int],
+        token: str,
+    ) -> TiffPageSource:
         """``nplanes`` uncompressed chunky pages of layout ``lay`` stored one after another from ``offset``.
 
         What tifffile reports as a series' ``dataoffset`` (ImageJ files over 4 GB

@@ -87,25 +87,46 @@ class OmeTiffWriter(Writer):
 
     priority: ClassVar[int] = 50
     max_scenes: ClassVar[int | None] = None
-    options: ClassVar[Any] = MappingProxyType({
-        "compression": None, "tile": None, "bigtiff": None, "levels": 0,
-        "subresolutions": None, "downsample": 2, "downsample_method": "mean",
-    })
+    options: ClassVar[Any] = MappingProxyType(
+        {
+            "compression": None,
+            "tile": None,
+            "bigtiff": None,
+            "levels": 0,
+            "subresolutions": None,
+            "downsample": 2,
+            "downsample_method": "mean",
+        }
+    )
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None,
-               progress: Progress | None = None, **options: Any) -> None:
+    def _write(
+        cls,
+        data: xr.DataArray,
+        path: Path,
+        *,
+        target: Path | None = None,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> None:
         where = target if target is not None else path
-        cls._write_scenes([SceneData(str(data.name or "image"), data)], path, target=where,
-                          progress=progress or Progress(int(data.nbytes)), **options)
+        cls._write_scenes(
+            [SceneData(str(data.name or "image"), data)],
+            path,
+            target=where,
+            progress=progress or Progress(int(data.nbytes)),
+            **options,
+        )
 
     @classmethod
-    def _write_scenes(cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress,
-                      **options: Any) -> None:
+    def _write_scenes(
+        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+    ) -> None:
         import tifffile
 
-        total = sum(int(np.prod(s.data.shape, dtype=np.int64)) * np.dtype(s.data.dtype).itemsize
-                    for s in scenes)
+        total = sum(
+            int(np.prod(s.data.shape, dtype=np.int64)) * np.dtype(s.data.dtype).itemsize for s in scenes
+        )
         bigtiff = options.get("bigtiff")
         if bigtiff is None:
             bigtiff = total > _BIGTIFF_BYTES
@@ -118,8 +139,9 @@ class OmeTiffWriter(Writer):
 class _ScenePlan:
     """One scene's pixels, metadata and page layout, validated before anything is written."""
 
-    def __init__(self, data: xr.DataArray, metadata: dict[str, Any], pyramid: Pyramid,
-                 common: dict[str, Any]) -> None:
+    def __init__(
+        self, data: xr.DataArray, metadata: dict[str, Any], pyramid: Pyramid, common: dict[str, Any]
+    ) -> None:
         self.data, self.metadata, self.pyramid, self.common = data, metadata, pyramid, common
 
     @classmethod
@@ -144,16 +166,22 @@ class _ScenePlan:
             if levels:
                 raise ValueError(f"{where}: pass levels or subresolutions (the same option), not both")
             levels, name = options["subresolutions"], "subresolutions"
-        pyramid = Pyramid.checked(shape, levels, options.get("downsample", 2),
-                                  options.get("downsample_method", "mean"), where, name)
+        pyramid = Pyramid.checked(
+            shape, levels, options.get("downsample", 2), options.get("downsample_method", "mean"), where, name
+        )
         tile = options.get("tile")
         tile = tuple(int(v) for v in tile) if tile is not None else None
         if pyramid.levels and tile is None:
             tile = _default_tile(shape)
-        photometric = "rgb" if has_s and samples in (3, 4) and dtype in (np.uint8, np.uint16) else "minisblack"
+        photometric = (
+            "rgb" if has_s and samples in (3, 4) and dtype in (np.uint8, np.uint16) else "minisblack"
+        )
         common: dict[str, Any] = {
-            "dtype": dtype, "photometric": photometric, "planarconfig": "contig" if has_s else None,
-            "tile": tile, "compression": options.get("compression"),
+            "dtype": dtype,
+            "photometric": photometric,
+            "planarconfig": "contig" if has_s else None,
+            "tile": tile,
+            "compression": options.get("compression"),
         }
         return cls(data, metadata, pyramid, common)
 
@@ -162,8 +190,13 @@ class _ScenePlan:
         tile = self.common["tile"]
         levels = self.pyramid.levels
         with _LevelSpool(self.pyramid, np.dtype(self.data.dtype), folder) as spool:
-            tw.write(_pages(self.data.data, shape, tile, spool.add, progress), shape=shape,
-                     subifds=levels or None, metadata=self.metadata, **self.common)
+            tw.write(
+                _pages(self.data.data, shape, tile, spool.add, progress),
+                shape=shape,
+                subifds=levels or None,
+                metadata=self.metadata,
+                **self.common,
+            )
             for level in spool.levels:
                 tw.write(_pages(level, level.shape, tile), shape=level.shape, subfiletype=1, **self.common)
 
@@ -178,8 +211,11 @@ def _default_tile(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def _pages(
-    array: Any, shape: tuple[int, ...], tile: tuple[int, ...] | None,
-    on_slab: Callable[[Slab, np.ndarray], None] | None = None, progress: Progress | None = None,
+    array: Any,
+    shape: tuple[int, ...],
+    tile: tuple[int, ...] | None,
+    on_slab: Callable[[Slab, np.ndarray], None] | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[np.ndarray]:
     planes = _planes(array, shape, on_slab, progress)
     return _tiles(planes, tile) if tile is not None else planes
@@ -201,9 +237,14 @@ class _LevelSpool:
         if pyramid.levels:
             self._tmp = tempfile.TemporaryDirectory(dir=folder, prefix=".pyramid-")
             for k in range(1, pyramid.levels + 1):
-                self.levels.append(np.lib.format.open_memmap(
-                    Path(self._tmp.name) / f"level{k}.npy", mode="w+", dtype=dtype,
-                    shape=pyramid.level_shape(k)))
+                self.levels.append(
+                    np.lib.format.open_memmap(
+                        Path(self._tmp.name) / f"level{k}.npy",
+                        mode="w+",
+                        dtype=dtype,
+                        shape=pyramid.level_shape(k),
+                    )
+                )
 
     def __enter__(self) -> Self:
         return self
@@ -222,8 +263,10 @@ class _LevelSpool:
 
 
 def _planes(
-    array: Any, shape: tuple[int, ...],
-    on_slab: Callable[[Slab, np.ndarray], None] | None = None, progress: Progress | None = None,
+    array: Any,
+    shape: tuple[int, ...],
+    on_slab: Callable[[Slab, np.ndarray], None] | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[np.ndarray]:
     """Planes in ``T, C, Z`` order, computing one slab of a dask array at a time.
 
@@ -248,7 +291,7 @@ def _tiles(planes: Iterator[np.ndarray], tile: tuple[int, ...]) -> Iterator[np.n
         ny, nx = plane.shape[:2]
         for y in range(0, ny, ty):
             for x in range(0, nx, tx):
-                block = plane[y:y + ty, x:x + tx]
+                block = plane[y : y + ty, x : x + tx]
                 if block.shape[:2] != (ty, tx):
                     padded = np.zeros((ty, tx, *plane.shape[2:]), dtype=plane.dtype)
                     padded[: block.shape[0], : block.shape[1]] = block

@@ -59,9 +59,16 @@ def _make_ome(version: str) -> Any:
             group = zarr.open_group(str(tmp), mode="w", zarr_format=3)
             options = {"chunks": OME_CHUNKS, "compressors": [ZstdCodec(level=3)]}
             fmt = FormatV05()
-        write_image(data, group, axes="tczyx", fmt=fmt, scale_factors=[], storage_options=options,
-                    scale={"z": 2.0, "y": 0.5, "x": 0.5},
-                    axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"})
+        write_image(
+            data,
+            group,
+            axes="tczyx",
+            fmt=fmt,
+            scale_factors=[],
+            storage_options=options,
+            scale={"z": 2.0, "y": 0.5, "x": 0.5},
+            axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"},
+        )
         os.replace(tmp, path)
         return path
 
@@ -78,8 +85,14 @@ def _make_visor(folder: Path) -> Path:
             import shutil
 
             shutil.rmtree(tmp)
-        write_visor_2025(tmp, shape=VISOR_SHAPE, chunks=VISOR_CHUNKS, shards=(1, 1, *VISOR_SHAPE[2:]),
-                         levels=1, extra_images=False)
+        write_visor_2025(
+            tmp,
+            shape=VISOR_SHAPE,
+            chunks=VISOR_CHUNKS,
+            shards=(1, 1, *VISOR_SHAPE[2:]),
+            levels=1,
+            extra_images=False,
+        )
         os.replace(tmp, sample)
     return sample
 
@@ -128,8 +141,14 @@ def _zarr_peer(name: str, pipeline: str, array_path: Any, plane: tuple[int, int,
         return f"import zarr\nzarr.open_array({str(array_path(p))!r}, mode='r')[{plane!r}]\n"
 
     # The whole-program timing uses zarr's default codec pipeline only.
-    return Peer(name, open=open_, one_plane=one_plane, full_read=full_read, imports=("zarr",),
-                plane_program=program if pipeline == DEFAULT_PIPELINE else None)
+    return Peer(
+        name,
+        open=open_,
+        one_plane=one_plane,
+        full_read=full_read,
+        imports=("zarr",),
+        plane_program=program if pipeline == DEFAULT_PIPELINE else None,
+    )
 
 
 def _bioio_peer(array_path: Any = None) -> Any:
@@ -165,7 +184,9 @@ def _visor_py_peer() -> Any:
         one_plane=lambda p: load(p)[0, 0, 10],
         full_read=lambda p: load(p)[:],
         imports=("visor",),
-        plane_program=lambda p: f"import visor\nvisor.Image({str(p)!r}, 'raw', 'slice_1_10x').load('0')[0, 0, 10]\n",
+        plane_program=lambda p: (
+            f"import visor\nvisor.Image({str(p)!r}, 'raw', 'slice_1_10x').load('0')[0, 0, 10]\n"
+        ),
     )
 
 
@@ -176,15 +197,28 @@ def cases() -> list[Any]:
     nbytes = int(np.prod(OME_SHAPE)) * 2
     out = []
     for version in ("0.4", "0.5"):
-        out.append(BenchmarkCase(
-            f"ome-zarr-{version}-5d-uint16-zstd", "ome-zarr", _make_ome(version),
+        out.append(
+            BenchmarkCase(
+                f"ome-zarr-{version}-5d-uint16-zstd",
+                "ome-zarr",
+                _make_ome(version),
+                plane={"T": 0, "C": 0, "Z": 10},
+                peers=(*_zarr_peers(_ome_array_path, (0, 0, 10)), _bioio_peer()),
+                nbytes=nbytes,
+            )
+        )
+    out.append(
+        BenchmarkCase(
+            "visor-2025-sharded-uint16",
+            "visor",
+            _make_visor,
             plane={"T": 0, "C": 0, "Z": 10},
-            peers=(*_zarr_peers(_ome_array_path, (0, 0, 10)), _bioio_peer()), nbytes=nbytes,
-        ))
-    out.append(BenchmarkCase(
-        "visor-2025-sharded-uint16", "visor", _make_visor, plane={"T": 0, "C": 0, "Z": 10},
-        peers=(*_zarr_peers(_visor_array_path, (0, 0, 10)), _visor_py_peer(),
-               _bioio_peer(lambda p: p / "visor_raw_images" / "slice_1_10x.zarr")),
-        nbytes=int(np.prod(VISOR_SHAPE)) * 2,
-    ))
+            peers=(
+                *_zarr_peers(_visor_array_path, (0, 0, 10)),
+                _visor_py_peer(),
+                _bioio_peer(lambda p: p / "visor_raw_images" / "slice_1_10x.zarr"),
+            ),
+            nbytes=int(np.prod(VISOR_SHAPE)) * 2,
+        )
+    )
     return out

@@ -72,8 +72,12 @@ class _Layout:
             inner = [type(c).__name__ for c in codecs[0].codecs]
             index = [type(c).__name__ for c in codecs[0].index_codecs]
             location = str(getattr(codecs[0].index_location, "value", codecs[0].index_location))
-            if inner and inner[-1] == "BloscCodec" and location == "end" and index in (
-                    ["BytesCodec"], ["BytesCodec", "Crc32cCodec"]):
+            if (
+                inner
+                and inner[-1] == "BloscCodec"
+                and location == "end"
+                and index in (["BytesCodec"], ["BytesCodec", "Crc32cCodec"])
+            ):
                 self.sharded_blosc = True
                 self.exact = inner == ["BytesCodec", "BloscCodec"]
                 per_shard = math.prod(g // c for g, c in zip(self.grid, self.chunk, strict=True))
@@ -109,13 +113,20 @@ class ChunkGuard:
     def keys(self, array: Any, index: Sequence[slice]) -> Iterator[tuple[tuple[int, ...], str]]:
         """Grid coordinates and store keys of the chunk / shard files that ``index`` touches."""
         lay = self._layout(array)
-        ranges = [range(s.start // g, (s.stop - 1) // g + 1) if s.stop > s.start else range(0)
-                  for s, g in zip(index, lay.grid, strict=True)]
+        ranges = [
+            range(s.start // g, (s.stop - 1) // g + 1) if s.stop > s.start else range(0)
+            for s, g in zip(index, lay.grid, strict=True)
+        ]
         for coords in itertools.product(*ranges):
             yield coords, lay.encode(coords)
 
-    def read(self, array: Any, index: tuple[slice, ...], out: np.ndarray,
-             read: Callable[[Any, tuple[slice, ...], np.ndarray], None]) -> None:
+    def read(
+        self,
+        array: Any,
+        index: tuple[slice, ...],
+        out: np.ndarray,
+        read: Callable[[Any, tuple[slice, ...], np.ndarray], None],
+    ) -> None:
         """Check the files of ``index``, then ``read(array, index, out)`` with its errors typed."""
         if not self.remote:
             lay = self._layout(array)
@@ -138,7 +149,9 @@ class ChunkGuard:
         for n, (coords, key) in enumerate(self.keys(array, index)):
             if n >= 256:
                 break
-            part = tuple(slice(c * g, min((c + 1) * g, s)) for c, g, s in zip(coords, lay.grid, lay.shape, strict=True))
+            part = tuple(
+                slice(c * g, min((c + 1) * g, s)) for c, g, s in zip(coords, lay.grid, lay.shape, strict=True)
+            )
             try:
                 array.get_basic_selection(part)
             except Exception:  # noqa: BLE001 - found it
@@ -154,7 +167,11 @@ class ChunkGuard:
             # tries to open it: the deepest folder that exists must be ours, so no
             # path outside is even probed.
             parent = os.path.dirname(path)
-            while parent not in self._dirs and not os.path.lexists(parent) and len(parent) > len(str(self.folder)):
+            while (
+                parent not in self._dirs
+                and not os.path.lexists(parent)
+                and len(parent) > len(str(self.folder))
+            ):
                 parent = os.path.dirname(parent)
             if parent not in self._dirs:
                 self._check_dir(parent, key)
@@ -210,7 +227,9 @@ class ChunkGuard:
     @staticmethod
     def _check_frame(lay: _Layout, path: str, head: bytes, length: int, where: str) -> None:
         if len(head) < 16 or length < 16:
-            raise CorruptFileError(f"{path}{where}: a Blosc chunk of {length} bytes is shorter than its header")
+            raise CorruptFileError(
+                f"{path}{where}: a Blosc chunk of {length} bytes is shorter than its header"
+            )
         version, _, _, typesize, nbytes, blocksize, cbytes = _BLOSC.unpack(head)
         if cbytes > length or cbytes < 16:
             raise CorruptFileError(
@@ -223,5 +242,7 @@ class ChunkGuard:
                 f"{lay.chunk_bytes}; the chunk is corrupt"
             )
         if version == 0 or typesize == 0 or (nbytes and blocksize == 0) or blocksize > max(nbytes, 1) * 2:
-            raise CorruptFileError(f"{path}{where}: invalid Blosc header (version {version}, typesize "
-                                   f"{typesize}, blocksize {blocksize}); the chunk is corrupt")
+            raise CorruptFileError(
+                f"{path}{where}: invalid Blosc header (version {version}, typesize "
+                f"{typesize}, blocksize {blocksize}); the chunk is corrupt"
+            )

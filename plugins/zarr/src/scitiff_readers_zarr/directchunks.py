@@ -44,8 +44,20 @@ if TYPE_CHECKING:
 
 __all__ = ["DirectLayout", "DirectReader", "direct_layout"]
 
-_V3_TYPES = {"bool": "?", "int8": "i1", "int16": "i2", "int32": "i4", "int64": "i8", "uint8": "u1",
-             "uint16": "u2", "uint32": "u4", "uint64": "u8", "float16": "f2", "float32": "f4", "float64": "f8"}
+_V3_TYPES = {
+    "bool": "?",
+    "int8": "i1",
+    "int16": "i2",
+    "int32": "i4",
+    "int64": "i8",
+    "uint8": "u1",
+    "uint16": "u2",
+    "uint32": "u4",
+    "uint64": "u8",
+    "float16": "f2",
+    "float32": "f4",
+    "float64": "f8",
+}
 _SPECIAL_FLOATS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 _MISSING = 2**64 - 1
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -75,7 +87,9 @@ def _fill(value: Any, dtype: np.dtype[Any]) -> Any:
     if type(value) is bool:
         return value if dtype.kind == "b" else None
     if type(value) in (int, float) and dtype.kind in "iuf":
-        if dtype.kind in "iu" and (type(value) is not int or not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max):
+        if dtype.kind in "iu" and (
+            type(value) is not int or not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max
+        ):
             return None
         return value
     return None
@@ -202,13 +216,17 @@ def _v3_layout(meta: Mapping[str, Any]) -> DirectLayout | None:
         if found is None:
             return None
         order, codec = found
-    dtype = np.dtype(order + _V3_TYPES[name]) if np.dtype(_V3_TYPES[name]).itemsize > 1 \
+    dtype = (
+        np.dtype(order + _V3_TYPES[name])
+        if np.dtype(_V3_TYPES[name]).itemsize > 1
         else np.dtype(_V3_TYPES[name])
+    )
     fill = _fill(meta.get("fill_value"), dtype)
     if fill is None:
         return None
-    return DirectLayout(shape, dtype, outer, chunk, codec, fill, prefix, separator, index_at_end, index_crc,
-                        sharded)
+    return DirectLayout(
+        shape, dtype, outer, chunk, codec, fill, prefix, separator, index_at_end, index_crc, sharded
+    )
 
 
 def _zstd_content_size(frame: bytes) -> int | None:
@@ -221,7 +239,7 @@ def _zstd_content_size(frame: bytes) -> int | None:
     size = (1 if single else 0, 2, 4, 8)[fcs_flag]
     if size == 0 or len(frame) < pos + size:
         return None
-    value = int.from_bytes(frame[pos:pos + size], "little")
+    value = int.from_bytes(frame[pos : pos + size], "little")
     return value + 256 if size == 2 else value
 
 
@@ -245,8 +263,10 @@ class DirectReader:
     def read_into(self, out: np.ndarray, index: Sequence[slice]) -> None:
         """Fill ``out`` (shaped like the region) with the array's values at ``index`` (step-1 slices)."""
         lay = self.layout
-        ranges = [range(s.start // g, (s.stop - 1) // g + 1) if s.stop > s.start else range(0)
-                  for s, g in zip(index, lay.grid, strict=True)]
+        ranges = [
+            range(s.start // g, (s.stop - 1) // g + 1) if s.stop > s.start else range(0)
+            for s, g in zip(index, lay.grid, strict=True)
+        ]
         jobs: list[_Job] = []
         for coords in _product(ranges):
             origin = [c * g for c, g in zip(coords, lay.grid, strict=True)]
@@ -301,15 +321,19 @@ class DirectReader:
         n = self.chunk_bytes
         if codec == "raw":
             if len(frame) != n:
-                raise CorruptFileError(f"{path}: decoding this chunk: it has {len(frame)} bytes uncompressed, "
-                                       f"a chunk has {n}; it is truncated or corrupt")
+                raise CorruptFileError(
+                    f"{path}: decoding this chunk: it has {len(frame)} bytes uncompressed, "
+                    f"a chunk has {n}; it is truncated or corrupt"
+                )
             out[:] = np.frombuffer(frame, dtype=np.uint8)
             return
         if codec == "zstd":
             size = _zstd_content_size(frame)
             if size != n:
-                raise CorruptFileError(f"{path}: decoding this chunk: its zstd frame says it decodes to {size} "
-                                       f"bytes, a chunk has {n}; the chunk is corrupt")
+                raise CorruptFileError(
+                    f"{path}: decoding this chunk: its zstd frame says it decodes to {size} "
+                    f"bytes, a chunk has {n}; the chunk is corrupt"
+                )
             from imagecodecs import zstd_decode as decode
         else:
             # The checks zarr's reads get from ChunkGuard: the header must fit the bytes
@@ -331,8 +355,10 @@ class DirectReader:
         try:
             size = os.fstat(fd).st_size
             if size < self.index_bytes:
-                raise CorruptFileError(f"{path}: the shard has {size} bytes, fewer than its index needs "
-                                       f"({self.index_bytes}); it is truncated")
+                raise CorruptFileError(
+                    f"{path}: the shard has {size} bytes, fewer than its index needs "
+                    f"({self.index_bytes}); it is truncated"
+                )
             at = size - self.index_bytes if lay.index_at_end else 0
             raw = positioned_read(fd, self.index_bytes, at)
             if lay.index_crc:
@@ -340,9 +366,12 @@ class DirectReader:
 
                 body, crc = raw[:-4], int.from_bytes(raw[-4:], "little")
                 if google_crc32c.value(body) != crc:
-                    raise CorruptFileError(f"{path}: the shard index fails its crc32c checksum; the shard is corrupt")
+                    raise CorruptFileError(
+                        f"{path}: the shard index fails its crc32c checksum; the shard is corrupt"
+                    )
             entries = np.frombuffer(raw, dtype="<u8", count=2 * math.prod(self.per_shard)).reshape(
-                (*self.per_shard, 2))
+                (*self.per_shard, 2)
+            )
             ranges = []
             for o, c, s, g in zip(origin, lay.chunk, index, lay.grid, strict=True):
                 lo, hi = max(s.start, o), min(s.stop, o + g)
@@ -354,15 +383,23 @@ class DirectReader:
                     jobs.append(_Job(None, None, inner_origin, lay.chunk))
                     continue
                 if offset + nbytes > size:
-                    raise CorruptFileError(f"{path}: inner chunk {list(inner)} lies at bytes {offset}-"
-                                           f"{offset + nbytes}, beyond the {size} bytes of the shard; it is corrupt")
+                    raise CorruptFileError(
+                        f"{path}: inner chunk {list(inner)} lies at bytes {offset}-"
+                        f"{offset + nbytes}, beyond the {size} bytes of the shard; it is corrupt"
+                    )
                 jobs.append(_Job(path, positioned_read(fd, nbytes, offset), inner_origin, lay.chunk))
         finally:
             os.close(fd)
         return jobs
 
-    def _place(self, block: np.ndarray | None, origin: Sequence[int], extent: Sequence[int],
-               index: Sequence[slice], out: np.ndarray) -> None:
+    def _place(
+        self,
+        block: np.ndarray | None,
+        origin: Sequence[int],
+        extent: Sequence[int],
+        index: Sequence[slice],
+        out: np.ndarray,
+    ) -> None:
         """Copy the part of ``block`` (at ``origin``, ``extent`` big; None = fill) inside ``index``."""
         src, dst = [], []
         for o, e, s, n in zip(origin, extent, index, self.layout.shape, strict=True):
@@ -396,7 +433,9 @@ def _pool() -> Any:
         if _POOL is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="scitiff-readers-zarr")
+            _POOL = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 2, thread_name_prefix="scitiff-readers-zarr"
+            )
         return _POOL
 
 

@@ -62,14 +62,20 @@ def plate_fields(root: Path, node: Node) -> list[tuple[str, str, dict[str, Any]]
         row = _name(plate.get("rows"), entry.get("rowIndex"), parts[0] if len(parts) == 2 else path)
         column = _name(plate.get("columns"), entry.get("columnIndex"), parts[-1])
         group = resolve_inside(root, path, what="plate well path")
-        facts = {"plate_name": plate.get("name"), "plate_row": row, "plate_column": column,
-                 "well_path": path, "plate_acquisitions": acquisitions}
+        facts = {
+            "plate_name": plate.get("name"),
+            "plate_row": row,
+            "plate_column": column,
+            "well_path": path,
+            "plate_acquisitions": acquisitions,
+        }
         out.extend(well_fields(root, path, read_node(group), facts, where))
     return out
 
 
-def well_fields(root: Path, rel: str, node: Node, facts: dict[str, Any],
-                where: Path | str) -> list[tuple[str, str, dict[str, Any]]]:
+def well_fields(
+    root: Path, rel: str, node: Node, facts: dict[str, Any], where: Path | str
+) -> list[tuple[str, str, dict[str, Any]]]:
     """The fields of one well (``rel`` its path from the root, ``""`` for the root itself)."""
     ome, _ = ome_attrs(node.attrs)
     well = ome.get("well")
@@ -85,7 +91,11 @@ def well_fields(root: Path, rel: str, node: Node, facts: dict[str, Any],
         resolve_inside(root, field_rel, what="well image path")
         row, column = facts.get("plate_row"), facts.get("plate_column")
         name = "/".join(str(p) for p in (row, column, field) if p is not None)
-        attrs = {**facts, "field": field, "acquisition": image.get("acquisition"),
-                 "well": dict(well) if isinstance(well, Mapping) else {}}
+        attrs = {
+            **facts,
+            "field": field,
+            "acquisition": image.get("acquisition"),
+            "well": dict(well) if isinstance(well, Mapping) else {},
+        }
         out.append((name, field_rel, attrs))
     return out

@@ -53,9 +53,17 @@ class _Declared(NamedTuple):
     dtype: Any
 
 
-def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_extra: Any,
-                extra_coords: Mapping[str, Any] | None = None, channel_names: Sequence[str] | None = None,
-                attrs: Mapping[str, Any] | None = None, time_always: bool = False) -> Image:
+def build_image(
+    root: Path,
+    image: ZarrImage,
+    level: int,
+    pipeline: str,
+    token_extra: Any,
+    extra_coords: Mapping[str, Any] | None = None,
+    channel_names: Sequence[str] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    time_always: bool = False,
+) -> Image:
     """Describe one level of one multiscale image (opens its zarr array once)."""
     from .ngffmeta import restore_extras
     from .ome import axis_letters, omero_channel_names, spatial_coords
@@ -104,10 +112,18 @@ def build_image(root: Path, image: ZarrImage, level: int, pipeline: str, token_e
     coords.update(kept_coords)
     if extra_coords:
         coords.update(extra_coords)
-    names = list(channel_names) if channel_names is not None else omero_channel_names(image.attrs,
-                                                                                    source.shape[1])
-    all_attrs = {**kept_attrs, "ngff_version": ms.version or "", "multiscale_path": image.rel or "/",
-                 "dataset_path": dataset.path}
+    names = (
+        list(channel_names)
+        if channel_names is not None
+        else omero_channel_names(image.attrs, source.shape[1])
+    )
+    all_attrs = {
+        **kept_attrs,
+        "ngff_version": ms.version or "",
+        "multiscale_path": image.rel or "/",
+        "dataset_path": dataset.path,
+    }
     all_attrs.update(attrs or {})
-    return Image(source, coords=coords, channel_names=names, physical_pixel_sizes=pps,
-                 attrs=all_attrs, name=image.name)
+    return Image(
+        source, coords=coords, channel_names=names, physical_pixel_sizes=pps, attrs=all_attrs, name=image.name
+    )

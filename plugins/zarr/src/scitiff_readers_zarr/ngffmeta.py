@@ -43,9 +43,19 @@ _EXTRAS_VERSION = 1
 
 #: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.backend.normalize_unit`.
 NGFF_UNITS: Mapping[str, str] = {
-    "pm": "picometer", "Å": "angstrom", "nm": "nanometer", "µm": "micrometer", "mm": "millimeter",
-    "cm": "centimeter", "m": "meter", "ns": "nanosecond", "µs": "microsecond", "ms": "millisecond",
-    "s": "second", "min": "minute", "h": "hour",
+    "pm": "picometer",
+    "Å": "angstrom",
+    "nm": "nanometer",
+    "µm": "micrometer",
+    "mm": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "ns": "nanosecond",
+    "µs": "microsecond",
+    "ms": "millisecond",
+    "s": "second",
+    "min": "minute",
+    "h": "hour",
 }
 _SPACE = frozenset(("picometer", "angstrom", "nanometer", "micrometer", "millimeter", "centimeter", "meter"))
 _TIME = frozenset(("nanosecond", "microsecond", "millisecond", "second", "minute", "hour"))
@@ -66,8 +76,9 @@ def ngff_unit(unit: Any, kind: str) -> str | None:
 class AxisTransforms:
     """Full-resolution ``scale`` and ``translation`` per axis ``t c z y x``, and the axes list."""
 
-    def __init__(self, axes: list[dict[str, Any]], scale: list[float], translation: list[float],
-                 exact: set[str]) -> None:
+    def __init__(
+        self, axes: list[dict[str, Any]], scale: list[float], translation: list[float], exact: set[str]
+    ) -> None:
         self.axes, self.scale, self.translation = axes, scale, translation
         #: Coordinates the transforms reproduce exactly (not copied into the extras).
         self.exact = exact
@@ -148,8 +159,14 @@ def channel_colors(count: int, rgb: bool = False) -> list[str]:
     return [_PALETTE[i % len(_PALETTE)] for i in range(count)]
 
 
-def omero(names: Sequence[str], colors: Sequence[str], windows: Sequence[tuple[float, float]],
-          dtype: np.dtype[Any], name: str, version: str | None) -> dict[str, Any]:
+def omero(
+    names: Sequence[str],
+    colors: Sequence[str],
+    windows: Sequence[tuple[float, float]],
+    dtype: np.dtype[Any],
+    name: str,
+    version: str | None,
+) -> dict[str, Any]:
     """The ``omero`` block: one channel per name with colour and display window."""
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
@@ -161,11 +178,17 @@ def omero(names: Sequence[str], colors: Sequence[str], windows: Sequence[tuple[f
     channels = []
     for label, color, (lo, hi) in zip(names, colors, windows, strict=True):
         limits = full if full is not None else (lo, hi)
-        channels.append({
-            "label": str(label), "color": str(color), "active": True, "coefficient": 1.0, "family": "linear",
-            "inverted": False,
-            "window": {"min": limits[0], "max": limits[1], "start": lo, "end": hi},
-        })
+        channels.append(
+            {
+                "label": str(label),
+                "color": str(color),
+                "active": True,
+                "coefficient": 1.0,
+                "family": "linear",
+                "inverted": False,
+                "window": {"min": limits[0], "max": limits[1], "start": lo, "end": hi},
+            }
+        )
     block: dict[str, Any] = {"name": name, "channels": channels, "rdefs": {"model": "color"}}
     if version is not None:
         block["version"] = version
@@ -209,8 +232,13 @@ def _coord_record(var: xr.DataArray | xr.Variable) -> dict[str, Any] | None:
     else:
         stored = np.vectorize(str, otypes=[object])(values).tolist() if values.size else []
     dtype = "timedelta64[ns]" if kind == "m" else values.dtype.str if kind != "O" else "str"
-    return {"dims": [str(d) for d in var.dims], "dtype": dtype, "shape": list(values.shape),
-            "values": stored, "attrs": _json_value(dict(var.attrs))}
+    return {
+        "dims": [str(d) for d in var.dims],
+        "dtype": dtype,
+        "shape": list(values.shape),
+        "values": stored,
+        "attrs": _json_value(dict(var.attrs)),
+    }
 
 
 def extras(data: xr.DataArray, exact: set[str]) -> dict[str, Any] | None:
@@ -254,12 +282,15 @@ def _restore_values(record: Mapping[str, Any]) -> np.ndarray:
         flat = np.asarray(values, dtype=np.float64).reshape(-1, 2)
         return (flat[:, 0] + 1j * flat[:, 1]).astype(np_dtype).reshape(shape)
     if np_dtype.kind == "f":
-        return np.asarray([float(v) for v in np.asarray(values, dtype=object).ravel()],
-                          dtype=np_dtype).reshape(shape)
+        return np.asarray(
+            [float(v) for v in np.asarray(values, dtype=object).ravel()], dtype=np_dtype
+        ).reshape(shape)
     return np.asarray(values, dtype=np_dtype).reshape(shape)
 
 
-def restore_extras(attrs: Mapping[str, Any], sizes: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+def restore_extras(
+    attrs: Mapping[str, Any], sizes: Mapping[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Coordinates ``(dims, values, attrs)`` and attributes kept by :func:`extras` in a group's attributes.
 
     Coordinates whose dims do not match ``sizes`` (another resolution level) are skipped.
@@ -269,13 +300,15 @@ def restore_extras(attrs: Mapping[str, Any], sizes: Mapping[str, int]) -> tuple[
         return {}, {}
     coords: dict[str, Any] = {}
     raw = block.get("coords")
-    for name, record in (raw.items() if isinstance(raw, Mapping) else ()):
+    for name, record in raw.items() if isinstance(raw, Mapping) else ():
         try:
             values = _restore_values(record)
             dims = tuple(str(d) for d in record["dims"])
         except (KeyError, TypeError, ValueError):
             continue  # a damaged record costs that coordinate only
-        if len(dims) != values.ndim or any(sizes.get(d) != n for d, n in zip(dims, values.shape, strict=True)):
+        if len(dims) != values.ndim or any(
+            sizes.get(d) != n for d, n in zip(dims, values.shape, strict=True)
+        ):
             continue
         coords[str(name)] = (dims, values, dict(record.get("attrs") or {}))
     kept = block.get("attrs")

@@ -15,7 +15,15 @@ from typing import Any, NamedTuple
 from scitiff_readers.backend import check_inside, is_remote, load_json
 from scitiff_readers.errors import CorruptFileError, MetadataError
 
-__all__ = ["Node", "has_zarr_metadata", "read_json", "read_node", "subfolders", "try_read_node", "zarr_metadata"]
+__all__ = [
+    "Node",
+    "has_zarr_metadata",
+    "read_json",
+    "read_node",
+    "subfolders",
+    "try_read_node",
+    "zarr_metadata",
+]
 
 #: Largest metadata document we parse (real ones are a few KiB; a huge "zarr.json"
 #: is not metadata, and parsing it could take a long time).

@@ -191,8 +191,9 @@ def axis_letters(axes: Sequence[Axis], shape: Sequence[int], where: Path | str) 
     return "".join(str(x) for x in letters)
 
 
-def compose(transform_lists: Sequence[Sequence[Mapping[str, Any]]], ndim: int,
-            where: Path | str) -> tuple[list[float], list[float]]:
+def compose(
+    transform_lists: Sequence[Sequence[Mapping[str, Any]]], ndim: int, where: Path | str
+) -> tuple[list[float], list[float]]:
     """Compose NGFF transforms (applied in order) into per-axis ``(scale, offset)``."""
     scale = [1.0] * ndim
     offset = [0.0] * ndim
@@ -225,7 +226,11 @@ def compose(transform_lists: Sequence[Sequence[Mapping[str, Any]]], ndim: int,
 
 
 def spatial_coords(
-    ms: Multiscale, level: int, letters: str, array_shape: Sequence[int], where: Path | str,
+    ms: Multiscale,
+    level: int,
+    letters: str,
+    array_shape: Sequence[int],
+    where: Path | str,
     time_always: bool = False,
 ) -> tuple[dict[str, tuple[Any, ...]], PhysicalPixelSizes, dict[str, float]]:
     """Coordinates of Z, Y, X (and T if it is time) for one level.
@@ -274,8 +279,11 @@ def _omero_channels(attrs: Mapping[str, Any], count: int) -> list[Any] | None:
 
 
 def _finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value) else None
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else None
+    )
 
 
 def omero_channel_display(attrs: Mapping[str, Any], count: int) -> list[ChannelDisplay] | None:
@@ -295,9 +303,13 @@ def omero_channel_display(attrs: Mapping[str, Any], count: int) -> list[ChannelD
         window = window if isinstance(window, Mapping) else {}
         low, high = _finite(window.get("start")), _finite(window.get("end"))
         active = ch.get("active")
-        out.append(ChannelDisplay(color=rgb, contrast_limits=(low, high) if low is not None and high is not None
-                                  and high > low else None,
-                                  visible=active if isinstance(active, bool) else None))
+        out.append(
+            ChannelDisplay(
+                color=rgb,
+                contrast_limits=(low, high) if low is not None and high is not None and high > low else None,
+                visible=active if isinstance(active, bool) else None,
+            )
+        )
     return out
 
 

@@ -90,8 +90,12 @@ def _bioformats2raw_images(root: Path, node: Node) -> list[ZarrImage]:
         found = images_in_group(root, rel, child, default)
         if not found:
             raise MetadataError(f"{child.attrs_file}: bioformats2raw series {s!r} has no multiscales")
-        out.extend(ZarrImage(default if len(found) == 1 else f"{default}_{i}", f.rel, f.multiscale, f.attrs,
-                             f.attrs_file) for i, f in enumerate(found))
+        out.extend(
+            ZarrImage(
+                default if len(found) == 1 else f"{default}_{i}", f.rel, f.multiscale, f.attrs, f.attrs_file
+            )
+            for i, f in enumerate(found)
+        )
     return out
 
 
@@ -145,8 +149,10 @@ def _hcs_images(root: Path, node: Node) -> list[ZarrImage]:
         found = images_in_group(root, rel, child, name)
         if not found:
             raise MetadataError(f"{child.attrs_file or child.path}: field {name!r} has no multiscales")
-        out.extend(f._replace(name=name if len(found) == 1 else f"{name}_{i}", extra=facts)
-                   for i, f in enumerate(found))
+        out.extend(
+            f._replace(name=name if len(found) == 1 else f"{name}_{i}", extra=facts)
+            for i, f in enumerate(found)
+        )
     return out
 
 
@@ -255,8 +261,9 @@ class OmeZarrReader(Reader):
             image = build_image(self._root, zimage, level, self._pipeline, ("labels", zimage.rel))
             array = to_dask(image.source, self.chunk_bytes, name=f"{self.name}-labels")
             coords = {k: v for k, v in image.resolved_coords().items() if k != "C"}
-            out[name] = xr.DataArray(array, dims=tuple(image.source.dims), coords=coords,
-                                     attrs=dict(image.attrs), name=name)
+            out[name] = xr.DataArray(
+                array, dims=tuple(image.source.dims), coords=coords, attrs=dict(image.attrs), name=name
+            )
         return out
 
     def _label_images(self) -> dict[str, ZarrImage]:
@@ -307,9 +314,16 @@ def write_ngff(path: Path, data: Any, version: str = "0.4") -> None:
 
     fmt = FormatV04() if version == "0.4" else FormatV05()
     group = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
-    write_image(data, group, axes="tczyx", fmt=fmt, scale_factors=[2], name=path.name.split(".")[0],
-                scale={"t": 1.0, "c": 1.0, "z": 2.0, "y": 0.5, "x": 0.5},
-                axes_units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"})
+    write_image(
+        data,
+        group,
+        axes="tczyx",
+        fmt=fmt,
+        scale_factors=[2],
+        name=path.name.split(".")[0],
+        scale={"t": 1.0, "c": 1.0, "z": 2.0, "y": 0.5, "x": 0.5},
+        axes_units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
+    )
     omero = {"channels": [{"label": f"channel {i}"} for i in range(data.shape[1])]}
     if version == "0.4":
         group.attrs["omero"] = omero

@@ -27,6 +27,9 @@ class ZarrOptions(ReaderOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("codec_pipeline", self.codec_pipeline is None
-                    or (isinstance(self.codec_pipeline, str) and self.codec_pipeline.lower() in PIPELINE_CHOICES),
-                    "'auto', 'zarrs' or 'zarr'")
+        self.expect(
+            "codec_pipeline",
+            self.codec_pipeline is None
+            or (isinstance(self.codec_pipeline, str) and self.codec_pipeline.lower() in PIPELINE_CHOICES),
+            "'auto', 'zarrs' or 'zarr'",
+        )

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["GridSource", "ZarrArraySource", "array_from_metadata", "open_zarr_array", "resolve_pipeline"]
 
 
-
 #: Reads of at most this many bytes of the array layouts :mod:`.directchunks` knows
 #: are decoded without zarr (a plane or a dask block); bigger ones go through zarr.
 DIRECT_MAX_BYTES = 8 * 2**20
@@ -76,8 +75,9 @@ def resolve_pipeline(choice: str | None) -> str:
     raise ValueError(f"codec_pipeline must be 'auto', 'zarrs' or 'zarr', got {choice!r}")
 
 
-def open_zarr_array(path: Path, zarr_format: int, pipeline: str,
-                    metadata: Mapping[str, Any] | None = None) -> Any:
+def open_zarr_array(
+    path: Path, zarr_format: int, pipeline: str, metadata: Mapping[str, Any] | None = None
+) -> Any:
     """Open the zarr array at ``path`` read-only, with the codec pipeline ``pipeline``.
 
     ``pipeline`` is a value of :func:`resolve_pipeline`. ``metadata``, when given,
@@ -122,8 +122,10 @@ def array_from_metadata(path: Path, metadata: Mapping[str, Any]) -> Any | None:
         from zarr.storage import StorePath
 
         # zarr may keep or adjust the dict it is given: hand it a copy.
-        inner = AsyncArray(metadata=dict(metadata),  # type: ignore[call-overload]  # zarr overloads on TypedDicts of v2/v3 documents; this is a parsed .zarray/zarr.json, refused by zarr if wrong
-                           store_path=StorePath(store_for(path)))
+        inner = AsyncArray(
+            metadata=dict(metadata),  # type: ignore[call-overload]  # zarr overloads on TypedDicts of v2/v3 documents; this is a parsed .zarray/zarr.json, refused by zarr if wrong
+            store_path=StorePath(store_for(path)),
+        )
         return zarr.Array(inner)
     except Exception:  # noqa: BLE001 - fall back to zarr.open_array and its errors
         return None
@@ -134,7 +136,9 @@ def store_for(path: Any) -> Any:
     if is_remote(path):
         from zarr.storage import FsspecStore
 
-        return FsspecStore.from_url(path.url, storage_options=path.options_with_secrets or None, read_only=True)
+        return FsspecStore.from_url(
+            path.url, storage_options=path.options_with_secrets or None, read_only=True
+        )
     from zarr.storage import LocalStore
 
     return LocalStore(path, read_only=True)
@@ -235,8 +239,15 @@ class _LazyArrays:
         # Open handles belong to this process: a pickled cache arrives empty.
         return (_LazyArrays, ())
 
-    def for_read(self, key: Any, path: Path, zarr_format: int, pipeline: str, nbytes: int,
-                 metadata: Mapping[str, Any] | None = None) -> Any:
+    def for_read(
+        self,
+        key: Any,
+        path: Path,
+        zarr_format: int,
+        pipeline: str,
+        nbytes: int,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         """The handle to read ``nbytes`` with: zarr-python's pipeline or zarrs (see ``pipeline``)."""
         base = self.get(key, lambda: open_zarr_array(path, zarr_format, pipeline, metadata))
         sharded = getattr(base, "shards", None) is not None
@@ -294,9 +305,19 @@ class ZarrArraySource(ArraySource):
         ``"auto"``, ``"zarrs"`` or ``"zarr"`` (see :func:`resolve_pipeline`).
     """
 
-    def __init__(self, path: Path, zarr_format: int, axes: str, array_shape: Sequence[int], dtype: Any,
-                 storage: Sequence[int], token: str, pipeline: str = "zarr", array: Any = None,
-                 metadata: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        zarr_format: int,
+        axes: str,
+        array_shape: Sequence[int],
+        dtype: Any,
+        storage: Sequence[int],
+        token: str,
+        pipeline: str = "zarr",
+        array: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = path if is_remote(path) else Path(path)
         self.zarr_format = int(zarr_format)
         self.pipeline = pipeline
@@ -361,8 +382,11 @@ class ZarrArraySource(ArraySource):
             from .directchunks import DirectReader, direct_layout
 
             layout = direct_layout(self._metadata)
-            ok = (layout is not None and layout.shape == self.native_shape
-                  and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("="))
+            ok = (
+                layout is not None
+                and layout.shape == self.native_shape
+                and layout.dtype.newbyteorder("=") == self.dtype.newbyteorder("=")
+            )
             reader = DirectReader(self.path, layout) if ok and layout is not None else None
             self.__dict__["_direct_reader"] = reader
         return cast("DirectReader | None", reader)
@@ -381,9 +405,17 @@ class GridSource(PixelSource):
     array per channel. Missing grid cells read as ``fill_value``.
     """
 
-    def __init__(self, paths: Sequence[Sequence[Path | None]], zarr_format: int, zyx_shape: Sequence[int],
-                 dtype: Any, storage: Sequence[int], token: str, pipeline: str = "zarr",
-                 fill_value: float = 0) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Sequence[Path | None]],
+        zarr_format: int,
+        zyx_shape: Sequence[int],
+        dtype: Any,
+        storage: Sequence[int],
+        token: str,
+        pipeline: str = "zarr",
+        fill_value: float = 0,
+    ) -> None:
         self.paths = [[None if p is None else p if is_remote(p) else Path(p) for p in row] for row in paths]
         self.zarr_format = int(zarr_format)
         self.dtype = np.dtype(dtype)
@@ -391,8 +423,11 @@ class GridSource(PixelSource):
         self.fill_value = fill_value
         n_t, n_c = len(self.paths), max((len(r) for r in self.paths), default=0)
         self.shape = (n_t, n_c, *(int(s) for s in zyx_shape))
-        self.storage_chunks = (1, 1, *(max(1, min(int(c), int(s))) for c, s in zip(storage, zyx_shape,
-                                                                                  strict=True)))
+        self.storage_chunks = (
+            1,
+            1,
+            *(max(1, min(int(c), int(s))) for c, s in zip(storage, zyx_shape, strict=True)),
+        )
         self.__dict__["_token"] = token
         self._arrays = _LazyArrays()
         self._guards: dict[tuple[int, int], ChunkGuard] = {}
@@ -413,12 +448,10 @@ class GridSource(PixelSource):
                 if path is None:
                     out[i, j] = self.fill_value
                     continue
-                array = self._arrays.for_read((t, c), path, self.zarr_format, self.pipeline,
-                                              out[i, j].nbytes)
+                array = self._arrays.for_read((t, c), path, self.zarr_format, self.pipeline, out[i, j].nbytes)
                 if array.shape != self.shape[2:]:
                     raise CorruptFileError(
-                        f"{path}: array shape {array.shape} differs from the other stacks' "
-                        f"{self.shape[2:]}"
+                        f"{path}: array shape {array.shape} differs from the other stacks' {self.shape[2:]}"
                     )
                 guard = self._guards.get((t, c))
                 if guard is None:

@@ -63,8 +63,16 @@ class _Scene:
     # A plain class, not a dataclass: cheaper to import (see nodes.Node).
     __slots__ = ("groups", "image_type", "multiscale", "name", "node", "path", "visor")
 
-    def __init__(self, name: str, image_type: str, path: Path, node: Node, multiscale: Multiscale,
-                 visor: Mapping[str, Any], groups: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        image_type: str,
+        path: Path,
+        node: Node,
+        multiscale: Multiscale,
+        visor: Mapping[str, Any],
+        groups: list[str] | None = None,
+    ) -> None:
         self.name = name
         #: "raw", "compr", "recon", "projn", ... ("reconstructed" in the original layout)
         self.image_type = image_type
@@ -120,7 +128,9 @@ class VisorOptions(ZarrOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("image", self.image is None or isinstance(self.image, str), "an image name such as 'slice_1_10x'")
+        self.expect(
+            "image", self.image is None or isinstance(self.image, str), "an image name such as 'slice_1_10x'"
+        )
 
 
 class VisorReader(Reader):
@@ -222,10 +232,13 @@ class VisorReader(Reader):
         if (sample / "info.json").is_file():
             self._info = read_json(resolve_inside(sample, "info.json"), "VISoR sample info file")
         if (sample / "visor_raw_images" / "selected.json").is_file():
-            self._selected = read_json(resolve_inside(sample, "visor_raw_images/selected.json"),
-                                       "VISoR selected-images file")
+            self._selected = read_json(
+                resolve_inside(sample, "visor_raw_images/selected.json"), "VISoR selected-images file"
+            )
         if (sample / "visor_raw_images" / ".visor").is_file():
-            self._dot_visor = read_json(resolve_inside(sample, "visor_raw_images/.visor"), "VISoR .visor file")
+            self._dot_visor = read_json(
+                resolve_inside(sample, "visor_raw_images/.visor"), "VISoR .visor file"
+            )
         transforms = sample / "visor_recon_transforms"
         if transforms.is_dir():
             for version in sorted(transforms.iterdir(), key=lambda p: _natural(p.name)):
@@ -255,8 +268,11 @@ class VisorReader(Reader):
     def _sample_scenes(self, sample: Path, only_type: str | None = None) -> list[_Scene]:
         scenes: list[_Scene] = []
         type_dirs = sorted(
-            (e for e in sample.iterdir() if e.is_dir() and _TYPE_DIR.match(e.name)
-             and only_type in (None, e.name)),
+            (
+                e
+                for e in sample.iterdir()
+                if e.is_dir() and _TYPE_DIR.match(e.name) and only_type in (None, e.name)
+            ),
             key=lambda p: (p.name != "visor_raw_images", p.name),
         )
         for found in type_dirs:
@@ -268,15 +284,20 @@ class VisorReader(Reader):
                 for name in selected:
                     image = resolve_inside(folder, name + ".zarr", what="selected image path")
                     if not image.is_dir():
-                        warnings.warn(f"{folder}: selected image {name!r} is missing ({image}); skipped",
-                                      VisorWarning, stacklevel=4)
+                        warnings.warn(
+                            f"{folder}: selected image {name!r} is missing ({image}); skipped",
+                            VisorWarning,
+                            stacklevel=4,
+                        )
                         continue
                     scenes.append(self._image_scene(image, kind))
                 continue
-            images = sorted((e.name for e in folder.iterdir() if e.is_dir() and e.suffix == ".zarr"),
-                            key=_natural)
-            scenes.extend(self._image_scene(resolve_inside(folder, name, what="image folder"), kind)
-                          for name in images)
+            images = sorted(
+                (e.name for e in folder.iterdir() if e.is_dir() and e.suffix == ".zarr"), key=_natural
+            )
+            scenes.extend(
+                self._image_scene(resolve_inside(folder, name, what="image folder"), kind) for name in images
+            )
         return scenes
 
     def _image_scene(self, image: Path, kind: str) -> _Scene:
@@ -359,16 +380,29 @@ class VisorReader(Reader):
         from .ngff import ZarrImage, build_image
 
         zimage = ZarrImage(s.name, "", s.multiscale, s.node.attrs, s.node.attrs_file or s.path)
-        image = build_image(s.path, zimage, level, self._pipeline, scene, time_always=False,
-                            attrs={"visor_image_type": s.image_type, "visor_layout": self.layout})
+        image = build_image(
+            s.path,
+            zimage,
+            level,
+            self._pipeline,
+            scene,
+            time_always=False,
+            attrs={"visor_image_type": s.image_type, "visor_layout": self.layout},
+        )
         source = image.source
         coords = dict(image.coords)
         coords.update(self._stack_coords(s, source.shape[0], "T" in source.axes))  # type: ignore[attr-defined]  # a ZarrSource here (build_image of a VISoR OME-Zarr node), which has axes
         names, wavelengths = self._channels(s, source.shape[1])
         if wavelengths is not None:
             coords["wavelength"] = ("C", wavelengths, {"units": "nm"})
-        return Image(source, coords=coords, channel_names=names,
-                     physical_pixel_sizes=image.physical_pixel_sizes, attrs=image.attrs, name=s.name)
+        return Image(
+            source,
+            coords=coords,
+            channel_names=names,
+            physical_pixel_sizes=image.physical_pixel_sizes,
+            attrs=image.attrs,
+            name=s.name,
+        )
 
     def _stack_coords(self, s: _Scene, count: int, has_stacks: bool) -> dict[str, Any]:
         if not has_stacks:
@@ -415,13 +449,16 @@ class VisorReader(Reader):
         if len(entries) != count:
             warnings.warn(
                 f"{s.node.attrs_file}: {len(entries)} channel descriptions for {count} channels; "
-                "channel names left generic", VisorWarning, stacklevel=3,
+                "channel names left generic",
+                VisorWarning,
+                stacklevel=3,
             )
             return None, None
         names = [str(c.get("wavelength", c.get("wave_length", f"C{i}"))) for i, c in enumerate(entries)]
         waves = [_wavelength(c.get("wavelength", c.get("wave_length"))) for c in entries]
-        return names, ([math.nan if w is None else w for w in waves] if any(w is not None for w in waves)
-                       else None)
+        return names, (
+            [math.nan if w is None else w for w in waves] if any(w is not None for w in waves) else None
+        )
 
     def _original_image(self, scene: int, s: _Scene, level: int) -> Image:
         from .ome import spatial_coords
@@ -480,8 +517,14 @@ class VisorReader(Reader):
         waves = [_wavelength(n.split("nm")[0]) if "nm" in n else None for n in channel_names]
         if any(w is not None for w in waves):
             coords["wavelength"] = ("C", [math.nan if w is None else w for w in waves], {"units": "nm"})
-        return Image(source, coords=coords, channel_names=channel_names, physical_pixel_sizes=pps,
-                     attrs={"visor_image_type": s.image_type, "visor_layout": self.layout}, name=s.name)
+        return Image(
+            source,
+            coords=coords,
+            channel_names=channel_names,
+            physical_pixel_sizes=pps,
+            attrs={"visor_image_type": s.image_type, "visor_layout": self.layout},
+            name=s.name,
+        )
 
     def _original_channels(self, s: _Scene, groups: Sequence[Path]) -> list[str]:
         found: set[str] = set()
@@ -579,7 +622,11 @@ def _position_um(pos: Any, s: _Scene) -> tuple[float, float]:
 def _translation_zyx(transforms: Any, where: Path | str) -> list[float] | None:
     """The (z, y, x) part of the first translation in a transform list, if any."""
     for t in transforms if isinstance(transforms, list) else ():
-        if isinstance(t, Mapping) and t.get("type") == "translation" and isinstance(t.get("translation"), list):
+        if (
+            isinstance(t, Mapping)
+            and t.get("type") == "translation"
+            and isinstance(t.get("translation"), list)
+        ):
             try:
                 values = [float(v) for v in t["translation"]]
             except (TypeError, ValueError):
@@ -602,8 +649,9 @@ def _stack_translations(s: _Scene, level: int) -> dict[str, list[float]]:
         datasets = ms.get("datasets")
         if found is None and isinstance(datasets, list) and level < len(datasets):
             entry = datasets[level]
-            found = _translation_zyx(entry.get("coordinateTransformations") if isinstance(entry, Mapping)
-                                     else None, where)
+            found = _translation_zyx(
+                entry.get("coordinateTransformations") if isinstance(entry, Mapping) else None, where
+            )
         if found is not None:
             out[str(ms["name"])] = found
     return out

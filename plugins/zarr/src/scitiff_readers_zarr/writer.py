@@ -88,21 +88,42 @@ class OmeZarrWriter(Writer):
     suffixes: ClassVar[tuple[str, ...]] = (".ome.zarr", ".zarr")
     priority: ClassVar[int] = 50
     max_scenes: ClassVar[int | None] = None
-    options: ClassVar[Mapping[str, Any]] = MappingProxyType({
-        "version": "0.5", "chunks": None, "shards": None, "compression": "blosc-zstd", "levels": 0,
-        "downsample": 2, "downsample_method": "mean", "channel_colors": None, "layout": "auto",
-    })
+    options: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            "version": "0.5",
+            "chunks": None,
+            "shards": None,
+            "compression": "blosc-zstd",
+            "levels": 0,
+            "downsample": 2,
+            "downsample_method": "mean",
+            "channel_colors": None,
+            "layout": "auto",
+        }
+    )
 
     @classmethod
-    def _write(cls, data: xr.DataArray, path: Path, *, target: Path | None = None,
-               progress: Progress | None = None, **options: Any) -> None:
-        cls._write_scenes([SceneData(str(data.name or "image"), data)], path,
-                          target=target if target is not None else path,
-                          progress=progress or Progress(int(data.nbytes)), **options)
+    def _write(
+        cls,
+        data: xr.DataArray,
+        path: Path,
+        *,
+        target: Path | None = None,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> None:
+        cls._write_scenes(
+            [SceneData(str(data.name or "image"), data)],
+            path,
+            target=target if target is not None else path,
+            progress=progress or Progress(int(data.nbytes)),
+            **options,
+        )
 
     @classmethod
-    def _write_scenes(cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress,
-                      **options: Any) -> None:
+    def _write_scenes(
+        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+    ) -> None:
         try:
             import zarr
         except ImportError:  # pragma: no cover - zarr is a dependency of this plugin
@@ -133,8 +154,15 @@ class _Stopped(Exception):
     """The writer was asked to stop (Ctrl-C in the main thread)."""
 
 
-def _write_plans(zarr: Any, plans: Sequence[_ImagePlan], path: Path, version: str, layout: str,
-                 progress: Progress, stop: threading.Event) -> None:
+def _write_plans(
+    zarr: Any,
+    plans: Sequence[_ImagePlan],
+    path: Path,
+    version: str,
+    layout: str,
+    progress: Progress,
+    stop: threading.Event,
+) -> None:
     root = zarr.open_group(str(path), mode="w", zarr_format=2 if version == "0.4" else 3)
     if len(plans) == 1 and layout == "auto":
         plans[0].write(root, progress, stop)
@@ -149,8 +177,10 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
     text = "none" if value is None else str(value).lower()
     name, _, level_text = text.partition(":")
     if name not in _COMPRESSIONS:
-        raise ValueError(f"{where}: compression must be one of {', '.join(_COMPRESSIONS)} "
-                         f"(optionally ':level'), got {value!r}")
+        raise ValueError(
+            f"{where}: compression must be one of {', '.join(_COMPRESSIONS)} "
+            f"(optionally ':level'), got {value!r}"
+        )
     try:
         level = int(level_text) if level_text else None
     except ValueError:
@@ -161,16 +191,25 @@ def parse_compression(value: Any, version: str, where: Any) -> Any:
         import numcodecs
 
         if name.startswith("blosc-"):
-            return numcodecs.Blosc(cname=name[6:], clevel=1 if level is None else level,
-                                   shuffle=numcodecs.Blosc.SHUFFLE, blocksize=_BLOSC_BLOCK)
+            return numcodecs.Blosc(
+                cname=name[6:],
+                clevel=1 if level is None else level,
+                shuffle=numcodecs.Blosc.SHUFFLE,
+                blocksize=_BLOSC_BLOCK,
+            )
         if name == "zstd":
             return numcodecs.Zstd(level=3 if level is None else level)
         return numcodecs.GZip(level=6 if level is None else level)
     from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
     if name.startswith("blosc-"):
-        return BloscCodec(cname=name[6:], clevel=1 if level is None else level,  # type: ignore[arg-type]  # cname comes from the codec names we offer (blosc-lz4, blosc-zstd ...), all valid BloscCname values
-                          shuffle="shuffle", blocksize=_BLOSC_BLOCK)
+        return BloscCodec(
+            # cname comes from the codec names we offer (blosc-lz4, blosc-zstd ...), all valid BloscCname values
+            cname=name[6:],  # type: ignore[arg-type]
+            clevel=1 if level is None else level,
+            shuffle="shuffle",
+            blocksize=_BLOSC_BLOCK,
+        )
     if name == "zstd":
         return ZstdCodec(level=3 if level is None else level)
     return GzipCodec(level=6 if level is None else level)
@@ -183,8 +222,10 @@ def _shape_option(value: Any, shape: tuple[int, ...], what: str, where: Any) -> 
     except (TypeError, ValueError):
         raise ValueError(f"{where}: {what} must be a list of integers, got {value!r}") from None
     if len(values) not in (2, 3, 5) or any(v == 0 or v < -1 for v in values):
-        raise ValueError(f"{where}: {what} must be 5 (t, c, z, y, x), 3 (z, y, x) or 2 (y, x) positive "
-                         f"integers (-1 for a whole axis), got {value!r}")
+        raise ValueError(
+            f"{where}: {what} must be 5 (t, c, z, y, x), 3 (z, y, x) or 2 (y, x) positive "
+            f"integers (-1 for a whole axis), got {value!r}"
+        )
     full = [1] * (5 - len(values)) + values
     return tuple(n if v == -1 else min(v, n) for v, n in zip(full, shape, strict=True))
 
@@ -209,9 +250,19 @@ def auto_shards(shape: tuple[int, ...], chunks: tuple[int, ...], itemsize: int) 
 class _ImagePlan:
     """One scene: validated options, array layout and metadata, then the streamed write."""
 
-    def __init__(self, scene: SceneData, data: xr.DataArray, pyramid: Pyramid, chunks: tuple[int, ...],
-                 shards: tuple[int, ...] | None, compressor: Any, version: str, colors: list[str],
-                 rgb: bool, where: Any) -> None:
+    def __init__(
+        self,
+        scene: SceneData,
+        data: xr.DataArray,
+        pyramid: Pyramid,
+        chunks: tuple[int, ...],
+        shards: tuple[int, ...] | None,
+        compressor: Any,
+        version: str,
+        colors: list[str],
+        rgb: bool,
+        where: Any,
+    ) -> None:
         self.scene, self.data, self.pyramid = scene, data, pyramid
         self.chunks, self.shards, self.compressor, self.version = chunks, shards, compressor, version
         self.colors, self.rgb, self.where = colors, rgb, where
@@ -223,10 +274,14 @@ class _ImagePlan:
         dtype = np.dtype(data.dtype)
         if dtype.kind not in "biufc" or dtype.byteorder == ">":
             raise MetadataError(f"{where}: OME-Zarr pixels must be native numbers or bool, not {dtype}")
-        pyramid = Pyramid.checked(shape, options["levels"], options["downsample"], options["downsample_method"],
-                                  where)
-        chunks = (_shape_option(options["chunks"], shape, "chunks", where) if options["chunks"] is not None
-                  else default_chunks(shape, dtype.itemsize))
+        pyramid = Pyramid.checked(
+            shape, options["levels"], options["downsample"], options["downsample_method"], where
+        )
+        chunks = (
+            _shape_option(options["chunks"], shape, "chunks", where)
+            if options["chunks"] is not None
+            else default_chunks(shape, dtype.itemsize)
+        )
         shards = options["shards"]
         if shards is not None and version == "0.4":
             raise ValueError(f"{where}: shards need Zarr v3 (OME-Zarr 0.5); NGFF 0.4 (Zarr v2) has none")
@@ -239,8 +294,11 @@ class _ImagePlan:
             shards = tuple(-(-s // c) * c for s, c in zip(shards, chunks, strict=True))
         compressor = parse_compression(options["compression"], version, where)
         colors = options["channel_colors"]
-        colors = ([str(c).lstrip("#").upper() for c in colors] if colors is not None
-                  else channel_colors(shape[1], rgb))
+        colors = (
+            [str(c).lstrip("#").upper() for c in colors]
+            if colors is not None
+            else channel_colors(shape[1], rgb)
+        )
         if len(colors) != shape[1]:
             raise ValueError(f"{where}: {len(colors)} channel_colors for {shape[1]} channels")
         return cls(scene, data, pyramid, chunks, shards, compressor, version, colors, rgb, where)
@@ -249,7 +307,11 @@ class _ImagePlan:
         shape = self.pyramid.level_shape(k)
         chunks = tuple(min(c, n) for c, n in zip(self.chunks, shape, strict=True))
         kwargs: dict[str, Any] = {
-            "name": str(k), "shape": shape, "dtype": self.data.dtype, "chunks": chunks, "fill_value": 0,
+            "name": str(k),
+            "shape": shape,
+            "dtype": self.data.dtype,
+            "chunks": chunks,
+            "fill_value": 0,
             "compressors": [self.compressor] if self.compressor is not None else None,
         }
         if self.version == "0.4":
@@ -257,8 +319,9 @@ class _ImagePlan:
         else:
             kwargs["dimension_names"] = list(_AXES)
             if self.shards is not None:
-                kwargs["shards"] = tuple(-(-min(s, n) // c) * c for s, n, c in zip(self.shards, shape, chunks,
-                                                                                    strict=True))
+                kwargs["shards"] = tuple(
+                    -(-min(s, n) // c) * c for s, n, c in zip(self.shards, shape, chunks, strict=True)
+                )
         array = group.create_array(**kwargs)
         return _fast(array)
 
@@ -285,8 +348,9 @@ class _ImagePlan:
                 del slab, reduced
         self._write_metadata(group, lows, highs)
 
-    def _reduce(self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray,
-                arrays: Sequence[Any]) -> None:
+    def _reduce(
+        self, slab: np.ndarray, where: Slab, lows: np.ndarray, highs: np.ndarray, arrays: Sequence[Any]
+    ) -> None:
         _window(slab, where, lows, highs)
         for array, level in zip(arrays, self.pyramid.reduce(slab), strict=True):
             array[where] = level
@@ -294,22 +358,38 @@ class _ImagePlan:
     def _write_metadata(self, group: Any, lows: np.ndarray, highs: np.ndarray) -> None:
         data, pyramid = self.data, self.pyramid
         base = axis_transforms(data)
-        datasets = [{"path": str(k), "coordinateTransformations": level_transforms(base, pyramid.scale(k),
-                                                                                   pyramid.method)}
-                    for k in range(pyramid.levels + 1)]
+        datasets = [
+            {
+                "path": str(k),
+                "coordinateTransformations": level_transforms(base, pyramid.scale(k), pyramid.method),
+            }
+            for k in range(pyramid.levels + 1)
+        ]
         multiscale: dict[str, Any] = {
-            "name": self.scene.name, "axes": base.axes, "datasets": datasets,
+            "name": self.scene.name,
+            "axes": base.axes,
+            "datasets": datasets,
             "type": "mean" if pyramid.method == "mean" else "nearest",
-            "metadata": {"description": f"{pyramid.factor}x{pyramid.factor} block "
-                                        f"{'means' if pyramid.method == 'mean' else 'sampling'} along y, x",
-                         "method": "scitiff_readers.backend.Pyramid",
-                         "kwargs": {"factor": pyramid.factor, "method": pyramid.method}},
+            "metadata": {
+                "description": f"{pyramid.factor}x{pyramid.factor} block "
+                f"{'means' if pyramid.method == 'mean' else 'sampling'} along y, x",
+                "method": "scitiff_readers.backend.Pyramid",
+                "kwargs": {"factor": pyramid.factor, "method": pyramid.method},
+            },
         }
-        windows = [(float(lo), float(hi)) if lo <= hi else (0.0, 0.0)
-                   for lo, hi in zip(lows.tolist(), highs.tolist(), strict=True)]
+        windows = [
+            (float(lo), float(hi)) if lo <= hi else (0.0, 0.0)
+            for lo, hi in zip(lows.tolist(), highs.tolist(), strict=True)
+        ]
         names = _channel_names(data, self.rgb)
-        block = omero(names, self.colors, windows, np.dtype(data.dtype), self.scene.name,
-                      "0.4" if self.version == "0.4" else None)
+        block = omero(
+            names,
+            self.colors,
+            windows,
+            np.dtype(data.dtype),
+            self.scene.name,
+            "0.4" if self.version == "0.4" else None,
+        )
         kept = extras(self.scene.data if not self.rgb else data, base.exact)
         attrs: dict[str, Any]
         if self.version == "0.4":
@@ -384,9 +464,19 @@ def _write_bioformats2raw(root: Any, path: Path, plans: Sequence[_ImagePlan], ve
     (path / "OME" / "METADATA.ome.xml").write_text(_ome_xml(plans), encoding="utf-8")
 
 
-_OME_TYPES = {"int8": "int8", "int16": "int16", "int32": "int32", "uint8": "uint8", "uint16": "uint16",
-              "uint32": "uint32", "float32": "float", "float64": "double", "complex64": "complex",
-              "complex128": "double-complex", "bool": "bit"}
+_OME_TYPES = {
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "float32": "float",
+    "float64": "double",
+    "complex64": "complex",
+    "complex128": "double-complex",
+    "bool": "bit",
+}
 
 
 def _ome_xml(plans: Sequence[_ImagePlan]) -> str:
@@ -396,16 +486,21 @@ def _ome_xml(plans: Sequence[_ImagePlan]) -> str:
         data = plan.data
         t, c, z, y, x = (int(n) for n in data.shape)
         pixel_type = _OME_TYPES.get(np.dtype(data.dtype).name, "double")
-        channels = "".join(f'<Channel ID="Channel:{i}:{k}" Name={quoteattr(n)} SamplesPerPixel="1"/>'
-                           for k, n in enumerate(_channel_names(data, plan.rgb)))
+        channels = "".join(
+            f'<Channel ID="Channel:{i}:{k}" Name={quoteattr(n)} SamplesPerPixel="1"/>'
+            for k, n in enumerate(_channel_names(data, plan.rgb))
+        )
         sizes = "".join(_physical_size(data, d) for d in "XYZ")
         images.append(
             f'<Image ID="Image:{i}" Name={quoteattr(plan.scene.name)}>'
             f'<Pixels ID="Pixels:{i}" DimensionOrder="XYZCT" Type="{pixel_type}" SizeX="{x}" SizeY="{y}" '
-            f'SizeZ="{z}" SizeC="{c}" SizeT="{t}"{sizes}>{channels}<MetadataOnly/></Pixels></Image>')
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
-            'Creator="scitiff_readers">' + "".join(images) + "</OME>\n")
+            f'SizeZ="{z}" SizeC="{c}" SizeT="{t}"{sizes}>{channels}<MetadataOnly/></Pixels></Image>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+        'Creator="scitiff_readers">' + "".join(images) + "</OME>\n"
+    )
 
 
 def _physical_size(data: xr.DataArray, dim: str) -> str:
@@ -422,4 +517,3 @@ def _physical_size(data: xr.DataArray, dim: str) -> str:
     if unit:
         text += f" PhysicalSize{dim}Unit={quoteattr(str(unit))}"
     return text
-

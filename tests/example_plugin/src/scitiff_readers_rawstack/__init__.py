@@ -63,8 +63,11 @@ class RawStackOptions(ReaderOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.expect("channel_names", self.channel_names is None or not isinstance(self.channel_names, str),
-                    "a list of strings")
+        self.expect(
+            "channel_names",
+            self.channel_names is None or not isinstance(self.channel_names, str),
+            "a list of strings",
+        )
 
 
 class RawStackReader(Reader):
@@ -90,7 +93,7 @@ class RawStackReader(Reader):
         with open(self._path, "rb") as fh:
             line = fh.readline(1 << 16)
         try:
-            self._header = json.loads(line[len(MAGIC):])
+            self._header = json.loads(line[len(MAGIC) :])
             shape = tuple(int(s) for s in self._header["shape"])
             dtype = np.dtype(self._header["dtype"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -109,8 +112,12 @@ class RawStackReader(Reader):
             "X": uniform_coordinate("X", shape[4], x, units="µm"),
         }
         names = self._opts.channel_names or self._header.get("channels")
-        return Image(self._planes, coords=coords, channel_names=names,
-                     physical_pixel_sizes=PhysicalPixelSizes(z, y, x, units="µm"))
+        return Image(
+            self._planes,
+            coords=coords,
+            channel_names=names,
+            physical_pixel_sizes=PhysicalPixelSizes(z, y, x, units="µm"),
+        )
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -121,11 +128,19 @@ class RawStackReader(Reader):
         self._file.close()
 
 
-def write_rawstack(path: Path, data: np.ndarray, channels: Sequence[str] = (),
-                   pixel_size_um: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
+def write_rawstack(
+    path: Path,
+    data: np.ndarray,
+    channels: Sequence[str] = (),
+    pixel_size_um: Sequence[float] = (1.0, 1.0, 1.0),
+) -> None:
     """Write a 5-D array as a ``.rawstack`` file."""
-    header = {"shape": list(data.shape), "dtype": data.dtype.str, "channels": list(channels),
-              "pixel_size_um": list(pixel_size_um)}
+    header = {
+        "shape": list(data.shape),
+        "dtype": data.dtype.str,
+        "channels": list(channels),
+        "pixel_size_um": list(pixel_size_um),
+    }
     with open(path, "wb") as fh:
         fh.write(MAGIC + json.dumps(header).encode() + b"\n")
         fh.write(np.ascontiguousarray(data).tobytes())
