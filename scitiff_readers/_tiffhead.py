@@ -21,13 +21,13 @@ from typing import Any
 from ._byteaccess import is_remote, open_bytes, positioned_read
 from ._filecache import MISSING, FileCache, file_identity
 
-__all__ = ["FirstIfd", "read_first_ifd", "tiff_head"]
+__all__ = ["TIFF_INT_FORMATS", "TIFF_TYPE_SIZES", "FirstIfd", "read_first_ifd", "tiff_head"]
 
 #: The description may be long (coordinates of many bins) but never gigabytes.
 _MAX_DESCRIPTION = 256 * 2**20
 
-# Byte sizes of the TIFF field types (1 BYTE ... 18 IFD8).
-_TYPE_SIZES = {
+#: Byte sizes of the TIFF field types (1 BYTE ... 18 IFD8).
+TIFF_TYPE_SIZES = {
     1: 1,
     2: 1,
     3: 2,
@@ -45,7 +45,8 @@ _TYPE_SIZES = {
     17: 8,
     18: 8,
 }
-_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
+#: struct codes of the integer TIFF field types.
+TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,10 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
             if tag not in tags:
                 return default
             typ, n, raw = tags[tag]
-            fmt = _INT_FORMATS.get(typ)
+            fmt = TIFF_INT_FORMATS.get(typ)
             if fmt is None or n < 1:
                 return default
-            width = _TYPE_SIZES[typ]
+            width = TIFF_TYPE_SIZES[typ]
             if width * n > value_size:
                 # Values stored elsewhere (e.g. BitsPerSample of RGB): read the first one.
                 offset = struct.unpack(bo + ("I" if not bigtiff else "Q"), raw)[0]

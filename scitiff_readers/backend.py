@@ -34,7 +34,8 @@ Read bytes safely
     (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
     :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
-    :func:`read_first_ifd`), per-process caches of file facts (:class:`FileCache`,
+    :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
+    :data:`TIFF_INT_FORMATS`), per-process caches of file facts (:class:`FileCache`,
     :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
     file (:func:`file_token`).
 Write
@@ -88,7 +89,7 @@ from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
 from ._sources import ArraySource, PixelSource, PlaneSource, Region
-from ._tiffhead import FirstIfd, read_first_ifd, tiff_head
+from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 from ._tokens import file_token
 from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
 from ._writers import SceneData, Writer, to_canonical, write
@@ -99,6 +100,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FILE_OBJECT_LIMITS",
     "MISSING",
+    "TIFF_INT_FORMATS",
+    "TIFF_TYPE_SIZES",
     "ArrayLayoutOptions",
     "ArraySource",
     "AxisMap",

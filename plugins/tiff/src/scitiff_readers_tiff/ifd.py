@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.backend import positioned_read
+from scitiff_readers.backend import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, positioned_read
 from scitiff_readers.errors import CorruptFileError
 
 if TYPE_CHECKING:
@@ -36,26 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["IfdChain", "IfdPage"]
 
-# Byte sizes and struct codes of the TIFF field types (1 BYTE ... 18 IFD8).
-_TYPE_SIZES = {
-    1: 1,
-    2: 1,
-    3: 2,
-    4: 4,
-    5: 8,
-    6: 1,
-    7: 1,
-    8: 2,
-    9: 4,
-    10: 8,
-    11: 4,
-    12: 8,
-    13: 4,
-    16: 8,
-    17: 8,
-    18: 8,
-}
-_INT_CODES = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 
 #: Compressions tifffile decodes the same way whatever else the page says (no JPEG:
 #: its colour space changes the page's shape).
@@ -346,12 +326,12 @@ class IfdChain:
         of a scalar tag): ``ValueError`` before anything proportional to it is read.
         """
         typ, count, value = entry
-        code = _INT_CODES.get(typ)
+        code = TIFF_INT_FORMATS.get(typ)
         if code is None:
             raise ValueError(f"type {typ} is not an integer type")
         if count > limit:
             raise ValueError(f"{count} values where at most {limit} make sense")
-        nbytes = count * _TYPE_SIZES[typ]
+        nbytes = count * TIFF_TYPE_SIZES[typ]
         if nbytes > len(value):
             at = self._pointer.unpack(value)[0]
             if at + nbytes > self.size:
