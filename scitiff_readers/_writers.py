@@ -3,7 +3,9 @@
 A writer plugin subclasses :class:`Writer` and implements :meth:`Writer._write`
 (one image) or :meth:`Writer._write_scenes` (several), which receive DataArrays
 already normalised to canonical ``TCZYX(S)`` dims (see :func:`to_canonical`) and a
-temporary path. The core picks the writer, selects the scenes, refuses to replace
+temporary path, and the writer's typed options (an instance of its
+:attr:`Writer.Options`, built from ``write``'s keywords and checked before any output
+is made) as ``opts``. The core picks the writer, selects the scenes, refuses to replace
 an existing output unless ``overwrite=True``, counts progress, and renames the
 temporary file or folder to the target only when the writer succeeded.
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from ._files import atomic_output
+from ._options import WriterOptions, derived_options_class
 from ._plugins import PluginInfo, PluginRegistry
 from ._slabs import Progress, ProgressCallback
 from .errors import DimensionSelectionError, SceneIndexError, UnsupportedWriteError, WriterNotFoundError
@@ -52,6 +55,13 @@ class Writer(ABC):
     :meth:`_write_scenes`. Writers that make pyramids declare a ``levels`` option
     (and ``downsample`` / ``downsample_method``) and reduce with
     :class:`scitiff_readers.backend.Pyramid`.
+
+    A writer declares its options as :attr:`Options`, a frozen dataclass subclassing
+    :class:`~scitiff_readers.backend.WriterOptions` (or
+    :class:`~scitiff_readers.backend.PyramidOptions`); its ``_write`` /
+    ``_write_scenes`` then receive the checked instance as the keyword ``opts``. A
+    writer that declares only the older ``options`` mapping of defaults receives the
+    options as keywords, as before.
     """
 
     #: Format name used with ``write(..., format=name)``.
@@ -60,17 +70,36 @@ class Writer(ABC):
     suffixes: ClassVar[tuple[str, ...]] = ()
     #: Among writers claiming the same suffix, the highest priority is used.
     priority: ClassVar[int] = 0
-    #: Writer-specific options and their defaults.
+    #: The writer's typed options: a frozen dataclass subclassing :class:`WriterOptions`.
+    Options: ClassVar[type[WriterOptions]] = WriterOptions
+    #: Writer-specific options and their defaults (derived from :attr:`Options`; a
+    #: writer that declares this mapping instead gets an unchecked option class).
     options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
     #: How many scenes one output can hold (``None``: any number).
     max_scenes: ClassVar[int | None] = 1
+    # Whether ``_write`` / ``_write_scenes`` take the options as keywords (writers
+    # that declare only ``options``) rather than as ``opts``.
+    _sr_keyword_options: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" in cls.__dict__:
+            if not issubclass(cls.Options, WriterOptions):
+                raise TypeError(f"{cls.__name__}.Options must subclass scitiff_readers.backend.WriterOptions")
+            cls.options = MappingProxyType(cls.Options.defaults())
+            cls._sr_keyword_options = False
+        elif "options" in cls.__dict__:
+            cls.Options = derived_options_class(cls.__name__, cls.options, WriterOptions)
+            cls._sr_keyword_options = True
 
     @classmethod
     @abstractmethod
-    def _write(cls, data: xr.DataArray, path: Path, **options: Any) -> None:
+    def _write(cls, data: xr.DataArray, path: Path, *, opts: Any) -> None:
         """Write ``data`` (canonical dims, possibly dask-backed) to ``path``.
 
-        ``path`` is a temporary file beside the target. A writer that declares a
+        ``path`` is a temporary file beside the target; ``opts`` is the writer's
+        checked :attr:`Options` (a writer declaring only the older ``options``
+        mapping receives its options as keywords instead). A writer that declares a
         keyword-only parameter ``target`` also receives the final path, to name it
         in messages or metadata, and one that declares ``progress`` receives a
         :class:`~scitiff_readers.backend.Progress` to advance by the bytes it writes.
@@ -78,9 +107,10 @@ class Writer(ABC):
 
     @classmethod
     def _write_scenes(
-        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, opts: Any
     ) -> None:
         """Write every scene of ``scenes`` to ``path`` (the default: the one scene, with :meth:`_write`)."""
+        options = opts.as_dict() if cls._sr_keyword_options else {"opts": opts}
         (scene,) = scenes
         params = inspect.signature(cls._write).parameters
         extra: dict[str, Any] = {}
@@ -93,6 +123,7 @@ class Writer(ABC):
             progress.advance(scene.data.nbytes)
 
 
+_BASE_WRITE_SCENES = Writer._write_scenes.__func__  # type: ignore[attr-defined]  # a classmethod's function
 _writers: PluginRegistry[type[Writer]] = PluginRegistry(WRITERS_GROUP, Writer, "writer")
 
 
@@ -192,8 +223,10 @@ def write(
         Called as ``progress(done, total)`` with the bytes of full-resolution
         pixels written so far and in all.
     **options
-        The writer's options (its ``options`` class attribute), for example
-        ``levels``, ``compression`` or ``chunks``; unknown ones raise ``TypeError``.
+        The writer's options (the fields of its ``Options`` class), for example
+        ``levels``, ``compression`` or ``chunks``; an unknown one or a bad value
+        raises :class:`~scitiff_readers.errors.OptionError` (a ``TypeError`` and a
+        ``ValueError``) before any output is made.
 
     Returns
     -------
@@ -207,6 +240,8 @@ def write(
         pyramid levels).
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
+    OptionError
+        If an option is unknown or has a bad value.
     """
     target = Path(os.fspath(path)).expanduser()
     cls = _choose(target, format) if not split_scenes or format is not None else _choose_for_folder(target)
@@ -217,12 +252,8 @@ def write(
         )
     if "levels" in options and "levels" not in cls.options:
         options.pop("levels")
-    unknown = sorted(set(options) - set(cls.options))
-    if unknown:
-        raise TypeError(
-            f"writer {cls.name!r} got unknown option(s) {', '.join(map(repr, unknown))}; "
-            f"valid options: {', '.join(sorted(cls.options)) or '(none)'}"
-        )
+    opts = cls.Options.from_keywords(f"{target}: writer {cls.name!r}", options)
+    # Writers declaring typed Options get them as one object; older ones as keywords.
     chosen = [SceneData(s.name, to_canonical(s.data)) for s in _select_scenes(data, scenes, target)]
     if not chosen:
         raise SceneIndexError(f"{target}: no scene selected to write")
@@ -234,22 +265,30 @@ def write(
             "choose one with scenes=NAME or INDEX, or write one file per scene with split_scenes=True"
         )
     report = Progress(sum(int(s.data.nbytes) for s in chosen), progress)
-    merged = {**cls.options, **options}
     with atomic_output(target, overwrite=overwrite) as tmp:
         if split_scenes:
             tmp.mkdir()
             suffix = cls.suffixes[0] if cls.suffixes else ""
             for name, scene in zip(_file_names([s.name for s in chosen]), chosen, strict=True):
-                cls._write_scenes(
-                    [scene],
-                    tmp / f"{name}{suffix}",
-                    target=target / f"{name}{suffix}",
-                    progress=report,
-                    **merged,
-                )
+                _run(cls, [scene], tmp / f"{name}{suffix}", target / f"{name}{suffix}", report, opts)
         else:
-            cls._write_scenes(chosen, tmp, target=target, progress=report, **merged)
+            _run(cls, chosen, tmp, target, report, opts)
     return target
+
+
+def _run(
+    cls: type[Writer],
+    scenes: Sequence[SceneData],
+    path: Path,
+    target: Path,
+    progress: Progress,
+    opts: WriterOptions,
+) -> None:
+    """Call the writer: with ``opts``, or with keywords for an older writer's own ``_write_scenes``."""
+    if cls._sr_keyword_options and getattr(cls._write_scenes, "__func__", None) is not _BASE_WRITE_SCENES:
+        cls._write_scenes(scenes, path, target=target, progress=progress, **opts.as_dict())
+    else:
+        cls._write_scenes(scenes, path, target=target, progress=progress, opts=opts)
 
 
 def _choose_for_folder(target: Path) -> type[Writer]:

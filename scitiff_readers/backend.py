@@ -39,7 +39,9 @@ Read bytes safely
     :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
     file (:func:`file_token`).
 Write
-    :class:`Writer` (the base class), :class:`SceneData`, :func:`to_canonical`,
+    :class:`Writer` (the base class), :class:`WriterOptions` (the base of a
+    writer's typed option object; :class:`PyramidOptions` adds ``levels``,
+    ``downsample`` and ``downsample_method``), :class:`SceneData`, :func:`to_canonical`,
     :func:`write`, pyramids (:class:`Pyramid`) and slabs (:data:`Slab`,
     :class:`Progress`, :func:`plan_slabs`, :func:`iter_slabs`).
 Benchmark
@@ -84,7 +86,7 @@ from ._fileobjects import is_file_object_location
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
 from ._image import Image
-from ._options import ArrayLayoutOptions, ReaderOptions
+from ._options import ArrayLayoutOptions, PyramidOptions, ReaderOptions, WriterOptions
 from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
@@ -118,6 +120,7 @@ __all__ = [
     "Progress",
     "Pyramid",
     "Reader",
+    "PyramidOptions",
     "ReaderOptions",
     "Region",
     "SceneData",
@@ -126,6 +129,7 @@ __all__ = [
     "SharedFile",
     "Slab",
     "Writer",
+    "WriterOptions",
     "argb_int_to_rgb",
     "as_location",
     "atomic_output",
@@ -187,9 +191,11 @@ for _cls in (
     PlaneSource,
     Progress,
     Pyramid,
+    PyramidOptions,
     ReaderOptions,
     SceneData,
     SharedFile,
+    WriterOptions,
 ):
     _cls.__module__ = __name__
 del _cls

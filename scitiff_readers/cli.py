@@ -30,6 +30,7 @@ import numpy as np
 
 from .errors import (
     CorruptFileWarning,
+    OptionError,
     OutputExistsError,
     ReaderNotFoundError,
     ScitiffReadersError,
@@ -414,7 +415,8 @@ def _convert(args: argparse.Namespace) -> int:
                     **options,
                 )
             except (TypeError, ValueError) as exc:
-                if isinstance(exc, ScitiffReadersError):
+                # A bad writer option is the command line's fault, like a library's ValueError.
+                if isinstance(exc, ScitiffReadersError) and not isinstance(exc, OptionError):
                     raise
                 raise _UsageError(str(exc)) from None
     finally:

@@ -79,7 +79,7 @@ class MissingDependencyError(ScitiffReadersError, ImportError):
 
 
 class OptionError(ScitiffReadersError, TypeError, ValueError):
-    """A reader option is unknown or has a bad value; the message names the option and what it takes.
+    """A reader or writer option is unknown or has a bad value; the message names the option and what it takes.
 
     Both a :class:`TypeError` (what Python raises for an unexpected keyword argument)
     and a :class:`ValueError` (a bad value), so either ``except`` catches it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -11,6 +12,8 @@ import xarray as xr
 import scitiff_readers
 from scitiff_readers import DimensionSelectionError, OutputExistsError, Writer, WriterNotFoundError, write
 from scitiff_readers._writers import _choose, _writers, to_canonical
+from scitiff_readers.backend import ReaderOptions, WriterOptions
+from scitiff_readers.errors import OptionError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -95,6 +98,73 @@ def test_writer_errors(tmp_path: Path) -> None:
         write(data, tmp_path / "a.npy", format="bogus")
     with pytest.raises(TypeError, match="valid options: fail"):
         write(data, tmp_path / "a.npy", compression="zlib")
+
+
+@dataclass(frozen=True)
+class ScaledOptions(WriterOptions):
+    scale: int = 1
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_count("scale", 1)
+
+
+class ScaledWriter(Writer):
+    """A writer with typed options: it gets them as one checked object, ``opts``."""
+
+    name: ClassVar[str] = "test-scaled"
+    suffixes: ClassVar[tuple[str, ...]] = (".scaled",)
+    Options = ScaledOptions
+    seen: ClassVar[list[Any]] = []
+
+    @classmethod
+    def _write(cls, data: xr.DataArray, path: Path, *, opts: ScaledOptions) -> None:
+        cls.seen.append(opts)
+        with open(path, "wb") as fh:
+            np.save(fh, data.values * opts.scale)
+
+
+def test_typed_writer_options_are_built_and_checked_before_writing(tmp_path: Path) -> None:
+    assert ScaledWriter.options == {"scale": 1, "note": None}  # the defaults, derived from Options
+    assert NpyWriter.options == {"fail": False}
+    assert NpyWriter.Options().as_dict() == {"fail": False}
+    data = xr.DataArray(np.arange(4, dtype="int16").reshape(2, 2), dims=("y", "x"))
+    _writers.register(ScaledWriter, clobber=True)
+    try:
+        ScaledWriter.seen.clear()
+        out = write(data, tmp_path / "a.scaled", scale=3)
+        assert ScaledWriter.seen == [ScaledOptions(scale=3)]
+        np.testing.assert_array_equal(np.load(out)[0, 0, 0], data.values * 3)
+        target = tmp_path / "b.scaled"
+        for bad, message in [
+            (
+                {"scale": 0},
+                r"b\.scaled: writer 'test-scaled': option scale=0 is not valid; scale takes an integer >= 1",
+            ),
+            ({"scale": True}, "scale takes an integer >= 1"),
+            (
+                {"colour": "red"},
+                r"b\.scaled: writer 'test-scaled' got unknown option\(s\) 'colour'; valid options: note, scale",
+            ),
+        ]:
+            with pytest.raises(OptionError, match=message) as info:
+                write(data, target, **bad)
+            assert isinstance(info.value, TypeError)
+            assert isinstance(info.value, ValueError)
+        assert len(ScaledWriter.seen) == 1, "the writer ran with bad options"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.scaled"]
+    finally:
+        _writers.unregister("test-scaled")
+
+
+def test_writer_options_must_be_writer_options() -> None:
+    with pytest.raises(
+        TypeError, match=r"Bad\.Options must subclass scitiff_readers\.backend\.WriterOptions"
+    ):
+
+        class Bad(Writer):
+            Options = ReaderOptions  # type: ignore[assignment]  # the mistake under test
 
 
 def test_reader_save_uses_writers(tmp_path: Path) -> None:

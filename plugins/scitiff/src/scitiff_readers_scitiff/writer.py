@@ -23,13 +23,13 @@ import json
 import math
 import warnings
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
-from scitiff_readers.backend import Progress, Writer, write
+from scitiff_readers.backend import Progress, Writer, WriterOptions, write
 from scitiff_readers.errors import ScitiffReadersWarning
 
 from .xcoords import DIM_NAMES, MASK_ROLE, bin_edges, bounds_pair_edges, bounds_pair_names
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION_WRITTEN",
     "SciTiffInt16Warning",
+    "SciTiffOptions",
     "SciTiffWriter",
     "save_scitiff",
     "scitiff_metadata_dict",
@@ -57,6 +58,33 @@ _BLOCK_BYTES = 64 * 2**20
 
 class SciTiffInt16Warning(ScitiffReadersWarning):
     """An int16 SciTiff was written: valid, but scitiff.load_scitiff drops its metadata."""
+
+
+def _dtype_name(value: Any) -> str | None:
+    try:
+        return str(np.dtype(value).name)
+    except TypeError:
+        return None
+
+
+@dataclass(frozen=True)
+class SciTiffOptions(WriterOptions):
+    """The options of :class:`SciTiffWriter` (see there); checked before anything is written."""
+
+    dtype: Any = None
+    daq: Any = None
+    process: Any = None
+    extra: Mapping[str, Any] | None = None
+    stdevs: Any = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect(
+            "dtype",
+            self.dtype is None or _dtype_name(self.dtype) in WRITABLE_DTYPES,
+            "None (keep the data's dtype), " + " or ".join(map(repr, WRITABLE_DTYPES)),
+        )
+        self.expect("extra", self.extra is None or isinstance(self.extra, Mapping), "None or a dict")
 
 
 class SciTiffWriter(Writer):
@@ -84,20 +112,24 @@ class SciTiffWriter(Writer):
     suffixes: ClassVar[tuple[str, ...]] = (".tif", ".tiff")
     #: Below the other TIFF writers: SciTiff is chosen with format="scitiff".
     priority: ClassVar[int] = -10
-    options: ClassVar[Mapping[str, Any]] = MappingProxyType(
-        {"dtype": None, "daq": None, "process": None, "extra": None, "stdevs": None}
-    )
+    Options = SciTiffOptions
 
     @classmethod
     def _write(
-        cls, data: xr.DataArray, path: Path, *, progress: Progress | None = None, **options: Any
+        cls,
+        data: xr.DataArray,
+        path: Path,
+        *,
+        opts: SciTiffOptions | None = None,
+        progress: Progress | None = None,
     ) -> None:
         import tifffile
 
         target = _target_name(path)
         if "S" in data.dims:
             raise ValueError(f"{target}: SciTiff images have no sample (RGB) dim; got dims {data.dims}")
-        dtype = np.dtype(options["dtype"]) if options["dtype"] is not None else np.dtype(data.dtype)
+        opts = opts or SciTiffOptions()
+        dtype = np.dtype(opts.dtype) if opts.dtype is not None else np.dtype(data.dtype)
         if dtype.name not in WRITABLE_DTYPES:
             raise TypeError(
                 f"{target}: SciTiff pixels must be float32 or int16 (what ImageJ TIFFs and "
@@ -112,10 +144,8 @@ class SciTiffWriter(Writer):
                 stacklevel=4,
             )
         input_bytes = int(data.nbytes)
-        data = _with_channels(data, options["stdevs"], dtype, target)
-        meta = scitiff_metadata_dict(
-            data, dtype, daq=options["daq"], process=options["process"], extra=options["extra"]
-        )
+        data = _with_channels(data, opts.stdevs, dtype, target)
+        meta = scitiff_metadata_dict(data, dtype, daq=opts.daq, process=opts.process, extra=opts.extra)
         _warn_on_foreign_units(meta, target)
         t, c, z, y, x = (int(n) for n in data.shape)
         tifffile.imwrite(

@@ -13,8 +13,8 @@ them be written, after the full-resolution pages.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from scitiff_readers.backend import (
     Progress,
     Pyramid,
+    PyramidOptions,
     SceneData,
     Slab,
     Writer,
@@ -29,17 +30,54 @@ from scitiff_readers.backend import (
     normalize_unit,
     plan_slabs,
 )
-from scitiff_readers.errors import MetadataError
+from scitiff_readers.errors import MetadataError, OptionError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     import xarray as xr
 
-__all__ = ["OmeTiffWriter", "ome_metadata_from_coords"]
+__all__ = ["OmeTiffOptions", "OmeTiffWriter", "ome_metadata_from_coords"]
 
 _BIGTIFF_BYTES = 2**32 - 2**25  # leave room for the IFDs and the OME-XML
 _OME_TYPES = frozenset({"i1", "u1", "i2", "u2", "i4", "u4", "f4", "f8", "c8", "c16", "b1"})
+
+
+@dataclass(frozen=True)
+class OmeTiffOptions(PyramidOptions):
+    """The options of :class:`OmeTiffWriter` (see there); checked before anything is written."""
+
+    compression: Any = None
+    tile: tuple[int, int] | None = None
+    bigtiff: bool | None = None
+    subresolutions: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect_flag("bigtiff", optional=True)
+        self.expect_count("subresolutions", 0, optional=True)
+        tile = self.tile
+        self.expect(
+            "tile",
+            tile is None
+            or (isinstance(tile, (tuple, list)) and len(tile) == 2 and all(map(_is_tile_edge, tile))),
+            "None or (tile_length, tile_width), positive multiples of 16",
+        )
+        if self.subresolutions is not None and self.levels:
+            raise OptionError("pass levels or subresolutions (the same option), not both")
+
+    @property
+    def pyramid_levels(self) -> tuple[int, str]:
+        """The number of levels asked for, and the name of the option that asked."""
+        if self.subresolutions is not None:
+            return self.subresolutions, "subresolutions"
+        return self.levels, "levels"
+
+
+def _is_tile_edge(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        return False
+    return int(value) > 0 and int(value) % 16 == 0
 
 
 class OmeTiffWriter(Writer):
@@ -87,17 +125,7 @@ class OmeTiffWriter(Writer):
 
     priority: ClassVar[int] = 50
     max_scenes: ClassVar[int | None] = None
-    options: ClassVar[Any] = MappingProxyType(
-        {
-            "compression": None,
-            "tile": None,
-            "bigtiff": None,
-            "levels": 0,
-            "subresolutions": None,
-            "downsample": 2,
-            "downsample_method": "mean",
-        }
-    )
+    Options = OmeTiffOptions
 
     @classmethod
     def _write(
@@ -105,9 +133,9 @@ class OmeTiffWriter(Writer):
         data: xr.DataArray,
         path: Path,
         *,
+        opts: OmeTiffOptions | None = None,
         target: Path | None = None,
         progress: Progress | None = None,
-        **options: Any,
     ) -> None:
         where = target if target is not None else path
         cls._write_scenes(
@@ -115,22 +143,26 @@ class OmeTiffWriter(Writer):
             path,
             target=where,
             progress=progress or Progress(int(data.nbytes)),
-            **options,
+            opts=opts or OmeTiffOptions(),
         )
 
     @classmethod
     def _write_scenes(
-        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+        cls,
+        scenes: Sequence[SceneData],
+        path: Path,
+        *,
+        target: Path,
+        progress: Progress,
+        opts: OmeTiffOptions,
     ) -> None:
         import tifffile
 
         total = sum(
             int(np.prod(s.data.shape, dtype=np.int64)) * np.dtype(s.data.dtype).itemsize for s in scenes
         )
-        bigtiff = options.get("bigtiff")
-        if bigtiff is None:
-            bigtiff = total > _BIGTIFF_BYTES
-        plans = [_ScenePlan.make(scene, options, target) for scene in scenes]
+        bigtiff = opts.bigtiff if opts.bigtiff is not None else total > _BIGTIFF_BYTES
+        plans = [_ScenePlan.make(scene, opts, target) for scene in scenes]
         with tifffile.TiffWriter(path, bigtiff=bool(bigtiff), ome=True) as tw:
             for plan in plans:
                 plan.write(tw, path.parent, progress)
@@ -145,7 +177,7 @@ class _ScenePlan:
         self.data, self.metadata, self.pyramid, self.common = data, metadata, pyramid, common
 
     @classmethod
-    def make(cls, scene: SceneData, options: Mapping[str, Any], where: Path) -> _ScenePlan:
+    def make(cls, scene: SceneData, opts: OmeTiffOptions, where: Path) -> _ScenePlan:
         data = scene.data
         axes = "".join(str(d) for d in data.dims)
         shape = tuple(int(n) for n in data.shape)
@@ -161,16 +193,9 @@ class _ScenePlan:
         metadata["axes"] = axes
         if "Name" not in metadata:
             metadata["Name"] = scene.name
-        levels, name = options.get("levels", 0), "levels"
-        if options.get("subresolutions") is not None:
-            if levels:
-                raise ValueError(f"{where}: pass levels or subresolutions (the same option), not both")
-            levels, name = options["subresolutions"], "subresolutions"
-        pyramid = Pyramid.checked(
-            shape, levels, options.get("downsample", 2), options.get("downsample_method", "mean"), where, name
-        )
-        tile = options.get("tile")
-        tile = tuple(int(v) for v in tile) if tile is not None else None
+        levels, name = opts.pyramid_levels
+        pyramid = Pyramid.checked(shape, levels, opts.downsample, opts.downsample_method, where, name)
+        tile = tuple(int(v) for v in opts.tile) if opts.tile is not None else None
         if pyramid.levels and tile is None:
             tile = _default_tile(shape)
         photometric = (
@@ -181,7 +206,7 @@ class _ScenePlan:
             "photometric": photometric,
             "planarconfig": "contig" if has_s else None,
             "tile": tile,
-            "compression": options.get("compression"),
+            "compression": opts.compression,
         }
         return cls(data, metadata, pyramid, common)
 

@@ -18,24 +18,33 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from scitiff_readers.backend import Progress, Pyramid, SceneData, Slab, Writer, iter_slabs, plan_slabs
+from scitiff_readers.backend import (
+    Progress,
+    Pyramid,
+    PyramidOptions,
+    SceneData,
+    Slab,
+    Writer,
+    iter_slabs,
+    plan_slabs,
+)
 from scitiff_readers.errors import MetadataError, MissingDependencyError
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
     import xarray as xr
 
-__all__ = ["OmeZarrWriter", "parse_compression"]
+__all__ = ["OmeZarrOptions", "OmeZarrWriter", "parse_compression"]
 
 _VERSIONS = ("0.4", "0.5")
 _COMPRESSIONS = ("blosc-zstd", "blosc-lz4", "blosc-zlib", "zstd", "gzip", "none")
@@ -50,6 +59,35 @@ _SHARD_BYTES = 64 * 2**20
 #: 1024 camera frame). Readers need no setting: the block size is in every chunk's header.
 _BLOSC_BLOCK = 256 * 2**10
 _AXES = ("t", "c", "z", "y", "x")
+
+
+@dataclass(frozen=True)
+class OmeZarrOptions(PyramidOptions):
+    """The options of :class:`OmeZarrWriter` (see there); checked before anything is written.
+
+    What depends on the image (chunk and shard shapes against its axes, as many
+    colours as channels) and on other options (a compression level, shards with
+    version 0.4) is checked when the image is planned, still before any output.
+    """
+
+    version: str = "0.5"
+    chunks: Sequence[int] | None = None
+    shards: Sequence[int] | str | None = None
+    compression: str | None = "blosc-zstd"
+    channel_colors: Sequence[str] | None = None
+    layout: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.expect("version", str(self.version) in _VERSIONS, " or ".join(map(repr, _VERSIONS)))
+        object.__setattr__(self, "version", str(self.version))  # 0.4 (a number) was always accepted
+        self.expect("layout", self.layout in ("auto", "bioformats2raw"), "'auto' or 'bioformats2raw'")
+        colors = self.channel_colors
+        self.expect(
+            "channel_colors",
+            colors is None or (not isinstance(colors, str) and all(isinstance(c, str) for c in colors)),
+            "None or a list of hex colours 'RRGGBB'",
+        )
 
 
 class OmeZarrWriter(Writer):
@@ -88,19 +126,7 @@ class OmeZarrWriter(Writer):
     suffixes: ClassVar[tuple[str, ...]] = (".ome.zarr", ".zarr")
     priority: ClassVar[int] = 50
     max_scenes: ClassVar[int | None] = None
-    options: ClassVar[Mapping[str, Any]] = MappingProxyType(
-        {
-            "version": "0.5",
-            "chunks": None,
-            "shards": None,
-            "compression": "blosc-zstd",
-            "levels": 0,
-            "downsample": 2,
-            "downsample_method": "mean",
-            "channel_colors": None,
-            "layout": "auto",
-        }
-    )
+    Options = OmeZarrOptions
 
     @classmethod
     def _write(
@@ -108,33 +134,34 @@ class OmeZarrWriter(Writer):
         data: xr.DataArray,
         path: Path,
         *,
+        opts: OmeZarrOptions | None = None,
         target: Path | None = None,
         progress: Progress | None = None,
-        **options: Any,
     ) -> None:
         cls._write_scenes(
             [SceneData(str(data.name or "image"), data)],
             path,
             target=target if target is not None else path,
             progress=progress or Progress(int(data.nbytes)),
-            **options,
+            opts=opts or OmeZarrOptions(),
         )
 
     @classmethod
     def _write_scenes(
-        cls, scenes: Sequence[SceneData], path: Path, *, target: Path, progress: Progress, **options: Any
+        cls,
+        scenes: Sequence[SceneData],
+        path: Path,
+        *,
+        target: Path,
+        progress: Progress,
+        opts: OmeZarrOptions,
     ) -> None:
         try:
             import zarr
         except ImportError:  # pragma: no cover - zarr is a dependency of this plugin
             raise MissingDependencyError("the ome-zarr writer needs zarr: pip install zarr") from None
-        version = str(options["version"])
-        if version not in _VERSIONS:
-            raise ValueError(f"{target}: version must be one of {', '.join(_VERSIONS)}, got {version!r}")
-        layout = options["layout"]
-        if layout not in ("auto", "bioformats2raw"):
-            raise ValueError(f"{target}: layout must be 'auto' or 'bioformats2raw', got {layout!r}")
-        plans = [_ImagePlan.make(scene, options, version, target) for scene in scenes]
+        version, layout = opts.version, opts.layout
+        plans = [_ImagePlan.make(scene, opts, target) for scene in scenes]
         # zarr works in its own event-loop thread: a Ctrl-C that left one of its writes
         # running could create files after the temporary output is removed. So the
         # writing runs in a worker; an interrupt asks it to stop at the next slab and
@@ -268,21 +295,20 @@ class _ImagePlan:
         self.colors, self.rgb, self.where = colors, rgb, where
 
     @classmethod
-    def make(cls, scene: SceneData, options: Mapping[str, Any], version: str, where: Any) -> _ImagePlan:
+    def make(cls, scene: SceneData, opts: OmeZarrOptions, where: Any) -> _ImagePlan:
         data, rgb = _samples_as_channels(scene.data, where)
         shape = tuple(int(n) for n in data.shape)
         dtype = np.dtype(data.dtype)
         if dtype.kind not in "biufc" or dtype.byteorder == ">":
             raise MetadataError(f"{where}: OME-Zarr pixels must be native numbers or bool, not {dtype}")
-        pyramid = Pyramid.checked(
-            shape, options["levels"], options["downsample"], options["downsample_method"], where
-        )
+        version = opts.version
+        pyramid = Pyramid.checked(shape, opts.levels, opts.downsample, opts.downsample_method, where)
         chunks = (
-            _shape_option(options["chunks"], shape, "chunks", where)
-            if options["chunks"] is not None
+            _shape_option(opts.chunks, shape, "chunks", where)
+            if opts.chunks is not None
             else default_chunks(shape, dtype.itemsize)
         )
-        shards = options["shards"]
+        shards: Any = opts.shards
         if shards is not None and version == "0.4":
             raise ValueError(f"{where}: shards need Zarr v3 (OME-Zarr 0.5); NGFF 0.4 (Zarr v2) has none")
         if isinstance(shards, str):
@@ -292,11 +318,10 @@ class _ImagePlan:
         elif shards is not None:
             shards = _shape_option(shards, shape, "shards", where)
             shards = tuple(-(-s // c) * c for s, c in zip(shards, chunks, strict=True))
-        compressor = parse_compression(options["compression"], version, where)
-        colors = options["channel_colors"]
+        compressor = parse_compression(opts.compression, version, where)
         colors = (
-            [str(c).lstrip("#").upper() for c in colors]
-            if colors is not None
+            [str(c).lstrip("#").upper() for c in opts.channel_colors]
+            if opts.channel_colors is not None
             else channel_colors(shape[1], rgb)
         )
         if len(colors) != shape[1]:
