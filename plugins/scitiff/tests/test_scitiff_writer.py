@@ -385,3 +385,22 @@ def test_scenes_levels_progress_where_the_format_allows(tmp_path: Path) -> None:
     write(scenes, one, format="scitiff", scenes=0, overwrite=True)
     np.testing.assert_array_equal(_load(one).values, first.transpose("t", "z", "c", "y", "x").values)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tiff", "split"]
+
+
+def test_option_values_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    from scitiff_readers_scitiff.writer import SciTiffOptions
+
+    from scitiff_readers.errors import OptionError
+
+    assert SciTiffWriter.Options is SciTiffOptions
+    target = tmp_path / "bad.tiff"
+    for options, message in [
+        ({"dtype": "uint8"}, "option dtype='uint8' is not valid; dtype takes None .*'float32' or 'int16'"),
+        ({"dtype": "not a dtype"}, "dtype takes None"),
+        ({"extra": ["a"]}, r"option extra=\['a'\] is not valid; extra takes None or a dict"),
+    ]:
+        with pytest.raises(OptionError, match=rf"bad\.tiff: writer 'scitiff': .*{message}"):
+            save_scitiff(_data("yx"), target, **options)
+    assert not list(tmp_path.iterdir())
+    out = save_scitiff(_data("yx", "float64"), target, dtype=np.float32)  # a numpy dtype works too
+    np.testing.assert_allclose(_load(out).values[0, 0, 0], _data("yx", "float64").values, rtol=1e-6)

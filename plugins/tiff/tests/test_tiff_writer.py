@@ -338,3 +338,50 @@ def test_ctrl_c_while_converting_leaves_the_old_output_and_nothing_else(tmp_path
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ome.tif", "out.ome.tif"]
     assert old.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"tile": (10, 10)},
+            r"option tile=\(10, 10\) is not valid; tile takes None or \(tile_length, tile_width\)",
+        ),
+        ({"tile": 16}, "option tile=16 is not valid"),
+        ({"bigtiff": "yes"}, "option bigtiff='yes' is not valid; bigtiff takes None, True or False"),
+        ({"levels": 1, "subresolutions": 1}, "pass levels or subresolutions"),
+        ({"levels": 1.5}, "levels takes an integer >= 0"),
+    ],
+)
+def test_bad_option_values_are_option_errors_before_anything_is_written(
+    tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    from scitiff_readers.errors import OptionError
+
+    target = tmp_path / "bad.ome.tif"
+    with pytest.raises(OptionError, match=rf"bad\.ome\.tif: writer 'ome-tiff': .*{message}"):
+        scitiff_readers.write(_array((1, 1, 1, 32, 32), (1, 1, 1, 32, 32)), target, **options)
+    assert not list(tmp_path.iterdir())
+
+
+def test_typed_options_reach_tifffile(tmp_path: Path) -> None:
+    from scitiff_readers_tiff.writer import OmeTiffOptions, OmeTiffWriter
+
+    assert OmeTiffWriter.Options is OmeTiffOptions
+    assert dict(OmeTiffWriter.options) == {
+        "levels": 0,
+        "downsample": 2,
+        "downsample_method": "mean",
+        "compression": None,
+        "tile": None,
+        "bigtiff": None,
+        "subresolutions": None,
+    }
+    arr = _array((1, 1, 2, 32, 48), (1, 1, 1, 32, 48))
+    out = scitiff_readers.write(arr, tmp_path / "t.ome.tif", bigtiff=True, tile=[16, 32], compression="zlib")
+    with tifffile.TiffFile(out) as tif:
+        assert tif.is_bigtiff
+        page = tif.pages.first
+        assert (page.tilelength, page.tilewidth) == (16, 32)
+        assert page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        np.testing.assert_array_equal(tif.asarray(), arr.values.reshape(2, 32, 48))

@@ -107,6 +107,7 @@ def test_convert_errors_are_one_line_with_exit_codes(
     cases = [
         (["--scene", "nope"], 1, "no scene named 'nope'"),
         (["--compression", "lzw"], 2, "compression must be one of"),
+        (["--option", "layout=flat"], 2, "layout takes 'auto' or 'bioformats2raw'"),
         (["--chunks", "a,b"], 2, "--chunks must be integers"),
         (["--format", "ome-tiff", "--shards", "auto"], 2, "the ome-tiff writer has no option(s) shards"),
         (["--format", "scitiff"], 1, "holds 1 image per file"),

@@ -336,3 +336,24 @@ def test_found_by_suffix_and_name(tmp_path: Path) -> None:
     assert (out / "zarr.json").is_file()
     with pytest.raises(UnsupportedWriteError, match="holds 1 image per file"):
         write([_image(seed=1), _image(seed=2)], tmp_path / "x.tif", format="scitiff")
+
+
+def test_option_values_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    from scitiff_readers.errors import OptionError
+
+    data = xr.DataArray(np.arange(2 * 16 * 16, dtype="uint16").reshape(2, 16, 16), dims=("c", "y", "x"))
+    target = tmp_path / "bad.ome.zarr"
+    for options, message in [
+        ({"version": "0.3"}, "option version='0.3' is not valid; version takes '0.4' or '0.5'"),
+        ({"layout": "flat"}, "layout takes 'auto' or 'bioformats2raw'"),
+        ({"channel_colors": "FF0000"}, "channel_colors takes None or a list of hex colours"),
+        ({"downsample_method": "cubic", "levels": 1}, "downsample_method takes 'mean' or 'nearest'"),
+        ({"downsample": 1, "levels": 1}, "downsample takes an integer >= 2"),
+    ]:
+        with pytest.raises(OptionError, match=rf"bad\.ome\.zarr: writer 'ome-zarr': .*{message}"):
+            write(data, target, **options)
+    assert not list(tmp_path.iterdir())
+    # A number for the version (what JSON makes of --option version=0.4) was always accepted.
+    out = write(data, tmp_path / "v2.ome.zarr", version=0.4)
+    assert json.loads((out / ".zattrs").read_text())["multiscales"][0]["version"] == "0.4"
+    np.testing.assert_array_equal(zarr.open_array(str(out / "0"), mode="r")[...][0, :, 0], data.values)
