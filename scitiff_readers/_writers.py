@@ -123,7 +123,7 @@ class Writer(ABC):
             progress.advance(scene.data.nbytes)
 
 
-_BASE_WRITE_SCENES = Writer._write_scenes.__func__  # type: ignore[attr-defined]  # a classmethod's function
+_BASE_WRITE_SCENES = vars(Writer)["_write_scenes"].__func__
 _writers: PluginRegistry[type[Writer]] = PluginRegistry(WRITERS_GROUP, Writer, "writer")
 
 
@@ -253,7 +253,6 @@ def write(
     if "levels" in options and "levels" not in cls.options:
         options.pop("levels")
     opts = cls.Options.from_keywords(f"{target}: writer {cls.name!r}", options)
-    # Writers declaring typed Options get them as one object; older ones as keywords.
     chosen = [SceneData(s.name, to_canonical(s.data)) for s in _select_scenes(data, scenes, target)]
     if not chosen:
         raise SceneIndexError(f"{target}: no scene selected to write")
