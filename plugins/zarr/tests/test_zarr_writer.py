@@ -349,6 +349,10 @@ def test_option_values_are_checked_before_anything_is_written(tmp_path: Path) ->
         ({"channel_colors": "FF0000"}, "channel_colors takes None or a list of hex colours"),
         ({"downsample_method": "cubic", "levels": 1}, "downsample_method takes 'mean' or 'nearest'"),
         ({"downsample": 1, "levels": 1}, "downsample takes an integer >= 2"),
+        ({"compression": "lzw"}, "compression must be one of blosc-zstd"),
+        ({"compression": "zstd:high"}, "compression level must be an integer, got 'high'"),
+        ({"shards": "big"}, "option shards='big' is not valid; shards takes 'auto', a shape or None"),
+        ({"shards": "auto", "version": "0.4"}, "shards need Zarr v3"),
     ]:
         with pytest.raises(OptionError, match=rf"bad\.ome\.zarr: writer 'ome-zarr': .*{message}"):
             write(data, target, **options)

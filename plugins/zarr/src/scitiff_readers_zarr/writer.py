@@ -34,7 +34,7 @@ from scitiff_readers.backend import (
     iter_slabs,
     plan_slabs,
 )
-from scitiff_readers.errors import MetadataError, MissingDependencyError
+from scitiff_readers.errors import MetadataError, MissingDependencyError, OptionError
 
 from .ngffmeta import EXTRAS_KEY, axis_transforms, channel_colors, extras, level_transforms, omero
 
@@ -66,8 +66,7 @@ class OmeZarrOptions(PyramidOptions):
     """The options of :class:`OmeZarrWriter` (see there); checked before anything is written.
 
     What depends on the image (chunk and shard shapes against its axes, as many
-    colours as channels) and on other options (a compression level, shards with
-    version 0.4) is checked when the image is planned, still before any output.
+    colours as channels) is checked when the image is planned, still before any output.
     """
 
     version: str = "0.5"
@@ -82,6 +81,17 @@ class OmeZarrOptions(PyramidOptions):
         self.expect("version", str(self.version) in _VERSIONS, " or ".join(map(repr, _VERSIONS)))
         object.__setattr__(self, "version", str(self.version))  # 0.4 (a number) was always accepted
         self.expect("layout", self.layout in ("auto", "bioformats2raw"), "'auto' or 'bioformats2raw'")
+        try:
+            _split_compression(self.compression)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+        self.expect(
+            "shards",
+            self.shards is None or self.shards == "auto" or not isinstance(self.shards, str),
+            "'auto', a shape or None",
+        )
+        if self.shards is not None and self.version == "0.4":
+            raise OptionError("shards need Zarr v3 (OME-Zarr 0.5); NGFF 0.4 (Zarr v2) has none")
         colors = self.channel_colors
         self.expect(
             "channel_colors",
@@ -199,19 +209,26 @@ def _write_plans(
     _write_bioformats2raw(root, path, plans, version)
 
 
-def parse_compression(value: Any, version: str, where: Any) -> Any:
-    """The zarr compressor for ``"name[:level]"`` (``None`` for no compression)."""
+def _split_compression(value: Any) -> tuple[str, int | None]:
+    """``"name[:level]"`` as ``(name, level)``; ``ValueError`` for an unknown name or a bad level."""
     text = "none" if value is None else str(value).lower()
     name, _, level_text = text.partition(":")
     if name not in _COMPRESSIONS:
         raise ValueError(
-            f"{where}: compression must be one of {', '.join(_COMPRESSIONS)} "
-            f"(optionally ':level'), got {value!r}"
+            f"compression must be one of {', '.join(_COMPRESSIONS)} (optionally ':level'), got {value!r}"
         )
     try:
-        level = int(level_text) if level_text else None
+        return name, int(level_text) if level_text else None
     except ValueError:
-        raise ValueError(f"{where}: compression level must be an integer, got {level_text!r}") from None
+        raise ValueError(f"compression level must be an integer, got {level_text!r}") from None
+
+
+def parse_compression(value: Any, version: str, where: Any) -> Any:
+    """The zarr compressor for ``"name[:level]"`` (``None`` for no compression)."""
+    try:
+        name, level = _split_compression(value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     if name == "none":
         return None
     if version == "0.4":
@@ -308,12 +325,8 @@ class _ImagePlan:
             if opts.chunks is not None
             else default_chunks(shape, dtype.itemsize)
         )
-        shards: Any = opts.shards
-        if shards is not None and version == "0.4":
-            raise ValueError(f"{where}: shards need Zarr v3 (OME-Zarr 0.5); NGFF 0.4 (Zarr v2) has none")
-        if isinstance(shards, str):
-            if shards != "auto":
-                raise ValueError(f"{where}: shards must be 'auto', a shape or None, got {shards!r}")
+        shards: Any = opts.shards  # checked with the options: None, "auto" or a shape, and not with 0.4
+        if shards == "auto":
             shards = auto_shards(shape, chunks, dtype.itemsize)
         elif shards is not None:
             shards = _shape_option(shards, shape, "shards", where)
