@@ -94,7 +94,8 @@ def test_every_registry_format_opens_in_napari(reader_name: str, tmp_path: Path)
 def test_multi_position_ome_tiff_calibrated_from_ome_xml() -> None:
     ome_types = pytest.importorskip("ome_types")
     tifffile = pytest.importorskip("tifffile")
-    ome = ome_types.from_xml(tifffile.TiffFile(MULTI_POSITION).ome_metadata)
+    with tifffile.TiffFile(MULTI_POSITION) as tif:
+        ome = ome_types.from_xml(tif.ome_metadata)
     layers = _open(MULTI_POSITION)
     assert len(layers) == len(ome.images) == 2  # one layer per scene (one channel each)
     for layer, image in zip(layers, ome.images, strict=True):
@@ -166,7 +167,8 @@ def test_ome_channel_color_becomes_the_colormap() -> None:
     ome_types = pytest.importorskip("ome_types")
     tifffile = pytest.importorskip("tifffile")
     path = SHARED / "ometiff" / "s_1_t_1_c_1_z_1.ome.tiff"  # Bio-Formats 6.0.0, Channel Color="-1"
-    (channel,) = ome_types.from_xml(tifffile.TiffFile(path).ome_metadata).images[0].pixels.channels
+    with tifffile.TiffFile(path) as tif:
+        (channel,) = ome_types.from_xml(tif.ome_metadata).images[0].pixels.channels
     (layer,) = _open(path)
     assert layer.name == channel.name
     np.testing.assert_allclose(

@@ -57,7 +57,8 @@ def test_rewritten_in_place_gives_the_new_pixels_and_metadata(tmp_path: Path) ->
     # Same path, same size, new pixels and metadata, written right away.
     second = rng.integers(0, 4000, first.shape, dtype=np.uint16)
     _write_ome(path, second, 0.75, ["c", "d"])
-    assert path.stat().st_size == tifffile.TiffFile(path).filehandle.size
+    with tifffile.TiffFile(path) as tif:
+        assert path.stat().st_size == tif.filehandle.size
     for _ in range(2):  # just written (not cacheable), then aged (parsed once more, then cached)
         with Reader(path) as reader:
             assert reader.reader_name == "ome-tiff"

@@ -151,7 +151,8 @@ def test_metadata_is_the_ome_model_and_raw_xml_stays(two_scenes: Path) -> None:
         assert meta.images[0].id == "Image:0"
         assert meta.images[1].name == "second"
         assert meta == ref.metadata == ome_types.from_xml(r.ome_xml)
-        assert r.ome_xml == tifffile.TiffFile(two_scenes).ome_metadata
+        with tifffile.TiffFile(two_scenes) as tif:
+            assert r.ome_xml == tif.ome_metadata
 
 
 def test_unnamed_channels_are_named_by_their_ome_id(two_scenes: Path) -> None:
