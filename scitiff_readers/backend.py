@@ -32,7 +32,9 @@ Read bytes safely
     :func:`is_file_object_location`, :data:`FILE_OBJECT_LIMITS`), :class:`SharedFile`,
     :func:`resolve_inside`, :func:`atomic_output`, guards against hostile files
     (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
-    :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
+    :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the one guarded
+    entry point into tifffile (:func:`open_tifffile`, :func:`tifffile_errors`,
+    :func:`page_decoder`, :func:`guard_ifd_chain`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
     :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
     :data:`TIFF_INT_FORMATS`), per-process caches of file facts (:class:`FileCache`,
@@ -91,6 +93,7 @@ from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
 from ._sources import ArraySource, PixelSource, PlaneSource, Region
+from ._tifffile import guard_ifd_chain, open_tifffile, page_decoder, tifffile_errors
 from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 from ._tokens import file_token
 from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
@@ -145,6 +148,7 @@ __all__ = [
     "is_file_object_location",
     "file_stamp",
     "file_token",
+    "guard_ifd_chain",
     "hex_to_rgb",
     "is_remote",
     "iter_slabs",
@@ -154,6 +158,8 @@ __all__ = [
     "memory_limit",
     "normalize_unit",
     "open_bytes",
+    "open_tifffile",
+    "page_decoder",
     "parse_dim_order",
     "plan_slabs",
     "plane_tcz",
@@ -164,6 +170,7 @@ __all__ = [
     "resolve_inside",
     "rgba_int_to_rgb",
     "tiff_head",
+    "tifffile_errors",
     "to_canonical",
     "to_dask",
     "to_micrometre_factor",

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import as_location, file_argument
+from scitiff_readers.backend import as_location, open_tifffile
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
-from .common import guard_ifd_chain
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
 
@@ -267,8 +266,6 @@ def hyperstack_source(
     MetadataError
         If the file's pages do not fit ``shape``.
     """
-    import tifffile
-
     path = as_location(path)
     shape = tuple(int(v) for v in shape)
     if sorted(page_order) != sorted("TZC"):
@@ -277,8 +274,10 @@ def hyperstack_source(
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
     try:
-        tif = guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path)
-    except tifffile.TiffFileError as exc:
+        tif = open_tifffile(path)
+    except (
+        OSError
+    ) as exc:  # a real I/O failure stays one; tifffile's parse errors are CorruptFileError already
         raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
     with tif:
         try:
