@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .runner import FAILURES, CaseResult, format_table, run_campaign, summarize
+from .runner import FAILURES, CaseResult, format_table, run_campaign, scratch_root, summarize
 from .seeds import FORMATS
 
 
@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="copy failing cases here")
     parser.add_argument("--report", type=Path, help="write every result as JSON here")
-    parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="scratch folder (default: a temporary one, in /dev/shm when it is a memory file system)",
+    )
     parser.add_argument("--log", type=Path, help="append each result as a JSON line here, as it arrives")
     parser.add_argument(
         "--table",
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-", dir=scratch_root()) as tmp:
         results = run_campaign(
             args.workdir or Path(tmp),
             args.cases,
