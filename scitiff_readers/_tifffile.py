@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator
 
+    from numpy.typing import NDArray
+
+    #: tifffile's ``TiffPage.decode``: ``(segment bytes, index, jpegtables=) -> (array or None, index, shape)``.
+    SegmentDecoder = Callable[..., tuple[NDArray[Any] | None, Any, tuple[int, ...]]]
+
 __all__ = ["guard_ifd_chain", "open_tifffile", "page_decoder", "tifffile_errors"]
 
 
@@ -88,7 +93,7 @@ def tifffile_errors(path: str | os.PathLike[str], page: int | None = None, what:
         yield
 
 
-def page_decoder(path: str | os.PathLike[str], ifd_offset: int) -> tuple[Callable[..., Any], Any]:
+def page_decoder(path: str | os.PathLike[str], ifd_offset: int) -> tuple[SegmentDecoder, Any]:
     """The segment decoder (tifffile's) and JPEG tables of the page whose IFD is at ``ifd_offset``.
 
     The decoder closure keeps the page's properties, not the file handle: the file is
