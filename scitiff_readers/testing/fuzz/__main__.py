@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)
 
+    # Stopped with SIGTERM (kill): leave through SystemExit, so the scratch folder (in
+    # memory, under /dev/shm) is removed. Children restore the default (runner._fork).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-", dir=scratch_root()) as tmp:
         results = run_campaign(
             args.workdir or Path(tmp),

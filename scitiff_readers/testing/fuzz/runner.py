@@ -250,6 +250,7 @@ def _fork(func: Callable[[int], None]) -> tuple[int, int]:
     if pid == 0:  # pragma: no cover - runs in the child
         code = 0
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(read_fd)
             func(write_fd)
         except BaseException:  # noqa: BLE001
