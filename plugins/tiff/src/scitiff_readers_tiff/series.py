@@ -273,12 +273,7 @@ def hyperstack_source(
     loop_shape = tuple(shape["TCZ".index(d)] for d in page_order)
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
-    try:
-        tif = open_tifffile(path)
-    except (
-        OSError
-    ) as exc:  # a real I/O failure stays one; tifffile's parse errors are CorruptFileError already
-        raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
+    tif = open_tifffile(path)  # tifffile's errors become CorruptFileError naming the file
     with tif:
         try:
             ser = tif.series[series]
