@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import signal
 import sys
 import tempfile
@@ -108,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(crafted))
         for o in FAILURES:
             table["total"][o] += crafted["total"][o]
-    print(f"{len(results)} cases in {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    cpu = sum(
+        u.ru_utime + u.ru_stime
+        for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+    print(
+        f"{len(results)} cases in {seconds:.0f} s ({len(results) / max(seconds, 1e-9):.1f} cases/s; "
+        f"{cpu:.0f} s of CPU, setup included: {1000 * cpu / max(len(results), 1):.0f} ms per case)"
+    )
     if args.report:
         args.report.write_text(
             json.dumps({"table": table, "results": [r.__dict__ for r in results]}, indent=1)
