@@ -57,7 +57,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._axes import AxisMap, parse_dim_order
-from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
 from ._byteaccess import (
     RemoteFile,
     RemotePath,
@@ -91,13 +90,14 @@ from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
 from ._sources import ArraySource, PixelSource, PlaneSource, Region
-from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 from ._tokens import file_token
 from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
 from ._writers import SceneData, Writer, to_canonical, write
 
 if TYPE_CHECKING:
+    from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
     from ._lazy import to_dask
+    from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 
 __all__ = [
     "FILE_OBJECT_LIMITS",
@@ -181,12 +181,9 @@ for _cls in (
     ArrayLayoutOptions,
     ArraySource,
     AxisMap,
-    BenchmarkCase,
     FileCache,
-    FirstIfd,
     Image,
     MosaicTiles,
-    Peer,
     PixelSource,
     PlaneSource,
     Progress,
@@ -201,11 +198,34 @@ for _cls in (
 del _cls
 
 
-def __getattr__(name: str) -> Any:
-    # The lazy engine imports dask: load it on first use only, so importing the plugin
-    # API (and a backend's can_open) stays free of dask.
-    if name == "to_dask":
-        from ._lazy import to_dask
+#: Names loaded on first use, by module. The lazy engine imports dask; the benchmark
+#: helpers and the TIFF header tables cost a few milliseconds of every cold open of
+#: a backend that never uses them (zarr, NDTiff).
+_LAZY = {
+    "to_dask": "_lazy",
+    "BenchmarkCase": "_benchmarking",
+    "Peer": "_benchmarking",
+    "benchmark_cases": "_benchmarking",
+    "benchmark_data_dir": "_benchmarking",
+    "plane_tcz": "_benchmarking",
+    "FirstIfd": "_tiffhead",
+    "TIFF_INT_FORMATS": "_tiffhead",
+    "TIFF_TYPE_SIZES": "_tiffhead",
+    "read_first_ifd": "_tiffhead",
+    "tiff_head": "_tiffhead",
+}
+#: Lazily loaded classes that documentation, reprs and pickle name by this module.
+_PUBLIC_CLASSES = frozenset({"BenchmarkCase", "FirstIfd", "Peer"})
 
-        return to_dask
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__package__}.{module}"), name)
+    if name in _PUBLIC_CLASSES:
+        value.__module__ = __name__
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
