@@ -262,7 +262,7 @@ class VisorReader(Reader):
         for entry in listing:
             value = entry.get("name", entry.get("path")) if isinstance(entry, Mapping) else entry
             if isinstance(value, str) and value:
-                names.append(re.sub(r"\.zarr/?$", "", value.replace("\\", "/").rstrip("/")).split("/")[-1])
+                names.append(value.replace("\\", "/").rstrip("/").removesuffix(".zarr").split("/")[-1])
         return names
 
     def _sample_scenes(self, sample: Path, only_type: str | None = None) -> list[_Scene]:
@@ -307,7 +307,7 @@ class VisorReader(Reader):
         ms = _image_multiscale(node, image)
         for dataset in ms.datasets:
             resolve_inside(image, dataset.path, what=f"multiscales dataset path (in {node.attrs_file})")
-        name = re.sub(r"\.zarr$", "", image.name)
+        name = image.name.removesuffix(".zarr")
         return _Scene(name, kind, image, node, ms, _visor_block(node.attrs))
 
     def _original_scenes(self, image: Path) -> list[_Scene]:
