@@ -41,7 +41,8 @@ __all__ = ["VisorReader", "VisorWarning"]
 
 _ORIGINAL_IMAGES = ("visor_raw_image.zarr", "visor_reconstructed_image.zarr")
 _TYPE_DIR = re.compile(r"^visor_(?P<type>[A-Za-z0-9]+)_images$")
-_STACK_GROUP = re.compile(r"^slice_(?P<slice>\d+)_stack_(?P<stack>\d+)$")
+# Compiled on first use (re caches it): only the 2024.11.0 layout has stack groups.
+_STACK_GROUP = r"^slice_(?P<slice>\d+)_stack_(?P<stack>\d+)$"
 
 
 class VisorWarning(ScitiffReadersWarning):
@@ -325,7 +326,7 @@ class VisorReader(Reader):
         if kind == "raw":
             by_slice: dict[int, list[tuple[int, str]]] = {}
             for g in groups:
-                m = _STACK_GROUP.match(g)
+                m = re.match(_STACK_GROUP, g)
                 if m:
                     by_slice.setdefault(int(m.group("slice")), []).append((int(m.group("stack")), g))
             for s in sorted(by_slice):
