@@ -79,7 +79,7 @@ class IndexTable(NamedTuple):
     complete: bool
 
     @property
-    def count(self) -> int:
+    def image_count(self) -> int:
         """The number of images (entries after duplicates are resolved)."""
         return len(self.axes)
 
