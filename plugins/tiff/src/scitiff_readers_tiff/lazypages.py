@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import MISSING, FileCache, file_argument, file_stamp
+from scitiff_readers.backend import MISSING, FileCache, IfdChain, file_argument, file_stamp
 from scitiff_readers.errors import CorruptFileError
 
 from .common import guard_ifd_chain
-from .ifd import IfdChain
 from .source import TiffPageSource
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ class PageLookup:
 
 
 class IfdLookup:
-    """Looks up pages of one TIFF file by reading their IFDs by hand (:mod:`.ifd`): no tifffile.
+    """Looks up pages of one TIFF file by reading their IFDs by hand (:class:`~scitiff_readers.backend.IfdChain`): no tifffile.
 
     The lookup of the open that built no ``TiffFile``; the same interface as
     :class:`PageLookup`. The IFD offsets walked so far are kept (until the file

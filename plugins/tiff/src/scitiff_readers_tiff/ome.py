@@ -359,15 +359,16 @@ class OmeTiffReader(TiffScenes, Reader):
         return True
 
     def _open_own_parse(self, stamp: Any, identity: Any) -> bool:
-        """The single-file fast open from IFDs read by hand (:mod:`.ifd`): no ``TiffFile`` built.
+        """The single-file fast open from IFDs read by hand (:class:`~scitiff_readers.backend.IfdChain`): no ``TiffFile`` built.
 
         For the common OME-TIFF -- a local file, its OME-XML in the first page, every
-        plane in this file, pages of the plain kinds :mod:`.ifd` reads -- this is all
+        plane in this file, pages of the plain kinds the IFD parser reads -- this is all
         an open does: the first IFD, the OME-XML, the plan. Anything else returns
         ``False`` before any warning or state, and the open goes through tifffile.
         """
+        from scitiff_readers.backend import IfdChain
+
         from .companion import COMPANION_SUFFIX, binary_only_target
-        from .ifd import IfdChain
         from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
         from .omeplan import plan_pages
         from .source import tiff_token
