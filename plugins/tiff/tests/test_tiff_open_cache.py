@@ -189,7 +189,7 @@ def test_reading_plane_after_plane_neither_reparses_nor_reopens_the_file(
         calls["parse"] += 1
         real_init(self, *args, **kwargs)
 
-    from scitiff_readers_tiff import ifd
+    from scitiff_readers import _ifd as ifd
 
     real_chain = ifd.IfdChain.__init__
     real_handle = ifd.IfdChain._handle
@@ -208,6 +208,18 @@ def test_reading_plane_after_plane_neither_reparses_nor_reopens_the_file(
     monkeypatch.setattr(ifd.IfdChain, "__init__", counting_chain)
     monkeypatch.setattr(ifd.IfdChain, "_handle", counting_handle)
     # The OME-TIFF open reads the IFDs itself: one walk of the chain through one handle, no TiffFile.
+    # The sniff parses the first IFD with the same parser (a chain and a handle of its
+    # own per parse; parsed again per backend while the new file is too young to cache).
+    from scitiff_readers import _tiffhead
+
+    real_sniff = _tiffhead.read_first_ifd
+
+    def counting_sniff(*args: Any, **kwargs: Any) -> Any:
+        calls["chain"] -= 1
+        calls["fd"] -= 1
+        return real_sniff(*args, **kwargs)
+
+    monkeypatch.setattr(_tiffhead, "read_first_ifd", counting_sniff)
     opened = {"open": 0, "parse": 0, "chain": 1, "fd": 1}
     with Reader(path) as reader:
         assert calls == opened  # the open itself

@@ -318,7 +318,9 @@ class LazyPageSource(TiffPageSource):
         # (by any reader of this unchanged file) are judged now; the others are judged as
         # this source looks them up (_resolve) or first reads them (_plane_into).
         self._raw_start = np.full(len(self.plane_first), _UNJUDGED, dtype=np.int64)
-        self._note_planes(np.flatnonzero(self.resolved))
+        known = np.flatnonzero(self.resolved)
+        if known.size:  # a never-opened file has none: nothing to judge yet
+            self._note_planes(known)
         self._strided_known = bool(self.resolved.all())
         self._strided = self._strided_layout(self._raw_start) if self._strided_known else None
 

@@ -28,6 +28,7 @@ from scitiff_readers.backend import (
     cacheable,
     file_stamp,
     is_remote,
+    library_errors,
     resolve_inside,
 )
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
@@ -111,14 +112,9 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
-        with damage_reported(self._path):
-            self._open_pages()
-
-    def _open_pages(self) -> None:
         from .lazypages import cached_fast_open
 
         self._lookups: tuple[Any, ...] = ()
-
         # Taken before reading, so a file changed while it is parsed is never cached as new.
         stamp = file_stamp(self._path)
         identity = cacheable(stamp)
@@ -128,8 +124,15 @@ class OmeTiffReader(TiffScenes, Reader):
             self._companion: Path | None = None
             self._use_fast(state)
             return
-        if self._open_own_parse(stamp, identity):
-            return
+        # The open without tifffile has no tifffile log to watch (damage_reported's
+        # handler costs more than the rest of a small file's open): only its errors typed.
+        with library_errors(self._path, "parsing the TIFF structure"):
+            if self._open_own_parse(stamp, identity):
+                return
+        with damage_reported(self._path):
+            self._open_pages(stamp, identity)
+
+    def _open_pages(self, stamp: Any, identity: Any) -> None:
         from .series import series_source
         from .source import tiff_token
 
@@ -410,7 +413,7 @@ class OmeTiffReader(TiffScenes, Reader):
         # its handle, kept open until the reader is closed.
         lookup = IfdLookup(path, chain, stamp)
         try:
-            self._check_referenced_files(infos)
+            self._check_referenced_files(infos, chain.size)
         except BaseException:
             lookup.release()
             raise
@@ -479,11 +482,14 @@ class OmeTiffReader(TiffScenes, Reader):
             series_names = [series_names[g[0]] for g in groups]
         self._names = self._scene_labels(series_names)
 
-    def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
-        """Refuse paths escaping the folder and plane counts no file could hold; note missing files."""
+    def _check_referenced_files(self, infos: Sequence[OmeImageInfo], own_size: int | None = None) -> None:
+        """Refuse paths escaping the folder and plane counts no file could hold; note missing files.
+
+        ``own_size``: this file's size when the caller knows it (no ``stat`` then).
+        """
         self._missing_files = {}
         own = self._path.name
-        backing = self._path.stat().st_size
+        backing = own_size if own_size is not None else self._path.stat().st_size
         for info in infos:
             for name in info.files:
                 if name == own:
