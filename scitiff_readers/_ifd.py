@@ -265,19 +265,24 @@ class IfdChain:
         self._seen.add(offset)
         self.offsets.append(offset)
 
-    def _table(self, offset: int) -> tuple[bytes, int]:
-        """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
-        data = self._pread(_IFD_READ, offset)
-        cs = self._count.size
-        if len(data) < cs:
+    def _tag_count(self, data: bytes, offset: int) -> int:
+        """The tag count at the start of ``data`` (read at ``offset``), checked."""
+        if len(data) < self._count.size:
             raise CorruptFileError(
                 f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
             )
-        count = self._count.unpack_from(data)[0]
+        count = int(self._count.unpack_from(data)[0])
         if count > _MAX_TAGS:
             raise CorruptFileError(
                 f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
             )
+        return count
+
+    def _table(self, offset: int) -> tuple[bytes, int]:
+        """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
+        data = self._pread(_IFD_READ, offset)
+        cs = self._count.size
+        count = self._tag_count(data, offset)
         end = cs + count * self._entry.size + self._pointer.size
         if len(data) < end:
             data = self._pread(end, offset)
@@ -342,15 +347,7 @@ class IfdChain:
         # One read finds the tag count and, in every usual IFD, the pointer after the tags.
         raw = self._pread(_WALK_READ, offset)
         cs, ps = self._count.size, self._pointer.size
-        if len(raw) < cs:
-            raise CorruptFileError(
-                f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
-            )
-        count = self._count.unpack_from(raw)[0]
-        if count > _MAX_TAGS:
-            raise CorruptFileError(
-                f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
-            )
+        count = self._tag_count(raw, offset)
         at = cs + count * self._entry.size
         if len(raw) < at + ps:
             raw = self._pread(ps, offset + at)
@@ -430,17 +427,8 @@ class IfdChain:
             raise ValueError(f"type {typ} is not an integer type")
         if count > limit:
             raise ValueError(f"{count} values where at most {limit} make sense")
-        nbytes = count * TIFF_TYPE_SIZES[typ]
-        if nbytes > len(value):
-            at = self._pointer.unpack(value)[0]
-            if at + nbytes > self.size:
-                raise ValueError(
-                    f"{count} values at offset {at} lie beyond the end of the file ({self.size} bytes)"
-                )
-            value = self._pread(nbytes, at)
-            if len(value) < nbytes:
-                raise ValueError("tag values cut off by the end of the file")
-        return struct.unpack_from(f"{self.byteorder}{count}{code}", value)
+        data = self.raw(entry, count * TIFF_TYPE_SIZES[typ])
+        return struct.unpack_from(f"{self.byteorder}{count}{code}", data)
 
     def _text(self, entry: tuple[int, int, bytes]) -> str | None:
         typ, count, value = entry
