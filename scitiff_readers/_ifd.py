@@ -421,7 +421,7 @@ class IfdChain:
         More than ``limit`` values is damage (a count field claiming millions of values
         of a scalar tag): ``ValueError`` before anything proportional to it is read.
         """
-        typ, count, value = entry
+        typ, count, _ = entry
         code = TIFF_INT_FORMATS.get(typ)
         if code is None:
             raise ValueError(f"type {typ} is not an integer type")
