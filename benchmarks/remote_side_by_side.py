@@ -13,7 +13,11 @@ implementation runs in a fresh Python process (no shared caches or connections):
 
 Implementations: ``ours`` (``Reader(url)``), ``bioio`` (``BioImage(url)``, its
 plugins' own remote support), and the format's own library used directly where it
-reads URLs (``tifffile`` through an fsspec file, ``zarr`` through its fsspec store).
+reads URLs (``tifffile`` through an fsspec file, ``zarr`` through its fsspec store;
+visor-py opens local paths only, so the VISoR case compares with zarr-python on the
+image's array). Processes run with byte-compiled modules (``PYTHONDONTWRITEBYTECODE``
+is dropped, one uncounted warm-up process per implementation and case), as after
+``pip install``.
 
     python benchmarks/remote_side_by_side.py                 # every case
     python benchmarks/remote_side_by_side.py --case pyramid  # cases whose name contains it
@@ -46,6 +50,15 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "ndtiff": {"file": "ndtiff-v3", "plane": {"T": 2, "C": 1}, "peers": []},
     "ome-zarr": {"file": "image.ome.zarr", "plane": {"Z": 10}, "peers": ["bioio", "zarr"]},
+    # A VISoR sample (visor-py's writer: zarr v3, sharded Blosc): two raw images of 16 MiB,
+    # the first read. visor-py opens samples by local path only (pathlib), so the peer
+    # is zarr-python on the image's level-0 array.
+    "visor": {
+        "file": "visor-32MB.vsr",
+        "plane": {"Z": 10},
+        "peers": ["zarr"],
+        "zarr_group": "visor_raw_images/slice_1_10x.zarr",
+    },
 }
 
 
@@ -113,10 +126,14 @@ def make(name: str) -> Path:
         ]
         arr = root.create_array("0", shape=data.shape, chunks=(1, 1, 1, 512, 512), dtype=data.dtype)
         arr[:] = data
+    elif name == "visor":
+        from scitiff_readers_zarr.visor_writer import write_visor_2025
+
+        write_visor_2025(path, shape=(1, 2, 16, 512, 512), chunks=(1, 1, 4, 256, 256), extra_images=False)
     return path
 
 
-def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, Any]:
+def _worker(impl: str, op: str, url: str, plane: dict[str, int], zarr_group: str = "") -> dict[str, Any]:
     """Run one measurement in this (fresh) process; the server counts requests and bytes."""
     import numpy as np
 
@@ -172,7 +189,7 @@ def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, An
     elif impl == "zarr":
         import zarr
 
-        group = zarr.open_group(url, mode="r")
+        group = zarr.open_group(f"{url}/{zarr_group}" if zarr_group else url, mode="r")
         arr = group["0"]
         if op == "open":
             result = arr.shape
@@ -189,14 +206,20 @@ def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, An
     return {"seconds": seconds, "checksum": checksum}
 
 
-def _run(impl: str, op: str, server: Any, rel: str, plane: dict[str, int]) -> dict[str, Any]:
+def _run(impl: str, op: str, server: Any, rel: str, spec: dict[str, Any]) -> dict[str, Any]:
     server.reset()
     here = str(Path(__file__).parent)
+    args = (impl, op, server.url(rel), spec["plane"], spec.get("zarr_group", ""))
     code = (
         f"import json, sys; sys.path.insert(0, {here!r}); import remote_side_by_side as m; "
-        f"print(json.dumps(m._worker({impl!r}, {op!r}, {server.url(rel)!r}, {plane!r})))"
+        f"print(json.dumps(m._worker(*{args!r})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    # Byte-compiled modules, as on a user's machine (pip compiles them at install): with
+    # PYTHONDONTWRITEBYTECODE set, every fresh process would compile our (editable)
+    # sources again, ~0.3 s charged to ours only (the peers come from site-packages,
+    # compiled by pip).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -227,9 +250,11 @@ def main(argv: list[str] | None = None) -> int:
             else path.stat().st_size
         )
         with RangeServer(path.parent) as server:
+            for impl in ["ours", *spec["peers"]]:
+                _run(impl, "open", server, path.name, spec)  # warm-up, not counted: writes the .pyc files
             for op in args.ops.split(","):
                 for impl in ["ours", *spec["peers"]]:
-                    runs = [_run(impl, op, server, path.name, spec["plane"]) for _ in range(args.repeat)]
+                    runs = [_run(impl, op, server, path.name, spec) for _ in range(args.repeat)]
                     ok = [r for r in runs if "error" not in r]
                     row = {"case": name, "file_bytes": size, "op": op, "impl": impl}
                     if ok:
