@@ -77,19 +77,21 @@ class GuardedStore(WrapperStore[Any]):
         lay = self.layout
         if lay is None or data is None or posixpath.basename(key) in _METADATA:
             return
-        raw = data.to_bytes()
+        raw = data.as_numpy_array()  # a view of the bytes (no copy of a whole shard)
         name = f"{self.where}/{key}" if self.where else key
         if byte_range is None:
             if lay.blosc:
-                ChunkGuard.check_frame(lay, name, raw[:16], len(raw), "")
+                ChunkGuard.check_frame(lay, name, raw[:16].tobytes(), len(raw), "")
             else:
-                ChunkGuard.check_shard(lay, name, len(raw), lambda n, at: raw[at : at + n])
+                ChunkGuard.check_shard(lay, name, len(raw), lambda n, at: raw[at : at + n].tobytes())
         elif lay.sharded_blosc and isinstance(byte_range, RangeByteRequest):
             # A range zarr asks for one inner chunk; fewer bytes than asked for means the shard ends early.
             asked = byte_range.end - byte_range.start
             if len(raw) < asked:
                 ChunkGuard.truncated_range(name, byte_range.start, byte_range.end, len(raw))
-            ChunkGuard.check_frame(lay, name, raw[:16], len(raw), f" (bytes {byte_range.start}-{byte_range.end})")
+            ChunkGuard.check_frame(
+                lay, name, raw[:16].tobytes(), len(raw), f" (bytes {byte_range.start}-{byte_range.end})"
+            )
 
     async def get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
