@@ -250,11 +250,18 @@ def main(argv: list[str] | None = None) -> int:
             else path.stat().st_size
         )
         with RangeServer(path.parent) as server:
-            for impl in ["ours", *spec["peers"]]:
+            impls = ["ours", *spec["peers"]]
+            for impl in impls:
                 _run(impl, "open", server, path.name, spec)  # warm-up, not counted: writes the .pyc files
             for op in args.ops.split(","):
-                for impl in ["ours", *spec["peers"]]:
-                    runs = [_run(impl, op, server, path.name, spec) for _ in range(args.repeat)]
+                # Round robin (ours, peer, ..., ours, peer, ...): on a shared machine the
+                # load drifts, and it should drift over every implementation alike.
+                runs_of: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
+                for _ in range(args.repeat):
+                    for impl in impls:
+                        runs_of[impl].append(_run(impl, op, server, path.name, spec))
+                for impl in impls:
+                    runs = runs_of[impl]
                     ok = [r for r in runs if "error" not in r]
                     row = {"case": name, "file_bytes": size, "op": op, "impl": impl}
                     if ok:
