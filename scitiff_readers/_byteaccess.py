@@ -462,7 +462,8 @@ class RemotePath:
             names = found[1]
         else:
             names = [
-                str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in self._call("listing", "ls", detail=False)
+                str(entry).rstrip("/").rsplit("/", 1)[-1]
+                for entry in self._call("listing", "ls", detail=False)
             ]
             _listings.put(self.url, (time.monotonic(), names))
         for name in names:

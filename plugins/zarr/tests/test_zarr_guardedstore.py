@@ -18,7 +18,7 @@ from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError
 
 pytest.importorskip("aiohttp")
-from scitiff_readers.testing.httpserver import RangeServer  # noqa: E402 - after the skip
+from scitiff_readers.testing.httpserver import RangeServer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,7 +68,9 @@ def test_truncated_blosc_chunk_over_http_is_refused_naming_the_chunk(
     key = "1.1" if zarr_format == 2 else "c/1/1"
     with RangeServer(tmp_path) as server, Reader(server.url("img.zarr")) as r:
         for read in (r.get_image_data, r.dask_data.compute):
-            with pytest.raises(CorruptFileError, match=rf"img\.zarr/0/{key}.*(Blosc header says|shorter than)") as info:
+            with pytest.raises(
+                CorruptFileError, match=rf"img\.zarr/0/{key}.*(Blosc header says|shorter than)"
+            ) as info:
                 read()
             assert isinstance(info.value, ValueError)
         # The chunks before it are sound and read.
@@ -88,7 +90,10 @@ def test_truncated_inner_chunk_of_a_remote_shard_is_refused(tmp_path: Path) -> N
     # Keep the index, drop half of the last inner chunk's bytes: its range now runs past the data.
     shard.write_bytes(raw[: offset + nbytes // 2] + raw[offset + nbytes : -index_bytes] + raw[-index_bytes:])
     with RangeServer(tmp_path) as server, Reader(server.url("img.zarr")) as r:
-        with pytest.raises(CorruptFileError, match=r"img\.zarr/0/c/0/0.*(beyond the .* bytes of chunk data|cut short|Blosc header says)") as info:
+        with pytest.raises(
+            CorruptFileError,
+            match=r"img\.zarr/0/c/0/0.*(beyond the .* bytes of chunk data|cut short|Blosc header says)",
+        ) as info:
             r.get_image_data()
         assert isinstance(info.value, ValueError)
     assert data.shape == (48, 64)

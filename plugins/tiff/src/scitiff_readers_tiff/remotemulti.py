@@ -199,7 +199,7 @@ def level_sources(
             try:
                 page.parent.filehandle.seek(offsets[level])
                 sub = TiffPage(page.parent, (page.index, level + 1))
-            except Exception as exc:  # noqa: BLE001 - tifffile raises many types for a bad IFD
+            except Exception as exc:  # tifffile raises many types for a bad IFD
                 raise CorruptFileError(
                     f"{where}: SubIFD {level + 1} of IFD {page.index} in "
                     f"{os.path.basename(str(page.parent.filehandle.path))!r} cannot be read "

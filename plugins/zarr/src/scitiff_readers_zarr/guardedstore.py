@@ -96,6 +96,7 @@ class GuardedStore(WrapperStore[Any]):
     async def get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
     ) -> Buffer | None:
+        """The wrapped store's ``get``, checked (see :meth:`check`)."""
         data = await self._store.get(key, prototype, byte_range)
         self.check(key, data, byte_range)
         return data
@@ -105,6 +106,7 @@ class GuardedStore(WrapperStore[Any]):
         prototype: BufferPrototype,
         key_ranges: Iterable[tuple[str, ByteRequest | None]],
     ) -> list[Buffer | None]:
+        """The wrapped store's ``get_partial_values``, each checked (see :meth:`check`)."""
         asked = list(key_ranges)
         found = await self._store.get_partial_values(prototype, asked)
         for (key, byte_range), data in zip(asked, found, strict=True):
