@@ -49,8 +49,9 @@ class S3Server:
         }
 
     def __enter__(self) -> Self:
-        import boto3
+        import importlib
 
+        boto3: Any = importlib.import_module("boto3")  # untyped (no stubs)
         self._server.start()
         self.client = boto3.client(
             "s3",

@@ -30,7 +30,7 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING, Any
 
-from zarr.abc.store import RangeByteRequest
+from zarr.abc.store import RangeByteRequest, Store
 from zarr.storage import WrapperStore
 
 from .chunkguard import ChunkGuard, Layout
@@ -38,7 +38,7 @@ from .chunkguard import ChunkGuard, Layout
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable
 
-    from zarr.abc.store import ByteRequest, Store
+    from zarr.abc.store import ByteRequest
     from zarr.core.buffer import Buffer, BufferPrototype
 
 __all__ = ["GuardedStore"]
@@ -46,7 +46,7 @@ __all__ = ["GuardedStore"]
 _METADATA = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"})
 
 
-class GuardedStore(WrapperStore[Any]):
+class GuardedStore(WrapperStore[Store]):
     """``store`` with the Blosc checks of :mod:`.chunkguard` on every chunk it returns.
 
     Parameters

@@ -102,8 +102,10 @@ def open_zarr_array(
                 f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
             ) from exc
     _force_default_pipeline(array)
+    from .guardedstore import GuardedStore
+
     store = getattr(getattr(array._async_array, "store_path", None), "store", None)
-    if type(store).__name__ == "GuardedStore":
+    if isinstance(store, GuardedStore):
         store.guard(array)
     if pipeline == "zarrs":
         return with_zarrs(array) or array
