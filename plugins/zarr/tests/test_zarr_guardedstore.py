@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-import zarr
+from scitiff_readers_zarr.testing import blosc_ngff
 
 from scitiff_readers import Reader
 from scitiff_readers.errors import CorruptFileError
@@ -22,30 +22,6 @@ from scitiff_readers.testing.httpserver import RangeServer
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def _blosc_ngff(path: Path, zarr_format: int, shards: tuple[int, int] | None = None) -> np.ndarray:
-    """A 2-D OME-Zarr of Blosc chunks (sharded if ``shards``); the data written."""
-    from numcodecs import Blosc
-    from zarr.codecs import BloscCodec
-
-    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
-    ms = {
-        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}],
-    }
-    if zarr_format == 3:
-        group.attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
-        compressors: object = BloscCodec(cname="zstd", clevel=5)
-    else:
-        group.attrs["multiscales"] = [{**ms, "version": "0.4"}]
-        compressors = Blosc(cname="zstd", clevel=5)
-    data = (np.arange(48 * 64, dtype=np.uint16) * 7919 % 4093).reshape(48, 64)
-    arr = group.create_array(
-        "0", shape=data.shape, dtype="uint16", chunks=(16, 32), shards=shards, compressors=compressors
-    )
-    arr[...] = data
-    return data
 
 
 def _chunk(path: Path, zarr_format: int) -> Path:
@@ -60,7 +36,7 @@ def test_truncated_blosc_chunk_over_http_is_refused_naming_the_chunk(
     tmp_path: Path, zarr_format: int, cut: int
 ) -> None:
     path = tmp_path / "img.zarr"
-    data = _blosc_ngff(path, zarr_format)
+    data = blosc_ngff(path, zarr_format)
     with RangeServer(tmp_path) as server, Reader(server.url("img.zarr")) as r:
         np.testing.assert_array_equal(r.get_image_data("YX"), data)  # sound: as zarr wrote it
     chunk = _chunk(path, zarr_format)
@@ -80,7 +56,7 @@ def test_truncated_blosc_chunk_over_http_is_refused_naming_the_chunk(
 def test_truncated_inner_chunk_of_a_remote_shard_is_refused(tmp_path: Path) -> None:
     """A shard cut inside its last inner chunk (index rewritten to the end as a damaged copy leaves it)."""
     path = tmp_path / "img.zarr"
-    data = _blosc_ngff(path, 3, shards=(48, 64))
+    data = blosc_ngff(path, 3, shards=(48, 64))
     shard = path / "0" / "c" / "0" / "0"
     raw = shard.read_bytes()
     index_bytes = 16 * 6 + 4
@@ -106,7 +82,7 @@ def test_truncated_blosc_chunk_on_s3_is_refused_naming_the_chunk(tmp_path: Path,
     from scitiff_readers.testing.s3server import S3Server
 
     path = tmp_path / "img.zarr"
-    data = _blosc_ngff(path, zarr_format)
+    data = blosc_ngff(path, zarr_format)
     chunk = _chunk(path, zarr_format)
     chunk.write_bytes(chunk.read_bytes()[:60])
     key = "1.1" if zarr_format == 2 else "c/1/1"
