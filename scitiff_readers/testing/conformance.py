@@ -199,33 +199,20 @@ class ReaderConformance:
         pytest.importorskip("distributed")
         return _shared_client()
 
-    #: The tests that run a second time with the POSIX calls hidden: those whose reads go
-    #: through the positioned-read paths (every pixel path, threads, pickled copies, handle
-    #: release). Rerunning the metadata-only rules would only double the suite's time.
-    _PORTABLE_TESTS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "test_pixels_equal_reference",
-            "test_whole_lazy_compute_in_storage_units",
-            "test_selections_lazy_equal_eager_equal_reference",
-            "test_concurrent_reads_from_threads",
-            "test_pickle_round_trip",
-            "test_no_handle_left_open_after_close",
-        }
-    )
-
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        """Parametrise the pixel-reading tests over ``io_calls``: ``posix`` and ``portable``."""
-        if metafunc.function.__name__ in self._PORTABLE_TESTS:
+        """Run every rule twice: with the OS's POSIX calls (``posix``) and with them hidden (``portable``)."""
+        if "io_calls" in metafunc.fixturenames:
             metafunc.parametrize("io_calls", ["posix", "portable"], indirect=True)
 
     @pytest.fixture(autouse=True)
     def io_calls(self, request: pytest.FixtureRequest) -> Any:
-        """The pixel-reading tests run twice: with the OS's POSIX calls, and with them hidden (as on Windows).
+        """Every rule runs twice: with the OS's POSIX calls, and with them hidden (as on Windows).
 
         ``portable`` removes ``os.pread``, ``os.preadv`` and ``mmap.MADV_WILLNEED`` for
         the test (:func:`scitiff_readers._byteaccess.hidden_posix_calls`), so the
-        portable positioned reads are what the test exercises. The other tests run
-        once, with the POSIX calls.
+        portable positioned reads and the open paths without them are what the test
+        exercises. Rules that run a fresh Python process check the child, which has
+        the calls; they run once per reader whatever the mode.
         """
         mode = getattr(request, "param", "posix")
         if mode == "posix":
