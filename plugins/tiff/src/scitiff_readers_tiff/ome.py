@@ -9,6 +9,7 @@ through :mod:`.source`.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -220,7 +221,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _open_remote_multifile(self, tif: Any, infos: list[OmeImageInfo]) -> None:
         """A multi-file dataset behind a URL: every image mapped by :mod:`.remotemulti`."""
-        from .remotemulti import DatasetFiles, image_source
+        from .remotemulti import DatasetFiles, image_sources
         from .source import tiff_token
 
         self._infos = list(infos)
@@ -235,8 +236,8 @@ class OmeTiffReader(TiffScenes, Reader):
                     self._sources.append([])
                     continue
                 try:
-                    token = tiff_token(self._path, "ome", i, 0)
-                    self._sources.append([image_source(info, files, token, self._path)])
+                    tokens = functools.partial(tiff_token, self._path, "ome", i)
+                    self._sources.append(image_sources(info, files, tokens, self._path))
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                     self._sources.append([])
