@@ -35,7 +35,8 @@ Read bytes safely
     :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
     :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
-    :data:`TIFF_INT_FORMATS`), per-process caches of file facts (:class:`FileCache`,
+    :data:`TIFF_INT_FORMATS`), the one IFD parser (:class:`IfdChain`, whose plain
+    pages are :class:`IfdPage`), per-process caches of file facts (:class:`FileCache`,
     :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
     file (:func:`file_token`).
 Write
@@ -85,6 +86,7 @@ from ._fileobjects import LIMITS as FILE_OBJECT_LIMITS
 from ._fileobjects import is_file_object_location
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
+from ._ifd import IfdChain, IfdPage
 from ._image import Image
 from ._options import ArrayLayoutOptions, PyramidOptions, ReaderOptions, WriterOptions
 from ._pyramid import Pyramid
@@ -111,6 +113,8 @@ __all__ = [
     "ChannelDisplay",
     "FileCache",
     "FirstIfd",
+    "IfdChain",
+    "IfdPage",
     "Image",
     "MosaicTiles",
     "Peer",
@@ -184,6 +188,8 @@ for _cls in (
     BenchmarkCase,
     FileCache,
     FirstIfd,
+    IfdChain,
+    IfdPage,
     Image,
     MosaicTiles,
     Peer,
