@@ -35,7 +35,8 @@ Read bytes safely
     :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
     :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
-    :data:`TIFF_INT_FORMATS`), per-process caches of file facts (:class:`FileCache`,
+    :data:`TIFF_INT_FORMATS`), the one IFD parser (:class:`IfdChain`, whose plain
+    pages are :class:`IfdPage`), per-process caches of file facts (:class:`FileCache`,
     :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
     file (:func:`file_token`).
 Write
@@ -96,6 +97,7 @@ from ._writers import SceneData, Writer, to_canonical, write
 
 if TYPE_CHECKING:
     from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
+    from ._ifd import IfdChain, IfdPage
     from ._lazy import to_dask
     from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 
@@ -111,6 +113,8 @@ __all__ = [
     "ChannelDisplay",
     "FileCache",
     "FirstIfd",
+    "IfdChain",
+    "IfdPage",
     "Image",
     "MosaicTiles",
     "Peer",
@@ -199,8 +203,8 @@ del _cls
 
 
 #: Names loaded on first use, by module. The lazy engine imports dask; the benchmark
-#: helpers and the TIFF header tables cost a few milliseconds of every cold open of
-#: a backend that never uses them (zarr, NDTiff).
+#: helpers, the TIFF header tables and the IFD parser cost a few milliseconds of every
+#: cold open of a backend that never uses them (zarr, NDTiff).
 _LAZY = {
     "to_dask": "_lazy",
     "BenchmarkCase": "_benchmarking",
@@ -213,9 +217,11 @@ _LAZY = {
     "TIFF_TYPE_SIZES": "_tiffhead",
     "read_first_ifd": "_tiffhead",
     "tiff_head": "_tiffhead",
+    "IfdChain": "_ifd",
+    "IfdPage": "_ifd",
 }
 #: Lazily loaded classes that documentation, reprs and pickle name by this module.
-_PUBLIC_CLASSES = frozenset({"BenchmarkCase", "FirstIfd", "Peer"})
+_PUBLIC_CLASSES = frozenset({"BenchmarkCase", "FirstIfd", "IfdChain", "IfdPage", "Peer"})
 
 
 def __getattr__(name: str) -> Any:

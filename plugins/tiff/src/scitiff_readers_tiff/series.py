@@ -260,15 +260,15 @@ def hyperstack_source(
     -------
     TiffPageSource
         Thread-safe and picklable; uncompressed row-major files are read zero-copy,
-        ImageJ files over 4 GB (a single IFD) included.
+        ImageJ files over 4 GB (a single IFD) included. ImageJ virtual stacks (what
+        ``imwrite(..., imagej=True)`` writes uncompressed) open without tifffile
+        (:mod:`.virtualstack`).
 
     Raises
     ------
     MetadataError
         If the file's pages do not fit ``shape``.
     """
-    import tifffile
-
     path = as_location(path)
     shape = tuple(int(v) for v in shape)
     if sorted(page_order) != sorted("TZC"):
@@ -276,6 +276,12 @@ def hyperstack_source(
     loop_shape = tuple(shape["TCZ".index(d)] for d in page_order)
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
+    if series == 0 and level == 0:
+        fast = _virtual_source(path, shape, page_order, loop_shape, token)
+        if fast is not None:
+            return fast
+    import tifffile
+
     try:
         tif = guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path)
     except tifffile.TiffFileError as exc:
@@ -307,3 +313,24 @@ def hyperstack_source(
         flat = np.empty(nplanes, dtype=object)
         flat[:] = pages[:nplanes]
         return TiffPageSource.from_pages(flat[grid_numbers], shape, token)
+
+
+def _virtual_source(
+    path: Path, shape: tuple[int, ...], page_order: str, loop_shape: tuple[int, ...], token: str
+) -> TiffPageSource | None:
+    """The source tifffile's virtual ImageJ series gives, found without tifffile (or ``None``)."""
+    from .virtualstack import virtual_stack
+
+    stack = virtual_stack(path)
+    if stack is None:
+        return None
+    lay = page_layout(stack.page, 0)
+    nplanes = math.prod(loop_shape)
+    if (
+        tuple(shape[3:]) != (lay.shaped[2], lay.shaped[3])
+        or not lay.may_be_row_major
+        or nplanes > stack.images
+    ):
+        return None  # tifffile's path says what does not fit
+    grid_numbers = loop_grid(page_order, loop_shape, shape)
+    return TiffPageSource.back_to_back(path, lay, grid_numbers, stack.dataoffset, nplanes, shape, token)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scitiff_readers.backend import Image, Reader, as_location, check_allocation, resolve_inside
+from scitiff_readers.backend import Image, Reader, as_location, check_allocation, is_remote, resolve_inside
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
 
 from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
@@ -114,6 +114,9 @@ def _is_visor_attrs(attrs: Mapping[str, Any]) -> bool:
 
 def _is_sample_dir(p: Path) -> bool:
     try:
+        if is_remote(p):
+            # One listing (reused by the open) instead of a request per name looked for.
+            return any(name in _ORIGINAL_IMAGES or _TYPE_DIR.match(name) for name, _ in subfolders(p))
         if any((p / name).is_dir() for name in _ORIGINAL_IMAGES):
             return True
         return any(_TYPE_DIR.match(name) for name, _ in subfolders(p))
