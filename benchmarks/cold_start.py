@@ -21,27 +21,49 @@ moment of a shared machine falls on all of them alike.
     python benchmarks/cold_start.py                       # every case
     python benchmarks/cold_start.py --case 5d,zarr --repeat 9
     python benchmarks/side_by_side.py --cold --case 5d    # the same, from the side-by-side script
+
+``--baseline DIR`` adds the implementation ``ours@base``: the same programs run on the
+source tree ``DIR`` (e.g. ``git archive main | tar -x -C /tmp/base``), in turn with ours, so
+a change is measured before and after in one run. Its processes run in ``DIR`` with the
+core and every plugin of ``DIR`` first on ``PYTHONPATH`` (the installed distributions'
+entry points stay the same) and their own remembered plugin declarations.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 OURS = "ours"
+BASE = "ours@base"
 PHASES = ("import", "open", "plane", "plane_dask")
 
 
 def _env() -> dict[str, str]:
     # Byte-compiled modules, as on a user's machine.
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _baseline_env(tree: Path) -> dict[str, str]:
+    """The environment running the core and plugins of the source tree ``tree``."""
+    paths = [str(tree), *sorted(str(src) for src in tree.glob("plugins/*/src"))]
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([*paths, env["PYTHONPATH"]] if env.get("PYTHONPATH") else paths)
+    # Its own memory of plugin declarations: the two trees' stamps differ, and sharing
+    # one file would make every process of each re-scan the entry points. Outside the
+    # tree: creating a folder in a sys.path folder would make the memory stale at once.
+    key = hashlib.sha256(str(tree).encode()).hexdigest()[:12]
+    env["SCITIFF_READERS_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"scitiff-readers-cold-start-{key}")
+    return env
 
 
 def _ours_code(spec: dict[str, Any], phase: str) -> str:
@@ -96,9 +118,10 @@ def _import_code(modules: tuple[str, ...]) -> str:
     return f"import time\nt = time.perf_counter()\nimport {names}\nprint(time.perf_counter() - t)\n"
 
 
-def _run_timed(code: str) -> float | None:
+def _run_timed(code: str, baseline: Path | None = None) -> float | None:
+    env, cwd = (_env(), None) if baseline is None else (_baseline_env(baseline), baseline)
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
     )
     if proc.returncode != 0:
         print(f"  failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}", file=sys.stderr)
@@ -107,10 +130,11 @@ def _run_timed(code: str) -> float | None:
     return None if value != value else value  # nan: the peer cannot do it
 
 
-def _run_wall(code: str) -> float | None:
+def _run_wall(code: str, baseline: Path | None = None) -> float | None:
+    env, cwd = (_env(), None) if baseline is None else (_baseline_env(baseline), baseline)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=600
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
     )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
@@ -132,8 +156,11 @@ def _ratio(ours: float | None, ref: float | None) -> str:
     return "-" if ours is None or ref is None or ref == 0 else f"{ours / ref:.2f}x"
 
 
-def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
-    """Run the cold benchmark; return one row per (case, implementation)."""
+def measure(case_filter: list[str] | None, repeat: int, baseline: Path | None = None) -> list[dict[str, Any]]:
+    """Run the cold benchmark; return one row per (case, implementation).
+
+    ``baseline``: a source tree whose core and plugins are also measured, as ``ours@base``.
+    """
     from scitiff_readers._benchmarking import benchmark_cases, benchmark_data_dir
 
     rows: list[dict[str, Any]] = []
@@ -152,29 +179,37 @@ def measure(case_filter: list[str] | None, repeat: int) -> list[dict[str, Any]]:
             while fh.read(64 * 2**20):  # warm page cache
                 pass
         jobs: list[tuple[str, str, str]] = []  # (impl, kind, phase)
-        impls = [OURS, *(p.name for p in case.peers)]
+        mine = [OURS] if baseline is None else [OURS, BASE]
+        impls = [*mine, *(p.name for p in case.peers)]
         for phase in PHASES:
             for impl in impls:
-                if impl != OURS and phase == "plane_dask":
+                if impl not in mine and phase == "plane_dask":
                     continue
                 jobs.append((impl, "phase", phase))
-        jobs += [(OURS, "process", "plane"), (OURS, "process", "plane_dask")]
+        jobs += [(impl, "process", phase) for impl in mine for phase in ("plane", "plane_dask")]
         peers = {p.name: p for p in case.peers}
         jobs += [(p, "process", "plane") for p in peers if peers[p].plane_program is not None]
         samples: dict[tuple[str, str, str], list[float | None]] = {job: [] for job in jobs}
+        for impl in mine:
+            # One untimed sniffing open each: byte-compiles the modules and remembers the
+            # plugin declarations, as any earlier use on a user's machine would have.
+            sniff = f"from scitiff_readers import Reader\nReader({spec['path']!r}, **{spec['options']!r})\nprint(0)\n"
+            _run_timed(sniff, baseline if impl == BASE else None)
         for _ in range(repeat):
             for impl, kind, phase in jobs:  # in turn: a slow moment falls on everyone
+                tree = baseline if impl == BASE else None
                 if kind == "phase":
-                    if impl == OURS:
-                        code = _ours_code(spec, phase)
-                    elif phase == "import":
+                    if impl in mine:
+                        samples[(impl, kind, phase)].append(_run_timed(_ours_code(spec, phase), tree))
+                        continue
+                    if phase == "import":
                         code = _import_code(peers[impl].imports)
                     else:
                         code = _peer_code(case.name, impl, phase)
                     samples[(impl, kind, phase)].append(_run_timed(code))
-                elif impl == OURS:
+                elif impl in mine:
                     samples[(impl, kind, phase)].append(
-                        _run_wall(_ours_process_code(spec, phase == "plane_dask"))
+                        _run_wall(_ours_process_code(spec, phase == "plane_dask"), tree)
                     )
                 else:
                     program = peers[impl].plane_program
@@ -203,13 +238,16 @@ def report(rows: list[dict[str, Any]]) -> None:
             ours_row = row
         ratios = ""
         if row["impl"] != OURS and ours_row.get("case") == row["case"]:
+            # Against a peer, both of our plane paths are compared with its one-plane call;
+            # against our baseline, each column with the same column.
+            dask = "plane_dask" if row["impl"] == BASE else "plane"
             ratios = ", ".join(
                 [
                     _ratio(ours_row.get("phase:open"), row.get("phase:open")),
                     _ratio(ours_row.get("phase:plane"), row.get("phase:plane")),
-                    _ratio(ours_row.get("phase:plane_dask"), row.get("phase:plane")),
+                    _ratio(ours_row.get("phase:plane_dask"), row.get(f"phase:{dask}")),
                     _ratio(ours_row.get("process:plane"), row.get("process:plane")),
-                    _ratio(ours_row.get("process:plane_dask"), row.get("process:plane")),
+                    _ratio(ours_row.get("process:plane_dask"), row.get(f"process:{dask}")),
                 ]
             )
         print(
@@ -229,8 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", default="", help="comma-separated words; cases whose name contains one")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree of the project (e.g. main, unpacked) to measure too, as ours@base",
+    )
     args = parser.parse_args(argv)
-    rows = measure([w for w in args.case.split(",") if w] or None, args.repeat)
+    baseline = args.baseline.resolve() if args.baseline else None
+    rows = measure([w for w in args.case.split(",") if w] or None, args.repeat, baseline)
     report(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

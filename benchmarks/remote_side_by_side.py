@@ -11,9 +11,16 @@ implementation runs in a fresh Python process (no shared caches or connections):
   plane read have warmed up imports, connections and metadata (the read's throughput;
   requests and bytes still count the whole process).
 
+Each row also gives the process's CPU time (user + system, all threads, the whole
+process): on a shared machine wall times include the wait for a core.
+
 Implementations: ``ours`` (``Reader(url)``), ``bioio`` (``BioImage(url)``, its
 plugins' own remote support), and the format's own library used directly where it
-reads URLs (``tifffile`` through an fsspec file, ``zarr`` through its fsspec store).
+reads URLs (``tifffile`` through an fsspec file, ``zarr`` through its fsspec store;
+visor-py opens local paths only, so the VISoR case compares with zarr-python on the
+image's array). Processes run with byte-compiled modules (``PYTHONDONTWRITEBYTECODE``
+is dropped, one uncounted warm-up process per implementation and case), as after
+``pip install``.
 
     python benchmarks/remote_side_by_side.py                 # every case
     python benchmarks/remote_side_by_side.py --case pyramid  # cases whose name contains it
@@ -46,6 +53,15 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "ndtiff": {"file": "ndtiff-v3", "plane": {"T": 2, "C": 1}, "peers": []},
     "ome-zarr": {"file": "image.ome.zarr", "plane": {"Z": 10}, "peers": ["bioio", "zarr"]},
+    # A VISoR sample (visor-py's writer: zarr v3, sharded Blosc): two raw images of 16 MiB,
+    # the first read. visor-py opens samples by local path only (pathlib), so the peer
+    # is zarr-python on the image's level-0 array.
+    "visor": {
+        "file": "visor-32MB.vsr",
+        "plane": {"Z": 10},
+        "peers": ["zarr"],
+        "zarr_group": "visor_raw_images/slice_1_10x.zarr",
+    },
 }
 
 
@@ -113,10 +129,14 @@ def make(name: str) -> Path:
         ]
         arr = root.create_array("0", shape=data.shape, chunks=(1, 1, 1, 512, 512), dtype=data.dtype)
         arr[:] = data
+    elif name == "visor":
+        from scitiff_readers_zarr.visor_writer import write_visor_2025
+
+        write_visor_2025(path, shape=(1, 2, 16, 512, 512), chunks=(1, 1, 4, 256, 256), extra_images=False)
     return path
 
 
-def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, Any]:
+def _worker(impl: str, op: str, url: str, plane: dict[str, int], zarr_group: str = "") -> dict[str, Any]:
     """Run one measurement in this (fresh) process; the server counts requests and bytes."""
     import numpy as np
 
@@ -172,7 +192,7 @@ def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, An
     elif impl == "zarr":
         import zarr
 
-        group = zarr.open_group(url, mode="r")
+        group = zarr.open_group(f"{url}/{zarr_group}" if zarr_group else url, mode="r")
         arr = group["0"]
         if op == "open":
             result = arr.shape
@@ -189,19 +209,42 @@ def _worker(impl: str, op: str, url: str, plane: dict[str, int]) -> dict[str, An
     return {"seconds": seconds, "checksum": checksum}
 
 
-def _run(impl: str, op: str, server: Any, rel: str, plane: dict[str, int]) -> dict[str, Any]:
+def _run(impl: str, op: str, server: Any, rel: str, spec: dict[str, Any]) -> dict[str, Any]:
     server.reset()
     here = str(Path(__file__).parent)
+    args = (impl, op, server.url(rel), spec["plane"], spec.get("zarr_group", ""))
     code = (
         f"import json, sys; sys.path.insert(0, {here!r}); import remote_side_by_side as m; "
-        f"print(json.dumps(m._worker({impl!r}, {op!r}, {server.url(rel)!r}, {plane!r})))"
+        f"print(json.dumps(m._worker(*{args!r})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900)
+    # Byte-compiled modules, as on a user's machine (pip compiles them at install): with
+    # PYTHONDONTWRITEBYTECODE set, every fresh process would compile our (editable)
+    # sources again, ~0.3 s charged to ours only (the peers come from site-packages,
+    # compiled by pip).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    before = _children_cpu()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
+    cpu = _children_cpu() - before
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result.update(requests=server.requests, bytes=server.bytes_sent)
+    result.update(requests=server.requests, bytes=server.bytes_sent, cpu=cpu)
     return result
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system, every thread) of the finished child processes.
+
+    On a shared machine a process waits for a core as long as it computes: its CPU
+    time says what it costs without the wait. Whole process, imports included, also
+    for ``full_read``.
+    """
+    if sys.platform == "win32":
+        return 0.0
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,14 +270,24 @@ def main(argv: list[str] | None = None) -> int:
             else path.stat().st_size
         )
         with RangeServer(path.parent) as server:
+            impls = ["ours", *spec["peers"]]
+            for impl in impls:
+                _run(impl, "open", server, path.name, spec)  # warm-up, not counted: writes the .pyc files
             for op in args.ops.split(","):
-                for impl in ["ours", *spec["peers"]]:
-                    runs = [_run(impl, op, server, path.name, spec["plane"]) for _ in range(args.repeat)]
+                # Round robin (ours, peer, ..., ours, peer, ...): on a shared machine the
+                # load drifts, and it should drift over every implementation alike.
+                runs_of: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
+                for _ in range(args.repeat):
+                    for impl in impls:
+                        runs_of[impl].append(_run(impl, op, server, path.name, spec))
+                for impl in impls:
+                    runs = runs_of[impl]
                     ok = [r for r in runs if "error" not in r]
                     row = {"case": name, "file_bytes": size, "op": op, "impl": impl}
                     if ok:
                         row.update(
                             seconds=statistics.median(r["seconds"] for r in ok),
+                            cpu=statistics.median(r["cpu"] for r in ok),
                             requests=ok[-1]["requests"],
                             bytes=ok[-1]["bytes"],
                             checksum=ok[-1]["checksum"],
@@ -253,8 +306,8 @@ def main(argv: list[str] | None = None) -> int:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table (time: median of the processes; requests and bytes of the last)."""
     lines = [
-        "| case | file MiB | operation | reader | time ms | requests | MiB moved | pixels |",
-        "| --- | ---: | --- | --- | ---: | ---: | ---: | --- |",
+        "| case | file MiB | operation | reader | time ms | process CPU ms | requests | MiB moved | pixels |",
+        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     reference: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -263,7 +316,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         head = f"| {row['case']} | {row['file_bytes'] / 2**20:.1f} | {row['op']} | {row['impl']} |"
         if "error" in row:
-            lines.append(f"{head} failed: {row['error'][:60].replace('|', '/')} | | | |")
+            lines.append(f"{head} failed: {row['error'][:60].replace('|', '/')} | | | | |")
             continue
         same = (
             ""
@@ -271,7 +324,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             else ("=" if reference.get((row["case"], row["op"])) == row["checksum"] else "differs")
         )
         lines.append(
-            f"{head} {row['seconds'] * 1000:.0f} | {row['requests']} | {row['bytes'] / 2**20:.2f} | {same} |"
+            f"{head} {row['seconds'] * 1000:.0f} | {row['cpu'] * 1000:.0f} | {row['requests']} | "
+            f"{row['bytes'] / 2**20:.2f} | {same} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -281,7 +335,8 @@ def _format(row: dict[str, Any]) -> str:
     if "error" in row:
         return f"{head} ERROR {row['error'][:100]}"
     return (
-        f"{head} {row['seconds'] * 1000:9.1f} ms {row['requests']:6d} req {row['bytes'] / 2**20:9.2f} MiB"
+        f"{head} {row['seconds'] * 1000:9.1f} ms {row['cpu'] * 1000:7.0f} ms CPU {row['requests']:6d} req "
+        f"{row['bytes'] / 2**20:9.2f} MiB"
         f"   (file {row['file_bytes'] / 2**20:.1f} MiB, checksum {row['checksum']})"
     )
 

@@ -10,9 +10,7 @@ group; importing this package imports none of them.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._compat import imread_dask, imread_xarray, imread_xarray_dask
 from ._coords import PhysicalPixelSizes
@@ -56,10 +54,24 @@ for _obj in (ChannelDisplay, Dimensions, PhysicalPixelSizes, Reader, Writer, cha
     _obj.__module__ = __name__
 del _obj
 
-try:
-    __version__ = _version("scitiff-readers")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> Any:
+    # importlib.metadata (and the email, zipfile and csv modules it pulls in) costs
+    # 10-20 ms of every fresh process; only asking for the version needs it.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("scitiff-readers")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            found = "0+unknown"
+        globals()["__version__"] = found
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ChannelDisplay",

@@ -451,9 +451,22 @@ class RemotePath:
         return os.stat_result((mode, 0, 0, 1, 0, 0, size, 0, 0, 0))
 
     def iterdir(self) -> Iterator[RemotePath]:
-        """The entries of this folder (where the file system can list)."""
-        for entry in self._call("listing", "ls", detail=False):
-            name = str(entry).rstrip("/").rsplit("/", 1)[-1]
+        """The entries of this folder (where the file system can list).
+
+        A listing is reused for :data:`MISSING_TTL` seconds: opening a folder format
+        lists the same folder several times (reader selection, then the open), and
+        each listing is a request.
+        """
+        found = _listings.get(self.url)
+        if found is not None and time.monotonic() - found[0] < MISSING_TTL:
+            names = found[1]
+        else:
+            names = [
+                str(entry).rstrip("/").rsplit("/", 1)[-1]
+                for entry in self._call("listing", "ls", detail=False)
+            ]
+            _listings.put(self.url, (time.monotonic(), names))
+        for name in names:
             yield self / name
 
     def read_bytes(self) -> bytes:
@@ -877,6 +890,7 @@ _remote_files: _Lru[RemoteFile] = _Lru(32)
 _infos: _Lru[dict[str, Any]] = _Lru(1024)
 _known_locations: _Lru[RemotePath] = _Lru(256)
 _missing: _Lru[float] = _Lru(1024)  # when the URL was last found missing (time.monotonic)
+_listings: _Lru[tuple[float, list[str]]] = _Lru(256)  # when a folder was listed, and its entry names
 
 
 def forget_remote_state() -> None:
@@ -885,6 +899,7 @@ def forget_remote_state() -> None:
     _infos.clear()
     _known_locations.clear()
     _missing.clear()
+    _listings.clear()
 
 
 @overload

@@ -14,15 +14,16 @@ import warnings
 # At runtime on purpose: Sphinx evaluates the annotations of the public methods, and an
 # unresolved `Mapping[str, PluginInfo[T]]` makes it look `T` up as a name (an ambiguous link).
 from dataclasses import dataclass
-from importlib import metadata
+from importlib import import_module
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from ._plugincache import Declaration, load_declarations, module_stamp, store_declarations
+from ._plugincache import Declaration, cache_enabled, load_declarations, module_stamp, store_declarations
 from .errors import PluginLoadWarning
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from importlib import metadata
 
 __all__ = ["PluginInfo", "PluginRegistry"]
 
@@ -51,6 +52,30 @@ class PluginInfo(Generic[T]):
         return int(getattr(self.cls, "priority", 0))
 
 
+class _DeclaredEntryPoint(NamedTuple):
+    """A remembered entry point, loaded without :mod:`importlib.metadata`.
+
+    Importing ``importlib.metadata`` (with the email, zipfile and csv modules it
+    pulls in) costs 10-20 ms of a fresh process; a remembered declaration already
+    says which ``module:attribute`` to import. ``dist`` is ``None``: the
+    distribution and version come from the declaration.
+    """
+
+    name: str
+    value: str
+    group: str
+    dist: None = None
+
+    def load(self) -> Any:
+        """Import the module and return the attribute, as ``EntryPoint.load`` does."""
+        target = self.value.split("[", 1)[0]  # extras ("[name]") do not change what loads
+        module_name, _, attrs = target.partition(":")
+        value: Any = import_module(module_name.strip())
+        for attr in filter(None, attrs.strip().split(".")):
+            value = getattr(value, attr)
+        return value
+
+
 class PluginRegistry(Generic[T]):
     """Plugins of one entry-point group whose values must be subclasses of ``base``."""
 
@@ -66,6 +91,8 @@ class PluginRegistry(Generic[T]):
         self._declared: list[Declaration] | None = None
 
     def _entry_points(self) -> list[metadata.EntryPoint]:
+        from importlib import metadata
+
         return list(metadata.entry_points(group=self.group))
 
     def _remembers(self) -> bool:
@@ -114,8 +141,7 @@ class PluginRegistry(Generic[T]):
             if self._discovered is not None and decl.name in self._discovered:
                 return self._discovered[decl.name]
             if decl.name not in self._loaded_one:
-                ep = metadata.EntryPoint(name=decl.name, value=decl.value, group=self.group)
-                info = self._load(ep)
+                info = self._load(_DeclaredEntryPoint(decl.name, decl.value, self.group))
                 if info is not None:
                     info = PluginInfo(
                         info.name, info.cls, decl.distribution, decl.version, info.origin, info.entry_point
@@ -136,7 +162,7 @@ class PluginRegistry(Generic[T]):
             self._scanned = self._entry_points()
         return self._scanned
 
-    def _load(self, ep: metadata.EntryPoint) -> PluginInfo[T] | None:
+    def _load(self, ep: metadata.EntryPoint | _DeclaredEntryPoint) -> PluginInfo[T] | None:
         """Import one entry point; warn and return None if it is broken."""
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
@@ -240,6 +266,12 @@ class PluginRegistry(Generic[T]):
                     # Reading every distribution's entry points costs 10-30 ms of a cold
                     # start; the remembered declaration names the one to import.
                     return self.load_declared(decl)
+                if self._remembers() and cache_enabled():
+                    # Nothing remembered yet (a fresh install, an upgrade): scan and import
+                    # every plugin once, as a sniff would, so the next process naming its
+                    # reader skips the scan too.
+                    self.declarations()
+                    return self.all().get(name)
                 matches = [ep for ep in self._scan() if ep.name == name]
                 if len(matches) != 1:
                     # Unknown or duplicated: full discovery gives the right warnings.

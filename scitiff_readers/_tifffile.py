@@ -14,6 +14,7 @@ the repository, ``tests/test_guards.py``, fails on a direct call elsewhere):
 * :func:`guard_ifd_chain` is that guard, for a ``TiffFile`` made elsewhere;
 * :func:`tifffile_errors` wraps the accesses that follow (``tif.series``,
   ``tif.pages[i]``, ``page.asarray()``, keyframes) and names the page;
+* :func:`page_at` builds tifffile's page for an IFD offset (SubIFDs);
 * :func:`page_decoder` builds tifffile's segment decoder for the page at an IFD offset.
 
 tifffile is imported only when one of them is called (``import scitiff_readers``
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     #: tifffile's ``TiffPage.decode``: ``(segment bytes, index, jpegtables=) -> (array or None, index, shape)``.
     SegmentDecoder = Callable[..., tuple[NDArray[Any] | None, Any, tuple[int, ...]]]
 
-__all__ = ["guard_ifd_chain", "open_tifffile", "page_decoder", "tifffile_errors"]
+__all__ = ["guard_ifd_chain", "open_tifffile", "page_at", "page_decoder", "tifffile_errors"]
 
 
 def open_tifffile(path: str | os.PathLike[str], *, omexml: str | None = None, **flags: Any) -> Any:
@@ -99,12 +100,23 @@ def page_decoder(path: str | os.PathLike[str], ifd_offset: int) -> tuple[Segment
     The decoder closure keeps the page's properties, not the file handle: the file is
     closed on return.
     """
+    with open_tifffile(path) as tif:
+        page = page_at(tif, ifd_offset, 0)
+        return page.decode, page.jpegtables
+
+
+def page_at(tif: Any, ifd_offset: int, index: int | tuple[int, ...]) -> Any:
+    """The tifffile page for the IFD at ``ifd_offset`` of the open ``tif`` (a SubIFD, a page by offset).
+
+    ``index`` is the page's number as tifffile names it (``(page, level)`` for a
+    SubIFD). What tifffile raises on a bad IFD becomes a typed error naming the file
+    and the offset.
+    """
     import tifffile
 
-    with open_tifffile(path) as tif, tifffile_errors(path, what=f"the IFD at offset {ifd_offset}"):
+    with tifffile_errors(str(tif.filehandle.path), what=f"the IFD at offset {ifd_offset}"):
         tif.filehandle.seek(ifd_offset)
-        page = tifffile.TiffPage(tif, index=0)
-        return page.decode, page.jpegtables
+        return tifffile.TiffPage(tif, index)
 
 
 def guard_ifd_chain(tif: Any, path: str | os.PathLike[str]) -> Any:

@@ -8,45 +8,28 @@ reads the TIFF header, the first image file directory and its ImageDescription
 the result in a :class:`~scitiff_readers.backend.FileCache`, so the backends'
 sniffs share one parse per file (re-parsed whenever the file changes).
 
-The backends still use tifffile for everything beyond sniffing.
+The IFD itself is parsed by :class:`~scitiff_readers._ifd.IfdChain`, the one IFD
+parser the TIFF backends share.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._byteaccess import is_remote, open_bytes, positioned_read
+from ._byteaccess import is_remote, open_bytes
 from ._filecache import MISSING, FileCache, file_identity
+from ._ifd import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, IfdChain, IfdEntry
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["TIFF_INT_FORMATS", "TIFF_TYPE_SIZES", "FirstIfd", "read_first_ifd", "tiff_head"]
 
 #: The description may be long (coordinates of many bins) but never gigabytes.
 _MAX_DESCRIPTION = 256 * 2**20
-
-#: Byte sizes of the TIFF field types (1 BYTE ... 18 IFD8).
-TIFF_TYPE_SIZES = {
-    1: 1,
-    2: 1,
-    3: 2,
-    4: 4,
-    5: 8,
-    6: 1,
-    7: 1,
-    8: 2,
-    9: 4,
-    10: 8,
-    11: 4,
-    12: 8,
-    13: 4,
-    16: 8,
-    17: 8,
-    18: 8,
-}
-#: struct codes of the integer TIFF field types.
-TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 
 
 @dataclass(frozen=True)
@@ -91,12 +74,8 @@ class FirstIfd:
         return f"{self.byteorder}{kind}{self.bits_per_sample // 8}"
 
 
-def _read_at(fd: Any, offset: int, length: int) -> bytes:
-    # ``fd``: a descriptor, or a remote file's ``read_at_most`` (read-ahead blocks).
-    data = fd(offset, length) if callable(fd) else positioned_read(fd, length, offset)
-    if len(data) != length:
-        raise ValueError(f"truncated TIFF: wanted {length} bytes at {offset}, got {len(data)}")
-    return data
+#: More values than a scalar tag (width, bits per sample of every sample ...) has: damage.
+_SCALAR_VALUES = 4096
 
 
 def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
@@ -109,73 +88,40 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
     OSError
         If it cannot be read.
     """
-    fd: Any
     if is_remote(path):
         remote = open_bytes(path)
-        fd, size = remote.read_at_most, remote.size
+        chain = IfdChain(path, read_at=remote.read_at_most, size=remote.size)  # type: ignore[arg-type]  # a RemotePath stands for a Path
     else:
-        fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        size = os.fstat(fd).st_size
+        chain = IfdChain(Path(path))
     try:
-        head = fd(0, 16) if callable(fd) else positioned_read(fd, 16, 0)
-        if len(head) < 8 or head[:2] not in (b"II", b"MM"):
-            raise ValueError("not a TIFF file (no II/MM byte-order mark)")
-        bo = "<" if head[:2] == b"II" else ">"
-        magic = struct.unpack(bo + "H", head[2:4])[0]
-        if magic == 42:
-            bigtiff = False
-            ifd_offset = struct.unpack(bo + "I", head[4:8])[0]
-            count_fmt, count_size, entry_size, value_size = "H", 2, 12, 4
-        elif magic == 43 and len(head) >= 16:
-            bigtiff = True
-            ifd_offset = struct.unpack(bo + "Q", head[8:16])[0]
-            count_fmt, count_size, entry_size, value_size = "Q", 8, 20, 8
-        else:
-            raise ValueError(f"not a TIFF file (magic number {magic})")
-        if not 8 <= ifd_offset < size:
-            raise ValueError(f"first IFD offset {ifd_offset} is outside the file ({size} bytes)")
-        count = struct.unpack(bo + count_fmt, _read_at(fd, ifd_offset, count_size))[0]
-        if count == 0 or count > 4096:
-            raise ValueError(f"implausible number of tags in the first IFD: {count}")
-        table = _read_at(fd, ifd_offset + count_size, count * entry_size)
-        tags: dict[int, tuple[int, int, bytes]] = {}
-        descriptions: list[tuple[int, int, bytes]] = []
-        for i in range(count):
-            entry = table[i * entry_size : (i + 1) * entry_size]
-            tag, typ = struct.unpack(bo + "HH", entry[:4])
-            n = struct.unpack(bo + ("I" if not bigtiff else "Q"), entry[4 : 4 + (4 if not bigtiff else 8)])[0]
-            tags.setdefault(tag, (typ, n, entry[-value_size:]))
-            if tag == 270:
-                # tifffile may add a second description (its JSON shape) after ImageJ's.
-                descriptions.append((typ, n, entry[-value_size:]))
+        try:
+            entries = chain.entries(0)
+        except IndexError:
+            raise ValueError(
+                f"{path}: the first IFD offset is outside the file ({chain.size} bytes)"
+            ) from None
+        if not entries:
+            raise ValueError(f"{path}: the first IFD has no tags")
+        tags: dict[int, IfdEntry] = {}
+        for tag, entry in entries:
+            tags.setdefault(tag, entry)
 
         def scalar(tag: int, default: int | None = None) -> int | None:
-            if tag not in tags:
+            entry = tags.get(tag)
+            if entry is None or entry[0] not in TIFF_INT_FORMATS or entry[1] < 1:
                 return default
-            typ, n, raw = tags[tag]
-            fmt = TIFF_INT_FORMATS.get(typ)
-            if fmt is None or n < 1:
-                return default
-            width = TIFF_TYPE_SIZES[typ]
-            if width * n > value_size:
-                # Values stored elsewhere (e.g. BitsPerSample of RGB): read the first one.
-                offset = struct.unpack(bo + ("I" if not bigtiff else "Q"), raw)[0]
-                raw = _read_at(fd, offset, width)
-            return int(struct.unpack(bo + fmt, raw[:width])[0])
+            # Values stored elsewhere (e.g. BitsPerSample of RGB): the first one.
+            return int(chain.values(entry, _SCALAR_VALUES)[0])
 
         description = b""
         texts: list[bytes] = []
-        for typ, n, raw in descriptions:
-            if typ not in (1, 2, 7) or n == 0:
+        # tifffile may add a second description (its JSON shape) after ImageJ's.
+        for tag, entry in entries:
+            if tag != 270 or entry[0] not in (1, 2, 7) or entry[1] == 0:
                 continue
-            if n > _MAX_DESCRIPTION:
-                raise ValueError(f"ImageDescription of {n} bytes is implausibly large")
-            if n <= value_size:
-                text = raw[:n]
-            else:
-                offset = struct.unpack(bo + ("I" if not bigtiff else "Q"), raw)[0]
-                text = _read_at(fd, offset, n)
-            text = text.rstrip(b"\x00")
+            if entry[1] > _MAX_DESCRIPTION:
+                raise ValueError(f"{path}: ImageDescription of {entry[1]} bytes is implausibly large")
+            text = chain.raw(entry, _MAX_DESCRIPTION).rstrip(b"\x00")
             texts.append(text)
             if not description.startswith(b"ImageJ=") and (not description or text.startswith(b"ImageJ=")):
                 description = text
@@ -187,14 +133,13 @@ def read_first_ifd(path: str | os.PathLike[str]) -> FirstIfd:
             sample_format=scalar(339, 1) or 1,
             samples_per_pixel=scalar(277, 1) or 1,
             compression=scalar(259, 1) or 1,
-            bigtiff=bigtiff,
-            byteorder=bo,
+            bigtiff=chain.bigtiff,
+            byteorder=chain.byteorder,
             descriptions=tuple(texts),
-            head=bytes(head),
+            head=chain.head,
         )
     finally:
-        if not callable(fd):
-            os.close(fd)
+        chain.close()
 
 
 _heads = FileCache("TIFF first IFD")

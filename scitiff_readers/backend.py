@@ -34,10 +34,11 @@ Read bytes safely
     (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
     :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the one guarded
     entry point into tifffile (:func:`open_tifffile`, :func:`tifffile_errors`,
-    :func:`page_decoder`, :func:`guard_ifd_chain`), the TIFF
+    :func:`page_at`, :func:`page_decoder`, :func:`guard_ifd_chain`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
     :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
-    :data:`TIFF_INT_FORMATS`), per-process caches of file facts (:class:`FileCache`,
+    :data:`TIFF_INT_FORMATS`), the one IFD parser (:class:`IfdChain`, whose plain
+    pages are :class:`IfdPage`), per-process caches of file facts (:class:`FileCache`,
     :data:`MISSING`, :func:`cacheable`, :func:`file_stamp`) and the graph name of a
     file (:func:`file_token`).
 Write
@@ -59,7 +60,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._axes import AxisMap, parse_dim_order
-from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
 from ._byteaccess import (
     RemoteFile,
     RemotePath,
@@ -93,14 +93,16 @@ from ._pyramid import Pyramid
 from ._reader import Reader
 from ._slabs import Progress, Slab, iter_slabs, plan_slabs
 from ._sources import ArraySource, PixelSource, PlaneSource, Region
-from ._tifffile import guard_ifd_chain, open_tifffile, page_decoder, tifffile_errors
-from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 from ._tokens import file_token
 from ._units import normalize_unit, to_micrometre_factor, to_seconds_factor
 from ._writers import SceneData, Writer, to_canonical, write
 
 if TYPE_CHECKING:
+    from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
+    from ._ifd import IfdChain, IfdPage
     from ._lazy import to_dask
+    from ._tifffile import guard_ifd_chain, open_tifffile, page_at, page_decoder, tifffile_errors
+    from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 
 __all__ = [
     "FILE_OBJECT_LIMITS",
@@ -114,6 +116,8 @@ __all__ = [
     "ChannelDisplay",
     "FileCache",
     "FirstIfd",
+    "IfdChain",
+    "IfdPage",
     "Image",
     "MosaicTiles",
     "Peer",
@@ -159,6 +163,7 @@ __all__ = [
     "normalize_unit",
     "open_bytes",
     "open_tifffile",
+    "page_at",
     "page_decoder",
     "parse_dim_order",
     "plan_slabs",
@@ -188,12 +193,9 @@ for _cls in (
     ArrayLayoutOptions,
     ArraySource,
     AxisMap,
-    BenchmarkCase,
     FileCache,
-    FirstIfd,
     Image,
     MosaicTiles,
-    Peer,
     PixelSource,
     PlaneSource,
     Progress,
@@ -208,11 +210,41 @@ for _cls in (
 del _cls
 
 
-def __getattr__(name: str) -> Any:
-    # The lazy engine imports dask: load it on first use only, so importing the plugin
-    # API (and a backend's can_open) stays free of dask.
-    if name == "to_dask":
-        from ._lazy import to_dask
+#: Names loaded on first use, by module. The lazy engine imports dask; the benchmark
+#: helpers, the TIFF header tables and the IFD parser cost a few milliseconds of every
+#: cold open of a backend that never uses them (zarr, NDTiff).
+_LAZY = {
+    "to_dask": "_lazy",
+    "BenchmarkCase": "_benchmarking",
+    "Peer": "_benchmarking",
+    "benchmark_cases": "_benchmarking",
+    "benchmark_data_dir": "_benchmarking",
+    "plane_tcz": "_benchmarking",
+    "FirstIfd": "_tiffhead",
+    "TIFF_INT_FORMATS": "_tiffhead",
+    "TIFF_TYPE_SIZES": "_tiffhead",
+    "read_first_ifd": "_tiffhead",
+    "tiff_head": "_tiffhead",
+    "IfdChain": "_ifd",
+    "IfdPage": "_ifd",
+    "open_tifffile": "_tifffile",
+    "tifffile_errors": "_tifffile",
+    "page_at": "_tifffile",
+    "page_decoder": "_tifffile",
+    "guard_ifd_chain": "_tifffile",
+}
+#: Lazily loaded classes that documentation, reprs and pickle name by this module.
+_PUBLIC_CLASSES = frozenset({"BenchmarkCase", "FirstIfd", "IfdChain", "IfdPage", "Peer"})
 
-        return to_dask
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__package__}.{module}"), name)
+    if name in _PUBLIC_CLASSES:
+        value.__module__ = __name__
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value

@@ -105,6 +105,38 @@ def test_backend_import_is_cold() -> None:
     assert json.loads(out.stdout) == []
 
 
+def test_backend_import_loads_no_benchmark_or_tiff_header_module() -> None:
+    # A zarr or NDTiff open imports the plugin API; the benchmark helpers and the TIFF
+    # header tables load when a plugin first names them.
+    program = (
+        "import json, sys; import scitiff_readers.backend as b; "
+        "before = sorted(m for m in ('scitiff_readers._benchmarking', 'scitiff_readers._tiffhead', "
+        "'scitiff_readers._ifd') if m in sys.modules); "
+        "after = [b.Peer.__module__, b.FirstIfd.__module__, b.IfdChain.__module__, b.tiff_head.__module__]; "
+        "print(json.dumps([before, after]))"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [
+        [],
+        [
+            "scitiff_readers.backend",
+            "scitiff_readers.backend",
+            "scitiff_readers.backend",
+            "scitiff_readers._tiffhead",
+        ],
+    ]
+
+
+def test_lazy_names_are_the_private_modules_objects() -> None:
+    from scitiff_readers import _benchmarking, _ifd, _tiffhead
+
+    assert backend.BenchmarkCase is _benchmarking.BenchmarkCase
+    assert backend.benchmark_cases is _benchmarking.benchmark_cases
+    assert backend.TIFF_TYPE_SIZES is _tiffhead.TIFF_TYPE_SIZES
+    assert backend.read_first_ifd is _tiffhead.read_first_ifd
+    assert backend.IfdPage is _ifd.IfdPage
+
+
 def test_to_dask_loads_on_first_use() -> None:
     from scitiff_readers._lazy import to_dask
 

@@ -140,3 +140,40 @@ def test_a_named_reader_is_found_without_reading_entry_points(
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["ome-tiff", int(data[1, 2].sum())]
+
+
+def test_a_named_reader_without_memory_remembers_for_the_next_process(
+    tmp_path: Path, ome_file: tuple[Path, np.ndarray]
+) -> None:
+    path, data = ome_file
+    cache = tmp_path / "cache"
+    named = textwrap.dedent(
+        """
+        import json, sys
+        from scitiff_readers import Reader
+        r = Reader(sys.argv[1], reader="ome-tiff")
+        print(json.dumps([r.reader_name, int(r.get_image_data("YX", Z=1, C=2).sum()),
+                          "importlib.metadata" in sys.modules]))
+        """
+    )
+    env = {**os.environ, "SCITIFF_READERS_CACHE_DIR": str(cache)}
+    run = [sys.executable, "-c", named, str(path)]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    # The first process had to read the entry points, and wrote what it found.
+    assert json.loads(first.stdout.strip().splitlines()[-1]) == ["ome-tiff", int(data[1, 2].sum()), True]
+    assert list(cache.glob("plugins-scitiff_readers.readers-*.json"))
+    second = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    assert json.loads(second.stdout.strip().splitlines()[-1]) == ["ome-tiff", int(data[1, 2].sum()), False]
+
+
+def test_import_reads_no_distribution_metadata() -> None:
+    # importlib.metadata (email, zipfile, csv) costs a fresh process 10-20 ms: only the
+    # version and a scan of the entry points need it.
+    from importlib.metadata import version
+
+    program = (
+        "import json, sys, scitiff_readers; before = 'importlib.metadata' in sys.modules; "
+        "print(json.dumps([before, scitiff_readers.__version__]))"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [False, version("scitiff-readers")]

@@ -7,70 +7,32 @@ samples from Micro-Manager, OME-Zarr from ome-zarr-py) and must read from
 
 from __future__ import annotations
 
-import os
 import pickle
-import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from scitiff_readers import Reader
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 pytest.importorskip("s3fs")
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("boto3")
+pytest.importorskip("moto.server")
 tifffile = pytest.importorskip("tifffile")
 
+from scitiff_readers.testing.s3server import BUCKET, S3Server  # noqa: E402 - after the skips
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BUCKET = "scitiff-readers-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def s3() -> Any:
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    try:
-        yield endpoint, client
-    finally:
-        server.stop()
-
-
-def _options(endpoint: str) -> dict[str, Any]:
-    return {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-
-
-def _upload(client: Any, local: Path, prefix: str) -> str:
-    if local.is_file():
-        client.upload_file(str(local), BUCKET, f"{prefix}/{local.name}")
-    else:
-        for root, _, files in os.walk(local):
-            for name in files:
-                full = Path(root) / name
-                key = f"{prefix}/{local.name}/{full.relative_to(local).as_posix()}"
-                client.upload_file(str(full), BUCKET, key)
-    return f"s3://{BUCKET}/{prefix}/{local.name}"
+def s3() -> Iterator[S3Server]:
+    with S3Server() as server:
+        yield server
 
 
 def _assert_same(remote: Any, local: Any) -> None:
@@ -124,13 +86,12 @@ def _samples(tmp: Path) -> dict[str, Path]:
     return out
 
 
-def test_every_format_reads_from_s3_as_locally(s3: Any, tmp_path: Path) -> None:
-    endpoint, client = s3
+def test_every_format_reads_from_s3_as_locally(s3: S3Server, tmp_path: Path) -> None:
     samples = _samples(tmp_path)
     assert {"ome-tiff pyramid", "imagej"} <= set(samples)
     for i, (what, local_path) in enumerate(samples.items()):
-        url = _upload(client, local_path, f"s{i}")
-        with Reader(url, storage_options=_options(endpoint)) as remote, Reader(local_path) as local:
+        url = s3.upload(local_path, f"s{i}")
+        with Reader(url, storage_options=s3.options) as remote, Reader(local_path) as local:
             _assert_same(remote, local)
             if local.resolution_levels != (0,):
                 remote.set_resolution_level(1)
@@ -139,14 +100,13 @@ def test_every_format_reads_from_s3_as_locally(s3: Any, tmp_path: Path) -> None:
 
 
 def test_pickled_s3_reader_finds_credentials_in_the_environment(
-    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Secrets are not pickled: the copy finds them where s3fs looks (here the environment)."""
-    endpoint, client = s3
     path = tmp_path / "small.tif"
     tifffile.imwrite(path, np.arange(256, dtype=np.uint16).reshape(16, 16))
-    url = _upload(client, path, "pickle")
-    with Reader(url, storage_options=_options(endpoint)) as remote:
+    url = s3.upload(path, "pickle")
+    with Reader(url, storage_options=s3.options) as remote:
         blob = pickle.dumps(remote)
         graph = pickle.dumps(remote.dask_data)
     assert b"testing" not in blob
@@ -161,14 +121,13 @@ def test_pickled_s3_reader_finds_credentials_in_the_environment(
     np.testing.assert_array_equal(pickle.loads(graph).compute()[0, 0, 0], tifffile.imread(path))
 
 
-def test_missing_s3_key_is_file_not_found(s3: Any) -> None:
-    endpoint, _ = s3
+def test_missing_s3_key_is_file_not_found(s3: S3Server) -> None:
     with pytest.raises(FileNotFoundError, match=r"nothing\.tif"):
-        Reader(f"s3://{BUCKET}/nothing.tif", storage_options=_options(endpoint))
+        Reader(f"s3://{BUCKET}/nothing.tif", storage_options=s3.options)
 
 
 def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(
-    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every format from ``s3://`` on a LocalCluster of two worker processes.
 
@@ -180,7 +139,6 @@ def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(
     pytest.importorskip("distributed")
     from scitiff_readers.testing.conformance import _shared_client
 
-    endpoint, client = s3
     dask_client = _shared_client()
     creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     for name, value in creds.items():
@@ -193,8 +151,8 @@ def test_readers_and_graphs_compute_on_a_process_cluster_from_s3(
             k: v for k, v in _samples(tmp_path).items() if k in ("ome-tiff pyramid", "ndtiff v3", "ome-zarr")
         }
         for i, (what, local_path) in enumerate(chosen.items()):
-            url = _upload(client, local_path, f"cluster{i}")
-            with Reader(url, storage_options=_options(endpoint)) as remote, Reader(local_path) as local:
+            url = s3.upload(local_path, f"cluster{i}")
+            with Reader(url, storage_options=s3.options) as remote, Reader(local_path) as local:
                 expected = local.data
                 np.testing.assert_array_equal(
                     dask_client.compute(remote.dask_data).result(), expected, err_msg=f"{what}: dask graph"

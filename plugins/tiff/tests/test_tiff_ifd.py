@@ -1,4 +1,4 @@
-"""The hand-written IFD reader (:mod:`scitiff_readers_tiff.ifd`) against tifffile's parse.
+"""The hand-written IFD reader (:class:`scitiff_readers.backend.IfdChain`, in core) against tifffile's parse.
 
 Every page the reader accepts must describe exactly what tifffile's page says: the
 same :class:`~scitiff_readers_tiff.layout.PageLayout` (shape, dtype and byte order,
@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
-from scitiff_readers_tiff.ifd import IfdChain
 from scitiff_readers_tiff.layout import page_layout
 from scitiff_readers_tiff.lazypages import IfdLookup, PageLookup
 
 from scitiff_readers import Reader
+from scitiff_readers.backend import IfdChain, read_first_ifd
 from scitiff_readers.errors import CorruptFileError
 
 CORPUS = Path(os.path.normpath(Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "corpus"))
@@ -51,12 +51,37 @@ def _plain_kind(page: Any) -> bool:
     )
 
 
+def assert_first_ifd_matches(path: Path, tif: Any) -> None:
+    """The sniff's :func:`read_first_ifd` (built on :class:`IfdChain`) against tifffile's first page."""
+    head = read_first_ifd(path)
+    page = tif.pages.first
+
+    def first_value(tag: int) -> int:
+        value = page.tags[tag].value if tag in page.tags else 1
+        return int(value[0] if isinstance(value, tuple) else value)
+
+    assert head.width == page.imagewidth, path
+    assert head.height == page.imagelength, path
+    assert head.bits_per_sample == first_value(258), path
+    assert head.sample_format == first_value(339), path
+    assert head.samples_per_pixel == page.samplesperpixel, path
+    assert head.compression == page.compression, path
+    assert head.bigtiff == tif.is_bigtiff, path
+    assert head.byteorder == tif.byteorder, path
+    assert head.is_ome == bool(tif.is_ome), path
+    texts = [t.value for t in page.tags.getall(270) or () if isinstance(t.value, str)]
+    assert len(head.descriptions) >= len(texts), path
+    if texts:
+        assert head.descriptions[0].decode("utf-8", "replace").strip() == texts[0].strip(), path
+
+
 def assert_ifd_parse_matches(path: Path) -> int:
     """Compare :class:`IfdChain` with tifffile on the pages of ``path``; return how many it accepted."""
     accepted = 0
     with tifffile.TiffFile(path) as tif:
         if tif.filehandle.is_file is False or tif.is_ndpi:
             return 0
+        assert_first_ifd_matches(path, tif)
         pages = tif.pages
         count = len(pages)
         chain = IfdChain(path)

@@ -125,3 +125,54 @@ def test_missing_file_of_a_remote_dataset_is_named(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "gone.ome.tif", data[1], metadata=None)
     with RangeServer(tmp_path) as server, Reader(server.url("m.ome.tif")) as reader:
         np.testing.assert_array_equal(reader.get_image_data("TYX"), data)
+
+
+def _pyramid_dataset(folder: Path) -> np.ndarray:
+    """Two files, one plane each (T=0, T=1), each with two SubIFD levels (tifffile writes them)."""
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 60000, (2, 64, 96), dtype=np.uint16)
+    uuids = [f"urn:uuid:{uuid.uuid4()}" for _ in range(2)]
+    names = ["p0.ome.tif", "p1.ome.tif"]
+    blocks = "".join(
+        f'<TiffData FirstT="{t}" IFD="0" PlaneCount="1"><UUID FileName="{names[t]}">{uuids[t]}</UUID></TiffData>'
+        for t in range(2)
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{NS}" UUID="{uuids[0]}"><Image ID="Image:0">'
+        '<Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint16" SizeX="96" SizeY="64" SizeZ="1" '
+        'SizeC="1" SizeT="2" PhysicalSizeX="0.5" PhysicalSizeY="0.25"><Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f"{blocks}</Pixels></Image></OME>"
+    )
+    for t, name in enumerate(names):
+        with tifffile.TiffWriter(folder / name) as tw:
+            opts = {"tile": (16, 16), "compression": "zlib", "metadata": None}
+            tw.write(data[t], subifds=2, description=xml if t == 0 else None, **opts)
+            tw.write(data[t, ::2, ::2], subfiletype=1, **opts)
+            tw.write(data[t, ::4, ::4], subfiletype=1, **opts)
+    return data
+
+
+def test_subifd_levels_of_a_multi_file_dataset_read_from_a_url_as_tifffile_reads_them_locally(
+    tmp_path: Path,
+) -> None:
+    _pyramid_dataset(tmp_path)
+    with tifffile.TiffFile(tmp_path / "p0.ome.tif") as tif:
+        want = [level.asarray() for level in tif.series[0].levels]
+    assert [w.shape for w in want] == [(2, 64, 96), (2, 32, 48), (2, 16, 24)]
+    with (
+        RangeServer(tmp_path) as server,
+        Reader(server.url("p0.ome.tif")) as remote,
+        Reader(tmp_path / "p0.ome.tif") as local,
+    ):
+        assert remote.resolution_levels == local.resolution_levels == (0, 1, 2)
+        for level, expected in enumerate(want):
+            remote.set_resolution_level(level)
+            local.set_resolution_level(level)
+            assert remote.dims == local.dims
+            assert remote.shape == (2, 1, 1, *expected.shape[1:])
+            got = remote.xarray_dask_data
+            for name, coord in local.xarray_dask_data.coords.items():
+                np.testing.assert_array_equal(got.coords[name].values, coord.values, err_msg=name)
+                assert got.coords[name].attrs == coord.attrs
+            np.testing.assert_array_equal(got.values.reshape(expected.shape), expected)
+            np.testing.assert_array_equal(remote.get_image_data("YX", T=1), expected[1])

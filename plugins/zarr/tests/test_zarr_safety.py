@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import zarr
 from scitiff_readers_zarr.omezarr import OmeZarrReader
-from scitiff_readers_zarr.testing import zarr_reference
+from scitiff_readers_zarr.testing import blosc_ngff, zarr_reference
 from scitiff_readers_zarr.visor import VisorReader
 from scitiff_readers_zarr.visor_writer import write_visor_2024_11_3, write_visor_2025
 
@@ -270,24 +270,7 @@ def test_big_endian_v2_array(tmp_path: Path, pipeline: str) -> None:
 # ------------------------------------------------------------- hostile files (issue 16)
 def _blosc_ngff(path: Path, zarr_format: int) -> tuple[Path, np.ndarray]:
     """A 2-D OME-Zarr whose chunks are Blosc frames (what the blosc checks guard)."""
-    from numcodecs import Blosc
-    from zarr.codecs import BloscCodec
-
-    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
-    ms = {
-        "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}],
-    }
-    if zarr_format == 3:
-        group.attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
-        compressors: object = BloscCodec(cname="zstd", clevel=5)
-    else:
-        group.attrs["multiscales"] = [{**ms, "version": "0.4"}]
-        compressors = Blosc(cname="zstd", clevel=5)
-    data = (np.arange(48 * 64, dtype=np.uint16) * 7919 % 4093).reshape(48, 64)
-    arr = group.create_array("0", shape=data.shape, dtype="uint16", chunks=(16, 32), compressors=compressors)
-    arr[...] = data
-    return path, data
+    return path, blosc_ngff(path, zarr_format)
 
 
 def _chunk(path: Path, zarr_format: int) -> Path:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -56,8 +55,8 @@ class DatasetFile(SharedFile):
             self.close()
 
 
-@dataclass(frozen=True)
-class Level:
+# A NamedTuple, not a dataclass: cheaper to import (see mosaic.Mosaic).
+class Level(NamedTuple):
     """The checked index of one level folder and its TIFF files."""
 
     folder: Path
@@ -164,7 +163,7 @@ def load_level(folder: Path) -> Level:
             raise CorruptFileError(f"{index_path}: the image file {name!r} is not a regular file")
         files.append(data_file(real))
         sizes.append(st.st_size)
-    if len(table):
+    if table.image_count:
         _check_ranges(index_path, table, np.asarray(sizes, dtype=np.int64))
     token = file_token("ndtiff", folder, stamp_from=(index_path,))
     return Level(folder, table, tuple(files), token)
@@ -179,7 +178,7 @@ def _check_overlaps(index_path: Path, table: IndexTable, nbytes: np.ndarray) -> 
     images that partly overlap, is not an index of this file: refused before the
     reader builds a plane grid (and a graph) that the bytes present cannot back.
     """
-    if len(table) < 2:
+    if table.image_count < 2:
         return
     order = np.lexsort((nbytes, table.pixel_offset, table.file_id))
     fid, start = table.file_id[order], table.pixel_offset[order].astype(np.int64)
@@ -188,12 +187,12 @@ def _check_overlaps(index_path: Path, table: IndexTable, nbytes: np.ndarray) -> 
     alias = same_file & (start[1:] == start[:-1]) & (end[1:] == end[:-1])
     clash = same_file & ~alias & (start[1:] < end[:-1])
     aliases = int(alias.sum())
-    if clash.any() or aliases > len(table) - aliases + 16:
+    if clash.any() or aliases > table.image_count - aliases + 16:
         i = int(order[int(np.flatnonzero(clash | alias)[0]) + 1])
         raise CorruptFileError(
             f"{index_path}: the image {table.axes[i]} shares the pixels of another image of "
             f"{table.file_names[int(table.file_id[i])]!r} ({int(clash.sum())} overlapping and {aliases} "
-            f"repeated entries of {len(table)}); the index is corrupt"
+            f"repeated entries of {table.image_count}); the index is corrupt"
         )
 
 

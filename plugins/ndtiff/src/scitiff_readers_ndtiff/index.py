@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 import struct
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -58,8 +57,8 @@ PIXEL_TYPES: Mapping[int, tuple[str, int, int, int]] = {
 _MAX_TEXT = 1 << 20
 
 
-@dataclass(frozen=True)
-class IndexTable:
+# A NamedTuple, not a dataclass: cheaper to import (see mosaic.Mosaic).
+class IndexTable(NamedTuple):
     """The parsed entries of one ``NDTiff.index`` (duplicates resolved: last wins).
 
     Entries keep the order in which their axes were first written, so string axis
@@ -79,7 +78,9 @@ class IndexTable:
     metadata_length: np.ndarray
     complete: bool
 
-    def __len__(self) -> int:
+    @property
+    def image_count(self) -> int:
+        """The number of images (entries after duplicates are resolved)."""
         return len(self.axes)
 
     def image_nbytes(self) -> np.ndarray:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scitiff_readers.backend import SharedFile, is_remote, load_json, read_head
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
@@ -44,11 +43,13 @@ NDTIFF_MAGIC = 483729
 #: uint32 at byte 8 of NDTiff v1 TIFF files (the index map offset header).
 V1_MAGIC = 54773648
 _SUMMARY_HEADER = 2355492
-_DOWNSAMPLED = re.compile(r"^Downsampled_x(\d+)$")
+# Compiled on first use (re caches it): a single-level dataset never needs it.
+_DOWNSAMPLED = r"^Downsampled_x(\d+)$"
 
 
-@dataclass(frozen=True)
-class Layout:
+# NamedTuples, not dataclasses: a frozen dataclass costs about half a millisecond
+# to create at import, which every cold open of a dataset pays.
+class Layout(NamedTuple):
     """The folders of a dataset: ``levels[k]`` holds the index of resolution level k."""
 
     root: Path
@@ -56,8 +57,7 @@ class Layout:
     pyramid: bool
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """The NDTiff additions to the TIFF header."""
 
     byteorder: str
@@ -102,7 +102,7 @@ def _level_folders(root: Path) -> tuple[Path, ...]:
         # A remote folder is listed only where the file system can (not every HTTP server).
         try:
             for sub in root.iterdir():
-                m = _DOWNSAMPLED.match(sub.name)
+                m = re.match(_DOWNSAMPLED, sub.name)
                 if m:
                     found[int(m.group(1))] = sub
         except OSError:
@@ -110,7 +110,7 @@ def _level_folders(root: Path) -> tuple[Path, ...]:
     else:
         with os.scandir(root) as it:
             for entry in it:
-                m = _DOWNSAMPLED.match(entry.name)
+                m = re.match(_DOWNSAMPLED, entry.name)
                 if m and entry.is_dir():
                     found[int(m.group(1))] = Path(entry.path)
     levels = [root / FULL_RESOLUTION]
@@ -141,7 +141,7 @@ def locate(path: Path) -> Layout:
     p = path if is_remote(path) else Path(path)
     folder = p if p.is_dir() else p.parent
     if (folder / INDEX_NAME).is_file():
-        if folder.name == FULL_RESOLUTION or _DOWNSAMPLED.match(folder.name):
+        if folder.name == FULL_RESOLUTION or re.match(_DOWNSAMPLED, folder.name):
             root = folder.parent
             if (root / FULL_RESOLUTION / INDEX_NAME).is_file():
                 return Layout(root, _level_folders(root), True)

@@ -174,7 +174,7 @@ class NDTiffReader(Reader):
         self._level_cache: dict[int, Level] = {}
         level0 = self._level_data(0)
         table = level0.table
-        if len(table) == 0:
+        if table.image_count == 0:
             raise CorruptFileError(
                 f"{level0.folder / INDEX_NAME}: the index lists no images (the acquisition has not "
                 "written any image yet, or the index is empty)"
@@ -368,7 +368,7 @@ class NDTiffReader(Reader):
         table = lvl.table
         numbers = self._numbers(scene, level)
         if len(numbers) == 0:
-            numbers_for_shape = np.arange(len(table))
+            numbers_for_shape = np.arange(table.image_count)
             if len(numbers_for_shape) == 0:
                 raise MetadataError(f"{lvl.folder / INDEX_NAME}: this resolution level has no images")
         else:

@@ -6,7 +6,8 @@ without either). Every TIFF-based backend of the project (SciTiff included) read
 pipeline, a module per step:
 
 1. :mod:`.layout` -- how a page stores its pixels, as tifffile parsed it (or
-   :mod:`.ifd`, the IFDs of plain pages read by hand, for an open without tifffile), and
+   :class:`scitiff_readers.backend.IfdChain`, the IFDs of plain pages read by hand, for an open
+   without tifffile), and
    the one decision of the raw fast path;
 2. series mapping -- :mod:`.series` (tifffile series of any flavour: ImageJ, shaped,
    plain, OME via tifffile) and :mod:`.omeplan` (single-file OME-TIFF from its

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import MISSING, FileCache, file_stamp, open_tifffile
+from scitiff_readers.backend import MISSING, FileCache, IfdChain, file_stamp, open_tifffile
 from scitiff_readers.errors import CorruptFileError
 
-from .ifd import IfdChain
 from .source import TiffPageSource
 
 if TYPE_CHECKING:
@@ -144,7 +143,7 @@ class PageLookup:
 
 
 class IfdLookup:
-    """Looks up pages of one TIFF file by reading their IFDs by hand (:mod:`.ifd`): no tifffile.
+    """Looks up pages of one TIFF file by reading their IFDs by hand (:class:`~scitiff_readers.backend.IfdChain`): no tifffile.
 
     The lookup of the open that built no ``TiffFile``; the same interface as
     :class:`PageLookup`. The IFD offsets walked so far are kept (until the file
@@ -316,7 +315,9 @@ class LazyPageSource(TiffPageSource):
         # (by any reader of this unchanged file) are judged now; the others are judged as
         # this source looks them up (_resolve) or first reads them (_plane_into).
         self._raw_start = np.full(len(self.plane_first), _UNJUDGED, dtype=np.int64)
-        self._note_planes(np.flatnonzero(self.resolved))
+        known = np.flatnonzero(self.resolved)
+        if known.size:  # a never-opened file has none: nothing to judge yet
+            self._note_planes(known)
         self._strided_known = bool(self.resolved.all())
         self._strided = self._strided_layout(self._raw_start) if self._strided_known else None
 

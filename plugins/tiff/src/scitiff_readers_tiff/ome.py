@@ -9,6 +9,7 @@ through :mod:`.source`.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -28,6 +29,7 @@ from scitiff_readers.backend import (
     cacheable,
     file_stamp,
     is_remote,
+    library_errors,
     resolve_inside,
 )
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
@@ -111,14 +113,9 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
-        with damage_reported(self._path):
-            self._open_pages()
-
-    def _open_pages(self) -> None:
         from .lazypages import cached_fast_open
 
         self._lookups: tuple[Any, ...] = ()
-
         # Taken before reading, so a file changed while it is parsed is never cached as new.
         stamp = file_stamp(self._path)
         identity = cacheable(stamp)
@@ -128,8 +125,15 @@ class OmeTiffReader(TiffScenes, Reader):
             self._companion: Path | None = None
             self._use_fast(state)
             return
-        if self._open_own_parse(stamp, identity):
-            return
+        # The open without tifffile has no tifffile log to watch (damage_reported's
+        # handler costs more than the rest of a small file's open): only its errors typed.
+        with library_errors(self._path, "parsing the TIFF structure"):
+            if self._open_own_parse(stamp, identity):
+                return
+        with damage_reported(self._path):
+            self._open_pages(stamp, identity)
+
+    def _open_pages(self, stamp: Any, identity: Any) -> None:
         from .series import series_source
         from .source import tiff_token
 
@@ -217,7 +221,7 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _open_remote_multifile(self, tif: Any, infos: list[OmeImageInfo]) -> None:
         """A multi-file dataset behind a URL: every image mapped by :mod:`.remotemulti`."""
-        from .remotemulti import DatasetFiles, image_source
+        from .remotemulti import DatasetFiles, image_sources
         from .source import tiff_token
 
         self._infos = list(infos)
@@ -232,8 +236,8 @@ class OmeTiffReader(TiffScenes, Reader):
                     self._sources.append([])
                     continue
                 try:
-                    token = tiff_token(self._path, "ome", i, 0)
-                    self._sources.append([image_source(info, files, token, self._path)])
+                    tokens = functools.partial(tiff_token, self._path, "ome", i)
+                    self._sources.append(image_sources(info, files, tokens, self._path))
                 except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
                     self._errors[i] = exc
                     self._sources.append([])
@@ -359,15 +363,16 @@ class OmeTiffReader(TiffScenes, Reader):
         return True
 
     def _open_own_parse(self, stamp: Any, identity: Any) -> bool:
-        """The single-file fast open from IFDs read by hand (:mod:`.ifd`): no ``TiffFile`` built.
+        """The single-file fast open from IFDs read by hand (:class:`~scitiff_readers.backend.IfdChain`): no ``TiffFile`` built.
 
         For the common OME-TIFF -- a local file, its OME-XML in the first page, every
-        plane in this file, pages of the plain kinds :mod:`.ifd` reads -- this is all
+        plane in this file, pages of the plain kinds the IFD parser reads -- this is all
         an open does: the first IFD, the OME-XML, the plan. Anything else returns
         ``False`` before any warning or state, and the open goes through tifffile.
         """
+        from scitiff_readers.backend import IfdChain
+
         from .companion import COMPANION_SUFFIX, binary_only_target
-        from .ifd import IfdChain
         from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
         from .omeplan import plan_pages
         from .source import tiff_token
@@ -409,7 +414,7 @@ class OmeTiffReader(TiffScenes, Reader):
         # its handle, kept open until the reader is closed.
         lookup = IfdLookup(path, chain, stamp)
         try:
-            self._check_referenced_files(infos)
+            self._check_referenced_files(infos, chain.size)
         except BaseException:
             lookup.release()
             raise
@@ -478,11 +483,14 @@ class OmeTiffReader(TiffScenes, Reader):
             series_names = [series_names[g[0]] for g in groups]
         self._names = self._scene_labels(series_names)
 
-    def _check_referenced_files(self, infos: Sequence[OmeImageInfo]) -> None:
-        """Refuse paths escaping the folder and plane counts no file could hold; note missing files."""
+    def _check_referenced_files(self, infos: Sequence[OmeImageInfo], own_size: int | None = None) -> None:
+        """Refuse paths escaping the folder and plane counts no file could hold; note missing files.
+
+        ``own_size``: this file's size when the caller knows it (no ``stat`` then).
+        """
         self._missing_files = {}
         own = self._path.name
-        backing = self._path.stat().st_size
+        backing = own_size if own_size is not None else self._path.stat().st_size
         for info in infos:
             for name in info.files:
                 if name == own:

@@ -52,7 +52,7 @@ def plan_pages(
 ) -> list[ImagePlan] | None:
     """Like :func:`plan_images`, with the pages from ``page_at(ifd)``.
 
-    ``page_at`` gives a tifffile page or an :class:`.ifd.IfdPage` (or ``None``: a page
+    ``page_at`` gives a tifffile page or an :class:`~scitiff_readers.backend.IfdPage` (or ``None``: a page
     to be left to tifffile), and raises ``IndexError`` for an IFD the file lacks.
     """
     if not infos:

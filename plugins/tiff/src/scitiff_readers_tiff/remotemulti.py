@@ -9,8 +9,9 @@ opened through the byte-access layer (only its IFDs are fetched) and confined to
 the dataset folder (:func:`scitiff_readers._files.resolve_inside`: no ``..``, no
 absolute names, no other URL).
 
-Only full-resolution planes are mapped: SubIFD pyramid levels of multi-file
-datasets are read locally only (a remote scene has one level).
+SubIFD pyramid levels are mapped as tifffile maps them locally: level ``k`` of a
+plane is the ``k``-th SubIFD of its full-resolution page (:func:`level_sources`),
+read from the same file; a level stops where a plane has no such SubIFD.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from .common import open_tiff
 from .source import TiffPageSource
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from .omexml import OmeImageInfo
 
-__all__ = ["DatasetFiles", "image_source", "is_multifile"]
+__all__ = ["DatasetFiles", "image_sources", "is_multifile", "level_sources"]
 
 
 def is_multifile(infos: Sequence[OmeImageInfo], own: str | None) -> bool:
@@ -85,8 +86,13 @@ def _int(block: dict[str, str], key: str, default: int, where: str) -> int:
     return value
 
 
-def image_source(info: OmeImageInfo, files: DatasetFiles, token: str, where: Path) -> TiffPageSource:
-    """A source over the pages of every file of one OME image (``TCZYX``, plus ``S`` for RGB).
+def image_sources(
+    info: OmeImageInfo, files: DatasetFiles, tokens: Callable[[int], str], where: Path
+) -> list[TiffPageSource]:
+    """Sources over the pages of every file of one OME image (``TCZYX``, plus ``S`` for RGB).
+
+    The full resolution first, then its SubIFD levels (:func:`level_sources`);
+    ``tokens(k)`` is the graph name of level ``k``.
 
     Planes no ``TiffData`` block covers read as zeros, as tifffile reads them.
 
@@ -144,4 +150,71 @@ def image_source(info: OmeImageInfo, files: DatasetFiles, token: str, where: Pat
         raise MetadataError(f"{where}: no TiffData block of the OME image {info.id} maps a page")
     grid = flat.reshape(loop_shape).transpose([slow_first.index(d) for d in "TCZ"])
     shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
-    return TiffPageSource.from_pages(np.ascontiguousarray(grid), shape, token)
+    pages = np.ascontiguousarray(grid)
+    base = TiffPageSource.from_pages(pages, shape, tokens(0))
+    return [base, *level_sources(base, pages, tokens, where)]
+
+
+def level_sources(
+    base: TiffPageSource, pages: np.ndarray, tokens: Callable[[int], str], where: Path
+) -> list[TiffPageSource]:
+    """The SubIFD pyramid levels of a multi-file image whose full-resolution pages are ``pages``.
+
+    tifffile's rule for OME series (which it applies to local datasets only): level
+    ``k`` is made of the ``k``-th SubIFD of every page, parsed from the page's own
+    file; the number of levels is that of the first page's SubIFDs, and a level whose
+    pages are all absent ends the pyramid. Each SubIFD is fetched once, through the
+    byte-access layer (the read-ahead block that holds it).
+
+    Parameters
+    ----------
+    base
+        The full-resolution source (its shape gives ``T``, ``C``, ``Z`` and ``S``).
+    pages
+        Its ``(T, C, Z)`` object array of pages (``None`` for unmapped planes).
+    tokens
+        The graph name of level ``k`` (``k >= 1``).
+    where
+        The dataset's first file, for messages.
+
+    Raises
+    ------
+    CorruptFileError
+        If a SubIFD cannot be parsed or its plane differs in size from the others of
+        its level.
+    """
+    from scitiff_readers.backend import page_at
+
+    present = [p for p in pages.ravel() if p is not None]
+    first = present[0] if present else None
+    count = len(first.subifds or ()) if first is not None else 0
+    levels: list[TiffPageSource] = []
+    for level in range(count):
+        grid = np.full(pages.shape, None, dtype=object)
+        plane: tuple[int, int] | None = None
+        for pos, page in np.ndenumerate(pages):
+            offsets = getattr(page, "subifds", None) if page is not None else None
+            if not offsets or level >= len(offsets) or offsets[level] < 8:
+                continue
+            try:
+                sub = page_at(page.parent, offsets[level], (page.index, level + 1))
+            except Exception as exc:  # tifffile raises many types for a bad IFD
+                raise CorruptFileError(
+                    f"{where}: SubIFD {level + 1} of IFD {page.index} in "
+                    f"{os.path.basename(str(page.parent.filehandle.path))!r} cannot be read "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+            size = (int(sub.imagelength), int(sub.imagewidth))
+            if plane is None:
+                plane = size
+            elif size != plane:
+                raise CorruptFileError(
+                    f"{where}: SubIFD {level + 1} planes differ in size ({plane} and {size}); "
+                    "the pyramid is inconsistent"
+                )
+            grid[pos] = sub
+        if plane is None:
+            break
+        shape = (*base.shape[:3], *plane, *base.shape[5:])
+        levels.append(TiffPageSource.from_pages(grid, shape, tokens(level + 1)))
+    return levels

@@ -259,7 +259,9 @@ def hyperstack_source(
     -------
     TiffPageSource
         Thread-safe and picklable; uncompressed row-major files are read zero-copy,
-        ImageJ files over 4 GB (a single IFD) included.
+        ImageJ files over 4 GB (a single IFD) included. ImageJ virtual stacks (what
+        ``imwrite(..., imagej=True)`` writes uncompressed) open without tifffile
+        (:mod:`.virtualstack`).
 
     Raises
     ------
@@ -273,6 +275,10 @@ def hyperstack_source(
     loop_shape = tuple(shape["TCZ".index(d)] for d in page_order)
     nplanes = math.prod(loop_shape)
     token = tiff_token(path, series, level, page_order, shape)
+    if series == 0 and level == 0:
+        fast = _virtual_source(path, shape, page_order, loop_shape, token)
+        if fast is not None:
+            return fast
     tif = open_tifffile(path)  # tifffile's errors become CorruptFileError naming the file
     with tif:
         try:
@@ -301,3 +307,24 @@ def hyperstack_source(
         flat = np.empty(nplanes, dtype=object)
         flat[:] = pages[:nplanes]
         return TiffPageSource.from_pages(flat[grid_numbers], shape, token)
+
+
+def _virtual_source(
+    path: Path, shape: tuple[int, ...], page_order: str, loop_shape: tuple[int, ...], token: str
+) -> TiffPageSource | None:
+    """The source tifffile's virtual ImageJ series gives, found without tifffile (or ``None``)."""
+    from .virtualstack import virtual_stack
+
+    stack = virtual_stack(path)
+    if stack is None:
+        return None
+    lay = page_layout(stack.page, 0)
+    nplanes = math.prod(loop_shape)
+    if (
+        tuple(shape[3:]) != (lay.shaped[2], lay.shaped[3])
+        or not lay.may_be_row_major
+        or nplanes > stack.images
+    ):
+        return None  # tifffile's path says what does not fit
+    grid_numbers = loop_grid(page_order, loop_shape, shape)
+    return TiffPageSource.back_to_back(path, lay, grid_numbers, stack.dataoffset, nplanes, shape, token)

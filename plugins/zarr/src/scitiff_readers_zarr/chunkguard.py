@@ -11,7 +11,8 @@ contents, different on every call). Before a region is read, :class:`ChunkGuard`
   must not claim more compressed bytes than the file (or shard entry) holds, nor
   decode to more bytes than one chunk has.
 
-Then the read runs under :func:`scitiff_readers.backend.library_errors`; when it
+Behind a URL the same Blosc checks run where the bytes arrive, inside zarr's read
+(:mod:`scitiff_readers_zarr.guardedstore`). Then the read runs under :func:`scitiff_readers.backend.library_errors`; when it
 fails, the chunk that fails is found and named in the error. Files already
 checked are remembered (by size and modification time), so repeated reads pay
 one ``lstat`` per chunk.
@@ -36,13 +37,13 @@ from scitiff_readers.errors import CorruptFileError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-__all__ = ["ChunkGuard"]
+__all__ = ["ChunkGuard", "Layout"]
 
 _BLOSC = struct.Struct("<BBBBIII")  # version, versionlz, flags, typesize, nbytes, blocksize, cbytes
 _MISSING = 2**64 - 1  # shard index entry of an absent inner chunk
 
 
-class _Layout:
+class Layout:
     """What the guard needs to know of one array: its key grid and how chunks are encoded."""
 
     def __init__(self, array: Any) -> None:
@@ -89,13 +90,13 @@ class ChunkGuard:
 
     def __init__(self, folder: Path) -> None:
         # Behind a URL there are no links to follow and the chunk files are zarr's to
-        # fetch: only the typing of decode errors applies.
+        # fetch: the Blosc checks run on the bytes as they arrive (.guardedstore).
         self.remote = is_remote(folder)
         self.folder = folder if self.remote else Path(folder)
         self._real = "" if self.remote else os.path.realpath(self.folder)
         self._checked: dict[str, tuple[int, int]] = {}
         self._dirs: set[str] = set()
-        self._layouts: dict[int, _Layout] = {}
+        self._layouts: dict[int, Layout] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -104,10 +105,10 @@ class ChunkGuard:
     def __setstate__(self, state: dict[str, Any]) -> None:
         type(self).__init__(self, state["folder"])
 
-    def _layout(self, array: Any) -> _Layout:
+    def _layout(self, array: Any) -> Layout:
         found = self._layouts.get(id(array))
         if found is None:
-            found = self._layouts[id(array)] = _Layout(array)
+            found = self._layouts[id(array)] = Layout(array)
         return found
 
     def keys(self, array: Any, index: Sequence[slice]) -> Iterator[tuple[tuple[int, ...], str]]:
@@ -158,7 +159,7 @@ class ChunkGuard:
                 return key
         return None
 
-    def _check(self, lay: _Layout, key: str) -> None:
+    def _check(self, lay: Layout, key: str) -> None:
         path = os.path.join(self.folder, key)
         try:
             st = os.lstat(path)
@@ -199,33 +200,50 @@ class ChunkGuard:
         with self._lock:
             self._dirs.add(parent)
 
-    def _check_blosc(self, lay: _Layout, path: str, size: int) -> None:
+    def _check_blosc(self, lay: Layout, path: str, size: int) -> None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             if lay.blosc:
-                self._check_frame(lay, path, positioned_read(fd, 16, 0), size, "")
-                return
-            if size < lay.index_bytes:
-                raise CorruptFileError(
-                    f"{path}: the shard has {size} bytes, fewer than its index needs ({lay.index_bytes}); "
-                    "it is truncated"
-                )
-            raw = positioned_read(fd, lay.index_bytes, size - lay.index_bytes)
-            entries = np.frombuffer(raw, dtype="<u8", count=(lay.index_bytes // 16) * 2).reshape(-1, 2)
-            for n, (offset, nbytes) in enumerate(entries.tolist()):
-                if offset == _MISSING and nbytes == _MISSING:
-                    continue
-                if offset + nbytes > size - lay.index_bytes:
-                    raise CorruptFileError(
-                        f"{path}: inner chunk {n} of the shard lies at bytes {offset}-{offset + nbytes}, beyond "
-                        f"the {size - lay.index_bytes} bytes of chunk data; the shard is truncated or corrupt"
-                    )
-                self._check_frame(lay, path, positioned_read(fd, 16, offset), nbytes, f" (inner chunk {n})")
+                self.check_frame(lay, path, positioned_read(fd, 16, 0), size, "")
+            else:
+                self.check_shard(lay, path, size, lambda n, at: positioned_read(fd, n, at))
         finally:
             os.close(fd)
 
+    @classmethod
+    def check_shard(cls, lay: Layout, path: str, size: int, read: Callable[[int, int], bytes]) -> None:
+        """Check a shard of ``size`` bytes (index at the end) and the Blosc frame of each inner chunk.
+
+        ``read(n, offset)`` returns ``n`` bytes of the shard from ``offset``.
+        """
+        if size < lay.index_bytes:
+            raise CorruptFileError(
+                f"{path}: the shard has {size} bytes, fewer than its index needs ({lay.index_bytes}); "
+                "it is truncated"
+            )
+        raw = read(lay.index_bytes, size - lay.index_bytes)
+        entries = np.frombuffer(raw, dtype="<u8", count=(lay.index_bytes // 16) * 2).reshape(-1, 2)
+        for n, (offset, nbytes) in enumerate(entries.tolist()):
+            if offset == _MISSING and nbytes == _MISSING:
+                continue
+            if offset + nbytes > size - lay.index_bytes:
+                raise CorruptFileError(
+                    f"{path}: inner chunk {n} of the shard lies at bytes {offset}-{offset + nbytes}, beyond "
+                    f"the {size - lay.index_bytes} bytes of chunk data; the shard is truncated or corrupt"
+                )
+            cls.check_frame(lay, path, read(16, offset), nbytes, f" (inner chunk {n})")
+
     @staticmethod
-    def _check_frame(lay: _Layout, path: str, head: bytes, length: int, where: str) -> None:
+    def truncated_range(path: str, start: int, end: int, got: int) -> None:
+        """Raise the error of a shard that ends inside the byte range ``start``-``end`` of an inner chunk."""
+        raise CorruptFileError(
+            f"{path}: the inner chunk at bytes {start}-{end} of the shard is cut short ({got} bytes arrived); "
+            "the shard is truncated or corrupt"
+        )
+
+    @staticmethod
+    def check_frame(lay: Layout, path: str, head: bytes, length: int, where: str) -> None:
+        """Raise ``CorruptFileError`` if the Blosc header ``head`` does not fit ``length`` bytes and one chunk."""
         if len(head) < 16 or length < 16:
             raise CorruptFileError(
                 f"{path}{where}: a Blosc chunk of {length} bytes is shorter than its header"

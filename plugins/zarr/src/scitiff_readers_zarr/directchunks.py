@@ -340,7 +340,7 @@ class DirectReader:
             # present and decode to exactly one chunk (Blosc trusts its header).
             from .chunkguard import ChunkGuard
 
-            ChunkGuard._check_frame(self, path, frame[:16], len(frame), "")  # type: ignore[arg-type]
+            ChunkGuard.check_frame(self, path, frame[:16], len(frame), "")  # type: ignore[arg-type]
             from imagecodecs import blosc_decode as decode
         try:
             decode(frame, out=out)  # type: ignore[arg-type]  # numpy buffers are accepted

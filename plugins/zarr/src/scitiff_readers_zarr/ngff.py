@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
     from .ome import Multiscale
 
-__all__ = ["ZarrImage", "build_image", "check_dataset_paths"]
+__all__ = ["EXTRAS_KEY", "ZarrImage", "build_image", "check_dataset_paths"]
+
+#: The group attribute under which this plugin's writer keeps what NGFF cannot say
+#: (see :mod:`.ngffmeta`, which imports it from here: an image without it never
+#: loads that module).
+EXTRAS_KEY = "scitiff_readers"
 
 
 class ZarrImage(NamedTuple):
@@ -65,7 +70,6 @@ def build_image(
     time_always: bool = False,
 ) -> Image:
     """Describe one level of one multiscale image (opens its zarr array once)."""
-    from .ngffmeta import restore_extras
     from .ome import axis_letters, omero_channel_names, spatial_coords
     from .source import ZarrArraySource, array_storage, array_token, checked_dtype, open_zarr_array
 
@@ -108,8 +112,12 @@ def build_image(
     coords.update(spatial)
     # What our writer kept beside the NGFF metadata (irregular or unit-less steps,
     # non-index coordinates, attributes); only coordinates of this level's sizes.
-    kept_coords, kept_attrs = restore_extras(image.attrs, dict(zip("TCZYX", source.shape, strict=False)))
-    coords.update(kept_coords)
+    kept_attrs: dict[str, Any] = {}
+    if EXTRAS_KEY in image.attrs:
+        from .ngffmeta import restore_extras
+
+        kept_coords, kept_attrs = restore_extras(image.attrs, dict(zip("TCZYX", source.shape, strict=False)))
+        coords.update(kept_coords)
     if extra_coords:
         coords.update(extra_coords)
     names = (

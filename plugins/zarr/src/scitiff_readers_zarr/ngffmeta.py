@@ -21,6 +21,8 @@ import numpy as np
 
 from scitiff_readers.backend import normalize_unit
 
+from .ngff import EXTRAS_KEY
+
 if TYPE_CHECKING:  # the reader imports this module to restore extras: no xarray at open
     import xarray as xr
 
@@ -37,8 +39,7 @@ __all__ = [
     "restore_extras",
 ]
 
-#: The group attribute holding what NGFF cannot express.
-EXTRAS_KEY = "scitiff_readers"
+#: Version of the block kept under EXTRAS_KEY.
 _EXTRAS_VERSION = 1
 
 #: NGFF (UDUNITS-2) names of the canonical units of :func:`scitiff_readers.backend.normalize_unit`.

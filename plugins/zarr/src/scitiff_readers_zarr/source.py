@@ -102,6 +102,11 @@ def open_zarr_array(
                 f"{path}: zarr cannot open this array: {type(exc).__name__}: {exc}"
             ) from exc
     _force_default_pipeline(array)
+    from .guardedstore import GuardedStore
+
+    store = getattr(getattr(array._async_array, "store_path", None), "store", None)
+    if isinstance(store, GuardedStore):
+        store.guard(array)
     if pipeline == "zarrs":
         return with_zarrs(array) or array
     return array
@@ -136,8 +141,12 @@ def store_for(path: Any) -> Any:
     if is_remote(path):
         from zarr.storage import FsspecStore
 
-        return FsspecStore.from_url(
-            path.url, storage_options=path.options_with_secrets or None, read_only=True
+        from .guardedstore import GuardedStore
+
+        # Blosc headers are checked as the chunk bytes arrive (the local guard checks files).
+        return GuardedStore(
+            FsspecStore.from_url(path.url, storage_options=path.options_with_secrets or None, read_only=True),
+            path,
         )
     from zarr.storage import LocalStore
 

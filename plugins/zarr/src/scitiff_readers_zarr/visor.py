@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scitiff_readers.backend import Image, Reader, as_location, check_allocation, resolve_inside
+from scitiff_readers.backend import Image, Reader, as_location, check_allocation, is_remote, resolve_inside
 from scitiff_readers.errors import MetadataError, ScitiffReadersWarning, UnsupportedFormatError
 
 from .nodes import Node, has_zarr_metadata, read_json, read_node, subfolders, try_read_node
@@ -41,7 +41,8 @@ __all__ = ["VisorReader", "VisorWarning"]
 
 _ORIGINAL_IMAGES = ("visor_raw_image.zarr", "visor_reconstructed_image.zarr")
 _TYPE_DIR = re.compile(r"^visor_(?P<type>[A-Za-z0-9]+)_images$")
-_STACK_GROUP = re.compile(r"^slice_(?P<slice>\d+)_stack_(?P<stack>\d+)$")
+# Compiled on first use (re caches it): only the 2024.11.0 layout has stack groups.
+_STACK_GROUP = r"^slice_(?P<slice>\d+)_stack_(?P<stack>\d+)$"
 
 
 class VisorWarning(ScitiffReadersWarning):
@@ -113,6 +114,9 @@ def _is_visor_attrs(attrs: Mapping[str, Any]) -> bool:
 
 def _is_sample_dir(p: Path) -> bool:
     try:
+        if is_remote(p):
+            # One listing (reused by the open) instead of a request per name looked for.
+            return any(name in _ORIGINAL_IMAGES or _TYPE_DIR.match(name) for name, _ in subfolders(p))
         if any((p / name).is_dir() for name in _ORIGINAL_IMAGES):
             return True
         return any(_TYPE_DIR.match(name) for name, _ in subfolders(p))
@@ -262,7 +266,7 @@ class VisorReader(Reader):
         for entry in listing:
             value = entry.get("name", entry.get("path")) if isinstance(entry, Mapping) else entry
             if isinstance(value, str) and value:
-                names.append(re.sub(r"\.zarr/?$", "", value.replace("\\", "/").rstrip("/")).split("/")[-1])
+                names.append(value.replace("\\", "/").rstrip("/").removesuffix(".zarr").split("/")[-1])
         return names
 
     def _sample_scenes(self, sample: Path, only_type: str | None = None) -> list[_Scene]:
@@ -307,7 +311,7 @@ class VisorReader(Reader):
         ms = _image_multiscale(node, image)
         for dataset in ms.datasets:
             resolve_inside(image, dataset.path, what=f"multiscales dataset path (in {node.attrs_file})")
-        name = re.sub(r"\.zarr$", "", image.name)
+        name = image.name.removesuffix(".zarr")
         return _Scene(name, kind, image, node, ms, _visor_block(node.attrs))
 
     def _original_scenes(self, image: Path) -> list[_Scene]:
@@ -325,7 +329,7 @@ class VisorReader(Reader):
         if kind == "raw":
             by_slice: dict[int, list[tuple[int, str]]] = {}
             for g in groups:
-                m = _STACK_GROUP.match(g)
+                m = re.match(_STACK_GROUP, g)
                 if m:
                     by_slice.setdefault(int(m.group("slice")), []).append((int(m.group("stack")), g))
             for s in sorted(by_slice):

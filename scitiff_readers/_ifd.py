@@ -1,22 +1,25 @@
-"""TIFF image file directories read by hand: an open that builds no ``tifffile.TiffFile``.
+"""TIFF image file directories read by hand: the project's one IFD parser (no tifffile).
 
-Opening a single-file OME-TIFF needs little of the file: the first IFD (the page
-structure and the OME-XML) and, when pixels are read, the strip or tile offsets of
-the pages read. Building a ``tifffile.TiffFile`` for that (importing tifffile, its
-file handle, its page and tag objects) cost more than the rest of the open.
-:class:`IfdChain` reads IFDs with ``os.pread`` and :mod:`struct` alone.
+Sniffing a TIFF (:mod:`._tiffhead`) and opening a single-file TIFF of plain pages
+(the TIFF backend's fast open) need little of the file: the first IFD (the page
+structure and the ImageDescription) and, when pixels are read, the strip or tile
+offsets of the pages read. Building a ``tifffile.TiffFile`` for that (importing
+tifffile, its file handle, its page and tag objects) cost more than the rest of the
+open. :class:`IfdChain` reads IFDs with positioned reads and :mod:`struct` alone, from
+a local file or through a remote file's read function; backends reach it through
+:mod:`scitiff_readers.backend`.
 
 It is deliberately narrow. :meth:`IfdChain.page` parses a page completely only when
 it is of the kinds tifffile interprets without any vendor quirk (see
 :func:`_simple_reason`): anything else gives ``None`` and the caller uses tifffile.
 The attributes of :class:`IfdPage` have tifffile's names and meanings, so
-:func:`.layout.page_layout` describes both alike; the differential tests compare them
-with tifffile's on every layout of the matrix and on the corpus.
+ the TIFF backend's ``layout.page_layout`` describes both alike; the differential tests
+compare them with tifffile's on every layout of the matrix and on the corpus.
 
 Hostile files: every offset and count is checked against the file's size before it
 is read or allocated, and a chain of IFDs that loops raises
-:class:`~scitiff_readers.errors.CorruptFileError` (like
-:func:`.common.guard_ifd_chain` for tifffile).
+:class:`~scitiff_readers.errors.CorruptFileError` (like the TIFF backend's
+``guard_ifd_chain`` for tifffile).
 """
 
 from __future__ import annotations
@@ -28,13 +31,39 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.backend import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, positioned_read
-from scitiff_readers.errors import CorruptFileError
+from ._byteaccess import positioned_read
+from .errors import CorruptFileError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-__all__ = ["IfdChain", "IfdPage"]
+__all__ = ["TIFF_INT_FORMATS", "TIFF_TYPE_SIZES", "IfdChain", "IfdEntry", "IfdPage"]
+
+#: Byte sizes of the TIFF field types (1 BYTE ... 18 IFD8).
+TIFF_TYPE_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
+#: struct codes of the integer TIFF field types.
+TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
+
+#: One IFD entry: ``(field type, value count, the entry's value or offset field)``.
+IfdEntry = tuple[int, int, bytes]
 
 
 #: Compressions tifffile decodes the same way whatever else the page says (no JPEG:
@@ -132,11 +161,22 @@ class IfdPage:
 
 
 class IfdChain:
-    """The IFDs of one local TIFF file, found by following the chain of next-IFD pointers.
+    """The IFDs of one TIFF file, found by following the chain of next-IFD pointers.
 
     The offsets found so far are kept, so walking to IFD ``k`` again costs nothing and
-    walking further continues where the last walk stopped. The file is opened on
+    walking further continues where the last walk stopped. A local file is opened on
     first use and kept open until :meth:`close` (the next use re-opens it).
+
+    Parameters
+    ----------
+    path
+        The file (used in messages, and opened when ``read_at`` is not given).
+    read_at
+        For a file that is not local: a function giving up to ``length`` bytes at
+        ``offset`` (fewer at the end of the file), e.g. a remote file's
+        ``read_at_most``; ``size`` is then the file's size.
+    size
+        The file's size in bytes, with ``read_at``.
 
     Raises
     ------
@@ -144,14 +184,19 @@ class IfdChain:
         From the constructor, if the file is not a TIFF (no header).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, read_at: Callable[[int, int], bytes] | None = None, size: int | None = None
+    ) -> None:
         self.path = path
         self._fd: int | None = None
         self._lock = threading.Lock()
+        self._read_at = read_at
         head = self._pread(16, 0)
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
-            raise ValueError(f"{path}: not a TIFF file")
+            raise ValueError(f"{path}: not a TIFF file (no II/MM byte-order mark)")
         self.byteorder = "<" if head[:2] == b"II" else ">"
+        #: The file's first 16 bytes (fewer in a smaller file).
+        self.head = bytes(head)
         magic = struct.unpack(self.byteorder + "H", head[2:4])[0]
         if magic == 42:
             self.bigtiff = False
@@ -170,7 +215,12 @@ class IfdChain:
             self._count = struct.Struct(bo + "H")
             self._entry = struct.Struct(bo + "HHI4s")
             self._pointer = struct.Struct(bo + "I")
-        self.size = os.fstat(self._handle()).st_size
+        if read_at is not None:
+            if size is None:
+                raise TypeError("IfdChain: read_at needs the file's size")
+            self.size = size
+        else:
+            self.size = os.fstat(self._handle()).st_size
         # tifffile's page objects reach the byte order as ``page.parent.byteorder``.
         self.parent = SimpleNamespace(byteorder=bo, filehandle=SimpleNamespace(path=str(path)))
         self.offsets: list[int] = []
@@ -187,6 +237,8 @@ class IfdChain:
         return self._fd
 
     def _pread(self, length: int, offset: int) -> bytes:
+        if self._read_at is not None:
+            return self._read_at(offset, length)
         # ``os.pread`` where the OS has it; elsewhere seek + read under the lock.
         return positioned_read(self._handle(), length, offset, self._lock)
 
@@ -213,19 +265,24 @@ class IfdChain:
         self._seen.add(offset)
         self.offsets.append(offset)
 
-    def _table(self, offset: int) -> tuple[bytes, int]:
-        """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
-        data = self._pread(_IFD_READ, offset)
-        cs = self._count.size
-        if len(data) < cs:
+    def _tag_count(self, data: bytes, offset: int) -> int:
+        """The tag count at the start of ``data`` (read at ``offset``), checked."""
+        if len(data) < self._count.size:
             raise CorruptFileError(
                 f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
             )
-        count = self._count.unpack_from(data)[0]
+        count = int(self._count.unpack_from(data)[0])
         if count > _MAX_TAGS:
             raise CorruptFileError(
                 f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
             )
+        return count
+
+    def _table(self, offset: int) -> tuple[bytes, int]:
+        """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
+        data = self._pread(_IFD_READ, offset)
+        cs = self._count.size
+        count = self._tag_count(data, offset)
         end = cs + count * self._entry.size + self._pointer.size
         if len(data) < end:
             data = self._pread(end, offset)
@@ -252,8 +309,9 @@ class IfdChain:
             return offsets[index]
         # The hot loop of a look-up far into a big file (one IFD per page): kept tight.
         known, seen, size = self._next, self._seen, self.size
-        pread = getattr(os, "pread", None)  # looked up per walk: tests hide it
-        fd = self._handle()
+        # Looked up per walk (tests hide it); a remote file steps IFD by IFD.
+        pread = getattr(os, "pread", None) if self._read_at is None else None
+        fd = self._handle() if pread is not None else -1
         count_of, pointer_at = self._count.unpack_from, self._pointer.unpack_from
         cs, es, ps = self._count.size, self._entry.size, self._pointer.size
         # Small pages lie close together: one read of a block serves the IFDs inside it
@@ -289,15 +347,7 @@ class IfdChain:
         # One read finds the tag count and, in every usual IFD, the pointer after the tags.
         raw = self._pread(_WALK_READ, offset)
         cs, ps = self._count.size, self._pointer.size
-        if len(raw) < cs:
-            raise CorruptFileError(
-                f"{self.path}: the IFD at offset {offset} is cut off by the end of the file"
-            )
-        count = self._count.unpack_from(raw)[0]
-        if count > _MAX_TAGS:
-            raise CorruptFileError(
-                f"{self.path}: the IFD at offset {offset} claims {count} tags; it is corrupt"
-            )
+        count = self._tag_count(raw, offset)
         at = cs + count * self._entry.size
         if len(raw) < at + ps:
             raw = self._pread(ps, offset + at)
@@ -311,6 +361,52 @@ class IfdChain:
         return nxt
 
     # ----------------------------------------------------------------- pages
+    def entries(self, index: int) -> list[tuple[int, IfdEntry]]:
+        """Every ``(tag, entry)`` of IFD ``index``, in file order (repeated tags included).
+
+        Raises
+        ------
+        IndexError, CorruptFileError
+            As :meth:`offset`.
+        """
+        table, _ = self._table(self.offset(index))
+        return [(tag, (typ, count, value)) for tag, typ, count, value in self._entry.iter_unpack(table)]
+
+    def values(self, entry: IfdEntry, limit: int) -> tuple[int, ...]:
+        """An integer tag's values (see :meth:`_values`).
+
+        Raises
+        ------
+        ValueError
+            For a type that is not an integer, more than ``limit`` values, or values
+            outside the file.
+        """
+        return self._values(entry, limit)
+
+    def raw(self, entry: IfdEntry, limit: int) -> bytes:
+        """The bytes of a tag's values (read from where the entry points when they do not fit in it).
+
+        Raises
+        ------
+        ValueError
+            When they are more than ``limit`` bytes or lie outside the file.
+        """
+        typ, count, value = entry
+        nbytes = count * TIFF_TYPE_SIZES.get(typ, 1)
+        if nbytes > limit:
+            raise ValueError(f"{nbytes} bytes of tag values where at most {limit} make sense")
+        if nbytes <= len(value):
+            return value[:nbytes]
+        at = self._pointer.unpack(value)[0]
+        if at + nbytes > self.size:
+            raise ValueError(
+                f"{nbytes} bytes at offset {at} lie beyond the end of the file ({self.size} bytes)"
+            )
+        data = self._pread(nbytes, at)
+        if len(data) < nbytes:
+            raise ValueError("tag values cut off by the end of the file")
+        return data
+
     def _entries(self, offset: int, wanted: frozenset[int] | None) -> dict[int, tuple[int, int, bytes]]:
         table, _ = self._table(offset)
         entries: dict[int, tuple[int, int, bytes]] = {}
@@ -325,23 +421,14 @@ class IfdChain:
         More than ``limit`` values is damage (a count field claiming millions of values
         of a scalar tag): ``ValueError`` before anything proportional to it is read.
         """
-        typ, count, value = entry
+        typ, count, _ = entry
         code = TIFF_INT_FORMATS.get(typ)
         if code is None:
             raise ValueError(f"type {typ} is not an integer type")
         if count > limit:
             raise ValueError(f"{count} values where at most {limit} make sense")
-        nbytes = count * TIFF_TYPE_SIZES[typ]
-        if nbytes > len(value):
-            at = self._pointer.unpack(value)[0]
-            if at + nbytes > self.size:
-                raise ValueError(
-                    f"{count} values at offset {at} lie beyond the end of the file ({self.size} bytes)"
-                )
-            value = self._pread(nbytes, at)
-            if len(value) < nbytes:
-                raise ValueError("tag values cut off by the end of the file")
-        return struct.unpack_from(f"{self.byteorder}{count}{code}", value)
+        data = self.raw(entry, count * TIFF_TYPE_SIZES[typ])
+        return struct.unpack_from(f"{self.byteorder}{count}{code}", data)
 
     def _text(self, entry: tuple[int, int, bytes]) -> str | None:
         typ, count, value = entry
