@@ -32,7 +32,9 @@ Read bytes safely
     :func:`is_file_object_location`, :data:`FILE_OBJECT_LIMITS`), :class:`SharedFile`,
     :func:`resolve_inside`, :func:`atomic_output`, guards against hostile files
     (:func:`typed_error`, :func:`library_errors`, :func:`check_allocation`,
-    :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the TIFF
+    :func:`check_inside`, :func:`load_json`, :func:`memory_limit`), the one guarded
+    entry point into tifffile (:func:`open_tifffile`, :func:`tifffile_errors`,
+    :func:`page_at`, :func:`page_decoder`, :func:`guard_ifd_chain`), the TIFF
     header every TIFF backend sniffs (:class:`FirstIfd`, :func:`tiff_head`,
     :func:`read_first_ifd`, the field-type tables :data:`TIFF_TYPE_SIZES` and
     :data:`TIFF_INT_FORMATS`), the one IFD parser (:class:`IfdChain`, whose plain
@@ -99,6 +101,7 @@ if TYPE_CHECKING:
     from ._benchmarking import BenchmarkCase, Peer, benchmark_cases, benchmark_data_dir, plane_tcz
     from ._ifd import IfdChain, IfdPage
     from ._lazy import to_dask
+    from ._tifffile import guard_ifd_chain, open_tifffile, page_at, page_decoder, tifffile_errors
     from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
 
 __all__ = [
@@ -149,6 +152,7 @@ __all__ = [
     "is_file_object_location",
     "file_stamp",
     "file_token",
+    "guard_ifd_chain",
     "hex_to_rgb",
     "is_remote",
     "iter_slabs",
@@ -158,6 +162,9 @@ __all__ = [
     "memory_limit",
     "normalize_unit",
     "open_bytes",
+    "open_tifffile",
+    "page_at",
+    "page_decoder",
     "parse_dim_order",
     "plan_slabs",
     "plane_tcz",
@@ -168,6 +175,7 @@ __all__ = [
     "resolve_inside",
     "rgba_int_to_rgb",
     "tiff_head",
+    "tifffile_errors",
     "to_canonical",
     "to_dask",
     "to_micrometre_factor",
@@ -219,6 +227,11 @@ _LAZY = {
     "tiff_head": "_tiffhead",
     "IfdChain": "_ifd",
     "IfdPage": "_ifd",
+    "open_tifffile": "_tifffile",
+    "tifffile_errors": "_tifffile",
+    "page_at": "_tifffile",
+    "page_decoder": "_tifffile",
+    "guard_ifd_chain": "_tifffile",
 }
 #: Lazily loaded classes that documentation, reprs and pickle name by this module.
 _PUBLIC_CLASSES = frozenset({"BenchmarkCase", "FirstIfd", "IfdChain", "IfdPage", "Peer"})

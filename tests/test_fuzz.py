@@ -37,7 +37,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
     from scitiff_readers.testing.fuzz import CaseResult
 
     # A fresh process: the runner forks one child per case, which is only safe from a
-    # process without library threads (this test process has run zarr and dask).
+    # process without library threads (this test process has run zarr and dask). Its
+    # scratch folder is its default: in memory (/dev/shm) when there is one.
     workdir = tmp_path_factory.mktemp("fuzz")
     report = workdir / "report.json"
     workers = max(2, min(4, os.cpu_count() or 2))
@@ -54,8 +55,6 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> list:
             "20",
             "--seed",
             "20261129",
-            "--workdir",
-            str(workdir / "work"),
             "--report",
             str(report),
             "--crafted",
@@ -143,7 +142,7 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
 
     (tmp_path / "data").mkdir()
     child("escape", "open(outside / 'secret.bin').read()")
-    child("hang", "while True: pass")
+    child("hang", "while True: pass", wall=0.5)  # spins: any deadline ends it
     child("untyped", "raise RuntimeError('x')")
     # Judged by the child's own CPU time (RLIMIT_CPU ends it), however long the machine makes it wait.
     child(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .runner import FAILURES, CaseResult, format_table, run_campaign, summarize
+from .runner import FAILURES, CaseResult, format_table, run_campaign, scratch_root, summarize
 from .seeds import FORMATS
 
 
@@ -40,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="copy failing cases here")
     parser.add_argument("--report", type=Path, help="write every result as JSON here")
-    parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="scratch folder (default: a temporary one, in /dev/shm when it is a memory file system)",
+    )
     parser.add_argument("--log", type=Path, help="append each result as a JSON line here, as it arrives")
     parser.add_argument(
         "--table",
@@ -77,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"{res.format}#{res.case} {res.outcome}: {res.mutation} -> {res.detail}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-") as tmp:
+    # Stopped with SIGTERM (kill): leave through SystemExit, so the scratch folder (in
+    # memory, under /dev/shm) is removed. Children restore the default (runner._fork).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    with tempfile.TemporaryDirectory(prefix="scitiff-fuzz-", dir=scratch_root()) as tmp:
         results = run_campaign(
             args.workdir or Path(tmp),
             args.cases,
@@ -100,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(crafted))
         for o in FAILURES:
             table["total"][o] += crafted["total"][o]
-    print(f"{len(results)} cases in {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    cpu = sum(
+        u.ru_utime + u.ru_stime
+        for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+    print(
+        f"{len(results)} cases in {seconds:.0f} s ({len(results) / max(seconds, 1e-9):.1f} cases/s; "
+        f"{cpu:.0f} s of CPU, setup included: {1000 * cpu / max(len(results), 1):.0f} ms per case)"
+    )
     if args.report:
         args.report.write_text(
             json.dumps({"table": table, "results": [r.__dict__ for r in results]}, indent=1)

@@ -4,7 +4,7 @@ One child per case: it gets an address-space limit (``RLIMIT_AS``), a deadline
 (the parent kills it), and an audit hook that records every file or folder it
 opens below the decoy folder (:func:`.seeds.write_outside`). The child opens the
 case with :class:`scitiff_readers.Reader`, walks scenes and levels, reads the
-metadata, coordinates and every pixel (twice, eagerly and through dask) and
+metadata, coordinates and every pixel (twice: eagerly, then through dask) and
 reports back through a pipe. Outcomes (:data:`OUTCOMES`):
 
 ``ok``
@@ -54,7 +54,7 @@ from .seeds import Seed, write_outside, write_seeds
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["FAILURES", "OUTCOMES", "CaseResult", "format_table", "run_campaign", "summarize"]
+__all__ = ["FAILURES", "OUTCOMES", "CaseResult", "format_table", "run_campaign", "scratch_root", "summarize"]
 
 OUTCOMES = ("ok", "typed", "untyped", "hang", "memory", "crash", "silent", "escape")
 #: Outcomes that are bugs.
@@ -121,11 +121,22 @@ def _digest(array: Any) -> str:
 
 
 def _corners(reader: Any) -> Any:
+    """The first and last planes of a large image, each cut to a window of at most 8 x 8 storage units.
+
+    A declared plane of 65,535 rows of 4 x 4 chunks, all missing, is legal (zarr reads
+    it as the fill value) but 32,768 chunk look-ups per plane: the cost of a big legal
+    read, not a hang, so only a window of each plane is read.
+    """
     import numpy as np
 
     last = {d: n - 1 for d, n in zip("TCZ", reader.shape, strict=False)}
     order = str(reader.dims.order)[3:] if hasattr(reader.dims, "order") else "YX"
-    return np.stack([reader.get_image_data(order), reader.get_image_data(order, **last)])
+    chunks = reader.image().source.storage_chunks
+    window = {
+        d: slice(0, min(int(n), 8 * max(1, int(c))))
+        for d, n, c in zip("YX", reader.image().source.shape[3:5], chunks[3:5], strict=False)
+    }
+    return np.stack([reader.get_image_data(order, **window), reader.get_image_data(order, **last, **window)])
 
 
 def _units(reader: Any) -> int:
@@ -166,16 +177,19 @@ def exercise(path: Path, options: dict[str, Any]) -> tuple[list[str], bool, str]
                         math.prod(reader.shape) * reader.dtype.itemsize <= 64 * 2**20
                         and _units(reader) <= 4096
                     )
-                    whole = reader.get_image_data() if small else _corners(reader)
-                    again = reader.get_image_data() if small else _corners(reader)
-                    if whole.tobytes() != again.tobytes():
-                        problem = f"scene {scene} level {level}: two reads differ"
-                    dask = reader.dask_data
                     if small:
-                        block = np.asarray(dask.blocks[(0,) * dask.ndim].compute())
-                        part = whole[tuple(slice(0, n) for n in block.shape)]
-                        if block.tobytes() != part.tobytes():
+                        whole = reader.get_image_data()
+                        # The second read goes through dask: one read checks both that reads
+                        # repeat (a decoder reading past its buffer returns other bytes each
+                        # time) and that the lazy and the eager paths agree, on every pixel.
+                        again = np.asarray(reader.dask_data.compute())
+                        if whole.tobytes() != again.tobytes():
                             problem = f"scene {scene} level {level}: dask and numpy reads differ"
+                    else:
+                        whole, again = _corners(reader), _corners(reader)
+                        if whole.tobytes() != again.tobytes():
+                            problem = f"scene {scene} level {level}: two reads differ"
+                        _ = reader.dask_data  # the graph is built (and its block count bounded), not computed
                     digests.append(_digest(whole))
     warned = any(issubclass(w.category, ScitiffReadersWarning) for w in caught)
     return digests, warned, problem
@@ -188,6 +202,12 @@ def _child(
     result: dict[str, Any]
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Rare collections: a child lives for tens of milliseconds and its garbage dies
+        # with it; cycles are still collected, every 100,000 allocations instead of 700
+        # (measured: 4 to 5 % less CPU per child, the same outcomes).
+        import gc
+
+        gc.set_threshold(100_000, 50, 1000)
         if cpu:
             # The kernel ends a child that computes longer than this (SIGXCPU): a hang is
             # judged on the child's own CPU time, whatever share of the machine it gets.
@@ -247,6 +267,7 @@ def _fork(func: Callable[[int], None]) -> tuple[int, int]:
     if pid == 0:  # pragma: no cover - runs in the child
         code = 0
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(read_fd)
             func(write_fd)
         except BaseException:  # noqa: BLE001
@@ -640,6 +661,25 @@ def run_campaign(
     _run_children(jobs, start, workers, timeout * 10, done, timeout)
     results.sort(key=lambda r: (r.kind, r.format, r.case))
     return results
+
+
+def scratch_root(needed: int = 2**30) -> str | None:
+    """``/dev/shm`` when it is a writable memory file system with ``needed`` bytes free, else ``None``.
+
+    Every case makes and removes a tree of folders and hard links and rewrites a
+    file or two: on a journaling disk file system those directory operations cost
+    about four times the CPU (and ten times the wall time) they cost in memory,
+    which is a large share of the runner's own work per case. The files read are
+    the same either way.
+    """
+    shm = "/dev/shm"
+    try:
+        stats = os.statvfs(shm)
+    except (OSError, AttributeError):
+        return None
+    if not os.access(shm, os.W_OK) or stats.f_bavail * stats.f_frsize < needed:
+        return None
+    return shm
 
 
 def summarize(results: Sequence[CaseResult], kind: str = "random") -> dict[str, dict[str, int]]:

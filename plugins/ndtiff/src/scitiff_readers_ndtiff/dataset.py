@@ -10,7 +10,6 @@ never makes a read allocate an absurd buffer.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -21,6 +20,7 @@ from scitiff_readers.backend import (
     SharedFile,
     file_token,
     is_remote,
+    load_json,
     open_bytes,
     positioned_read,
     resolve_inside,
@@ -91,7 +91,7 @@ class Level(NamedTuple):
                     if len(raw) != length:
                         raise CorruptFileError(f"{path}: the metadata of image {t.axes[n]} is truncated")
                     try:
-                        value = json.loads(raw.decode("utf-8")) if raw else {}
+                        value = load_json(raw.decode("utf-8"), path, "image metadata") if raw else {}
                     except (UnicodeDecodeError, ValueError) as exc:
                         raise CorruptFileError(
                             f"{path}: the metadata of image {t.axes[n]} is not valid JSON: {exc}"

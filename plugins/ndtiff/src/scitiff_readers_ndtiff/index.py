@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from scitiff_readers.backend import is_remote
+from scitiff_readers.backend import is_remote, load_json
 from scitiff_readers.errors import CorruptFileError, ScitiffReadersWarning
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _byteorder(data: bytes) -> str:
 def _decode_one(path: Path, raw: bytes, start: int) -> dict[str, Any]:
     """Decode one entry's axes, raising a clear error when it is not a JSON object."""
     try:
-        axes = json.loads(raw.decode("utf-8"))
+        axes = load_json(raw.decode("utf-8"), path, f"index entry at byte {start}")
     except (UnicodeDecodeError, ValueError) as exc:
         raise CorruptFileError(
             f"{path}: the index entry at byte {start} is not valid UTF-8 JSON ({exc}); the index is corrupt"
@@ -180,7 +180,7 @@ def parse_index(path: Path, data: bytes | None = None) -> IndexTable:
         pos = end + tail.size
     # Pass 2: decode every axes JSON in one call (fast), per entry only on error.
     try:
-        all_axes = json.loads(b"[" + b",".join(raw_axes) + b"]") if raw_axes else []
+        all_axes = load_json(b"[" + b",".join(raw_axes) + b"]", path, "index entries") if raw_axes else []
         if len(all_axes) != len(raw_axes):
             raise ValueError("entry count mismatch")
     except (UnicodeDecodeError, ValueError):

@@ -13,14 +13,13 @@ the dataset's ``.tif`` files; all lead to the same dataset.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from scitiff_readers.backend import SharedFile, is_remote, read_head
+from scitiff_readers.backend import SharedFile, is_remote, load_json, read_head
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
 
 if TYPE_CHECKING:
@@ -203,7 +202,7 @@ def read_header(file: SharedFile) -> Header:
         )
     raw = file.pread(start, length)
     try:
-        summary = json.loads(raw.decode("utf-8")) if length else {}
+        summary = load_json(raw.decode("utf-8"), file.path, "summary metadata") if length else {}
     except (UnicodeDecodeError, ValueError) as exc:
         raise CorruptFileError(f"{file.path}: the summary metadata is not valid JSON: {exc}") from exc
     if not isinstance(summary, dict):

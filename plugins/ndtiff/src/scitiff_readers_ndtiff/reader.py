@@ -571,14 +571,12 @@ class NDTiffReader(Reader):
         ``Min`` / ``Max`` are the contrast limits, ``Color`` (Java ARGB) the colour,
         ``Active`` the visibility; channels are matched by name.
         """
-        import json
-
-        from scitiff_readers.backend import ChannelDisplay, argb_int_to_rgb
+        from scitiff_readers.backend import ChannelDisplay, argb_int_to_rgb, load_json
 
         path = self._layout.root / DISPLAY_SETTINGS
         if not path.is_file() or path.stat().st_size > _DISPLAY_SETTINGS_MAX:
             return None
-        settings = json.loads(path.read_text(encoding="utf-8"))
+        settings = load_json(path.read_text(encoding="utf-8"), path, "display settings")
         if not isinstance(settings, dict):
             return None
         out = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import FirstIfd, is_remote
+from scitiff_readers.backend import FirstIfd, is_remote, load_json
 from scitiff_readers.errors import MetadataError
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def _jsonpath(doc: Any, loc: Sequence[Any], missing: bool) -> str:
 def decode_metadata(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
     """Decode the ``scitiffmeta`` JSON text into a dict; raise :class:`SciTiffMetadataError`."""
     try:
-        doc = json.loads(text)
+        doc = load_json(text, path, "scitiffmeta JSON")
     except json.JSONDecodeError as exc:
         raise SciTiffMetadataError(
             path,

@@ -128,13 +128,9 @@ def imagej_info(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     Cheap: only the first IFD (and the IJMetadata tags) are read. Returns
     ``(None, None)`` if the file is not an ImageJ TIFF.
     """
-    import tifffile
+    from scitiff_readers.backend import open_tifffile
 
-    from scitiff_readers.backend import file_argument
-
-    from .common import guard_ifd_chain
-
-    with guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path) as tif:
+    with open_tifffile(path) as tif:
         page = tif.pages.first
         desc = page.description if isinstance(page.description, str) else None
         if not tif.is_imagej:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scitiff_readers.backend import (
     FirstIfd,
-    file_argument,
-    library_errors,
+    guard_ifd_chain,
     location_size,
     normalize_unit,
+    open_tifffile,
     read_head,
     tiff_head,
+    tifffile_errors,
     to_micrometre_factor,
 )
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
@@ -25,6 +24,7 @@ from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIn
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
 
 __all__ = [
     "TIFF_MAGICS",
@@ -51,30 +51,24 @@ def looks_like_tiff(path: str | os.PathLike[str]) -> bool:
 
 
 def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
-    """``tifffile.TiffFile(path)`` with tifffile's errors turned into :class:`CorruptFileError`.
+    """``tifffile.TiffFile(path)`` through :func:`scitiff_readers.backend.open_tifffile`, with pages.
 
     ``omexml`` replaces the file's own OME-XML (companion files), as tifffile allows;
     ``flags`` override tifffile's format flags (``is_ome=False``: pages without OME).
+    Errors are typed (:class:`CorruptFileError` naming the file) and the IFD chain is guarded.
     """
-    import tifffile
-
+    tif = open_tifffile(path, omexml=omexml, **flags)
     try:
-        source = file_argument(path)  # a path, or a file object reading a remote file's ranges
-        tif = (
-            tifffile.TiffFile(source, omexml=omexml, **flags)
-            if omexml
-            else tifffile.TiffFile(source, **flags)
-        )
-        if tif.is_mmstack and flags.get("is_ome", True) is not False and tif.is_ome:
-            # Micro-Manager files carry OME-XML: their OME images (one per position)
-            # are the truth, not tifffile's MMStack series that stacks positions as an axis.
-            tif.close()
-            tif = tifffile.TiffFile(file_argument(path), omexml=omexml, is_mmstack=False, **flags)
-        guard_ifd_chain(tif, path)
-    except (tifffile.TiffFileError, ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise CorruptFileError(f"{path}: not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
+        with tifffile_errors(path, what="reading the format flags"):
+            remake = tif.is_mmstack and flags.get("is_ome", True) is not False and tif.is_ome
+    except BaseException:
+        tif.close()
+        raise
+    if remake:
+        # Micro-Manager files carry OME-XML: their OME images (one per position)
+        # are the truth, not tifffile's MMStack series that stacks positions as an axis.
+        tif.close()
+        tif = open_tifffile(path, omexml=omexml, is_mmstack=False, **flags)
     if not has_pages(tif):
         tif.close()
         raise CorruptFileError(f"{path}: the TIFF file has no image pages")
@@ -113,7 +107,7 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
 
     Exceptions raised in the block by tifffile (or by code reading its results)
     become :class:`~scitiff_readers.errors.CorruptFileError` naming the file (see
-    :func:`scitiff_readers.backend.library_errors`).
+    :func:`scitiff_readers.backend.tifffile_errors`).
 
     tifffile does not raise on a truncated or damaged file: it logs what it skips (an
     IFD chain pointing beyond the end of the file, a tag value out of the file) and
@@ -128,7 +122,7 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
         # The one place the TIFF readers call tifffile from: whatever it raises on a
         # damaged file (TiffFileError, struct.error, IndexError, "incompatible
         # keyframe" ...) becomes a typed error naming the file.
-        with library_errors(path, "parsing the TIFF structure"):
+        with tifffile_errors(path):
             yield
     finally:
         logger.removeHandler(handler)
@@ -143,47 +137,6 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
             CorruptFileWarning,
             stacklevel=stacklevel,
         )
-
-
-def guard_ifd_chain(tif: Any, path: Path) -> Any:
-    """Install the IFD-chain guard on ``tif.pages``; return ``tif``.
-
-    tifffile follows next-IFD pointers as pages are asked for and catches a loop
-    only in some cases (it compares offsets once, at the 100th IFD): a pointer back
-    to an earlier IFD makes iterating the pages (any series over all pages) spin
-    forever, and a page asked for by number comes back as an earlier page. The
-    guard wraps the pages' ``_seek`` (the one place tifffile walks the chain): every
-    IFD offset it discovers is checked once (a set lookup) and the first repeat
-    raises :class:`~scitiff_readers.errors.CorruptFileError`.
-    """
-    pages: Any = getattr(tif, "pages", None)
-    seek = getattr(pages, "_seek", None)
-    if seek is None or not isinstance(getattr(pages, "_offsets", None), list) or hasattr(seek, "_sr_guard"):
-        return tif  # a tifffile without these internals: unguarded (tests would show it)
-    seen: set[int] = set()
-    done = [0]
-
-    def guarded_seek(index: int) -> Any:
-        result = seek(index)
-        offsets = pages._offsets
-        if done[0] > len(offsets):  # tifffile dropped an offset it found corrupt: recount
-            seen.clear()
-            done[0] = 0
-        for i in range(done[0], len(offsets)):
-            offset = offsets[i]
-            if offset in seen:
-                raise CorruptFileError(
-                    f"{path}: the TIFF's IFD chain loops: IFD {i} points back to IFD {offsets.index(offset)} "
-                    f"(offset {offset}); the file is corrupt"
-                )
-            seen.add(offset)
-        done[0] = len(offsets)
-        return result
-
-    guarded_seek._sr_guard = True  # type: ignore[attr-defined]  # a marker attribute on the function object
-    with contextlib.suppress(AttributeError):
-        pages._seek = guarded_seek  # the instance attribute shadows TiffPages._seek
-    return tif
 
 
 def sniff_head(
@@ -213,9 +166,7 @@ def sniff_tiff(path: str | os.PathLike[str], accept: Callable[[Any], bool]) -> b
     if not looks_like_tiff(path):
         return False
     try:
-        import tifffile
-
-        with guard_ifd_chain(tifffile.TiffFile(file_argument(path)), Path(str(path))) as tif:
+        with open_tifffile(path) as tif:
             return has_pages(tif) and bool(accept(tif))
     except Exception:  # noqa: BLE001 - a sniff never raises for foreign files
         return False

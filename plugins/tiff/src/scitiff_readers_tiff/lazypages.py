@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import MISSING, FileCache, IfdChain, file_argument, file_stamp
+from scitiff_readers.backend import MISSING, FileCache, IfdChain, file_stamp, open_tifffile
 from scitiff_readers.errors import CorruptFileError
 
-from .common import guard_ifd_chain
 from .source import TiffPageSource
 
 if TYPE_CHECKING:
@@ -125,8 +124,6 @@ class PageLookup:
         Call with :attr:`lock` held. The file's handle stays open afterwards, until
         :meth:`release`.
         """
-        import tifffile
-
         tif = self._tif
         if tif is not None and file_stamp(self.path) != self._stamp:
             # The file changed since it was parsed (rewritten, truncated): parse it again.
@@ -134,7 +131,7 @@ class PageLookup:
             tif = self._tif = None
         if tif is None:
             stamp = file_stamp(self.path)
-            tif = guard_ifd_chain(tifffile.TiffFile(file_argument(self.path)), self.path)
+            tif = open_tifffile(self.path)
             self._keep(tif, stamp)
         else:
             tif.filehandle.open()

@@ -183,7 +183,7 @@ def level_sources(
         If a SubIFD cannot be parsed or its plane differs in size from the others of
         its level.
     """
-    from tifffile import TiffPage
+    from scitiff_readers.backend import page_at
 
     present = [p for p in pages.ravel() if p is not None]
     first = present[0] if present else None
@@ -197,8 +197,7 @@ def level_sources(
             if not offsets or level >= len(offsets) or offsets[level] < 8:
                 continue
             try:
-                page.parent.filehandle.seek(offsets[level])
-                sub = TiffPage(page.parent, (page.index, level + 1))
+                sub = page_at(page.parent, offsets[level], (page.index, level + 1))
             except Exception as exc:  # tifffile raises many types for a bad IFD
                 raise CorruptFileError(
                     f"{where}: SubIFD {level + 1} of IFD {page.index} in "

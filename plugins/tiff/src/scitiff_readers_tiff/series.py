@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scitiff_readers.backend import as_location, file_argument
+from scitiff_readers.backend import as_location, open_tifffile
 from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, MetadataError
 
-from .common import guard_ifd_chain
 from .layout import page_layout
 from .source import TiffPageSource, tiff_token
 
@@ -280,12 +279,7 @@ def hyperstack_source(
         fast = _virtual_source(path, shape, page_order, loop_shape, token)
         if fast is not None:
             return fast
-    import tifffile
-
-    try:
-        tif = guard_ifd_chain(tifffile.TiffFile(file_argument(path)), path)
-    except tifffile.TiffFileError as exc:
-        raise CorruptFileError(f"{path}: not a readable TIFF file: {exc}") from exc
+    tif = open_tifffile(path)  # tifffile's errors become CorruptFileError naming the file
     with tif:
         try:
             ser = tif.series[series]

@@ -34,10 +34,10 @@ from scitiff_readers.backend import (
     PlaneSource,
     Region,
     as_location,
-    file_argument,
     file_token,
     is_remote,
     open_bytes,
+    page_decoder,
 )
 from scitiff_readers.errors import CorruptFileError, FileObjectError, MetadataError, RemoteAccessError
 
@@ -61,14 +61,8 @@ class _Decoder:
     __slots__ = ("decode", "jpegtables")
 
     def __init__(self, path: Path, ifd_offset: int) -> None:
-        import tifffile
-
-        with tifffile.TiffFile(file_argument(path)) as tif:
-            tif.filehandle.seek(ifd_offset)
-            page = tifffile.TiffPage(tif, index=0)
-            # The decode closure captures the page's properties, not the file handle.
-            self.decode = page.decode
-            self.jpegtables = page.jpegtables
+        # The decode closure captures the page's properties, not the file handle.
+        self.decode, self.jpegtables = page_decoder(path, ifd_offset)
 
 
 class TiffPageSource(PlaneSource):
