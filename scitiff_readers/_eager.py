@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ._chunking import chunk_shape, regular_chunks
+from ._chunking import chunk_shape
 from ._sources import PixelSource, Region
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ._sources import PixelSource, Region
 
-__all__ = ["block_regions", "read_regions"]
+__all__ = ["block_regions", "read_regions", "uniform_block_regions"]
 
 
 def _offsets(chunks: Sequence[int]) -> list[int]:
@@ -35,6 +35,22 @@ def block_regions(region: Region, chunks: Sequence[Sequence[int]]) -> list[Regio
     per_dim: list[list[slice]] = []
     for sl, dim_chunks in zip(region, chunks, strict=True):
         cuts = [o for o in _offsets(dim_chunks) if sl.start < o < sl.stop]
+        edges = [sl.start, *cuts, sl.stop]
+        per_dim.append([slice(a, b) for a, b in itertools.pairwise(edges)])
+    return [tuple(p) for p in itertools.product(*per_dim)]
+
+
+def uniform_block_regions(region: Region, chunk: Sequence[int]) -> list[Region]:
+    """Split ``region`` along the boundaries of blocks of shape ``chunk`` laid from the origin.
+
+    The same cuts as :func:`block_regions` with :func:`~scitiff_readers._chunking.regular_chunks`,
+    computed from the region alone: an axis a file declares 2**63 long (legal in a sparse
+    zarr array) costs nothing beyond the blocks the region touches.
+    """
+    per_dim: list[list[slice]] = []
+    for sl, size in zip(region, chunk, strict=True):
+        step = max(1, int(size))
+        cuts = range((sl.start // step + 1) * step, sl.stop, step)
         edges = [sl.start, *cuts, sl.stop]
         per_dim.append([slice(a, b) for a, b in itertools.pairwise(edges)])
     return [tuple(p) for p in itertools.product(*per_dim)]
@@ -71,10 +87,9 @@ def read_regions(
             source.read_into(out, region)
         return
     chunk = chunk_shape(source.shape, source.storage_chunks, source.dtype.itemsize, target_bytes)
-    chunks = regular_chunks(source.shape, chunk)
     tasks: list[tuple[Region, np.ndarray]] = []
     for region, out in jobs:
-        for sub in block_regions(region, chunks):
+        for sub in uniform_block_regions(region, chunk):
             view = out[
                 tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(sub, region, strict=True))
             ]

@@ -13,8 +13,12 @@ from typing import Any
 import dask
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scitiff_readers._lazy as lazy_engine
+from scitiff_readers._chunking import regular_chunks
+from scitiff_readers._eager import uniform_block_regions
 from scitiff_readers._lazy import block_regions, read_regions, to_dask
 from scitiff_readers._sources import ArraySource, PlaneSource, Region
 from scitiff_readers.testing.counters import count_reads
@@ -114,6 +118,40 @@ def test_block_regions_follow_chunk_boundaries() -> None:
     region = (slice(1, 5), slice(0, 3))
     blocks = block_regions(region, ((2, 2, 2), (3,)))
     assert blocks == [(slice(1, 2), slice(0, 3)), (slice(2, 4), slice(0, 3)), (slice(4, 5), slice(0, 3))]
+
+
+@st.composite
+def _shape_chunk_region(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...], Region]:
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.integers(0, 40)) for _ in range(ndim))
+    chunk = tuple(draw(st.integers(1, 12)) for _ in range(ndim))
+    region = []
+    for size in shape:
+        start = draw(st.integers(0, size))
+        region.append(slice(start, draw(st.integers(start, size))))
+    return shape, chunk, tuple(region)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_shape_chunk_region())
+def test_uniform_block_regions_cut_like_the_dask_chunks(case: tuple[Any, Any, Region]) -> None:
+    """The eager read's cuts, computed from the region, equal those of the dask-style chunks."""
+    shape, chunk, region = case
+    assert uniform_block_regions(region, chunk) == block_regions(region, regular_chunks(shape, chunk))
+
+
+def test_eager_read_of_a_region_of_a_huge_declared_axis() -> None:
+    """A 2**60-long axis (a sparse zarr array may declare one): reading 4 rows reads 4 rows.
+
+    The eager read used to lay out the whole axis's blocks first (a 2**49-entry tuple:
+    MemoryError, found by the fuzz campaign on a VISoR ``.zarray`` shape of 2**63 - 1).
+    """
+    huge = np.broadcast_to(np.arange(3, dtype=np.uint16)[:, None], (3, 2**60)).T
+    src = ArraySource(huge, "YX", storage_chunks=(16, 3))
+    lead = tuple(slice(0, 1) for _ in src.shape[:-2])
+    out = np.zeros((1,) * len(lead) + (4, 3), dtype=np.uint16)
+    read_regions(src, [((*lead, slice(2**60 - 6, 2**60 - 2), slice(0, 3)), out)], target_bytes=4096)
+    np.testing.assert_array_equal(out.reshape(4, 3), huge[2**60 - 6 : 2**60 - 2])
 
 
 def test_concurrent_dask_computes_on_threads() -> None:
