@@ -157,3 +157,37 @@ def test_runner_classifies_escape_hang_and_untyped(tmp_path: Path) -> None:
         "detail": "still computing after 1 s of CPU",
     }
     assert results["cpu"]["cpu"] > 0.5  # the kernel counts in ticks: about 1 s
+
+
+def test_mutations_never_reach_through_a_linked_folder(tmp_path: Path) -> None:
+    """After a folder is linked to its twin outside, later mutations leave the decoys alone.
+
+    ``rglob`` follows linked folders; a second mutation of the same case used to write into
+    (or delete) the shared ``outside`` tree, so later cases met other decoys (the final
+    campaign saw four VISoR cases change outcome between two runs of the same seed).
+    """
+    import random
+
+    from scitiff_readers.testing.fuzz import mutators
+
+    outside = tmp_path / "outside"
+    twin = outside / "copies" / "fmt" / "seed" / "level"
+    twin.mkdir(parents=True)
+    (twin / "chunk").write_bytes(b"decoy")
+    root = tmp_path / "case"
+    (root / "level").mkdir(parents=True)
+    (root / "meta.json").write_text("{}")
+    (root / "level").rmdir()
+    os.symlink(twin, root / "level")
+    case = mutators.Case(root, "meta.json", outside)
+    assert mutators._files(case) == [root / "meta.json"]
+    assert [p for p in mutators._inside(case) if p.is_dir()] == []
+    for seed in range(200):
+        for mutator in (mutators.bitflip, mutators.truncate, mutators.symlink_dir, mutators.symlink_file):
+            try:
+                mutator(case, random.Random(seed))
+            except Exception:  # noqa: BLE001 - a mutator that cannot apply: what matters is the decoy
+                continue
+            assert (twin / "chunk").read_bytes() == b"decoy"
+            if not (root / "meta.json").exists():
+                (root / "meta.json").write_text("{}")

@@ -77,8 +77,23 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def _inside(case: Case, pattern: str = "*") -> list[Path]:
+    """Paths below the case folder matching ``pattern``, none reached through a link.
+
+    ``rglob`` follows linked folders: after a folder was replaced by a link to its twin
+    outside, a later mutation of the same case would otherwise write into (or delete)
+    the shared decoys, and the cases after it would meet a different ``outside``.
+    """
+    return sorted(p for p in case.root.rglob(pattern) if not p.is_symlink() and _no_link_above(case.root, p))
+
+
+def _no_link_above(root: Path, path: Path) -> bool:
+    """Whether no folder between ``root`` and ``path`` is a symbolic link."""
+    return not any((root / parent).is_symlink() for parent in list(path.relative_to(root).parents)[:-1])
+
+
 def _files(case: Case, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in case.root.rglob(pattern) if p.is_file() and not p.is_symlink())
+    return [p for p in _inside(case, pattern) if p.is_file()]
 
 
 def _pick_file(case: Case, rng: random.Random) -> Path | None:
@@ -637,7 +652,7 @@ def _bogus_entries(name: bytes, tail: tuple[int, ...]) -> bytes:
 
 
 def ndtiff_index(case: Case, rng: random.Random) -> str:
-    index = next(iter(case.root.rglob("NDTiff.index")), None)
+    index = next(iter(_files(case, "NDTiff.index")), None)
     if index is None:
         return bitflip(case, rng)
     entries = _index_entries(index.read_bytes())
@@ -708,7 +723,7 @@ def symlink_file(case: Case, rng: random.Random) -> str:
 
 def symlink_dir(case: Case, rng: random.Random) -> str:
     """Replace a folder of the dataset (a chunk folder, level, ``Full resolution``) by a link out."""
-    dirs = sorted(p for p in case.root.rglob("*") if p.is_dir() and not p.is_symlink())
+    dirs = [p for p in _inside(case) if p.is_dir()]
     if not dirs:
         return symlink_file(case, rng)
     path = rng.choice(dirs)
