@@ -30,7 +30,7 @@ from dask.core import flatten
 from dask.highlevelgraph import HighLevelGraph
 
 from ._chunking import check_block_count, chunk_shape, regular_chunks
-from ._eager import _offsets, block_regions, read_regions
+from ._eager import _offsets, block_regions, cores, read_regions
 from ._sources import PixelSource, Region
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def to_dask(source: PixelSource, target_bytes: int, name: str = "scitiff-readers
     array = SourceArray(hlg, token, chunks, meta=meta)
     array._sr_source_key = source_key
     array._sr_regions = regions
+    array._sr_target_bytes = int(target_bytes)
     return array
 
 
@@ -160,6 +161,18 @@ def _read_block_into(source: PixelSource, output: _OutputArray, region: Region) 
     return view
 
 
+def _read_block_spread(source: PixelSource, output: _OutputArray, region: Region, target_bytes: int) -> np.ndarray:
+    """Read one block of a graph with fewer blocks than cores, on all of them.
+
+    The block is cut along whole storage units (as eager reads are, see
+    :func:`~scitiff_readers._eager.read_regions`): the dask chunks users see stay
+    as they are, but a one-block file is not read on a single thread.
+    """
+    view = output.array()[region]
+    read_regions(source, [(region, view)], target_bytes)
+    return view
+
+
 def _read_whole_into(source: PixelSource, shape: Sequence[int], dtype: str) -> _OutputArray:
     """One call for the whole array, for sources that parallelise their own decoding."""
     output = _OutputArray(shape, dtype)
@@ -212,6 +225,7 @@ class SourceArray(LocalArray):
 
     _sr_source_key: str
     _sr_regions: dict[Any, Region]
+    _sr_target_bytes: int
 
     def __new__(
         cls,
@@ -276,6 +290,12 @@ class SourceArray(LocalArray):
             graph[output_key] = (_read_whole_into, self._sr_source_key, list(self.shape), self.dtype.str)
             for key, region in regions.items():
                 graph[key] = (_output_block, output_key, region)
+        elif len(regions) < cores():
+            # Fewer blocks than cores: each block's read is spread over the cores itself.
+            graph[output_key] = (_OutputArray, list(self.shape), self.dtype.str)
+            target = getattr(self, "_sr_target_bytes", self.nbytes)
+            for key, region in regions.items():
+                graph[key] = (_read_block_spread, self._sr_source_key, output_key, region, target)
         else:
             graph[output_key] = (_OutputArray, list(self.shape), self.dtype.str)
             for key, region in regions.items():
