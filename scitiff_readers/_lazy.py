@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 import dask.array as da
@@ -34,7 +35,7 @@ from ._eager import _offsets, block_regions, cores, read_regions
 from ._sources import PixelSource, Region
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from ._sources import PixelSource, Region
 
@@ -206,11 +207,86 @@ def _finalize_direct(results: Any, shape: tuple[int, ...], regions: list[Region]
     return da.core.finalize(results)
 
 
+#: Graph functions that read pixels, and those that only hand them on (see _SourceScheduler).
+_READS = frozenset({_read_block, _read_block_into, _read_block_spread, _read_whole_into})
+_BOOKKEEPING = frozenset({_OutputArray, _output_block, _finalize_direct})
+
+
 def _physical_memory() -> int | None:
     try:
         return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _node_func(node: Any) -> Any:
+    """The function of a graph node (legacy tuple or ``Task``); ``None`` for data and aliases."""
+    if type(node) is tuple:
+        return node[0] if node and callable(node[0]) else None
+    func = getattr(node, "func", None)
+    if func is not None:
+        return func
+    if type(node).__name__ in ("Alias", "DataNode") or not hasattr(node, "dependencies"):
+        return None
+    return _node_func  # an unknown kind of task: never counted as bookkeeping
+
+
+#: Most graph nodes of a compute that :class:`_SourceScheduler` may run on the calling thread.
+_SMALL_GRAPH = 8
+
+
+def _at_most_one_read(graph: Mapping[Any, Any]) -> bool:
+    """Whether ``graph`` is a few of this module's bookkeeping tasks around at most one read."""
+    if len(graph) > _SMALL_GRAPH:
+        return False
+    reads = 0
+    for node in graph.values():
+        func = _node_func(node)
+        if func is None or func in _BOOKKEEPING:
+            continue
+        if func not in _READS:
+            return False
+        reads += 1
+    return reads <= 1
+
+
+class _SourceScheduler:
+    """The default scheduler of :class:`SourceArray`: dask's threaded one, minus a thread hop.
+
+    A compute whose graph is one read (a small file is one block; that block's read is
+    spread over the cores by :func:`_read_block_spread`) runs on the calling thread
+    with dask's synchronous scheduler: handing the one task to a pool thread and
+    waiting for it only adds latency. Every other graph goes to dask's threaded
+    scheduler. It compares equal to dask's threaded ``get``, so computing a reader's
+    array together with other dask arrays (``dask.compute(a, b)``) is allowed as
+    with any dask array (dask refuses collections with different default schedulers).
+    """
+
+    def __call__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        from dask import threaded
+
+        if "pool" not in kwargs and "num_workers" not in kwargs:
+            graph = dsk if isinstance(dsk, Mapping) else dsk.__dask_graph__()
+            if _at_most_one_read(graph):
+                from dask.local import get_sync
+
+                return get_sync(dict(graph), keys, **kwargs)
+            dsk = graph
+        return threaded.get(dsk, keys, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        from dask import threaded
+
+        return other is self or isinstance(other, _SourceScheduler) or other is threaded.get
+
+    def __hash__(self) -> int:
+        return hash(_SourceScheduler)
+
+    def __reduce__(self) -> str:
+        return "_SOURCE_SCHEDULER"
+
+
+_SOURCE_SCHEDULER = _SourceScheduler()
 
 
 class SourceArray(LocalArray):
@@ -226,6 +302,8 @@ class SourceArray(LocalArray):
     _sr_source_key: str
     _sr_regions: dict[Any, Region]
     _sr_target_bytes: int
+
+    __dask_scheduler__ = _SOURCE_SCHEDULER
 
     def __new__(
         cls,

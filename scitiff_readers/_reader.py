@@ -461,19 +461,11 @@ class Reader(PeerCompatibleAPI, ABC):
 
     def _make_dataarray(self, data: Any) -> xr.DataArray:
         image = self.image()
-        import xarray as xr  # here, not at import: reading planes never needs it
-
         with library_errors(self._path, "building the coordinates"):
-            coords = image.resolved_coordinates()
-        array = xr.DataArray(
-            data,
-            dims=tuple(image.source.dims),
-            coords=coords,
-            attrs=dict(image.attrs),
-        )
-        # xarray would otherwise name the DataArray after the dask graph key.
-        array.name = image.name
-        return array
+            coords = image.resolved_coordinates()  # imports xarray: reading planes never needs it
+        from ._dataarray import make_dataarray
+
+        return make_dataarray(data, image.source.dims, coords, image.attrs, image.name)
 
     @property
     def xarray_dask_data(self) -> xr.DataArray:
