@@ -406,3 +406,197 @@ def test_a_configured_scheduler_is_left_to_dask(monkeypatch: pytest.MonkeyPatch)
     assert lazy_engine._scheduler_without_client(plane) is dask.local.get_sync
     with dask.config.set(scheduler="threads"):
         assert lazy_engine._scheduler_without_client(plane) is None
+
+
+# ------------------------------------------- fewer blocks than cores: reads spread out
+class AlignedRecorder(ArraySource):
+    """An array source that records the regions it is asked for and the threads that ask."""
+
+    def __init__(self, data: np.ndarray, chunks: tuple[int, ...]) -> None:
+        super().__init__(data, "TCZYX", chunks)
+        self.regions: list[Region] = []
+        self.threads: set[int] = set()
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        self.regions.append(region)
+        self.threads.add(threading.get_ident())
+        out[...] = self.array[region]
+
+
+def _whole_storage_units(src: AlignedRecorder, region: Region) -> bool:
+    return all(
+        s.start % unit == 0 and (s.stop % unit == 0 or s.stop == size)
+        for s, unit, size in zip(region, src.storage_chunks, src.shape, strict=True)
+    )
+
+
+@st.composite
+def _spread_cases(draw: st.DrawFn) -> tuple[np.ndarray, tuple[int, ...], Region, int, int]:
+    shape = tuple(draw(st.integers(1, n)) for n in (3, 3, 9, 20, 20))
+    chunks = tuple(draw(st.integers(1, s)) for s in shape)
+    starts = [draw(st.integers(0, s - 1)) for s in shape]
+    region = tuple(slice(a, draw(st.integers(a + 1, s))) for a, s in zip(starts, shape, strict=True))
+    data = np.arange(int(np.prod(shape)), dtype=np.uint16).reshape(shape)
+    return data, chunks, region, draw(st.integers(1, 5)), draw(st.integers(16, 4096))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_spread_cases())
+def test_spread_reads_equal_the_array_and_cut_only_along_storage_units(
+    case: tuple[np.ndarray, tuple[int, ...], Region, int, int],
+) -> None:
+    import scitiff_readers._eager as eager
+
+    data, chunks, region, workers, target = case
+    src = AlignedRecorder(data, chunks)
+    out = np.full(tuple(s.stop - s.start for s in region), 65535, dtype=np.uint16)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eager, "cores", lambda: workers)
+        mp.setattr(eager, "MIN_THREAD_BYTES", 8)
+        read_regions(src, [(region, out)], target)
+    np.testing.assert_array_equal(out, data[region])
+    for sub in src.regions:
+        # Every cut lies on a storage boundary (or on the region's own edge).
+        for s, r, u in zip(sub, region, src.storage_chunks, strict=True):
+            assert s.start == r.start or s.start % u == 0, (sub, region)
+            assert s.stop == r.stop or s.stop % u == 0, (sub, region)
+    covered = sum(int(np.prod([s.stop - s.start for s in sub])) for sub in src.regions)
+    assert covered == out.size, "each pixel read exactly once"
+
+
+def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
+    data = np.arange(1 * 2 * 8 * 32 * 32, dtype=np.uint16).reshape(1, 2, 8, 32, 32)
+    src = AlignedRecorder(data, (1, 1, 1, 32, 32))
+    arr = to_dask(src, target_bytes=data.nbytes)  # one block, as for a small file
+    assert arr.numblocks == (1, 1, 1, 1, 1)
+    result = arr.compute()
+    np.testing.assert_array_equal(result, data)
+    assert len(src.regions) == 2, src.regions
+    assert all(_whole_storage_units(src, r) for r in src.regions)
+    assert len(src.threads) == 2, "both cores read a part"
+    # Not spread: below MIN_THREAD_BYTES per core, or with spread=False.
+    src.regions.clear()
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", data.nbytes)
+    np.testing.assert_array_equal(arr.compute(), data)
+    assert len(src.regions) == 1
+    src.regions.clear()
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
+    out = np.empty_like(data)
+    read_regions(src, [(tuple(slice(0, n) for n in data.shape), out)], data.nbytes, spread=False)
+    np.testing.assert_array_equal(out, data)
+    assert len(src.regions) == 1
+
+
+def test_blocks_as_many_as_cores_are_not_cut_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(lazy_engine, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
+    data = np.arange(1 * 2 * 8 * 32 * 32, dtype=np.uint16).reshape(1, 2, 8, 32, 32)
+    src = AlignedRecorder(data, (1, 1, 1, 32, 32))
+    arr = to_dask(src, target_bytes=data.nbytes // 2)  # two blocks on two cores
+    assert arr.npartitions == 2
+    np.testing.assert_array_equal(arr.compute(scheduler="threads"), data)
+    assert sorted((r[1].start, r[2].start) for r in src.regions) == [(0, 0), (1, 0)]
+
+
+# ------------------------------------------------------ the scheduler of reader arrays
+def test_small_graph_runs_on_the_calling_thread_and_big_ones_on_dask_threads() -> None:
+    data = np.arange(2 * 1 * 1 * 8 * 8, dtype=np.uint16).reshape(2, 1, 1, 8, 8)
+    src = AlignedRecorder(data, (1, 1, 1, 8, 8))
+    one = to_dask(src, target_bytes=data.nbytes)
+    np.testing.assert_array_equal(dask.compute(one)[0], data)
+    assert src.threads == {threading.get_ident()}, "one small block: no thread hop"
+    src.threads.clear()
+    two = to_dask(src, target_bytes=data.nbytes // 2)
+    np.testing.assert_array_equal(dask.compute(two)[0], data)
+    assert threading.get_ident() not in src.threads, "several blocks: dask's thread pool"
+
+
+def test_scheduler_compares_equal_to_dasks_threaded_get() -> None:
+    from dask import threaded
+
+    arr = to_dask(ArraySource(np.zeros((1, 1, 1, 4, 4), np.uint8), "TCZYX"), 16)
+    assert arr.__dask_scheduler__ == threaded.get
+    assert threaded.get == arr.__dask_scheduler__
+    plain = dask.array.ones((4, 4), chunks=2)
+    a, b = dask.compute(arr, plain)  # dask refuses collections whose default schedulers differ
+    np.testing.assert_array_equal(a, np.zeros((1, 1, 1, 4, 4)))
+    np.testing.assert_array_equal(b, np.ones((4, 4)))
+    assert pickle.loads(pickle.dumps(arr.__dask_scheduler__)) is arr.__dask_scheduler__
+
+
+def test_small_graph_still_reports_to_dask_callbacks() -> None:
+    from dask.callbacks import Callback
+
+    data = np.arange(16, dtype=np.uint8).reshape(1, 1, 1, 4, 4)
+    arr = to_dask(ArraySource(data, "TCZYX"), 1024)
+    seen: list[Any] = []
+    with Callback(posttask=lambda key, result, dsk, state, worker: seen.append(key)):
+        np.testing.assert_array_equal(arr.compute(), data)
+    assert seen, "a progress bar or profiler sees the tasks"
+
+
+def test_small_graph_errors_propagate() -> None:
+    class Broken(ArraySource):
+        def read_into(self, out: np.ndarray, region: Region) -> None:
+            raise OSError("disk on fire")
+
+    from scitiff_readers.errors import CorruptFileError
+
+    arr = to_dask(Broken(np.zeros((1, 1, 1, 4, 4), np.uint8), "TCZYX"), 1024)
+    # The same typed error on the calling thread as through dask's own scheduler.
+    with pytest.raises(CorruptFileError, match="disk on fire") as here:
+        dask.compute(arr)
+    with pytest.raises(CorruptFileError, match="disk on fire") as threaded:
+        dask.compute(arr, scheduler="threads")
+    assert type(here.value) is type(threaded.value)
+
+
+_LAYOUTS: dict[str, dict[str, Any]] = {
+    "strips": {"rowsperstrip": 3},
+    "tiles-aligned": {"tile": (16, 16)},
+    "tiles-unaligned": {"tile": (16, 32)},
+    "zlib-predictor": {"compression": "zlib", "predictor": True, "rowsperstrip": 5},
+    "contiguous-pages": {},
+    "rgb": {"photometric": "rgb"},
+    "planar-separate": {"photometric": "rgb", "planarconfig": "separate"},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+def test_spread_reads_equal_tifffile_on_tiff_layouts(
+    layout: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    import scitiff_readers._eager as eager
+    from scitiff_readers import Reader
+
+    # Spread every read a little over three "cores", whatever the machine.
+    monkeypatch.setattr(eager, "cores", lambda: 3)
+    monkeypatch.setattr(lazy_engine, "cores", lambda: 3)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
+    kwargs = dict(_LAYOUTS[layout])
+    rgb = "photometric" in kwargs
+    shape = (7, 48, 64, 3) if rgb else (7, 48, 64)
+    if kwargs.get("planarconfig") == "separate":
+        shape = (7, 3, 48, 64)
+    rng = np.random.default_rng(11)
+    data = rng.integers(0, 60000, size=shape, dtype=np.uint16)
+    path = tmp_path / f"{layout}.tif"
+    kwargs.setdefault("photometric", "minisblack")
+    tifffile.imwrite(path, data, **kwargs)
+    want = tifffile.imread(path)
+    if kwargs.get("planarconfig") == "separate":
+        want = np.moveaxis(want, 1, -1)  # ours: samples last
+    with Reader(path) as r:
+        np.testing.assert_array_equal(np.squeeze(r.data), np.squeeze(want))
+        np.testing.assert_array_equal(np.squeeze(r.xarray_dask_data.compute().values), np.squeeze(want))
+        np.testing.assert_array_equal(np.squeeze(r.dask_data.compute(scheduler="threads")), np.squeeze(want))
+        order = "ZYXS" if rgb else "ZYX"
+        np.testing.assert_array_equal(r.get_image_data(order, Z=slice(1, 6)), want[1:6])
