@@ -263,21 +263,34 @@ def _run_here(graph: Mapping[Any, Any], keys: Any) -> tuple[Any] | None:
         return None
     nodes = convert_legacy_graph(graph)
     cache: dict[Any, Any] = {}
+    # Depth-first, without a recursive closure: a closure that refers to itself is a
+    # reference cycle, and would keep the (large) result alive until the next garbage
+    # collection instead of freeing it when the caller drops it.
+    stack = list(flatten(keys)) if isinstance(keys, list) else [keys]
+    budget = 4 * len(nodes) ** 2 + 16  # a graph with a cycle never ends: dask's scheduler reports it
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return None
+        key = stack[-1]
+        if key in cache:
+            stack.pop()
+            continue
+        node = nodes[key]
+        missing = [dep for dep in node.dependencies if dep not in cache]
+        if missing:
+            stack.extend(missing)
+            continue
+        cache[key] = node({dep: cache[dep] for dep in node.dependencies})
+        stack.pop()
+    return (_pack(keys, cache),)
 
-    def value(key: Any) -> Any:
-        if key not in cache:
-            node = nodes[key]
-            for dep in node.dependencies:
-                value(dep)
-            cache[key] = node({dep: cache[dep] for dep in node.dependencies})
-        return cache[key]
 
-    def pack(wanted: Any) -> Any:
-        if isinstance(wanted, list):
-            return tuple(pack(k) for k in wanted)
-        return value(wanted)
-
-    return (pack(keys),)
+def _pack(keys: Any, values: Mapping[Any, Any]) -> Any:
+    """``keys`` (a key or nested lists of keys) with each key replaced by its value; lists become tuples."""
+    if isinstance(keys, list):
+        return tuple(_pack(k, values) for k in keys)
+    return values[keys]
 
 
 class _SourceScheduler:
