@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Hashable, Mapping, Sequence
 
     import xarray as xr
 
 __all__ = ["make_dataarray"]
 
 
-def _fits(coords: xr.Coordinates, sizes: Mapping[str, int]) -> bool:
+def _fits(coords: xr.Coordinates, sizes: Mapping[Hashable, int]) -> bool:
     for variable in coords.variables.values():
         for dim, size in zip(variable.dims, variable.shape, strict=True):
             if sizes.get(dim) != size:
@@ -46,7 +46,7 @@ def make_dataarray(
     import xarray as xr
 
     dims = tuple(dims)
-    sizes = dict(zip(dims, data.shape, strict=True))
+    sizes: dict[Hashable, int] = dict(zip(dims, data.shape, strict=True))
     if len(sizes) != len(dims) or not _fits(coords, sizes):
         array = xr.DataArray(data, dims=dims, coords=coords, attrs=dict(attrs))
         # xarray would otherwise name the DataArray after the dask graph key.
@@ -55,7 +55,7 @@ def make_dataarray(
     variable = xr.Variable(dims, data, dict(attrs), fastpath=True)
     # The same class (IndexVariable for indexed coordinates), data and dims; fresh attrs.
     variables = {
-        key: type(value)(value.dims, value._data, dict(value.attrs), dict(value.encoding), fastpath=True)
+        key: type(value)(value.dims, value._data, dict(value.attrs), dict(value.encoding), fastpath=True)  # type: ignore[arg-type]  # _data: xarray's own duck array
         for key, value in coords.variables.items()
     }
     return xr.DataArray(variable, variables, name=name, indexes=dict(coords.xindexes), fastpath=True)

@@ -162,7 +162,9 @@ def _read_block_into(source: PixelSource, output: _OutputArray, region: Region) 
     return view
 
 
-def _read_block_spread(source: PixelSource, output: _OutputArray, region: Region, target_bytes: int) -> np.ndarray:
+def _read_block_spread(
+    source: PixelSource, output: _OutputArray, region: Region, target_bytes: int
+) -> np.ndarray:
     """Read one block of a graph with fewer blocks than cores, on all of them.
 
     The block is cut along whole storage units (as eager reads are, see

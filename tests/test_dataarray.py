@@ -15,7 +15,9 @@ from scitiff_readers._sources import ArraySource
 DIMS = tuple("TCZYX")
 
 
-def _reference(data: object, coords: xr.Coordinates, attrs: dict[str, object], name: str | None) -> xr.DataArray:
+def _reference(
+    data: object, coords: xr.Coordinates, attrs: dict[str, object], name: str | None
+) -> xr.DataArray:
     """xarray's own checking constructor: the ground truth."""
     array = xr.DataArray(data, dims=DIMS, coords=coords, attrs=dict(attrs))
     array.name = name
@@ -24,7 +26,13 @@ def _reference(data: object, coords: xr.Coordinates, attrs: dict[str, object], n
 
 def _image(coords: dict[str, object], shape: tuple[int, ...] = (2, 3, 4, 5, 6)) -> Image:
     source = ArraySource(np.zeros(shape, np.uint8), "TCZYX")
-    return Image(source, coords=coords, channel_names=["DAPI", "GFP", "RFP"][: shape[1]], attrs={"units": "counts"}, name="img")
+    return Image(
+        source,
+        coords=coords,
+        channel_names=["DAPI", "GFP", "RFP"][: shape[1]],
+        attrs={"units": "counts"},
+        name="img",
+    )
 
 
 CASES = {
@@ -93,5 +101,5 @@ def test_range_index_of_a_huge_declared_axis() -> None:
 
 def test_a_coordinate_that_does_not_fit_gets_xarrays_error() -> None:
     coords = xr.Coordinates({"Z": xr.Variable("Z", np.arange(3.0))})  # the data has Z = 4
-    with pytest.raises(ValueError, match="conflicting sizes|length"):
+    with pytest.raises(ValueError, match=r"conflicting sizes|length"):
         make_dataarray(np.zeros((2, 3, 4, 5, 6)), DIMS, coords, {}, None)

@@ -464,7 +464,9 @@ def test_spread_reads_equal_the_array_and_cut_only_along_storage_units(
     assert covered == out.size, "each pixel read exactly once"
 
 
-def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import scitiff_readers._eager as eager
 
     monkeypatch.setattr(eager, "cores", lambda: 2)
