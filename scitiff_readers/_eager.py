@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,10 @@ def uniform_block_regions(region: Region, chunk: Sequence[int]) -> list[Region]:
 #: it, handing work to a thread (~50 us) costs more than copying or decoding it saves.
 MIN_THREAD_BYTES = 2**20
 
+#: A spread read is cut into this many pieces per core: when another process holds a
+#: core for a while, the threads that run take over its share instead of waiting for it.
+PIECES_PER_CORE = 4
+
 _executor: ThreadPoolExecutor | None = None
 _executor_pid: int | None = None
 
@@ -99,6 +104,47 @@ def _split(
     return tasks
 
 
+def _drain(source: PixelSource, pending: deque[tuple[Region, np.ndarray]]) -> None:
+    """Read tasks from ``pending`` until it is empty (several threads share one queue)."""
+    while True:
+        try:
+            sub, view = pending.popleft()
+        except IndexError:
+            return
+        try:
+            source.read_into(view, sub)
+        except BaseException:
+            pending.clear()  # the others stop after their current task
+            raise
+
+
+def _read_shared(source: PixelSource, tasks: list[tuple[Region, np.ndarray]], helpers: int) -> None:
+    """Read ``tasks`` on this thread and up to ``helpers`` pool threads, all taking from one queue.
+
+    The calling thread reads too (it would only wait otherwise), and a thread that the
+    operating system gives no core for a while (another process holds it) leaves the
+    tasks it has not started to the others instead of making all of them wait. Pool
+    threads that have not started when this thread runs out of tasks are cancelled,
+    so a read never waits for a pool kept busy by other reads.
+    """
+    pending = deque(tasks)
+    futures = [_pool().submit(_drain, source, pending) for _ in range(helpers)]
+    error: BaseException | None = None
+    try:
+        _drain(source, pending)
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, once the helpers stopped
+        error = exc
+    for future in futures:
+        if future.cancel():
+            continue
+        try:
+            future.result()
+        except BaseException as exc:  # noqa: BLE001 - the first error is raised below
+            error = error or exc
+    if error is not None:
+        raise error
+
+
 def read_regions(
     source: PixelSource,
     jobs: Iterable[tuple[Region, np.ndarray]],
@@ -112,9 +158,9 @@ def read_regions(
     read in parallel threads; no dask graph, no concatenation copy. When that gives
     fewer blocks than the machine has cores (a small file is one block) and
     ``spread`` is true, the blocks are cut further, still along whole storage units,
-    so that every core reads (or decodes) a part: the same bytes are read, in fewer
-    milliseconds. A source that decodes in parallel itself
-    (:attr:`PixelSource.decodes_in_parallel`) gets each region whole, in one call.
+    into a few pieces per core, so that every core reads (or decodes) a part: the
+    same bytes are read, in fewer milliseconds. A source that decodes in parallel
+    itself (:attr:`PixelSource.decodes_in_parallel`) gets each region whole, in one call.
     """
     if source.decodes_in_parallel:
         for region, out in jobs:
@@ -123,21 +169,16 @@ def read_regions(
     jobs = list(jobs)
     itemsize = source.dtype.itemsize
     tasks = _split(source, jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, target_bytes))
+    helpers = min(len(tasks) - 1, _pool()._max_workers)
     workers = cores()
     if spread and 1 <= len(tasks) < workers:
         total = sum(view.nbytes for _, view in tasks)
         if total >= 2 * MIN_THREAD_BYTES:
-            finer = max(MIN_THREAD_BYTES, -(-total // workers))
+            finer = max(MIN_THREAD_BYTES, -(-total // (workers * PIECES_PER_CORE)))
             tasks = _split(source, jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, finer))
+            helpers = min(len(tasks), workers) - 1  # CPU-bound pieces: one thread per core
     if len(tasks) == 1:
         sub, view = tasks[0]
         source.read_into(view, sub)
         return
-    # The last task runs on this thread: it would only wait otherwise.
-    futures = [_pool().submit(source.read_into, view, sub) for sub, view in tasks[:-1]]
-    try:
-        sub, view = tasks[-1]
-        source.read_into(view, sub)
-    finally:
-        for future in futures:
-            future.result()
+    _read_shared(source, tasks, helpers)

@@ -464,6 +464,25 @@ def test_spread_reads_equal_the_array_and_cut_only_along_storage_units(
     assert covered == out.size, "each pixel read exactly once"
 
 
+class MeetingRecorder(AlignedRecorder):
+    """Its first read waits (up to 10 s) until a read on another thread has begun."""
+
+    def __init__(self, data: np.ndarray, chunks: tuple[int, ...]) -> None:
+        super().__init__(data, chunks)
+        self.second_thread = threading.Event()
+        self.first: int | None = None
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        me = threading.get_ident()
+        if self.first is None:
+            self.first = me
+        if me != self.first:
+            self.second_thread.set()
+        else:
+            self.second_thread.wait(10)
+        super().read_into(out, region)
+
+
 def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -472,14 +491,15 @@ def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(
     monkeypatch.setattr(eager, "cores", lambda: 2)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
     data = np.arange(1 * 2 * 8 * 32 * 32, dtype=np.uint16).reshape(1, 2, 8, 32, 32)
-    src = AlignedRecorder(data, (1, 1, 1, 32, 32))
+    src = MeetingRecorder(data, (1, 1, 1, 32, 32))
     arr = to_dask(src, target_bytes=data.nbytes)  # one block, as for a small file
     assert arr.numblocks == (1, 1, 1, 1, 1)
     result = arr.compute()
     np.testing.assert_array_equal(result, data)
-    assert len(src.regions) == 2, src.regions
+    assert len(src.regions) == 2 * eager.PIECES_PER_CORE, src.regions
     assert all(_whole_storage_units(src, r) for r in src.regions)
-    assert len(src.threads) == 2, "both cores read a part"
+    assert src.second_thread.is_set(), "both cores read a part"
+    assert len(src.threads) == 2
     # Not spread: below MIN_THREAD_BYTES per core, or with spread=False.
     src.regions.clear()
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", data.nbytes)
@@ -491,6 +511,55 @@ def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(
     read_regions(src, [(tuple(slice(0, n) for n in data.shape), out)], data.nbytes, spread=False)
     np.testing.assert_array_equal(out, data)
     assert len(src.regions) == 1
+
+
+class FailingPiece(AlignedRecorder):
+    """Raises on the piece that starts at ``bad_z``."""
+
+    def __init__(self, data: np.ndarray, bad_z: int) -> None:
+        super().__init__(data, (1, 1, 1, 8, 8))
+        self.bad_z = bad_z
+
+    def read_into(self, out: np.ndarray, region: Region) -> None:
+        if region[2].start == self.bad_z:
+            raise ValueError(f"piece at Z={self.bad_z} is broken")
+        super().read_into(out, region)
+
+
+@pytest.mark.parametrize("bad_z", [0, 4, 14])
+def test_an_error_in_any_piece_of_a_spread_read_is_raised(
+    monkeypatch: pytest.MonkeyPatch, bad_z: int
+) -> None:
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
+    data = np.zeros((1, 1, 16, 8, 8), np.uint16)
+    src = FailingPiece(data, bad_z)
+    out = np.empty_like(data)
+    with pytest.raises(ValueError, match=f"Z={bad_z} is broken"):
+        read_regions(src, [(tuple(slice(0, n) for n in data.shape), out)], data.nbytes)
+
+
+def test_spread_reads_from_inside_the_pool_never_wait_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 4)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
+    data = np.arange(16 * 8 * 8, dtype=np.uint16).reshape(1, 1, 16, 8, 8)
+    pool = eager._pool()
+
+    def nested() -> np.ndarray:
+        # A read whose pool helpers cannot start: every pool thread runs one of these.
+        out = np.empty_like(data)
+        read_regions(
+            AlignedRecorder(data, (1, 1, 1, 8, 8)), [(tuple(slice(0, n) for n in data.shape), out)], 64
+        )
+        return out
+
+    futures = [pool.submit(nested) for _ in range(pool._max_workers * 2)]
+    for future in futures:
+        np.testing.assert_array_equal(future.result(timeout=60), data)
 
 
 def test_blocks_as_many_as_cores_are_not_cut_further(monkeypatch: pytest.MonkeyPatch) -> None:
