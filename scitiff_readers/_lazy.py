@@ -299,10 +299,11 @@ class _SourceScheduler:
     """The default scheduler of :class:`SourceArray`: dask's threaded one, minus a thread hop.
 
     A compute whose graph is one read (a small file is one block; that block's read is
-    spread over the cores by :func:`_read_block_spread`) runs on the calling thread
-    with dask's synchronous scheduler: handing the one task to a pool thread and
-    waiting for it only adds latency. Every other graph goes to dask's threaded
-    scheduler. It compares equal to dask's threaded ``get``, so computing a reader's
+    spread over the cores by :func:`_read_block_spread`) runs on the calling thread:
+    handing the one task to a pool thread and waiting for it only adds latency. It is
+    evaluated by :func:`_run_here` when no dask callbacks are active, else by dask's
+    synchronous scheduler (which reports to them). Every other graph goes to dask's
+    threaded scheduler. It compares equal to dask's threaded ``get``, so computing a reader's
     array together with other dask arrays (``dask.compute(a, b)``) is allowed as
     with any dask array (dask refuses collections with different default schedulers).
     """
