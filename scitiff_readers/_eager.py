@@ -90,6 +90,22 @@ def cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def spare_cores() -> int:
+    """Cores a read may spread over now: this process's CPUs less those other work keeps busy.
+
+    From the 1-minute load average, which counts every runnable thread of the machine,
+    this one's included (hence the ``+ 1``). On a machine that other processes keep
+    busy, a piece handed to a second thread waits for a core, and the whole read waits
+    for that piece: a read spread there is slower than one read on the calling thread.
+    """
+    total = cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # platforms without a load average
+        return total
+    return max(1, min(total, round(total - load + 1)))
+
+
 def _split(
     source: PixelSource, jobs: Iterable[tuple[Region, np.ndarray]], chunk: Sequence[int]
 ) -> list[tuple[Region, np.ndarray]]:
@@ -158,8 +174,8 @@ def read_regions(
     read in parallel threads; no dask graph, no concatenation copy. When that gives
     fewer blocks than the machine has cores (a small file is one block) and
     ``spread`` is true, the blocks are cut further, still along whole storage units,
-    into a few pieces per core, so that every core reads (or decodes) a part: the
-    same bytes are read, in fewer milliseconds. A source that decodes in parallel
+    into a few pieces per core, so that every idle core (:func:`spare_cores`) reads
+    (or decodes) a part: the same bytes are read, in fewer milliseconds. A source that decodes in parallel
     itself (:attr:`PixelSource.decodes_in_parallel`) gets each region whole, in one call.
     """
     if source.decodes_in_parallel:
@@ -170,8 +186,8 @@ def read_regions(
     itemsize = source.dtype.itemsize
     tasks = _split(source, jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, target_bytes))
     helpers = min(len(tasks) - 1, _pool()._max_workers)
-    workers = cores()
-    if spread and 1 <= len(tasks) < workers:
+    workers = spare_cores() if spread and len(tasks) < cores() else 1
+    if 1 <= len(tasks) < workers:
         total = sum(view.nbytes for _, view in tasks)
         if total >= 2 * MIN_THREAD_BYTES:
             finer = max(MIN_THREAD_BYTES, -(-total // (workers * PIECES_PER_CORE)))

@@ -452,6 +452,7 @@ def test_spread_reads_equal_the_array_and_cut_only_along_storage_units(
     out = np.full(tuple(s.stop - s.start for s in region), 65535, dtype=np.uint16)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(eager, "cores", lambda: workers)
+        mp.setattr(eager, "spare_cores", lambda: workers)
         mp.setattr(eager, "MIN_THREAD_BYTES", 8)
         read_regions(src, [(region, out)], target)
     np.testing.assert_array_equal(out, data[region])
@@ -489,6 +490,7 @@ def test_one_block_read_is_spread_over_the_cores_in_whole_storage_units(
     import scitiff_readers._eager as eager
 
     monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "spare_cores", lambda: 2)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
     data = np.arange(1 * 2 * 8 * 32 * 32, dtype=np.uint16).reshape(1, 2, 8, 32, 32)
     src = MeetingRecorder(data, (1, 1, 1, 32, 32))
@@ -533,6 +535,7 @@ def test_an_error_in_any_piece_of_a_spread_read_is_raised(
     import scitiff_readers._eager as eager
 
     monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "spare_cores", lambda: 2)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
     data = np.zeros((1, 1, 16, 8, 8), np.uint16)
     src = FailingPiece(data, bad_z)
@@ -545,6 +548,7 @@ def test_spread_reads_from_inside_the_pool_never_wait_for_it(monkeypatch: pytest
     import scitiff_readers._eager as eager
 
     monkeypatch.setattr(eager, "cores", lambda: 4)
+    monkeypatch.setattr(eager, "spare_cores", lambda: 4)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
     data = np.arange(16 * 8 * 8, dtype=np.uint16).reshape(1, 1, 16, 8, 8)
     pool = eager._pool()
@@ -566,6 +570,7 @@ def test_blocks_as_many_as_cores_are_not_cut_further(monkeypatch: pytest.MonkeyP
     import scitiff_readers._eager as eager
 
     monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "spare_cores", lambda: 2)
     monkeypatch.setattr(lazy_engine, "cores", lambda: 2)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 1024)
     data = np.arange(1 * 2 * 8 * 32 * 32, dtype=np.uint16).reshape(1, 2, 8, 32, 32)
@@ -650,6 +655,7 @@ def test_spread_reads_equal_tifffile_on_tiff_layouts(
 
     # Spread every read a little over three "cores", whatever the machine.
     monkeypatch.setattr(eager, "cores", lambda: 3)
+    monkeypatch.setattr(eager, "spare_cores", lambda: 3)
     monkeypatch.setattr(lazy_engine, "cores", lambda: 3)
     monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
     kwargs = dict(_LAYOUTS[layout])
@@ -671,3 +677,37 @@ def test_spread_reads_equal_tifffile_on_tiff_layouts(
         np.testing.assert_array_equal(np.squeeze(r.dask_data.compute(scheduler="threads")), np.squeeze(want))
         order = "ZYXS" if rgb else "ZYX"
         np.testing.assert_array_equal(r.get_image_data(order, Z=slice(1, 6)), want[1:6])
+
+
+def test_spare_cores_follow_the_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 4)
+    for load, spare in [(0.0, 4), (1.0, 4), (1.6, 3), (3.0, 2), (4.2, 1), (40.0, 1)]:
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert eager.spare_cores() == spare, load
+
+    def no_load_average() -> tuple[float, float, float]:
+        raise OSError("not here")
+
+    monkeypatch.setattr(os, "getloadavg", no_load_average)
+    assert eager.spare_cores() == 4
+
+
+def test_a_busy_machine_reads_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import scitiff_readers._eager as eager
+
+    monkeypatch.setattr(eager, "cores", lambda: 2)
+    monkeypatch.setattr(eager, "MIN_THREAD_BYTES", 64)
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))  # both cores busy elsewhere
+    data = np.arange(16 * 8 * 8, dtype=np.uint16).reshape(1, 1, 16, 8, 8)
+    src = AlignedRecorder(data, (1, 1, 1, 8, 8))
+    out = np.empty_like(data)
+    read_regions(src, [(tuple(slice(0, n) for n in data.shape), out)], data.nbytes)
+    np.testing.assert_array_equal(out, data)
+    assert len(src.regions) == 1
+    assert src.threads == {threading.get_ident()}
