@@ -107,7 +107,7 @@ def spare_cores() -> int:
 
 
 def _split(
-    source: PixelSource, jobs: Iterable[tuple[Region, np.ndarray]], chunk: Sequence[int]
+    jobs: Iterable[tuple[Region, np.ndarray]], chunk: Sequence[int]
 ) -> list[tuple[Region, np.ndarray]]:
     """Cut every job along the blocks of shape ``chunk``: ``(sub_region, view of out)`` pairs."""
     tasks: list[tuple[Region, np.ndarray]] = []
@@ -184,14 +184,14 @@ def read_regions(
         return
     jobs = list(jobs)
     itemsize = source.dtype.itemsize
-    tasks = _split(source, jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, target_bytes))
+    tasks = _split(jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, target_bytes))
     helpers = min(len(tasks) - 1, _pool()._max_workers)
     workers = spare_cores() if spread and len(tasks) < cores() else 1
     if 1 <= len(tasks) < workers:
         total = sum(view.nbytes for _, view in tasks)
         if total >= 2 * MIN_THREAD_BYTES:
             finer = max(MIN_THREAD_BYTES, -(-total // (workers * PIECES_PER_CORE)))
-            tasks = _split(source, jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, finer))
+            tasks = _split(jobs, chunk_shape(source.shape, source.storage_chunks, itemsize, finer))
             helpers = min(len(tasks), workers) - 1  # CPU-bound pieces: one thread per core
     if len(tasks) == 1:
         sub, view = tasks[0]
