@@ -228,6 +228,10 @@ class IfdChain:
         self._ended = False
         self._next: dict[int, int] = {}
         self._pages: dict[int, IfdPage | None] = {}
+        # The last IFD table and the last description read: a sniff's parse of the first
+        # IFD, handed to the open (see scitiff_readers._handoff), is not read again.
+        self._last_table: tuple[int, bytes, int] | None = None
+        self._last_text: tuple[int, int, bytes] | None = None
         self._add(first, 0)
 
     # ------------------------------------------------------------------ file
@@ -278,8 +282,15 @@ class IfdChain:
             )
         return count
 
+    def forget(self) -> None:
+        """Drop the remembered last IFD table and description (their bytes)."""
+        self._last_table = self._last_text = None
+
     def _table(self, offset: int) -> tuple[bytes, int]:
         """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
+        last = self._last_table
+        if last is not None and last[0] == offset:
+            return last[1], last[2]
         data = self._pread(_IFD_READ, offset)
         cs = self._count.size
         count = self._tag_count(data, offset)
@@ -292,7 +303,9 @@ class IfdChain:
                 )
         nxt = self._pointer.unpack_from(data, end - self._pointer.size)[0]
         self._next[offset] = nxt
-        return data[cs : end - self._pointer.size], nxt
+        table = data[cs : end - self._pointer.size]
+        self._last_table = (offset, table, nxt)
+        return table, nxt
 
     def offset(self, index: int) -> int:
         """File offset of IFD ``index``.
@@ -405,6 +418,8 @@ class IfdChain:
         data = self._pread(nbytes, at)
         if len(data) < nbytes:
             raise ValueError("tag values cut off by the end of the file")
+        if typ == 2:  # a text (the description): its page's parse may need it again
+            self._last_text = (at, nbytes, data)
         return data
 
     def _entries(self, offset: int, wanted: frozenset[int] | None) -> dict[int, tuple[int, int, bytes]]:
@@ -438,7 +453,12 @@ class IfdChain:
             at = self._pointer.unpack(value)[0]
             if at + count > self.size:
                 raise ValueError("the ImageDescription lies beyond the end of the file")
-            value = self._pread(count, at)
+            last = self._last_text
+            if last is not None and last[0] == at and last[1] == count:
+                value = last[2]
+            else:
+                value = self._pread(count, at)
+                self._last_text = (at, count, value)
         raw = value[:count].rstrip(b"\x00")
         try:
             return raw.decode("utf-8").strip()

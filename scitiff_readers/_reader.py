@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
@@ -20,6 +20,7 @@ import numpy as np
 
 from ._chunking import normalize_chunk_bytes
 from ._compat import PeerCompatibleAPI
+from . import _handoff
 from ._eager import read_regions
 from ._guards import check_allocation, library_errors
 from ._options import ReaderOptions, options_class
@@ -88,7 +89,24 @@ def _guarded_metadata(fget: Any) -> Any:
     return wrapper
 
 
-class Reader(PeerCompatibleAPI, ABC):
+class _ReaderMeta(ABCMeta):
+    """Reader classes: each ``Reader(...)`` call is one :mod:`._handoff` scope.
+
+    Selecting the backend (in ``__new__``) and opening the file (in ``__init__``) are
+    two steps of one call; what the first parsed may be handed to the second.
+    """
+
+    if not TYPE_CHECKING:  # type checkers keep seeing ``__new__``'s signature
+
+        def __call__(cls, *args, **kwargs):
+            offers = _handoff.enter()
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                _handoff.leave(offers)
+
+
+class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -246,6 +264,11 @@ class Reader(PeerCompatibleAPI, ABC):
         :class:`~scitiff_readers._byteaccess.RemotePath` (with ``storage_options``).
         Readers of in-memory data override it.
         """
+        if isinstance(path, (str, os.PathLike)):
+            # Selecting the backend in this Reader() call resolved it, and found it exists.
+            known: Path | None = _handoff.take(_handoff.LOCATION, "", path)
+            if known is not None:
+                return known
         from ._byteaccess import as_location
 
         resolved = as_location(path, getattr(self, "_sr_storage_options", None))

@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _handoff
 from ._byteaccess import is_remote
 from ._plugincache import Declaration
 from ._plugins import PluginInfo, PluginRegistry
@@ -142,6 +143,9 @@ def select_reader(
     """
     p = _location(path, storage_options)
     _require_exists(p)
+    if isinstance(path, (str, os.PathLike)) and not is_remote(p):
+        # The open of this Reader() call resolves the same argument: hand it over.
+        _handoff.offer(_handoff.LOCATION, "", path, p)
     if reader is not None:
         cls = get_reader_class(reader) if isinstance(reader, str) else reader
         if not (isinstance(cls, type) and issubclass(cls, Reader)):

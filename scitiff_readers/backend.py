@@ -102,7 +102,14 @@ if TYPE_CHECKING:
     from ._ifd import IfdChain, IfdPage
     from ._lazy import to_dask
     from ._tifffile import guard_ifd_chain, open_tifffile, page_at, page_decoder, tifffile_errors
-    from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
+    from ._tiffhead import (
+        TIFF_INT_FORMATS,
+        TIFF_TYPE_SIZES,
+        FirstIfd,
+        read_first_ifd,
+        take_sniffed_chain,
+        tiff_head,
+    )
 
 __all__ = [
     "FILE_OBJECT_LIMITS",
@@ -174,6 +181,7 @@ __all__ = [
     "read_regions",
     "resolve_inside",
     "rgba_int_to_rgb",
+    "take_sniffed_chain",
     "tiff_head",
     "tifffile_errors",
     "to_canonical",
@@ -225,6 +233,7 @@ _LAZY = {
     "TIFF_TYPE_SIZES": "_tiffhead",
     "read_first_ifd": "_tiffhead",
     "tiff_head": "_tiffhead",
+    "take_sniffed_chain": "_tiffhead",
     "IfdChain": "_ifd",
     "IfdPage": "_ifd",
     "open_tifffile": "_tifffile",

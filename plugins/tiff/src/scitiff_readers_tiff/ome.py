@@ -370,7 +370,7 @@ class OmeTiffReader(TiffScenes, Reader):
         an open does: the first IFD, the OME-XML, the plan. Anything else returns
         ``False`` before any warning or state, and the open goes through tifffile.
         """
-        from scitiff_readers.backend import IfdChain
+        from scitiff_readers.backend import IfdChain, take_sniffed_chain
 
         from .companion import COMPANION_SUFFIX, binary_only_target
         from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
@@ -380,10 +380,13 @@ class OmeTiffReader(TiffScenes, Reader):
         path = self._path
         if is_remote(path) or path.name.lower().endswith(COMPANION_SUFFIX):
             return False
-        try:
-            chain = IfdChain(path)
-        except (ValueError, OSError):
-            return False  # tifffile's open says what is wrong
+        # The chain the sniff of this Reader() call read the first IFD with, if the file is unchanged.
+        chain = take_sniffed_chain(path, stamp)
+        if chain is None:
+            try:
+                chain = IfdChain(path)
+            except (ValueError, OSError):
+                return False  # tifffile's open says what is wrong
         taken = False
         try:
             first = chain.page(0)
@@ -402,6 +405,7 @@ class OmeTiffReader(TiffScenes, Reader):
             plans = plan_pages(chain.page, infos, path)
             if plans is None:
                 return False
+            chain.forget()  # the description's bytes: parsed, no longer needed
             taken = True
         except (CorruptFileError, OSError, IndexError):
             return False  # a damaged chain: tifffile reads what it can and reports the damage
