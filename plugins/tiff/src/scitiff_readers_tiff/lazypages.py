@@ -345,7 +345,12 @@ class LazyPageSource(TiffPageSource):
             self._strided_known = True
 
     def _plane_into(self, out: np.ndarray, plane: int, ys: slice, xs: slice, ss: slice | None) -> None:
-        if self._raw_start[plane] == _UNJUDGED:  # looked up by another reader of the file
+        starts = self.__dict__.get("_raw_start")
+        if starts is None:
+            # The first read is of single planes: judge them one by one as they come
+            # (the whole-source strided path is decided on the first larger read).
+            starts = self._raw_start = np.full(len(self.plane_first), _UNJUDGED, dtype=np.int64)
+        if starts[plane] == _UNJUDGED:  # not judged yet (or looked up by another reader of the file)
             self._note_planes(np.array([plane]))
         super()._plane_into(out, plane, ys, xs, ss)
 
@@ -353,7 +358,9 @@ class LazyPageSource(TiffPageSource):
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
         with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
-            for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
+            # In IFD order: one walk of the chain.
+            ordered = planes if planes.size == 1 else planes[np.argsort(self.plane_ifd[planes], kind="stable")]
+            for p in ordered:
                 ifd = int(self.plane_ifd[p])
                 try:
                     offsets, counts = segments_of(ifd)
@@ -381,6 +388,17 @@ class LazyPageSource(TiffPageSource):
 
     def read_into(self, out: np.ndarray, region: Any) -> None:
         """Like :meth:`TiffPageSource.read_into`, looking up page offsets first if needed."""
+        rt, rc, rz = region[0], region[1], region[2]
+        if rt.stop - rt.start == 1 and rc.stop - rc.start == 1 and rz.stop - rz.start == 1:
+            # One plane (get_image_data of a plane): look up, judge and read that page alone.
+            plane = int(self.grid[rt.start, rc.start, rz.start])
+            if plane >= 0:
+                if not self.resolved[plane]:
+                    with self._lookup.lock:
+                        if not self.resolved[plane]:
+                            self._resolve(np.array([plane]))
+                self._plane_into(out[0, 0, 0], plane, region[3], region[4], region[5] if len(region) > 5 else None)
+                return
         self._ensure(self._planes_in(region))
         super().read_into(out, region)
 
