@@ -87,7 +87,7 @@ from ._fileobjects import LIMITS as FILE_OBJECT_LIMITS
 from ._fileobjects import is_file_object_location
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
-from ._image import Image
+from ._image import Image, LazyCoords
 from ._options import ArrayLayoutOptions, PyramidOptions, ReaderOptions, WriterOptions
 from ._pyramid import Pyramid
 from ._reader import Reader
@@ -126,6 +126,7 @@ __all__ = [
     "IfdChain",
     "IfdPage",
     "Image",
+    "LazyCoords",
     "MosaicTiles",
     "Peer",
     "PhysicalPixelSizes",
@@ -203,6 +204,7 @@ for _cls in (
     AxisMap,
     FileCache,
     Image,
+    LazyCoords,
     MosaicTiles,
     PixelSource,
     PlaneSource,
