@@ -208,7 +208,7 @@ class SharedPages:
     @classmethod
     def empty(cls, plan: ImagePlan, lookup: PageLookup | IfdLookup) -> SharedPages:
         """Nothing looked up yet."""
-        n = int((plan.ifd_grid >= 0).sum())
+        n = plan.planes
         nseg = max(1, plan.segments)
         return cls(
             np.zeros(n * nseg, dtype=np.int64),
@@ -270,10 +270,15 @@ class LazyPageSource(TiffPageSource):
 
     def __init__(self, path: Path, plan: ImagePlan, token: str, shared: SharedPages | None = None) -> None:
         grid_ifd = plan.ifd_grid
-        present = grid_ifd.ravel() >= 0
-        n = int(present.sum())
-        grid = np.full(grid_ifd.size, -1, dtype=np.int64)
-        grid[present] = np.arange(n, dtype=np.int64)
+        n = plan.planes
+        if n == grid_ifd.size:  # every plane present (most files): plane i is the i-th
+            grid = np.arange(n, dtype=np.int64)
+            plane_ifd = grid_ifd.ravel().copy()
+        else:
+            present = grid_ifd.ravel() >= 0
+            grid = np.full(grid_ifd.size, -1, dtype=np.int64)
+            grid[present] = np.arange(n, dtype=np.int64)
+            plane_ifd = grid_ifd.ravel()[present].copy()
         nseg = max(1, plan.segments)
         if shared is None:
             shared = SharedPages.empty(plan, PageLookup(path))
@@ -296,7 +301,7 @@ class LazyPageSource(TiffPageSource):
             plan.shape,
             token,
         )
-        self.plane_ifd = grid_ifd.ravel()[present].copy()
+        self.plane_ifd = plane_ifd
 
     def _init_runtime(self) -> None:
         super()._init_runtime()

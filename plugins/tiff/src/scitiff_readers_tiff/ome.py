@@ -429,7 +429,7 @@ class OmeTiffReader(TiffScenes, Reader):
             infos=tuple(infos),
             notes=tuple(notes),
             plans=tuple(plans),
-            tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
+            tokens=tuple(tiff_token(path, "ome", i, 0, stamp=stamp) for i in range(len(plans))),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
         if identity is not None:

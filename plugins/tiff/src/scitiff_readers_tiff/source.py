@@ -683,6 +683,9 @@ def _index_array(values: Any, dtype: Any) -> np.ndarray:
     return array if array.dtype == dtype and array.ndim == 1 else np.ascontiguousarray(array, dtype=dtype)
 
 
-def tiff_token(path: Path, *parts: Any) -> str:
-    """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``."""
-    return file_token("tiff", path, *parts)
+def tiff_token(path: Path, *parts: Any, stamp: Any = None) -> str:
+    """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``.
+
+    ``stamp``: the file's :func:`~scitiff_readers.backend.file_stamp` if the caller has it.
+    """
+    return file_token("tiff", path, *parts, mtime_size=None if stamp is None else (stamp[3], stamp[2]))
