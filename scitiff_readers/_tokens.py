@@ -66,8 +66,8 @@ def _remote_token(kind: str, path: Any, parts: tuple[Any, ...], stamp_from: Iter
     """
     import hashlib
 
-    stamp = "missing" if mtime_size is None else f"{mtime_size[0]}-{mtime_size[1]}"
-    for candidate in () if mtime_size is not None else stamp_from if stamp_from is not None else (path,):
+    stamp = "missing"
+    for candidate in stamp_from if stamp_from is not None else (path,):
         try:
             info = candidate.info()
         except OSError:
