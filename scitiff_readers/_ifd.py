@@ -215,6 +215,8 @@ class IfdChain:
             self._count = struct.Struct(bo + "H")
             self._entry = struct.Struct(bo + "HHI4s")
             self._pointer = struct.Struct(bo + "I")
+        # One integer stored in the entry itself (width, compression ...), per field type.
+        self._inline_one = _inline_formats(bo, self._entry.size - 4 - self._pointer.size)
         if read_at is not None:
             if size is None:
                 raise TypeError("IfdChain: read_at needs the file's size")
@@ -489,10 +491,17 @@ class IfdChain:
         return page
 
     def _page(self, offset: int, entries: dict[int, tuple[int, int, bytes]]) -> IfdPage | None:
+        inline = self._inline_one
+
         def one(tag: int, default: int) -> int:
-            if tag not in entries:
+            entry = entries.get(tag)
+            if entry is None:
                 return default
-            values = self._values(entries[tag], _SCALAR_VALUES)
+            if entry[1] == 1:  # the common case: one value, in the entry (what _values reads)
+                fmt = inline.get(entry[0])
+                if fmt is not None:
+                    return int(fmt.unpack_from(entry[2])[0])
+            values = self._values(entry, _SCALAR_VALUES)
             return int(values[0]) if values else default
 
         def uniform(tag: int, default: int, spp: int) -> int | None:
@@ -571,6 +580,22 @@ class IfdChain:
                 f"{self.path}: IFD {index} (offset {offset}) has no readable strip or tile offsets ({exc})"
             ) from exc
         return offsets, counts
+
+
+def _inline_formats(byteorder: str, room: int) -> dict[int, struct.Struct]:
+    """A ``Struct`` of one value of each integer field type that fits in ``room`` bytes."""
+    formats = _INLINE_FORMATS.get((byteorder, room))
+    if formats is None:
+        formats = _INLINE_FORMATS[(byteorder, room)] = {
+            typ: struct.Struct(byteorder + code)
+            for typ, code in TIFF_INT_FORMATS.items()
+            if TIFF_TYPE_SIZES[typ] <= room
+        }
+    return formats
+
+
+#: :func:`_inline_formats` per byte order and room (four kinds of TIFF: made once each).
+_INLINE_FORMATS: dict[tuple[str, int], dict[int, struct.Struct]] = {}
 
 
 _SEGMENT_TAGS = frozenset({273, 279, 324, 325})

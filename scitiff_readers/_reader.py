@@ -232,7 +232,7 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
         self._path = self._resolve_path(path)
         self._opts = type(self).Options.from_keywords(f"{type(self).__name__} ({self.name!r})", options)
         self._sr_given_options = dict(options)
-        self._options = MappingProxyType(self._opts.as_dict())
+        self._sr_options: Mapping[str, Any] | None = None  # reader_options, made when asked for
         self._sr_chunk_bytes = normalize_chunk_bytes(self._opts.chunk_bytes)
         self._sr_scene = 0
         self._sr_level = 0
@@ -347,7 +347,10 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     @property
     def reader_options(self) -> Mapping[str, Any]:
         """All options of this reader, with defaults filled in (as a mapping; backends use ``self._opts``)."""
-        return self._options
+        options = self._sr_options
+        if options is None:
+            options = self._sr_options = MappingProxyType(self._opts.as_dict())
+        return options
 
     @property
     def chunk_bytes(self) -> int:
