@@ -207,16 +207,7 @@ class IfdChain:
         else:
             raise ValueError(f"{path}: not a TIFF file (magic number {magic})")
         bo = self.byteorder
-        if self.bigtiff:
-            self._count = struct.Struct(bo + "Q")
-            self._entry = struct.Struct(bo + "HHQ8s")
-            self._pointer = struct.Struct(bo + "Q")
-        else:
-            self._count = struct.Struct(bo + "H")
-            self._entry = struct.Struct(bo + "HHI4s")
-            self._pointer = struct.Struct(bo + "I")
-        # One integer stored in the entry itself (width, compression ...), per field type.
-        self._inline_one = _inline_formats(bo, self._entry.size - 4 - self._pointer.size)
+        self._count, self._entry, self._pointer, self._inline_one = _formats(bo, self.bigtiff)
         if read_at is not None:
             if size is None:
                 raise TypeError("IfdChain: read_at needs the file's size")
@@ -582,20 +573,32 @@ class IfdChain:
         return offsets, counts
 
 
-def _inline_formats(byteorder: str, room: int) -> dict[int, struct.Struct]:
-    """A ``Struct`` of one value of each integer field type that fits in ``room`` bytes."""
-    formats = _INLINE_FORMATS.get((byteorder, room))
+_Formats = tuple[struct.Struct, struct.Struct, struct.Struct, dict[int, struct.Struct]]
+
+
+def _formats(byteorder: str, bigtiff: bool) -> _Formats:
+    """The tag count, entry and pointer ``Struct`` of a TIFF kind, and one per integer field type
+    for one value stored in the entry itself (width, compression ...)."""
+    formats = _FORMATS.get((byteorder, bigtiff))
     if formats is None:
-        formats = _INLINE_FORMATS[(byteorder, room)] = {
+        count, entry, pointer = ("Q", "HHQ8s", "Q") if bigtiff else ("H", "HHI4s", "I")
+        room = 8 if bigtiff else 4  # the entry's value field
+        inline = {
             typ: struct.Struct(byteorder + code)
             for typ, code in TIFF_INT_FORMATS.items()
             if TIFF_TYPE_SIZES[typ] <= room
         }
+        formats = _FORMATS[(byteorder, bigtiff)] = (
+            struct.Struct(byteorder + count),
+            struct.Struct(byteorder + entry),
+            struct.Struct(byteorder + pointer),
+            inline,
+        )
     return formats
 
 
-#: :func:`_inline_formats` per byte order and room (four kinds of TIFF: made once each).
-_INLINE_FORMATS: dict[tuple[str, int], dict[int, struct.Struct]] = {}
+#: :func:`_formats` of the four kinds of TIFF (byte order, BigTIFF), made once each.
+_FORMATS: dict[tuple[str, bool], _Formats] = {}
 
 
 _SEGMENT_TAGS = frozenset({273, 279, 324, 325})

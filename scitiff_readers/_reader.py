@@ -56,6 +56,10 @@ else:
 COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(ReaderOptions.defaults())
 
 
+#: The dims a plane request may select (by a plain int each).
+_PLANE_DIMS = frozenset("TCZ")
+
+
 def _nbytes(region: Sequence[slice], dtype: np.dtype[Any]) -> int:
     size = dtype.itemsize
     for s in region:
@@ -232,7 +236,7 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
         self._path = self._resolve_path(path)
         self._opts = type(self).Options.from_keywords(f"{type(self).__name__} ({self.name!r})", options)
         self._sr_given_options = dict(options)
-        self._sr_options: Mapping[str, Any] | None = None  # reader_options, made when asked for
+        self._options = MappingProxyType(self._opts.as_dict())
         self._sr_chunk_bytes = normalize_chunk_bytes(self._opts.chunk_bytes)
         self._sr_scene = 0
         self._sr_level = 0
@@ -347,10 +351,7 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     @property
     def reader_options(self) -> Mapping[str, Any]:
         """All options of this reader, with defaults filled in (as a mapping; backends use ``self._opts``)."""
-        options = self._sr_options
-        if options is None:
-            options = self._sr_options = MappingProxyType(self._opts.as_dict())
-        return options
+        return self._options
 
     @property
     def chunk_bytes(self) -> int:
@@ -601,8 +602,9 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
             if type(value) is not int or not 0 <= value < size:
                 return None  # lists, slices, negatives, errors: the general path handles them
             region.append(slice(value, value + 1))
-        if len(selection) != sum(1 for d in "TCZ" if d in selection):
-            return None
+        for d in selection:
+            if d not in _PLANE_DIMS:
+                return None
         return (*region, *(slice(0, s) for s in shape[3:]))
 
     def get_image_dask_data(self, dimension_order_out: str | None = None, **selection: Any) -> da.Array:

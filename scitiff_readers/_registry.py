@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _handoff
-from ._byteaccess import is_remote
+from ._byteaccess import as_location, is_remote
 from ._plugincache import Declaration
 from ._plugins import PluginInfo, PluginRegistry
 from ._reader import Reader
@@ -196,8 +196,6 @@ class Feasibility:
 
 
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
-    from ._byteaccess import as_location
-
     return as_location(path, storage_options)
 
 
