@@ -499,14 +499,17 @@ def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> 
     return cast("Path", _as_location(path, storage_options))
 
 
+#: The concrete :class:`~pathlib.Path` class of this platform (``PosixPath`` / ``WindowsPath``).
+_PATH_TYPE = type(Path())
+
+
 def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Location:
     if isinstance(path, RemotePath):
         if storage_options:
             return RemotePath(path.url, {**path._options, **storage_options})
         return path
     if isinstance(path, Path):
-        text = str(path)
-        if ".." not in text and path.is_absolute():
+        if type(path) is _PATH_TYPE and ".." not in str(path) and path.is_absolute():
             return path  # already what abspath makes of it (every selection's sniff passes one)
         return Path(os.path.abspath(path.expanduser()))
     if type(path) is str and not storage_options and not is_url(path):

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
 
-_A_PATH = Path()  # its type: the concrete Path class of this platform
+#: The concrete Path class of this platform: a path of it is kept as given.
+_PATH_TYPE = type(Path())
 
 
 class SharedFile:
@@ -50,7 +51,7 @@ class SharedFile:
     mappable = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = path if type(path) is type(_A_PATH) else Path(path)
+        self.path = path if type(path) is _PATH_TYPE else Path(path)
         self._lock = threading.Lock()
         # Serialises seek + read where the OS has no pread (see byteaccess.positioned_read).
         self._seek_lock = threading.Lock()

@@ -181,6 +181,10 @@ def tiff_head(path: str | os.PathLike[str]) -> FirstIfd | None:
         result: FirstIfd | None = _first_ifd(chain, path)
     except (OSError, ValueError, struct.error):
         result = None
+    except BaseException:
+        if chain is not None:
+            chain.close()
+        raise
     if chain is not None:
         keep = result is not None and not is_remote(path) and _handoff.active()
         if not (keep and _handoff.offer(_CHAIN, os.fspath(path), stamp, chain)):
