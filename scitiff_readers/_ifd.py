@@ -577,8 +577,11 @@ _Formats = tuple[struct.Struct, struct.Struct, struct.Struct, dict[int, struct.S
 
 
 def _formats(byteorder: str, bigtiff: bool) -> _Formats:
-    """The tag count, entry and pointer ``Struct`` of a TIFF kind, and one per integer field type
-    for one value stored in the entry itself (width, compression ...)."""
+    """The tag count, entry and pointer ``Struct`` of a kind of TIFF, and its inline ones.
+
+    The inline ones, one per integer field type: one value stored in the entry itself
+    (width, compression ...).
+    """
     formats = _FORMATS.get((byteorder, bigtiff))
     if formats is None:
         count, entry, pointer = ("Q", "HHQ8s", "Q") if bigtiff else ("H", "HHI4s", "I")

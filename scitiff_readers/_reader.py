@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
+from . import _handoff
 from ._chunking import normalize_chunk_bytes
 from ._compat import PeerCompatibleAPI
-from . import _handoff
 from ._eager import read_regions
 from ._guards import check_allocation, library_errors
 from ._options import ReaderOptions, options_class

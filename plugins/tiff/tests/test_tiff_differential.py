@@ -754,7 +754,9 @@ def test_one_page_raw_start_is_the_rule_of_many_pages(seed: int) -> None:
         )
         per_page = layout.segments
         pages = int(rng.integers(1, 6))
-        counts_per_page = [int(rng.choice([per_page, per_page, 1, max(1, per_page - 1)])) for _ in range(pages)]
+        counts_per_page = [
+            int(rng.choice([per_page, per_page, 1, max(1, per_page - 1)])) for _ in range(pages)
+        ]
         n = sum(counts_per_page)
         seg_bytes = rows_per * width * 2
         counts = np.full(n, seg_bytes, dtype=np.int64)
@@ -765,7 +767,13 @@ def test_one_page_raw_start_is_the_rule_of_many_pages(seed: int) -> None:
         first = np.concatenate(([0], np.cumsum(counts_per_page)[:-1])).astype(np.int64)
         count = np.asarray(counts_per_page, dtype=np.int64)
         together = row_major_starts(layout, offsets, counts, first, count)
-        one_by_one = [row_major_start(layout, offsets, counts, int(f), int(c)) for f, c in zip(first, count)]
+        one_by_one = [
+            row_major_start(layout, offsets, counts, int(f), int(c))
+            for f, c in zip(first, count, strict=True)
+        ]
         assert together.tolist() == one_by_one, (layout, offsets, counts, first, count)
         # A one-page call of the many-page function takes the one-page rule: still equal.
-        assert [int(row_major_starts(layout, offsets, counts, first[i : i + 1], count[i : i + 1])[0]) for i in range(pages)] == one_by_one
+        assert [
+            int(row_major_starts(layout, offsets, counts, first[i : i + 1], count[i : i + 1])[0])
+            for i in range(pages)
+        ] == one_by_one

@@ -22,8 +22,7 @@ import numpy as np
 
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
 
-__all__ = ["PageLayout", "merge_layouts", "page_layout", "row_major_start",
-    "row_major_starts"]
+__all__ = ["PageLayout", "merge_layouts", "page_layout", "row_major_start", "row_major_starts"]
 
 #: Compressions whose pages may carry their own JPEG tables (never merged).
 _JPEG_LIKE = frozenset({6, 7, 33007, 34892})
@@ -209,7 +208,9 @@ def row_major_starts(
     first = np.asarray(first, dtype=np.int64)
     count = np.asarray(count, dtype=np.int64)
     if len(first) == 1:  # one page (the first read of a plane): the same rule, without arrays
-        return np.array([row_major_start(layout, offsets, counts, int(first[0]), int(count[0]))], dtype=np.int64)
+        return np.array(
+            [row_major_start(layout, offsets, counts, int(first[0]), int(count[0]))], dtype=np.int64
+        )
     starts = np.full(len(first), -1, dtype=np.int64)
     if not layout.may_be_row_major or len(first) == 0 or len(offsets) == 0:
         return starts
@@ -238,7 +239,9 @@ def row_major_starts(
     return starts
 
 
-def row_major_start(layout: PageLayout, offsets: np.ndarray, counts: np.ndarray, first: int, count: int) -> int:
+def row_major_start(
+    layout: PageLayout, offsets: np.ndarray, counts: np.ndarray, first: int, count: int
+) -> int:
     """:func:`row_major_starts` of the one page owning segments ``first : first + count``."""
     if not layout.may_be_row_major or len(offsets) == 0:
         return -1

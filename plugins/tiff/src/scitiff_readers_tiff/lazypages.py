@@ -364,7 +364,9 @@ class LazyPageSource(TiffPageSource):
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
         with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
             # In IFD order: one walk of the chain.
-            ordered = planes if planes.size == 1 else planes[np.argsort(self.plane_ifd[planes], kind="stable")]
+            ordered = (
+                planes if planes.size == 1 else planes[np.argsort(self.plane_ifd[planes], kind="stable")]
+            )
             for p in ordered:
                 ifd = int(self.plane_ifd[p])
                 try:
@@ -402,7 +404,9 @@ class LazyPageSource(TiffPageSource):
                     with self._lookup.lock:
                         if not self.resolved[plane]:
                             self._resolve(np.array([plane]))
-                self._plane_into(out[0, 0, 0], plane, region[3], region[4], region[5] if len(region) > 5 else None)
+                self._plane_into(
+                    out[0, 0, 0], plane, region[3], region[4], region[5] if len(region) > 5 else None
+                )
                 return
         self._ensure(self._planes_in(region))
         super().read_into(out, region)
