@@ -12,6 +12,7 @@ does not cover the planes exactly, pages that do not match the OME sizes -- retu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,7 @@ def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> Im
     if size["C"] % samples or first_page.imagewidth != size["X"] or first_page.imagelength != size["Y"]:
         return None
     wanted = info.pixel_type
-    if wanted and np.dtype(first_page.dtype).name != _OME_DTYPES.get(wanted, wanted):
+    if wanted and _dtype_name(first_page.dtype) != _OME_DTYPES.get(wanted, wanted):
         return None
     sizes = {"Z": size["Z"], "C": size["C"] // samples, "T": size["T"]}
     n = sizes["Z"] * sizes["C"] * sizes["T"]
@@ -110,6 +111,12 @@ def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> Im
     shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
     segments = len(first_page.dataoffsets)
     return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments, present)
+
+
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: Any) -> str:
+    """numpy's name of ``dtype`` (``"uint16"``), remembered: asked at every open."""
+    return str(np.dtype(dtype).name)
 
 
 def _ifd_and_count(block: dict[str, str]) -> tuple[int, int]:

@@ -22,6 +22,7 @@ How a plane is read:
 
 from __future__ import annotations
 
+import functools
 import math
 import mmap
 import os
@@ -212,7 +213,7 @@ class TiffPageSource(PlaneSource):
             picks = self.plane_sample[planes] < 0
             whole = picks if whole is None else whole & picks
         for li, lay in enumerate(self.layouts):
-            if np.dtype(lay.dtype).newbyteorder("=") != self.dtype:
+            if _native(lay.dtype) != self.dtype:
                 continue
             if len(self.layouts) == 1:
                 mine = planes if whole is None else planes[whole]
@@ -676,6 +677,12 @@ def _size_or_zero(file: Any) -> int:
         return int(file.size) if is_remote(file.path) else os.path.getsize(file.path)
     except OSError:
         return 0
+
+
+@functools.lru_cache(maxsize=64)
+def _native(dtype: str) -> np.dtype[Any]:
+    """The stored dtype ``dtype`` in native byte order (remembered: asked at every first read)."""
+    return np.dtype(dtype).newbyteorder("=")
 
 
 def _index_array(values: Any, dtype: Any) -> np.ndarray:
