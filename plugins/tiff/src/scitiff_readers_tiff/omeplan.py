@@ -115,7 +115,7 @@ def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> Im
 
 @functools.lru_cache(maxsize=64)
 def _dtype_name(dtype: Any) -> str:
-    """numpy's name of ``dtype`` (``"uint16"``), remembered: asked at every open."""
+    """The numpy name of ``dtype`` (``"uint16"``), remembered: asked at every open."""
     return str(np.dtype(dtype).name)
 
 
