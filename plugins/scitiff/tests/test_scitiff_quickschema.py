@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pydantic = pytest.importorskip("pydantic")
 
@@ -281,3 +283,124 @@ def test_opening_a_file_imports_no_pydantic_until_metadata_is_asked_for() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "SciTiffMetadata", "True"]
+
+
+# ------------------------------------------- value lists: one type pass, same verdicts
+# quickschema looks at the element types of a value list in one C-level pass. These
+# tests hold it to the per-value rule it replaced (one Python call per value), and
+# to the models, over random lists of every JSON type.
+
+
+def _per_value_rule(raw: list[Any]) -> list[Any] | None:
+    """The former per-value verdict on 1-D values: all strings, or all floats / ints as floats."""
+    if raw and all(type(v) is str for v in raw):
+        return list(raw)
+    out: list[Any] = []
+    for v in raw:
+        if type(v) is float:
+            out.append(v)
+        elif type(v) is int:
+            try:
+                out.append(float(v))
+            except OverflowError:  # the former rule crashed here; now the models decide
+                return None
+        else:
+            return None
+    return out
+
+
+_json_scalars = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([10**400, -(10**400)]),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+)
+_json_values = st.one_of(_json_scalars, st.lists(_json_scalars, max_size=2), st.just({}))
+# Mostly homogeneous lists (what files hold), with a stray element of another type now and then.
+_value_lists = st.one_of(
+    st.lists(st.floats(allow_nan=False), max_size=20),
+    st.lists(st.integers(-(2**60), 2**60), max_size=20),
+    st.lists(st.text(max_size=3), max_size=20),
+    st.tuples(st.lists(st.floats(), max_size=20), _json_values, st.integers(0, 20)).map(
+        lambda t: [*t[0][: t[2]], t[1], *t[0][t[2] :]]
+    ),
+    st.lists(_json_values, max_size=8),
+)
+
+
+def _with_t_values(values: Any, dims: list[str], shape: list[int]) -> dict[str, Any]:
+    doc = _generated()
+    doc["image"]["coords"] = {
+        "t": {"unit": "µs", "dtype": "float64", "dims": dims, "shape": shape, "values": values}
+    }
+    doc["image"]["masks"] = {}
+    return doc
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(raw=_value_lists)
+def test_one_dimensional_values_as_the_per_value_rule(raw: list[Any]) -> None:
+    doc = _with_t_values(raw, ["t"], [len(raw)])
+    expected = _per_value_rule(raw)
+    quick = _assert_agrees(doc)  # accepted => the models accept, with the same values
+    if expected is None:
+        assert quick is None
+    else:
+        assert quick is not None
+        var = quick.image.coords["t"]
+        assert _typed(var.values) == _typed(expected)
+        assert var.holds_strings == any(isinstance(v, str) for v in raw)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(rows=st.lists(_value_lists, min_size=1, max_size=4), width=st.integers(0, 4))
+def test_two_dimensional_values_as_the_per_value_rule(rows: list[list[Any]], width: int) -> None:
+    rows = [row[:width] for row in rows]
+    doc = _with_t_values(rows, ["t", "x"], [len(rows), width])
+    per_row = [None if any(type(v) is str for v in row) else _per_value_rule(row) for row in rows]
+    expected = None if any(r is None or len(r) != width for r in per_row) else per_row
+    quick = _assert_agrees(doc)
+    if expected is None:
+        assert quick is None
+    else:
+        assert quick is not None
+        assert _typed(quick.image.coords["t"].values) == _typed(expected)
+        assert not quick.image.coords["t"].holds_strings
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(raw=_value_lists, dtype=st.sampled_from(["float64", "int64", "string", "datetime64", "bool"]))
+def test_string_refusal_same_on_the_quick_and_the_model_path(raw: list[Any], dtype: str) -> None:
+    """``check_against_file`` refuses strings for numeric dtypes whichever validator ran."""
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, check_against_file
+
+    from scitiff_readers.backend import FirstIfd
+
+    doc = _with_t_values(raw, ["t"], [len(raw)])
+    doc["image"]["data"]["shape"] = [max(len(raw), 1), 1, 1, 2, 2]
+    doc["image"]["coords"]["t"]["dtype"] = dtype
+    quick = quick_metadata(doc)
+    try:
+        model = SciTiffMetadata.model_validate(doc)
+    except pydantic.ValidationError:
+        assert quick is None
+        return
+    ifd = FirstIfd(b"", 2, 2, 32, 3, 1, 1, False, "<")
+    imagej = {"images": max(len(raw), 1)}
+
+    def problems(meta: Any) -> list[tuple[str, str]]:
+        try:
+            check_against_file("f.tif", meta, ifd, imagej)
+        except SciTiffMetadataError as exc:
+            return exc.problems
+        return []
+
+    by_model = problems(model)
+    refused = dtype not in ("string", "datetime64") and any(
+        isinstance(v, str) for v in model.model_dump()["image"]["coords"]["t"]["values"]
+    )
+    assert (("$.image.coords.t.values", f"strings given for dtype {dtype!r}") in by_model) == refused
+    if quick is not None:
+        assert problems(quick) == by_model

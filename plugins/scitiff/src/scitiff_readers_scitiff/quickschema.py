@@ -44,6 +44,8 @@ class QuickVariable:
     dims: tuple[str, ...]
     shape: tuple[int, ...]
     values: Any
+    #: Whether ``values`` holds strings (all of them, as the models' unions allow).
+    holds_strings: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,10 @@ def _number(value: Any) -> float:
     if type(value) is float:
         return value
     if type(value) is int:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # beyond the float range: pydantic's verdict and message
+            raise _Unsure from None
     raise _Unsure
 
 
@@ -135,6 +140,30 @@ def _str_list(value: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ variables
+#: The element types a list of numbers may hold (``bool`` is not one: pydantic coerces it).
+_NUMBER_TYPES = frozenset({float, int})
+_FLOAT_ONLY = frozenset({float})
+_STR_ONLY = frozenset({str})
+
+
+def _numbers(raw: list[Any], kinds: set[type] | None = None) -> list[float]:
+    """``raw`` as floats if every element is exactly a float or an int, as ``_number`` decides per value.
+
+    The element types (``kinds``, if the caller has them) are collected in one C-level
+    pass rather than a Python call per value: coordinate lists hold thousands of numbers.
+    """
+    if kinds is None:
+        kinds = set(map(type, raw))
+    if kinds <= _FLOAT_ONLY:
+        return list(raw)
+    if not kinds <= _NUMBER_TYPES:
+        raise _Unsure
+    try:
+        return list(map(float, raw))
+    except OverflowError:  # an int beyond the float range: pydantic's verdict and message
+        raise _Unsure from None
+
+
 def _variable(value: Any) -> QuickVariable:
     var = _obj(value)
     unit = _opt_str(_required(var, "unit"))
@@ -146,20 +175,20 @@ def _variable(value: Any) -> QuickVariable:
         scalar = _required(var, "values")
         if type(scalar) not in (float, int, str, bool):
             raise _Unsure
-        return QuickVariable(unit, dtype, (), (), scalar)
+        return QuickVariable(unit, dtype, (), (), scalar, holds_strings=type(scalar) is str)
     shape = tuple(_int(n) for n in _list(_required(var, "shape")))
     raw = _list(_required(var, "values"))
     if len(dims) == 1:
         if len(shape) != 1 or len(raw) != shape[0]:
             raise _Unsure
-        if raw and all(type(v) is str for v in raw):
-            values: list[Any] = list(raw)
-        else:
-            values = [_number(v) for v in raw]
-        return QuickVariable(unit, dtype, dims, shape, values)
+        # All strings (and at least one) or all numbers, as list[float] | list[str] takes them.
+        kinds = set(map(type, raw))
+        if raw and kinds == _STR_ONLY:
+            return QuickVariable(unit, dtype, dims, shape, list(raw), holds_strings=True)
+        return QuickVariable(unit, dtype, dims, shape, _numbers(raw, kinds))
     if len(dims) != 2 or len(shape) != 2 or len(raw) != shape[0]:
         raise _Unsure
-    rows = [[_number(v) for v in _list(row)] for row in raw]
+    rows = [_numbers(_list(row)) for row in raw]
     if any(len(row) != shape[1] for row in rows):
         raise _Unsure
     return QuickVariable(unit, dtype, dims, shape, rows)
