@@ -153,6 +153,24 @@ def test_channel_convention_resolved_like_scitiff(stdevs_mask: Path) -> None:
         assert r.raw_channels.sizes["C"] == 3
 
 
+def test_coordinates_are_built_when_first_asked_for(tof: Path, stdevs_mask: Path) -> None:
+    from scitiff_readers_scitiff.xcoords import LazyCoords
+
+    for path in (tof, stdevs_mask):
+        ref = _ref(path, squeeze=False)
+        with Reader(path) as r:
+            coords = r.image().coords
+            assert isinstance(coords, LazyCoords)
+            r.get_image_data("YX", T=0, C=0, Z=0)
+            assert coords._specs is None  # opening and reading a plane did not build them
+            t = r.coords["T"]
+            assert coords._specs is not None
+            assert r.channel_names == ["intensities"]  # the label both files give their first channel
+            edges = ref.coords["t"].values
+            np.testing.assert_allclose(t.values, (edges[:-1] + edges[1:]) / 2)
+            assert t.attrs["units"] == str(ref.coords["t"].unit).replace("μ", "µ")
+
+
 def test_plain_channel_names_are_not_resolved() -> None:
     if not SHARED_FILES:
         pytest.skip(f"real SciTiff samples not found in {SHARED}")

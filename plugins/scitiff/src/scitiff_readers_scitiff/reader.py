@@ -9,6 +9,7 @@ registry imports this module just to read the class attributes.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Sequence
@@ -167,7 +168,7 @@ class SciTiffReader(Reader):
 
     def _build(self) -> None:
         from .channels import ChannelSubsetSource, channel_roles
-        from .xcoords import metadata_coords, take_channels
+        from .xcoords import LazyCoords, channel_subset, metadata_coords
 
         if self._model is None:
             self._fallback_image()
@@ -194,7 +195,7 @@ class SciTiffReader(Reader):
             self._view_image = self._raw_image
             return
         keep = self._roles["intensities"]
-        coords = {n: take_channels(v, [keep]) for n, v in meta.coords.items()}
+        coords = LazyCoords(functools.partial(channel_subset, meta.coords, [keep]))
         self._view_image = Image(
             source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords, attrs=attrs, name=name
         )
