@@ -188,6 +188,13 @@ def test_plain_channel_names_are_not_resolved() -> None:
 def test_real_files_every_schema_version(path: Path) -> None:
     ref = _ref(path, squeeze=False, resolve_channels=False)
     with Reader(path, resolve_channels=False) as r:
+        # The JSON as stored, as tifffile reads it (the open left its numbers undecoded).
+        import json
+
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            assert r.scitiff_json == json.loads(tif.imagej_metadata["scitiffmeta"])
         version = path.stem.split("-")[1]
         expect_placeholder = tuple(int(v) for v in version.split(".")) <= (25, 12, 0)
         assert r.schema_version == ("{VERSION_PLACEHOLDER}" if expect_placeholder else version)

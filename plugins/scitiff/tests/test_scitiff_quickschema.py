@@ -404,3 +404,77 @@ def test_string_refusal_same_on_the_quick_and_the_model_path(raw: list[Any], dty
     assert (("$.image.coords.t.values", f"strings given for dtype {dtype!r}") in by_model) == refused
     if quick is not None:
         assert problems(quick) == by_model
+
+
+# ------------------------------------ read_metadata: numbers decoded when first read
+# read_metadata decodes with the non-integer numbers left as their text (bytes), and
+# QuickVariable.values turns them into floats when first read. Held here to the plain
+# json.loads + quick_metadata path: same verdicts, same values (typed), same errors.
+
+
+def _eager(text: str) -> Any:
+    """What read_metadata gave before: quick_metadata of json.loads, else the models' verdict."""
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, decode_metadata, validate_metadata
+
+    try:
+        quick = quick_metadata(decode_metadata("f.tif", text))
+        return quick if quick is not None else validate_metadata("f.tif", text)[0]
+    except SciTiffMetadataError as exc:
+        return ("error", str(exc))
+
+
+def _outcome(text: str) -> Any:
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, read_metadata
+
+    try:
+        return read_metadata("f.tif", text)[0]
+    except SciTiffMetadataError as exc:
+        return ("error", str(exc))
+
+
+def _assert_same_outcome(text: str) -> None:
+    before, after = _eager(text), _outcome(text)
+    if isinstance(before, tuple):
+        assert after == before
+        return
+    assert type(after) is type(before)
+    if isinstance(before, QuickMetadata):
+        for group in ("coords", "masks"):
+            ours, theirs = getattr(after.image, group), getattr(before.image, group)
+            assert list(ours) == list(theirs)
+            for name in ours:
+                _same_variable(ours[name], theirs[name])
+
+
+# JSON number text with a fraction or exponent, as other writers spell them.
+_float_text = st.from_regex(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", fullmatch=True)
+_number_text = st.one_of(
+    _float_text, st.integers(-(2**70), 2**70).map(str), st.sampled_from(["NaN", "-Infinity"])
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(numbers=st.lists(_number_text, max_size=30), dims=st.sampled_from([["t"], ["t", "x"], []]))
+def test_numbers_left_as_text_decode_as_json_loads_does(numbers: list[str], dims: list[str]) -> None:
+    if dims == ["t", "x"]:
+        values = "[" + ", ".join(f"[{n}]" for n in numbers) + "]"
+        shape = [len(numbers), 1]
+    elif dims:
+        values, shape = "[" + ", ".join(numbers) + "]", [len(numbers)]
+    else:
+        values, shape = (numbers[0] if numbers else "1.5"), []
+    doc = _with_t_values("@", dims, shape)
+    doc["process"]["parameters"] = {"k": "@p"}
+    text = json.dumps(doc).replace('"@"', values).replace('"@p"', numbers[-1] if numbers else "2e3")
+    _assert_same_outcome(text)
+
+
+def test_mutated_documents_read_as_before() -> None:
+    rng = random.Random(23)
+    bases = _documents()
+    for _ in range(600):
+        text = json.dumps(_mutate(rng.choice(bases), rng))
+        _assert_same_outcome(text)
+    for broken in ('{"image": {"data": ', "[1.5, 2.5]", "1.5", '{"a": 1.5e}', '{"a": 01.5}'):
+        assert _eager(broken)[0] == "error"
+        _assert_same_outcome(broken)

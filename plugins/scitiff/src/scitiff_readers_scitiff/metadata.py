@@ -166,22 +166,44 @@ def decode_metadata(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
     return doc
 
 
+#: ``json.loads`` that leaves numbers with a fraction or exponent as their text (bytes):
+#: the scanner still checks their syntax, but makes no float of each.
+_DEFERRING_DECODER = json.JSONDecoder(parse_float=str.encode)
+
+
+def _decode_deferring_floats(text: str) -> dict[str, Any] | None:
+    """The JSON object of ``text`` with :data:`.quickschema.DEFERRED_FLOAT` numbers, or ``None``.
+
+    ``None`` for anything but a valid JSON object: :func:`decode_metadata` then decodes
+    again and words the error.
+    """
+    try:
+        doc = _DEFERRING_DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return doc if type(doc) is dict else None
+
+
 def read_metadata(
     path: str | os.PathLike[str], text: str
-) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any]]:
+) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any] | None]:
     """Decode and validate the ``scitiffmeta`` JSON text, without pydantic when it can.
 
     A document :func:`.quickschema.quick_metadata` surely accepts gives its
     :class:`~.quickschema.QuickMetadata` (what opening a file needs; the models accept
-    it too, proven by the tests); anything else is validated by the pydantic models,
-    which raise with their messages, as :func:`validate_metadata`.
+    it too, proven by the tests) and ``None``: it was decoded with its non-integer
+    numbers left as text (decoded when the coordinates are built), so the caller
+    decodes the text again if it wants the document (:func:`decode_metadata`).
+    Anything else is decoded in full and validated by the pydantic models, which raise
+    with their messages, as :func:`validate_metadata`; the document is returned too.
     """
     from .quickschema import quick_metadata
 
-    doc = decode_metadata(path, text)
-    quick = quick_metadata(doc)
+    deferred = _decode_deferring_floats(text)
+    quick = None if deferred is None else quick_metadata(deferred)
     if quick is not None:
-        return quick, doc
+        return quick, None
+    doc = decode_metadata(path, text)
     return _validate_doc(path, doc), doc
 
 

@@ -21,8 +21,10 @@ from scitiff_readers.backend import FirstIfd, Image, Reader, ReaderOptions, read
 from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
 
 from .metadata import (
+    SCITIFF_KEY,
     SciTiffMetadataError,
     check_against_file,
+    decode_metadata,
     has_scitiffmeta,
     parse_description,
     read_metadata,
@@ -258,6 +260,9 @@ class SciTiffReader(Reader):
     @property
     def scitiff_json(self) -> dict[str, Any] | None:
         """The ``scitiffmeta`` JSON exactly as stored (``None`` in fallback mode)."""
+        if self._raw_json is None and self._model is not None:
+            # The open decoded it with its numbers left as text: decode it in full now.
+            self._raw_json = decode_metadata(self._path, self._imagej[SCITIFF_KEY])
         return self._raw_json
 
     @property
