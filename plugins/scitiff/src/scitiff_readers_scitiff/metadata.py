@@ -21,6 +21,8 @@ import numpy as np
 from scitiff_readers.backend import FirstIfd, is_remote, load_json
 from scitiff_readers.errors import MetadataError
 
+from .quickschema import QuickVariable, quick_metadata
+
 if TYPE_CHECKING:
     from scitiff_readers.backend import FirstIfd
 
@@ -197,8 +199,6 @@ def read_metadata(
     Anything else is decoded in full and validated by the pydantic models, which raise
     with their messages, as :func:`validate_metadata`; the document is returned too.
     """
-    from .quickschema import quick_metadata
-
     deferred = _decode_deferring_floats(text)
     quick = None if deferred is None else quick_metadata(deferred)
     if quick is not None:
@@ -241,8 +241,6 @@ def _holds_str(var: Any) -> bool:
     :func:`.quickschema.quick_metadata` already looked at every value's type and says so;
     the models' variables are looked at here, in one C-level pass over the element types.
     """
-    from .quickschema import QuickVariable
-
     # isinstance, not getattr: the models keep unknown JSON keys as attributes.
     if isinstance(var, QuickVariable):
         return var.holds_strings
