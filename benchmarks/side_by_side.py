@@ -578,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
         cold_argv = ["--case", args.case, "--repeat", str(args.repeat)] + (
             ["--json", args.json] if args.json else []
         )
+        if args.baseline:
+            cold_argv += ["--baseline", str(args.baseline)]
         return int(cold_start.main(cold_argv))
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
