@@ -70,6 +70,11 @@ class LazyCoords(Mapping[str, Any]):
             self._build = None
         return built
 
+    @property
+    def built(self) -> bool:
+        """Whether the coordinates have been derived yet (looking at this does not derive them)."""
+        return self._built is not None
+
     def __getitem__(self, key: str) -> Any:
         return self._mapping()[key]
 

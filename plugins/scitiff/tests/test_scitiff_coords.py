@@ -154,7 +154,7 @@ def test_channel_convention_resolved_like_scitiff(stdevs_mask: Path) -> None:
 
 
 def test_coordinates_are_built_when_first_asked_for(tof: Path, stdevs_mask: Path) -> None:
-    from scitiff_readers_scitiff.xcoords import LazyCoords
+    from scitiff_readers.backend import LazyCoords
 
     for path in (tof, stdevs_mask):
         ref = _ref(path, squeeze=False)
@@ -162,9 +162,9 @@ def test_coordinates_are_built_when_first_asked_for(tof: Path, stdevs_mask: Path
             coords = r.image().coords
             assert isinstance(coords, LazyCoords)
             r.get_image_data("YX", T=0, C=0, Z=0)
-            assert coords._specs is None  # opening and reading a plane did not build them
+            assert not coords.built  # opening and reading a plane did not build them
             t = r.coords["T"]
-            assert coords._specs is not None
+            assert coords.built
             assert r.channel_names == ["intensities"]  # the label both files give their first channel
             values = ref.coords["t"].values
             if ref.coords.is_edges("t"):

@@ -169,8 +169,10 @@ class SciTiffReader(Reader):
         self._build()
 
     def _build(self) -> None:
+        from scitiff_readers.backend import LazyCoords
+
         from .channels import ChannelSubsetSource, channel_roles
-        from .xcoords import LazyCoords, channel_subset, metadata_coords
+        from .xcoords import channel_subset, metadata_coords
 
         if self._model is None:
             self._fallback_image()

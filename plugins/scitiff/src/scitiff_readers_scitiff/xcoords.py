@@ -31,14 +31,15 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scitiff_readers.backend import LazyCoords
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Mapping
 
     import xarray as xr
 
@@ -51,7 +52,6 @@ __all__ = [
     "BOUNDS_SUFFIX",
     "DIM_NAMES",
     "MASK_ROLE",
-    "LazyCoords",
     "MetadataCoords",
     "bin_edges",
     "bounds_pair_edges",
@@ -219,38 +219,6 @@ def take_channels(spec: CoordSpec, keep: list[int]) -> CoordSpec:
     if "C" not in dims:
         return spec
     return dims, np.take(values, keep, axis=dims.index("C")), attrs
-
-
-class LazyCoords(Mapping[str, CoordSpec]):
-    """Coordinate specs built by ``build`` the first time any of them is looked at.
-
-    Opening a file and reading planes never looks at coordinates, and building them
-    (dtype conversions, bin centres and bounds of every variable) costs as much as a
-    small plane read; so they wait until asked for, then are kept.
-    """
-
-    def __init__(self, build: Callable[[], dict[str, CoordSpec]]) -> None:
-        self._build = build
-        self._specs: dict[str, CoordSpec] | None = None
-
-    def _resolved(self) -> dict[str, CoordSpec]:
-        specs = self._specs
-        if specs is None:
-            # Two threads may both build: the same result, and the last one is kept.
-            specs = self._specs = self._build()
-        return specs
-
-    def __getitem__(self, name: str) -> CoordSpec:
-        return self._resolved()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._resolved())
-
-    def __len__(self) -> int:
-        return len(self._resolved())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._resolved()
 
 
 @dataclass
