@@ -499,13 +499,22 @@ def as_location(path: Any, storage_options: Mapping[str, Any] | None = None) -> 
     return cast("Path", _as_location(path, storage_options))
 
 
+#: The concrete :class:`~pathlib.Path` class of this platform (``PosixPath`` / ``WindowsPath``).
+_PATH_TYPE = type(Path())
+
+
 def _as_location(path: Any, storage_options: Mapping[str, Any] | None) -> Location:
     if isinstance(path, RemotePath):
         if storage_options:
             return RemotePath(path.url, {**path._options, **storage_options})
         return path
     if isinstance(path, Path):
+        if type(path) is _PATH_TYPE and ".." not in str(path) and path.is_absolute():
+            return path  # already what abspath makes of it (every selection's sniff passes one)
         return Path(os.path.abspath(path.expanduser()))
+    if type(path) is str and not storage_options and not is_url(path):
+        # The common argument, a local path string: one Path built, not two.
+        return Path(os.path.abspath(os.path.expanduser(path) if path[:1] == "~" else path))
     if hasattr(path, "fs") and hasattr(path, "path") and (hasattr(path, "open") or hasattr(path, "read")):
         # An fsspec OpenFile, or a file fsspec opened (AbstractBufferedFile, LocalFileOpener):
         # read its URL through its file system (concurrent ranges), not through the object.

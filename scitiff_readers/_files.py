@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SharedFile", "atomic_output", "resolve_inside"]
 
+#: The concrete Path class of this platform: a path of it is kept as given.
+_PATH_TYPE = type(Path())
+
 
 class SharedFile:
     """A read-only file opened lazily, once per process, safe for concurrent reads.
@@ -48,7 +51,7 @@ class SharedFile:
     mappable = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = path if type(path) is _PATH_TYPE else Path(path)
         self._lock = threading.Lock()
         # Serialises seek + read where the OS has no pread (see byteaccess.positioned_read).
         self._seek_lock = threading.Lock()

@@ -207,14 +207,7 @@ class IfdChain:
         else:
             raise ValueError(f"{path}: not a TIFF file (magic number {magic})")
         bo = self.byteorder
-        if self.bigtiff:
-            self._count = struct.Struct(bo + "Q")
-            self._entry = struct.Struct(bo + "HHQ8s")
-            self._pointer = struct.Struct(bo + "Q")
-        else:
-            self._count = struct.Struct(bo + "H")
-            self._entry = struct.Struct(bo + "HHI4s")
-            self._pointer = struct.Struct(bo + "I")
+        self._count, self._entry, self._pointer, self._inline_one = _formats(bo, self.bigtiff)
         if read_at is not None:
             if size is None:
                 raise TypeError("IfdChain: read_at needs the file's size")
@@ -228,6 +221,10 @@ class IfdChain:
         self._ended = False
         self._next: dict[int, int] = {}
         self._pages: dict[int, IfdPage | None] = {}
+        # The last IFD table and the last description read: a sniff's parse of the first
+        # IFD, handed to the open (see scitiff_readers._handoff), is not read again.
+        self._last_table: tuple[int, bytes, int] | None = None
+        self._last_text: tuple[int, int, bytes] | None = None
         self._add(first, 0)
 
     # ------------------------------------------------------------------ file
@@ -278,8 +275,15 @@ class IfdChain:
             )
         return count
 
+    def forget(self) -> None:
+        """Drop the remembered last IFD table and description (their bytes)."""
+        self._last_table = self._last_text = None
+
     def _table(self, offset: int) -> tuple[bytes, int]:
         """The raw entries of the IFD at ``offset`` and its next-IFD pointer."""
+        last = self._last_table
+        if last is not None and last[0] == offset:
+            return last[1], last[2]
         data = self._pread(_IFD_READ, offset)
         cs = self._count.size
         count = self._tag_count(data, offset)
@@ -292,7 +296,9 @@ class IfdChain:
                 )
         nxt = self._pointer.unpack_from(data, end - self._pointer.size)[0]
         self._next[offset] = nxt
-        return data[cs : end - self._pointer.size], nxt
+        table = data[cs : end - self._pointer.size]
+        self._last_table = (offset, table, nxt)
+        return table, nxt
 
     def offset(self, index: int) -> int:
         """File offset of IFD ``index``.
@@ -405,6 +411,8 @@ class IfdChain:
         data = self._pread(nbytes, at)
         if len(data) < nbytes:
             raise ValueError("tag values cut off by the end of the file")
+        if typ == 2:  # a text (the description): its page's parse may need it again
+            self._last_text = (at, nbytes, data)
         return data
 
     def _entries(self, offset: int, wanted: frozenset[int] | None) -> dict[int, tuple[int, int, bytes]]:
@@ -438,7 +446,12 @@ class IfdChain:
             at = self._pointer.unpack(value)[0]
             if at + count > self.size:
                 raise ValueError("the ImageDescription lies beyond the end of the file")
-            value = self._pread(count, at)
+            last = self._last_text
+            if last is not None and last[0] == at and last[1] == count:
+                value = last[2]
+            else:
+                value = self._pread(count, at)
+                self._last_text = (at, count, value)
         raw = value[:count].rstrip(b"\x00")
         try:
             return raw.decode("utf-8").strip()
@@ -469,10 +482,17 @@ class IfdChain:
         return page
 
     def _page(self, offset: int, entries: dict[int, tuple[int, int, bytes]]) -> IfdPage | None:
+        inline = self._inline_one
+
         def one(tag: int, default: int) -> int:
-            if tag not in entries:
+            entry = entries.get(tag)
+            if entry is None:
                 return default
-            values = self._values(entries[tag], _SCALAR_VALUES)
+            if entry[1] == 1:  # the common case: one value, in the entry (what _values reads)
+                fmt = inline.get(entry[0])
+                if fmt is not None:
+                    return int(fmt.unpack_from(entry[2])[0])
+            values = self._values(entry, _SCALAR_VALUES)
             return int(values[0]) if values else default
 
         def uniform(tag: int, default: int, spp: int) -> int | None:
@@ -551,6 +571,37 @@ class IfdChain:
                 f"{self.path}: IFD {index} (offset {offset}) has no readable strip or tile offsets ({exc})"
             ) from exc
         return offsets, counts
+
+
+_Formats = tuple[struct.Struct, struct.Struct, struct.Struct, dict[int, struct.Struct]]
+
+
+def _formats(byteorder: str, bigtiff: bool) -> _Formats:
+    """The tag count, entry and pointer ``Struct`` of a kind of TIFF, and its inline ones.
+
+    The inline ones, one per integer field type: one value stored in the entry itself
+    (width, compression ...).
+    """
+    formats = _FORMATS.get((byteorder, bigtiff))
+    if formats is None:
+        count, entry, pointer = ("Q", "HHQ8s", "Q") if bigtiff else ("H", "HHI4s", "I")
+        room = 8 if bigtiff else 4  # the entry's value field
+        inline = {
+            typ: struct.Struct(byteorder + code)
+            for typ, code in TIFF_INT_FORMATS.items()
+            if TIFF_TYPE_SIZES[typ] <= room
+        }
+        formats = _FORMATS[(byteorder, bigtiff)] = (
+            struct.Struct(byteorder + count),
+            struct.Struct(byteorder + entry),
+            struct.Struct(byteorder + pointer),
+            inline,
+        )
+    return formats
+
+
+#: :func:`_formats` of the four kinds of TIFF (byte order, BigTIFF), made once each.
+_FORMATS: dict[tuple[str, bool], _Formats] = {}
 
 
 _SEGMENT_TAGS = frozenset({273, 279, 324, 325})

@@ -19,12 +19,14 @@ from ._coords import PhysicalPixelSizes, UniformValues, coordinate, default_chan
 from ._dimensions import Dimensions
 
 if TYPE_CHECKING:  # xarray is imported when coordinates are first asked for
+    from collections.abc import Callable, Iterator
+
     import xarray as xr
 
     from ._sources import PixelSource
 
 
-__all__ = ["Image"]
+__all__ = ["Image", "LazyCoords"]
 
 CoordLike = Union["xr.Variable", "xr.DataArray", tuple[Any, ...], np.ndarray, Sequence[Any]]
 
@@ -44,6 +46,48 @@ def _xarray_object(value: Any) -> Any:
     return None
 
 
+class LazyCoords(Mapping[str, Any]):
+    """Coordinate specs computed on first use: give :class:`Image` ``coords=LazyCoords(build)``.
+
+    ``build()`` returns the mapping :class:`Image` would otherwise take (see its
+    ``coords``). Reading a plane needs no coordinates, so a backend whose coordinates
+    cost something to derive (OME per-plane positions, units) builds them only when
+    they are first asked for (``dims`` and pixel reads never ask).
+    """
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[], Mapping[str, Any]]) -> None:
+        self._build: Callable[[], Mapping[str, Any]] | None = build
+        self._built: Mapping[str, Any] | None = None
+
+    def _mapping(self) -> Mapping[str, Any]:
+        built = self._built
+        if built is None:
+            build = self._build
+            # Two threads may both build it: the same values, the last one kept.
+            built = self._built = dict(build()) if build is not None else {}
+            self._build = None
+        return built
+
+    @property
+    def built(self) -> bool:
+        """Whether the coordinates have been derived yet (looking at this does not derive them)."""
+        return self._built is not None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __repr__(self) -> str:
+        return f"LazyCoords({dict(self._mapping())!r})"
+
+
 @dataclass(frozen=True, eq=False)
 class Image:
     """One scene at one resolution level, described from metadata.
@@ -56,7 +100,8 @@ class Image:
         Coordinates by name: index coordinates on ``T``, ``C``, ``Z``, ``Y``, ``X``
         and any non-index coordinates (a name not among the dims). Values are
         :class:`xarray.Variable` (see :func:`scitiff_readers.backend.coordinate`),
-        ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence.
+        ``(dims, values[, attrs])`` tuples or, for a dim, a 1-D sequence. A
+        :class:`LazyCoords` derives them when first asked for.
     channel_names
         Names of the channels; default: the ``C`` coordinate, else ``C0, C1, ...``.
     physical_pixel_sizes

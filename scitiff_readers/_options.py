@@ -93,7 +93,11 @@ class OptionSet:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """The option names, common ones first."""
-        return tuple(f.name for f in dataclasses.fields(cls))
+        # Asked at every open; a dataclass's fields never change once it is made.
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        return names
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -108,7 +112,7 @@ class OptionSet:
         starting with ``owner`` (the reader, or the target and the writer).
         """
         names = cls.names()
-        unknown = sorted(set(keywords) - set(names))
+        unknown = sorted(set(keywords) - set(names)) if keywords else None
         if unknown:
             raise OptionError(
                 f"{owner} got unknown option(s) {', '.join(map(repr, unknown))}; "
@@ -125,6 +129,9 @@ class OptionSet:
 
 
 _Options = TypeVar("_Options", bound=OptionSet)
+
+#: The field names of each option class (see :meth:`OptionSet.names`).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)

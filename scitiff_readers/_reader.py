@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 import os
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
+from . import _handoff
 from ._chunking import normalize_chunk_bytes
 from ._compat import PeerCompatibleAPI
 from ._eager import read_regions
@@ -55,6 +56,10 @@ else:
 COMMON_OPTIONS: Mapping[str, Any] = MappingProxyType(ReaderOptions.defaults())
 
 
+#: The dims a plane request may select (by a plain int each).
+_PLANE_DIMS = frozenset("TCZ")
+
+
 def _nbytes(region: Sequence[slice], dtype: np.dtype[Any]) -> int:
     size = dtype.itemsize
     for s in region:
@@ -88,7 +93,24 @@ def _guarded_metadata(fget: Any) -> Any:
     return wrapper
 
 
-class Reader(PeerCompatibleAPI, ABC):
+class _ReaderMeta(ABCMeta):
+    """Reader classes: each ``Reader(...)`` call is one :mod:`._handoff` scope.
+
+    Selecting the backend (in ``__new__``) and opening the file (in ``__init__``) are
+    two steps of one call; what the first parsed may be handed to the second.
+    """
+
+    if not TYPE_CHECKING:  # type checkers keep seeing ``__new__``'s signature
+
+        def __call__(cls, *args, **kwargs):
+            offers = _handoff.enter()
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                _handoff.leave(offers)
+
+
+class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     """Open an image file lazily as ``T, C, Z, Y, X`` (plus ``S`` for RGB) data.
 
     Calling ``Reader(path)`` on this base class picks the installed backend that
@@ -246,6 +268,11 @@ class Reader(PeerCompatibleAPI, ABC):
         :class:`~scitiff_readers._byteaccess.RemotePath` (with ``storage_options``).
         Readers of in-memory data override it.
         """
+        if isinstance(path, (str, os.PathLike)):
+            # Selecting the backend in this Reader() call resolved it, and found it exists.
+            known: Path | None = _handoff.take(_handoff.LOCATION, "", path)
+            if known is not None:
+                return known
         from ._byteaccess import as_location
 
         resolved = as_location(path, getattr(self, "_sr_storage_options", None))
@@ -567,8 +594,9 @@ class Reader(PeerCompatibleAPI, ABC):
             if type(value) is not int or not 0 <= value < size:
                 return None  # lists, slices, negatives, errors: the general path handles them
             region.append(slice(value, value + 1))
-        if len(selection) != sum(1 for d in "TCZ" if d in selection):
-            return None
+        for d in selection:
+            if d not in _PLANE_DIMS:
+                return None
         return (*region, *(slice(0, s) for s in shape[3:]))
 
     def get_image_dask_data(self, dimension_order_out: str | None = None, **selection: Any) -> da.Array:

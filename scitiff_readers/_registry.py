@@ -15,7 +15,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._byteaccess import is_remote
+from . import _handoff
+from ._byteaccess import as_location, is_remote
 from ._plugincache import Declaration
 from ._plugins import PluginInfo, PluginRegistry
 from ._reader import Reader
@@ -142,6 +143,9 @@ def select_reader(
     """
     p = _location(path, storage_options)
     _require_exists(p)
+    if isinstance(path, (str, os.PathLike)) and not is_remote(p):
+        # The open of this Reader() call resolves the same argument: hand it over.
+        _handoff.offer(_handoff.LOCATION, "", path, p)
     if reader is not None:
         cls = get_reader_class(reader) if isinstance(reader, str) else reader
         if not (isinstance(cls, type) and issubclass(cls, Reader)):
@@ -192,8 +196,6 @@ class Feasibility:
 
 
 def _location(path: Any, storage_options: dict[str, Any] | None = None) -> Path:
-    from ._byteaccess import as_location
-
     return as_location(path, storage_options)
 
 

@@ -21,6 +21,7 @@ def file_token(
     path: str | os.PathLike[str],
     *parts: Any,
     stamp_from: Iterable[str | os.PathLike[str]] | None = None,
+    mtime_size: tuple[int, int] | None = None,
 ) -> str:
     """Return ``"<kind>-<absolute path>-<mtime_ns>-<size>-<parts>..."``.
 
@@ -36,13 +37,16 @@ def file_token(
         Files whose modification time and size stand for the dataset (a folder's
         index or metadata file); the first one that exists is used. Default: ``path``.
         ``"missing"`` when none exists.
+    mtime_size
+        ``(st_mtime_ns, st_size)`` of ``path`` when the caller has just taken them
+        (no ``stat`` then).
     """
     from ._byteaccess import is_remote
 
     if is_remote(path):
         return _remote_token(kind, path, parts, stamp_from)
-    stamp = "missing"
-    for candidate in stamp_from if stamp_from is not None else (path,):
+    stamp = "missing" if mtime_size is None else f"{mtime_size[0]}-{mtime_size[1]}"
+    for candidate in () if mtime_size is not None else stamp_from if stamp_from is not None else (path,):
         try:
             st = os.stat(candidate)
         except OSError:

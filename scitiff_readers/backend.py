@@ -87,7 +87,7 @@ from ._fileobjects import LIMITS as FILE_OBJECT_LIMITS
 from ._fileobjects import is_file_object_location
 from ._files import SharedFile, atomic_output, resolve_inside
 from ._guards import check_allocation, check_inside, library_errors, load_json, memory_limit, typed_error
-from ._image import Image
+from ._image import Image, LazyCoords
 from ._options import ArrayLayoutOptions, PyramidOptions, ReaderOptions, WriterOptions
 from ._pyramid import Pyramid
 from ._reader import Reader
@@ -102,7 +102,14 @@ if TYPE_CHECKING:
     from ._ifd import IfdChain, IfdPage
     from ._lazy import to_dask
     from ._tifffile import guard_ifd_chain, open_tifffile, page_at, page_decoder, tifffile_errors
-    from ._tiffhead import TIFF_INT_FORMATS, TIFF_TYPE_SIZES, FirstIfd, read_first_ifd, tiff_head
+    from ._tiffhead import (
+        TIFF_INT_FORMATS,
+        TIFF_TYPE_SIZES,
+        FirstIfd,
+        read_first_ifd,
+        take_sniffed_chain,
+        tiff_head,
+    )
 
 __all__ = [
     "FILE_OBJECT_LIMITS",
@@ -119,6 +126,7 @@ __all__ = [
     "IfdChain",
     "IfdPage",
     "Image",
+    "LazyCoords",
     "MosaicTiles",
     "Peer",
     "PhysicalPixelSizes",
@@ -174,6 +182,7 @@ __all__ = [
     "read_regions",
     "resolve_inside",
     "rgba_int_to_rgb",
+    "take_sniffed_chain",
     "tiff_head",
     "tifffile_errors",
     "to_canonical",
@@ -195,6 +204,7 @@ for _cls in (
     AxisMap,
     FileCache,
     Image,
+    LazyCoords,
     MosaicTiles,
     PixelSource,
     PlaneSource,
@@ -225,6 +235,7 @@ _LAZY = {
     "TIFF_TYPE_SIZES": "_tiffhead",
     "read_first_ifd": "_tiffhead",
     "tiff_head": "_tiffhead",
+    "take_sniffed_chain": "_tiffhead",
     "IfdChain": "_ifd",
     "IfdPage": "_ifd",
     "open_tifffile": "_tifffile",

@@ -153,6 +153,26 @@ def test_channel_convention_resolved_like_scitiff(stdevs_mask: Path) -> None:
         assert r.raw_channels.sizes["C"] == 3
 
 
+def test_coordinates_are_built_when_first_asked_for(tof: Path, stdevs_mask: Path) -> None:
+    from scitiff_readers.backend import LazyCoords
+
+    for path in (tof, stdevs_mask):
+        ref = _ref(path, squeeze=False)
+        with Reader(path) as r:
+            coords = r.image().coords
+            assert isinstance(coords, LazyCoords)
+            r.get_image_data("YX", T=0, C=0, Z=0)
+            assert not coords.built  # opening and reading a plane did not build them
+            t = r.coords["T"]
+            assert coords.built
+            assert r.channel_names == ["intensities"]  # the label both files give their first channel
+            values = ref.coords["t"].values
+            if ref.coords.is_edges("t"):
+                values = (values[:-1] + values[1:]) / 2
+            np.testing.assert_allclose(t.values, values)
+            assert t.attrs["units"] == str(ref.coords["t"].unit).replace("μ", "µ")
+
+
 def test_plain_channel_names_are_not_resolved() -> None:
     if not SHARED_FILES:
         pytest.skip(f"real SciTiff samples not found in {SHARED}")
@@ -168,6 +188,13 @@ def test_plain_channel_names_are_not_resolved() -> None:
 def test_real_files_every_schema_version(path: Path) -> None:
     ref = _ref(path, squeeze=False, resolve_channels=False)
     with Reader(path, resolve_channels=False) as r:
+        # The JSON as stored, as tifffile reads it (the open left its numbers undecoded).
+        import json
+
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            assert r.scitiff_json == json.loads(tif.imagej_metadata["scitiffmeta"])
         version = path.stem.split("-")[1]
         expect_placeholder = tuple(int(v) for v in version.split(".")) <= (25, 12, 0)
         assert r.schema_version == ("{VERSION_PLACEHOLDER}" if expect_placeholder else version)

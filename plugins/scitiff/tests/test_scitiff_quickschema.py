@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pydantic = pytest.importorskip("pydantic")
 
@@ -281,3 +283,198 @@ def test_opening_a_file_imports_no_pydantic_until_metadata_is_asked_for() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "SciTiffMetadata", "True"]
+
+
+# ------------------------------------------- value lists: one type pass, same verdicts
+# quickschema looks at the element types of a value list in one C-level pass. These
+# tests hold it to the per-value rule it replaced (one Python call per value), and
+# to the models, over random lists of every JSON type.
+
+
+def _per_value_rule(raw: list[Any]) -> list[Any] | None:
+    """The former per-value verdict on 1-D values: all strings, or all floats / ints as floats."""
+    if raw and all(type(v) is str for v in raw):
+        return list(raw)
+    out: list[Any] = []
+    for v in raw:
+        if type(v) is float:
+            out.append(v)
+        elif type(v) is int:
+            try:
+                out.append(float(v))
+            except OverflowError:  # the former rule crashed here; now the models decide
+                return None
+        else:
+            return None
+    return out
+
+
+_json_scalars = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([10**400, -(10**400)]),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+)
+_json_values = st.one_of(_json_scalars, st.lists(_json_scalars, max_size=2), st.just({}))
+# Mostly homogeneous lists (what files hold), with a stray element of another type now and then.
+_value_lists = st.one_of(
+    st.lists(st.floats(allow_nan=False), max_size=20),
+    st.lists(st.integers(-(2**60), 2**60), max_size=20),
+    st.lists(st.text(max_size=3), max_size=20),
+    st.tuples(st.lists(st.floats(), max_size=20), _json_values, st.integers(0, 20)).map(
+        lambda t: [*t[0][: t[2]], t[1], *t[0][t[2] :]]
+    ),
+    st.lists(_json_values, max_size=8),
+)
+
+
+def _with_t_values(values: Any, dims: list[str], shape: list[int]) -> dict[str, Any]:
+    doc = _generated()
+    doc["image"]["coords"] = {
+        "t": {"unit": "µs", "dtype": "float64", "dims": dims, "shape": shape, "values": values}
+    }
+    doc["image"]["masks"] = {}
+    return doc
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(raw=_value_lists)
+def test_one_dimensional_values_as_the_per_value_rule(raw: list[Any]) -> None:
+    doc = _with_t_values(raw, ["t"], [len(raw)])
+    expected = _per_value_rule(raw)
+    quick = _assert_agrees(doc)  # accepted => the models accept, with the same values
+    if expected is None:
+        assert quick is None
+    else:
+        assert quick is not None
+        var = quick.image.coords["t"]
+        assert _typed(var.values) == _typed(expected)
+        assert var.holds_strings == any(isinstance(v, str) for v in raw)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(rows=st.lists(_value_lists, min_size=1, max_size=4), width=st.integers(0, 4))
+def test_two_dimensional_values_as_the_per_value_rule(rows: list[list[Any]], width: int) -> None:
+    rows = [row[:width] for row in rows]
+    doc = _with_t_values(rows, ["t", "x"], [len(rows), width])
+    per_row = [None if any(type(v) is str for v in row) else _per_value_rule(row) for row in rows]
+    expected = None if any(r is None or len(r) != width for r in per_row) else per_row
+    quick = _assert_agrees(doc)
+    if expected is None:
+        assert quick is None
+    else:
+        assert quick is not None
+        assert _typed(quick.image.coords["t"].values) == _typed(expected)
+        assert not quick.image.coords["t"].holds_strings
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(raw=_value_lists, dtype=st.sampled_from(["float64", "int64", "string", "datetime64", "bool"]))
+def test_string_refusal_same_on_the_quick_and_the_model_path(raw: list[Any], dtype: str) -> None:
+    """``check_against_file`` refuses strings for numeric dtypes whichever validator ran."""
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, check_against_file
+
+    from scitiff_readers.backend import FirstIfd
+
+    doc = _with_t_values(raw, ["t"], [len(raw)])
+    doc["image"]["data"]["shape"] = [max(len(raw), 1), 1, 1, 2, 2]
+    doc["image"]["coords"]["t"]["dtype"] = dtype
+    quick = quick_metadata(doc)
+    try:
+        model = SciTiffMetadata.model_validate(doc)
+    except pydantic.ValidationError:
+        assert quick is None
+        return
+    ifd = FirstIfd(b"", 2, 2, 32, 3, 1, 1, False, "<")
+    imagej = {"images": max(len(raw), 1)}
+
+    def problems(meta: Any) -> list[tuple[str, str]]:
+        try:
+            check_against_file("f.tif", meta, ifd, imagej)
+        except SciTiffMetadataError as exc:
+            return exc.problems
+        return []
+
+    by_model = problems(model)
+    refused = dtype not in ("string", "datetime64") and any(
+        isinstance(v, str) for v in model.model_dump()["image"]["coords"]["t"]["values"]
+    )
+    assert (("$.image.coords.t.values", f"strings given for dtype {dtype!r}") in by_model) == refused
+    if quick is not None:
+        assert problems(quick) == by_model
+
+
+# ------------------------------------ read_metadata: numbers decoded when first read
+# read_metadata decodes with the non-integer numbers left as their text (bytes), and
+# QuickVariable.values turns them into floats when first read. Held here to the plain
+# json.loads + quick_metadata path: same verdicts, same values (typed), same errors.
+
+
+def _eager(text: str) -> Any:
+    """What read_metadata gave before: quick_metadata of json.loads, else the models' verdict."""
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, decode_metadata, validate_metadata
+
+    try:
+        quick = quick_metadata(decode_metadata("f.tif", text))
+        return quick if quick is not None else validate_metadata("f.tif", text)[0]
+    except SciTiffMetadataError as exc:
+        return ("error", str(exc))
+
+
+def _outcome(text: str) -> Any:
+    from scitiff_readers_scitiff.metadata import SciTiffMetadataError, read_metadata
+
+    try:
+        return read_metadata("f.tif", text)[0]
+    except SciTiffMetadataError as exc:
+        return ("error", str(exc))
+
+
+def _assert_same_outcome(text: str) -> None:
+    before, after = _eager(text), _outcome(text)
+    if isinstance(before, tuple):
+        assert after == before
+        return
+    assert type(after) is type(before)
+    if isinstance(before, QuickMetadata):
+        for group in ("coords", "masks"):
+            ours, theirs = getattr(after.image, group), getattr(before.image, group)
+            assert list(ours) == list(theirs)
+            for name in ours:
+                _same_variable(ours[name], theirs[name])
+
+
+# JSON number text with a fraction or exponent, as other writers spell them.
+_float_text = st.from_regex(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", fullmatch=True)
+_number_text = st.one_of(
+    _float_text, st.integers(-(2**70), 2**70).map(str), st.sampled_from(["NaN", "-Infinity"])
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(numbers=st.lists(_number_text, max_size=30), dims=st.sampled_from([["t"], ["t", "x"], []]))
+def test_numbers_left_as_text_decode_as_json_loads_does(numbers: list[str], dims: list[str]) -> None:
+    if dims == ["t", "x"]:
+        values = "[" + ", ".join(f"[{n}]" for n in numbers) + "]"
+        shape = [len(numbers), 1]
+    elif dims:
+        values, shape = "[" + ", ".join(numbers) + "]", [len(numbers)]
+    else:
+        values, shape = (numbers[0] if numbers else "1.5"), []
+    doc = _with_t_values("@", dims, shape)
+    doc["process"]["parameters"] = {"k": "@p"}
+    text = json.dumps(doc).replace('"@"', values).replace('"@p"', numbers[-1] if numbers else "2e3")
+    _assert_same_outcome(text)
+
+
+def test_mutated_documents_read_as_before() -> None:
+    rng = random.Random(23)
+    bases = _documents()
+    for _ in range(600):
+        text = json.dumps(_mutate(rng.choice(bases), rng))
+        _assert_same_outcome(text)
+    for broken in ('{"image": {"data": ', "[1.5, 2.5]", "1.5", '{"a": 1.5e}', '{"a": 01.5}'):
+        assert _eager(broken)[0] == "error"
+        _assert_same_outcome(broken)

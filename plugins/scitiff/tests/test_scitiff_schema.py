@@ -268,6 +268,26 @@ BAD_DOCS = {
         "$.image.coords.when.values",
     ),
     "daq-type": (lambda d: d.update(daq={"simulated": "perhaps"}), "$.daq.simulated"),
+    # Strings for a numeric dtype: the models take list[str], the check against the file refuses.
+    "strings-for-float64": (
+        lambda d: d["image"]["coords"]["t"].update(values=["1", "2", "4", "8"]),
+        "$.image.coords.t.values",
+    ),
+    "scalar-string-for-int64": (
+        lambda d: d["image"]["coords"].update(
+            run={"unit": None, "dtype": "int64", "dims": [], "shape": [], "values": "seven"}
+        ),
+        "$.image.coords.run.values",
+    ),
+    # An integer beyond the float range raised a bare OverflowError before.
+    "int-beyond-float": (
+        lambda d: d["image"]["coords"]["t"].update(values=[1.0, 10**400, 4.0, 8.0]),
+        "$.image.coords.t.values[1]",
+    ),
+    "parameter-beyond-float": (
+        lambda d: d.update(process={"parameters": {"k": -(10**400)}}),
+        "$.process.parameters.k",
+    ),
 }
 
 

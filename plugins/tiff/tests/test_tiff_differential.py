@@ -726,3 +726,54 @@ def test_random_layouts(layout: dict[str, Any], seed: int) -> None:
         except REFUSED:
             reject()  # a combination tifffile itself refuses
         check_file(path)
+
+
+# ------------------------------------------------- the raw-path rule, one page at a time
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_page_raw_start_is_the_rule_of_many_pages(seed: int) -> None:
+    # The first read of a plane judges its page alone (layout.row_major_start); reads
+    # of many planes judge them all at once (row_major_starts). One rule: for every page
+    # of random segment tables -- runs, gaps, short and padded segments, pages listing
+    # one segment for the whole page -- both must give the same start (or -1).
+    from scitiff_readers_tiff.layout import PageLayout, row_major_start, row_major_starts
+
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        rows_per, nrows, width = int(rng.integers(1, 5)), int(rng.integers(1, 13)), int(rng.integers(1, 9))
+        tiled = bool(rng.integers(0, 2))
+        layout = PageLayout(
+            file=0,
+            ifd_offset=8,
+            shaped=(1, 1, nrows, width, 1),
+            dtype="<u2",
+            segment=(1, rows_per, width),
+            tiled=tiled,
+            raw=bool(rng.integers(0, 4)),  # mostly raw
+        )
+        per_page = layout.segments
+        pages = int(rng.integers(1, 6))
+        counts_per_page = [
+            int(rng.choice([per_page, per_page, 1, max(1, per_page - 1)])) for _ in range(pages)
+        ]
+        n = sum(counts_per_page)
+        seg_bytes = rows_per * width * 2
+        counts = np.full(n, seg_bytes, dtype=np.int64)
+        counts[rng.random(n) < 0.15] -= 2  # a short segment
+        counts[rng.random(n) < 0.15] += 6  # a padded one
+        gaps = np.where(rng.random(n) < 0.2, rng.integers(1, 9, n), 0)
+        offsets = 100 + np.concatenate(([0], np.cumsum(counts + gaps)[:-1]))
+        first = np.concatenate(([0], np.cumsum(counts_per_page)[:-1])).astype(np.int64)
+        count = np.asarray(counts_per_page, dtype=np.int64)
+        together = row_major_starts(layout, offsets, counts, first, count)
+        one_by_one = [
+            row_major_start(layout, offsets, counts, int(f), int(c))
+            for f, c in zip(first, count, strict=True)
+        ]
+        assert together.tolist() == one_by_one, (layout, offsets, counts, first, count)
+        # A one-page call of the many-page function takes the one-page rule: still equal.
+        assert [
+            int(row_major_starts(layout, offsets, counts, first[i : i + 1], count[i : i + 1])[0])
+            for i in range(pages)
+        ] == one_by_one

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import ome_types
 import pytest
 import tifffile
 from scitiff_readers_tiff.calibration import imagej_info
@@ -282,6 +283,30 @@ def test_single_file_ome_opens_from_the_xml_and_looks_pages_up_lazily(tmp_path: 
         np.testing.assert_array_equal(reader.get_image_data("ZYX"), data)
         assert source.resolved.all()
         assert source.is_strided
+
+
+def test_ome_coordinates_are_derived_when_first_asked_for(tmp_path: Path) -> None:
+    """Opening and reading a plane derive no coordinates; asking gives the OME-XML's values."""
+    from scitiff_readers.backend import LazyCoords
+
+    path = tmp_path / "coords.ome.tif"
+    data = np.arange(3 * 2 * 8 * 6, dtype=np.uint16).reshape(3, 2, 8, 6)
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        metadata={"axes": "ZCYX", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.5, "PhysicalSizeZ": 2.0},
+    )
+    with Reader(path) as reader:
+        coords = reader.image().coords
+        assert isinstance(coords, LazyCoords)
+        np.testing.assert_array_equal(reader.get_image_data("YX", Z=2, C=1), data[2, 1])
+        assert not coords.built
+        pixels = ome_types.from_tiff(path).images[0].pixels
+        np.testing.assert_allclose(reader.coords["X"].values, np.arange(6) * pixels.physical_size_x)
+        np.testing.assert_allclose(reader.coords["Y"].values, np.arange(8) * pixels.physical_size_y)
+        np.testing.assert_allclose(reader.coords["Z"].values, np.arange(3) * pixels.physical_size_z)
+        assert coords.built
 
 
 def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:

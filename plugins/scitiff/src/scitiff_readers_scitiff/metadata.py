@@ -21,6 +21,8 @@ import numpy as np
 from scitiff_readers.backend import FirstIfd, is_remote, load_json
 from scitiff_readers.errors import MetadataError
 
+from .quickschema import QuickVariable, quick_metadata
+
 if TYPE_CHECKING:
     from scitiff_readers.backend import FirstIfd
 
@@ -166,22 +168,42 @@ def decode_metadata(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
     return doc
 
 
+#: ``json.loads`` that leaves numbers with a fraction or exponent as their text (bytes):
+#: the scanner still checks their syntax, but makes no float of each.
+_DEFERRING_DECODER = json.JSONDecoder(parse_float=str.encode)
+
+
+def _decode_deferring_floats(text: str) -> dict[str, Any] | None:
+    """The JSON object of ``text`` with :data:`.quickschema.DEFERRED_FLOAT` numbers, or ``None``.
+
+    ``None`` for anything but a valid JSON object: :func:`decode_metadata` then decodes
+    again and words the error.
+    """
+    try:
+        doc = _DEFERRING_DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return doc if type(doc) is dict else None
+
+
 def read_metadata(
     path: str | os.PathLike[str], text: str
-) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any]]:
+) -> tuple[SciTiffMetadata | QuickMetadata, dict[str, Any] | None]:
     """Decode and validate the ``scitiffmeta`` JSON text, without pydantic when it can.
 
     A document :func:`.quickschema.quick_metadata` surely accepts gives its
     :class:`~.quickschema.QuickMetadata` (what opening a file needs; the models accept
-    it too, proven by the tests); anything else is validated by the pydantic models,
-    which raise with their messages, as :func:`validate_metadata`.
+    it too, proven by the tests) and ``None``: it was decoded with its non-integer
+    numbers left as text (decoded when the coordinates are built), so the caller
+    decodes the text again if it wants the document (:func:`decode_metadata`).
+    Anything else is decoded in full and validated by the pydantic models, which raise
+    with their messages, as :func:`validate_metadata`; the document is returned too.
     """
-    from .quickschema import quick_metadata
-
-    doc = decode_metadata(path, text)
-    quick = quick_metadata(doc)
+    deferred = _decode_deferring_floats(text)
+    quick = None if deferred is None else quick_metadata(deferred)
     if quick is not None:
-        return quick, doc
+        return quick, None
+    doc = decode_metadata(path, text)
     return _validate_doc(path, doc), doc
 
 
@@ -211,6 +233,20 @@ def _validate_doc(path: str | os.PathLike[str], doc: dict[str, Any]) -> SciTiffM
 
 def _quoted(name: str) -> str:
     return f".{name}" if name.isidentifier() else f"[{json.dumps(name)}]"
+
+
+def _holds_str(var: Any) -> bool:
+    """Whether the values of a variable hold a string (``any(isinstance(v, str) ...)``, faster).
+
+    :func:`.quickschema.quick_metadata` already looked at every value's type and says so;
+    the models' variables are looked at here, in one C-level pass over the element types.
+    """
+    # isinstance, not getattr: the models keep unknown JSON keys as attributes.
+    if isinstance(var, QuickVariable):
+        return var.holds_strings
+    values = var.values
+    flat = values if isinstance(values, list) else [values]
+    return any(issubclass(kind, str) for kind in set(map(type, flat)))
 
 
 def check_against_file(
@@ -313,13 +349,12 @@ def check_against_file(
                         ),
                     )
                 )
-            values = var.values
-            flat = values if isinstance(values, list) else [values]
-            if var.dtype != "string" and var.dtype != "datetime64" and any(isinstance(v, str) for v in flat):
+            if var.dtype != "string" and var.dtype != "datetime64" and _holds_str(var):
                 problems.append((where + ".values", f"strings given for dtype {var.dtype!r}"))
             if var.dtype == "datetime64":
+                values = var.values
                 try:
-                    np.asarray(flat, dtype="datetime64")
+                    np.asarray(values if isinstance(values, list) else [values], dtype="datetime64")
                 except ValueError as exc:
                     problems.append((where + ".values", f"not ISO 8601 datetimes: {exc}"))
     if problems:

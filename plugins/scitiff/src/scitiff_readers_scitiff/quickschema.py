@@ -14,17 +14,36 @@ caller validates with pydantic, which accepts or reports errors with its message
 So a file is never accepted that the models reject, and errors keep their exact
 wording. ``tests`` prove the first half against the models over the shared SciTiff
 files and generated documents, valid and invalid.
+
+Numbers with a fraction or an exponent may arrive undecoded, as the bytes of their JSON
+text (:data:`DEFERRED_FLOAT`; :func:`.metadata.read_metadata` decodes that way, because
+turning the thousands of numbers of coordinate lists into floats is most of the JSON
+decoding time and opening a file does not need them). They count as floats, and a 1-D
+list of them stays undecoded until :attr:`QuickVariable.values` is first read.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["QuickImage", "QuickImageData", "QuickMetadata", "QuickVariable", "quick_metadata"]
+__all__ = [
+    "DEFERRED_FLOAT",
+    "QuickImage",
+    "QuickImageData",
+    "QuickMetadata",
+    "QuickVariable",
+    "quick_metadata",
+]
+
+#: The type of a JSON number with a fraction or exponent left undecoded: its text, as
+#: ``json.JSONDecoder(parse_float=str.encode)`` gives it. ``float()`` of it is the number
+#: ``json.loads`` gives (both are Python's correctly rounded conversion of that text).
+DEFERRED_FLOAT = bytes
 
 #: The image dims, in the fixed on-disk order (as :data:`.schema.IMAGE_DIMS`).
 _IMAGE_DIMS = ("t", "z", "c", "y", "x")
@@ -43,7 +62,17 @@ class QuickVariable:
     dtype: str
     dims: tuple[str, ...]
     shape: tuple[int, ...]
-    values: Any
+    #: The values as decoded; a 1-D list of numbers may still hold :data:`DEFERRED_FLOAT` text.
+    stored: Any
+    #: Whether the values are strings (all of them, as the models' unions allow).
+    holds_strings: bool = False
+    #: Whether ``stored`` is a 1-D list with undecoded numbers (decoded by :attr:`values`).
+    deferred: bool = False
+
+    @functools.cached_property
+    def values(self) -> Any:
+        """The values as the models give them: numbers of 1-D and 2-D variables as floats."""
+        return list(map(float, self.stored)) if self.deferred else self.stored
 
 
 @dataclass(frozen=True)
@@ -113,8 +142,13 @@ def _number(value: Any) -> float:
     # bool is an int subclass, and pydantic's float takes it; leave that to pydantic.
     if type(value) is float:
         return value
-    if type(value) is int:
+    if type(value) is DEFERRED_FLOAT:
         return float(value)
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:  # beyond the float range: pydantic's verdict and message
+            raise _Unsure from None
     raise _Unsure
 
 
@@ -135,6 +169,32 @@ def _str_list(value: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------ variables
+#: The element types a list of numbers may hold (``bool`` is not one: pydantic coerces it).
+_NUMBER_TYPES = frozenset({float, int, DEFERRED_FLOAT})
+_FLOAT_ONLY = frozenset({float})
+#: Lists of these need no check when decoded: ``float()`` of each cannot fail.
+_FLOAT_LIKE = frozenset({float, DEFERRED_FLOAT})
+_STR_ONLY = frozenset({str})
+
+
+def _numbers(raw: list[Any], kinds: set[type] | None = None) -> list[float]:
+    """``raw`` as floats if every element is exactly a float or an int, as ``_number`` decides per value.
+
+    The element types (``kinds``, if the caller has them) are collected in one C-level
+    pass rather than a Python call per value: coordinate lists hold thousands of numbers.
+    """
+    if kinds is None:
+        kinds = set(map(type, raw))
+    if kinds <= _FLOAT_ONLY:
+        return list(raw)
+    if not kinds <= _NUMBER_TYPES:
+        raise _Unsure
+    try:
+        return list(map(float, raw))
+    except OverflowError:  # an int beyond the float range: pydantic's verdict and message
+        raise _Unsure from None
+
+
 def _variable(value: Any) -> QuickVariable:
     var = _obj(value)
     unit = _opt_str(_required(var, "unit"))
@@ -144,22 +204,27 @@ def _variable(value: Any) -> QuickVariable:
         if _list(var.get("shape", [])):
             raise _Unsure
         scalar = _required(var, "values")
+        if type(scalar) is DEFERRED_FLOAT:
+            scalar = float(scalar)
         if type(scalar) not in (float, int, str, bool):
             raise _Unsure
-        return QuickVariable(unit, dtype, (), (), scalar)
+        return QuickVariable(unit, dtype, (), (), scalar, holds_strings=type(scalar) is str)
     shape = tuple(_int(n) for n in _list(_required(var, "shape")))
     raw = _list(_required(var, "values"))
     if len(dims) == 1:
         if len(shape) != 1 or len(raw) != shape[0]:
             raise _Unsure
-        if raw and all(type(v) is str for v in raw):
-            values: list[Any] = list(raw)
-        else:
-            values = [_number(v) for v in raw]
-        return QuickVariable(unit, dtype, dims, shape, values)
+        # All strings (and at least one) or all numbers, as list[float] | list[str] takes them.
+        kinds = set(map(type, raw))
+        if raw and kinds == _STR_ONLY:
+            return QuickVariable(unit, dtype, dims, shape, list(raw), holds_strings=True)
+        if DEFERRED_FLOAT in kinds and kinds <= _FLOAT_LIKE:
+            # Decoded when the values are first read (building coordinates), not at open.
+            return QuickVariable(unit, dtype, dims, shape, list(raw), deferred=True)
+        return QuickVariable(unit, dtype, dims, shape, _numbers(raw, kinds))
     if len(dims) != 2 or len(shape) != 2 or len(raw) != shape[0]:
         raise _Unsure
-    rows = [[_number(v) for v in _list(row)] for row in raw]
+    rows = [_numbers(_list(row)) for row in raw]
     if any(len(row) != shape[1] for row in rows):
         raise _Unsure
     return QuickVariable(unit, dtype, dims, shape, rows)

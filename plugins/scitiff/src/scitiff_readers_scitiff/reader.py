@@ -9,6 +9,7 @@ registry imports this module just to read the class attributes.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Sequence
@@ -20,8 +21,10 @@ from scitiff_readers.backend import FirstIfd, Image, Reader, ReaderOptions, read
 from scitiff_readers.errors import CorruptFileError, MetadataError, ScitiffReadersWarning
 
 from .metadata import (
+    SCITIFF_KEY,
     SciTiffMetadataError,
     check_against_file,
+    decode_metadata,
     has_scitiffmeta,
     parse_description,
     read_metadata,
@@ -166,8 +169,10 @@ class SciTiffReader(Reader):
         self._build()
 
     def _build(self) -> None:
+        from scitiff_readers.backend import LazyCoords
+
         from .channels import ChannelSubsetSource, channel_roles
-        from .xcoords import metadata_coords, take_channels
+        from .xcoords import channel_subset, metadata_coords
 
         if self._model is None:
             self._fallback_image()
@@ -194,7 +199,7 @@ class SciTiffReader(Reader):
             self._view_image = self._raw_image
             return
         keep = self._roles["intensities"]
-        coords = {n: take_channels(v, [keep]) for n, v in meta.coords.items()}
+        coords = LazyCoords(functools.partial(channel_subset, meta.coords, [keep]))
         self._view_image = Image(
             source=ChannelSubsetSource(self._raw_source, [keep]), coords=coords, attrs=attrs, name=name
         )
@@ -257,6 +262,9 @@ class SciTiffReader(Reader):
     @property
     def scitiff_json(self) -> dict[str, Any] | None:
         """The ``scitiffmeta`` JSON exactly as stored (``None`` in fallback mode)."""
+        if self._raw_json is None and self._model is not None:
+            # The open decoded it with its numbers left as text: decode it in full now.
+            self._raw_json = decode_metadata(self._path, self._imagej[SCITIFF_KEY])
         return self._raw_json
 
     @property

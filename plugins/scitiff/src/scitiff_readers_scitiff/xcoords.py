@@ -30,10 +30,13 @@ Writing (:func:`scitiff_variables`) is the inverse, used by the writer.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from scitiff_readers.backend import LazyCoords
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -54,7 +57,10 @@ __all__ = [
     "bounds_pair_edges",
     "bounds_pair_names",
     "cf_bounds_dataset",
+    "channel_subset",
+    "coordinate_specs",
     "datetime_unit",
+    "metadata_channel_names",
     "metadata_coords",
     "variable_values",
 ]
@@ -221,7 +227,8 @@ class MetadataCoords:
 
     #: ``name -> (dims, values, attrs)``: the Image makes xarray variables of them only when
     #: coordinates are asked for, so opening a file and reading planes never imports xarray.
-    coords: dict[str, CoordSpec] = field(default_factory=dict)
+    #: A :class:`LazyCoords` from :func:`metadata_coords`: built on first look.
+    coords: Mapping[str, CoordSpec] = field(default_factory=dict)
     channel_names: list[str] | None = None
 
 
@@ -233,19 +240,49 @@ def _attrs(unit: str | None, dtype: np.dtype[Any] | None = None, **extra: Any) -
     return attrs
 
 
+def _edge_axis(var: Any, sizes: Mapping[str, int]) -> int | None:
+    """The axis along which ``var`` holds bin edges (one more value than the image size), if any."""
+    return next((i for i, d in enumerate(var.dims) if var.shape[i] == sizes[d] + 1), None)
+
+
 def metadata_coords(image: ImageMetadata | QuickImage, sizes: Mapping[str, int]) -> MetadataCoords:
-    """Build the view's coordinates from validated (and consistency-checked) metadata.
+    """The view's coordinates from validated (and consistency-checked) metadata.
 
     ``sizes`` are the sizes of the view's scitiff dims (``c`` may differ from the
     file when channels are resolved; coordinates along ``c`` are then sliced by
-    the caller).
+    the caller). The channel names are made now; the coordinates when first looked at
+    (:class:`LazyCoords`).
     """
-    out = MetadataCoords()
+    return MetadataCoords(
+        coords=LazyCoords(functools.partial(coordinate_specs, image, sizes)),
+        channel_names=metadata_channel_names(image, sizes),
+    )
+
+
+def metadata_channel_names(image: ImageMetadata | QuickImage, sizes: Mapping[str, int]) -> list[str] | None:
+    """Channel names the metadata gives besides a string ``c`` coordinate, or ``None``.
+
+    A numeric ``c`` index coordinate (not bin edges) gives its values as strings; a
+    scalar string ``c`` coordinate names the single channel.
+    """
+    var = image.coords.get("c")
+    if var is None:
+        return None
+    if tuple(var.dims) == ("c",) and var.dtype != "string" and _edge_axis(var, sizes) is None:
+        return [str(v) for v in variable_values(var).tolist()]
+    if len(var.dims) == 0 and sizes["c"] == 1 and var.dtype == "string":
+        return [str(var.values)]
+    return None
+
+
+def coordinate_specs(image: ImageMetadata | QuickImage, sizes: Mapping[str, int]) -> dict[str, CoordSpec]:
+    """Every coordinate and mask of the metadata as ``name -> (dims, values, attrs)`` (see the module doc)."""
+    out: dict[str, CoordSpec] = {}
     taken = set(DIM_NAMES.values())
     for name, var in image.coords.items():
         values = variable_values(var)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
-        edge_axis = next((i for i, d in enumerate(var.dims) if var.shape[i] == sizes[d] + 1), None)
+        edge_axis = _edge_axis(var, sizes)
         is_index = len(var.dims) == 1 and name == var.dims[0]
         target = DIM_NAMES[name] if is_index else name
         renamed: dict[str, Any] = {}
@@ -256,29 +293,30 @@ def metadata_coords(image: ImageMetadata | QuickImage, sizes: Mapping[str, int])
             bounds_name = f"{target}{BOUNDS_SUFFIX}"
             start_name, end_name = bounds_pair_names(bounds_name)
             lo, hi = _bounds_pair(values, edge_axis)
-            out.coords[target] = (
+            out[target] = (
                 dims,
                 _midpoints(values, edge_axis),
                 _attrs(var.unit, values.dtype, bounds=bounds_name, **renamed),
             )
-            out.coords[start_name] = (dims, lo, _attrs(var.unit, values.dtype))
-            out.coords[end_name] = (dims, hi, _attrs(var.unit, values.dtype))
+            out[start_name] = (dims, lo, _attrs(var.unit, values.dtype))
+            out[end_name] = (dims, hi, _attrs(var.unit, values.dtype))
             taken.update((start_name, end_name))
         elif is_index and name == "c" and var.dtype != "string":
-            # Channel labels are strings in the view; keep the typed values beside them.
-            out.channel_names = [str(v) for v in values.tolist()]
+            # Channel labels are strings in the view (metadata_channel_names); keep the typed values beside them.
             target = "c"
-            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype))
+            out[target] = (dims, values, _attrs(var.unit, values.dtype))
         else:
-            out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, **renamed))
+            out[target] = (dims, values, _attrs(var.unit, values.dtype, **renamed))
         taken.add(target)
-    c_scalar = image.coords.get("c")
-    if c_scalar is not None and len(c_scalar.dims) == 0 and sizes["c"] == 1 and c_scalar.dtype == "string":
-        out.channel_names = [str(c_scalar.values)]
     for name, var in image.masks.items():
         target, renamed = (name, {}) if name not in taken else (f"{name}_mask", {"scitiff_name": name})
         values = variable_values(var).astype(bool)
         dims = tuple(DIM_NAMES[d] for d in var.dims)
-        out.coords[target] = (dims, values, _attrs(var.unit, values.dtype, scitiff_role=MASK_ROLE, **renamed))
+        out[target] = (dims, values, _attrs(var.unit, values.dtype, scitiff_role=MASK_ROLE, **renamed))
         taken.add(target)
     return out
+
+
+def channel_subset(coords: Mapping[str, CoordSpec], keep: list[int]) -> dict[str, CoordSpec]:
+    """Every spec of ``coords`` with only the channels ``keep`` along ``C`` (see :func:`take_channels`)."""
+    return {name: take_channels(spec, keep) for name, spec in coords.items()}

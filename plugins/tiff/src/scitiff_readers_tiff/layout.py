@@ -22,7 +22,7 @@ import numpy as np
 
 from scitiff_readers.errors import CorruptFileError, UnsupportedFormatError
 
-__all__ = ["PageLayout", "merge_layouts", "page_layout", "row_major_starts"]
+__all__ = ["PageLayout", "merge_layouts", "page_layout", "row_major_start", "row_major_starts"]
 
 #: Compressions whose pages may carry their own JPEG tables (never merged).
 _JPEG_LIKE = frozenset({6, 7, 33007, 34892})
@@ -207,6 +207,10 @@ def row_major_starts(
     """
     first = np.asarray(first, dtype=np.int64)
     count = np.asarray(count, dtype=np.int64)
+    if len(first) == 1:  # one page (the first read of a plane): the same rule, without arrays
+        return np.array(
+            [row_major_start(layout, offsets, counts, int(first[0]), int(count[0]))], dtype=np.int64
+        )
     starts = np.full(len(first), -1, dtype=np.int64)
     if not layout.may_be_row_major or len(first) == 0 or len(offsets) == 0:
         return starts
@@ -233,3 +237,20 @@ def row_major_starts(
     ok = present & unbroken & enough
     starts[ok] = offsets[safe_first[ok]]
     return starts
+
+
+def row_major_start(
+    layout: PageLayout, offsets: np.ndarray, counts: np.ndarray, first: int, count: int
+) -> int:
+    """:func:`row_major_starts` of the one page owning segments ``first : first + count``."""
+    if not layout.may_be_row_major or len(offsets) == 0:
+        return -1
+    if count == 1:  # one segment said to hold the whole page
+        return int(offsets[first]) if int(counts[first]) >= layout.plane_bytes else -1
+    if count != layout.segments:
+        return -1
+    seg_offsets = offsets[first : first + count]
+    seg_counts = counts[first : first + count]
+    if not np.array_equal(seg_offsets[:-1] + seg_counts[:-1], seg_offsets[1:]):
+        return -1  # not one run: a segment does not follow the one before
+    return int(seg_offsets[0]) if int(seg_counts.sum()) == layout.plane_bytes else -1

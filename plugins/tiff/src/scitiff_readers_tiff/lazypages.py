@@ -208,7 +208,7 @@ class SharedPages:
     @classmethod
     def empty(cls, plan: ImagePlan, lookup: PageLookup | IfdLookup) -> SharedPages:
         """Nothing looked up yet."""
-        n = int((plan.ifd_grid >= 0).sum())
+        n = plan.planes
         nseg = max(1, plan.segments)
         return cls(
             np.zeros(n * nseg, dtype=np.int64),
@@ -270,10 +270,15 @@ class LazyPageSource(TiffPageSource):
 
     def __init__(self, path: Path, plan: ImagePlan, token: str, shared: SharedPages | None = None) -> None:
         grid_ifd = plan.ifd_grid
-        present = grid_ifd.ravel() >= 0
-        n = int(present.sum())
-        grid = np.full(grid_ifd.size, -1, dtype=np.int64)
-        grid[present] = np.arange(n, dtype=np.int64)
+        n = plan.planes
+        if n == grid_ifd.size:  # every plane present (most files): plane i is the i-th
+            grid = np.arange(n, dtype=np.int64)
+            plane_ifd = grid_ifd.ravel().copy()
+        else:
+            present = grid_ifd.ravel() >= 0
+            grid = np.full(grid_ifd.size, -1, dtype=np.int64)
+            grid[present] = np.arange(n, dtype=np.int64)
+            plane_ifd = grid_ifd.ravel()[present].copy()
         nseg = max(1, plan.segments)
         if shared is None:
             shared = SharedPages.empty(plan, PageLookup(path))
@@ -296,7 +301,7 @@ class LazyPageSource(TiffPageSource):
             plan.shape,
             token,
         )
-        self.plane_ifd = grid_ifd.ravel()[present].copy()
+        self.plane_ifd = plane_ifd
 
     def _init_runtime(self) -> None:
         super()._init_runtime()
@@ -345,7 +350,12 @@ class LazyPageSource(TiffPageSource):
             self._strided_known = True
 
     def _plane_into(self, out: np.ndarray, plane: int, ys: slice, xs: slice, ss: slice | None) -> None:
-        if self._raw_start[plane] == _UNJUDGED:  # looked up by another reader of the file
+        starts = self.__dict__.get("_raw_start")
+        if starts is None:
+            # The first read is of single planes: judge them one by one as they come
+            # (the whole-source strided path is decided on the first larger read).
+            starts = self._raw_start = np.full(len(self.plane_first), _UNJUDGED, dtype=np.int64)
+        if starts[plane] == _UNJUDGED:  # not judged yet (or looked up by another reader of the file)
             self._note_planes(np.array([plane]))
         super()._plane_into(out, plane, ys, xs, ss)
 
@@ -353,7 +363,11 @@ class LazyPageSource(TiffPageSource):
         path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
         with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
-            for p in planes[np.argsort(self.plane_ifd[planes], kind="stable")]:
+            # In IFD order: one walk of the chain.
+            ordered = (
+                planes if planes.size == 1 else planes[np.argsort(self.plane_ifd[planes], kind="stable")]
+            )
+            for p in ordered:
                 ifd = int(self.plane_ifd[p])
                 try:
                     offsets, counts = segments_of(ifd)
@@ -381,6 +395,19 @@ class LazyPageSource(TiffPageSource):
 
     def read_into(self, out: np.ndarray, region: Any) -> None:
         """Like :meth:`TiffPageSource.read_into`, looking up page offsets first if needed."""
+        rt, rc, rz = region[0], region[1], region[2]
+        if rt.stop - rt.start == 1 and rc.stop - rc.start == 1 and rz.stop - rz.start == 1:
+            # One plane (get_image_data of a plane): look up, judge and read that page alone.
+            plane = int(self.grid[rt.start, rc.start, rz.start])
+            if plane >= 0:
+                if not self.resolved[plane]:
+                    with self._lookup.lock:
+                        if not self.resolved[plane]:
+                            self._resolve(np.array([plane]))
+                self._plane_into(
+                    out[0, 0, 0], plane, region[3], region[4], region[5] if len(region) > 5 else None
+                )
+                return
         self._ensure(self._planes_in(region))
         super().read_into(out, region)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from scitiff_readers.backend import (
     Image,
+    LazyCoords,
     PhysicalPixelSizes,
     Reader,
     ReaderOptions,
@@ -42,7 +43,7 @@ from .common import (
     open_tiff,
     sniff_head,
 )
-from .omecoords import space_coordinate, time_coordinate
+from .omecoords import pixel_size, space_coordinate, time_coordinate
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 
 if TYPE_CHECKING:
@@ -370,7 +371,7 @@ class OmeTiffReader(TiffScenes, Reader):
         an open does: the first IFD, the OME-XML, the plan. Anything else returns
         ``False`` before any warning or state, and the open goes through tifffile.
         """
-        from scitiff_readers.backend import IfdChain
+        from scitiff_readers.backend import IfdChain, take_sniffed_chain
 
         from .companion import COMPANION_SUFFIX, binary_only_target
         from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
@@ -380,10 +381,13 @@ class OmeTiffReader(TiffScenes, Reader):
         path = self._path
         if is_remote(path) or path.name.lower().endswith(COMPANION_SUFFIX):
             return False
-        try:
-            chain = IfdChain(path)
-        except (ValueError, OSError):
-            return False  # tifffile's open says what is wrong
+        # The chain the sniff of this Reader() call read the first IFD with, if the file is unchanged.
+        chain = take_sniffed_chain(path, stamp)
+        if chain is None:
+            try:
+                chain = IfdChain(path)
+            except (ValueError, OSError):
+                return False  # tifffile's open says what is wrong
         taken = False
         try:
             first = chain.page(0)
@@ -402,6 +406,7 @@ class OmeTiffReader(TiffScenes, Reader):
             plans = plan_pages(chain.page, infos, path)
             if plans is None:
                 return False
+            chain.forget()  # the description's bytes: parsed, no longer needed
             taken = True
         except (CorruptFileError, OSError, IndexError):
             return False  # a damaged chain: tifffile reads what it can and reports the damage
@@ -424,7 +429,7 @@ class OmeTiffReader(TiffScenes, Reader):
             infos=tuple(infos),
             notes=tuple(notes),
             plans=tuple(plans),
-            tokens=tuple(tiff_token(path, "ome", i, 0) for i in range(len(plans))),
+            tokens=tuple(tiff_token(path, "ome", i, 0, stamp=stamp) for i in range(len(plans))),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
         if identity is not None:
@@ -601,21 +606,15 @@ class OmeTiffReader(TiffScenes, Reader):
     def _image(self, scene: int, level: int) -> Image:
         source, base = self._level_sources(scene, level)
         info = self._infos[scene]
-        coords: dict[str, Any] = {}
         sizes: dict[str, float | None] = {"Z": None, "Y": None, "X": None}
         units: dict[str, str | None] = {"Z": None, "Y": None, "X": None}
         names = None
+        factors = {"Z": 1.0, "Y": 1.0, "X": 1.0}
         if info is not None:
             for d in "ZYX":
                 axis = "TCZYX".index(d)
-                factor = level_factor(base.shape[axis], source.shape[axis])
-                var, step, unit = space_coordinate(info, d, source.shape[axis], factor)
-                if var is not None:
-                    coords[d] = var
-                sizes[d], units[d] = step, unit
-            t = time_coordinate(info, source.shape[0])
-            if t is not None:
-                coords["T"] = t
+                factors[d] = level_factor(base.shape[axis], source.shape[axis])
+                sizes[d], units[d] = pixel_size(info, d, factors[d])
             if info.channel_names and len(info.channel_names) == source.shape[1]:
                 # Unnamed channels are called by their OME ID, as bioio does (C<i> without one).
                 ids = info.channel_ids + [None] * (len(info.channel_names) - len(info.channel_ids))
@@ -626,6 +625,9 @@ class OmeTiffReader(TiffScenes, Reader):
         pps = PhysicalPixelSizes(sizes["Z"], sizes["Y"], sizes["X"], (units["Z"], units["Y"], units["X"]))
         level_id = self._level_ids[scene][level] if level < len(self._level_ids[scene]) else None
         attrs = {"ome_image_id": level_id or info.id} if info is not None else {}
+        shape = source.shape
+        # Reading pixels needs no coordinates: they are derived when first asked for.
+        coords = LazyCoords(functools.partial(_coordinates, info, shape, factors)) if info is not None else {}
         return Image(
             source=source,
             coords=coords,
@@ -713,6 +715,19 @@ class OmeTiffReader(TiffScenes, Reader):
             },
         )
         return path
+
+
+def _coordinates(info: OmeImageInfo, shape: Sequence[int], factors: dict[str, float]) -> dict[str, Any]:
+    """The ``Z``, ``Y``, ``X`` and ``T`` coordinate specs of an image of ``shape`` (TCZYX)."""
+    coords: dict[str, Any] = {}
+    for d in "ZYX":
+        var, _, _ = space_coordinate(info, d, shape["TCZYX".index(d)], factors[d])
+        if var is not None:
+            coords[d] = var
+    t = time_coordinate(info, shape[0])
+    if t is not None:
+        coords["T"] = t
+    return coords
 
 
 def _tiffdata_problem(infos: Sequence[OmeImageInfo] | None) -> str | None:

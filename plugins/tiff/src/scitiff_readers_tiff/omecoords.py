@@ -18,7 +18,7 @@ from .common import time_factor, unit_factor
 if TYPE_CHECKING:
     from .omexml import OmeImageInfo
 
-__all__ = ["space_coordinate", "time_coordinate"]
+__all__ = ["pixel_size", "space_coordinate", "time_coordinate"]
 
 
 def space_coordinate(
@@ -31,17 +31,14 @@ def space_coordinate(
     ``PositionZ`` of every slice when all are given; else ``None``.
     """
     first = _planes_at(info, t=0, c=0, z=0)
-    physical = info.physical_size.get(dim)
-    if physical is not None:
-        step, raw_unit = physical
-        unit: str | None = normalize_unit(raw_unit)
+    step, unit = pixel_size(info, dim, factor)
+    if step is not None:
         origin = 0.0
         if first is not None and dim in first.position:
             value, pos_unit = first.position[dim]
             f = unit_factor(pos_unit, unit)
             if f is not None:
                 origin = value * f
-        step *= factor
         return uniform_coordinate_spec(dim, size, step, origin, unit), step, unit
     if dim == "Z" and factor == 1.0:
         # No PhysicalSizeZ: per-plane PositionZ of every slice, when all are given.
@@ -58,6 +55,15 @@ def space_coordinate(
             z_unit = None
         return coordinate_spec("Z", np.asarray(values, dtype=np.float64), z_unit), None, None
     return None, None, None
+
+
+def pixel_size(info: OmeImageInfo, dim: str, factor: float) -> tuple[float | None, str | None]:
+    """``(PhysicalSize, unit)`` along Z, Y or X at ``factor`` times full resolution; ``(None, None)`` without one."""
+    physical = info.physical_size.get(dim)
+    if physical is None:
+        return None, None
+    step, raw_unit = physical
+    return step * factor, normalize_unit(raw_unit)
 
 
 def time_coordinate(info: OmeImageInfo, size: int) -> Any:

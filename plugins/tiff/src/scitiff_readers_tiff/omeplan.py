@@ -12,6 +12,7 @@ does not cover the planes exactly, pages that do not match the OME sizes -- retu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ class ImagePlan:
     layout: PageLayout
     shape: tuple[int, ...]
     segments: int
+    #: How many planes have an IFD (``ifd_grid >= 0``); all of them in most files.
+    planes: int
 
 
 def plan_images(tif: Any, infos: Sequence[OmeImageInfo] | None, path: Path) -> list[ImagePlan] | None:
@@ -88,7 +91,7 @@ def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> Im
     if size["C"] % samples or first_page.imagewidth != size["X"] or first_page.imagelength != size["Y"]:
         return None
     wanted = info.pixel_type
-    if wanted and np.dtype(first_page.dtype).name != _OME_DTYPES.get(wanted, wanted):
+    if wanted and _dtype_name(first_page.dtype) != _OME_DTYPES.get(wanted, wanted):
         return None
     sizes = {"Z": size["Z"], "C": size["C"] // samples, "T": size["T"]}
     n = sizes["Z"] * sizes["C"] * sizes["T"]
@@ -96,16 +99,24 @@ def _plan_one(page_at: Callable[[int], Any], info: OmeImageInfo, own: str) -> Im
     dims_slow_first = order[::-1]
     loop_shape = tuple(sizes[d] for d in dims_slow_first)
     ifds = _single_block_ifds(blocks, n)
+    present = n  # one block covering every plane: all present
     if ifds is None:
         ifds = _block_ifds(blocks, n, dims_slow_first, loop_shape)
-    if ifds is None:
-        return None
+        if ifds is None:
+            return None
+        present = int(np.count_nonzero(ifds >= 0))
     by_order = ifds.reshape(loop_shape)
     grid = by_order.transpose([dims_slow_first.index(d) for d in "TCZ"])
     layout = page_layout(first_page, 0)
     shape = (sizes["T"], sizes["C"], sizes["Z"], size["Y"], size["X"]) + ((samples,) if samples > 1 else ())
     segments = len(first_page.dataoffsets)
-    return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments)
+    return ImagePlan(np.ascontiguousarray(grid), layout, shape, segments, present)
+
+
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: Any) -> str:
+    """The numpy name of ``dtype`` (``"uint16"``), remembered: asked at every open."""
+    return str(np.dtype(dtype).name)
 
 
 def _ifd_and_count(block: dict[str, str]) -> tuple[int, int]:

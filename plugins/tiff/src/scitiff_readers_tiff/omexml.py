@@ -67,7 +67,9 @@ def _local(tag: str) -> str:
 
 
 def _children(elem: ET.Element, name: str) -> list[ET.Element]:
-    return [e for e in elem if _local(e.tag) == name]
+    # ``_local(e.tag) == name``, without splitting every tag (this runs for every element).
+    suffix = "}" + name
+    return [e for e in elem if e.tag == name or e.tag.endswith(suffix)]
 
 
 def _float(value: str | None) -> float | None:
@@ -87,6 +89,8 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+_SIZES = tuple((d, f"Size{d}") for d in "XYZCT")
+_PHYSICAL_SIZES = tuple((d, f"PhysicalSize{d}", f"PhysicalSize{d}Unit") for d in "XYZ")
 _DEFAULT_LENGTH_UNIT = "µm"
 _DEFAULT_TIME_UNIT = "s"
 
@@ -137,15 +141,16 @@ def parse_ome_xml(
             problems.append(f"Image {info.id} has DimensionOrder {order!r}; using XYZCT")
             order = "XYZCT"
         info.dimension_order = order
-        for d in "XYZCT":
-            info.size[d] = max(1, _int(px.get(f"Size{d}"), 1))
+        for d, attribute in _SIZES:
+            info.size[d] = max(1, _int(px.get(attribute), 1))
         info.pixel_type = px.get("Type")
-        for d in "XYZ":
-            value = _float(px.get(f"PhysicalSize{d}"))
+        for d, attribute, unit_attribute in _PHYSICAL_SIZES:
+            raw = px.get(attribute)
+            value = _float(raw)
             if value is not None and value > 0:
-                info.physical_size[d] = (value, px.get(f"PhysicalSize{d}Unit") or _DEFAULT_LENGTH_UNIT)
-            elif px.get(f"PhysicalSize{d}") is not None:
-                problems.append(f"Image {info.id}: PhysicalSize{d}={px.get(f'PhysicalSize{d}')!r} ignored")
+                info.physical_size[d] = (value, px.get(unit_attribute) or _DEFAULT_LENGTH_UNIT)
+            elif raw is not None:
+                problems.append(f"Image {info.id}: {attribute}={raw!r} ignored")
         ti = _float(px.get("TimeIncrement"))
         if ti is not None:
             info.time_increment = (ti, px.get("TimeIncrementUnit") or _DEFAULT_TIME_UNIT)

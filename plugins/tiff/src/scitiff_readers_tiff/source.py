@@ -22,6 +22,7 @@ How a plane is read:
 
 from __future__ import annotations
 
+import functools
 import math
 import mmap
 import os
@@ -212,7 +213,7 @@ class TiffPageSource(PlaneSource):
             picks = self.plane_sample[planes] < 0
             whole = picks if whole is None else whole & picks
         for li, lay in enumerate(self.layouts):
-            if np.dtype(lay.dtype).newbyteorder("=") != self.dtype:
+            if _native(lay.dtype) != self.dtype:
                 continue
             if len(self.layouts) == 1:
                 mine = planes if whole is None else planes[whole]
@@ -678,11 +679,20 @@ def _size_or_zero(file: Any) -> int:
         return 0
 
 
+@functools.lru_cache(maxsize=64)
+def _native(dtype: str) -> np.dtype[Any]:
+    """The stored dtype ``dtype`` in native byte order (remembered: asked at every first read)."""
+    return np.dtype(dtype).newbyteorder("=")
+
+
 def _index_array(values: Any, dtype: Any) -> np.ndarray:
     array = np.asarray(values)
     return array if array.dtype == dtype and array.ndim == 1 else np.ascontiguousarray(array, dtype=dtype)
 
 
-def tiff_token(path: Path, *parts: Any) -> str:
-    """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``."""
-    return file_token("tiff", path, *parts)
+def tiff_token(path: Path, *parts: Any, stamp: Any = None) -> str:
+    """A stable dask name for a TIFF source: absolute path, mtime, size and ``parts``.
+
+    ``stamp``: the file's :func:`~scitiff_readers.backend.file_stamp` if the caller has it.
+    """
+    return file_token("tiff", path, *parts, mtime_size=None if stamp is None else (stamp[3], stamp[2]))
