@@ -467,6 +467,25 @@ def _truncate(src: Path, dst: Path, fraction: float) -> Path:
     return dst
 
 
+def test_undecodable_tag_value_is_not_called_damage(tmp_path: Path) -> None:
+    """An intact file with a tag value tifffile cannot decode: a TiffTagWarning, tifffile's pixels, no damage claimed."""
+    from scitiff_readers_tiff.common import TiffTagWarning
+
+    path = tmp_path / "nodata.tif"
+    data = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    tifffile.imwrite(path, data, extratags=[(42113, "s", 0, "not a number", True)])  # GDAL_NODATA
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Reader(path) as reader:
+            pixels = reader.get_image_data("YX")
+    kinds = [w.category for w in caught]
+    assert kinds == [TiffTagWarning], [str(w.message) for w in caught]
+    message = str(caught[0].message)
+    assert message.startswith(f"{path}: tifffile could not decode some metadata tags")
+    assert "GDAL_NODATA" in message
+    np.testing.assert_array_equal(pixels, tifffile.imread(path))
+
+
 @pytest.mark.parametrize(
     ("writer", "fraction"), [("bio-formats", 1 / 3), ("tifffile", 1 / 3), ("tifffile", 0.9)]
 )

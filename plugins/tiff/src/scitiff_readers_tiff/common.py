@@ -19,7 +19,12 @@ from scitiff_readers.backend import (
     tifffile_errors,
     to_micrometre_factor,
 )
-from scitiff_readers.errors import CorruptFileError, CorruptFileWarning, SceneIndexError
+from scitiff_readers.errors import (
+    CorruptFileError,
+    CorruptFileWarning,
+    SceneIndexError,
+    ScitiffReadersWarning,
+)
 
 if TYPE_CHECKING:
     import os
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TIFF_MAGICS",
+    "TiffTagWarning",
     "damage_reported",
     "guard_ifd_chain",
     "has_pages",
@@ -75,13 +81,48 @@ def open_tiff(path: Path, omexml: str | None = None, **flags: Any) -> Any:
     return tif
 
 
+class TiffTagWarning(ScitiffReadersWarning):
+    """tifffile could not decode the value of a metadata tag; pixels and shape are unaffected.
+
+    Vendor tags with values their own specification forbids (a MetaMorph date of day 0, a
+    ``GDAL_NODATA`` that is not a number) are not damage: nothing is missing, and
+    the pixels read are tifffile's. Damage says :class:`~scitiff_readers.errors.CorruptFileWarning`.
+    """
+
+
+#: What tifffile logs when it cannot decode one metadata tag's value (its messages name
+#: the decoder). Pages and pixels are read as without the tag: not damage to the file.
+_TAG_VALUE_REPORTS = (
+    "<tifffile.read_uic_tag>",
+    "<tifffile.read_uic1tag>",
+    " STK Datetime",
+    "<imagej_metadata> raised",
+    "<tifffile.imagej_metadata> raised",
+    "<fluoview_metadata> raised",
+    "parsing GDAL_NODATA tag raised",
+    "<get_resolution> raised",
+    "<nuvu_tags> raised",
+    "<andor_tags> raised",
+    "<epics_tags> raised",
+    "<ndpi_tags> raised",
+    "GeoKeyDirectoryTag",
+    "eer_xml_metadata failed",
+    "<tifffile.read_utf8>",
+    "<tifffile.read_json>",
+    "<tifffile.read_colormap>",
+    "<tifffile.olympus_ini_metadata>",
+    "<tifffile.scanimage_artist_metadata>",
+)
+
+
 class _TifffileReports(logging.Handler):
-    """Collects what tifffile logs (warnings and errors) in one thread."""
+    """Collects what tifffile logs (warnings and errors) in one thread: damage, and tag values it cannot decode."""
 
     def __init__(self, thread: int) -> None:
         super().__init__(logging.WARNING)
         self.thread = thread
         self.problems: list[str] = []
+        self.tag_values: list[str] = []
         self._missing_first = False
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -97,8 +138,9 @@ class _TifffileReports(logging.Handler):
         # when that first member was missing, the count is about missing files too, not damage.
         if self._missing_first and "OME series failed to read" in message and message.endswith(" files"):
             return
-        if message not in self.problems:
-            self.problems.append(message)
+        found = self.tag_values if any(marker in message for marker in _TAG_VALUE_REPORTS) else self.problems
+        if message not in found:
+            found.append(message)
 
 
 @contextmanager
@@ -126,17 +168,27 @@ def damage_reported(path: Path, stacklevel: int = 4) -> Iterator[None]:
             yield
     finally:
         logger.removeHandler(handler)
+    if handler.tag_values:
+        warnings.warn(
+            f"{path}: tifffile could not decode some metadata tags (ignored; the pixels are read as "
+            "tifffile reads them): " + _first_four(handler.tag_values),
+            TiffTagWarning,
+            stacklevel=stacklevel,
+        )
     problems = handler.problems
     if problems:
         size = location_size(path) or 0
         warnings.warn(
             f"{path}: the file is damaged or truncated ({size} bytes); pages or metadata beyond the "
             f"damage are missing and only what tifffile could read is returned. tifffile reports: "
-            + "; ".join(problems[:4])
-            + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else ""),
+            + _first_four(problems),
             CorruptFileWarning,
             stacklevel=stacklevel,
         )
+
+
+def _first_four(messages: list[str]) -> str:
+    return "; ".join(messages[:4]) + (f" (and {len(messages) - 4} more)" if len(messages) > 4 else "")
 
 
 def sniff_head(
