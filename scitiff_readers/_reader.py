@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ._coords import PhysicalPixelSizes
     from ._dimensions import Dimensions
     from ._image import Image
+    from ._sources import PixelSource
 
 
 __all__ = ["COMMON_OPTIONS", "Reader"]
@@ -241,6 +242,8 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
         self._sr_scene = 0
         self._sr_level = 0
         self._sr_images: dict[tuple[int, int], Image] = {}
+        # Sources given by _pixels (a plane read that built no Image); closed with the reader.
+        self._sr_pixels: dict[tuple[int, int], PixelSource] = {}
         self._sr_dask_cache: dict[tuple[int, int], xr.DataArray] = {}
         self._sr_raw_dask_cache: dict[tuple[int, int], da.Array] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -309,6 +312,17 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     def _level_count(self, scene: int) -> int:
         """Number of resolution levels of ``scene`` (default 1)."""
         return 1
+
+    def _pixels(self, scene: int, level: int) -> PixelSource | None:
+        """The pixel source of ``scene`` / ``level`` without its metadata, if the backend has it at hand.
+
+        :meth:`get_image_data` reads pixels only: a backend whose :meth:`_image`
+        derives metadata (sizes, names, units) may return here the very source object
+        that :meth:`_image` puts in its :class:`Image`, so a read builds no Image.
+        It must raise only this package's typed errors. Default ``None``: the
+        :class:`Image` is built.
+        """
+        return None
 
     def _close(self) -> None:
         """Release backend resources beyond the pixel sources' file handles."""
@@ -555,8 +569,22 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
         finally:
             self._sr_release()
 
+    def _current_pixels(self) -> PixelSource:
+        """The current scene / level's source, without building its :class:`Image` if the backend can."""
+        key = (self._sr_scene, self._sr_level)
+        image = self._sr_images.get(key)
+        if image is not None:
+            return image.source
+        source = self._sr_pixels.get(key)
+        if source is None:
+            source = self._pixels(*key)
+            if source is None:
+                return self.image().source
+            self._sr_pixels[key] = source
+        return source
+
     def _get_image_data(self, dimension_order_out: str | None, selection: dict[str, Any]) -> np.ndarray:
-        source = self.image().source
+        source = self._current_pixels()
         plane = self._single_plane_region(source, dimension_order_out, selection)
         if plane is not None:
             # The common "one plane" request: one region, one read, no planning.
@@ -631,8 +659,10 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     # ----------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Close every file handle; the reader re-opens them if used again."""
-        for image in self._sr_images.values():
-            image.source.close()
+        sources = {id(s): s for s in self._sr_pixels.values()}
+        sources.update((id(image.source), image.source) for image in self._sr_images.values())
+        for source in sources.values():
+            source.close()
         self._close()
 
     def __enter__(self) -> Self:

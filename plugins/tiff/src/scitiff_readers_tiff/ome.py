@@ -637,6 +637,10 @@ class OmeTiffReader(TiffScenes, Reader):
             name=self._names[scene],
         )
 
+    def _pixels(self, scene: int, level: int) -> Any:
+        # The source _image puts in its Image: a plane read needs no sizes, names or units.
+        return self._level_sources(scene, level)[0]
+
     def _close(self) -> None:
         _release_lookups(self._lookups)
 
