@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from scitiff_readers.backend import (
+    IfdChain,
     Image,
     LazyCoords,
     PhysicalPixelSizes,
@@ -32,6 +33,7 @@ from scitiff_readers.backend import (
     is_remote,
     library_errors,
     resolve_inside,
+    take_sniffed_chain,
 )
 from scitiff_readers.errors import CorruptFileError, MetadataError, UnsupportedFormatError
 
@@ -43,8 +45,14 @@ from .common import (
     open_tiff,
     sniff_head,
 )
+
+# Imported here, not in the open: a function-level import costs microseconds at every open.
+from .companion import COMPANION_SUFFIX, binary_only_target
+from .lazypages import FastOpen, IfdLookup, LazyPageSource, SharedPages, cached_fast_open, fast_open_cache
 from .omecoords import pixel_size, space_coordinate, time_coordinate
+from .omeplan import plan_pages
 from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
+from .source import tiff_token
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -114,8 +122,6 @@ class OmeTiffReader(TiffScenes, Reader):
 
     # ------------------------------------------------------------------ parsing
     def _open(self) -> None:
-        from .lazypages import cached_fast_open
-
         self._lookups: tuple[Any, ...] = ()
         # Taken before reading, so a file changed while it is parsed is never cached as new.
         stamp = file_stamp(self._path)
@@ -371,13 +377,6 @@ class OmeTiffReader(TiffScenes, Reader):
         an open does: the first IFD, the OME-XML, the plan. Anything else returns
         ``False`` before any warning or state, and the open goes through tifffile.
         """
-        from scitiff_readers.backend import IfdChain, take_sniffed_chain
-
-        from .companion import COMPANION_SUFFIX, binary_only_target
-        from .lazypages import FastOpen, IfdLookup, SharedPages, fast_open_cache
-        from .omeplan import plan_pages
-        from .source import tiff_token
-
         path = self._path
         if is_remote(path) or path.name.lower().endswith(COMPANION_SUFFIX):
             return False
@@ -438,8 +437,6 @@ class OmeTiffReader(TiffScenes, Reader):
         return True
 
     def _use_fast(self, state: Any) -> None:
-        from .lazypages import LazyPageSource
-
         self._xml = state.xml
         self._infos = list(state.infos)
         self._missing_files: dict[str, list[str]] = {}
