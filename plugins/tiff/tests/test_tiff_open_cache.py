@@ -247,3 +247,31 @@ def test_pages_looked_up_by_another_reader_are_judged_before_reading(tmp_path: P
     np.testing.assert_array_equal(b.data, data)
     a.close()
     b.close()
+
+
+def test_graph_name_is_made_on_first_use_and_names_the_file_as_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "a.ome.tif"
+    data = np.arange(2 * 3 * 8 * 8, dtype=np.uint16).reshape(2, 1, 3, 8, 8)
+    _write_ome(path, data, 0.5, ["a"])
+    _age()
+    st = path.stat()
+    with Reader(path) as reader:
+        np.testing.assert_array_equal(reader.get_image_data("YX", T=1, Z=2), data[1, 0, 2])
+        source = reader.image().source
+        assert source.__dict__.get("_token") is None  # a plane read names no graph
+        token = source.token
+        # Path, modification time and size of the file as it was parsed (os.stat's, not ours).
+        assert f"-{st.st_mtime_ns}-{st.st_size}-" in token
+        assert str(path) in token
+        clone = pickle.loads(pickle.dumps(source))
+        assert clone.token == token
+        np.testing.assert_array_equal(reader.dask_data.compute(), tifffile.imread(path).reshape(data.shape))
+        name = reader.dask_data.name
+    with Reader(path) as again:  # the cached parse: the same names
+        assert again.image().source.token == token
+        assert again.dask_data.name == name
+    _write_ome(path, data[:, :, :2].copy(), 0.5, ["a"])  # rewritten: another size, another name
+    _age()
+    with Reader(path) as rewritten:
+        assert rewritten.image().source.token != token
+        assert rewritten.dask_data.name != name

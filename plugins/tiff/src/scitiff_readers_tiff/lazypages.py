@@ -229,7 +229,8 @@ class FastOpen:
     infos: tuple[OmeImageInfo, ...]
     notes: tuple[str, ...]
     plans: tuple[ImagePlan, ...]
-    tokens: tuple[str, ...]
+    #: Each image's graph name, made on first use (see :attr:`LazyPageSource.token`).
+    tokens: tuple[Callable[[], str], ...]
     pages: tuple[SharedPages, ...]
 
     @property
@@ -262,13 +263,16 @@ class LazyPageSource(TiffPageSource):
     plan
         Which IFD holds each plane, and the pages' shared layout.
     token
-        Stable graph name.
+        Stable graph name, or a function making it when first asked for (a plane
+        read needs none).
     shared
         Page offsets shared with the other sources of this image of the unchanged file
         (from the open cache); by default, this source's own.
     """
 
-    def __init__(self, path: Path, plan: ImagePlan, token: str, shared: SharedPages | None = None) -> None:
+    def __init__(
+        self, path: Path, plan: ImagePlan, token: str | Callable[[], str], shared: SharedPages | None = None
+    ) -> None:
         grid_ifd = plan.ifd_grid
         n = plan.planes
         if n == grid_ifd.size:  # every plane present (most files): plane i is the i-th
@@ -299,9 +303,20 @@ class LazyPageSource(TiffPageSource):
             shared.seg_offsets,
             shared.seg_counts,
             plan.shape,
-            token,
+            token if isinstance(token, str) else "",
         )
+        if not isinstance(token, str):
+            self.__dict__["_token"] = None
+            self._make_token = token
         self.plane_ifd = plane_ifd
+
+    @property
+    def token(self) -> str:
+        """The stable graph name (made on first use when the open gave a function for it)."""
+        tok = self.__dict__.get("_token")
+        if tok is None:
+            tok = self.__dict__["_token"] = self._make_token()
+        return str(tok)
 
     def _init_runtime(self) -> None:
         super()._init_runtime()

@@ -55,7 +55,7 @@ from .omexml import OmeImageInfo, OmeXmlWarning, parse_ome_xml
 from .source import tiff_token
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from scitiff_readers.backend import ChannelDisplay
@@ -360,7 +360,7 @@ class OmeTiffReader(TiffScenes, Reader):
             infos=tuple(infos),
             notes=tuple(notes),
             plans=tuple(plans),
-            tokens=tuple(tiff_token(self._path, "ome", i, 0) for i in range(len(plans))),
+            tokens=_lazy_tokens(self._path, len(plans), stamp),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
         # Everything in the state comes from this one file (no sibling files: single-file
@@ -428,7 +428,7 @@ class OmeTiffReader(TiffScenes, Reader):
             infos=tuple(infos),
             notes=tuple(notes),
             plans=tuple(plans),
-            tokens=tuple(tiff_token(path, "ome", i, 0, stamp=stamp) for i in range(len(plans))),
+            tokens=_lazy_tokens(path, len(plans), stamp),
             pages=tuple(SharedPages.empty(plan, lookup) for plan in plans),
         )
         if identity is not None:
@@ -729,6 +729,15 @@ def _coordinates(info: OmeImageInfo, shape: Sequence[int], factors: dict[str, fl
     if t is not None:
         coords["T"] = t
     return coords
+
+
+def _lazy_tokens(path: Path, count: int, stamp: Any) -> tuple[Callable[[], str], ...]:
+    """The graph names of ``count`` OME images of ``path``, each made when a dask graph first needs it.
+
+    A plane read needs none; the file's ``stamp`` (taken before it was parsed) makes
+    the name the same whenever it is made, in this process or after pickling.
+    """
+    return tuple(functools.partial(tiff_token, path, "ome", i, 0, stamp=stamp) for i in range(count))
 
 
 def _tiffdata_problem(infos: Sequence[OmeImageInfo] | None) -> str | None:
