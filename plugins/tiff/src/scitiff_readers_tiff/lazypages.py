@@ -12,6 +12,7 @@ skips the parse; any change to the file invalidates it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from contextlib import contextmanager
@@ -176,6 +177,19 @@ class IfdLookup:
         An IFD listing other than ``expected`` strips or tiles raises
         :class:`~scitiff_readers.errors.CorruptFileError` before its values are read.
         """
+        chain = self._current_chain()
+
+        def segments(ifd: int) -> tuple[Any, Any]:
+            return chain.segments(ifd, expected)
+
+        yield segments
+
+    def segments(self, ifd: int, expected: int) -> tuple[Any, Any]:
+        """One IFD's ``segment_reader(...)(ifd)``, without the context (a one-plane read)."""
+        return self._current_chain().segments(ifd, expected)
+
+    def _current_chain(self) -> IfdChain:
+        """The chain walked so far, or a new one if the file changed since. Call with :attr:`lock` held."""
         chain = self._chain
         stamp = file_stamp(self.path)
         if chain is not None and stamp != self._stamp:
@@ -189,11 +203,7 @@ class IfdLookup:
                 raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
             self._chain, self._stamp = chain, stamp
             weakref.finalize(self, chain.close)
-
-        def segments(ifd: int) -> tuple[Any, Any]:
-            return chain.segments(ifd, expected)
-
-        yield segments
+        return chain
 
 
 @dataclass(frozen=True)
@@ -375,7 +385,6 @@ class LazyPageSource(TiffPageSource):
         super()._plane_into(out, plane, ys, xs, ss)
 
     def _resolve(self, planes: np.ndarray) -> None:
-        path = self.files[0].path
         nseg = int(self.plane_count[0]) if len(self.plane_count) else 1
         with self._lookup.segment_reader(int(self.plane_ifd.min()), nseg) as segments_of:
             # In IFD order: one walk of the chain.
@@ -383,24 +392,37 @@ class LazyPageSource(TiffPageSource):
                 planes if planes.size == 1 else planes[np.argsort(self.plane_ifd[planes], kind="stable")]
             )
             for p in ordered:
-                ifd = int(self.plane_ifd[p])
-                try:
-                    offsets, counts = segments_of(ifd)
-                except IndexError as exc:
-                    raise CorruptFileError(
-                        f"{path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
-                        "(the file is truncated or its OME-XML is wrong)"
-                    ) from exc
-                if len(offsets) != nseg or len(counts) != nseg:
-                    raise CorruptFileError(
-                        f"{path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
-                        f"{nseg}; pages of one OME image must share their structure"
-                    )
-                first = int(self.plane_first[p])
-                self.seg_offsets[first : first + nseg] = offsets
-                self.seg_counts[first : first + nseg] = counts
-                # Set last: other threads and readers trust a plane's offsets once it is resolved.
-                self.resolved[p] = True
+                self._store(int(p), segments_of, nseg)
+
+    def _resolve_one(self, plane: int) -> None:
+        """:meth:`_resolve` of one plane (a plane read): its page alone, no sorting."""
+        nseg = int(self.plane_count[plane])
+        lookup = self._lookup
+        if isinstance(lookup, IfdLookup):  # no keyframe, no context: the IFD alone
+            self._store(plane, functools.partial(lookup.segments, expected=nseg), nseg)
+        else:
+            self._resolve(np.array([plane]))
+
+    def _store(self, plane: int, segments_of: Callable[[int], tuple[Any, Any]], nseg: int) -> None:
+        """Look up the strips / tiles of ``plane``'s page and mark it resolved."""
+        ifd = int(self.plane_ifd[plane])
+        try:
+            offsets, counts = segments_of(ifd)
+        except IndexError as exc:
+            raise CorruptFileError(
+                f"{self.files[0].path}: the OME-XML puts a plane in IFD {ifd}, which the file does not have "
+                "(the file is truncated or its OME-XML is wrong)"
+            ) from exc
+        if len(offsets) != nseg or len(counts) != nseg:
+            raise CorruptFileError(
+                f"{self.files[0].path}: IFD {ifd} has {len(offsets)} strips/tiles, the image's first page "
+                f"{nseg}; pages of one OME image must share their structure"
+            )
+        first = int(self.plane_first[plane])
+        self.seg_offsets[first : first + nseg] = offsets
+        self.seg_counts[first : first + nseg] = counts
+        # Set last: other threads and readers trust a plane's offsets once it is resolved.
+        self.resolved[plane] = True
 
     # ------------------------------------------------------------------ reading
     def read(self, region: Any) -> np.ndarray:
@@ -418,7 +440,7 @@ class LazyPageSource(TiffPageSource):
                 if not self.resolved[plane]:
                     with self._lookup.lock:
                         if not self.resolved[plane]:
-                            self._resolve(np.array([plane]))
+                            self._resolve_one(plane)
                 self._plane_into(
                     out[0, 0, 0], plane, region[3], region[4], region[5] if len(region) > 5 else None
                 )
