@@ -343,9 +343,8 @@ class OmeTiffReader(TiffScenes, Reader):
         self, tif: Any, infos: list[OmeImageInfo] | None, notes: Sequence[str], stamp: Any, identity: Any
     ) -> bool:
         """Single-file OME-TIFF: index pages from the OME-XML, not by reading every IFD."""
-        from .lazypages import FastOpen, PageLookup, SharedPages, fast_open_cache
+        from .lazypages import PageLookup
         from .omeplan import plan_images
-        from .source import tiff_token
 
         if infos is None or any(info.files and info.files != [self._path.name] for info in infos):
             return False
