@@ -97,6 +97,35 @@ def test_non_conforming_values_warn_and_keep_the_rest(tmp_path: Path) -> None:
         assert reader.channel_names == ["only"]
 
 
+@pytest.mark.parametrize("bad", ["\x01", "\x0b", "\x1f"])
+def test_control_characters_in_the_ome_xml_are_dropped(tmp_path: Path, bad: str) -> None:
+    # Some writers leave control characters (never well-formed XML) in names; the rest is kept.
+    path = tmp_path / "ctl.ome.tif"
+    clean = (
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0" Name="ctl"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="8" '
+        'SizeY="6" SizeZ="3" SizeC="2" SizeT="1" PhysicalSizeX="0.25">'
+        '<Channel ID="Channel:0:0" Name="DAPI" SamplesPerPixel="1"/>'
+        '<Channel ID="Channel:0:1" Name="GFP" SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="6"/>'
+        "</Pixels></Image></OME>"
+    )
+    dirty = clean.replace('Name="GFP"', f'Name="G{bad}FP"').replace("<Image", f"{bad}<Image")
+    data = np.arange(6 * 6 * 8, dtype=np.uint8).reshape(6, 6, 8)
+    tifffile.imwrite(path, data, description=dirty, metadata=None, photometric="minisblack")
+    expected = ome_types.from_xml(clean, validate=False).images[0].pixels  # the reference reads the clean XML
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CorruptFileWarning)  # tifffile's own view of the XML
+        reader = Reader(path, reader="ome-tiff")
+    with reader:
+        assert reader.channel_names == [c.name for c in expected.channels]
+        assert reader.physical_pixel_sizes.X == expected.physical_size_x
+        assert reader.dims.order == "TCZYX"
+        assert (reader.dims.C, reader.dims.Z) == (expected.size_c, expected.size_z)
+        # XYZCT: page = z + 3 * c
+        np.testing.assert_array_equal(reader.get_image_data("YX", C=1, Z=2), data[5])
+        assert reader.ome_xml == dirty
+
+
 def test_ome_metadata_is_an_ome_types_model(tmp_path: Path) -> None:
     path = tmp_path / "m.ome.tif"
     tifffile.imwrite(

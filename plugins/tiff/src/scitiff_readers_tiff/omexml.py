@@ -117,7 +117,7 @@ def parse_ome_xml(
             warnings.warn(message, OmeXmlWarning, stacklevel=4)
 
     try:
-        root = ET.fromstring(_strip_bad_chars(xml))
+        root = _parse_tree(xml)
     except ET.ParseError as exc:
         report(
             f"{where}: the OME-XML is not well-formed ({exc}); reading pixels as tifffile shapes "
@@ -130,75 +130,110 @@ def parse_ome_xml(
     images = []
     problems: list[str] = []
     for n, img in enumerate(_children(root, "Image")):
-        pixels = _children(img, "Pixels")
-        if not pixels:
+        px = next((e for e in img if e.tag == "Pixels" or e.tag.endswith("}Pixels")), None)
+        if px is None:
             problems.append(f"Image {n} has no Pixels element")
             continue
-        px = pixels[0]
-        info = OmeImageInfo(id=img.get("ID") or f"Image:{n}", name=img.get("Name"))
-        order = (px.get("DimensionOrder") or "XYZCT").upper()
-        if sorted(order) != sorted("XYZCT") or not order.startswith("XY"):
-            problems.append(f"Image {info.id} has DimensionOrder {order!r}; using XYZCT")
-            order = "XYZCT"
-        info.dimension_order = order
-        for d, attribute in _SIZES:
-            info.size[d] = max(1, _int(px.get(attribute), 1))
-        info.pixel_type = px.get("Type")
-        for d, attribute, unit_attribute in _PHYSICAL_SIZES:
-            raw = px.get(attribute)
-            value = _float(raw)
-            if value is not None and value > 0:
-                info.physical_size[d] = (value, px.get(unit_attribute) or _DEFAULT_LENGTH_UNIT)
-            elif raw is not None:
-                problems.append(f"Image {info.id}: {attribute}={raw!r} ignored")
-        ti = _float(px.get("TimeIncrement"))
-        if ti is not None:
-            info.time_increment = (ti, px.get("TimeIncrementUnit") or _DEFAULT_TIME_UNIT)
-        for ch in _children(px, "Channel"):
-            info.channel_names.append(ch.get("Name"))
-            info.channel_ids.append(ch.get("ID"))
-            info.channel_samples.append(max(1, _int(ch.get("SamplesPerPixel"), 1)))
-        for pl in _children(px, "Plane"):
-            # Coordinates need only the planes of the first channel along T (at Z=0) and
-            # along Z (at T=0); skipping the rest keeps files with 10^5 planes fast to open.
-            c = _int(pl.get("TheC"), 0)
-            if c != 0:
-                continue
-            t, z = _int(pl.get("TheT"), 0), _int(pl.get("TheZ"), 0)
-            if t != 0 and z != 0:
-                continue
-            plane = OmePlane(
-                t=t,
-                c=c,
-                z=z,
-                delta_t=_float(pl.get("DeltaT")),
-                delta_t_unit=pl.get("DeltaTUnit"),
-            )
-            for d in "XYZ":
-                value = _float(pl.get(f"Position{d}"))
-                if value is not None:
-                    plane.position[d] = (value, pl.get(f"Position{d}Unit"))
-            info.planes.append(plane)
-        for td in _children(px, "TiffData"):
-            block = dict(td.attrib)
-            # tifffile opens the FileName of any child whose tag ends in "UUID" (XUUID,
-            # ns:UUID ...): every one is listed, so the reader checks them all.
-            for uuid in [e for e in td if _local(e.tag).endswith("UUID")]:
-                name = uuid.get("FileName")
-                if own_uuid and (uuid.text or "").strip() == own_uuid:
-                    name = own_name
-                if name and name not in info.files:
-                    info.files.append(name)
-                if "FileName" not in block:
-                    block["FileName"] = name or ""
-            info.tiff_data.append(block)
+        info = _pixels_info(img.get("ID") or f"Image:{n}", img.get("Name"), px.attrib, problems)
+        # One pass over the children, in document order within each kind.
+        for child in px:
+            kind = _local(child.tag)
+            if kind == "Channel":
+                info.channel_names.append(child.get("Name"))
+                info.channel_ids.append(child.get("ID"))
+                info.channel_samples.append(max(1, _int(child.get("SamplesPerPixel"), 1)))
+            elif kind == "Plane":
+                _add_plane(info, child.attrib)
+            elif kind == "TiffData":
+                _add_tiff_data(info, child, own_uuid, own_name)
         images.append(info)
     if problems:
         report(f"{where}: non-conforming OME-XML, read on a best-effort basis: " + "; ".join(problems[:5]))
     return images
 
 
+_XYZCT = sorted("XYZCT")
+
+
+def _pixels_info(image_id: str, name: str | None, attrs: dict[str, str], problems: list[str]) -> OmeImageInfo:
+    """An image's facts from its ``Pixels`` attributes (its children are added by the caller)."""
+    info = OmeImageInfo(id=image_id, name=name)
+    order = (attrs.get("DimensionOrder") or "XYZCT").upper()
+    if sorted(order) != _XYZCT or not order.startswith("XY"):
+        problems.append(f"Image {info.id} has DimensionOrder {order!r}; using XYZCT")
+        order = "XYZCT"
+    info.dimension_order = order
+    info.size = {d: max(1, _int(attrs.get(attribute), 1)) for d, attribute in _SIZES}
+    info.pixel_type = attrs.get("Type")
+    for d, attribute, unit_attribute in _PHYSICAL_SIZES:
+        raw = attrs.get(attribute)
+        if raw is None:
+            continue
+        value = _float(raw)
+        if value is not None and value > 0:
+            info.physical_size[d] = (value, attrs.get(unit_attribute) or _DEFAULT_LENGTH_UNIT)
+        else:
+            problems.append(f"Image {info.id}: {attribute}={raw!r} ignored")
+    ti = _float(attrs.get("TimeIncrement"))
+    if ti is not None:
+        info.time_increment = (ti, attrs.get("TimeIncrementUnit") or _DEFAULT_TIME_UNIT)
+    return info
+
+
+def _add_plane(info: OmeImageInfo, attrs: dict[str, str]) -> None:
+    """Keep a ``Plane`` if coordinates use it: ``TheC = 0`` and ``TheT = 0`` or ``TheZ = 0``."""
+    # Skipping the rest keeps files with 10^5 planes fast to open.
+    c = _int(attrs.get("TheC"), 0)
+    if c != 0:
+        return
+    t, z = _int(attrs.get("TheT"), 0), _int(attrs.get("TheZ"), 0)
+    if t != 0 and z != 0:
+        return
+    plane = OmePlane(t=t, c=c, z=z, delta_t=_float(attrs.get("DeltaT")), delta_t_unit=attrs.get("DeltaTUnit"))
+    for d in "XYZ":
+        value = _float(attrs.get(f"Position{d}"))
+        if value is not None:
+            plane.position[d] = (value, attrs.get(f"Position{d}Unit"))
+    info.planes.append(plane)
+
+
+def _add_tiff_data(info: OmeImageInfo, td: ET.Element, own_uuid: str, own_name: str | None) -> None:
+    """Add a ``TiffData`` block and the files its ``UUID`` children name."""
+    block = dict(td.attrib)
+    # tifffile opens the FileName of any child whose tag ends in "UUID" (XUUID,
+    # ns:UUID ...): every one is listed, so the reader checks them all.
+    for uuid in td:
+        if not _local(uuid.tag).endswith("UUID"):
+            continue
+        name = uuid.get("FileName")
+        if own_uuid and (uuid.text or "").strip() == own_uuid:
+            name = own_name
+        if name and name not in info.files:
+            info.files.append(name)
+        if "FileName" not in block:
+            block["FileName"] = name or ""
+    info.tiff_data.append(block)
+
+
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _parse_tree(xml: str) -> ET.Element:
+    """The element tree of ``xml``, without the control characters some writers leave in it.
+
+    Those characters are never well-formed XML, so a document that parses as it is has
+    none: it is scanned for them (a regular expression over the whole text, longer than
+    the rest of a small file's parse) only when the first parse fails.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.fromstring(xml)
+    except ET.ParseError:
+        stripped = _strip_bad_chars(xml)
+        if stripped is xml or stripped == xml:
+            raise
+    return ET.fromstring(stripped)
 
 
 def _strip_bad_chars(xml: str) -> str:
