@@ -21,6 +21,7 @@ import numpy as np
 from . import _handoff
 from ._chunking import normalize_chunk_bytes
 from ._compat import PeerCompatibleAPI
+from ._dimensions import Dimensions
 from ._eager import read_regions
 from ._guards import check_allocation, library_errors
 from ._options import ReaderOptions, options_class
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from ._coords import PhysicalPixelSizes
-    from ._dimensions import Dimensions
     from ._image import Image
     from ._sources import PixelSource
 
@@ -467,17 +467,19 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
     @property
     def dims(self) -> Dimensions:
         """Dimension names and sizes, from metadata."""
-        return self.image().dims
+        # The source's (what Image.dims gives): asking for dims builds no coordinates or sizes.
+        source = self._current_pixels()
+        return Dimensions(source.dims, source.shape)
 
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape in :attr:`dims` order, from metadata."""
-        return self.image().source.shape
+        return self._current_pixels().shape
 
     @property
     def dtype(self) -> np.dtype[Any]:
         """Pixel dtype, from metadata."""
-        return self.image().source.dtype
+        return self._current_pixels().dtype
 
     @property
     def channel_names(self) -> list[str]:

@@ -338,6 +338,46 @@ def test_ome_coordinates_are_derived_when_first_asked_for(tmp_path: Path) -> Non
         assert coords.built
 
 
+def test_dims_and_a_plane_read_build_no_image_and_leave_no_file_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dims, shape, dtype and a plane come from the pixel source: no Image (sizes, names) is built."""
+    from scitiff_readers_tiff.ome import OmeTiffReader
+
+    path = tmp_path / "plane.ome.tif"
+    data = np.arange(2 * 3 * 4 * 8 * 6, dtype=np.uint16).reshape(2, 3, 4, 8, 6)
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "TZCYX", "PhysicalSizeX": 0.25})
+    built: list[tuple[int, int]] = []
+    image = OmeTiffReader._image
+
+    def counting(self: OmeTiffReader, scene: int, level: int) -> object:
+        built.append((scene, level))
+        return image(self, scene, level)
+
+    monkeypatch.setattr(OmeTiffReader, "_image", counting)
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        shape, dtype = series.shape, series.dtype
+    with Reader(path, reader="ome-tiff") as reader:
+        tczyx = (shape[0], shape[2], shape[1], *shape[3:])  # from tifffile's TZCYX
+        assert (reader.dims.order, reader.dims.shape) == ("TCZYX", tczyx)
+        assert reader.shape == tczyx
+        assert reader.dtype == dtype
+        np.testing.assert_array_equal(reader.get_image_data("YX", T=1, C=3, Z=2), data[1, 2, 3])
+        assert built == []
+        # Asked for later, the Image holds the very source the plane was read from.
+        assert reader.physical_pixel_sizes.X == 0.25
+        np.testing.assert_array_equal(
+            reader.image().source.read_plane(1, 3, 2, slice(0, 8), slice(0, 6)), data[1, 2, 3]
+        )
+        assert built == [(0, 0)]
+    assert open_handles_under(path) == []
+    with Reader(path, reader="ome-tiff") as reader:  # closed without an Image ever built
+        np.testing.assert_array_equal(reader.get_image_data("YX", T=0, C=1, Z=0), data[0, 0, 1])
+    assert open_handles_under(path) == []
+    assert built == [(0, 0)]
+
+
 def test_tiffdata_blocks_map_planes_like_tifffile(tmp_path: Path) -> None:
     """Planes stored out of order, mapped by TiffData FirstC/FirstZ/IFD: same pixels as tifffile."""
     path = tmp_path / "shuffled.ome.tif"
