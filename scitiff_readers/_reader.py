@@ -248,12 +248,17 @@ class Reader(PeerCompatibleAPI, ABC, metaclass=_ReaderMeta):
         self._sr_raw_dask_cache: dict[tuple[int, int], da.Array] = {}
         self._sr_eager_cache: dict[tuple[int, int], np.ndarray] = {}
         self._sr_scenes: tuple[str, ...] | None = None
-        # The backstop for hostile files: whatever a library raises while parsing
-        # becomes a typed error naming the file (see scitiff_readers._guards).
-        from ._fileobjects import reader_limits
-
-        with library_errors(self._path, "opening the file"), reader_limits(self._path, self.name):
+        try:
             self._open()
+        except Exception:
+            # The backstop for hostile files: whatever a library raises while parsing
+            # becomes a typed error naming the file (see scitiff_readers._guards). The
+            # translating contexts are entered only on failure (entering them around
+            # every open costs more than some opens' own work).
+            from ._fileobjects import reader_limits
+
+            with library_errors(self._path, "opening the file"), reader_limits(self._path, self.name):
+                raise
         self._sr_scene = int(self._default_scene())
         self._sr_release()
 

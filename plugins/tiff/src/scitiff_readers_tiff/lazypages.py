@@ -12,6 +12,7 @@ skips the parse; any change to the file invalidates it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import weakref
@@ -158,11 +159,16 @@ class IfdLookup:
         self.lock = threading.Lock()
         self._chain = chain if stamp is not None else None
         self._stamp = stamp
+        if chain is not None and self._chain is None:
+            chain.close()  # no stamp: the walk cannot be trusted later
+
+    def __del__(self) -> None:
+        # Whoever drops the last reference without release(): close the file then
+        # (a method, not a weakref.finalize per look-up: nothing to set up at every open).
+        chain = self.__dict__.get("_chain")
         if chain is not None:
-            # Whoever drops the last reference without release(): close the file then.
-            weakref.finalize(self, chain.close)
-            if self._chain is None:
-                chain.close()  # no stamp: the walk cannot be trusted later
+            with contextlib.suppress(OSError):  # never raise from a finaliser
+                chain.close()
 
     def release(self) -> None:
         """Close the file handle if it is open (the next look-up re-opens it)."""
@@ -202,7 +208,6 @@ class IfdLookup:
             except ValueError as exc:
                 raise CorruptFileError(f"{self.path}: cannot read the page index: {exc}") from exc
             self._chain, self._stamp = chain, stamp
-            weakref.finalize(self, chain.close)
         return chain
 
 

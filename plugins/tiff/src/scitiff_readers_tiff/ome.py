@@ -9,11 +9,11 @@ through :mod:`.source`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import warnings
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -444,9 +444,9 @@ class OmeTiffReader(TiffScenes, Reader):
             [LazyPageSource(self._path, plan, token, pages)]
             for plan, token, pages in zip(state.plans, state.tokens, state.pages, strict=True)
         ]
-        # Page look-ups keep the file open between reads; close it with this reader.
+        # Page look-ups keep the file open between reads; close it with this reader
+        # (by close(), or by __del__ if it is dropped unclosed).
         self._lookups = tuple({id(p.lookup): p.lookup for p in state.pages}.values())
-        weakref.finalize(self, _release_lookups, self._lookups)
         self._finish_scenes([None] * len(state.plans))
 
     def _finish_scenes(self, series_names: Sequence[str | None]) -> None:
@@ -639,6 +639,12 @@ class OmeTiffReader(TiffScenes, Reader):
 
     def _close(self) -> None:
         _release_lookups(self._lookups)
+
+    def __del__(self) -> None:
+        # A reader dropped without close(): its page look-ups' file handles close with it
+        # (a method, not a weakref.finalize per reader: nothing to set up at every open).
+        with contextlib.suppress(OSError):  # never raise from a finaliser
+            _release_lookups(self.__dict__.get("_lookups", ()))
 
     # ---------------------------------------------------------------- metadata
     @property
