@@ -151,13 +151,11 @@ def test_tiff_handed_to_the_first_page_lookup_is_closed_with_the_reader(tmp_path
     gc.collect()
     assert open_handles_under(tmp_path) == []
     # Read, never closed, its parse dropped from the cache: the page look-up's handle goes too.
-    from scitiff_readers._filecache import clear_file_caches
-
     reader = Reader(path)
     np.testing.assert_array_equal(reader.get_image_data("YX", Z=1), data[1])
     assert open_handles_under(tmp_path) != []
     del reader
-    clear_file_caches()
+    fast_open_cache.clear()
     gc.collect()
     assert open_handles_under(tmp_path) == []
     # Read after close: the look-up re-opens the file, and the planes are right.

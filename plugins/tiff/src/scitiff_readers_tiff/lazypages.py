@@ -12,7 +12,6 @@ skips the parse; any change to the file invalidates it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import weakref
@@ -167,8 +166,10 @@ class IfdLookup:
         # (a method, not a weakref.finalize per look-up: nothing to set up at every open).
         chain = self.__dict__.get("_chain")
         if chain is not None:
-            with contextlib.suppress(OSError):  # never raise from a finaliser
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress, at every dropped look-up
                 chain.close()
+            except OSError:  # never raise from a finaliser
+                pass
 
     def release(self) -> None:
         """Close the file handle if it is open (the next look-up re-opens it)."""
