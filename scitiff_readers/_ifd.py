@@ -517,30 +517,32 @@ class IfdChain:
         # allocation for a hostile count; tifffile corrects and reports mismatches).
         width, length, planar = one(256, 0), one(257, 0), one(284, 1)
         sep = spp if planar == 2 else 1
+        tw, tl = one(322, 0), one(323, 0)
+        rows = 0
         if tiled:
-            tw, tl = one(322, 0), one(323, 0)
             segments = sep * -(-length // tl) * -(-width // tw) if tw > 0 and tl > 0 else -1
         else:
             rows = _rows_per_strip(entries, one)
             segments = sep * -(-length // rows) if rows > 0 else -1
         if segments <= 0 or entries[offsets_tag][1] != segments or entries[counts_tag][1] != segments:
             return None
+        # Each tag read once (this runs for the first page of every open).
         page = IfdPage(
             parent=self.parent,
             offset=offset,
-            imagewidth=one(256, 0),
-            imagelength=one(257, 0),
+            imagewidth=width,
+            imagelength=length,
             samplesperpixel=spp,
             bitspersample=bps or 0,
             sampleformat=fmt or 0,
             compression=one(259, 1),
             predictor=one(317, 1),
             fillorder=one(266, 1),
-            planarconfig=one(284, 1),
+            planarconfig=planar,
             photometric=one(262, 0),
-            rowsperstrip=0 if tiled else _rows_per_strip(entries, one),
-            tilewidth=one(322, 0),
-            tilelength=one(323, 0),
+            rowsperstrip=rows,
+            tilewidth=tw,
+            tilelength=tl,
             dataoffsets=self._values(entries[offsets_tag], segments),
             databytecounts=self._values(entries[counts_tag], segments),
             description=description or "",
