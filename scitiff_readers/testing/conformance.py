@@ -342,6 +342,18 @@ class ReaderConformance:
             assert lazy.shape == tuple(exp.shape)
             assert lazy.dtype == np.dtype(exp.dtype)
 
+    def test_pixel_source_is_the_image_source(self, case: SampleCase) -> None:
+        # A backend's _pixels (dims, shape, dtype and plane reads without an Image) must give
+        # the very source its _image describes: the two views of a scene never disagree.
+        with _open(case, self.reader_cls) as reader:
+            scene = reader.current_scene_index
+            for level in reader.resolution_levels:
+                pixels = reader._pixels(scene, level)
+                if pixels is not None:
+                    assert pixels is reader.image(scene, level).source, (
+                        f"_pixels({scene}, {level}) is not the source of _image({scene}, {level})"
+                    )
+
     def test_scenes_and_levels(self, case: SampleCase) -> None:
         exp = case.expected
         with _open(case, self.reader_cls) as reader:
