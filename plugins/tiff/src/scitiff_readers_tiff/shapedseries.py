@@ -1,0 +1,351 @@
+"""tifffile's "shaped" series of a contiguous file, found from the IFDs read by hand (no tifffile).
+
+``tifffile.imwrite(path, data)`` stores the array's shape as JSON in the first page's
+ImageDescription (``{"shape": [50000, 32, 32], "axes": "ZYX"}``) and, uncompressed, the
+pixels of all its pages back to back. tifffile's ``TiffFile.series`` reads such a
+series without its other pages (``_series_shaped``: "skip pages if possible") but
+first counts the pages (``len(TiffFile.pages)``), one IFD at a time: for a file of
+50,000 pages that walk is the open. :func:`shaped_file` takes the same decisions from
+:class:`~scitiff_readers.backend.IfdChain` alone, whose walk checks IFDs lying at one
+stride a run at a time. Anything it is not sure tifffile reads that way -- another
+flavour, an unknown tag, a compressed, tiled or non-contiguous keyframe, a series that
+needs its page list, a description tifffile would log about, damage -- gives ``None``
+and the caller asks tifffile; the differential tests compare both paths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scitiff_readers.backend import IfdChain, is_remote
+from scitiff_readers.errors import CorruptFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+__all__ = ["ShapedFile", "ShapedSeries", "reshape_axes", "shaped_file"]
+
+#: The tags ``tifffile.imwrite`` writes on a page of a plain shaped file. A page with any
+#: other tag may be a flavour tifffile shapes differently or a tag it reports about.
+_PLAIN_TAGS = frozenset(
+    {254, 256, 257, 258, 259, 262, 266, 270, 273, 277, 278, 279, 282, 283, 284, 296, 305, 306, 315, 317}
+    | {338, 339}
+)
+#: Shaped descriptions longer than this are not parsed here (tifffile decides).
+_MAX_DESCRIPTION = 1 << 20
+
+
+class ShapedKeyframe:
+    """An :class:`~scitiff_readers.backend.IfdPage` with tifffile's ``TiffPage.shape`` and ``axes``."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        length, width, spp = page.imagelength, page.imagewidth, page.samplesperpixel
+        if page.photometric == 2 or spp > 1:
+            if page.planarconfig == 1:
+                self.shape: tuple[int, ...] = (length, width, spp)
+                self.axes = "YXS"
+            else:
+                self.shape, self.axes = (spp, length, width), "SYX"
+        else:
+            self.shape, self.axes = (length, width), "YX"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.page, name)
+
+
+@dataclass(frozen=True)
+class ShapedSeries:
+    """What tifffile's ``TiffPageSeries`` of kind ``shaped`` says of a series stored back to back.
+
+    ``shape`` and ``axes`` are the series' (not squeezed: tifffile's shaped series
+    are not); ``dataoffset`` is where its first plane starts.
+    """
+
+    keyframe: ShapedKeyframe
+    shape: tuple[int, ...]
+    axes: str
+    name: str
+    dataoffset: int
+    truncated: bool
+
+    @property
+    def levels(self) -> list[ShapedSeries]:
+        """The resolution levels: this series alone (tifffile's shaped series have no others)."""
+        return [self]
+
+    @property
+    def pages(self) -> list[Any]:
+        """Never listed: a series that needs its pages is left to tifffile (see :func:`shaped_file`)."""
+        raise RuntimeError("a shaped series found by hand has no page list; open the file with tifffile")
+
+
+@dataclass(frozen=True)
+class ShapedFile:
+    """The series of a shaped file and what the plain reader takes from its first page."""
+
+    series: list[ShapedSeries]
+    description: str
+    resolution_tags: dict[int, Any]
+
+
+@dataclass(frozen=True)
+class _TagValue:
+    value: Any
+
+
+class _Tags:
+    """The resolution tags of page 0, as ``page.tags.get(code).value`` gives them in tifffile."""
+
+    def __init__(self, values: dict[int, Any]) -> None:
+        self.values = values
+
+    def get(self, code: int) -> _TagValue | None:
+        return _TagValue(self.values[code]) if code in self.values else None
+
+
+@dataclass(frozen=True)
+class ResolutionPage:
+    """Stands for tifffile's first page in :func:`~.calibration.resolution`."""
+
+    tags: _Tags
+
+
+def resolution_page(shaped: ShapedFile) -> ResolutionPage:
+    """An object :func:`~.calibration.resolution` reads like tifffile's first page."""
+    return ResolutionPage(_Tags(shaped.resolution_tags))
+
+
+def shaped_file(path: Path) -> ShapedFile | None:
+    """How tifffile's ``TiffFile(path).series`` shapes ``path``, or ``None`` if not surely as here.
+
+    Mirrors ``TiffFile._series_shaped`` for series whose keyframe is final
+    (uncompressed, contiguous strips, no predictor, not tiled) and whose pixels tifffile
+    reads without the page list: the series ends before the next IFD, or is a single
+    (possibly truncated) page. Local files only.
+    """
+    if is_remote(path):
+        return None
+    try:
+        chain = IfdChain(path)
+    except (ValueError, OSError):
+        return None
+    try:
+        return _shaped_file(chain)
+    except (CorruptFileError, OSError, IndexError, ValueError, KeyError, TypeError, struct.error):
+        return None  # damage or anything unusual: tifffile reads what it can and reports it
+    finally:
+        chain.close()
+
+
+def _shaped_file(chain: IfdChain) -> ShapedFile | None:
+    first = _shaped_page(chain, 0)
+    if first is None:
+        return None
+    resolution = _resolution_tags(chain)
+    if resolution is None:
+        return None
+    npages_file = chain.count()
+    if not chain.intact:
+        return None  # tifffile logs the chain's damage
+    series: list[ShapedSeries] = []
+    index = 0
+    while index < npages_file:
+        found = _series_at(chain, index, npages_file)
+        if found is None:
+            return None
+        one, index = found
+        series.append(one)
+    return ShapedFile(series, first[0].description, resolution)
+
+
+def _shaped_page(chain: IfdChain, index: int) -> tuple[Any, dict[str, Any]] | None:
+    """IFD ``index`` and its shaped metadata, when it is a plain final page with one shaped description."""
+    entries = chain.entries(index)
+    tags = [tag for tag, _ in entries]
+    if tags.count(270) != 1 or not _PLAIN_TAGS.issuperset(tags):
+        return None
+    page = chain.page(index)
+    if page is None or not _is_final(page):
+        return None
+    text = page.description
+    # tifffile's TiffPage.shaped_description (old-style "shape=(...)" left to tifffile).
+    if not text or '"mibi.' in text or text[:1] != "{" or '"shape":' not in text:
+        return None
+    if len(text) > _MAX_DESCRIPTION:
+        return None
+    metadata = json.loads(text)
+    if not isinstance(metadata, dict):
+        return None
+    return page, metadata
+
+
+def _is_final(page: Any) -> bool:
+    """tifffile's ``TiffPage.is_final`` for the pages :meth:`IfdChain.page` builds, untiled."""
+    if page.compression != 1 or page.predictor != 1 or page.fillorder != 1 or page.is_tiled:
+        return False
+    if page.bitspersample not in (8, 16, 32, 64):
+        return False
+    offsets, counts = page.dataoffsets, page.databytecounts
+    if len(offsets) == 1:
+        return True
+    nbytes = math.prod(ShapedKeyframe(page).shape) * page.bitspersample // 8
+    return sum(counts) == nbytes and all(
+        counts[i] != 0 and offsets[i] + counts[i] == offsets[i + 1] for i in range(len(offsets) - 1)
+    )
+
+
+def _series_at(chain: IfdChain, index: int, lenpages: int) -> tuple[ShapedSeries, int] | None:
+    """The series whose keyframe is IFD ``index`` and the index after it (``detect_series``'s loop)."""
+    found = _shaped_page(chain, index)
+    if found is None:
+        return None  # tifffile gives up on every shaped series then (and logs)
+    page, metadata = found
+    keyframe = ShapedKeyframe(page)
+    reshape = metadata["shape"]
+    if not isinstance(reshape, list) or not all(type(n) is int and n >= 0 for n in reshape):
+        return None
+    reshape_t = tuple(reshape)
+    name = metadata.get("name", "")
+    if not isinstance(name, str):
+        return None
+    truncated: Any = metadata.get("truncated", None)
+    axes: str | None = None
+    shape: tuple[int, ...] | None = None
+    if "axes" in metadata:
+        axes = metadata["axes"]
+        if not isinstance(axes, str) or len(axes) != len(reshape_t):
+            return None  # tifffile logs "axes do not match shape"
+        shape = reshape_t
+    size = math.prod(reshape_t)
+    plane = math.prod(keyframe.shape)
+    npages, mod = divmod(size, plane) if size > 0 else (1, 0)
+    if mod:
+        return None  # tifffile logs and gives up
+    if 1 < npages <= lenpages - index:
+        if truncated:
+            npages = 1
+        else:
+            nbytes = size * page.bitspersample // 8
+            following = _shaped_neighbour(chain, index + 1)
+            if following is None or not chain.offset(index) + nbytes < following:
+                return None  # tifffile lists the series' pages
+            truncated = False
+    one = _append(keyframe, axes, shape, reshape_t, name, truncated)
+    if one is None:
+        return None
+    return one, index + npages
+
+
+def _shaped_neighbour(chain: IfdChain, index: int) -> int | None:
+    """The offset of IFD ``index`` when tifffile would parse it without a word (else ``None``)."""
+    if not _PLAIN_TAGS.issuperset(tag for tag, _ in chain.entries(index)) or chain.page(index) is None:
+        return None
+    return chain.offset(index)
+
+
+def _append(
+    keyframe: ShapedKeyframe,
+    axes: str | None,
+    shape: tuple[int, ...] | None,
+    reshape: tuple[int, ...],
+    name: str,
+    truncated: Any,
+) -> ShapedSeries | None:
+    """``_series_shaped``'s ``append`` for a series of one listed page, or ``None`` where tifffile logs."""
+    if not check_shape(keyframe.shape, reshape):
+        return None  # tifffile warns that the metadata does not match the page shape
+    if axes is None or shape is None:
+        shape, axes = keyframe.shape, keyframe.axes
+    size, resize = math.prod(shape), math.prod(reshape)
+    if resize > size and resize % size == 0:  # the keyframe is contiguous (checked)
+        if truncated is None:
+            truncated = True
+        axes = "Q" + axes
+        shape = (resize // size, *shape)
+    try:
+        axes = reshape_axes(axes, shape, reshape)
+    except ValueError:
+        return None  # tifffile logs "failed to reshape"
+    return ShapedSeries(keyframe, reshape, axes, name, int(keyframe.dataoffsets[0]), bool(truncated))
+
+
+def check_shape(page_shape: Sequence[int], series_shape: Sequence[int]) -> bool:
+    """Whether pages of ``page_shape`` tile a series of ``series_shape`` (tifffile's ``check_shape``)."""
+    page_size, series_size = math.prod(page_shape), math.prod(series_shape)
+    if page_size == 0 and series_size == 0:
+        return True
+    if page_size == 0 or series_size == 0 or series_size % page_size:
+        return False
+    reverse = tuple(reversed(series_shape))
+    a = 0
+    pi = pj = 1
+    for i in reversed(page_shape):
+        pi *= i
+        for j in reverse[a:]:
+            a += 1
+            pj *= j
+            if i == j or pi == pj:
+                break
+            if j == 1:
+                continue
+            if pj != pi:
+                return False
+    return True
+
+
+def reshape_axes(axes: str, shape: Sequence[int], newshape: Sequence[int], unknown: str = "Q") -> str:
+    """The axes of ``shape`` carried over to ``newshape`` (tifffile's ``reshape_axes``).
+
+    Axes that do not survive the reshape are ``unknown``.
+
+    Raises
+    ------
+    ValueError
+        When ``axes`` does not fit ``shape`` or the sizes differ.
+    """
+    shape, newshape = tuple(shape), tuple(newshape)
+    if len(axes) != len(shape):
+        raise ValueError(f"{len(axes)=} != {len(shape)=}")
+    if math.prod(shape) != math.prod(newshape):
+        raise ValueError(f"cannot reshape {shape} to {newshape}")
+    if not axes and not newshape:
+        return ""
+    lendiff = max(0, len(shape) - len(newshape))
+    newshape = newshape + (1,) * lendiff
+    i = len(shape) - 1
+    prodns = prods = 1
+    result: list[str] = []
+    for ns in newshape[::-1]:
+        prodns *= ns
+        # Trailing size-1 source axes fit any grouping (tifffile skips them too).
+        while i > 0 and shape[i] == 1 and ns != 1:
+            i -= 1
+        if ns == shape[i] and prodns == prods * shape[i]:
+            prods *= shape[i]
+            result.append(axes[i])
+            i -= 1
+        else:
+            result.append(unknown)
+    return "".join(reversed(result[lendiff:]))
+
+
+def _resolution_tags(chain: IfdChain) -> dict[int, Any] | None:
+    """XResolution, YResolution (``(numerator, denominator)``) and ResolutionUnit of page 0, as tifffile's values."""
+    out: dict[int, Any] = {}
+    for tag, (typ, count, value) in chain.entries(0):
+        if tag in (282, 283):
+            if typ != 5 or count != 1 or tag in out:
+                return None
+            raw = chain.raw((typ, count, value), 8)
+            out[tag] = struct.unpack(chain.byteorder + "II", raw)
+        elif tag == 296:
+            if typ != 3 or count != 1 or tag in out:
+                return None
+            out[tag] = chain.values((typ, count, value), 1)[0]
+    return out
