@@ -15,14 +15,13 @@ and the caller asks tifffile; the differential tests compare both paths.
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.backend import IfdChain, is_remote
-from scitiff_readers.errors import CorruptFileError
+from scitiff_readers.backend import IfdChain, is_remote, load_json
+from scitiff_readers.errors import CorruptFileError, MetadataError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -137,7 +136,7 @@ def shaped_file(path: Path) -> ShapedFile | None:
         return None
     try:
         return _shaped_file(chain)
-    except (CorruptFileError, OSError, IndexError, ValueError, KeyError, TypeError, struct.error):
+    except (CorruptFileError, MetadataError, OSError, IndexError, ValueError, KeyError, TypeError, struct.error):
         return None  # damage or anything unusual: tifffile reads what it can and reports it
     finally:
         chain.close()
@@ -179,7 +178,7 @@ def _shaped_page(chain: IfdChain, index: int) -> tuple[Any, dict[str, Any]] | No
         return None
     if len(text) > _MAX_DESCRIPTION:
         return None
-    metadata = json.loads(text)
+    metadata = load_json(text, chain.path, "shaped ImageDescription")
     if not isinstance(metadata, dict):
         return None
     return page, metadata
