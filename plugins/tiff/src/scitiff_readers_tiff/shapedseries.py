@@ -235,6 +235,13 @@ def _series_at(chain: IfdChain, index: int, lenpages: int) -> tuple[ShapedSeries
             if following is None or not chain.offset(index) + nbytes < following:
                 return None  # tifffile lists the series' pages
             truncated = False
+    elif npages > 1:
+        # More planes than IFDs left (tifffile's truncated files): tifffile reads them
+        # back to back from the keyframe's data; taken here only when they lie before
+        # the next IFD and inside the file (else tifffile says what it reads).
+        end = page.dataoffsets[0] + size * page.bitspersample // 8
+        if end > chain.size or (index + 1 < lenpages and end > chain.offset(index + 1)):
+            return None
     one = _append(keyframe, axes, shape, reshape_t, name, truncated)
     if one is None:
         return None
