@@ -24,6 +24,7 @@ is read or allocated, and a chain of IFDs that loops raises
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import threading
@@ -385,10 +386,8 @@ class IfdChain:
             As :meth:`offset`.
         """
         if not self._ended:
-            try:
+            with contextlib.suppress(IndexError):  # the chain's end: what is counted
                 self.offset(1 << 62)
-            except IndexError:
-                pass
         return len(self.offsets)
 
     @property

@@ -445,7 +445,9 @@ def _walk(chain: IfdChain) -> tuple[list[int], str | None]:
 def _step_walk(path: Path) -> tuple[list[int], str | None]:
     """The IFD-by-IFD walk (a chain read through a read function never takes runs)."""
     data = path.read_bytes()
-    return _walk(IfdChain(path, read_at=lambda offset, length: data[offset : offset + length], size=len(data)))
+    return _walk(
+        IfdChain(path, read_at=lambda offset, length: data[offset : offset + length], size=len(data))
+    )
 
 
 def _check_walk(path: Path, damaged: bool) -> None:
@@ -484,7 +486,8 @@ def test_the_walk_finds_what_stepping_and_tifffile_find(
     expected = {"none": 700, "loop": 501, "beyond": 501, "end": 501, "count": 501}[damage]
     assert len(fast[0]) == expected
     if damage in ("loop", "count"):
-        assert fast[1] is not None and "corrupt" in fast[1]
+        assert fast[1] is not None
+        assert "corrupt" in fast[1]
     _check_walk(path, damaged=damage != "none")
 
 
@@ -524,7 +527,8 @@ def test_a_run_never_reads_more_than_its_bound(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(os, "pread", pread)
     chain = IfdChain(path)
-    assert chain.count() == 20000 and chain.intact
+    assert chain.count() == 20000
+    assert chain.intact
     chain.close()
     assert max(lengths) <= (1 << 20) + 256
     assert len(lengths) < 100  # runs, not 20,000 steps

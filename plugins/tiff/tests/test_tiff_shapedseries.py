@@ -54,7 +54,10 @@ CASES: dict[str, tuple[Callable[[Path], None], bool]] = {
     "2d": (_write(((16, 20), "uint8", {"metadata": {"axes": "YX"}})), True),
     "zyx-u2": (_write(((7, 16, 20), "uint16", _ZYX)), True),
     "tyx-f4": (_write(((5, 8, 9), "float32", {"metadata": {"axes": "TYX"}})), True),
-    "cyx-i2": (_write(((3, 8, 9), "int16", {"metadata": {"axes": "CYX"}, "photometric": "minisblack"})), True),
+    "cyx-i2": (
+        _write(((3, 8, 9), "int16", {"metadata": {"axes": "CYX"}, "photometric": "minisblack"})),
+        True,
+    ),
     "tzyx-f8": (_write(((2, 3, 8, 9), "float64", {"metadata": {"axes": "TZYX"}})), True),
     "tczyx-u4": (_write(((2, 3, 4, 8, 9), "uint32", {"metadata": {"axes": "TCZYX"}})), True),
     "qyx": (_write(((6, 8, 9), "uint8", {"metadata": {"axes": "QYX"}})), True),
@@ -70,18 +73,32 @@ CASES: dict[str, tuple[Callable[[Path], None], bool]] = {
     ),
     "rgb": (_write(((4, 8, 9, 3), "uint8", {"metadata": {"axes": "ZYXS"}, "photometric": "rgb"})), True),
     "rgb-planar": (
-        _write(((4, 3, 8, 9), "uint8", {"metadata": {"axes": "ZSYX"}, "photometric": "rgb", "planarconfig": "separate"})),
+        _write(
+            (
+                (4, 3, 8, 9),
+                "uint8",
+                {"metadata": {"axes": "ZSYX"}, "photometric": "rgb", "planarconfig": "separate"},
+            )
+        ),
         True,
     ),
-    "samples-named-c": (_write(((4, 8, 9, 3), "uint8", {"metadata": {"axes": "ZYXC"}, "photometric": "rgb"})), True),
+    "samples-named-c": (
+        _write(((4, 8, 9, 3), "uint8", {"metadata": {"axes": "ZYXC"}, "photometric": "rgb"})),
+        True,
+    ),
     "strips": (_write(((5, 32, 9), "uint16", {**_ZYX, "rowsperstrip": 4})), True),
-    "resolution": (_write(((3, 8, 9), "uint8", {**_ZYX, "resolution": (2.0, 4.0), "resolutionunit": "CENTIMETER"})), True),
+    "resolution": (
+        _write(((3, 8, 9), "uint8", {**_ZYX, "resolution": (2.0, 4.0), "resolutionunit": "CENTIMETER"})),
+        True,
+    ),
     "two-series": (
         _write(((3, 8, 9), "uint8", _ZYX), ((2, 5, 6, 7), "uint16", {"metadata": {"axes": "TZYX"}})),
         True,
     ),
     "two-single-page-series": (
-        _write(((8, 9), "uint8", {"metadata": {"axes": "YX"}}), ((5, 6), "uint8", {"metadata": {"axes": "YX"}})),
+        _write(
+            ((8, 9), "uint8", {"metadata": {"axes": "YX"}}), ((5, 6), "uint8", {"metadata": {"axes": "YX"}})
+        ),
         True,
     ),
     "then-plain-page": (_write(((3, 8, 9), "uint8", _ZYX), ((5, 6), "uint8", {"metadata": None})), False),
@@ -200,7 +217,8 @@ def test_the_50000_page_kind_opens_without_listing_pages(tmp_path: Path) -> None
     assert found is not None
     assert [("shaped", s.shape, s.axes, s.name, s.dataoffset) for s in found.series] == _series_view(path)
     with Reader(path) as r:
-        assert r.dims.order == "TCZYX" and r.shape == (1, 1, 3000, 4, 5)
+        assert r.dims.order == "TCZYX"
+        assert r.shape == (1, 1, 3000, 4, 5)
         np.testing.assert_array_equal(r.get_image_data("YX", Z=1234), data[1234])
         assert r.metadata["series_axes"] == ["ZYX"]
 

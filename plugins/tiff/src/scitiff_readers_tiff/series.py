@@ -120,7 +120,11 @@ def reads_back_to_back(series: Any, path: Path, axes_map: dict[str, str] | None 
         As :func:`series_source`.
     """
     plan = _AxesPlan.of(series, series.keyframe, axes_map, path)
-    return series.dataoffset is not None and not plan.sub_dims and page_layout(series.keyframe, 0).may_be_row_major
+    return (
+        series.dataoffset is not None
+        and not plan.sub_dims
+        and page_layout(series.keyframe, 0).may_be_row_major
+    )
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,16 @@ def shaped_file(path: Path) -> ShapedFile | None:
         return None
     try:
         return _shaped_file(chain)
-    except (CorruptFileError, MetadataError, OSError, IndexError, ValueError, KeyError, TypeError, struct.error):
+    except (
+        CorruptFileError,
+        MetadataError,
+        OSError,
+        IndexError,
+        ValueError,
+        KeyError,
+        TypeError,
+        struct.error,
+    ):
         return None  # damage or anything unusual: tifffile reads what it can and reports it
     finally:
         chain.close()
@@ -185,7 +194,7 @@ def _shaped_page(chain: IfdChain, index: int) -> tuple[Any, dict[str, Any]] | No
 
 
 def _is_final(page: Any) -> bool:
-    """tifffile's ``TiffPage.is_final`` for the pages :meth:`IfdChain.page` builds, untiled."""
+    """Whether ``page`` is final as tifffile's ``TiffPage.is_final`` says, for the pages :meth:`IfdChain.page` builds, untiled."""
     if page.compression != 1 or page.predictor != 1 or page.fillorder != 1 or page.is_tiled:
         return False
     if page.bitspersample not in (8, 16, 32, 64):
