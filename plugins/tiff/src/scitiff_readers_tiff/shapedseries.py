@@ -20,12 +20,16 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.backend import IfdChain, is_remote, load_json
+from scitiff_readers.backend import load_json
 from scitiff_readers.errors import CorruptFileError, MetadataError
+
+from .finalpages import is_final, local_chain
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+
+    from scitiff_readers.backend import IfdChain
 
 __all__ = ["ShapedFile", "ShapedSeries", "reshape_axes", "shaped_file"]
 
@@ -128,11 +132,8 @@ def shaped_file(path: Path) -> ShapedFile | None:
     reads without the page list: the series ends before the next IFD, or is a single
     (possibly truncated) page. Local files only.
     """
-    if is_remote(path):
-        return None
-    try:
-        chain = IfdChain(path)
-    except (ValueError, OSError):
+    chain = local_chain(path)
+    if chain is None:
         return None
     try:
         return _shaped_file(chain)
@@ -179,7 +180,7 @@ def _shaped_page(chain: IfdChain, index: int) -> tuple[Any, dict[str, Any]] | No
     if tags.count(270) != 1 or not _PLAIN_TAGS.issuperset(tags):
         return None
     page = chain.page(index)
-    if page is None or not _is_final(page):
+    if page is None or not is_final(page):
         return None
     text = page.description
     # tifffile's TiffPage.shaped_description (old-style "shape=(...)" left to tifffile).
@@ -191,21 +192,6 @@ def _shaped_page(chain: IfdChain, index: int) -> tuple[Any, dict[str, Any]] | No
     if not isinstance(metadata, dict):
         return None
     return page, metadata
-
-
-def _is_final(page: Any) -> bool:
-    """Whether ``page`` is final as tifffile's ``TiffPage.is_final`` says, for the pages :meth:`IfdChain.page` builds, untiled."""
-    if page.compression != 1 or page.predictor != 1 or page.fillorder != 1 or page.is_tiled:
-        return False
-    if page.bitspersample not in (8, 16, 32, 64):
-        return False
-    offsets, counts = page.dataoffsets, page.databytecounts
-    if len(offsets) == 1:
-        return True
-    nbytes = math.prod(ShapedKeyframe(page).shape) * page.bitspersample // 8
-    return sum(counts) == nbytes and all(
-        counts[i] != 0 and offsets[i] + counts[i] == offsets[i + 1] for i in range(len(offsets) - 1)
-    )
 
 
 def _series_at(chain: IfdChain, index: int, lenpages: int) -> tuple[ShapedSeries, int] | None:
