@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scitiff_readers_tiff import plain, shapedseries
-from scitiff_readers_tiff.shapedseries import check_shape, reshape_axes, shaped_file
+from scitiff_readers_tiff.shapedseries import shaped_file
 
 from scitiff_readers import Reader
 from scitiff_readers.errors import ScitiffReadersError
@@ -291,18 +293,56 @@ def test_a_description_tifffile_complains_about_is_left_to_it(tmp_path: Path) ->
         assert shaped_file(path) is None, why
 
 
-def test_tifffile_helpers_agree() -> None:
-    """The copies of tifffile's ``reshape_axes`` and ``check_shape`` give tifffile's answers."""
+def _tifffile_series_axes(
+    page_shape: tuple[int, ...], page_axes: str, shape: tuple[int, ...], axes: str | None
+) -> str | None:
+    """The axes tifffile's ``_series_shaped`` gives such a series (its ``append``), ``None`` where it logs."""
     from tifffile.tifffile import check_shape as their_check
     from tifffile.tifffile import reshape_axes as their_reshape
 
-    shapes = [(6, 8, 9), (2, 3, 8, 9), (1, 6, 8, 1, 9), (48, 9), (6, 72), (3, 2, 72), (8, 9), (6, 8, 9, 1)]
-    for shape in shapes:
-        axes = "ABCDE"[: len(shape)]
-        for new in shapes:
-            if math.prod(new) == math.prod(shape):
-                assert reshape_axes(axes, shape, new) == their_reshape(axes, shape, new)
-        for page in ((8, 9), (9,), (8, 9, 1), (72,)):
-            assert check_shape(page, shape) == their_check(page, shape)
-    with pytest.raises(ValueError, match="cannot reshape"):
-        reshape_axes("YX", (8, 9), (8, 10))
+    if not their_check(page_shape, shape):
+        return None  # "shaped series metadata does not match page shape"
+    have, have_axes = (page_shape, page_axes) if axes is None else (shape, axes)
+    size, resize = math.prod(have), math.prod(shape)
+    if resize > size and resize % size == 0:
+        have, have_axes = (resize // size, *have), "Q" + have_axes
+    try:
+        return str(their_reshape(have_axes, have, shape))
+    except ValueError:
+        return None  # "shaped series failed to reshape"
+
+
+_PAGES = st.sampled_from(["YX", "YXS", "SYX"]).flatmap(
+    lambda axes: st.tuples(st.just(axes), st.tuples(*(st.integers(1, 5) for _ in axes)))
+)
+
+
+@given(
+    page=_PAGES,
+    loops=st.lists(st.integers(0, 5), max_size=3),
+    extra=st.lists(st.integers(1, 5), max_size=2),
+    written=st.booleans(),
+    split=st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_series_axes_agree_with_tifffile(
+    page: tuple[str, tuple[int, ...]], loops: list[int], extra: list[int], written: bool, split: bool
+) -> None:
+    """``series_axes`` gives tifffile's axes whenever it decides, and decides every ``imwrite`` layout.
+
+    Shapes are page loops before the page's shape, or (``split``) a shape whose last
+    axes cut the page differently; with or without written axes.
+    """
+    page_axes, page_shape = page
+    shape = (*loops, *page_shape)
+    if split:
+        shape = (*loops, math.prod(page_shape), *extra) if extra else (*loops, *reversed(page_shape))
+    axes = "TCZABDEF"[: len(shape) - len(page_axes)] + page_axes if written else None
+    if axes is not None and len(axes) != len(shape):
+        axes = "TCZABDEFGH"[: len(shape)]
+    ours = shapedseries.series_axes(page_shape, page_axes, shape, axes)
+    theirs = _tifffile_series_axes(page_shape, page_axes, shape, axes)
+    if ours is not None:
+        assert ours == theirs
+    if shape[len(shape) - len(page_shape) :] == page_shape and 0 not in shape and (axes or 1 not in shape):
+        assert ours is not None  # every array imwrite stores page by page

@@ -26,12 +26,11 @@ from scitiff_readers.errors import CorruptFileError, MetadataError
 from .finalpages import is_final, local_chain
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from pathlib import Path
 
     from scitiff_readers.backend import IfdChain
 
-__all__ = ["ShapedFile", "ShapedSeries", "reshape_axes", "shaped_file"]
+__all__ = ["ShapedFile", "ShapedSeries", "series_axes", "shaped_file"]
 
 #: The tags ``tifffile.imwrite`` writes on a page of a plain shaped file. A page with any
 #: other tag may be a flavour tifffile shapes differently or a tag it reports about.
@@ -210,12 +209,10 @@ def _series_at(chain: IfdChain, index: int, lenpages: int) -> tuple[ShapedSeries
         return None
     truncated: Any = metadata.get("truncated", None)
     axes: str | None = None
-    shape: tuple[int, ...] | None = None
     if "axes" in metadata:
         axes = metadata["axes"]
         if not isinstance(axes, str) or len(axes) != len(reshape_t):
             return None  # tifffile logs "axes do not match shape"
-        shape = reshape_t
     size = math.prod(reshape_t)
     plane = math.prod(keyframe.shape)
     npages, mod = divmod(size, plane) if size > 0 else (1, 0)
@@ -237,7 +234,7 @@ def _series_at(chain: IfdChain, index: int, lenpages: int) -> tuple[ShapedSeries
         end = page.dataoffsets[0] + size * page.bitspersample // 8
         if end > chain.size or (index + 1 < lenpages and end > chain.offset(index + 1)):
             return None
-    one = _append(keyframe, axes, shape, reshape_t, name, truncated)
+    one = _append(keyframe, axes, reshape_t, name, truncated)
     if one is None:
         return None
     return one, index + npages
@@ -253,87 +250,43 @@ def _shaped_neighbour(chain: IfdChain, index: int) -> int | None:
 def _append(
     keyframe: ShapedKeyframe,
     axes: str | None,
-    shape: tuple[int, ...] | None,
     reshape: tuple[int, ...],
     name: str,
     truncated: Any,
 ) -> ShapedSeries | None:
-    """``_series_shaped``'s ``append`` for a series of one listed page, or ``None`` where tifffile logs."""
-    if not check_shape(keyframe.shape, reshape):
-        return None  # tifffile warns that the metadata does not match the page shape
-    if axes is None or shape is None:
-        shape, axes = keyframe.shape, keyframe.axes
-    size, resize = math.prod(shape), math.prod(reshape)
-    if resize > size and resize % size == 0:  # the keyframe is contiguous (checked)
-        if truncated is None:
-            truncated = True
-        axes = "Q" + axes
-        shape = (resize // size, *shape)
-    try:
-        axes = reshape_axes(axes, shape, reshape)
-    except ValueError:
-        return None  # tifffile logs "failed to reshape"
-    return ShapedSeries(keyframe, reshape, axes, name, int(keyframe.dataoffsets[0]), bool(truncated))
+    """``_series_shaped``'s ``append`` for a series of one listed page, or ``None`` where not sure."""
+    found = series_axes(keyframe.shape, keyframe.axes, reshape, axes)
+    if found is None:
+        return None
+    if axes is None and len(reshape) > len(keyframe.shape) and truncated is None:
+        # tifffile calls a series that needs more planes than its listed page truncated
+        # unless the description says otherwise (or the pages were counted).
+        truncated = True
+    return ShapedSeries(keyframe, reshape, found, name, int(keyframe.dataoffsets[0]), bool(truncated))
 
 
-def check_shape(page_shape: Sequence[int], series_shape: Sequence[int]) -> bool:
-    """Whether pages of ``page_shape`` tile a series of ``series_shape`` (tifffile's ``check_shape``)."""
-    page_size, series_size = math.prod(page_shape), math.prod(series_shape)
-    if page_size == 0 and series_size == 0:
-        return True
-    if page_size == 0 or series_size == 0 or series_size % page_size:
-        return False
-    reverse = tuple(reversed(series_shape))
-    a = 0
-    pi = pj = 1
-    for i in reversed(page_shape):
-        pi *= i
-        for j in reverse[a:]:
-            a += 1
-            pj *= j
-            if i == j or pi == pj:
-                break
-            if j == 1:
-                continue
-            if pj != pi:
-                return False
-    return True
+def series_axes(
+    page_shape: tuple[int, ...], page_axes: str, shape: tuple[int, ...], axes: str | None
+) -> str | None:
+    """Tifffile's axes of a shaped series of ``shape`` stored as pages of ``page_shape``, or ``None``.
 
-
-def reshape_axes(axes: str, shape: Sequence[int], newshape: Sequence[int], unknown: str = "Q") -> str:
-    """The axes of ``shape`` carried over to ``newshape`` (tifffile's ``reshape_axes``).
-
-    Axes that do not survive the reshape are ``unknown``.
-
-    Raises
-    ------
-    ValueError
-        When ``axes`` does not fit ``shape`` or the sizes differ.
+    Only the layout ``imwrite`` gives an array is decided here: ``shape`` ends with the
+    page's own shape, each leading axis a loop over pages. The series' axes are then the
+    written ``axes``, or, without them, ``Q`` for every loop before the page's axes
+    (tifffile's axes for dimensions it cannot name). Anything else -- a page whose rows
+    are split over series axes, a size-0 axis, a loop or page axis of size 1 without
+    written axes (tifffile folds those its own way) -- is ``None``: the caller leaves the
+    file to tifffile. A test compares this with tifffile's ``check_shape`` and
+    ``reshape_axes`` over random shapes.
     """
-    shape, newshape = tuple(shape), tuple(newshape)
-    if len(axes) != len(shape):
-        raise ValueError(f"{len(axes)=} != {len(shape)=}")
-    if math.prod(shape) != math.prod(newshape):
-        raise ValueError(f"cannot reshape {shape} to {newshape}")
-    if not axes and not newshape:
-        return ""
-    lendiff = max(0, len(shape) - len(newshape))
-    newshape = newshape + (1,) * lendiff
-    i = len(shape) - 1
-    prodns = prods = 1
-    result: list[str] = []
-    for ns in newshape[::-1]:
-        prodns *= ns
-        # Trailing size-1 source axes fit any grouping (tifffile skips them too).
-        while i > 0 and shape[i] == 1 and ns != 1:
-            i -= 1
-        if ns == shape[i] and prodns == prods * shape[i]:
-            prods *= shape[i]
-            result.append(axes[i])
-            i -= 1
-        else:
-            result.append(unknown)
-    return "".join(reversed(result[lendiff:]))
+    lead = len(shape) - len(page_shape)
+    if lead < 0 or shape[lead:] != page_shape or 0 in shape:
+        return None
+    if axes is not None:
+        return axes if len(axes) == len(shape) else None
+    if 1 in shape:
+        return None
+    return "Q" * lead + page_axes
 
 
 def _resolution_tags(chain: IfdChain) -> dict[int, Any] | None:
