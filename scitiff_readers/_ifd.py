@@ -24,6 +24,7 @@ is read or allocated, and a chain of IFDs that loops raises
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import threading
@@ -101,6 +102,12 @@ _IFD_READ = 1024
 _WALK_READ = 256
 #: Bytes read at once while walking the chain: IFDs of pages this close share one read.
 _WALK_BLOCK = 16384
+#: IFDs first checked at once when they lie at a fixed stride (doubling while the run
+#: holds, up to :data:`_RUN_BYTES` a read), and steps walked one by one after a run breaks.
+_RUN_FIRST = 32
+#: Bytes of one read of a run of IFDs at a fixed stride: a bound on what is read (and
+#: viewed, never copied) whatever the file claims.
+_RUN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,9 @@ class IfdChain:
         self.parent = SimpleNamespace(byteorder=bo, filehandle=SimpleNamespace(path=str(path)))
         self.offsets: list[int] = []
         self._seen: set[int] = set()
+        #: The largest IFD offset found so far (a run at one stride goes beyond it).
+        self._top = 0
+        self._broken = False
         self._ended = False
         self._next: dict[int, int] = {}
         self._pages: dict[int, IfdPage | None] = {}
@@ -252,7 +262,7 @@ class IfdChain:
             return
         if not 8 <= offset < self.size:
             # tifffile logs and stops here: the pages beyond are missing.
-            self._ended = True
+            self._ended = self._broken = True
             return
         if offset in self._seen:
             raise CorruptFileError(
@@ -261,6 +271,7 @@ class IfdChain:
             )
         self._seen.add(offset)
         self.offsets.append(offset)
+        self._top = max(self._top, offset)
 
     def _tag_count(self, data: bytes, offset: int) -> int:
         """The tag count at the start of ``data`` (read at ``offset``), checked."""
@@ -323,10 +334,25 @@ class IfdChain:
         # Small pages lie close together: one read of a block serves the IFDs inside it
         # (what tifffile's buffered reads do), as bytes indexed relative to ``start``.
         block, start, gap = b"", 0, 0
+        # IFDs written back to back at one stride (tifffile, ImageJ, most writers) are
+        # checked a run at a time (:meth:`_stride_run`); ``wait`` steps after a run broke.
+        run, wait = _RUN_FIRST, 0
         while len(offsets) <= index and not self._ended:
             last = offsets[-1]
             nxt = known.get(last)
             if nxt is None:
+                want = index + 1 - len(offsets)
+                if pread is not None and 0 < gap <= _WALK_BLOCK // 4 and want >= 8:
+                    if wait:
+                        wait -= 1
+                    else:
+                        found = self._stride_run(fd, last, gap, min(want, run))
+                        if found == min(want, run):
+                            run = min(2 * run, max(_RUN_BYTES // gap, 1))
+                            continue
+                        run, wait = _RUN_FIRST, _RUN_FIRST
+                        if found:
+                            continue
                 rel = last - start
                 if not 0 <= rel <= len(block) - _WALK_READ:
                     # A block only while IFDs come close together; far apart, just the IFD.
@@ -343,11 +369,71 @@ class IfdChain:
                 gap = nxt - last
                 seen.add(nxt)
                 offsets.append(nxt)
+                if nxt > self._top:
+                    self._top = nxt
             else:
                 self._add(nxt, len(offsets))  # the end of the chain, or damage
         if index >= len(offsets):
             raise IndexError(f"{self.path} has {len(self.offsets)} IFDs, not {index + 1}")
         return self.offsets[index]
+
+    def count(self) -> int:
+        """The number of IFDs in the file (walks the whole chain once).
+
+        Raises
+        ------
+        CorruptFileError
+            As :meth:`offset`.
+        """
+        if not self._ended:
+            with contextlib.suppress(IndexError):  # the chain's end: what is counted
+                self.offset(1 << 62)
+        return len(self.offsets)
+
+    @property
+    def intact(self) -> bool:
+        """Whether the chain walked so far ends (if it does) on a zero pointer, not one out of the file."""
+        return not self._broken
+
+    def _stride_run(self, fd: int, last: int, stride: int, most: int) -> int:
+        """Follow up to ``most`` IFDs from ``last`` (the last known) that lie ``stride`` bytes apart.
+
+        One read covers the run; numpy checks at once that every IFD in it has the tag
+        count of the first and points to the next one ``stride`` bytes on -- exactly
+        what stepping IFD by IFD would read. The offsets that hold are added to the
+        chain; the count added is returned (0 when the first does not hold: the
+        caller steps). Offsets only ever grow here, so a run is taken only when no
+        IFD seen so far lies beyond ``last`` (no loop can hide in it).
+        """
+        if self._top > last:
+            return 0
+        import numpy as np
+
+        cs, es, ps = self._count.size, self._entry.size, self._pointer.size
+        block = os.pread(fd, min(most * stride + _WALK_READ, _RUN_BYTES + _WALK_READ), last)
+        if len(block) < cs:
+            return 0
+        count = int(self._count.unpack_from(block)[0])
+        record = cs + count * es + ps
+        if count > _MAX_TAGS or record > stride or len(block) < record:
+            return 0
+        # IFDs of the run whose count and pointer lie inside the block, and whose
+        # successor (the offset the pointer gives) lies inside the file.
+        n = min(most, (len(block) - record) // stride + 1, (self.size - 1 - last) // stride)
+        if n < 1:
+            return 0
+        bo = self.byteorder
+        counts = np.ndarray((n,), bo + ("u8" if self.bigtiff else "u2"), block, 0, (stride,))
+        pointers = np.ndarray((n,), bo + ("u8" if self.bigtiff else "u4"), block, cs + count * es, (stride,))
+        expected = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(stride) + np.uint64(last)
+        broken = np.flatnonzero((counts != count) | (pointers != expected))
+        found = int(broken[0]) if broken.size else n
+        if found:
+            new = range(last + stride, last + found * stride + 1, stride)
+            self.offsets.extend(new)
+            self._seen.update(new)
+            self._top = new[-1]
+        return found
 
     def _next_pointer(self, offset: int) -> int:
         # One read finds the tag count and, in every usual IFD, the pointer after the tags.

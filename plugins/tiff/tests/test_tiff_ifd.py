@@ -396,3 +396,139 @@ def test_a_hostile_offset_count_is_refused_before_it_is_read(tmp_path: Path) -> 
     with pytest.raises(CorruptFileError, match="2147483648 values where at most 40"):
         chain.segments(0, 40)
     chain.close()
+
+
+# ---------------------------------------------------------------- the walk
+# IfdChain.offset checks IFDs lying at one stride a run at a time (numpy over one read).
+# It must find exactly what stepping IFD by IFD finds -- the same offsets, the same end,
+# the same error at the same IFD -- and, on intact files, tifffile's page offsets.
+
+
+def _write_chain(path: Path, sizes: list[int], bigtiff: bool, byteorder: str, contiguous: bool) -> None:
+    """Pages of ``sizes`` rows (one size: a regular chain; several: an irregular one)."""
+    with tifffile.TiffWriter(path, bigtiff=bigtiff, byteorder=byteorder) as tw:
+        if contiguous and len(set(sizes)) == 1:  # one shaped series: IFDs back to back after the data
+            tw.write(np.zeros((len(sizes), sizes[0], 5), "uint8"), photometric="minisblack", contiguous=True)
+            return
+        for i, rows in enumerate(sizes):
+            tw.write(np.full((rows, 5), i % 256, "uint8"), contiguous=False, description=f"page {i}")
+
+
+def _damage(path: Path, offsets: list[int], damage: str, at: int, bigtiff: bool, byteorder: str) -> None:
+    """Rewrite the next pointer (or the tag count) of IFD ``at``."""
+    cs, es, pfmt = (8, 20, "Q") if bigtiff else (2, 12, "I")
+    with open(path, "r+b") as fh:
+        fh.seek(offsets[at])
+        count = struct.unpack(byteorder + ("Q" if bigtiff else "H"), fh.read(cs))[0]
+        pointer = offsets[at] + cs + count * es
+        if damage == "count":
+            fh.seek(offsets[at])
+            fh.write(struct.pack(byteorder + ("Q" if bigtiff else "H"), 60000))
+            return
+        target = {"loop": offsets[at // 2], "beyond": os.path.getsize(path) + 64, "end": 0}[damage]
+        fh.seek(pointer)
+        fh.write(struct.pack(byteorder + pfmt, target))
+
+
+def _walk(chain: IfdChain) -> tuple[list[int], str | None]:
+    try:
+        chain.offset(1 << 40)
+    except IndexError:
+        return list(chain.offsets), None
+    except CorruptFileError as exc:
+        return list(chain.offsets), str(exc)
+    finally:
+        chain.close()
+    raise AssertionError("unreachable")
+
+
+def _step_walk(path: Path) -> tuple[list[int], str | None]:
+    """The IFD-by-IFD walk (a chain read through a read function never takes runs)."""
+    data = path.read_bytes()
+    return _walk(
+        IfdChain(path, read_at=lambda offset, length: data[offset : offset + length], size=len(data))
+    )
+
+
+def _check_walk(path: Path, damaged: bool) -> None:
+    fast, slow = _walk(IfdChain(path)), _step_walk(path)
+    assert fast == slow
+    if not damaged:
+        with tifffile.TiffFile(path) as tif:
+            assert fast[0] == [page.offset for page in tif.pages]
+    # A walk in pieces (look-ups of growing indices) ends the same way.
+    chain = IfdChain(path)
+    try:
+        for k in range(0, len(fast[0]) + 3, 37):
+            try:
+                assert chain.offset(k) == fast[0][k]
+            except (IndexError, CorruptFileError):
+                break
+    finally:
+        chain.close()
+
+
+@pytest.mark.parametrize("bigtiff", [False, True])
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("damage", ["none", "loop", "beyond", "end", "count"])
+def test_the_walk_finds_what_stepping_and_tifffile_find(
+    tmp_path: Path, bigtiff: bool, byteorder: str, contiguous: bool, damage: str
+) -> None:
+    path = tmp_path / "chain.tif"
+    _write_chain(path, [3] * 700, bigtiff, byteorder, contiguous)
+    with tifffile.TiffFile(path) as tif:
+        offsets = [page.offset for page in tif.pages]
+    if damage != "none":
+        _damage(path, offsets, damage, 500, bigtiff, byteorder)
+    fast, slow = _walk(IfdChain(path)), _step_walk(path)
+    assert fast == slow
+    expected = {"none": 700, "loop": 501, "beyond": 501, "end": 501, "count": 501}[damage]
+    assert len(fast[0]) == expected
+    if damage in ("loop", "count"):
+        assert fast[1] is not None
+        assert "corrupt" in fast[1]
+    _check_walk(path, damaged=damage != "none")
+
+
+def test_irregular_chains_walk_like_stepping(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        sizes=st.lists(st.sampled_from([1, 2, 3, 40]), min_size=1, max_size=300),
+        bigtiff=st.booleans(),
+        byteorder=st.sampled_from("<>"),
+        damage=st.sampled_from(["none", "loop", "beyond", "end", "count"]),
+        at=st.floats(0, 1),
+    )
+    def run(sizes: list[int], bigtiff: bool, byteorder: str, damage: str, at: float) -> None:
+        path = tmp_path / "irregular.tif"
+        _write_chain(path, sizes, bigtiff, byteorder, contiguous=False)
+        with tifffile.TiffFile(path) as tif:
+            offsets = [page.offset for page in tif.pages]
+        if damage != "none":
+            _damage(path, offsets, damage, int(at * (len(offsets) - 1)), bigtiff, byteorder)
+        _check_walk(path, damaged=damage != "none")
+
+    run()
+
+
+def test_a_run_never_reads_more_than_its_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "chain.tif"
+    _write_chain(path, [1] * 20000, False, "<", True)
+    lengths: list[int] = []
+    real = os.pread
+
+    def pread(fd: int, length: int, offset: int) -> bytes:
+        lengths.append(length)
+        return real(fd, length, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    chain = IfdChain(path)
+    assert chain.count() == 20000
+    assert chain.intact
+    chain.close()
+    assert max(lengths) <= (1 << 20) + 256
+    assert len(lengths) < 100  # runs, not 20,000 steps

@@ -33,6 +33,7 @@ from .common import TiffScenes, damage_reported, level_factor, open_tiff, sniff_
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
     from pathlib import Path
 
 __all__ = ["TiffReader"]
@@ -76,48 +77,80 @@ class TiffReader(TiffScenes, Reader):
             self._open_pages()
 
     def _open_pages(self) -> None:
-        from .series import series_source
-        from .source import tiff_token
-
-        dim_order = self._opts.dim_order
+        self._imagej: dict[str, Any] | None = None
+        if self._open_shaped():
+            return
         # is_ome=False: the plain reader reads this file's pages only. tifffile's OME
         # handling would open every file the OME-XML names (relative, absolute, linked).
         tif = open_tiff(self._path, is_ome=False)
         try:
-            self._imagej: dict[str, Any] | None = tif.imagej_metadata if tif.is_imagej else None
+            self._imagej = tif.imagej_metadata if tif.is_imagej else None
             self._resolution = resolution(tif.pages.first)
             first = tif.pages.first
             self._description = first.description if isinstance(first.description, str) else ""
-            self._sources: list[list[Any]] = []
-            self._errors: dict[int, Exception] = {}
-            self._names: list[str] = []
-            self._series_axes: list[str] = []
-            for i, series in enumerate(tif.series):
-                self._names.append(series.name or f"Series{i}")
-                self._series_axes.append(series.axes)
-                try:
-                    mapping = _user_axes_map(series, dim_order, self._path) if dim_order else None
-                    levels = []
-                    for k, level in enumerate(series.levels):
-                        source, _ = series_source(
-                            level,
-                            self._path,
-                            tiff_token(self._path, "tiff", i, k, dim_order),
-                            axes_map=mapping,
-                        )
-                        levels.append(source)
-                    self._sources.append(levels)
-                except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
-                    if len(tif.series) == 1:
-                        raise
-                    self._errors[i] = exc
-                    self._sources.append([])
-            if not self._names:
-                raise CorruptFileError(f"{self._path}: tifffile finds no image series in the file")
-            if len(set(self._names)) != len(self._names):
-                self._names = [f"{n} [{i}]" for i, n in enumerate(self._names)]
+            self._open_series(tif.series)
         finally:
             tif.close()
+
+    def _open_shaped(self) -> bool:
+        """Open a tifffile "shaped" file whose series lie back to back without tifffile (see :mod:`.shapedseries`).
+
+        ``False`` (nothing set up) when the file is not surely of that kind, or a
+        series would need its page list: tifffile then opens it.
+        """
+        from .series import reads_back_to_back
+        from .shapedseries import resolution_page, shaped_file
+
+        shaped = shaped_file(self._path)
+        if shaped is None:
+            return False
+        dim_order = self._opts.dim_order
+        try:
+            for series in shaped.series:
+                mapping = _user_axes_map(series, dim_order, self._path) if dim_order else None
+                if not reads_back_to_back(series, self._path, mapping):
+                    return False
+        except MetadataError:
+            return False  # tifffile's series say what does not fit
+        self._resolution = resolution(resolution_page(shaped))
+        self._description = shaped.description
+        self._open_series(shaped.series)
+        return True
+
+    def _open_series(self, all_series: Sequence[Any]) -> None:
+        """Sources, names and axes of tifffile's series (or of series found as tifffile finds them)."""
+        from .series import series_source
+        from .source import tiff_token
+
+        dim_order = self._opts.dim_order
+        self._sources: list[list[Any]] = []
+        self._errors: dict[int, Exception] = {}
+        self._names: list[str] = []
+        self._series_axes: list[str] = []
+        for i, series in enumerate(all_series):
+            self._names.append(series.name or f"Series{i}")
+            self._series_axes.append(series.axes)
+            try:
+                mapping = _user_axes_map(series, dim_order, self._path) if dim_order else None
+                levels = []
+                for k, level in enumerate(series.levels):
+                    source, _ = series_source(
+                        level,
+                        self._path,
+                        tiff_token(self._path, "tiff", i, k, dim_order),
+                        axes_map=mapping,
+                    )
+                    levels.append(source)
+                self._sources.append(levels)
+            except (MetadataError, CorruptFileError, UnsupportedFormatError) as exc:
+                if len(all_series) == 1:
+                    raise
+                self._errors[i] = exc
+                self._sources.append([])
+        if not self._names:
+            raise CorruptFileError(f"{self._path}: tifffile finds no image series in the file")
+        if len(set(self._names)) != len(self._names):
+            self._names = [f"{n} [{i}]" for i, n in enumerate(self._names)]
 
     def _image(self, scene: int, level: int) -> Image:
         source, base = self._level_sources(scene, level)

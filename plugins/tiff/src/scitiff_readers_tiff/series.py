@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-__all__ = ["hyperstack_source", "series_source"]
+__all__ = ["hyperstack_source", "reads_back_to_back", "series_source"]
 
 _CANONICAL = "TCZ"
 
@@ -109,6 +109,22 @@ def series_source(
         )
     _warn_if_truncated(source, path)
     return source, axes.mapping
+
+
+def reads_back_to_back(series: Any, path: Path, axes_map: dict[str, str] | None = None) -> bool:
+    """Whether :func:`series_source` reads ``series`` from its ``dataoffset`` (without its page list).
+
+    Raises
+    ------
+    MetadataError
+        As :func:`series_source`.
+    """
+    plan = _AxesPlan.of(series, series.keyframe, axes_map, path)
+    return (
+        series.dataoffset is not None
+        and not plan.sub_dims
+        and page_layout(series.keyframe, 0).may_be_row_major
+    )
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scitiff_readers.backend import IfdChain, is_remote
 from scitiff_readers.errors import CorruptFileError
+
+from .finalpages import is_final, local_chain, page_nbytes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,11 +75,8 @@ def virtual_stack(path: Path) -> VirtualStack | None:
     ``images`` planes fit before the second IFD (single-page files: before the end of
     the file). Local files only.
     """
-    if is_remote(path):
-        return None
-    try:
-        chain = IfdChain(path)
-    except (ValueError, OSError):
+    chain = local_chain(path)
+    if chain is None:
         return None
     try:
         entries = chain.entries(0)
@@ -92,18 +90,10 @@ def virtual_stack(path: Path) -> VirtualStack | None:
         counts = imagej_counts(page.description)
         if counts is None:
             return None
-        if page.compression != 1 or page.predictor != 1 or page.fillorder != 1:
+        if not is_final(page):
             return None
-        item = page.bitspersample // 8
-        nbytes = page.imagewidth * page.imagelength * item
-        offsets, counts_ = page.dataoffsets, page.databytecounts
-        if len(offsets) > 1 and (
-            sum(counts_) != nbytes
-            or any(
-                counts_[i] == 0 or offsets[i] + counts_[i] != offsets[i + 1] for i in range(len(offsets) - 1)
-            )
-        ):
-            return None
+        nbytes = page_nbytes(page)
+        offsets = page.dataoffsets
         channels = counts["channels"]
         images = counts["frames"] * counts["slices"] * (1 if channels == 1 else channels)
         try:
