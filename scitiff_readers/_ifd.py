@@ -105,6 +105,9 @@ _WALK_BLOCK = 16384
 #: IFDs first checked at once when they lie at a fixed stride (doubling while the run
 #: holds, up to :data:`_RUN_BYTES` a read), and steps walked one by one after a run breaks.
 _RUN_FIRST = 32
+#: IFDs still to find below which stepping beats a run's numpy set-up (~0.7 us a step
+#: against ~12 us a run, measured on the 2000-page OME-TIFF).
+_RUN_LEAST = 20
 #: Bytes of one read of a run of IFDs at a fixed stride: a bound on what is read (and
 #: viewed, never copied) whatever the file claims.
 _RUN_BYTES = 1 << 20
@@ -342,7 +345,7 @@ class IfdChain:
             nxt = known.get(last)
             if nxt is None:
                 want = index + 1 - len(offsets)
-                if pread is not None and 0 < gap <= _WALK_BLOCK // 4 and want >= 8:
+                if pread is not None and 0 < gap <= _WALK_BLOCK // 4 and want >= _RUN_LEAST:
                     if wait:
                         wait -= 1
                     else:

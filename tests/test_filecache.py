@@ -94,6 +94,26 @@ def test_cache_is_bounded_by_entries_and_bytes(tmp_path: Path) -> None:
     assert len(cache) == 0
 
 
+def test_clear_file_caches_empties_live_caches_and_forgets_dropped_ones(tmp_path: Path) -> None:
+    import gc
+
+    from scitiff_readers import _filecache
+
+    p = tmp_path / "a.bin"
+    p.write_bytes(b"a")
+    _age()
+    kept, dropped = FileCache("kept"), FileCache("dropped")
+    kept.put(p, file_identity(p), "kept", nbytes=1)
+    dropped.put(p, file_identity(p), "dropped", nbytes=1)
+    before = len(_filecache._all_caches)
+    del dropped
+    gc.collect()
+    clear_file_caches()
+    assert kept.get(p) is MISSING and len(kept) == 0
+    assert len(_filecache._all_caches) <= before - 1  # the dropped cache's reference is pruned
+    assert any(ref() is kept for ref in _filecache._all_caches)
+
+
 def test_tiff_head_matches_tifffile_and_follows_rewrites(tmp_path: Path) -> None:
     path = tmp_path / "a.ome.tif"
     tifffile.imwrite(path, np.zeros((3, 20, 30), np.uint16), ome=True, metadata={"axes": "ZYX"})
