@@ -109,7 +109,8 @@ def test_clear_file_caches_empties_live_caches_and_forgets_dropped_ones(tmp_path
     del dropped
     gc.collect()
     clear_file_caches()
-    assert kept.get(p) is MISSING and len(kept) == 0
+    assert kept.get(p) is MISSING
+    assert len(kept) == 0
     assert len(_filecache._all_caches) <= before - 1  # the dropped cache's reference is pruned
     assert any(ref() is kept for ref in _filecache._all_caches)
 
