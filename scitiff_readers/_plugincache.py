@@ -8,7 +8,7 @@ about 60-150 ms of a 2-core machine's cold start) to then use one of them.
 
 The declarations are stored as JSON in the user's cache folder (``$SCITIFF_READERS_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/scitiff_readers`` or ``~/.cache/scitiff_readers``; on Windows
-``%LOCALAPPDATA%\scitiff_readers``), one file per interpreter and entry-point group.
+``%LOCALAPPDATA%\scitiff_readers``), one file per interpreter, entry-point group and search path.
 A stored list is used only while nothing it was made from changed:
 
 - the modification times of every ``sys.path`` folder (installing, upgrading or
@@ -87,21 +87,32 @@ def module_stamp(module_name: str) -> tuple[str | None, int | None]:
     return (file, _mtime(file)) if file else (None, None)
 
 
-def _environment_stamp() -> list[Any]:
-    stamp: list[Any] = [sys.executable, sys.version, _FORMAT, module_stamp("scitiff_readers")[1]]
+def _search_folders() -> list[str]:
+    """The ``sys.path`` folders plugins are found in."""
     cwd = os.getcwd()
+    folders = []
     for i, entry in enumerate(sys.path):
         folder = entry or cwd
         if i == 0 and folder == cwd:
             # ``python -c`` / ``-m`` / the REPL put the working folder first: files created
             # there (outputs, logs) must not invalidate what the installed plugins declare.
             continue
-        stamp.append([folder, _mtime(folder)])
+        folders.append(folder)
+    return folders
+
+
+def _environment_stamp() -> list[Any]:
+    stamp: list[Any] = [sys.executable, sys.version, _FORMAT, module_stamp("scitiff_readers")[1]]
+    stamp += [[folder, _mtime(folder)] for folder in _search_folders()]
     return stamp
 
 
 def _file_for(group: str) -> Path:
-    key = hashlib.sha256(f"{sys.executable}\0{group}".encode()).hexdigest()[:16]
+    # One file per interpreter, group and search path: processes of one interpreter with
+    # another ``PYTHONPATH`` (a development checkout, a benchmark's baseline) see other
+    # plugins, and sharing a file would make each of them rescan after the other.
+    folders = "\0".join(_search_folders())
+    key = hashlib.sha256(f"{sys.executable}\0{group}\0{folders}".encode()).hexdigest()[:16]
     return _cache_dir() / f"plugins-{group}-{key}.json"
 
 

@@ -70,6 +70,27 @@ def test_second_process_imports_only_the_plugins_it_sniffs(
     assert second["heavy"] == []
 
 
+def test_environments_of_one_interpreter_keep_their_own_memory(
+    tmp_path: Path, ome_file: tuple[Path, np.ndarray]
+) -> None:
+    """Processes of one interpreter with another ``PYTHONPATH``, run in turn, do not rescan after each other."""
+    path, _ = ome_file
+    cache = tmp_path / "cache"
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    plain_env = {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    other_env = {"PYTHONPATH": os.pathsep.join(p for p in (str(extra), os.environ.get("PYTHONPATH", "")) if p)}
+    first_plain = _run(path, cache, **plain_env)
+    first_other = _run(path, cache, **other_env)
+    assert "scitiff_readers_zarr" in first_plain["plugins"]
+    assert "scitiff_readers_zarr" in first_other["plugins"]  # its own scan
+    assert len(list(cache.glob("plugins-scitiff_readers.readers-*.json"))) == 2
+    for env in (plain_env, other_env):
+        again = _run(path, cache, **env)
+        assert again["reader"] == "ome-tiff"
+        assert "scitiff_readers_zarr" not in again["plugins"]  # remembered, not scanned again
+
+
 def test_disabled_cache_writes_nothing(tmp_path: Path, ome_file: tuple[Path, np.ndarray]) -> None:
     path, _ = ome_file
     cache = tmp_path / "cache"
