@@ -79,7 +79,9 @@ def test_environments_of_one_interpreter_keep_their_own_memory(
     extra = tmp_path / "extra"
     extra.mkdir()
     plain_env = {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    other_env = {"PYTHONPATH": os.pathsep.join(p for p in (str(extra), os.environ.get("PYTHONPATH", "")) if p)}
+    other_env = {
+        "PYTHONPATH": os.pathsep.join(p for p in (str(extra), os.environ.get("PYTHONPATH", "")) if p)
+    }
     first_plain = _run(path, cache, **plain_env)
     first_other = _run(path, cache, **other_env)
     assert "scitiff_readers_zarr" in first_plain["plugins"]
