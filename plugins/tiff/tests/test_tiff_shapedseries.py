@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 import tifffile
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scitiff_readers_tiff import plain, shapedseries
 from scitiff_readers_tiff.shapedseries import shaped_file
@@ -310,6 +310,8 @@ def _tifffile_series_axes(
         return str(their_reshape(have_axes, have, shape))
     except ValueError:
         return None  # "shaped series failed to reshape"
+    except IndexError:
+        return None  # tifffile 2026.3 fails on some all-ones shapes (e.g. a 1x1 page, loops of 1)
 
 
 _PAGES = st.sampled_from(["YX", "YXS", "SYX"]).flatmap(
@@ -324,6 +326,7 @@ _PAGES = st.sampled_from(["YX", "YXS", "SYX"]).flatmap(
     written=st.booleans(),
     split=st.booleans(),
 )
+@example(page=("YX", (1, 1)), loops=[1, 1, 1], extra=[], written=False, split=False)
 @settings(max_examples=400, deadline=None)
 def test_series_axes_agree_with_tifffile(
     page: tuple[str, tuple[int, ...]], loops: list[int], extra: list[int], written: bool, split: bool
